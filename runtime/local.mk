@@ -1,0 +1,35 @@
+# runtime/: what runs on a worker node and what both programs share.
+noinst_LTLIBRARIES += runtime/libkrunrt.la
+runtime_libkrunrt_la_SOURCES = \
+	runtime/error.c runtime/error.h \
+	runtime/protocol.c runtime/protocol.h \
+	runtime/transport.c runtime/transport.h \
+	runtime/topology.c runtime/topology.h \
+	runtime/cpumap.c runtime/cpumap.h \
+	runtime/clock.c runtime/clock.h
+runtime_libkrunrt_la_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS) $(HWLOC_CFLAGS) \
+	$(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
+runtime_libkrunrt_la_LIBADD = $(RABBITMQ_LIBS) $(HWLOC_LIBS) $(CJSON_LIBS) \
+	$(OPENSSL_LIBS)
+
+sbin_PROGRAMS += runtime/krund
+runtime_krund_SOURCES = \
+	runtime/krund.c \
+	runtime/daemon.c runtime/daemon.h \
+	runtime/slot.c runtime/slot.h \
+	runtime/task.c runtime/task.h
+runtime_krund_LDADD = runtime/libkrunrt.la
+
+# Unit tests, next to the code.
+RUNTIME_UNIT_TESTS = \
+	runtime/test/protocol.t \
+	runtime/test/cpumap.t \
+	runtime/test/topology.t
+check_PROGRAMS += $(RUNTIME_UNIT_TESTS)
+TESTS += $(RUNTIME_UNIT_TESTS)
+runtime_test_protocol_t_SOURCES = runtime/test/protocol.c
+runtime_test_protocol_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_cpumap_t_SOURCES = runtime/test/cpumap.c
+runtime_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_topology_t_SOURCES = runtime/test/topology.c
+runtime_test_topology_t_LDADD = runtime/libkrunrt.la tests/libtap.la

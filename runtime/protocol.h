@@ -1,0 +1,167 @@
+/* protocol.h - krun's wire protocol: the messages that travel through the
+ * broker between the launcher (krun), the worker daemons (krund) and their
+ * slot processes.  docs/protocol.md is the prose version of this file; the
+ * two must agree.
+ *
+ * Every message body starts with one line of JSON (no raw newline inside,
+ * cJSON escapes them) holding at least {"v": PROTOCOL_VERSION, "type": ...}.
+ * Only "output" messages continue after that line: a '\n' and then the raw
+ * bytes the task wrote, so binary output travels unchanged and unescaped.
+ *
+ * Decoding is strict: a wrong version, a missing or mistyped field, a body
+ * larger than PROTOCOL_MAX_BODY or a truncated body is an error (-1, errno
+ * EPROTO, or E2BIG for size, and a message that says which field).  Unknown
+ * fields are ignored so that a newer minor revision can add fields.
+ */
+#ifndef KRUN_PROTOCOL_H
+#define KRUN_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define PROTOCOL_VERSION 1
+
+/* Largest body any decoder accepts (announcements with many arguments and
+ * environment variables are the big ones). */
+#define PROTOCOL_MAX_BODY (8 * 1024 * 1024)
+/* Largest output payload a slot puts into one "output" message. */
+#define PROTOCOL_MAX_OUTPUT_CHUNK (64 * 1024)
+
+/* Exchanges and queues (see docs/protocol.md for flags and arguments). */
+#define PROTOCOL_EXCHANGE_CONTROL "krun.control"   /* fanout: announce/end/cancel */
+#define PROTOCOL_EXCHANGE_PRESENCE "krun.presence" /* direct: "who", "joined" */
+#define PROTOCOL_KEY_WHO "who"
+#define PROTOCOL_KEY_JOINED "joined"
+/* Every daemon consumes this queue (it never carries messages), so its
+ * consumer count tells a launcher how many presence answers to wait for. */
+#define PROTOCOL_QUEUE_ROSTER "krun.roster"
+/* Unused job queues vanish after this long (x-expires), e.g. when the
+ * launcher was killed and no slot consumes them any more. */
+#define PROTOCOL_JOB_QUEUE_EXPIRES_MS 60000
+
+enum protocol_type {
+    PROTOCOL_WHO = 1, /* launcher -> daemons: who is there? reply_to = queue */
+    PROTOCOL_HERE,    /* daemon -> launcher: node, slots, cores */
+    PROTOCOL_JOINED,  /* slot -> launchers: I just started; reply_to = my queue */
+    PROTOCOL_ANNOUNCE, /* launcher -> slots: a job exists */
+    PROTOCOL_TASK,     /* launcher -> job task queue: one rank */
+    PROTOCOL_RESULT,   /* slot -> launcher: a rank finished */
+    PROTOCOL_OUTPUT,   /* slot -> launcher: bytes a rank wrote */
+    PROTOCOL_END,      /* launcher -> slots: job finished, stop consuming */
+    PROTOCOL_CANCEL,   /* launcher -> slots: job cancelled, kill its tasks */
+};
+
+/* One node of a job's slot map, as carried by an announcement. */
+struct protocol_node {
+    char *name;
+    int first_slot; /* global id of the node's local slot 0 */
+    int nslots;     /* slots the node has */
+    int nused;      /* how many of them take part */
+    int *used;      /* local indices taking part, nused entries */
+};
+
+struct protocol_here {
+    char *node;
+    int pid;
+    int nslots;
+    int *cores;   /* nslots entries: OS index of the core each slot is
+                     pinned to, -1 when not bound (synthetic topology) */
+    int busy;     /* slots running a task right now */
+    int64_t started_us;
+    char *version; /* package version of the daemon */
+};
+
+struct protocol_joined {
+    char *node;
+    int local; /* local slot index */
+};
+
+struct protocol_announce {
+    char *path;   /* program to execute (absolute) */
+    int argc;
+    char **argv;  /* argc entries */
+    int envc;
+    char **env;   /* "NAME=value" entries set on top of the worker's env */
+    char *cwd;
+    int size;     /* N, the number of ranks */
+    char *results_queue;
+    int nnodes;
+    struct protocol_node *nodes;
+    int delivery_limit; /* attempts before a rank is failed, >= 1 */
+};
+
+struct protocol_task {
+    int rank;
+    int attempt; /* 1 for the first run; a redelivered task runs as attempt+1 */
+};
+
+enum protocol_status {
+    PROTOCOL_EXITED = 1, /* code = exit status */
+    PROTOCOL_SIGNALED,   /* code = signal number */
+    PROTOCOL_FAILED,     /* could not run (exec failed, delivery limit); code =
+                            exit status reported for it, error says why */
+};
+
+struct protocol_result {
+    int rank;
+    int attempt;
+    char *node;
+    int slot;  /* global slot id */
+    int local; /* local slot index on node */
+    int core;  /* OS core index, -1 if unbound */
+    enum protocol_status status;
+    int code;
+    int64_t start_us; /* CLOCK_REALTIME microseconds */
+    int64_t end_us;
+    char *error; /* NULL unless status == PROTOCOL_FAILED */
+};
+
+struct protocol_output {
+    int rank;
+    int attempt;
+    int stream;       /* 1 = stdout, 2 = stderr */
+    const char *data; /* borrowed: points into the decoded body */
+    size_t len;
+};
+
+/* A decoded message.  Strings and arrays are owned by the message and freed by
+ * protocol_msg_clear(), except protocol_output.data (points into the body). */
+struct protocol_msg {
+    enum protocol_type type;
+    char *job; /* job id; NULL for WHO, HERE, JOINED */
+    union {
+        struct protocol_here here;
+        struct protocol_joined joined;
+        struct protocol_announce announce;
+        struct protocol_task task;
+        struct protocol_result result;
+        struct protocol_output output;
+    };
+};
+
+/* Encode msg.  Returns a malloc'd body (caller must free) and its length in
+ * *lenp, or NULL with errno set (EINVAL for an inconsistent message). */
+char *protocol_encode (const struct protocol_msg *msg, size_t *lenp,
+                       struct krun_error *errp);
+
+/* Decode body into msg (which is overwritten; clear it with
+ * protocol_msg_clear() afterwards, also after failure).  Returns 0, or -1
+ * with errno EPROTO/E2BIG and errp naming the problem.  For PROTOCOL_OUTPUT,
+ * msg->output.data borrows from body. */
+int protocol_decode (const void *body, size_t len, struct protocol_msg *msg,
+                     struct krun_error *errp);
+
+/* Free what msg owns and zero it.  Accepts an all-zero msg. */
+void protocol_msg_clear (struct protocol_msg *msg);
+
+/* Name of a type ("task", "result", ...), or "?" */
+const char *protocol_type_name (enum protocol_type type);
+
+/* Queue names of a job.  Write into buf (size >= 128). Return buf. */
+char *protocol_task_queue (const char *job, char *buf, size_t size);
+char *protocol_results_queue (const char *job, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,135 @@
+/* transport.h - the AMQP wrapper: the only module that talks to
+ * librabbitmq-c.  One struct transport is one AMQP connection with one
+ * channel (channel 1) in publisher-confirm mode; a second, private channel is
+ * used for operations that may fail with a channel error (passive declares),
+ * so that a missing queue never closes the channel that holds consumers.
+ *
+ * Connections are not thread safe: one per process (librabbitmq's rule).
+ * Library errors (amqp_rpc_reply_t, status codes, server close reasons) are
+ * turned into -1 + errno + a message that names the broker URL with its
+ * password hidden.  errno is ECONNREFUSED when nothing listens at the URL,
+ * EACCES for refused credentials, ENOENT for a missing queue, EPROTO for a
+ * protocol-level failure, ECONNRESET when the broker closed the connection.
+ */
+#ifndef KRUN_TRANSPORT_H
+#define KRUN_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct transport;
+
+/* Flags for transport_declare_queue() */
+enum {
+    TRANSPORT_DURABLE = 1,
+    TRANSPORT_EXCLUSIVE = 2,
+    TRANSPORT_AUTO_DELETE = 4,
+};
+
+/* Flags for transport_publish() */
+enum {
+    TRANSPORT_PERSISTENT = 1, /* delivery_mode 2 */
+    TRANSPORT_MANDATORY = 2,  /* unroutable -> TRANSPORT_RETURNED event */
+};
+
+enum transport_event {
+    TRANSPORT_TIMEOUT = 0,
+    TRANSPORT_DELIVERY, /* a message from a consumer */
+    TRANSPORT_RETURNED, /* a mandatory message that could not be routed */
+    TRANSPORT_CANCELLED /* the broker cancelled consumer_tag (queue deleted) */
+};
+
+/* A received message.  All pointers are borrowed until the next call of
+ * transport_next(), transport_wait_confirms() or transport_destroy(). */
+struct transport_message {
+    const char *consumer_tag; /* "" for returned messages */
+    uint64_t delivery_tag;
+    bool redelivered;
+    const char *routing_key;
+    const char *type;     /* AMQP "type" property, "" if absent */
+    const char *reply_to; /* "" if absent */
+    const void *body;
+    size_t len;
+};
+
+/* Connect to url (amqp://user:pass@host:port/vhost or amqps://...).  For
+ * amqps, cacert is the CA file to verify the broker against (NULL = the
+ * system's default CAs).  heartbeat_sec 0 disables heartbeats.  Opens channel
+ * 1 with publisher confirms enabled.  Returns NULL with errno set and errp
+ * naming the URL without its password. */
+struct transport *transport_connect (const char *url, const char *cacert,
+                                     int heartbeat_sec, struct krun_error *errp);
+
+/* Close politely and free.  Accepts NULL; keeps errno. */
+void transport_destroy (struct transport *t);
+
+/* Returns a malloc'd copy of url with the password replaced by "***"
+ * (caller must free), or NULL on ENOMEM. */
+char *transport_url_redact (const char *url);
+
+int transport_declare_exchange (struct transport *t, const char *name,
+                                const char *type, struct krun_error *errp);
+
+/* Declare queue name ("" = let the broker name it).  expires_ms > 0 sets
+ * x-expires.  If namep is not NULL, *namep receives the queue's actual name
+ * (caller must free). */
+int transport_declare_queue (struct transport *t, const char *name, int flags,
+                             int expires_ms, char **namep,
+                             struct krun_error *errp);
+
+/* Passive declare on the private channel: message and consumer counts.
+ * Returns -1 with errno ENOENT if the queue does not exist. */
+int transport_queue_info (struct transport *t, const char *name,
+                          unsigned *messages, unsigned *consumers,
+                          struct krun_error *errp);
+
+int transport_delete_queue (struct transport *t, const char *name,
+                            struct krun_error *errp);
+
+int transport_bind (struct transport *t, const char *queue, const char *exchange,
+                    const char *key, struct krun_error *errp);
+
+/* basic.qos with global = true: at most prefetch unacknowledged deliveries
+ * over all consumers of the channel (no_ack consumers do not count). */
+int transport_qos (struct transport *t, int prefetch, struct krun_error *errp);
+
+int transport_consume (struct transport *t, const char *queue, const char *tag,
+                       bool no_ack, struct krun_error *errp);
+int transport_cancel (struct transport *t, const char *tag,
+                      struct krun_error *errp);
+
+/* Publish body.  type and reply_to may be NULL.  Does not wait for the
+ * broker's confirmation: see transport_wait_confirms(). */
+int transport_publish (struct transport *t, const char *exchange,
+                       const char *routing_key, const char *type,
+                       const char *reply_to, int flags, const void *body,
+                       size_t len, struct krun_error *errp);
+
+/* Wait until the broker confirmed every message published so far.  Messages
+ * delivered meanwhile are kept and handed out by later transport_next()
+ * calls.  Returns 0, or -1 with errno EIO if the broker nacked a message,
+ * ETIMEDOUT after timeout_ms (< 0 = no limit). */
+int transport_wait_confirms (struct transport *t, int timeout_ms,
+                             struct krun_error *errp);
+
+/* Wait up to timeout_ms (0 = do not block, < 0 = no limit) for the next
+ * event.  Returns a transport_event (>= 0) with *msg filled for DELIVERY and
+ * RETURNED (and consumer_tag for CANCELLED), or -1 if the connection failed.
+ * Also sends heartbeats: call it at least every heartbeat/2 seconds. */
+int transport_next (struct transport *t, int timeout_ms,
+                    struct transport_message *msg, struct krun_error *errp);
+
+int transport_ack (struct transport *t, uint64_t delivery_tag,
+                   struct krun_error *errp);
+int transport_reject (struct transport *t, uint64_t delivery_tag, bool requeue,
+                      struct krun_error *errp);
+
+/* For poll(): the socket, and whether transport_next() has something
+ * without reading the socket (buffered frames or kept deliveries). */
+int transport_fd (struct transport *t);
+bool transport_pending (struct transport *t);
+
+#endif
