@@ -5,6 +5,8 @@ launcher_krun_SOURCES = \
 	launcher/config.c launcher/config.h \
 	launcher/job.c launcher/job.h \
 	launcher/local.c launcher/local.h \
+	launcher/presence.c launcher/presence.h \
+	launcher/program.c launcher/program.h \
 	launcher/exitstatus.c launcher/exitstatus.h
 launcher_krun_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_krun_LDADD = runtime/libkrunrt.la $(YAML_LIBS)

@@ -1,0 +1,129 @@
+/* krund - the krun worker daemon of one node.  Option parsing only; the work
+ * is in daemon.c (the node) and slot.c (one per core). */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "protocol.h"
+
+#define DEFAULT_URL "amqp://guest:guest@127.0.0.1:5672/"
+
+static const char usage_text[] =
+    "Usage: krund [OPTIONS]\n"
+    "Worker daemon of krun: one pinned slot process per core of this node,\n"
+    "pulling tasks from the broker named by $KRUN_AMQP_URL\n"
+    "(default " DEFAULT_URL ").\n"
+    "\n"
+    "  --node NAME           node name (default: $KRUN_NODE_NAME, else host name)\n"
+    "  --slots N             run N slots (default: one per usable core; more than\n"
+    "                        the cores oversubscribes them, for sleep-like tasks)\n"
+    "  --topology SPEC       use an hwloc XML file or synthetic description\n"
+    "                        instead of this machine (binding is then skipped)\n"
+    "  --idle-timeout SECS   exit after SECS without work (default 600)\n"
+    "  --grace SECS          on SIGTERM, running tasks get SECS to finish before\n"
+    "                        they are given back to the queue (default 10)\n"
+    "  --heartbeat SECS      AMQP heartbeat (default 30)\n"
+    "  --help, --version\n"
+    "\n"
+    "Environment: KRUN_AMQP_URL, KRUN_AMQP_CACERT (CA file for amqps://),\n"
+    "KRUN_NODE_NAME.  The URL is removed from the environment the tasks see.\n";
+
+static int parse_int (const char *opt, const char *s, int min)
+{
+    char *end;
+    long v = strtol (s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < min || v > INT_MAX) {
+        fprintf (stderr, "krund: %s: expected an integer >= %d, got '%s'\n", opt, min, s);
+        exit (2);
+    }
+    return (int)v;
+}
+
+int main (int argc, char *argv[])
+{
+    enum { OPT_NODE = 256, OPT_SLOTS, OPT_TOPOLOGY, OPT_IDLE, OPT_GRACE, OPT_HEARTBEAT,
+           OPT_HELP, OPT_VERSION };
+    static const struct option options[] = {
+        {"node", required_argument, NULL, OPT_NODE},
+        {"slots", required_argument, NULL, OPT_SLOTS},
+        {"topology", required_argument, NULL, OPT_TOPOLOGY},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE},
+        {"grace", required_argument, NULL, OPT_GRACE},
+        {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    struct daemon_config cfg = {
+        .idle_timeout = 600,
+        .heartbeat = 30,
+        .grace = 10,
+    };
+    char hostname[HOST_NAME_MAX + 1];
+    char *url, *cacert;
+    int opt;
+
+    while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+            case OPT_NODE:
+                cfg.node = optarg;
+                break;
+            case OPT_SLOTS:
+                cfg.slots = parse_int ("--slots", optarg, 1);
+                break;
+            case OPT_TOPOLOGY:
+                cfg.topology = optarg;
+                break;
+            case OPT_IDLE:
+                cfg.idle_timeout = parse_int ("--idle-timeout", optarg, 1);
+                break;
+            case OPT_GRACE:
+                cfg.grace = parse_int ("--grace", optarg, 0);
+                break;
+            case OPT_HEARTBEAT:
+                cfg.heartbeat = parse_int ("--heartbeat", optarg, 0);
+                break;
+            case OPT_HELP:
+                fputs (usage_text, stdout);
+                return 0;
+            case OPT_VERSION:
+                printf ("krund %s (protocol %d)\n", PACKAGE_VERSION, PROTOCOL_VERSION);
+                return 0;
+            default:
+                fputs (usage_text, stderr);
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "krund: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!cfg.node)
+        cfg.node = getenv ("KRUN_NODE_NAME");
+    if (!cfg.node || !*cfg.node) {
+        if (gethostname (hostname, sizeof (hostname)) < 0)
+            strcpy (hostname, "localhost");
+        hostname[sizeof (hostname) - 1] = '\0';
+        cfg.node = hostname;
+    }
+    /* Keep the secret out of the tasks' environment. */
+    url = getenv ("KRUN_AMQP_URL");
+    url = strdup (url && *url ? url : DEFAULT_URL);
+    cacert = getenv ("KRUN_AMQP_CACERT");
+    cacert = cacert && *cacert ? strdup (cacert) : NULL;
+    unsetenv ("KRUN_AMQP_URL");
+    if (!url) {
+        perror ("krund");
+        return 1;
+    }
+    cfg.url = url;
+    cfg.cacert = cacert;
+    int rc = daemon_run (&cfg);
+    free (url);
+    free (cacert);
+    return rc;
+}

@@ -1,0 +1,450 @@
+/* job.c - see job.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "exitstatus.h"
+#include "job.h"
+#include "protocol.h"
+
+#define RESULTS_TAG "results"
+
+/* What the launcher knows of one rank. */
+struct rank {
+    bool done;
+    int attempts;   /* highest attempt seen */
+    int status;     /* folded status of the final result */
+    int64_t published_us;
+    struct protocol_result result; /* final result (strings owned) */
+    char *partial[3]; /* output of stream 1/2 after the last newline */
+    size_t partial_len[3];
+};
+
+struct job {
+    struct transport *t;
+    const struct cpumap *map;
+    const struct job_options *opts;
+    char id[40];
+    char task_queue[128];
+    char results_queue[128];
+    char *announce;
+    size_t announce_len;
+    struct rank *ranks;
+    int done;
+    int reruns;
+    int exit_status;
+};
+
+static int make_job_id (char *buf, size_t size)
+{
+    unsigned char raw[8];
+
+    if (getrandom (raw, sizeof (raw), 0) != sizeof (raw))
+        return -1;
+    snprintf (buf, size, "%02x%02x%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2],
+              raw[3], raw[4], raw[5], raw[6], raw[7]);
+    return 0;
+}
+
+/* The announcement's node table: every node of the map, with the local slots
+ * cpumap_select() chose. */
+static struct protocol_node *announce_nodes (const struct job *j, int *nnodes)
+{
+    int nn = cpumap_node_count (j->map);
+    struct protocol_node *nodes = calloc (nn, sizeof (*nodes));
+    int *slots = NULL;
+    int count;
+
+    if (!nodes)
+        return NULL;
+    if ((count = cpumap_select (j->map, j->opts->size, j->opts->map_by, &slots, NULL)) < 0)
+        goto error;
+    for (int i = 0; i < nn; i++) {
+        nodes[i].name = (char *)cpumap_node_name (j->map, i);
+        nodes[i].first_slot = cpumap_node_first_slot (j->map, i);
+        nodes[i].nslots = cpumap_node_slots (j->map, i);
+        if (!(nodes[i].used = calloc (nodes[i].nslots, sizeof (int))))
+            goto error;
+    }
+    for (int k = 0; k < count; k++) {
+        struct protocol_node *n = &nodes[cpumap_slot_node (j->map, slots[k])];
+        n->used[n->nused++] = cpumap_slot_local (j->map, slots[k]);
+    }
+    free (slots);
+    *nnodes = nn;
+    return nodes;
+error:
+    free (slots);
+    for (int i = 0; i < nn; i++)
+        free (nodes[i].used);
+    free (nodes);
+    return NULL;
+}
+
+static int encode_announce (struct job *j, struct krun_error *errp)
+{
+    struct protocol_msg msg = {.type = PROTOCOL_ANNOUNCE, .job = j->id};
+    struct protocol_announce *a = &msg.announce;
+    const struct job_options *o = j->opts;
+
+    a->path = (char *)o->path;
+    a->argc = o->argc;
+    a->argv = o->argv;
+    a->envc = o->envc;
+    a->env = o->env;
+    a->cwd = (char *)o->cwd;
+    a->size = o->size;
+    a->results_queue = j->results_queue;
+    a->delivery_limit = o->delivery_limit;
+    if (!(a->nodes = announce_nodes (j, &a->nnodes)))
+        return errprintf_errno (errp, "job %s: cannot build the slot map", j->id);
+    j->announce = protocol_encode (&msg, &j->announce_len, errp);
+    for (int i = 0; i < a->nnodes; i++)
+        free (a->nodes[i].used);
+    free (a->nodes);
+    return j->announce ? 0 : -1;
+}
+
+static void report_map (const struct job *j)
+{
+    int *slots = NULL;
+    int count = cpumap_select (j->map, j->opts->size, j->opts->map_by, &slots, NULL);
+
+    fprintf (stderr, "krun: job %s: %d ranks on %d of %d slots (%d nodes, map-by %s)\n",
+             j->id, j->opts->size, count, cpumap_slot_count (j->map),
+             cpumap_node_count (j->map),
+             j->opts->map_by == CPUMAP_BY_NODE ? "node" : "slot");
+    for (int k = 0; k < count; k++) {
+        int s = slots[k];
+        int core = cpumap_slot_core (j->map, s);
+        fprintf (stderr, "krun: slot %d: node %s local %d core %s%d\n", s,
+                 cpumap_node_name (j->map, cpumap_slot_node (j->map, s)),
+                 cpumap_slot_local (j->map, s), core < 0 ? "unbound " : "",
+                 core < 0 ? -1 : core);
+    }
+    free (slots);
+}
+
+static int declare_queues (struct job *j, struct krun_error *errp)
+{
+    protocol_task_queue (j->id, j->task_queue, sizeof (j->task_queue));
+    protocol_results_queue (j->id, j->results_queue, sizeof (j->results_queue));
+    /* Results are exclusive to this connection: if the launcher dies, the
+     * queue goes, and slots notice that their results come back. */
+    if (transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) < 0
+        || transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp)
+               < 0
+        || transport_declare_queue (j->t, j->results_queue, TRANSPORT_EXCLUSIVE, 0, NULL,
+                                    errp)
+               < 0
+        || transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
+                           PROTOCOL_KEY_JOINED, errp)
+               < 0
+        || transport_declare_queue (j->t, j->task_queue, TRANSPORT_DURABLE,
+                                    PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp)
+               < 0)
+        return -1;
+    return 0;
+}
+
+static int publish_tasks (struct job *j, struct krun_error *errp)
+{
+    struct protocol_msg msg = {.type = PROTOCOL_TASK, .job = j->id};
+    char *body;
+    size_t len;
+
+    for (int rank = 0; rank < j->opts->size; rank++) {
+        msg.task.rank = rank;
+        msg.task.attempt = 1;
+        if (!(body = protocol_encode (&msg, &len, errp)))
+            return -1;
+        j->ranks[rank].published_us = clock_wall_us ();
+        int rc = transport_publish (j->t, "", j->task_queue, "task", NULL,
+                                    TRANSPORT_PERSISTENT, body, len, errp);
+        free (body);
+        if (rc < 0)
+            return -1;
+    }
+    /* Every task is safely queued before any slot hears of the job, so an
+     * empty queue always means the job is drained. */
+    if (transport_wait_confirms (j->t, -1, errp) < 0)
+        return -1;
+    return transport_publish (j->t, PROTOCOL_EXCHANGE_CONTROL, "", "announce", NULL, 0,
+                              j->announce, j->announce_len, errp);
+}
+
+static int publish_control (struct job *j, enum protocol_type type,
+                            struct krun_error *errp)
+{
+    struct protocol_msg msg = {.type = type, .job = j->id};
+    size_t len;
+    char *body = protocol_encode (&msg, &len, errp);
+    int rc;
+
+    if (!body)
+        return -1;
+    rc = transport_publish (j->t, PROTOCOL_EXCHANGE_CONTROL, "", protocol_type_name (type),
+                            NULL, 0, body, len, errp);
+    free (body);
+    return rc;
+}
+
+static void write_all (int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write (fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        buf += n;
+        len -= n;
+    }
+}
+
+/* Write whole lines only, one write per line when tagged, so two ranks never
+ * share a line. */
+static void emit_lines (const struct job *j, int rank, int stream, const char *data,
+                        size_t len)
+{
+    int fd = stream == 2 ? 2 : 1;
+
+    if (!j->opts->tag_output) {
+        write_all (fd, data, len);
+        return;
+    }
+    while (len > 0) {
+        const char *nl = memchr (data, '\n', len);
+        size_t line = nl ? (size_t)(nl - data + 1) : len;
+        char *buf = malloc (line + 32);
+        if (!buf)
+            return;
+        int n = snprintf (buf, 32, "[%d] ", rank);
+        memcpy (buf + n, data, line);
+        write_all (fd, buf, n + line);
+        free (buf);
+        data += line;
+        len -= line;
+    }
+}
+
+static void handle_output (struct job *j, const struct protocol_output *o)
+{
+    struct rank *r = &j->ranks[o->rank];
+    const char *data = o->data;
+    size_t len = o->len;
+    const char *last_nl;
+
+    if (r->done || o->stream < 1 || o->stream > 2)
+        return;
+    last_nl = memrchr (data, '\n', len);
+    if (!last_nl) {
+        char *p = realloc (r->partial[o->stream], r->partial_len[o->stream] + len);
+        if (!p)
+            return;
+        memcpy (p + r->partial_len[o->stream], data, len);
+        r->partial[o->stream] = p;
+        r->partial_len[o->stream] += len;
+        return;
+    }
+    size_t head = last_nl - data + 1;
+    if (r->partial_len[o->stream] > 0) {
+        /* Complete the pending partial line and write it with this chunk's
+         * complete lines in one go. */
+        char *p = realloc (r->partial[o->stream], r->partial_len[o->stream] + head);
+        if (!p)
+            return;
+        memcpy (p + r->partial_len[o->stream], data, head);
+        emit_lines (j, o->rank, o->stream, p, r->partial_len[o->stream] + head);
+        free (p);
+        r->partial[o->stream] = NULL;
+        r->partial_len[o->stream] = 0;
+    }
+    else
+        emit_lines (j, o->rank, o->stream, data, head);
+    if (head < len) {
+        r->partial[o->stream] = malloc (len - head);
+        if (r->partial[o->stream]) {
+            memcpy (r->partial[o->stream], data + head, len - head);
+            r->partial_len[o->stream] = len - head;
+        }
+    }
+}
+
+static void flush_partial (struct job *j, int rank)
+{
+    struct rank *r = &j->ranks[rank];
+
+    for (int stream = 1; stream <= 2; stream++) {
+        if (r->partial_len[stream] == 0)
+            continue;
+        char *p = realloc (r->partial[stream], r->partial_len[stream] + 1);
+        if (p) {
+            p[r->partial_len[stream]] = '\n';
+            emit_lines (j, rank, stream, p, r->partial_len[stream] + 1);
+            r->partial[stream] = p;
+        }
+        free (r->partial[stream]);
+        r->partial[stream] = NULL;
+        r->partial_len[stream] = 0;
+    }
+}
+
+static void handle_result (struct job *j, struct protocol_result *res)
+{
+    struct rank *r = &j->ranks[res->rank];
+
+    if (res->attempt > r->attempts)
+        r->attempts = res->attempt;
+    /* At-least-once delivery: the first final result of a rank counts. */
+    if (r->done)
+        return;
+    flush_partial (j, res->rank);
+    r->done = true;
+    r->result = *res;
+    memset (res, 0, sizeof (*res)); /* strings now owned by r->result */
+    r->status = exitstatus_of_rank (r->result.status, r->result.code);
+    j->exit_status = exitstatus_fold (j->exit_status, r->status);
+    j->done++;
+    if (r->result.attempt > 1)
+        j->reruns++;
+    if (r->result.status == PROTOCOL_FAILED)
+        fprintf (stderr, "krun: rank %d failed on node %s: %s\n", res->rank,
+                 r->result.node, r->result.error ? r->result.error : "unknown error");
+    else if (r->result.status == PROTOCOL_SIGNALED)
+        fprintf (stderr, "krun: rank %d killed by signal %d on node %s\n",
+                 r->result.rank, r->result.code, r->result.node);
+    if (j->opts->report_bindings)
+        fprintf (stderr, "krun: rank %d ran on node %s slot %d local %d core %d (attempt %d)\n",
+                 r->result.rank, r->result.node, r->result.slot, r->result.local,
+                 r->result.core, r->result.attempt);
+}
+
+static void handle_message (struct job *j, const struct transport_message *m)
+{
+    struct protocol_msg msg = {0};
+    struct krun_error error;
+
+    if (protocol_decode (m->body, m->len, &msg, &error) < 0) {
+        fprintf (stderr, "krun: ignoring a bad message on %s: %s\n", j->results_queue,
+                 error.text);
+        goto out;
+    }
+    if (msg.type == PROTOCOL_JOINED) {
+        /* A slot started after the announcement: tell it about the job. */
+        if (m->reply_to[0]
+            && transport_publish (j->t, "", m->reply_to, "announce", NULL, 0, j->announce,
+                                  j->announce_len, &error)
+                   < 0)
+            fprintf (stderr, "krun: %s\n", error.text);
+        goto out;
+    }
+    if (!msg.job || strcmp (msg.job, j->id) != 0)
+        goto out;
+    if (msg.type == PROTOCOL_OUTPUT && msg.output.rank < j->opts->size)
+        handle_output (j, &msg.output);
+    else if (msg.type == PROTOCOL_RESULT && msg.result.rank < j->opts->size)
+        handle_result (j, &msg.result);
+out:
+    protocol_msg_clear (&msg);
+}
+
+static int write_timeline (const struct job *j, struct krun_error *errp)
+{
+    FILE *f = fopen (j->opts->timeline, "w");
+
+    if (!f)
+        return errprintf_errno (errp, "cannot write timeline %s", j->opts->timeline);
+    fprintf (f, "rank,node,slot,core,attempt,status,published_us,started_us,finished_us\n");
+    for (int i = 0; i < j->opts->size; i++) {
+        const struct rank *r = &j->ranks[i];
+        if (!r->done)
+            continue;
+        fprintf (f, "%d,%s,%d,%d,%d,%d,%lld,%lld,%lld\n", i, r->result.node, r->result.slot,
+                 r->result.core, r->result.attempt, r->status, (long long)r->published_us,
+                 (long long)r->result.start_us, (long long)r->result.end_us);
+    }
+    if (fclose (f) != 0)
+        return errprintf_errno (errp, "cannot write timeline %s", j->opts->timeline);
+    return 0;
+}
+
+static void job_cleanup (struct job *j)
+{
+    for (int i = 0; j->ranks && i < j->opts->size; i++) {
+        struct rank *r = &j->ranks[i];
+        free (r->result.node);
+        free (r->result.error);
+        free (r->partial[1]);
+        free (r->partial[2]);
+    }
+    free (j->ranks);
+    free (j->announce);
+}
+
+/* Tell the slots the job is over and remove its queues. */
+static void job_finish (struct job *j, enum protocol_type how)
+{
+    struct krun_error error;
+
+    if (publish_control (j, how, &error) < 0
+        || transport_delete_queue (j->t, j->task_queue, &error) < 0
+        || transport_delete_queue (j->t, j->results_queue, &error) < 0)
+        fprintf (stderr, "krun: job %s: cleaning up: %s\n", j->id, error.text);
+}
+
+int job_run (struct transport *t, const struct cpumap *map,
+             const struct job_options *opts, struct krun_error *errp)
+{
+    struct job j = {.t = t, .map = map, .opts = opts};
+    struct transport_message m;
+    int rc;
+
+    if (make_job_id (j.id, sizeof (j.id)) < 0)
+        return errprintf_errno (errp, "cannot make a job id");
+    if (!(j.ranks = calloc (opts->size, sizeof (*j.ranks)))) {
+        errprintf_errno (errp, "job %s: cannot allocate %d ranks", j.id, opts->size);
+        goto error;
+    }
+    if (declare_queues (&j, errp) < 0 || encode_announce (&j, errp) < 0)
+        goto error;
+    if (opts->report_bindings)
+        report_map (&j);
+    if (publish_tasks (&j, errp) < 0
+        || transport_consume (t, j.results_queue, RESULTS_TAG, true, errp) < 0)
+        goto error;
+    while (j.done < opts->size) {
+        if (opts->cancel && *opts->cancel) {
+            job_finish (&j, PROTOCOL_CANCEL);
+            fprintf (stderr, "krun: job %s cancelled, %d of %d ranks done\n", j.id, j.done,
+                     opts->size);
+            job_cleanup (&j);
+            return 128 + *opts->cancel;
+        }
+        if ((rc = transport_next (t, 200, &m, errp)) < 0)
+            goto error;
+        if (rc == TRANSPORT_DELIVERY)
+            handle_message (&j, &m);
+    }
+    job_finish (&j, PROTOCOL_END);
+    if (j.reruns > 0)
+        fprintf (stderr, "krun: %d ranks were rerun after a failure of their slot\n",
+                 j.reruns);
+    if (opts->timeline && write_timeline (&j, errp) < 0) {
+        fprintf (stderr, "krun: %s\n", errp ? errp->text : "cannot write timeline");
+    }
+    rc = j.exit_status;
+    job_cleanup (&j);
+    return rc;
+error:
+    if (j.task_queue[0])
+        transport_delete_queue (t, j.task_queue, NULL);
+    job_cleanup (&j);
+    return -1;
+}

@@ -1,0 +1,41 @@
+/* job.h - one run of `krun -n N PROGRAM`: the launcher's side of the
+ * protocol.  It declares the job's queues, publishes the N task messages
+ * (confirmed) and then the announcement, streams the ranks' output line by
+ * line, collects one final result per rank and folds them into an exit
+ * status.  Cancelling (Ctrl-C) tells every slot to kill the job's tasks and
+ * deletes the queues.
+ */
+#ifndef KRUN_JOB_H
+#define KRUN_JOB_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "cpumap.h"
+#include "error.h"
+#include "transport.h"
+
+struct job_options {
+    int size;          /* N ranks, >= 1 */
+    const char *path;  /* absolute path of the program */
+    int argc;
+    char **argv;       /* argv[0] as the user wrote it */
+    int envc;
+    char **env;        /* "NAME=value" entries sent to the tasks */
+    const char *cwd;
+    enum cpumap_policy map_by;
+    bool tag_output;      /* prefix each output line with "[rank] " */
+    bool report_bindings; /* print the slot map and where each rank ran */
+    int delivery_limit;
+    const char *timeline; /* CSV file of per-rank timestamps, or NULL */
+    /* Set from a signal handler: cancel the job (value = the signal). */
+    volatile sig_atomic_t *cancel;
+};
+
+/* Run a job on the slots of map, through t.  Returns the folded exit status
+ * (0..255; 128 + signal when cancelled by a signal), or -1 with errp if the
+ * job could not be run (broker failure). */
+int job_run (struct transport *t, const struct cpumap *map,
+             const struct job_options *opts, struct krun_error *errp);
+
+#endif

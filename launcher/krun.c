@@ -1,0 +1,455 @@
+/* krun - the launcher.  Option parsing and the order of steps only: the
+ * work is in config.c, local.c (embedded provider), presence.c, job.c. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "job.h"
+#include "local.h"
+#include "presence.h"
+#include "program.h"
+#include "protocol.h"
+#include "transport.h"
+
+static volatile sig_atomic_t cancel_signal;
+
+static void on_cancel_signal (int sig)
+{
+    cancel_signal = sig;
+}
+
+static const char usage_text[] =
+    "Usage: krun [OPTIONS] -n N PROGRAM [ARGS...]\n"
+    "       krun up | down | status | broker start|stop   [OPTIONS]\n"
+    "Run N ranks of PROGRAM on warm, core-pinned worker slots that pull the\n"
+    "ranks from a RabbitMQ queue.\n"
+    "\n"
+    "Job:\n"
+    "  -n, --np N              number of ranks (required)\n"
+    "      --map-by slot|node  which slots take part when N is smaller than the\n"
+    "                          slots: fill node after node (slot, default) or\n"
+    "                          round robin over the nodes (node)\n"
+    "      --tag-output        prefix every output line with [rank]\n"
+    "      --report-bindings   print the slot map, and where each rank ran\n"
+    "      --timeline FILE     write one CSV row per rank: node, slot, core,\n"
+    "                          attempt, published/started/finished times (us)\n"
+    "      --delivery-limit K  give up on a rank after K deliveries (default 5)\n"
+    "Workers (local provider):\n"
+    "      --slots N           slots of this machine's daemon (default: one per\n"
+    "                          core; more oversubscribes, for sleep-like tasks)\n"
+    "      --idle-timeout S    daemons started now exit after S idle seconds\n"
+    "Configuration:\n"
+    "      --config FILE       configuration file (default $KRUN_CONFIG, else\n"
+    "                          ~/.config/krun/krun.yaml)\n"
+    "  -q, --quiet             no notes about started brokers and daemons\n"
+    "  -h, --help              this text\n"
+    "  -V, --version           version and protocol version\n"
+    "\n"
+    "Subcommands: `krun up` starts the broker and daemons without running\n"
+    "anything, `krun status` lists the live daemons, `krun down` stops the\n"
+    "local daemons and the private broker, `krun broker start|stop` only the\n"
+    "broker.  Exit status: 0 if every rank exited 0, else the highest rank\n"
+    "status, 128+S for a rank killed by signal S (see docs/exit-status.md).\n";
+
+struct options {
+    int size;
+    const char *map_by;
+    bool tag_output;
+    bool report_bindings;
+    const char *timeline;
+    int delivery_limit;
+    int slots;
+    int idle_timeout;
+    const char *config;
+    bool quiet;
+};
+
+static void die (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));
+static void die (const char *fmt, ...)
+{
+    va_list ap;
+    fprintf (stderr, "krun: ");
+    va_start (ap, fmt);
+    vfprintf (stderr, fmt, ap);
+    va_end (ap);
+    fprintf (stderr, "\n");
+    exit (2);
+}
+
+static int parse_count (const char *opt, const char *s, int min)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol (s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno || v < min || v > INT_MAX)
+        die ("%s: expected an integer >= %d, got '%s'", opt, min, s);
+    return (int)v;
+}
+
+static int parse_options (int argc, char *argv[], struct options *o)
+{
+    enum { OPT_MAP_BY = 256, OPT_TAG, OPT_REPORT, OPT_TIMELINE, OPT_LIMIT, OPT_SLOTS,
+           OPT_IDLE, OPT_CONFIG };
+    static const struct option options[] = {
+        {"np", required_argument, NULL, 'n'},
+        {"map-by", required_argument, NULL, OPT_MAP_BY},
+        {"tag-output", no_argument, NULL, OPT_TAG},
+        {"report-bindings", no_argument, NULL, OPT_REPORT},
+        {"timeline", required_argument, NULL, OPT_TIMELINE},
+        {"delivery-limit", required_argument, NULL, OPT_LIMIT},
+        {"slots", required_argument, NULL, OPT_SLOTS},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+
+    /* "+": options end at the program's name, its own options are its own. */
+    while ((opt = getopt_long (argc, argv, "+n:qhV", options, NULL)) != -1) {
+        switch (opt) {
+            case 'n':
+                o->size = parse_count ("-n", optarg, 1);
+                break;
+            case OPT_MAP_BY:
+                o->map_by = optarg;
+                break;
+            case OPT_TAG:
+                o->tag_output = true;
+                break;
+            case OPT_REPORT:
+                o->report_bindings = true;
+                break;
+            case OPT_TIMELINE:
+                o->timeline = optarg;
+                break;
+            case OPT_LIMIT:
+                o->delivery_limit = parse_count ("--delivery-limit", optarg, 1);
+                break;
+            case OPT_SLOTS:
+                o->slots = parse_count ("--slots", optarg, 1);
+                break;
+            case OPT_IDLE:
+                o->idle_timeout = parse_count ("--idle-timeout", optarg, 1);
+                break;
+            case OPT_CONFIG:
+                o->config = optarg;
+                break;
+            case 'q':
+                o->quiet = true;
+                break;
+            case 'h':
+                fputs (usage_text, stdout);
+                exit (0);
+            case 'V':
+                printf ("krun %s (protocol %d)\n", PACKAGE_VERSION, PROTOCOL_VERSION);
+                exit (0);
+            default:
+                fputs (usage_text, stderr);
+                exit (2);
+        }
+    }
+    return optind;
+}
+
+/* Connect, starting the private broker if the default one is not there. */
+static struct transport *connect_broker (const struct config *cfg, const char *url,
+                                         bool is_default, const char *state_dir,
+                                         bool autostart, bool quiet)
+{
+    struct krun_error error;
+    struct transport *t = transport_connect (url, cfg->amqp_cacert, 30, &error);
+
+    if (t)
+        return t;
+    if (!(autostart && errno == ECONNREFUSED && is_default && cfg->local_broker
+          && strcmp (cfg->provider, "local") == 0))
+        die ("%s", error.text);
+    if (local_broker_start (cfg, state_dir, &error) < 0)
+        die ("%s", error.text);
+    if (!quiet)
+        fprintf (stderr,
+                 "krun: started a private RabbitMQ on 127.0.0.1:%d (state in %s/broker; "
+                 "`krun down` stops it)\n",
+                 cfg->local_broker_port, state_dir);
+    if (!(t = transport_connect (url, cfg->amqp_cacert, 30, &error)))
+        die ("%s", error.text);
+    return t;
+}
+
+/* True when every configured local node answers (with the slot count asked). */
+static bool local_nodes_present (const struct config *cfg, const struct presence *p,
+                                 int slots)
+{
+    char host[256];
+
+    if (cfg->local_nnodes == 0) {
+        if (gethostname (host, sizeof (host)) < 0)
+            snprintf (host, sizeof (host), "localhost");
+        const struct presence_node *n = presence_find (p, host);
+        int want = slots > 0 ? slots : cfg->local_slots;
+        return n && (want == 0 || n->nslots == want);
+    }
+    for (int i = 0; i < cfg->local_nnodes; i++) {
+        const struct presence_node *n = presence_find (p, cfg->local_nodes[i].name);
+        if (!n || n->nslots != cfg->local_nodes[i].slots)
+            return false;
+    }
+    return true;
+}
+
+/* Make sure the local daemons run; returns the presence to build the map
+ * from (caller must destroy). */
+static struct presence *ensure_workers (struct transport *t, const struct config *cfg,
+                                        const char *url, const char *state_dir,
+                                        const struct options *o)
+{
+    struct krun_error error;
+    struct presence *p = presence_query (t, cfg->presence_timeout_ms, &error);
+    int started;
+
+    if (!p)
+        die ("%s", error.text);
+    if (strcmp (cfg->provider, "local") != 0)
+        return p;
+    if ((started = local_daemons_ensure (cfg, url, state_dir, p, o->slots, &error)) < 0)
+        die ("%s", error.text);
+    if (started == 0)
+        return p;
+    if (!o->quiet)
+        fprintf (stderr,
+                 "krun: started %d local worker daemon%s (idle timeout %d s; logs in %s)\n",
+                 started, started == 1 ? "" : "s", cfg->idle_timeout, state_dir);
+    int64_t deadline = clock_mono_ms () + (int64_t)cfg->start_timeout * 1000;
+    while (!local_nodes_present (cfg, p, o->slots)) {
+        if (clock_mono_ms () > deadline)
+            die ("the local worker daemons did not answer within %d s; see %s/krund-*.log",
+                 cfg->start_timeout, state_dir);
+        usleep (20 * 1000);
+        presence_destroy (p);
+        if (!(p = presence_query (t, cfg->presence_timeout_ms, &error)))
+            die ("%s", error.text);
+    }
+    return p;
+}
+
+static int run_job (int argc, char *argv[], struct config *cfg, const struct options *o)
+{
+    struct krun_error error;
+    struct job_options jo = {0};
+    enum cpumap_policy policy;
+    char cwd[PATH_MAX];
+    bool is_default;
+    char *path, *url, *state_dir;
+    char **env;
+    int rc;
+
+    if (argc < 1)
+        die ("no program given (usage: krun -n N PROGRAM [ARGS...])");
+    if (o->size < 1)
+        die ("-n N is required");
+    if (cpumap_policy_parse (cfg->map_by, &policy) < 0)
+        die ("--map-by: expected 'slot' or 'node', got '%s'", cfg->map_by);
+    /* Checked before anything is published: nothing to clean up after it. */
+    if (!(path = program_resolve (argv[0], &error)))
+        die ("%s", error.text);
+    if (!getcwd (cwd, sizeof (cwd)))
+        die ("cannot get the current directory: %s", strerror (errno));
+    if (!(url = config_amqp_url (cfg, &is_default))
+        || !(state_dir = config_state_dir (cfg, &error)))
+        die ("%s", error.text);
+
+    struct sigaction sa = {.sa_handler = on_cancel_signal};
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGTERM, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+
+    struct transport *t = connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    struct presence *p = ensure_workers (t, cfg, url, state_dir, o);
+    struct cpumap *map = presence_cpumap (p, &error);
+    if (!map)
+        die ("%s", error.text);
+    if (cpumap_slot_count (map) == 0)
+        die ("no worker daemon answered on the broker (provider %s)", cfg->provider);
+
+    if (!(env = program_environment (&jo.envc)))
+        die ("out of memory");
+    jo.size = o->size;
+    jo.path = path;
+    jo.argc = argc;
+    jo.argv = argv;
+    jo.env = env;
+    jo.cwd = cwd;
+    jo.map_by = policy;
+    jo.tag_output = o->tag_output;
+    jo.report_bindings = o->report_bindings;
+    jo.delivery_limit = cfg->delivery_limit;
+    jo.timeline = o->timeline;
+    jo.cancel = &cancel_signal;
+    rc = job_run (t, map, &jo, &error);
+    if (rc < 0)
+        fprintf (stderr, "krun: %s\n", error.text);
+    cpumap_destroy (map);
+    presence_destroy (p);
+    transport_destroy (t);
+    free (env);
+    free (path);
+    free (url);
+    free (state_dir);
+    return rc < 0 ? 1 : rc;
+}
+
+static int cmd_status (struct config *cfg)
+{
+    struct krun_error error;
+    bool is_default;
+    char *url = config_amqp_url (cfg, &is_default);
+    struct transport *t = transport_connect (url, cfg->amqp_cacert, 0, &error);
+    struct presence *p;
+    int64_t now = clock_wall_us ();
+
+    if (!t)
+        die ("%s", error.text);
+    if (!(p = presence_query (t, cfg->presence_timeout_ms, &error)))
+        die ("%s", error.text);
+    printf ("%-20s %6s %6s %8s %10s %s\n", "NODE", "SLOTS", "BUSY", "PID", "AGE", "VERSION");
+    for (int i = 0; i < presence_count (p); i++) {
+        const struct presence_node *n = presence_node (p, i);
+        printf ("%-20s %6d %6d %8d %9llds %s\n", n->name, n->nslots, n->busy, n->pid,
+                (long long)((now - n->started_us) / 1000000), n->version);
+    }
+    presence_destroy (p);
+    transport_destroy (t);
+    free (url);
+    return 0;
+}
+
+static int cmd_up (struct config *cfg, const struct options *o)
+{
+    struct krun_error error;
+    bool is_default;
+    char *url = config_amqp_url (cfg, &is_default);
+    char *state_dir = config_state_dir (cfg, &error);
+
+    if (!url || !state_dir)
+        die ("%s", error.text);
+    struct transport *t = connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    presence_destroy (ensure_workers (t, cfg, url, state_dir, o));
+    transport_destroy (t);
+    free (url);
+    free (state_dir);
+    return 0;
+}
+
+static int cmd_broker_start (struct config *cfg, const struct options *o)
+{
+    struct krun_error error;
+    bool is_default;
+    char *url = config_amqp_url (cfg, &is_default);
+    char *state_dir = config_state_dir (cfg, &error);
+
+    if (!url || !state_dir)
+        die ("%s", error.text);
+    transport_destroy (connect_broker (cfg, url, is_default, state_dir, true, o->quiet));
+    free (url);
+    free (state_dir);
+    return 0;
+}
+
+static int cmd_down (struct config *cfg, bool daemons, bool broker)
+{
+    struct krun_error error;
+    bool is_default;
+    char *url = config_amqp_url (cfg, &is_default);
+    char *state_dir = config_state_dir (cfg, &error);
+    struct transport *t;
+    int rc;
+
+    if (!url || !state_dir)
+        die ("%s", error.text);
+    if (daemons && (t = transport_connect (url, cfg->amqp_cacert, 0, &error))) {
+        struct presence *p = presence_query (t, cfg->presence_timeout_ms, &error);
+        transport_destroy (t);
+        if (!p)
+            die ("%s", error.text);
+        int n = local_daemons_stop (p);
+        printf ("krun: stopped %d local worker daemon%s\n", n, n == 1 ? "" : "s");
+        presence_destroy (p);
+    }
+    if (broker) {
+        if ((rc = local_broker_stop (state_dir, &error)) < 0)
+            die ("%s", error.text);
+        printf ("krun: %s\n", rc ? "stopped the private broker" : "no private broker ran");
+    }
+    free (url);
+    free (state_dir);
+    return 0;
+}
+
+int main (int argc, char *argv[])
+{
+    struct options o = {.delivery_limit = 0};
+    struct krun_error error;
+    struct config *cfg;
+    const char *sub = NULL;
+    int first;
+
+    if (argc > 1 && argv[1][0] != '-') {
+        static const char *const subs[] = {"up", "down", "status", "broker"};
+        for (size_t i = 0; i < sizeof (subs) / sizeof (subs[0]); i++)
+            if (strcmp (argv[1], subs[i]) == 0)
+                sub = subs[i];
+    }
+    if (sub) {
+        argv++;
+        argc--;
+    }
+    first = parse_options (argc, argv, &o);
+    if (!(cfg = config_create ()))
+        die ("out of memory");
+    if (config_load (cfg, o.config, &error) < 0)
+        die ("%s", error.text);
+    /* Command line wins over the file. */
+    if (o.map_by) {
+        free (cfg->map_by);
+        cfg->map_by = strdup (o.map_by);
+    }
+    if (o.delivery_limit)
+        cfg->delivery_limit = o.delivery_limit;
+    if (o.idle_timeout)
+        cfg->idle_timeout = o.idle_timeout;
+
+    int rc;
+    if (!sub)
+        rc = run_job (argc - first, argv + first, cfg, &o);
+    else if (strcmp (sub, "status") == 0)
+        rc = cmd_status (cfg);
+    else if (strcmp (sub, "up") == 0)
+        rc = cmd_up (cfg, &o);
+    else if (strcmp (sub, "down") == 0)
+        rc = cmd_down (cfg, true, true);
+    else {
+        const char *what = first < argc ? argv[first] : "";
+        if (strcmp (what, "start") == 0)
+            rc = cmd_broker_start (cfg, &o);
+        else if (strcmp (what, "stop") == 0)
+            rc = cmd_down (cfg, false, true);
+        else
+            die ("broker: expected 'start' or 'stop'");
+    }
+    config_destroy (cfg);
+    return rc;
+}

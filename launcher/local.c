@@ -1,0 +1,320 @@
+/* local.c - see local.h. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "local.h"
+
+#define RABBITMQ_SERVER "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+static bool port_answers (int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons (port)};
+    int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    if (fd < 0)
+        return false;
+    sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    ok = connect (fd, (struct sockaddr *)&sa, sizeof (sa)) == 0;
+    close (fd);
+    return ok;
+}
+
+static int write_file (const char *path, const char *text, struct krun_error *errp)
+{
+    FILE *f = fopen (path, "w");
+    if (!f || fputs (text, f) < 0 || fclose (f) != 0)
+        return errprintf_errno (errp, "cannot write %s", path);
+    return 0;
+}
+
+/* Fork a detached process (own session, not our child once started) that
+ * runs argv with env additions, output appended to log.  Returns 0 or -1. */
+static int spawn_detached (const char *path, char *const argv[], char *const env_add[],
+                           const char *log, struct krun_error *errp)
+{
+    int status;
+    pid_t pid = fork ();
+
+    if (pid < 0)
+        return errprintf_errno (errp, "cannot start %s", path);
+    if (pid == 0) {
+        if (setsid () < 0 || fork () != 0)
+            _exit (0);
+        int in = open ("/dev/null", O_RDONLY);
+        int out = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (in < 0 || out < 0 || dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (out, 2) < 0)
+            _exit (127);
+        for (int i = 0; env_add && env_add[i]; i++)
+            putenv (env_add[i]);
+        execv (path, argv);
+        dprintf (2, "cannot execute %s: %s\n", path, strerror (errno));
+        _exit (127);
+    }
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
+int local_broker_start (const struct config *cfg, const char *state_dir,
+                        struct krun_error *errp)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 64], text[512];
+    char env[12][PATH_MAX + 64];
+    char *env_add[13];
+    int port = cfg->local_broker_port;
+    char *argv[] = {RABBITMQ_SERVER, NULL};
+
+    if (access (RABBITMQ_SERVER, X_OK) < 0)
+        return errprintf (errp,
+                          "no broker at 127.0.0.1:%d and cannot start one: %s is missing "
+                          "(apt-get install rabbitmq-server)",
+                          port, RABBITMQ_SERVER);
+    snprintf (dir, sizeof (dir), "%s/broker", state_dir);
+    if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+        return errprintf_errno (errp, "cannot create %s", dir);
+    snprintf (path, sizeof (path), "%s/rabbitmq.conf", dir);
+    /* consumer_timeout: a task is unacked while it runs, and RabbitMQ closes
+     * the channel of a delivery unacked for longer (30 min by default). */
+    snprintf (text, sizeof (text),
+              "listeners.tcp.default = 127.0.0.1:%d\n"
+              "consumer_timeout = 604800000\n"
+              "log.console = false\n"
+              "log.file.level = warning\n",
+              port);
+    if (write_file (path, text, errp) < 0)
+        return -1;
+    snprintf (path, sizeof (path), "%s/enabled_plugins", dir);
+    if (write_file (path, "[].\n", errp) < 0)
+        return -1;
+    int k = 0;
+    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_NODENAME=krun-%d-%d@localhost",
+              (int)getuid (), port);
+    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_NODE_PORT=%d", port);
+    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_DIST_PORT=%d", port + 20000);
+    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_NODE_IP_ADDRESS=127.0.0.1");
+    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_MNESIA_BASE=%s/mnesia", dir);
+    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_LOG_BASE=%s/log", dir);
+    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_PID_FILE=%s/pid", dir);
+    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_ENABLED_PLUGINS_FILE=%s/enabled_plugins",
+              dir);
+    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_FEATURE_FLAGS_FILE=%s/feature_flags", dir);
+    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_CONFIG_FILE=%s/rabbitmq", dir);
+    snprintf (env[k++], sizeof (env[0]), "HOME=%s", dir);
+    for (int i = 0; i < k; i++)
+        env_add[i] = env[i];
+    env_add[k] = NULL;
+    snprintf (path, sizeof (path), "%s/broker.log", dir);
+    if (spawn_detached (RABBITMQ_SERVER, argv, env_add, path, errp) < 0)
+        return -1;
+    int64_t deadline = clock_mono_ms () + (int64_t)cfg->start_timeout * 1000;
+    while (!port_answers (port)) {
+        if (clock_mono_ms () > deadline)
+            return errprintf (errp,
+                              "the private broker did not answer on 127.0.0.1:%d within "
+                              "%d s; see %s",
+                              port, cfg->start_timeout, path);
+        usleep (100 * 1000);
+    }
+    return 0;
+}
+
+static pid_t read_pid (const char *path)
+{
+    FILE *f = fopen (path, "r");
+    long pid = 0;
+
+    if (!f)
+        return 0;
+    if (fscanf (f, "%ld", &pid) != 1)
+        pid = 0;
+    fclose (f);
+    return (pid_t)pid;
+}
+
+int local_broker_stop (const char *state_dir, struct krun_error *errp)
+{
+    char path[PATH_MAX];
+    pid_t pid;
+
+    snprintf (path, sizeof (path), "%s/broker/pid", state_dir);
+    if ((pid = read_pid (path)) <= 0 || kill (pid, 0) < 0)
+        return 0;
+    if (kill (pid, SIGTERM) < 0)
+        return errprintf_errno (errp, "cannot stop the private broker (pid %d)", (int)pid);
+    for (int i = 0; i < 300 && kill (pid, 0) == 0; i++)
+        usleep (100 * 1000);
+    if (kill (pid, 0) == 0)
+        kill (pid, SIGKILL);
+    unlink (path);
+    return 1;
+}
+
+/* krund: beside krun in the build tree, else installed, else $PATH. */
+static void krund_path (char *buf, size_t size)
+{
+    char self[PATH_MAX];
+    const char *env = getenv ("KRUN_KRUND");
+    ssize_t n;
+
+    if (env && *env) {
+        snprintf (buf, size, "%s", env);
+        return;
+    }
+    if ((n = readlink ("/proc/self/exe", self, sizeof (self) - 1)) > 0) {
+        self[n] = '\0';
+        char *slash = strrchr (self, '/');
+        if (slash) {
+            *slash = '\0';
+            if (snprintf (buf, size, "%s/../runtime/krund", self) < (int)size
+                && access (buf, X_OK) == 0)
+                return;
+            if (snprintf (buf, size, "%s/../sbin/krund", self) < (int)size
+                && access (buf, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf (buf, size, "%s/krund", KRUN_SBINDIR);
+    if (access (buf, X_OK) != 0)
+        snprintf (buf, size, "krund");
+}
+
+static int start_daemon (const struct config *cfg, const char *url, const char *state_dir,
+                         const char *node, int slots, const char *topology,
+                         struct krun_error *errp)
+{
+    char krund[PATH_MAX], log[PATH_MAX + 64], slots_s[16], idle_s[16];
+    char url_env[4096], cacert_env[PATH_MAX + 32];
+    char *env_add[3] = {url_env, NULL, NULL};
+    char *argv[12];
+    int k = 0;
+
+    krund_path (krund, sizeof (krund));
+    snprintf (log, sizeof (log), "%s/krund-%s.log", state_dir, node);
+    snprintf (slots_s, sizeof (slots_s), "%d", slots);
+    snprintf (idle_s, sizeof (idle_s), "%d", cfg->idle_timeout);
+    /* The URL may hold a password: environment, never argv (ps shows argv). */
+    snprintf (url_env, sizeof (url_env), "KRUN_AMQP_URL=%s", url);
+    if (cfg->amqp_cacert) {
+        snprintf (cacert_env, sizeof (cacert_env), "KRUN_AMQP_CACERT=%s", cfg->amqp_cacert);
+        env_add[1] = cacert_env;
+    }
+    argv[k++] = krund;
+    argv[k++] = "--node";
+    argv[k++] = (char *)node;
+    argv[k++] = "--idle-timeout";
+    argv[k++] = idle_s;
+    if (slots > 0) {
+        argv[k++] = "--slots";
+        argv[k++] = slots_s;
+    }
+    if (topology) {
+        argv[k++] = "--topology";
+        argv[k++] = (char *)topology;
+    }
+    argv[k] = NULL;
+    return spawn_detached (krund, argv, env_add, log, errp);
+}
+
+static bool is_krund (pid_t pid)
+{
+    char path[64], comm[64] = "";
+    snprintf (path, sizeof (path), "/proc/%d/comm", (int)pid);
+    FILE *f = fopen (path, "r");
+    if (!f)
+        return false;
+    if (!fgets (comm, sizeof (comm), f))
+        comm[0] = '\0';
+    fclose (f);
+    return strncmp (comm, "krund", 5) == 0;
+}
+
+static void stop_daemon (const struct presence_node *n)
+{
+    if (n->pid > 0 && is_krund (n->pid)) {
+        kill (n->pid, SIGTERM);
+        for (int i = 0; i < 100 && kill (n->pid, 0) == 0; i++)
+            usleep (50 * 1000);
+    }
+}
+
+static void default_node_name (char *buf, size_t size)
+{
+    if (gethostname (buf, size) < 0)
+        snprintf (buf, size, "localhost");
+    buf[size - 1] = '\0';
+}
+
+int local_node_count (const struct config *cfg)
+{
+    return cfg->local_nnodes > 0 ? cfg->local_nnodes : 1;
+}
+
+static int ensure_one (const struct config *cfg, const char *url, const char *state_dir,
+                       const struct presence *p, const char *node, int slots,
+                       const char *topology, struct krun_error *errp)
+{
+    const struct presence_node *n = presence_find (p, node);
+
+    if (n && (slots == 0 || n->nslots == slots))
+        return 0;
+    if (n) {
+        fprintf (stderr, "krun: restarting the daemon of node %s with %d slots (had %d)\n",
+                 node, slots, n->nslots);
+        stop_daemon (n);
+    }
+    if (start_daemon (cfg, url, state_dir, node, slots, topology, errp) < 0)
+        return -1;
+    return 1;
+}
+
+int local_daemons_ensure (const struct config *cfg, const char *url,
+                          const char *state_dir, const struct presence *p, int slots,
+                          struct krun_error *errp)
+{
+    int started = 0, rc;
+
+    if (cfg->local_nnodes == 0) {
+        char host[256];
+        default_node_name (host, sizeof (host));
+        rc = ensure_one (cfg, url, state_dir, p, host, slots > 0 ? slots : cfg->local_slots,
+                         NULL, errp);
+        return rc;
+    }
+    for (int i = 0; i < cfg->local_nnodes; i++) {
+        const struct config_local_node *n = &cfg->local_nodes[i];
+        if ((rc = ensure_one (cfg, url, state_dir, p, n->name, n->slots, n->topology,
+                              errp))
+            < 0)
+            return -1;
+        started += rc;
+    }
+    return started;
+}
+
+int local_daemons_stop (const struct presence *p)
+{
+    int stopped = 0;
+
+    for (int i = 0; i < presence_count (p); i++) {
+        const struct presence_node *n = presence_node (p, i);
+        if (n->pid > 0 && is_krund (n->pid)) {
+            stop_daemon (n);
+            stopped++;
+        }
+    }
+    return stopped;
+}

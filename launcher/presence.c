@@ -1,0 +1,175 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "presence.h"
+#include "protocol.h"
+
+#define HERE_TAG "here"
+
+struct presence {
+    int count;
+    struct presence_node *nodes;
+};
+
+struct presence *presence_create (void)
+{
+    return calloc (1, sizeof (struct presence));
+}
+
+void presence_destroy (struct presence *p)
+{
+    int saved_errno = errno;
+    if (p) {
+        for (int i = 0; i < p->count; i++) {
+            free (p->nodes[i].name);
+            free (p->nodes[i].cores);
+            free (p->nodes[i].version);
+        }
+        free (p->nodes);
+        free (p);
+    }
+    errno = saved_errno;
+}
+
+int presence_count (const struct presence *p)
+{
+    return p->count;
+}
+
+const struct presence_node *presence_node (const struct presence *p, int i)
+{
+    return i >= 0 && i < p->count ? &p->nodes[i] : NULL;
+}
+
+const struct presence_node *presence_find (const struct presence *p, const char *name)
+{
+    for (int i = 0; i < p->count; i++)
+        if (strcmp (p->nodes[i].name, name) == 0)
+            return &p->nodes[i];
+    return NULL;
+}
+
+/* Take over the strings of a decoded "here" message. */
+static int presence_add (struct presence *p, struct protocol_here *here)
+{
+    struct presence_node *nodes;
+
+    if (presence_find (p, here->node)) {
+        fprintf (stderr, "krun: warning: two daemons answer for node %s; using the first\n",
+                 here->node);
+        return 0;
+    }
+    if (!(nodes = realloc (p->nodes, (p->count + 1) * sizeof (*nodes))))
+        return -1;
+    p->nodes = nodes;
+    nodes[p->count++] = (struct presence_node){
+        .name = here->node,
+        .pid = here->pid,
+        .nslots = here->nslots,
+        .cores = here->cores,
+        .busy = here->busy,
+        .started_us = here->started_us,
+        .version = here->version,
+    };
+    here->node = here->version = NULL;
+    here->cores = NULL;
+    return 0;
+}
+
+static int collect (struct presence *p, struct transport *t, unsigned expected,
+                    int timeout_ms, struct krun_error *errp)
+{
+    int64_t deadline = clock_mono_ms () + timeout_ms;
+    struct transport_message m;
+    unsigned answers = 0;
+
+    while (answers < expected) {
+        int64_t left = deadline - clock_mono_ms ();
+        int rc;
+        if (left <= 0)
+            break;
+        if ((rc = transport_next (t, (int)left, &m, errp)) < 0)
+            return -1;
+        if (rc != TRANSPORT_DELIVERY || strcmp (m.consumer_tag, HERE_TAG) != 0)
+            continue;
+        struct protocol_msg msg = {0};
+        struct krun_error error;
+        if (protocol_decode (m.body, m.len, &msg, &error) < 0
+            || msg.type != PROTOCOL_HERE) {
+            fprintf (stderr, "krun: warning: ignoring a bad presence answer: %s\n",
+                     msg.type ? "not a here message" : error.text);
+        }
+        else {
+            answers++;
+            if (presence_add (p, &msg.here) < 0) {
+                protocol_msg_clear (&msg);
+                return errprintf_errno (errp, "presence");
+            }
+        }
+        protocol_msg_clear (&msg);
+    }
+    return 0;
+}
+
+struct presence *presence_query (struct transport *t, int timeout_ms,
+                                 struct krun_error *errp)
+{
+    struct protocol_msg who = {.type = PROTOCOL_WHO};
+    struct presence *p;
+    unsigned consumers = 0;
+    char *reply = NULL, *body = NULL;
+    size_t len;
+
+    if (!(p = presence_create ()))
+        return NULL;
+    if (transport_queue_info (t, PROTOCOL_QUEUE_ROSTER, NULL, &consumers, errp) < 0) {
+        if (errno == ENOENT)
+            return p; /* no daemon ever ran against this broker */
+        goto error;
+    }
+    if (consumers == 0)
+        return p;
+    if (transport_declare_exchange (t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) < 0
+        || transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
+                                    &reply, errp)
+               < 0
+        || transport_consume (t, reply, HERE_TAG, true, errp) < 0
+        || !(body = protocol_encode (&who, &len, errp))
+        || transport_publish (t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_WHO, "who",
+                              reply, 0, body, len, errp)
+               < 0
+        || collect (p, t, consumers, timeout_ms, errp) < 0
+        || transport_cancel (t, HERE_TAG, errp) < 0
+        || transport_delete_queue (t, reply, errp) < 0)
+        goto error;
+    free (body);
+    free (reply);
+    return p;
+error:
+    free (body);
+    free (reply);
+    presence_destroy (p);
+    return NULL;
+}
+
+struct cpumap *presence_cpumap (const struct presence *p, struct krun_error *errp)
+{
+    struct cpumap *m = cpumap_create ();
+
+    if (!m) {
+        errprintf_errno (errp, "cpu map");
+        return NULL;
+    }
+    for (int i = 0; i < p->count; i++) {
+        if (cpumap_add_node (m, p->nodes[i].name, p->nodes[i].nslots, p->nodes[i].cores,
+                             errp)
+            < 0) {
+            cpumap_destroy (m);
+            return NULL;
+        }
+    }
+    return m;
+}

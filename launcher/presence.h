@@ -1,0 +1,49 @@
+/* presence.h - "who is there": the launcher's view of the live worker
+ * daemons.  It reads the consumer count of the roster queue (one consumer per
+ * live daemon), asks them all on the presence exchange and waits until that
+ * many have answered, or until the timeout, so a warm query costs one round
+ * trip instead of a fixed waiting window.
+ */
+#ifndef KRUN_PRESENCE_H
+#define KRUN_PRESENCE_H
+
+#include <stdint.h>
+
+#include "cpumap.h"
+#include "error.h"
+#include "transport.h"
+
+struct presence;
+
+struct presence_node {
+    char *name;
+    int pid;
+    int nslots;
+    int *cores; /* nslots entries, -1 = unbound */
+    int busy;
+    int64_t started_us;
+    char *version;
+};
+
+/* Ask the live daemons.  Returns a presence (caller must destroy) or NULL
+ * with errno and errp.  Answers from two daemons with the same node name keep
+ * the first and are reported through errp-less warnings on stderr. */
+struct presence *presence_query (struct transport *t, int timeout_ms,
+                                 struct krun_error *errp);
+
+/* An empty presence, for when nobody is asked. */
+struct presence *presence_create (void);
+
+/* Accepts NULL; keeps errno. */
+void presence_destroy (struct presence *p);
+
+int presence_count (const struct presence *p);
+/* Node i in order of arrival (borrowed until destroy), or NULL. */
+const struct presence_node *presence_node (const struct presence *p, int i);
+/* The node called name, or NULL. */
+const struct presence_node *presence_find (const struct presence *p, const char *name);
+
+/* The global CPU map of the nodes (caller must destroy), or NULL. */
+struct cpumap *presence_cpumap (const struct presence *p, struct krun_error *errp);
+
+#endif

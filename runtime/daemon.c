@@ -1,0 +1,409 @@
+/* daemon.c - krund's main loop.  See daemon.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+#include "protocol.h"
+#include "slot.h"
+#include "topology.h"
+#include "transport.h"
+
+#define PRESENCE_TAG "who"
+#define ROSTER_TAG "roster"
+/* A slot that dies sooner than this after its start is restarted only after
+ * this delay, so a broken broker does not make the daemon fork in a loop. */
+#define RESPAWN_BACKOFF_MS 1000
+#define RECONNECT_MS 1000
+
+struct slot_proc {
+    pid_t pid;
+    int status_fd; /* read end of the slot's status pipe, -1 if none */
+    bool busy;
+    int64_t started_ms;
+    int64_t respawn_at_ms; /* 0 = not waiting for a respawn */
+};
+
+struct daemon {
+    const struct daemon_config *cfg;
+    struct topology *topology;
+    struct transport *t;
+    int ncores;
+    int nslots;
+    int *cores; /* per slot: OS core index, -1 if unbound */
+    struct slot_proc *slots;
+    int busy;
+    int64_t last_activity_ms;
+    int64_t started_us;
+    int64_t reconnect_at_ms;
+    bool stopping;
+    int64_t stop_deadline_ms;
+    int signal_fd;
+    sigset_t signals;
+};
+
+static void close_fd (int *fd)
+{
+    if (*fd >= 0) {
+        close (*fd);
+        *fd = -1;
+    }
+}
+
+static int daemon_connect (struct daemon *d, struct krun_error *errp)
+{
+    struct transport *t;
+    char *presence = NULL;
+
+    if (!(t = transport_connect (d->cfg->url, d->cfg->cacert, d->cfg->heartbeat, errp)))
+        return -1;
+    if (transport_declare_exchange (t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) < 0
+        || transport_declare_exchange (t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) < 0
+        || transport_declare_queue (t, PROTOCOL_QUEUE_ROSTER, 0, 0, NULL, errp) < 0
+        || transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
+                                    &presence, errp)
+               < 0
+        || transport_bind (t, presence, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_WHO, errp)
+               < 0
+        || transport_consume (t, presence, PRESENCE_TAG, true, errp) < 0
+        || transport_consume (t, PROTOCOL_QUEUE_ROSTER, ROSTER_TAG, true, errp) < 0) {
+        free (presence);
+        transport_destroy (t);
+        return -1;
+    }
+    free (presence);
+    d->t = t;
+    return 0;
+}
+
+/* Runs in the forked slot process: never returns. */
+static void slot_child (struct daemon *d, int i, int status_fd)
+{
+    struct krun_error error;
+    pid_t daemon_pid = getppid ();
+
+    /* A slot must not outlive its daemon: its tasks would keep running with
+     * nobody to restart or stop them. */
+    prctl (PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid () != daemon_pid)
+        _exit (1);
+    sigprocmask (SIG_UNBLOCK, &d->signals, NULL);
+    if (d->t)
+        close (transport_fd (d->t)); /* the daemon's socket, not ours */
+    close (d->signal_fd);
+    for (int k = 0; k < d->nslots; k++)
+        if (d->slots[k].status_fd >= 0)
+            close (d->slots[k].status_fd);
+    if (topology_bind_core (d->topology, i % d->ncores, &error) < 0)
+        log_msg ("slot %d: %s (running unbound)", i, error.text);
+    struct slot_config cfg = {
+        .url = d->cfg->url,
+        .cacert = d->cfg->cacert,
+        .node = d->cfg->node,
+        .local = i,
+        .core = d->cores[i],
+        .heartbeat = d->cfg->heartbeat,
+        .grace = d->cfg->grace,
+        .status_fd = status_fd,
+    };
+    _exit (slot_run (&cfg));
+}
+
+static int spawn_slot (struct daemon *d, int i)
+{
+    struct slot_proc *sp = &d->slots[i];
+    int p[2];
+    pid_t pid;
+
+    if (pipe2 (p, O_CLOEXEC) < 0)
+        return -1;
+    if ((pid = fork ()) < 0) {
+        close (p[0]);
+        close (p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close (p[0]);
+        slot_child (d, i, p[1]);
+    }
+    close (p[1]);
+    fcntl (p[0], F_SETFL, O_NONBLOCK);
+    sp->pid = pid;
+    sp->status_fd = p[0];
+    sp->busy = false;
+    sp->started_ms = clock_mono_ms ();
+    sp->respawn_at_ms = 0;
+    return 0;
+}
+
+static void answer_presence (struct daemon *d, const struct transport_message *m)
+{
+    struct krun_error error;
+    struct protocol_msg who = {0};
+    struct protocol_msg here = {.type = PROTOCOL_HERE};
+    size_t len;
+    char *body = NULL;
+
+    if (protocol_decode (m->body, m->len, &who, &error) < 0 || who.type != PROTOCOL_WHO
+        || !m->reply_to[0]) {
+        log_msg ("presence queue: rejected message: %s",
+                 who.type ? "not a who with reply_to" : error.text);
+        goto out;
+    }
+    here.here.node = (char *)d->cfg->node;
+    here.here.pid = getpid ();
+    here.here.nslots = d->nslots;
+    here.here.cores = d->cores;
+    here.here.busy = d->busy;
+    here.here.started_us = d->started_us;
+    here.here.version = PACKAGE_VERSION;
+    if (!(body = protocol_encode (&here, &len, &error))
+        || transport_publish (d->t, "", m->reply_to, "here", NULL, 0, body, len, &error)
+               < 0)
+        log_msg ("presence: %s", error.text);
+out:
+    free (body);
+    protocol_msg_clear (&who);
+}
+
+static void read_slot_status (struct daemon *d, int i)
+{
+    struct slot_proc *sp = &d->slots[i];
+    char buf[64];
+    ssize_t n;
+
+    while ((n = read (sp->status_fd, buf, sizeof (buf))) > 0) {
+        for (ssize_t k = 0; k < n; k++) {
+            bool busy = buf[k] == 'B';
+            if (busy != sp->busy)
+                d->busy += busy ? 1 : -1;
+            sp->busy = busy;
+        }
+        d->last_activity_ms = clock_mono_ms ();
+    }
+    if (n == 0)
+        close_fd (&sp->status_fd);
+}
+
+static void reap_slots (struct daemon *d)
+{
+    int64_t now = clock_mono_ms ();
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid (-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < d->nslots; i++) {
+            struct slot_proc *sp = &d->slots[i];
+            if (sp->pid != pid)
+                continue;
+            sp->pid = 0;
+            if (sp->status_fd >= 0)
+                read_slot_status (d, i);
+            close_fd (&sp->status_fd);
+            if (sp->busy) {
+                d->busy--;
+                sp->busy = false;
+            }
+            if (d->stopping)
+                break;
+            if (WIFSIGNALED (status))
+                log_msg ("slot %d (pid %d) killed by signal %d, restarting", i, pid,
+                         WTERMSIG (status));
+            else
+                log_msg ("slot %d (pid %d) exited with %d, restarting", i, pid,
+                         WEXITSTATUS (status));
+            sp->respawn_at_ms =
+                now - sp->started_ms < RESPAWN_BACKOFF_MS ? now + RESPAWN_BACKOFF_MS : now;
+            break;
+        }
+    }
+}
+
+static void respawn_slots (struct daemon *d)
+{
+    int64_t now = clock_mono_ms ();
+
+    for (int i = 0; i < d->nslots && !d->stopping; i++) {
+        struct slot_proc *sp = &d->slots[i];
+        if (sp->pid == 0 && sp->respawn_at_ms && now >= sp->respawn_at_ms
+            && spawn_slot (d, i) < 0) {
+            log_msg ("slot %d: cannot fork: %s", i, strerror (errno));
+            sp->respawn_at_ms = now + RESPAWN_BACKOFF_MS;
+        }
+    }
+}
+
+static int live_slots (const struct daemon *d)
+{
+    int n = 0;
+    for (int i = 0; i < d->nslots; i++)
+        n += d->slots[i].pid > 0;
+    return n;
+}
+
+static void begin_stop (struct daemon *d, const char *why)
+{
+    if (d->stopping)
+        return;
+    log_msg ("stopping: %s", why);
+    d->stopping = true;
+    /* Slots get their grace period, then a little more to report back. */
+    d->stop_deadline_ms = clock_mono_ms () + (int64_t)(d->cfg->grace + 5) * 1000;
+    for (int i = 0; i < d->nslots; i++)
+        if (d->slots[i].pid > 0)
+            kill (d->slots[i].pid, SIGTERM);
+}
+
+static void handle_signals (struct daemon *d)
+{
+    struct signalfd_siginfo si;
+
+    while (read (d->signal_fd, &si, sizeof (si)) == sizeof (si)) {
+        if (si.ssi_signo == SIGCHLD)
+            reap_slots (d);
+        else
+            begin_stop (d, si.ssi_signo == SIGTERM ? "SIGTERM" : "signal");
+    }
+}
+
+static void handle_broker (struct daemon *d)
+{
+    struct krun_error error;
+    struct transport_message m;
+    int rc;
+
+    if (!d->t) {
+        if (clock_mono_ms () < d->reconnect_at_ms)
+            return;
+        if (daemon_connect (d, &error) < 0) {
+            d->reconnect_at_ms = clock_mono_ms () + RECONNECT_MS;
+            return;
+        }
+        log_msg ("reconnected to the broker");
+    }
+    while ((rc = transport_next (d->t, 0, &m, &error)) > 0)
+        if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, PRESENCE_TAG) == 0)
+            answer_presence (d, &m);
+    if (rc < 0) {
+        log_msg ("broker connection lost: %s; reconnecting", error.text);
+        transport_destroy (d->t);
+        d->t = NULL;
+        d->reconnect_at_ms = clock_mono_ms () + RECONNECT_MS;
+    }
+}
+
+static void wait_for_events (struct daemon *d)
+{
+    struct pollfd *fds = alloca ((d->nslots + 2) * sizeof (*fds));
+    int nfds = 0;
+
+    if (d->t && transport_pending (d->t))
+        return;
+    fds[nfds++] = (struct pollfd){.fd = d->signal_fd, .events = POLLIN};
+    if (d->t)
+        fds[nfds++] = (struct pollfd){.fd = transport_fd (d->t), .events = POLLIN};
+    for (int i = 0; i < d->nslots; i++)
+        if (d->slots[i].status_fd >= 0)
+            fds[nfds++] = (struct pollfd){.fd = d->slots[i].status_fd, .events = POLLIN};
+    poll (fds, nfds, 1000);
+}
+
+static int daemon_init (struct daemon *d, struct krun_error *errp)
+{
+    d->signal_fd = -1;
+    if (!(d->topology = topology_create (d->cfg->topology, errp)))
+        return -1;
+    d->ncores = topology_core_count (d->topology);
+    if (d->ncores < 1)
+        return errprintf (errp, "no usable core found");
+    d->nslots = d->cfg->slots > 0 ? d->cfg->slots : d->ncores;
+    d->cores = calloc (d->nslots, sizeof (*d->cores));
+    d->slots = calloc (d->nslots, sizeof (*d->slots));
+    if (!d->cores || !d->slots)
+        return errprintf_errno (errp, "cannot allocate %d slots", d->nslots);
+    for (int i = 0; i < d->nslots; i++) {
+        /* With more slots than cores (--slots, for sleep-like tasks) slots
+         * share cores round robin. */
+        d->cores[i] = topology_core_os_index (d->topology, i % d->ncores);
+        d->slots[i].status_fd = -1;
+    }
+    sigemptyset (&d->signals);
+    sigaddset (&d->signals, SIGCHLD);
+    sigaddset (&d->signals, SIGTERM);
+    sigaddset (&d->signals, SIGINT);
+    sigaddset (&d->signals, SIGHUP);
+    sigprocmask (SIG_BLOCK, &d->signals, NULL);
+    if ((d->signal_fd = signalfd (-1, &d->signals, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+        return errprintf_errno (errp, "signalfd");
+    return daemon_connect (d, errp);
+}
+
+static void daemon_fini (struct daemon *d)
+{
+    for (int i = 0; i < d->nslots; i++) {
+        if (d->slots[i].pid > 0) {
+            kill (d->slots[i].pid, SIGKILL);
+            waitpid (d->slots[i].pid, NULL, 0);
+        }
+        close_fd (&d->slots[i].status_fd);
+    }
+    transport_destroy (d->t);
+    topology_destroy (d->topology);
+    close_fd (&d->signal_fd);
+    free (d->cores);
+    free (d->slots);
+}
+
+int daemon_run (const struct daemon_config *cfg)
+{
+    struct krun_error error;
+    struct daemon d = {.cfg = cfg};
+    int rc = 1;
+
+    log_set_ident ("krund[%s]", cfg->node);
+    signal (SIGPIPE, SIG_IGN);
+    if (daemon_init (&d, &error) < 0) {
+        log_msg ("%s", error.text);
+        goto done;
+    }
+    d.started_us = clock_wall_us ();
+    d.last_activity_ms = clock_mono_ms ();
+    for (int i = 0; i < d.nslots; i++)
+        if (spawn_slot (&d, i) < 0) {
+            log_msg ("slot %d: cannot fork: %s", i, strerror (errno));
+            goto done;
+        }
+    log_msg ("serving %d slots on %d cores (pid %d)", d.nslots, d.ncores, getpid ());
+    for (;;) {
+        wait_for_events (&d);
+        handle_signals (&d);
+        if (!d.stopping)
+            handle_broker (&d);
+        for (int i = 0; i < d.nslots; i++)
+            if (d.slots[i].status_fd >= 0)
+                read_slot_status (&d, i);
+        respawn_slots (&d);
+        int64_t now = clock_mono_ms ();
+        if (!d.stopping && d.busy == 0
+            && now - d.last_activity_ms >= (int64_t)cfg->idle_timeout * 1000)
+            begin_stop (&d, "idle timeout");
+        if (d.stopping && (live_slots (&d) == 0 || now >= d.stop_deadline_ms))
+            break;
+    }
+    rc = 0;
+done:
+    daemon_fini (&d);
+    log_msg ("exited");
+    return rc;
+}

@@ -1,0 +1,23 @@
+/* daemon.h - the worker daemon (krund) of one node: finds the cores it may
+ * use, forks one slot process per core and pins it there once, at start, so
+ * that every later job starts warm; answers presence queries; restarts slots
+ * that die; leaves after idle_timeout seconds without work.
+ */
+#ifndef KRUN_DAEMON_H
+#define KRUN_DAEMON_H
+
+struct daemon_config {
+    const char *url;      /* broker URL (secret: never logged) */
+    const char *cacert;   /* CA file for amqps://, or NULL */
+    const char *node;     /* node name */
+    int slots;            /* slot count; 0 = one per usable core */
+    const char *topology; /* NULL = this machine; else XML file or synthetic */
+    int idle_timeout;     /* seconds without work before exiting */
+    int heartbeat;        /* AMQP heartbeat, seconds */
+    int grace;            /* seconds running tasks get to finish on SIGTERM */
+};
+
+/* Run until SIGTERM/SIGINT or the idle timeout.  Returns the exit status. */
+int daemon_run (const struct daemon_config *cfg);
+
+#endif

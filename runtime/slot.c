@@ -1,0 +1,698 @@
+/* slot.c - the slot process's event loop.  See slot.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "protocol.h"
+#include "slot.h"
+#include "task.h"
+#include "transport.h"
+
+#define CONTROL_TAG "ctl"
+#define JOB_TAG_PREFIX "job."
+/* How long a cancelled task has between SIGTERM and SIGKILL. */
+#define KILL_GRACE_MS 2000
+/* How often a slot checks that the launchers of its jobs are still there. */
+#define LEASE_CHECK_MS 3000
+
+/* A job this slot has heard of and takes part in. */
+struct slot_job {
+    char *id;
+    struct protocol_msg announce; /* owns path, argv, env, cwd... */
+    int global_slot;
+    char tag[160];   /* consumer tag on the task queue */
+    char queue[160]; /* the task queue */
+    int64_t lease_checked_ms;
+    struct slot_job *next;
+};
+
+/* The task being run, if any. */
+struct running {
+    struct task *task;
+    struct slot_job *job;
+    uint64_t delivery_tag;
+    int rank;
+    int attempt;
+    int64_t start_us;
+    int64_t kill_at_ms; /* SIGKILL at this time (0 = not being killed) */
+    bool drop;          /* cancelled or launcher gone: no result, no requeue */
+    bool give_back;     /* stopping: requeue the task */
+    char out[3][PROTOCOL_MAX_OUTPUT_CHUNK];
+    size_t used[3];
+};
+
+struct slot {
+    const struct slot_config *cfg;
+    struct transport *t;
+    char *control_queue;
+    struct slot_job *jobs;
+    struct running run;
+    bool busy;
+    unsigned long rejected; /* malformed messages seen */
+    int64_t stop_deadline_ms; /* when a stopping slot gives its task back */
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal (int sig)
+{
+    stop_requested = 1;
+}
+
+static void notify_daemon (struct slot *s, char state)
+{
+    if (s->cfg->status_fd >= 0 && write (s->cfg->status_fd, &state, 1) < 0) {
+        /* The daemon is gone; PR_SET_PDEATHSIG ends this process soon. */
+    }
+}
+
+static struct slot_job *job_find (struct slot *s, const char *id)
+{
+    for (struct slot_job *j = s->jobs; j; j = j->next)
+        if (strcmp (j->id, id) == 0)
+            return j;
+    return NULL;
+}
+
+static void job_free (struct slot_job *j)
+{
+    if (j) {
+        free (j->id);
+        protocol_msg_clear (&j->announce);
+        free (j);
+    }
+}
+
+/* Stop consuming job j's tasks and forget it. */
+static void job_forget (struct slot *s, struct slot_job *j, bool cancel_consumer)
+{
+    struct krun_error error;
+    struct slot_job **pp;
+
+    if (cancel_consumer && transport_cancel (s->t, j->tag, &error) < 0)
+        log_msg ("job %s: %s", j->id, error.text);
+    if (s->busy && s->run.job == j)
+        s->run.job = NULL;
+    for (pp = &s->jobs; *pp; pp = &(*pp)->next) {
+        if (*pp == j) {
+            *pp = j->next;
+            break;
+        }
+    }
+    job_free (j);
+}
+
+/* Which global slot this slot is in the announced job, or -1 if it does not
+ * take part. */
+static int announce_global_slot (const struct slot *s, const struct protocol_announce *a)
+{
+    for (int i = 0; i < a->nnodes; i++) {
+        const struct protocol_node *n = &a->nodes[i];
+        if (strcmp (n->name, s->cfg->node) != 0)
+            continue;
+        for (int k = 0; k < n->nused; k++)
+            if (n->used[k] == s->cfg->local)
+                return n->first_slot + s->cfg->local;
+        return -1;
+    }
+    return -1;
+}
+
+static void handle_announce (struct slot *s, struct protocol_msg *msg)
+{
+    struct krun_error error;
+    struct slot_job *j;
+    int global_slot;
+
+    if (stop_requested || job_find (s, msg->job))
+        return; /* a repeated announcement (answer to a "joined") */
+    if ((global_slot = announce_global_slot (s, &msg->announce)) < 0)
+        return;
+    if (!(j = calloc (1, sizeof (*j))) || !(j->id = strdup (msg->job))) {
+        log_msg ("job %s: out of memory", msg->job);
+        free (j);
+        return;
+    }
+    j->announce = *msg;
+    memset (msg, 0, sizeof (*msg)); /* ownership moves to j */
+    j->global_slot = global_slot;
+    j->lease_checked_ms = clock_mono_ms ();
+    snprintf (j->tag, sizeof (j->tag), JOB_TAG_PREFIX "%s", j->id);
+    protocol_task_queue (j->id, j->queue, sizeof (j->queue));
+    if (transport_consume (s->t, j->queue, j->tag, false, &error) < 0) {
+        /* The job may already be over and its queue deleted. */
+        log_msg ("job %s: %s", j->id, error.text);
+        job_free (j);
+        return;
+    }
+    j->next = s->jobs;
+    s->jobs = j;
+}
+
+static void kill_running (struct slot *s, int sig)
+{
+    if (!s->busy)
+        return;
+    task_kill (s->run.task, sig);
+    if (sig == SIGTERM && s->run.kill_at_ms == 0)
+        s->run.kill_at_ms = clock_mono_ms () + KILL_GRACE_MS;
+}
+
+static void handle_control (struct slot *s, const struct transport_message *m)
+{
+    struct krun_error error;
+    struct protocol_msg msg = {0};
+    struct slot_job *j;
+
+    if (protocol_decode (m->body, m->len, &msg, &error) < 0) {
+        s->rejected++;
+        log_msg ("control queue: rejected message: %s", error.text);
+        goto out;
+    }
+    switch (msg.type) {
+        case PROTOCOL_ANNOUNCE:
+            handle_announce (s, &msg);
+            break;
+        case PROTOCOL_END:
+            if ((j = job_find (s, msg.job)))
+                job_forget (s, j, true);
+            break;
+        case PROTOCOL_CANCEL:
+            if (!(j = job_find (s, msg.job)))
+                break;
+            if (s->busy && s->run.job == j) {
+                s->run.drop = true;
+                kill_running (s, SIGTERM);
+            }
+            job_forget (s, j, true);
+            break;
+        default:
+            s->rejected++;
+            log_msg ("control queue: unexpected %s message",
+                     protocol_type_name (msg.type));
+    }
+out:
+    protocol_msg_clear (&msg);
+}
+
+static int publish (struct slot *s, struct slot_job *j, const struct protocol_msg *msg)
+{
+    struct krun_error error;
+    size_t len;
+    char *body;
+    int rc;
+
+    if (!(body = protocol_encode (msg, &len, &error))) {
+        log_msg ("job %s: %s", j->id, error.text);
+        return -1;
+    }
+    rc = transport_publish (s->t, "", j->announce.announce.results_queue,
+                            protocol_type_name (msg->type), NULL, TRANSPORT_MANDATORY,
+                            body, len, &error);
+    if (rc < 0)
+        log_msg ("job %s: %s", j->id, error.text);
+    free (body);
+    return rc;
+}
+
+static void publish_result (struct slot *s, struct slot_job *j, int rank, int attempt,
+                            enum protocol_status status, int code, int64_t start_us,
+                            const char *why)
+{
+    struct protocol_msg msg = {
+        .type = PROTOCOL_RESULT,
+        .job = j->id,
+        .result =
+            {
+                .rank = rank,
+                .attempt = attempt,
+                .node = (char *)s->cfg->node,
+                .slot = j->global_slot,
+                .local = s->cfg->local,
+                .core = s->cfg->core,
+                .status = status,
+                .code = code,
+                .start_us = start_us,
+                .end_us = clock_wall_us (),
+                .error = (char *)why,
+            },
+    };
+    publish (s, j, &msg);
+}
+
+/* Send stream's buffered output: everything up to the last newline, or all
+ * of it when flushing or when the buffer is full of one long line. */
+static void forward_output (struct slot *s, int stream, bool flush)
+{
+    struct running *r = &s->run;
+    size_t len = r->used[stream];
+    struct protocol_msg msg = {.type = PROTOCOL_OUTPUT};
+
+    if (len == 0 || !r->job)
+        return;
+    if (!flush && len < sizeof (r->out[stream])) {
+        char *nl = memrchr (r->out[stream], '\n', len);
+        if (!nl)
+            return;
+        len = nl - r->out[stream] + 1;
+    }
+    msg.job = r->job->id;
+    msg.output.rank = r->rank;
+    msg.output.attempt = r->attempt;
+    msg.output.stream = stream;
+    msg.output.data = r->out[stream];
+    msg.output.len = len;
+    publish (s, r->job, &msg);
+    memmove (r->out[stream], r->out[stream] + len, r->used[stream] - len);
+    r->used[stream] -= len;
+}
+
+static void read_output (struct slot *s, int stream)
+{
+    struct running *r = &s->run;
+    ssize_t n;
+
+    while (task_output_fd (r->task, stream) >= 0) {
+        n = task_read (r->task, stream, r->out[stream] + r->used[stream],
+                       sizeof (r->out[stream]) - r->used[stream]);
+        if (n <= 0)
+            break;
+        r->used[stream] += n;
+        forward_output (s, stream, false);
+    }
+}
+
+/* Set entry ("NAME=value", copied) in env, which holds *n entries and has
+ * room for one more: replace an entry of the same name, else append. */
+static int environment_set (char **env, size_t *n, const char *entry)
+{
+    const char *eq = strchr (entry, '=');
+    size_t name_len = eq ? (size_t)(eq - entry) : strlen (entry);
+    char *copy = strdup (entry);
+    size_t k;
+
+    if (!copy)
+        return -1;
+    for (k = 0; k < *n; k++)
+        if (strncmp (env[k], entry, name_len) == 0 && env[k][name_len] == '=')
+            break;
+    if (k < *n)
+        free (env[k]);
+    else
+        (*n)++;
+    env[k] = copy;
+    return 0;
+}
+
+static void free_environment (char **env);
+
+/* Build the task's environment: the slot's own, then the job's variables,
+ * then KRUN_*.  Returns a NULL-terminated malloc'd array of malloc'd strings. */
+static char **task_environment (const struct slot *s, const struct slot_job *j,
+                                int rank, int attempt)
+{
+    extern char **environ;
+    const struct protocol_announce *a = &j->announce.announce;
+    char krun[7][256];
+    size_t n = 0, count = 0;
+    char **env;
+
+    snprintf (krun[0], sizeof (krun[0]), "KRUN_RANK=%d", rank);
+    snprintf (krun[1], sizeof (krun[1]), "KRUN_SIZE=%d", a->size);
+    snprintf (krun[2], sizeof (krun[2]), "KRUN_LOCAL_RANK=%d", s->cfg->local);
+    snprintf (krun[3], sizeof (krun[3]), "KRUN_NODE=%s", s->cfg->node);
+    snprintf (krun[4], sizeof (krun[4]), "KRUN_SLOT=%d", j->global_slot);
+    snprintf (krun[5], sizeof (krun[5]), "KRUN_JOB_ID=%s", j->id);
+    snprintf (krun[6], sizeof (krun[6]), "KRUN_ATTEMPT=%d", attempt);
+
+    while (environ[count])
+        count++;
+    if (!(env = calloc (count + a->envc + 7 + 1, sizeof (*env))))
+        return NULL;
+    for (size_t i = 0; i < count; i++)
+        if (environment_set (env, &n, environ[i]) < 0)
+            goto nomem;
+    for (int i = 0; i < a->envc; i++)
+        if (environment_set (env, &n, a->env[i]) < 0)
+            goto nomem;
+    for (int i = 0; i < 7; i++)
+        if (environment_set (env, &n, krun[i]) < 0)
+            goto nomem;
+    return env;
+nomem:
+    free_environment (env);
+    return NULL;
+}
+
+static void free_environment (char **env)
+{
+    if (env) {
+        for (char **e = env; *e; e++)
+            free (*e);
+        free (env);
+    }
+}
+
+static void ack (struct slot *s, uint64_t tag)
+{
+    struct krun_error error;
+    if (transport_ack (s->t, tag, &error) < 0)
+        log_msg ("%s", error.text);
+}
+
+/* A redelivered task was running on a slot that died, or was given back.
+ * Republish it with attempt + 1 (confirmed) before acking the original, so
+ * KRUN_ATTEMPT is exact and a poison task stops after delivery_limit. */
+static void handle_redelivery (struct slot *s, struct slot_job *j,
+                               const struct transport_message *m,
+                               const struct protocol_msg *task)
+{
+    struct krun_error error;
+    int attempt = task->task.attempt + 1;
+
+    if (attempt > j->announce.announce.delivery_limit) {
+        char why[128];
+        snprintf (why, sizeof (why),
+                  "delivered %d times without finishing (delivery limit)",
+                  attempt - 1);
+        log_msg ("job %s rank %d: %s", j->id, task->task.rank, why);
+        publish_result (s, j, task->task.rank, attempt - 1, PROTOCOL_FAILED, 127,
+                        clock_wall_us (), why);
+        ack (s, m->delivery_tag);
+        return;
+    }
+    struct protocol_msg again = *task;
+    again.task.attempt = attempt;
+    size_t len;
+    char *body = protocol_encode (&again, &len, &error);
+    if (!body || transport_publish (s->t, "", j->queue, "task", NULL,
+                                    TRANSPORT_PERSISTENT, body, len, &error) < 0
+        || transport_wait_confirms (s->t, 30000, &error) < 0) {
+        /* Leave it unacked: the broker keeps it and retries later. */
+        log_msg ("job %s rank %d: cannot requeue: %s", j->id, task->task.rank,
+                 error.text);
+        free (body);
+        transport_reject (s->t, m->delivery_tag, true, NULL);
+        return;
+    }
+    free (body);
+    ack (s, m->delivery_tag);
+}
+
+static int exit_code_for_errno (int err)
+{
+    /* As a shell reports them: 127 not found, 126 found but not runnable. */
+    return err == ENOENT || err == ENOTDIR ? 127 : 126;
+}
+
+static void handle_task (struct slot *s, const struct transport_message *m)
+{
+    struct krun_error error;
+    struct protocol_msg msg = {0};
+    struct slot_job *j = job_find (s, m->consumer_tag + strlen (JOB_TAG_PREFIX));
+    char **env = NULL, **argv = NULL;
+
+    if (!j) {
+        transport_reject (s->t, m->delivery_tag, true, NULL);
+        return;
+    }
+    if (protocol_decode (m->body, m->len, &msg, &error) < 0
+        || msg.type != PROTOCOL_TASK || strcmp (msg.job, j->id) != 0
+        || msg.task.rank >= j->announce.announce.size) {
+        s->rejected++;
+        log_msg ("queue %s: rejected message: %s", j->queue,
+                 msg.type == PROTOCOL_TASK ? "wrong job or rank" : error.text);
+        transport_reject (s->t, m->delivery_tag, false, NULL);
+        goto out;
+    }
+    if (stop_requested) {
+        transport_reject (s->t, m->delivery_tag, true, NULL);
+        goto out;
+    }
+    if (m->redelivered) {
+        handle_redelivery (s, j, m, &msg);
+        goto out;
+    }
+    const struct protocol_announce *a = &j->announce.announce;
+    env = task_environment (s, j, msg.task.rank, msg.task.attempt);
+    argv = calloc (a->argc + 1, sizeof (*argv));
+    if (!env || !argv) {
+        transport_reject (s->t, m->delivery_tag, true, NULL);
+        goto out;
+    }
+    memcpy (argv, a->argv, a->argc * sizeof (*argv));
+    struct running *r = &s->run;
+    memset (r->used, 0, sizeof (r->used));
+    r->job = j;
+    r->delivery_tag = m->delivery_tag;
+    r->rank = msg.task.rank;
+    r->attempt = msg.task.attempt;
+    r->kill_at_ms = 0;
+    r->drop = r->give_back = false;
+    r->start_us = clock_wall_us ();
+    r->task = task_start (a->path, argv, env, a->cwd, &error);
+    if (!r->task) {
+        publish_result (s, j, r->rank, r->attempt, PROTOCOL_FAILED,
+                        exit_code_for_errno (errno), r->start_us, error.text);
+        ack (s, m->delivery_tag);
+        goto out;
+    }
+    s->busy = true;
+    notify_daemon (s, 'B');
+out:
+    free (argv);
+    free_environment (env);
+    protocol_msg_clear (&msg);
+}
+
+/* The child exited: forward the rest of its output, report, acknowledge. */
+static void finish_task (struct slot *s, int status)
+{
+    struct running *r = &s->run;
+
+    read_output (s, 1);
+    read_output (s, 2);
+    /* Grandchildren die with the task (task_destroy kills the group). */
+    if (r->job && !r->drop && !r->give_back) {
+        forward_output (s, 1, true);
+        forward_output (s, 2, true);
+        if (WIFSIGNALED (status))
+            publish_result (s, r->job, r->rank, r->attempt, PROTOCOL_SIGNALED,
+                            WTERMSIG (status), r->start_us, NULL);
+        else
+            publish_result (s, r->job, r->rank, r->attempt, PROTOCOL_EXITED,
+                            WEXITSTATUS (status), r->start_us, NULL);
+        /* Acked only now, after the result: AMQP keeps a channel's order, so
+         * the broker has the result before it forgets the task. */
+        ack (s, r->delivery_tag);
+    }
+    else
+        transport_reject (s->t, r->delivery_tag, r->give_back && r->job, NULL);
+    task_destroy (r->task);
+    r->task = NULL;
+    r->job = NULL;
+    s->busy = false;
+    notify_daemon (s, 'I');
+}
+
+/* A result or output could not be routed: the job's launcher is gone. */
+static void handle_returned (struct slot *s, const struct transport_message *m)
+{
+    struct protocol_msg msg = {0};
+    struct slot_job *j;
+
+    if (protocol_decode (m->body, m->len, &msg, NULL) == 0 && msg.job
+        && (j = job_find (s, msg.job))) {
+        log_msg ("job %s: launcher gone, dropping its tasks", j->id);
+        if (s->busy && s->run.job == j) {
+            s->run.drop = true;
+            kill_running (s, SIGTERM);
+        }
+        job_forget (s, j, true);
+    }
+    protocol_msg_clear (&msg);
+}
+
+/* Jobs whose launcher died without anything to return (an idle slot) keep
+ * their task queue alive by consuming it: check the launcher's exclusive
+ * results queue now and then, and let go when it is gone. */
+static void check_leases (struct slot *s)
+{
+    int64_t now = clock_mono_ms ();
+    struct slot_job *j = s->jobs, *next;
+
+    for (; j; j = next) {
+        next = j->next;
+        if (now - j->lease_checked_ms < LEASE_CHECK_MS)
+            continue;
+        j->lease_checked_ms = now;
+        if (transport_queue_info (s->t, j->announce.announce.results_queue, NULL,
+                                  NULL, NULL)
+                < 0
+            && errno == ENOENT) {
+            log_msg ("job %s: launcher gone", j->id);
+            if (s->busy && s->run.job == j) {
+                s->run.drop = true;
+                kill_running (s, SIGTERM);
+            }
+            job_forget (s, j, true);
+        }
+    }
+}
+
+static int handle_events (struct slot *s)
+{
+    struct krun_error error;
+    struct transport_message m;
+    int rc;
+
+    while ((rc = transport_next (s->t, 0, &m, &error)) > 0) {
+        if (rc == TRANSPORT_DELIVERY) {
+            if (strcmp (m.consumer_tag, CONTROL_TAG) == 0)
+                handle_control (s, &m);
+            else
+                handle_task (s, &m);
+        }
+        else if (rc == TRANSPORT_RETURNED)
+            handle_returned (s, &m);
+        else if (rc == TRANSPORT_CANCELLED) {
+            struct slot_job *j =
+                strncmp (m.consumer_tag, JOB_TAG_PREFIX, strlen (JOB_TAG_PREFIX)) == 0
+                    ? job_find (s, m.consumer_tag + strlen (JOB_TAG_PREFIX))
+                    : NULL;
+            if (j)
+                job_forget (s, j, false);
+        }
+    }
+    if (rc < 0) {
+        log_msg ("%s", error.text);
+        return -1;
+    }
+    return 0;
+}
+
+static int slot_setup (struct slot *s, struct krun_error *errp)
+{
+    struct protocol_msg joined = {.type = PROTOCOL_JOINED};
+    size_t len;
+    char *body;
+    int rc;
+
+    if (!(s->t = transport_connect (s->cfg->url, s->cfg->cacert, s->cfg->heartbeat,
+                                    errp)))
+        return -1;
+    if (transport_declare_exchange (s->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp)
+            < 0
+        || transport_declare_exchange (s->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp)
+               < 0
+        || transport_declare_queue (s->t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE,
+                                    0, &s->control_queue, errp)
+               < 0
+        || transport_bind (s->t, s->control_queue, PROTOCOL_EXCHANGE_CONTROL, "", errp)
+               < 0
+        || transport_qos (s->t, 1, errp) < 0
+        || transport_consume (s->t, s->control_queue, CONTROL_TAG, true, errp) < 0)
+        return -1;
+    /* Running launchers answer with their announcement, so a slot that starts
+     * (or restarts) in the middle of a job joins it. */
+    joined.joined.node = (char *)s->cfg->node;
+    joined.joined.local = s->cfg->local;
+    if (!(body = protocol_encode (&joined, &len, errp)))
+        return -1;
+    rc = transport_publish (s->t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_JOINED,
+                            "joined", s->control_queue, 0, body, len, errp);
+    free (body);
+    return rc;
+}
+
+static void wait_for_events (struct slot *s)
+{
+    struct pollfd fds[4];
+    int nfds = 0, timeout = 1000;
+
+    if (transport_pending (s->t))
+        return;
+    fds[nfds++] = (struct pollfd){.fd = transport_fd (s->t), .events = POLLIN};
+    if (s->busy) {
+        for (int stream = 1; stream <= 2; stream++)
+            if (task_output_fd (s->run.task, stream) >= 0)
+                fds[nfds++] = (struct pollfd){.fd = task_output_fd (s->run.task, stream),
+                                              .events = POLLIN};
+        if (task_exit_fd (s->run.task) >= 0)
+            fds[nfds++] =
+                (struct pollfd){.fd = task_exit_fd (s->run.task), .events = POLLIN};
+        else
+            timeout = 10;
+        if (s->run.kill_at_ms)
+            timeout = 100;
+    }
+    poll (fds, nfds, timeout);
+}
+
+static void check_stop (struct slot *s)
+{
+    int64_t now = clock_mono_ms ();
+
+    if (stop_requested && s->stop_deadline_ms == 0) {
+        s->stop_deadline_ms = now + (int64_t)s->cfg->grace * 1000;
+        while (s->jobs)
+            job_forget (s, s->jobs, true);
+    }
+    if (s->busy && s->stop_deadline_ms && now >= s->stop_deadline_ms
+        && !s->run.give_back) {
+        log_msg ("stopping: giving back rank %d", s->run.rank);
+        s->run.give_back = true;
+        kill_running (s, SIGTERM);
+    }
+    if (s->busy && s->run.kill_at_ms && now >= s->run.kill_at_ms)
+        task_kill (s->run.task, SIGKILL);
+}
+
+int slot_run (const struct slot_config *cfg)
+{
+    struct krun_error error;
+    struct slot s = {.cfg = cfg};
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    int rc = 1, status;
+
+    log_set_ident ("krund[%s/%d]", cfg->node, cfg->local);
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    if (slot_setup (&s, &error) < 0) {
+        log_msg ("%s", error.text);
+        goto done;
+    }
+    while (!(stop_requested && !s.busy)) {
+        wait_for_events (&s);
+        if (s.busy) {
+            read_output (&s, 1);
+            read_output (&s, 2);
+        }
+        if (handle_events (&s) < 0)
+            goto done;
+        if (s.busy && task_reap (s.run.task, &status))
+            finish_task (&s, status);
+        check_stop (&s);
+        check_leases (&s);
+    }
+    rc = 0;
+done:
+    if (s.busy) {
+        task_destroy (s.run.task);
+        s.busy = false;
+    }
+    while (s.jobs)
+        job_forget (&s, s.jobs, false);
+    transport_destroy (s.t);
+    free (s.control_queue);
+    return rc;
+}

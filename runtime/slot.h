@@ -1,0 +1,27 @@
+/* slot.h - a slot process: one per core, pinned there by the daemon, with its
+ * own AMQP connection.  It hears job announcements on its control queue,
+ * pulls tasks from the job's task queue one at a time (prefetch 1), runs each
+ * as a child process, forwards its output, publishes its result and only
+ * then acknowledges the task, so a slot that dies mid-task gives the task
+ * back to the broker.
+ */
+#ifndef KRUN_SLOT_H
+#define KRUN_SLOT_H
+
+struct slot_config {
+    const char *url;    /* broker URL (with password: never log it) */
+    const char *cacert; /* CA file for amqps://, or NULL */
+    const char *node;   /* node name */
+    int local;          /* index of this slot on the node */
+    int core;           /* OS index of the core it is pinned to, -1 if none */
+    int heartbeat;      /* AMQP heartbeat in seconds */
+    int grace;          /* seconds a running task may finish after SIGTERM */
+    int status_fd;      /* pipe to the daemon: 'B' busy, 'I' idle; -1 = none */
+};
+
+/* Serve until SIGTERM (or the daemon's death).  Returns the process exit
+ * status: 0 after a clean stop, 1 if the broker could not be reached or the
+ * connection failed. */
+int slot_run (const struct slot_config *cfg);
+
+#endif

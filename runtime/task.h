@@ -1,0 +1,51 @@
+/* task.h - one running task: a child process with its output pipes.
+ *
+ * The child runs in its own process group so that task_kill() reaches the
+ * grandchildren it forks, and it gets SIGKILL if its slot process dies
+ * (PR_SET_PDEATHSIG), so a killed slot never leaves an orphan task running
+ * while the broker hands the same rank to another slot.
+ */
+#ifndef KRUN_TASK_H
+#define KRUN_TASK_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct task;
+
+/* Start path with argv and the complete environment envp, in directory cwd
+ * (NULL = inherit).  stdin is /dev/null; stdout and stderr are pipes read
+ * with task_read().  An exec failure is detected here: NULL with errno of
+ * the failed exec (ENOENT, EACCES, ...) and errp naming path. */
+struct task *task_start (const char *path, char *const argv[], char *const envp[],
+                         const char *cwd, struct krun_error *errp);
+
+/* Kill what is left of the process group with SIGKILL, reap, free.  Accepts
+ * NULL; keeps errno. */
+void task_destroy (struct task *t);
+
+pid_t task_pid (const struct task *t);
+
+/* Pipe of stream 1 (stdout) or 2 (stderr), or -1 once it reached EOF. */
+int task_output_fd (const struct task *t, int stream);
+
+/* A file descriptor that becomes readable when the child exits (a pidfd), or
+ * -1 where the kernel has none: then poll with a short timeout and call
+ * task_reap(). */
+int task_exit_fd (const struct task *t);
+
+/* Read what stream has without blocking.  Returns bytes read, 0 at EOF (the
+ * fd is closed and task_output_fd() returns -1 afterwards), or -1 with errno
+ * EAGAIN when nothing is there. */
+ssize_t task_read (struct task *t, int stream, char *buf, size_t size);
+
+/* Send sig to the task's process group. */
+int task_kill (struct task *t, int sig);
+
+/* Returns true once the child has exited, with its wait status in *status.
+ * Never blocks. */
+bool task_reap (struct task *t, int *status);
+
+#endif
