@@ -34,3 +34,8 @@ runtime_test_cpumap_t_SOURCES = runtime/test/cpumap.c
 runtime_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_topology_t_SOURCES = runtime/test/topology.c
 runtime_test_topology_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+
+# Needs a broker: run by tests/t0010-transport.t, not directly by make check.
+check_PROGRAMS += runtime/test/transport-check
+runtime_test_transport_check_SOURCES = runtime/test/transport-check.c
+runtime_test_transport_check_LDADD = runtime/libkrunrt.la tests/libtap.la

@@ -3,6 +3,15 @@
 noinst_LTLIBRARIES += tests/libtap.la
 tests_libtap_la_SOURCES = tests/tap.c tests/tap.h
 
-INTEGRATION_TESTS =
+INTEGRATION_TESTS = \
+	tests/t0010-transport.t \
+	tests/t0100-run.t \
+	tests/t0110-output.t \
+	tests/t0120-exit-status.t \
+	tests/t0130-cancel.t \
+	tests/t0140-nodes.t \
+	tests/t0150-warm.t \
+	tests/t0160-bad-input.t \
+	tests/t0170-embedded.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)

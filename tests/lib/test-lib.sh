@@ -1,0 +1,103 @@
+# test-lib.sh - sourced by the tests/tNNNN-*.t scenarios.
+#
+# Gives each test a private HOME / state directory, a private RabbitMQ
+# (tests/lib/broker.sh) and a TAP producer:
+#   test_expect_success 'what' 'shell code'   # passes if the code exits 0
+#   test_done                                 # prints the plan, exits
+# Everything the test started (broker, daemons) is stopped on EXIT, also
+# when the test fails or is interrupted.
+set -u
+
+: "${KRUN_TOP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${KRUN_TOP_BUILDDIR:=$KRUN_TOP_SRCDIR}"
+export KRUN_TOP_SRCDIR KRUN_TOP_BUILDDIR
+
+. "$KRUN_TOP_SRCDIR/tests/lib/broker.sh"
+
+KRUN="$KRUN_TOP_BUILDDIR/launcher/krun"
+KRUND="$KRUN_TOP_BUILDDIR/runtime/krund"
+HELLO="$KRUN_TOP_BUILDDIR/examples/hello"
+export KRUN_KRUND="$KRUND"
+
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/krun-test.XXXXXX")
+export HOME="$TEST_DIR/home"
+export XDG_CONFIG_HOME="$HOME/.config" XDG_STATE_HOME="$HOME/.local/state"
+export KRUN_STATE_DIR="$TEST_DIR/state"
+mkdir -p "$HOME" "$XDG_CONFIG_HOME/krun" "$KRUN_STATE_DIR"
+unset KRUN_CONFIG KRUN_AMQP_URL KRUN_AMQP_CACERT
+cd "$TEST_DIR"
+
+test_count=0
+test_failures=0
+
+say_color () { printf '%s\n' "$*"; }
+
+test_expect_success () {
+    local what=$1 code=$2 out
+    test_count=$((test_count + 1))
+    out="$TEST_DIR/test-$test_count.out"
+    if (eval "$code") >"$out" 2>&1; then
+        echo "ok $test_count - $what"
+    else
+        test_failures=$((test_failures + 1))
+        echo "not ok $test_count - $what"
+        sed 's/^/#   /' "$out" | tail -n 40
+    fi
+}
+
+bail_out () {
+    echo "Bail out! $*"
+    exit 1
+}
+
+test_done () {
+    echo "1..$test_count"
+    [ "$test_failures" -eq 0 ]
+    exit $?
+}
+
+# Stop what this test started: the local daemons (krun down finds them by
+# their presence answers and signals their PIDs), then the broker.
+test_cleanup () {
+    if [ -n "${BROKER_PID:-}" ]; then
+        timeout 30 "$KRUN" down >/dev/null 2>&1 || true
+        broker_stop
+    fi
+    cd /
+    rm -rf "$TEST_DIR"
+}
+trap test_cleanup EXIT
+
+# Start the private broker and point krun at it.
+test_start_broker () {
+    broker_start "$TEST_DIR/broker" >"$TEST_DIR/broker-start.log" 2>&1 ||
+        bail_out "cannot start a private RabbitMQ: $(tail -n 5 "$TEST_DIR/broker-start.log")"
+    export KRUN_AMQP_URL="$BROKER_URL"
+}
+
+# Write the krun configuration file of this test.
+test_config () {
+    cat >"$XDG_CONFIG_HOME/krun/krun.yaml"
+}
+
+# Names of the queues the broker holds (via rabbitmqctl on the private node).
+broker_queue_names () {
+    broker_ctl list_queues -q name 2>/dev/null | grep -v '^name$' || true
+}
+
+# Wait until a command succeeds, at most $1 seconds.
+wait_for () {
+    local limit=$1
+    shift
+    local i=0
+    while ! "$@"; do
+        i=$((i + 1))
+        [ $i -ge $((limit * 10)) ] && return 1
+        sleep 0.1
+    done
+}
+
+# A free loopback port (for the embedded broker test).
+broker_free_port () {
+    _broker_free_port
+}

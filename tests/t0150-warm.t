@@ -1,0 +1,37 @@
+#!/bin/bash
+# Workers stay warm: a second run reuses the daemon; idle daemons leave.
+. "$(dirname "$0")/lib/test-lib.sh"
+test_start_broker
+test_config <<CFG
+idle_timeout: 120
+local:
+  slots: 2
+CFG
+
+daemon_pid () { "$KRUN" status | awk -v n="$(hostname)" '$1 == n { print $4 }'; }
+
+test_expect_success 'the first run starts a daemon and says so' '
+    "$KRUN" -n 2 /bin/true 2>err1 &&
+    grep -q "started 1 local worker daemon" err1
+'
+test_expect_success 'the second run reuses it: no new daemon, same pid' '
+    pid1=$(daemon_pid) &&
+    "$KRUN" -n 2 /bin/true 2>err2 &&
+    ! grep -q "started" err2 &&
+    [ "$(daemon_pid)" = "$pid1" ]
+'
+test_expect_success '--quiet hides the note' '
+    "$KRUN" down >/dev/null && "$KRUN" -q -n 1 /bin/true 2>err3 && ! grep -q . err3
+'
+test_expect_success 'a daemon exits after its idle timeout' '
+    "$KRUN" down >/dev/null &&
+    "$KRUN" -n 1 --idle-timeout 2 /bin/true &&
+    pid=$(daemon_pid) && [ -n "$pid" ] &&
+    wait_for 15 sh -c "! kill -0 $pid 2>/dev/null"
+'
+test_expect_success 'krun down stops the daemons' '
+    "$KRUN" -n 1 /bin/true && pid=$(daemon_pid) && [ -n "$pid" ] &&
+    "$KRUN" down | grep -q "stopped 1 local worker daemon" &&
+    ! kill -0 "$pid" 2>/dev/null
+'
+test_done
