@@ -1,0 +1,534 @@
+/* config.c - see config.h.  The only file that includes libyaml.
+ *
+ * The file is loaded as a YAML document and walked with a table of keys per
+ * mapping, so a new key is one line in a table.  Values are parsed into a
+ * scratch config that replaces the caller's only when the whole file is good.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "config.h"
+
+enum value_kind { VALUE_STRING, VALUE_PATH, VALUE_INT, VALUE_BOOL, VALUE_CHOICE };
+
+struct key {
+    const char *name;
+    enum value_kind kind;
+    size_t offset; /* in struct config */
+    long min, max; /* for VALUE_INT */
+    const char *choices[4];
+};
+
+#define FIELD(f) offsetof (struct config, f)
+
+#define STRING_KEY(n, f) {.name = n, .kind = VALUE_STRING, .offset = FIELD (f)}
+#define PATH_KEY(n, f) {.name = n, .kind = VALUE_PATH, .offset = FIELD (f)}
+#define BOOL_KEY(n, f) {.name = n, .kind = VALUE_BOOL, .offset = FIELD (f)}
+#define INT_KEY(n, f, lo, hi) \
+    {.name = n, .kind = VALUE_INT, .offset = FIELD (f), .min = lo, .max = hi}
+#define CHOICE_KEY(n, f, a, b) \
+    {.name = n, .kind = VALUE_CHOICE, .offset = FIELD (f), .choices = {a, b}}
+
+static const struct key top_keys[] = {
+    STRING_KEY ("amqp_url", amqp_url),
+    PATH_KEY ("amqp_cacert", amqp_cacert),
+    CHOICE_KEY ("provider", provider, "local", "kubernetes"),
+    CHOICE_KEY ("map_by", map_by, "slot", "node"),
+    INT_KEY ("idle_timeout", idle_timeout, 1, INT_MAX),
+    INT_KEY ("presence_timeout_ms", presence_timeout_ms, 1, INT_MAX),
+    INT_KEY ("start_timeout", start_timeout, 1, INT_MAX),
+    INT_KEY ("delivery_limit", delivery_limit, 1, INT_MAX),
+    PATH_KEY ("state_dir", state_dir),
+    {.name = NULL},
+};
+
+static const struct key local_keys[] = {
+    BOOL_KEY ("broker", local_broker),
+    INT_KEY ("broker_port", local_broker_port, 1, 65535),
+    INT_KEY ("slots", local_slots, 0, INT_MAX),
+    {.name = NULL},
+};
+
+struct loader {
+    yaml_document_t doc;
+    const char *path;
+    struct krun_error *errp;
+};
+
+static int load_error (struct loader *l, const yaml_node_t *node, const char *key,
+                       const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
+static int load_error (struct loader *l, const yaml_node_t *node, const char *key,
+                       const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+
+    va_start (ap, fmt);
+    vsnprintf (what, sizeof (what), fmt, ap);
+    va_end (ap);
+    errno = EINVAL;
+    return errprintf (l->errp, "%s:%zu: key '%s': %s", l->path,
+                      node ? node->start_mark.line + 1 : 1, key, what);
+}
+
+static const char *scalar (const yaml_node_t *node)
+{
+    return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value
+                                                  : NULL;
+}
+
+static const char *node_kind (const yaml_node_t *node)
+{
+    switch (node ? node->type : YAML_NO_NODE) {
+        case YAML_SCALAR_NODE:
+            return "a scalar";
+        case YAML_SEQUENCE_NODE:
+            return "a sequence";
+        case YAML_MAPPING_NODE:
+            return "a mapping";
+        default:
+            return "nothing";
+    }
+}
+
+static char *expand_home (const char *s)
+{
+    const char *home = getenv ("HOME");
+    char *out;
+
+    if (strncmp (s, "~/", 2) == 0 && home) {
+        if (asprintf (&out, "%s/%s", home, s + 2) < 0)
+            return NULL;
+        return out;
+    }
+    return strdup (s);
+}
+
+static int parse_int (const char *s, long min, long max, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol (s, &end, 10);
+    if (!*s || *end || errno || v < min || v > max)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int set_value (struct loader *l, struct config *c, const struct key *k,
+                      const char *keypath, const yaml_node_t *value)
+{
+    const char *s = scalar (value);
+    char *copy;
+
+    if (!s)
+        return load_error (l, value, keypath, "expected a scalar, got %s",
+                           node_kind (value));
+    switch (k->kind) {
+        case VALUE_INT: {
+            int *field = (int *)((char *)c + k->offset);
+            if (parse_int (s, k->min, k->max, field) < 0)
+                return load_error (l, value, keypath,
+                                   "expected an integer %s%ld, got '%s'",
+                                   k->max == INT_MAX ? ">= " : "in ", k->min, s);
+            return 0;
+        }
+        case VALUE_BOOL: {
+            bool *field = (bool *)((char *)c + k->offset);
+            if (!strcmp (s, "true") || !strcmp (s, "yes") || !strcmp (s, "on"))
+                *field = true;
+            else if (!strcmp (s, "false") || !strcmp (s, "no") || !strcmp (s, "off"))
+                *field = false;
+            else
+                return load_error (l, value, keypath, "expected true or false, got '%s'",
+                                   s);
+            return 0;
+        }
+        case VALUE_CHOICE: {
+            bool found = false;
+            for (int i = 0; i < 4 && k->choices[i]; i++)
+                found |= strcmp (s, k->choices[i]) == 0;
+            if (!found)
+                return load_error (l, value, keypath, "expected %s or %s, got '%s'",
+                                   k->choices[0], k->choices[1], s);
+            break;
+        }
+        default:
+            if (!*s)
+                return load_error (l, value, keypath, "expected a non-empty string");
+            break;
+    }
+    copy = k->kind == VALUE_PATH ? expand_home (s) : strdup (s);
+    if (!copy)
+        return errprintf_errno (l->errp, "%s", l->path);
+    char **field = (char **)((char *)c + k->offset);
+    free (*field);
+    *field = copy;
+    return 0;
+}
+
+static bool valid_node_name (const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') || ('0' <= *s && *s <= '9')
+              || *s == '.' || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+static int load_node_entry (struct loader *l, struct config *c, int index,
+                            const yaml_node_t *entry)
+{
+    struct config_local_node *n = &c->local_nodes[index];
+    char keypath[96];
+    yaml_node_pair_t *pair;
+    bool have_slots = false;
+
+    snprintf (keypath, sizeof (keypath), "local.nodes[%d]", index);
+    if (entry->type != YAML_MAPPING_NODE)
+        return load_error (l, entry, keypath, "expected a mapping, got %s",
+                           node_kind (entry));
+    for (pair = entry->data.mapping.pairs.start; pair < entry->data.mapping.pairs.top;
+         pair++) {
+        yaml_node_t *kn = yaml_document_get_node (&l->doc, pair->key);
+        yaml_node_t *vn = yaml_document_get_node (&l->doc, pair->value);
+        const char *key = scalar (kn);
+        const char *v = scalar (vn);
+        snprintf (keypath, sizeof (keypath), "local.nodes[%d].%s", index, key ? key : "?");
+        if (!key)
+            return load_error (l, kn, keypath, "keys must be scalars");
+        if (!v)
+            return load_error (l, vn, keypath, "expected a scalar, got %s", node_kind (vn));
+        if (strcmp (key, "name") == 0) {
+            if (n->name)
+                return load_error (l, kn, keypath, "given twice");
+            if (!valid_node_name (v))
+                return load_error (l, vn, keypath,
+                                   "expected a name of letters, digits, '.', '_', '-', got "
+                                   "'%s'",
+                                   v);
+            if (!(n->name = strdup (v)))
+                return errprintf_errno (l->errp, "%s", l->path);
+        }
+        else if (strcmp (key, "slots") == 0) {
+            if (parse_int (v, 1, INT_MAX, &n->slots) < 0)
+                return load_error (l, vn, keypath, "expected an integer >= 1, got '%s'", v);
+            have_slots = true;
+        }
+        else if (strcmp (key, "topology") == 0) {
+            free (n->topology);
+            if (!(n->topology = strdup (v)))
+                return errprintf_errno (l->errp, "%s", l->path);
+        }
+        else
+            return load_error (l, kn, keypath, "unknown key");
+    }
+    snprintf (keypath, sizeof (keypath), "local.nodes[%d]", index);
+    if (!n->name)
+        return load_error (l, entry, keypath, "a node needs a 'name'");
+    if (!have_slots)
+        return load_error (l, entry, keypath, "a node needs 'slots'");
+    for (int i = 0; i < index; i++)
+        if (strcmp (c->local_nodes[i].name, n->name) == 0)
+            return load_error (l, entry, keypath, "node name '%s' used twice", n->name);
+    return 0;
+}
+
+static int load_nodes (struct loader *l, struct config *c, const yaml_node_t *seq)
+{
+    int n;
+
+    if (seq->type != YAML_SEQUENCE_NODE)
+        return load_error (l, seq, "local.nodes", "expected a sequence, got %s",
+                           node_kind (seq));
+    n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if (n == 0)
+        return load_error (l, seq, "local.nodes", "expected at least one node");
+    if (!(c->local_nodes = calloc (n, sizeof (*c->local_nodes))))
+        return errprintf_errno (l->errp, "%s", l->path);
+    c->local_nnodes = n;
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *entry = yaml_document_get_node (&l->doc, seq->data.sequence.items.start[i]);
+        if (load_node_entry (l, c, i, entry) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Walk a mapping with table keys; "local" and "nodes" are sections. */
+static int load_mapping (struct loader *l, struct config *c, const yaml_node_t *map,
+                         const struct key *keys, const char *prefix)
+{
+    yaml_node_pair_t *pair, *other;
+
+    if (map->type != YAML_MAPPING_NODE)
+        return load_error (l, map, *prefix ? prefix : "(top level)",
+                           "expected a mapping, got %s", node_kind (map));
+    for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+        yaml_node_t *kn = yaml_document_get_node (&l->doc, pair->key);
+        yaml_node_t *vn = yaml_document_get_node (&l->doc, pair->value);
+        const char *key = scalar (kn);
+        char keypath[128];
+        const struct key *k;
+
+        snprintf (keypath, sizeof (keypath), "%s%s", prefix, key ? key : "?");
+        if (!key)
+            return load_error (l, kn, keypath, "keys must be scalars");
+        for (other = map->data.mapping.pairs.start; other < pair; other++) {
+            const char *earlier = scalar (yaml_document_get_node (&l->doc, other->key));
+            if (earlier && strcmp (earlier, key) == 0)
+                return load_error (l, kn, keypath, "given twice");
+        }
+        if (keys == top_keys && strcmp (key, "local") == 0) {
+            if (load_mapping (l, c, vn, local_keys, "local.") < 0)
+                return -1;
+            continue;
+        }
+        if (keys == local_keys && strcmp (key, "nodes") == 0) {
+            if (load_nodes (l, c, vn) < 0)
+                return -1;
+            continue;
+        }
+        for (k = keys; k->name; k++)
+            if (strcmp (k->name, key) == 0)
+                break;
+        if (!k->name)
+            return load_error (l, kn, keypath, "unknown key");
+        if (set_value (l, c, k, keypath, vn) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+struct config *config_create (void)
+{
+    struct config *c = calloc (1, sizeof (*c));
+
+    if (!c)
+        return NULL;
+    c->provider = strdup ("local");
+    c->map_by = strdup ("slot");
+    if (!c->provider || !c->map_by) {
+        config_destroy (c);
+        return NULL;
+    }
+    c->idle_timeout = 600;
+    c->presence_timeout_ms = 2000;
+    c->start_timeout = 60;
+    c->delivery_limit = 5;
+    c->local_broker = true;
+    c->local_broker_port = CONFIG_DEFAULT_BROKER_PORT;
+    return c;
+}
+
+static void config_free_fields (struct config *c)
+{
+    free (c->amqp_url);
+    free (c->amqp_cacert);
+    free (c->provider);
+    free (c->map_by);
+    free (c->state_dir);
+    free (c->source);
+    for (int i = 0; i < c->local_nnodes; i++) {
+        free (c->local_nodes[i].name);
+        free (c->local_nodes[i].topology);
+    }
+    free (c->local_nodes);
+}
+
+void config_destroy (struct config *c)
+{
+    int saved_errno = errno;
+    if (c) {
+        config_free_fields (c);
+        free (c);
+    }
+    errno = saved_errno;
+}
+
+/* A deep copy of c's strings, so the scratch config can be thrown away. */
+static int config_copy (struct config *dst, const struct config *src)
+{
+    *dst = *src;
+    dst->amqp_url = src->amqp_url ? strdup (src->amqp_url) : NULL;
+    dst->amqp_cacert = src->amqp_cacert ? strdup (src->amqp_cacert) : NULL;
+    dst->provider = strdup (src->provider);
+    dst->map_by = strdup (src->map_by);
+    dst->state_dir = src->state_dir ? strdup (src->state_dir) : NULL;
+    dst->source = src->source ? strdup (src->source) : NULL;
+    dst->local_nodes = NULL;
+    dst->local_nnodes = 0;
+    if (src->local_nnodes) {
+        if (!(dst->local_nodes = calloc (src->local_nnodes, sizeof (*dst->local_nodes))))
+            return -1;
+        dst->local_nnodes = src->local_nnodes;
+        for (int i = 0; i < src->local_nnodes; i++) {
+            dst->local_nodes[i].name = strdup (src->local_nodes[i].name);
+            dst->local_nodes[i].slots = src->local_nodes[i].slots;
+            dst->local_nodes[i].topology =
+                src->local_nodes[i].topology ? strdup (src->local_nodes[i].topology) : NULL;
+        }
+    }
+    return dst->provider && dst->map_by ? 0 : -1;
+}
+
+int config_load_file (struct config *c, const char *path, struct krun_error *errp)
+{
+    struct loader l = {.path = path, .errp = errp};
+    yaml_parser_t parser;
+    struct config scratch;
+    FILE *f;
+    int rc = -1;
+
+    if (!(f = fopen (path, "r")))
+        return errprintf_errno (errp, "cannot read config %s", path);
+    if (!yaml_parser_initialize (&parser)) {
+        fclose (f);
+        errno = ENOMEM;
+        return errprintf (errp, "cannot read config %s: out of memory", path);
+    }
+    yaml_parser_set_input_file (&parser, f);
+    if (!yaml_parser_load (&parser, &l.doc)) {
+        errno = EINVAL;
+        errprintf (errp, "%s:%zu: %s", path, parser.problem_mark.line + 1,
+                   parser.problem ? parser.problem : "YAML syntax error");
+        yaml_parser_delete (&parser);
+        fclose (f);
+        return -1;
+    }
+    if (config_copy (&scratch, c) < 0) {
+        errprintf_errno (errp, "%s", path);
+        config_free_fields (&scratch);
+        goto done;
+    }
+    yaml_node_t *root = yaml_document_get_root_node (&l.doc);
+    /* An empty file (or only comments) is an empty configuration. */
+    if (root && !(root->type == YAML_SCALAR_NODE && !*scalar (root))) {
+        if (scratch.local_nnodes) {
+            /* The file's node list replaces, never extends, the old one. */
+            for (int i = 0; i < scratch.local_nnodes; i++) {
+                free (scratch.local_nodes[i].name);
+                free (scratch.local_nodes[i].topology);
+            }
+            free (scratch.local_nodes);
+            scratch.local_nodes = NULL;
+            scratch.local_nnodes = 0;
+        }
+        if (load_mapping (&l, &scratch, root, top_keys, "") < 0) {
+            config_free_fields (&scratch);
+            goto done;
+        }
+    }
+    free (scratch.source);
+    if (!(scratch.source = strdup (path))) {
+        config_free_fields (&scratch);
+        goto done;
+    }
+    config_free_fields (c);
+    *c = scratch;
+    rc = 0;
+done:
+    yaml_document_delete (&l.doc);
+    yaml_parser_delete (&parser);
+    fclose (f);
+    return rc;
+}
+
+int config_load (struct config *c, const char *explicit_path, struct krun_error *errp)
+{
+    const char *env = getenv ("KRUN_CONFIG");
+    const char *xdg = getenv ("XDG_CONFIG_HOME");
+    const char *home = getenv ("HOME");
+    char path[PATH_MAX];
+
+    if (explicit_path)
+        return config_load_file (c, explicit_path, errp);
+    if (env && *env)
+        return config_load_file (c, env, errp);
+    if (xdg && *xdg)
+        snprintf (path, sizeof (path), "%s/krun/krun.yaml", xdg);
+    else if (home && *home)
+        snprintf (path, sizeof (path), "%s/.config/krun/krun.yaml", home);
+    else
+        return 0;
+    if (access (path, F_OK) < 0)
+        return 0; /* no default file: the defaults hold */
+    return config_load_file (c, path, errp);
+}
+
+char *config_amqp_url (const struct config *c, bool *is_default)
+{
+    const char *env = getenv ("KRUN_AMQP_URL");
+    char *url;
+
+    *is_default = false;
+    if (c->amqp_url)
+        return strdup (c->amqp_url);
+    if (env && *env)
+        return strdup (env);
+    *is_default = true;
+    if (asprintf (&url, CONFIG_DEFAULT_AMQP_URL_FMT, c->local_broker_port) < 0)
+        return NULL;
+    return url;
+}
+
+static int make_dirs (char *path, mode_t mode)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir (path, 0700);
+        *p = '/';
+        if (rc < 0 && errno != EEXIST)
+            return -1;
+    }
+    if (mkdir (path, mode) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+char *config_state_dir (const struct config *c, struct krun_error *errp)
+{
+    const char *env = getenv ("KRUN_STATE_DIR");
+    const char *xdg = getenv ("XDG_STATE_HOME");
+    const char *home = getenv ("HOME");
+    char *dir = NULL;
+    int rc;
+
+    if (c->state_dir)
+        rc = (dir = strdup (c->state_dir)) ? 0 : -1;
+    else if (env && *env)
+        rc = (dir = strdup (env)) ? 0 : -1;
+    else if (xdg && *xdg)
+        rc = asprintf (&dir, "%s/krun", xdg);
+    else if (home && *home)
+        rc = asprintf (&dir, "%s/.local/state/krun", home);
+    else {
+        errno = ENOENT;
+        errprintf (errp, "no state directory: set KRUN_STATE_DIR or HOME");
+        return NULL;
+    }
+    if (rc < 0) {
+        errprintf_errno (errp, "state directory");
+        return NULL;
+    }
+    if (make_dirs (dir, 0700) < 0) {
+        errprintf_errno (errp, "cannot create state directory %s", dir);
+        free (dir);
+        return NULL;
+    }
+    return dir;
+}

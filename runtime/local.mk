@@ -11,7 +11,7 @@ runtime_libkrunrt_la_SOURCES = \
 runtime_libkrunrt_la_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS) $(HWLOC_CFLAGS) \
 	$(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
 runtime_libkrunrt_la_LIBADD = $(RABBITMQ_LIBS) $(HWLOC_LIBS) $(CJSON_LIBS) \
-	$(OPENSSL_LIBS)
+	$(OPENSSL_LIBS) -lm
 
 sbin_PROGRAMS += runtime/krund
 runtime_krund_SOURCES = \
