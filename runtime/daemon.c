@@ -308,10 +308,12 @@ static void wait_for_events (struct daemon *d)
     struct pollfd *fds = alloca ((d->nslots + 2) * sizeof (*fds));
     int nfds = 0;
 
-    if (d->t && transport_pending (d->t))
+    if (d->t && !d->stopping && transport_pending (d->t))
         return;
     fds[nfds++] = (struct pollfd){.fd = d->signal_fd, .events = POLLIN};
-    if (d->t)
+    /* A stopping daemon no longer reads the broker: leave its socket out,
+     * or unread data would make poll() return at once, forever. */
+    if (d->t && !d->stopping)
         fds[nfds++] = (struct pollfd){.fd = transport_fd (d->t), .events = POLLIN};
     for (int i = 0; i < d->nslots; i++)
         if (d->slots[i].status_fd >= 0)

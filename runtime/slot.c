@@ -31,6 +31,7 @@ struct slot_job {
     char tag[160];   /* consumer tag on the task queue */
     char queue[160]; /* the task queue */
     int64_t lease_checked_ms;
+    bool consuming; /* false while paused: see bounce_task() */
     struct slot_job *next;
 };
 
@@ -97,7 +98,7 @@ static void job_forget (struct slot *s, struct slot_job *j, bool cancel_consumer
     struct krun_error error;
     struct slot_job **pp;
 
-    if (cancel_consumer && transport_cancel (s->t, j->tag, &error) < 0)
+    if (cancel_consumer && j->consuming && transport_cancel (s->t, j->tag, &error) < 0)
         log_msg ("job %s: %s", j->id, error.text);
     if (s->busy && s->run.job == j)
         s->run.job = NULL;
@@ -153,6 +154,7 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg)
         job_free (j);
         return;
     }
+    j->consuming = true;
     j->next = s->jobs;
     s->jobs = j;
 }
@@ -407,6 +409,50 @@ static void handle_redelivery (struct slot *s, struct slot_job *j,
     ack (s, m->delivery_tag);
 }
 
+/* Prefetch is per consumer, so a slot that takes part in two jobs can be
+ * handed a task of one while it runs a task of the other.  Put that task back
+ * at the end of its queue unchanged (confirmed before the original is acked,
+ * and without the redelivered flag a reject would set, which would count as
+ * a failed attempt), and pause that job's consumer until this slot is idle,
+ * so the task is not handed straight back. */
+static void bounce_task (struct slot *s, struct slot_job *j,
+                         const struct transport_message *m)
+{
+    struct krun_error error;
+
+    if (transport_publish (s->t, "", j->queue, "task", NULL, TRANSPORT_PERSISTENT,
+                           m->body, m->len, &error)
+            < 0
+        || transport_wait_confirms (s->t, 30000, &error) < 0) {
+        log_msg ("job %s: cannot put a task back: %s", j->id, error.text);
+        transport_reject (s->t, m->delivery_tag, true, NULL);
+    }
+    else
+        ack (s, m->delivery_tag);
+    if (j->consuming && transport_cancel (s->t, j->tag, &error) < 0)
+        log_msg ("job %s: %s", j->id, error.text);
+    j->consuming = false;
+}
+
+/* Consume again the jobs paused by bounce_task(). */
+static void resume_jobs (struct slot *s)
+{
+    struct krun_error error;
+    struct slot_job *j = s->jobs, *next;
+
+    for (; j; j = next) {
+        next = j->next;
+        if (j->consuming)
+            continue;
+        if (transport_consume (s->t, j->queue, j->tag, false, &error) < 0) {
+            log_msg ("job %s: %s", j->id, error.text);
+            job_forget (s, j, false);
+        }
+        else
+            j->consuming = true;
+    }
+}
+
 static int exit_code_for_errno (int err)
 {
     /* As a shell reports them: 127 not found, 126 found but not runnable. */
@@ -435,6 +481,10 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     }
     if (stop_requested) {
         transport_reject (s->t, m->delivery_tag, true, NULL);
+        goto out;
+    }
+    if (s->busy) {
+        bounce_task (s, j, m);
         goto out;
     }
     if (m->redelivered) {
@@ -501,6 +551,8 @@ static void finish_task (struct slot *s, int status)
     r->job = NULL;
     s->busy = false;
     notify_daemon (s, 'I');
+    if (!stop_requested)
+        resume_jobs (s);
 }
 
 /* A result or output could not be routed: the job's launcher is gone. */

@@ -987,7 +987,7 @@ int transport_qos(struct transport *t, int prefetch, struct krun_error *errp)
         errno = EINVAL;
         return errprintf(errp, "invalid prefetch count %d", prefetch);
     }
-    amqp_basic_qos(t->conn, MAIN_CHANNEL, 0, (uint16_t)prefetch, 1);
+    amqp_basic_qos(t->conn, MAIN_CHANNEL, 0, (uint16_t)prefetch, 0);
     return check_reply(t, MAIN_CHANNEL, amqp_get_rpc_reply(t->conn), errp,
                        "cannot set prefetch count");
 }

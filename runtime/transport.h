@@ -92,8 +92,10 @@ int transport_delete_queue (struct transport *t, const char *name,
 int transport_bind (struct transport *t, const char *queue, const char *exchange,
                     const char *key, struct krun_error *errp);
 
-/* basic.qos with global = true: at most prefetch unacknowledged deliveries
- * over all consumers of the channel (no_ack consumers do not count). */
+/* basic.qos with global = false: at most prefetch unacknowledged deliveries
+ * per consumer.  (RabbitMQ's channel-wide limit, global = true, also holds
+ * back deliveries to no_ack consumers while the limit is reached, which would
+ * keep control messages from a busy slot.) */
 int transport_qos (struct transport *t, int prefetch, struct krun_error *errp);
 
 int transport_consume (struct transport *t, const char *queue, const char *tag,

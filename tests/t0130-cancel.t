@@ -44,7 +44,7 @@ test_expect_success 'no job queue is left on the broker' '
     wait_for 5 no_job_queues
 '
 test_expect_success 'SIGTERM cancels too, with 143' '
-    rm -f pids/* &&
+    rm -f pids/*
     "$KRUN" -n 4 ./sleeper.sh >out 2>err &
     pid=$!
     wait_for 20 all_started && kill -TERM $pid && { wait $pid; rc=$?; } && [ $rc -eq 143 ] &&

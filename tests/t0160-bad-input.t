@@ -49,9 +49,9 @@ test_expect_success 'an unknown config key is refused' '
 '
 test_expect_success 'malformed control messages are rejected and the worker keeps serving' '
     "$KRUN" -n 2 /bin/true &&
-    amqp-publish --url="$BROKER_URL" -e krun.control -r "" -b "this is not json" &&
-    amqp-publish --url="$BROKER_URL" -e krun.control -r "" -b "{\"v\":99,\"type\":\"announce\"}" &&
-    amqp-publish --url="$BROKER_URL" -e krun.presence -r who -b "{\"v\":1}" &&
+    amqp-publish --url="${BROKER_URL%/}" -e krun.control -r "" -b "this is not json" &&
+    amqp-publish --url="${BROKER_URL%/}" -e krun.control -r "" -b "{\"v\":99,\"type\":\"announce\"}" &&
+    amqp-publish --url="${BROKER_URL%/}" -e krun.presence -r who -b "{\"v\":1}" &&
     "$KRUN" -n 2 /bin/true &&
     grep -q "control queue: rejected message" "$KRUN_STATE_DIR"/krund-*.log &&
     grep -q "presence queue: rejected message" "$KRUN_STATE_DIR"/krund-*.log
@@ -68,7 +68,7 @@ exit 0
 SH
 chmod +x inject.sh
 test_expect_success 'a malformed task message is rejected, the job goes on' '
-    URL=$BROKER_URL "$KRUN" -n 4 ./inject.sh &&
+    URL=${BROKER_URL%/} "$KRUN" -n 4 ./inject.sh &&
     grep -q "queue krun.job.*tasks: rejected message" "$KRUN_STATE_DIR"/krund-*.log &&
     "$KRUN" -n 2 /bin/true
 '

@@ -25,7 +25,7 @@ test_expect_success 'the first run starts a private broker and a daemon' '
 '
 test_expect_success 'its state is under the user state directory' '
     [ -f "$KRUN_STATE_DIR/broker/pid" ] && [ -d "$KRUN_STATE_DIR/broker/mnesia" ] &&
-    [ "$(stat -c %a "$KRUN_STATE_DIR")" = 700 ]
+    [ "$(stat -c %a "$KRUN_STATE_DIR")" = 700 ] && [ "$(stat -c %a "$KRUN_STATE_DIR/broker")" = 700 ]
 '
 test_expect_success 'the second run is warm: nothing started' '
     "$KRUN" -n 2 "$HELLO" >out2 2>err2 &&

@@ -23,7 +23,7 @@ TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/krun-test.XXXXXX")
 export HOME="$TEST_DIR/home"
 export XDG_CONFIG_HOME="$HOME/.config" XDG_STATE_HOME="$HOME/.local/state"
 export KRUN_STATE_DIR="$TEST_DIR/state"
-mkdir -p "$HOME" "$XDG_CONFIG_HOME/krun" "$KRUN_STATE_DIR"
+mkdir -p "$HOME" "$XDG_CONFIG_HOME/krun"
 unset KRUN_CONFIG KRUN_AMQP_URL KRUN_AMQP_CACERT
 cd "$TEST_DIR"
 
@@ -73,6 +73,8 @@ test_start_broker () {
     broker_start "$TEST_DIR/broker" >"$TEST_DIR/broker-start.log" 2>&1 ||
         bail_out "cannot start a private RabbitMQ: $(tail -n 5 "$TEST_DIR/broker-start.log")"
     export KRUN_AMQP_URL="$BROKER_URL"
+    # Only krun gets the URL: a task must not find the password elsewhere.
+    export -n BROKER_URL
 }
 
 # Write the krun configuration file of this test.
