@@ -131,26 +131,12 @@ static void report_map (const struct job *j)
     free (slots);
 }
 
-static int declare_queues (struct job *j, struct krun_error *errp)
+static int declare_task_queue (struct job *j, struct krun_error *errp)
 {
-    protocol_task_queue (j->id, j->task_queue, sizeof (j->task_queue));
-    protocol_results_queue (j->id, j->results_queue, sizeof (j->results_queue));
-    /* Results are exclusive to this connection: if the launcher dies, the
-     * queue goes, and slots notice that their results come back. */
-    if (transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) < 0
-        || transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp)
-               < 0
-        || transport_declare_queue (j->t, j->results_queue, TRANSPORT_EXCLUSIVE, 0, NULL,
-                                    errp)
-               < 0
-        || transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
-                           PROTOCOL_KEY_JOINED, errp)
-               < 0
-        || transport_declare_queue (j->t, j->task_queue, TRANSPORT_DURABLE,
-                                    PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp)
-               < 0)
-        return -1;
-    return 0;
+    /* The control exchange exists: a daemon answered presence, and daemons
+     * declare it.  Declaring it again would cost a round trip per run. */
+    return transport_declare_queue (j->t, j->task_queue, TRANSPORT_DURABLE,
+                                    PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp);
 }
 
 static int publish_tasks (struct job *j, struct krun_error *errp)
@@ -345,6 +331,7 @@ static void handle_message (struct job *j, const struct transport_message *m)
             fprintf (stderr, "krun: %s\n", error.text);
         goto out;
     }
+    /* Presence answers ("here") share this queue: not ours to handle. */
     if (!msg.job || strcmp (msg.job, j->id) != 0)
         goto out;
     if (msg.type == PROTOCOL_OUTPUT && msg.output.rank < j->opts->size)
@@ -375,8 +362,12 @@ static int write_timeline (const struct job *j, struct krun_error *errp)
     return 0;
 }
 
-static void job_cleanup (struct job *j)
+void job_destroy (struct job *j)
 {
+    int saved_errno = errno;
+
+    if (!j)
+        return;
     for (int i = 0; j->ranks && i < j->opts->size; i++) {
         struct rank *r = &j->ranks[i];
         free (r->result.node);
@@ -386,6 +377,51 @@ static void job_cleanup (struct job *j)
     }
     free (j->ranks);
     free (j->announce);
+    free (j);
+    errno = saved_errno;
+}
+
+struct job *job_create (struct transport *t, const struct job_options *opts,
+                        struct krun_error *errp)
+{
+    struct job *j = calloc (1, sizeof (*j));
+
+    if (!j) {
+        errprintf_errno (errp, "cannot create a job");
+        return NULL;
+    }
+    j->t = t;
+    j->opts = opts;
+    if (make_job_id (j->id, sizeof (j->id)) < 0) {
+        errprintf_errno (errp, "cannot make a job id");
+        goto error;
+    }
+    if (!(j->ranks = calloc (opts->size, sizeof (*j->ranks)))) {
+        errprintf_errno (errp, "job %s: cannot allocate %d ranks", j->id, opts->size);
+        goto error;
+    }
+    protocol_task_queue (j->id, j->task_queue, sizeof (j->task_queue));
+    protocol_results_queue (j->id, j->results_queue, sizeof (j->results_queue));
+    /* Results are exclusive to this connection: if the launcher dies, the
+     * queue goes, and slots notice that their results come back. */
+    if (transport_declare_queue (t, j->results_queue, TRANSPORT_EXCLUSIVE, 0, NULL, errp)
+            < 0
+        || transport_consume (t, j->results_queue, RESULTS_TAG, true, errp) < 0)
+        goto error;
+    return j;
+error:
+    job_destroy (j);
+    return NULL;
+}
+
+const char *job_results_queue (const struct job *j)
+{
+    return j->results_queue;
+}
+
+const char *job_results_tag (const struct job *j)
+{
+    return RESULTS_TAG;
 }
 
 /* Tell the slots the job is over and remove its queues. */
@@ -393,58 +429,50 @@ static void job_finish (struct job *j, enum protocol_type how)
 {
     struct krun_error error;
 
+    /* The results queue goes with the connection (exclusive). */
     if (publish_control (j, how, &error) < 0
-        || transport_delete_queue (j->t, j->task_queue, &error) < 0
-        || transport_delete_queue (j->t, j->results_queue, &error) < 0)
+        || transport_delete_queue (j->t, j->task_queue, &error) < 0)
         fprintf (stderr, "krun: job %s: cleaning up: %s\n", j->id, error.text);
 }
 
-int job_run (struct transport *t, const struct cpumap *map,
-             const struct job_options *opts, struct krun_error *errp)
+int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
 {
-    struct job j = {.t = t, .map = map, .opts = opts};
+    const struct job_options *opts = j->opts;
     struct transport_message m;
     int rc;
 
-    if (make_job_id (j.id, sizeof (j.id)) < 0)
-        return errprintf_errno (errp, "cannot make a job id");
-    if (!(j.ranks = calloc (opts->size, sizeof (*j.ranks)))) {
-        errprintf_errno (errp, "job %s: cannot allocate %d ranks", j.id, opts->size);
-        goto error;
-    }
-    if (declare_queues (&j, errp) < 0 || encode_announce (&j, errp) < 0)
+    j->map = map;
+    if (encode_announce (j, errp) < 0 || declare_task_queue (j, errp) < 0)
+        return -1;
+    /* Slots that start from now on say "joined" and get the announcement. */
+    if (transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
+                        PROTOCOL_KEY_JOINED, errp)
+        < 0)
         goto error;
     if (opts->report_bindings)
-        report_map (&j);
-    if (publish_tasks (&j, errp) < 0
-        || transport_consume (t, j.results_queue, RESULTS_TAG, true, errp) < 0)
+        report_map (j);
+    if (publish_tasks (j, errp) < 0)
         goto error;
-    while (j.done < opts->size) {
+    while (j->done < opts->size) {
         if (opts->cancel && *opts->cancel) {
-            job_finish (&j, PROTOCOL_CANCEL);
-            fprintf (stderr, "krun: job %s cancelled, %d of %d ranks done\n", j.id, j.done,
-                     opts->size);
-            job_cleanup (&j);
+            job_finish (j, PROTOCOL_CANCEL);
+            fprintf (stderr, "krun: job %s cancelled, %d of %d ranks done\n", j->id,
+                     j->done, opts->size);
             return 128 + *opts->cancel;
         }
-        if ((rc = transport_next (t, 200, &m, errp)) < 0)
+        if ((rc = transport_next (j->t, 200, &m, errp)) < 0)
             goto error;
-        if (rc == TRANSPORT_DELIVERY)
-            handle_message (&j, &m);
+        if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, RESULTS_TAG) == 0)
+            handle_message (j, &m);
     }
-    job_finish (&j, PROTOCOL_END);
-    if (j.reruns > 0)
+    job_finish (j, PROTOCOL_END);
+    if (j->reruns > 0)
         fprintf (stderr, "krun: %d ranks were rerun after a failure of their slot\n",
-                 j.reruns);
-    if (opts->timeline && write_timeline (&j, errp) < 0) {
+                 j->reruns);
+    if (opts->timeline && write_timeline (j, errp) < 0)
         fprintf (stderr, "krun: %s\n", errp ? errp->text : "cannot write timeline");
-    }
-    rc = j.exit_status;
-    job_cleanup (&j);
-    return rc;
+    return j->exit_status;
 error:
-    if (j.task_queue[0])
-        transport_delete_queue (t, j.task_queue, NULL);
-    job_cleanup (&j);
+    transport_delete_queue (j->t, j->task_queue, NULL);
     return -1;
 }

@@ -32,10 +32,26 @@ struct job_options {
     volatile sig_atomic_t *cancel;
 };
 
-/* Run a job on the slots of map, through t.  Returns the folded exit status
- * (0..255; 128 + signal when cancelled by a signal), or -1 with errp if the
- * job could not be run (broker failure). */
-int job_run (struct transport *t, const struct cpumap *map,
-             const struct job_options *opts, struct krun_error *errp);
+struct job;
+
+/* Make a job id and declare the job's results queue (exclusive to t's
+ * connection) and consume it, so that presence answers can use it as their
+ * reply queue (see job_results_queue()).  opts is borrowed until
+ * job_destroy().  Returns NULL with errno and errp on failure. */
+struct job *job_create (struct transport *t, const struct job_options *opts,
+                        struct krun_error *errp);
+
+/* Accepts NULL; keeps errno. */
+void job_destroy (struct job *j);
+
+/* The results queue and the consumer tag its messages arrive with
+ * (borrowed until job_destroy()). */
+const char *job_results_queue (const struct job *j);
+const char *job_results_tag (const struct job *j);
+
+/* Run the job on the slots of map.  Returns the folded exit status (0..255;
+ * 128 + signal when cancelled by a signal), or -1 with errp if the job could
+ * not be run (broker failure). */
+int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp);
 
 #endif

@@ -215,10 +215,12 @@ static bool local_nodes_present (const struct config *cfg, const struct presence
  * from (caller must destroy). */
 static struct presence *ensure_workers (struct transport *t, const struct config *cfg,
                                         const char *url, const char *state_dir,
-                                        const struct options *o)
+                                        const struct options *o, const char *reply_queue,
+                                        const char *reply_tag)
 {
     struct krun_error error;
-    struct presence *p = presence_query (t, cfg->presence_timeout_ms, &error);
+    struct presence *p =
+        presence_query (t, reply_queue, reply_tag, cfg->presence_timeout_ms, &error);
     int started;
 
     if (!p)
@@ -240,7 +242,8 @@ static struct presence *ensure_workers (struct transport *t, const struct config
                  cfg->start_timeout, state_dir);
         usleep (20 * 1000);
         presence_destroy (p);
-        if (!(p = presence_query (t, cfg->presence_timeout_ms, &error)))
+        if (!(p = presence_query (t, reply_queue, reply_tag, cfg->presence_timeout_ms,
+                                  &error)))
             die ("%s", error.text);
     }
     return p;
@@ -277,14 +280,6 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     sigaction (SIGTERM, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
 
-    struct transport *t = connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
-    struct presence *p = ensure_workers (t, cfg, url, state_dir, o);
-    struct cpumap *map = presence_cpumap (p, &error);
-    if (!map)
-        die ("%s", error.text);
-    if (cpumap_slot_count (map) == 0)
-        die ("no worker daemon answered on the broker (provider %s)", cfg->provider);
-
     if (!(env = program_environment (&jo.envc)))
         die ("out of memory");
     jo.size = o->size;
@@ -299,7 +294,22 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.delivery_limit = cfg->delivery_limit;
     jo.timeline = o->timeline;
     jo.cancel = &cancel_signal;
-    rc = job_run (t, map, &jo, &error);
+
+    struct transport *t = connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    /* The job's results queue doubles as the presence reply queue: one
+     * queue, and its round trips, less per run. */
+    struct job *job = job_create (t, &jo, &error);
+    if (!job)
+        die ("%s", error.text);
+    struct presence *p = ensure_workers (t, cfg, url, state_dir, o,
+                                         job_results_queue (job), job_results_tag (job));
+    struct cpumap *map = presence_cpumap (p, &error);
+    if (!map)
+        die ("%s", error.text);
+    if (cpumap_slot_count (map) == 0)
+        die ("no worker daemon answered on the broker (provider %s)", cfg->provider);
+    rc = job_run (job, map, &error);
+    job_destroy (job);
     if (rc < 0)
         fprintf (stderr, "krun: %s\n", error.text);
     cpumap_destroy (map);
@@ -323,7 +333,7 @@ static int cmd_status (struct config *cfg)
 
     if (!t)
         die ("%s", error.text);
-    if (!(p = presence_query (t, cfg->presence_timeout_ms, &error)))
+    if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
         die ("%s", error.text);
     printf ("%-20s %6s %6s %8s %10s %s\n", "NODE", "SLOTS", "BUSY", "PID", "AGE", "VERSION");
     for (int i = 0; i < presence_count (p); i++) {
@@ -347,7 +357,7 @@ static int cmd_up (struct config *cfg, const struct options *o)
     if (!url || !state_dir)
         die ("%s", error.text);
     struct transport *t = connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
-    presence_destroy (ensure_workers (t, cfg, url, state_dir, o));
+    presence_destroy (ensure_workers (t, cfg, url, state_dir, o, NULL, NULL));
     transport_destroy (t);
     free (url);
     free (state_dir);
@@ -381,7 +391,8 @@ static int cmd_down (struct config *cfg, bool daemons, bool broker)
     if (!url || !state_dir)
         die ("%s", error.text);
     if (daemons && (t = transport_connect (url, cfg->amqp_cacert, 0, &error))) {
-        struct presence *p = presence_query (t, cfg->presence_timeout_ms, &error);
+        struct presence *p =
+            presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error);
         transport_destroy (t);
         if (!p)
             die ("%s", error.text);

@@ -57,7 +57,12 @@ static int presence_add (struct presence *p, struct protocol_here *here)
 {
     struct presence_node *nodes;
 
-    if (presence_find (p, here->node)) {
+    const struct presence_node *known = presence_find (p, here->node);
+
+    /* A late answer to an earlier query of the same launcher. */
+    if (known && known->pid == here->pid)
+        return 0;
+    if (known) {
         fprintf (stderr, "krun: warning: two daemons answer for node %s; using the first\n",
                  here->node);
         return 0;
@@ -79,8 +84,8 @@ static int presence_add (struct presence *p, struct protocol_here *here)
     return 0;
 }
 
-static int collect (struct presence *p, struct transport *t, unsigned expected,
-                    int timeout_ms, struct krun_error *errp)
+static int collect (struct presence *p, struct transport *t, const char *tag,
+                    unsigned expected, int timeout_ms, struct krun_error *errp)
 {
     int64_t deadline = clock_mono_ms () + timeout_ms;
     struct transport_message m;
@@ -93,16 +98,14 @@ static int collect (struct presence *p, struct transport *t, unsigned expected,
             break;
         if ((rc = transport_next (t, (int)left, &m, errp)) < 0)
             return -1;
-        if (rc != TRANSPORT_DELIVERY || strcmp (m.consumer_tag, HERE_TAG) != 0)
+        if (rc != TRANSPORT_DELIVERY || strcmp (m.consumer_tag, tag) != 0)
             continue;
         struct protocol_msg msg = {0};
         struct krun_error error;
-        if (protocol_decode (m.body, m.len, &msg, &error) < 0
-            || msg.type != PROTOCOL_HERE) {
+        if (protocol_decode (m.body, m.len, &msg, &error) < 0)
             fprintf (stderr, "krun: warning: ignoring a bad presence answer: %s\n",
-                     msg.type ? "not a here message" : error.text);
-        }
-        else {
+                     error.text);
+        else if (msg.type == PROTOCOL_HERE) {
             answers++;
             if (presence_add (p, &msg.here) < 0) {
                 protocol_msg_clear (&msg);
@@ -114,13 +117,14 @@ static int collect (struct presence *p, struct transport *t, unsigned expected,
     return 0;
 }
 
-struct presence *presence_query (struct transport *t, int timeout_ms,
+struct presence *presence_query (struct transport *t, const char *reply_queue,
+                                 const char *reply_tag, int timeout_ms,
                                  struct krun_error *errp)
 {
     struct protocol_msg who = {.type = PROTOCOL_WHO};
     struct presence *p;
     unsigned consumers = 0;
-    char *reply = NULL, *body = NULL;
+    char *own_queue = NULL, *body = NULL;
     size_t len;
 
     if (!(p = presence_create ()))
@@ -132,25 +136,31 @@ struct presence *presence_query (struct transport *t, int timeout_ms,
     }
     if (consumers == 0)
         return p;
-    if (transport_declare_exchange (t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) < 0
-        || transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
-                                    &reply, errp)
-               < 0
-        || transport_consume (t, reply, HERE_TAG, true, errp) < 0
-        || !(body = protocol_encode (&who, &len, errp))
+    /* Daemons exist, so does the presence exchange they declared. */
+    if (!reply_queue) {
+        if (transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
+                                     &own_queue, errp)
+                < 0
+            || transport_consume (t, own_queue, HERE_TAG, true, errp) < 0)
+            goto error;
+        reply_queue = own_queue;
+        reply_tag = HERE_TAG;
+    }
+    if (!(body = protocol_encode (&who, &len, errp))
         || transport_publish (t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_WHO, "who",
-                              reply, 0, body, len, errp)
+                              reply_queue, 0, body, len, errp)
                < 0
-        || collect (p, t, consumers, timeout_ms, errp) < 0
-        || transport_cancel (t, HERE_TAG, errp) < 0
-        || transport_delete_queue (t, reply, errp) < 0)
+        || collect (p, t, reply_tag, consumers, timeout_ms, errp) < 0)
+        goto error;
+    if (own_queue && (transport_cancel (t, HERE_TAG, errp) < 0
+                      || transport_delete_queue (t, own_queue, errp) < 0))
         goto error;
     free (body);
-    free (reply);
+    free (own_queue);
     return p;
 error:
     free (body);
-    free (reply);
+    free (own_queue);
     presence_destroy (p);
     return NULL;
 }

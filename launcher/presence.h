@@ -25,10 +25,13 @@ struct presence_node {
     char *version;
 };
 
-/* Ask the live daemons.  Returns a presence (caller must destroy) or NULL
- * with errno and errp.  Answers from two daemons with the same node name keep
- * the first and are reported through errp-less warnings on stderr. */
-struct presence *presence_query (struct transport *t, int timeout_ms,
+/* Ask the live daemons.  Answers go to reply_queue, consumed by t with
+ * consumer tag reply_tag (other deliveries meanwhile are dropped), or, if
+ * reply_queue is NULL, to a queue made for this query.  Returns a presence
+ * (caller must destroy) or NULL with errno and errp.  When two daemons answer
+ * for the same node name, the first is kept and a warning is printed. */
+struct presence *presence_query (struct transport *t, const char *reply_queue,
+                                 const char *reply_tag, int timeout_ms,
                                  struct krun_error *errp);
 
 /* An empty presence, for when nobody is asked. */
