@@ -301,7 +301,7 @@ static void handle_result (struct job *j, struct protocol_result *res)
     if (r->result.attempt > 1)
         j->reruns++;
     if (r->result.status == PROTOCOL_FAILED)
-        fprintf (stderr, "krun: rank %d failed on node %s: %s\n", res->rank,
+        fprintf (stderr, "krun: rank %d failed on node %s: %s\n", r->result.rank,
                  r->result.node, r->result.error ? r->result.error : "unknown error");
     else if (r->result.status == PROTOCOL_SIGNALED)
         fprintf (stderr, "krun: rank %d killed by signal %d on node %s\n",
@@ -453,7 +453,13 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
         report_map (j);
     if (publish_tasks (j, errp) < 0)
         goto error;
+    int64_t renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
     while (j->done < opts->size) {
+        if (clock_mono_ms () >= renew_at) {
+            if (declare_task_queue (j, errp) < 0)
+                goto error;
+            renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
+        }
         if (opts->cancel && *opts->cancel) {
             job_finish (j, PROTOCOL_CANCEL);
             fprintf (stderr, "krun: job %s cancelled, %d of %d ranks done\n", j->id,

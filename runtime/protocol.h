@@ -39,8 +39,12 @@
  * consumer count tells a launcher how many presence answers to wait for. */
 #define PROTOCOL_QUEUE_ROSTER "krun.roster"
 /* Unused job queues vanish after this long (x-expires), e.g. when the
- * launcher was killed and no slot consumes them any more. */
-#define PROTOCOL_JOB_QUEUE_EXPIRES_MS 60000
+ * launcher was killed and no slot consumes them any more.  A live launcher
+ * declares its task queue again every PROTOCOL_JOB_QUEUE_RENEW_MS, which
+ * resets the timer, so a queue whose consumers are all paused or busy
+ * elsewhere never expires under a waiting launcher. */
+#define PROTOCOL_JOB_QUEUE_EXPIRES_MS 30000
+#define PROTOCOL_JOB_QUEUE_RENEW_MS 10000
 
 enum protocol_type {
     PROTOCOL_WHO = 1, /* launcher -> daemons: who is there? reply_to = queue */
