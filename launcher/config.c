@@ -29,13 +29,26 @@ struct key {
 
 #define FIELD(f) offsetof (struct config, f)
 
-#define STRING_KEY(n, f) {.name = n, .kind = VALUE_STRING, .offset = FIELD (f)}
-#define PATH_KEY(n, f) {.name = n, .kind = VALUE_PATH, .offset = FIELD (f)}
-#define BOOL_KEY(n, f) {.name = n, .kind = VALUE_BOOL, .offset = FIELD (f)}
-#define INT_KEY(n, f, lo, hi) \
-    {.name = n, .kind = VALUE_INT, .offset = FIELD (f), .min = lo, .max = hi}
-#define CHOICE_KEY(n, f, a, b) \
-    {.name = n, .kind = VALUE_CHOICE, .offset = FIELD (f), .choices = {a, b}}
+#define STRING_KEY(n, f)                                     \
+    {                                                        \
+        .name = n, .kind = VALUE_STRING, .offset = FIELD (f) \
+    }
+#define PATH_KEY(n, f)                                     \
+    {                                                      \
+        .name = n, .kind = VALUE_PATH, .offset = FIELD (f) \
+    }
+#define BOOL_KEY(n, f)                                     \
+    {                                                      \
+        .name = n, .kind = VALUE_BOOL, .offset = FIELD (f) \
+    }
+#define INT_KEY(n, f, lo, hi)                                                   \
+    {                                                                           \
+        .name = n, .kind = VALUE_INT, .offset = FIELD (f), .min = lo, .max = hi \
+    }
+#define CHOICE_KEY(n, f, a, b)                                                    \
+    {                                                                             \
+        .name = n, .kind = VALUE_CHOICE, .offset = FIELD (f), .choices = { a, b } \
+    }
 
 static const struct key top_keys[] = {
     STRING_KEY ("amqp_url", amqp_url),
@@ -81,8 +94,9 @@ static int load_error (struct loader *l, const yaml_node_t *node, const char *ke
 
 static const char *scalar (const yaml_node_t *node)
 {
-    return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value
-                                                  : NULL;
+    return node && node->type == YAML_SCALAR_NODE
+               ? (const char *)node->data.scalar.value
+               : NULL;
 }
 
 static const char *node_kind (const yaml_node_t *node)
@@ -150,8 +164,8 @@ static int set_value (struct loader *l, struct config *c, const struct key *k,
             else if (!strcmp (s, "false") || !strcmp (s, "no") || !strcmp (s, "off"))
                 *field = false;
             else
-                return load_error (l, value, keypath, "expected true or false, got '%s'",
-                                   s);
+                return load_error (l, value, keypath,
+                                   "expected true or false, got '%s'", s);
             return 0;
         }
         case VALUE_CHOICE: {
@@ -182,8 +196,8 @@ static bool valid_node_name (const char *s)
     if (!*s)
         return false;
     for (; *s; s++)
-        if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') || ('0' <= *s && *s <= '9')
-              || *s == '.' || *s == '_' || *s == '-'))
+        if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') ||
+              ('0' <= *s && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
             return false;
     return true;
 }
@@ -206,33 +220,34 @@ static int load_node_entry (struct loader *l, struct config *c, int index,
         yaml_node_t *vn = yaml_document_get_node (&l->doc, pair->value);
         const char *key = scalar (kn);
         const char *v = scalar (vn);
-        snprintf (keypath, sizeof (keypath), "local.nodes[%d].%s", index, key ? key : "?");
+        snprintf (keypath, sizeof (keypath), "local.nodes[%d].%s", index,
+                  key ? key : "?");
         if (!key)
             return load_error (l, kn, keypath, "keys must be scalars");
         if (!v)
-            return load_error (l, vn, keypath, "expected a scalar, got %s", node_kind (vn));
+            return load_error (l, vn, keypath, "expected a scalar, got %s",
+                               node_kind (vn));
         if (strcmp (key, "name") == 0) {
             if (n->name)
                 return load_error (l, kn, keypath, "given twice");
             if (!valid_node_name (v))
-                return load_error (l, vn, keypath,
-                                   "expected a name of letters, digits, '.', '_', '-', got "
-                                   "'%s'",
-                                   v);
+                return load_error (
+                    l, vn, keypath,
+                    "expected a name of letters, digits, '.', '_', '-', got "
+                    "'%s'",
+                    v);
             if (!(n->name = strdup (v)))
                 return errprintf_errno (l->errp, "%s", l->path);
-        }
-        else if (strcmp (key, "slots") == 0) {
+        } else if (strcmp (key, "slots") == 0) {
             if (parse_int (v, 1, INT_MAX, &n->slots) < 0)
-                return load_error (l, vn, keypath, "expected an integer >= 1, got '%s'", v);
+                return load_error (l, vn, keypath, "expected an integer >= 1, got '%s'",
+                                   v);
             have_slots = true;
-        }
-        else if (strcmp (key, "topology") == 0) {
+        } else if (strcmp (key, "topology") == 0) {
             free (n->topology);
             if (!(n->topology = strdup (v)))
                 return errprintf_errno (l->errp, "%s", l->path);
-        }
-        else
+        } else
             return load_error (l, kn, keypath, "unknown key");
     }
     snprintf (keypath, sizeof (keypath), "local.nodes[%d]", index);
@@ -260,7 +275,8 @@ static int load_nodes (struct loader *l, struct config *c, const yaml_node_t *se
         return errprintf_errno (l->errp, "%s", l->path);
     c->local_nnodes = n;
     for (int i = 0; i < n; i++) {
-        yaml_node_t *entry = yaml_document_get_node (&l->doc, seq->data.sequence.items.start[i]);
+        yaml_node_t *entry =
+            yaml_document_get_node (&l->doc, seq->data.sequence.items.start[i]);
         if (load_node_entry (l, c, i, entry) < 0)
             return -1;
     }
@@ -276,7 +292,8 @@ static int load_mapping (struct loader *l, struct config *c, const yaml_node_t *
     if (map->type != YAML_MAPPING_NODE)
         return load_error (l, map, *prefix ? prefix : "(top level)",
                            "expected a mapping, got %s", node_kind (map));
-    for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+    for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+         pair++) {
         yaml_node_t *kn = yaml_document_get_node (&l->doc, pair->key);
         yaml_node_t *vn = yaml_document_get_node (&l->doc, pair->value);
         const char *key = scalar (kn);
@@ -371,14 +388,16 @@ static int config_copy (struct config *dst, const struct config *src)
     dst->local_nodes = NULL;
     dst->local_nnodes = 0;
     if (src->local_nnodes) {
-        if (!(dst->local_nodes = calloc (src->local_nnodes, sizeof (*dst->local_nodes))))
+        if (!(dst->local_nodes =
+                  calloc (src->local_nnodes, sizeof (*dst->local_nodes))))
             return -1;
         dst->local_nnodes = src->local_nnodes;
         for (int i = 0; i < src->local_nnodes; i++) {
             dst->local_nodes[i].name = strdup (src->local_nodes[i].name);
             dst->local_nodes[i].slots = src->local_nodes[i].slots;
-            dst->local_nodes[i].topology =
-                src->local_nodes[i].topology ? strdup (src->local_nodes[i].topology) : NULL;
+            dst->local_nodes[i].topology = src->local_nodes[i].topology
+                                               ? strdup (src->local_nodes[i].topology)
+                                               : NULL;
         }
     }
     return dst->provider && dst->map_by ? 0 : -1;

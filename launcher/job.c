@@ -18,11 +18,11 @@
 /* What the launcher knows of one rank. */
 struct rank {
     bool done;
-    int attempts;   /* highest attempt seen */
-    int status;     /* folded status of the final result */
+    int attempts; /* highest attempt seen */
+    int status;   /* folded status of the final result */
     int64_t published_us;
     struct protocol_result result; /* final result (strings owned) */
-    char *partial[3]; /* output of stream 1/2 after the last newline */
+    char *partial[3];              /* output of stream 1/2 after the last newline */
     size_t partial_len[3];
 };
 
@@ -63,7 +63,8 @@ static struct protocol_node *announce_nodes (const struct job *j, int *nnodes)
 
     if (!nodes)
         return NULL;
-    if ((count = cpumap_select (j->map, j->opts->size, j->opts->map_by, &slots, NULL)) < 0)
+    if ((count = cpumap_select (j->map, j->opts->size, j->opts->map_by, &slots, NULL)) <
+        0)
         goto error;
     for (int i = 0; i < nn; i++) {
         nodes[i].name = (char *)cpumap_node_name (j->map, i);
@@ -175,8 +176,8 @@ static int publish_control (struct job *j, enum protocol_type type,
 
     if (!body)
         return -1;
-    rc = transport_publish (j->t, PROTOCOL_EXCHANGE_CONTROL, "", protocol_type_name (type),
-                            NULL, 0, body, len, errp);
+    rc = transport_publish (j->t, PROTOCOL_EXCHANGE_CONTROL, "",
+                            protocol_type_name (type), NULL, 0, body, len, errp);
     free (body);
     return rc;
 }
@@ -251,8 +252,7 @@ static void handle_output (struct job *j, const struct protocol_output *o)
         free (p);
         r->partial[o->stream] = NULL;
         r->partial_len[o->stream] = 0;
-    }
-    else
+    } else
         emit_lines (j, o->rank, o->stream, data, head);
     if (head < len) {
         r->partial[o->stream] = malloc (len - head);
@@ -307,7 +307,8 @@ static void handle_result (struct job *j, struct protocol_result *res)
         fprintf (stderr, "krun: rank %d killed by signal %d on node %s\n",
                  r->result.rank, r->result.code, r->result.node);
     if (j->opts->report_bindings)
-        fprintf (stderr, "krun: rank %d ran on node %s slot %d local %d core %d (attempt %d)\n",
+        fprintf (stderr,
+                 "krun: rank %d ran on node %s slot %d local %d core %d (attempt %d)\n",
                  r->result.rank, r->result.node, r->result.slot, r->result.local,
                  r->result.core, r->result.attempt);
 }
@@ -324,10 +325,9 @@ static void handle_message (struct job *j, const struct transport_message *m)
     }
     if (msg.type == PROTOCOL_JOINED) {
         /* A slot started after the announcement: tell it about the job. */
-        if (m->reply_to[0]
-            && transport_publish (j->t, "", m->reply_to, "announce", NULL, 0, j->announce,
-                                  j->announce_len, &error)
-                   < 0)
+        if (m->reply_to[0] &&
+            transport_publish (j->t, "", m->reply_to, "announce", NULL, 0, j->announce,
+                               j->announce_len, &error) < 0)
             fprintf (stderr, "krun: %s\n", error.text);
         goto out;
     }
@@ -348,14 +348,16 @@ static int write_timeline (const struct job *j, struct krun_error *errp)
 
     if (!f)
         return errprintf_errno (errp, "cannot write timeline %s", j->opts->timeline);
-    fprintf (f, "rank,node,slot,core,attempt,status,published_us,started_us,finished_us\n");
+    fprintf (
+        f, "rank,node,slot,core,attempt,status,published_us,started_us,finished_us\n");
     for (int i = 0; i < j->opts->size; i++) {
         const struct rank *r = &j->ranks[i];
         if (!r->done)
             continue;
-        fprintf (f, "%d,%s,%d,%d,%d,%d,%lld,%lld,%lld\n", i, r->result.node, r->result.slot,
-                 r->result.core, r->result.attempt, r->status, (long long)r->published_us,
-                 (long long)r->result.start_us, (long long)r->result.end_us);
+        fprintf (f, "%d,%s,%d,%d,%d,%d,%lld,%lld,%lld\n", i, r->result.node,
+                 r->result.slot, r->result.core, r->result.attempt, r->status,
+                 (long long)r->published_us, (long long)r->result.start_us,
+                 (long long)r->result.end_us);
     }
     if (fclose (f) != 0)
         return errprintf_errno (errp, "cannot write timeline %s", j->opts->timeline);
@@ -404,9 +406,9 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
     protocol_results_queue (j->id, j->results_queue, sizeof (j->results_queue));
     /* Results are exclusive to this connection: if the launcher dies, the
      * queue goes, and slots notice that their results come back. */
-    if (transport_declare_queue (t, j->results_queue, TRANSPORT_EXCLUSIVE, 0, NULL, errp)
-            < 0
-        || transport_consume (t, j->results_queue, RESULTS_TAG, true, errp) < 0)
+    if (transport_declare_queue (t, j->results_queue, TRANSPORT_EXCLUSIVE, 0, NULL,
+                                 errp) < 0 ||
+        transport_consume (t, j->results_queue, RESULTS_TAG, true, errp) < 0)
         goto error;
     return j;
 error:
@@ -430,8 +432,8 @@ static void job_finish (struct job *j, enum protocol_type how)
     struct krun_error error;
 
     /* The results queue goes with the connection (exclusive). */
-    if (publish_control (j, how, &error) < 0
-        || transport_delete_queue (j->t, j->task_queue, &error) < 0)
+    if (publish_control (j, how, &error) < 0 ||
+        transport_delete_queue (j->t, j->task_queue, &error) < 0)
         fprintf (stderr, "krun: job %s: cleaning up: %s\n", j->id, error.text);
 }
 
@@ -446,8 +448,7 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
         return -1;
     /* Slots that start from now on say "joined" and get the announcement. */
     if (transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
-                        PROTOCOL_KEY_JOINED, errp)
-        < 0)
+                        PROTOCOL_KEY_JOINED, errp) < 0)
         goto error;
     if (opts->report_bindings)
         report_map (j);

@@ -16,12 +16,12 @@
 #include "transport.h"
 
 struct job_options {
-    int size;          /* N ranks, >= 1 */
-    const char *path;  /* absolute path of the program */
+    int size;         /* N ranks, >= 1 */
+    const char *path; /* absolute path of the program */
     int argc;
-    char **argv;       /* argv[0] as the user wrote it */
+    char **argv; /* argv[0] as the user wrote it */
     int envc;
-    char **env;        /* "NAME=value" entries sent to the tasks */
+    char **env; /* "NAME=value" entries sent to the tasks */
     const char *cwd;
     enum cpumap_policy map_by;
     bool tag_output;      /* prefix each output line with "[rank] " */

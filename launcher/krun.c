@@ -73,7 +73,8 @@ struct options {
     bool quiet;
 };
 
-static void die (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));
+static void die (const char *fmt, ...)
+    __attribute__ ((format (printf, 1, 2), noreturn));
 static void die (const char *fmt, ...)
 {
     va_list ap;
@@ -99,8 +100,16 @@ static int parse_count (const char *opt, const char *s, int min)
 
 static int parse_options (int argc, char *argv[], struct options *o)
 {
-    enum { OPT_MAP_BY = 256, OPT_TAG, OPT_REPORT, OPT_TIMELINE, OPT_LIMIT, OPT_SLOTS,
-           OPT_IDLE, OPT_CONFIG };
+    enum {
+        OPT_MAP_BY = 256,
+        OPT_TAG,
+        OPT_REPORT,
+        OPT_TIMELINE,
+        OPT_LIMIT,
+        OPT_SLOTS,
+        OPT_IDLE,
+        OPT_CONFIG
+    };
     static const struct option options[] = {
         {"np", required_argument, NULL, 'n'},
         {"map-by", required_argument, NULL, OPT_MAP_BY},
@@ -175,16 +184,17 @@ static struct transport *connect_broker (const struct config *cfg, const char *u
 
     if (t)
         return t;
-    if (!(autostart && errno == ECONNREFUSED && is_default && cfg->local_broker
-          && strcmp (cfg->provider, "local") == 0))
+    if (!(autostart && errno == ECONNREFUSED && is_default && cfg->local_broker &&
+          strcmp (cfg->provider, "local") == 0))
         die ("%s", error.text);
     if (local_broker_start (cfg, state_dir, &error) < 0)
         die ("%s", error.text);
     if (!quiet)
-        fprintf (stderr,
-                 "krun: started a private RabbitMQ on 127.0.0.1:%d (state in %s/broker; "
-                 "`krun down` stops it)\n",
-                 cfg->local_broker_port, state_dir);
+        fprintf (
+            stderr,
+            "krun: started a private RabbitMQ on 127.0.0.1:%d (state in %s/broker; "
+            "`krun down` stops it)\n",
+            cfg->local_broker_port, state_dir);
     if (!(t = transport_connect (url, cfg->amqp_cacert, 30, &error)))
         die ("%s", error.text);
     return t;
@@ -215,8 +225,8 @@ static bool local_nodes_present (const struct config *cfg, const struct presence
  * from (caller must destroy). */
 static struct presence *ensure_workers (struct transport *t, const struct config *cfg,
                                         const char *url, const char *state_dir,
-                                        const struct options *o, const char *reply_queue,
-                                        const char *reply_tag)
+                                        const struct options *o,
+                                        const char *reply_queue, const char *reply_tag)
 {
     struct krun_error error;
     struct presence *p =
@@ -232,14 +242,17 @@ static struct presence *ensure_workers (struct transport *t, const struct config
     if (started == 0)
         return p;
     if (!o->quiet)
-        fprintf (stderr,
-                 "krun: started %d local worker daemon%s (idle timeout %d s; logs in %s)\n",
-                 started, started == 1 ? "" : "s", cfg->idle_timeout, state_dir);
+        fprintf (
+            stderr,
+            "krun: started %d local worker daemon%s (idle timeout %d s; logs in %s)\n",
+            started, started == 1 ? "" : "s", cfg->idle_timeout, state_dir);
     int64_t deadline = clock_mono_ms () + (int64_t)cfg->start_timeout * 1000;
     while (!local_nodes_present (cfg, p, o->slots)) {
         if (clock_mono_ms () > deadline)
-            die ("the local worker daemons did not answer within %d s; see %s/krund-*.log",
-                 cfg->start_timeout, state_dir);
+            die (
+                "the local worker daemons did not answer within %d s; see "
+                "%s/krund-*.log",
+                cfg->start_timeout, state_dir);
         usleep (20 * 1000);
         presence_destroy (p);
         if (!(p = presence_query (t, reply_queue, reply_tag, cfg->presence_timeout_ms,
@@ -271,8 +284,8 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
         die ("%s", error.text);
     if (!getcwd (cwd, sizeof (cwd)))
         die ("cannot get the current directory: %s", strerror (errno));
-    if (!(url = config_amqp_url (cfg, &is_default))
-        || !(state_dir = config_state_dir (cfg, &error)))
+    if (!(url = config_amqp_url (cfg, &is_default)) ||
+        !(state_dir = config_state_dir (cfg, &error)))
         die ("%s", error.text);
 
     struct sigaction sa = {.sa_handler = on_cancel_signal};
@@ -295,14 +308,15 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.timeline = o->timeline;
     jo.cancel = &cancel_signal;
 
-    struct transport *t = connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    struct transport *t =
+        connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
     /* The job's results queue doubles as the presence reply queue: one
      * queue, and its round trips, less per run. */
     struct job *job = job_create (t, &jo, &error);
     if (!job)
         die ("%s", error.text);
-    struct presence *p = ensure_workers (t, cfg, url, state_dir, o,
-                                         job_results_queue (job), job_results_tag (job));
+    struct presence *p = ensure_workers (
+        t, cfg, url, state_dir, o, job_results_queue (job), job_results_tag (job));
     struct cpumap *map = presence_cpumap (p, &error);
     if (!map)
         die ("%s", error.text);
@@ -335,7 +349,8 @@ static int cmd_status (struct config *cfg)
         die ("%s", error.text);
     if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
         die ("%s", error.text);
-    printf ("%-20s %6s %6s %8s %10s %s\n", "NODE", "SLOTS", "BUSY", "PID", "AGE", "VERSION");
+    printf ("%-20s %6s %6s %8s %10s %s\n", "NODE", "SLOTS", "BUSY", "PID", "AGE",
+            "VERSION");
     for (int i = 0; i < presence_count (p); i++) {
         const struct presence_node *n = presence_node (p, i);
         printf ("%-20s %6d %6d %8d %9llds %s\n", n->name, n->nslots, n->busy, n->pid,
@@ -356,7 +371,8 @@ static int cmd_up (struct config *cfg, const struct options *o)
 
     if (!url || !state_dir)
         die ("%s", error.text);
-    struct transport *t = connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    struct transport *t =
+        connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
     presence_destroy (ensure_workers (t, cfg, url, state_dir, o, NULL, NULL));
     transport_destroy (t);
     free (url);
@@ -373,7 +389,8 @@ static int cmd_broker_start (struct config *cfg, const struct options *o)
 
     if (!url || !state_dir)
         die ("%s", error.text);
-    transport_destroy (connect_broker (cfg, url, is_default, state_dir, true, o->quiet));
+    transport_destroy (
+        connect_broker (cfg, url, is_default, state_dir, true, o->quiet));
     free (url);
     free (state_dir);
     return 0;
@@ -403,7 +420,8 @@ static int cmd_down (struct config *cfg, bool daemons, bool broker)
     if (broker) {
         if ((rc = local_broker_stop (state_dir, &error)) < 0)
             die ("%s", error.text);
-        printf ("krun: %s\n", rc ? "stopped the private broker" : "no private broker ran");
+        printf ("krun: %s\n",
+                rc ? "stopped the private broker" : "no private broker ran");
     }
     free (url);
     free (state_dir);

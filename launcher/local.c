@@ -56,7 +56,8 @@ static int spawn_detached (const char *path, char *const argv[], char *const env
             _exit (0);
         int in = open ("/dev/null", O_RDONLY);
         int out = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (in < 0 || out < 0 || dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (out, 2) < 0)
+        if (in < 0 || out < 0 || dup2 (in, 0) < 0 || dup2 (out, 1) < 0 ||
+            dup2 (out, 2) < 0)
             _exit (127);
         for (int i = 0; env_add && env_add[i]; i++)
             putenv (env_add[i]);
@@ -79,10 +80,11 @@ int local_broker_start (const struct config *cfg, const char *state_dir,
     char *argv[] = {RABBITMQ_SERVER, NULL};
 
     if (access (RABBITMQ_SERVER, X_OK) < 0)
-        return errprintf (errp,
-                          "no broker at 127.0.0.1:%d and cannot start one: %s is missing "
-                          "(apt-get install rabbitmq-server)",
-                          port, RABBITMQ_SERVER);
+        return errprintf (
+            errp,
+            "no broker at 127.0.0.1:%d and cannot start one: %s is missing "
+            "(apt-get install rabbitmq-server)",
+            port, RABBITMQ_SERVER);
     snprintf (dir, sizeof (dir), "%s/broker", state_dir);
     if (mkdir (dir, 0700) < 0 && errno != EEXIST)
         return errprintf_errno (errp, "cannot create %s", dir);
@@ -109,9 +111,10 @@ int local_broker_start (const struct config *cfg, const char *state_dir,
     snprintf (env[k++], sizeof (env[0]), "RABBITMQ_MNESIA_BASE=%s/mnesia", dir);
     snprintf (env[k++], sizeof (env[0]), "RABBITMQ_LOG_BASE=%s/log", dir);
     snprintf (env[k++], sizeof (env[0]), "RABBITMQ_PID_FILE=%s/pid", dir);
-    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_ENABLED_PLUGINS_FILE=%s/enabled_plugins",
+    snprintf (env[k++], sizeof (env[0]),
+              "RABBITMQ_ENABLED_PLUGINS_FILE=%s/enabled_plugins", dir);
+    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_FEATURE_FLAGS_FILE=%s/feature_flags",
               dir);
-    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_FEATURE_FLAGS_FILE=%s/feature_flags", dir);
     snprintf (env[k++], sizeof (env[0]), "RABBITMQ_CONFIG_FILE=%s/rabbitmq", dir);
     snprintf (env[k++], sizeof (env[0]), "HOME=%s", dir);
     for (int i = 0; i < k; i++)
@@ -123,10 +126,11 @@ int local_broker_start (const struct config *cfg, const char *state_dir,
     int64_t deadline = clock_mono_ms () + (int64_t)cfg->start_timeout * 1000;
     while (!port_answers (port)) {
         if (clock_mono_ms () > deadline)
-            return errprintf (errp,
-                              "the private broker did not answer on 127.0.0.1:%d within "
-                              "%d s; see %s",
-                              port, cfg->start_timeout, path);
+            return errprintf (
+                errp,
+                "the private broker did not answer on 127.0.0.1:%d within "
+                "%d s; see %s",
+                port, cfg->start_timeout, path);
         usleep (100 * 1000);
     }
     return 0;
@@ -154,7 +158,8 @@ int local_broker_stop (const char *state_dir, struct krun_error *errp)
     if ((pid = read_pid (path)) <= 0 || kill (pid, 0) < 0)
         return 0;
     if (kill (pid, SIGTERM) < 0)
-        return errprintf_errno (errp, "cannot stop the private broker (pid %d)", (int)pid);
+        return errprintf_errno (errp, "cannot stop the private broker (pid %d)",
+                                (int)pid);
     for (int i = 0; i < 300 && kill (pid, 0) == 0; i++)
         usleep (100 * 1000);
     if (kill (pid, 0) == 0)
@@ -179,11 +184,11 @@ static void krund_path (char *buf, size_t size)
         char *slash = strrchr (self, '/');
         if (slash) {
             *slash = '\0';
-            if (snprintf (buf, size, "%s/../runtime/krund", self) < (int)size
-                && access (buf, X_OK) == 0)
+            if (snprintf (buf, size, "%s/../runtime/krund", self) < (int)size &&
+                access (buf, X_OK) == 0)
                 return;
-            if (snprintf (buf, size, "%s/../sbin/krund", self) < (int)size
-                && access (buf, X_OK) == 0)
+            if (snprintf (buf, size, "%s/../sbin/krund", self) < (int)size &&
+                access (buf, X_OK) == 0)
                 return;
         }
     }
@@ -192,9 +197,9 @@ static void krund_path (char *buf, size_t size)
         snprintf (buf, size, "krund");
 }
 
-static int start_daemon (const struct config *cfg, const char *url, const char *state_dir,
-                         const char *node, int slots, const char *topology,
-                         struct krun_error *errp)
+static int start_daemon (const struct config *cfg, const char *url,
+                         const char *state_dir, const char *node, int slots,
+                         const char *topology, struct krun_error *errp)
 {
     char krund[PATH_MAX], log[PATH_MAX + 64], slots_s[16], idle_s[16];
     char url_env[4096], cacert_env[PATH_MAX + 32];
@@ -209,7 +214,8 @@ static int start_daemon (const struct config *cfg, const char *url, const char *
     /* The URL may hold a password: environment, never argv (ps shows argv). */
     snprintf (url_env, sizeof (url_env), "KRUN_AMQP_URL=%s", url);
     if (cfg->amqp_cacert) {
-        snprintf (cacert_env, sizeof (cacert_env), "KRUN_AMQP_CACERT=%s", cfg->amqp_cacert);
+        snprintf (cacert_env, sizeof (cacert_env), "KRUN_AMQP_CACERT=%s",
+                  cfg->amqp_cacert);
         env_add[1] = cacert_env;
     }
     argv[k++] = krund;
@@ -272,7 +278,8 @@ static int ensure_one (const struct config *cfg, const char *url, const char *st
     if (n && (slots == 0 || n->nslots == slots))
         return 0;
     if (n) {
-        fprintf (stderr, "krun: restarting the daemon of node %s with %d slots (had %d)\n",
+        fprintf (stderr,
+                 "krun: restarting the daemon of node %s with %d slots (had %d)\n",
                  node, slots, n->nslots);
         stop_daemon (n);
     }
@@ -290,15 +297,14 @@ int local_daemons_ensure (const struct config *cfg, const char *url,
     if (cfg->local_nnodes == 0) {
         char host[256];
         default_node_name (host, sizeof (host));
-        rc = ensure_one (cfg, url, state_dir, p, host, slots > 0 ? slots : cfg->local_slots,
-                         NULL, errp);
+        rc = ensure_one (cfg, url, state_dir, p, host,
+                         slots > 0 ? slots : cfg->local_slots, NULL, errp);
         return rc;
     }
     for (int i = 0; i < cfg->local_nnodes; i++) {
         const struct config_local_node *n = &cfg->local_nodes[i];
         if ((rc = ensure_one (cfg, url, state_dir, p, n->name, n->slots, n->topology,
-                              errp))
-            < 0)
+                              errp)) < 0)
             return -1;
         started += rc;
     }

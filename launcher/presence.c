@@ -63,7 +63,8 @@ static int presence_add (struct presence *p, struct protocol_here *here)
     if (known && known->pid == here->pid)
         return 0;
     if (known) {
-        fprintf (stderr, "krun: warning: two daemons answer for node %s; using the first\n",
+        fprintf (stderr,
+                 "krun: warning: two daemons answer for node %s; using the first\n",
                  here->node);
         return 0;
     }
@@ -138,22 +139,20 @@ struct presence *presence_query (struct transport *t, const char *reply_queue,
         return p;
     /* Daemons exist, so does the presence exchange they declared. */
     if (!reply_queue) {
-        if (transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
-                                     &own_queue, errp)
-                < 0
-            || transport_consume (t, own_queue, HERE_TAG, true, errp) < 0)
+        if (transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE,
+                                     0, &own_queue, errp) < 0 ||
+            transport_consume (t, own_queue, HERE_TAG, true, errp) < 0)
             goto error;
         reply_queue = own_queue;
         reply_tag = HERE_TAG;
     }
-    if (!(body = protocol_encode (&who, &len, errp))
-        || transport_publish (t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_WHO, "who",
-                              reply_queue, 0, body, len, errp)
-               < 0
-        || collect (p, t, reply_tag, consumers, timeout_ms, errp) < 0)
+    if (!(body = protocol_encode (&who, &len, errp)) ||
+        transport_publish (t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_WHO, "who",
+                           reply_queue, 0, body, len, errp) < 0 ||
+        collect (p, t, reply_tag, consumers, timeout_ms, errp) < 0)
         goto error;
-    if (own_queue && (transport_cancel (t, HERE_TAG, errp) < 0
-                      || transport_delete_queue (t, own_queue, errp) < 0))
+    if (own_queue && (transport_cancel (t, HERE_TAG, errp) < 0 ||
+                      transport_delete_queue (t, own_queue, errp) < 0))
         goto error;
     free (body);
     free (own_queue);
@@ -175,8 +174,7 @@ struct cpumap *presence_cpumap (const struct presence *p, struct krun_error *err
     }
     for (int i = 0; i < p->count; i++) {
         if (cpumap_add_node (m, p->nodes[i].name, p->nodes[i].nslots, p->nodes[i].cores,
-                             errp)
-            < 0) {
+                             errp) < 0) {
             cpumap_destroy (m);
             return NULL;
         }

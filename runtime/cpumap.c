@@ -158,13 +158,14 @@ static int compare_int (const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int cpumap_select (const struct cpumap *m, int n, enum cpumap_policy policy, int **slotsp,
-                   struct krun_error *errp)
+int cpumap_select (const struct cpumap *m, int n, enum cpumap_policy policy,
+                   int **slotsp, struct krun_error *errp)
 {
     int count, k = 0;
     int *slots;
 
-    if (n < 1 || m->nslots < 1 || (policy != CPUMAP_BY_SLOT && policy != CPUMAP_BY_NODE)) {
+    if (n < 1 || m->nslots < 1 ||
+        (policy != CPUMAP_BY_SLOT && policy != CPUMAP_BY_NODE)) {
         errno = EINVAL;
         return errprintf (errp, "cannot place %d ranks on %d slots", n, m->nslots);
     }
@@ -174,8 +175,7 @@ int cpumap_select (const struct cpumap *m, int n, enum cpumap_policy policy, int
     if (policy == CPUMAP_BY_SLOT) {
         for (k = 0; k < count; k++)
             slots[k] = k;
-    }
-    else {
+    } else {
         /* Deal one slot per node per round; full nodes drop out. */
         for (int round = 0; k < count; round++)
             for (int i = 0; i < m->nnodes && k < count; i++)

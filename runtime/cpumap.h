@@ -29,8 +29,8 @@ void cpumap_destroy (struct cpumap *m);
 /* Add a node with nslots slots (>= 1).  cores may be NULL (all -1) or give
  * the OS core index of each slot (copied).  Renumbers the map.  Returns -1
  * with errno EEXIST for a duplicate name, EINVAL for nslots < 1. */
-int cpumap_add_node (struct cpumap *m, const char *name, int nslots,
-                     const int *cores, struct krun_error *errp);
+int cpumap_add_node (struct cpumap *m, const char *name, int nslots, const int *cores,
+                     struct krun_error *errp);
 
 int cpumap_node_count (const struct cpumap *m);
 int cpumap_slot_count (const struct cpumap *m);

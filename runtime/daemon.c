@@ -68,16 +68,16 @@ static int daemon_connect (struct daemon *d, struct krun_error *errp)
 
     if (!(t = transport_connect (d->cfg->url, d->cfg->cacert, d->cfg->heartbeat, errp)))
         return -1;
-    if (transport_declare_exchange (t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) < 0
-        || transport_declare_exchange (t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) < 0
-        || transport_declare_queue (t, PROTOCOL_QUEUE_ROSTER, 0, 0, NULL, errp) < 0
-        || transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
-                                    &presence, errp)
-               < 0
-        || transport_bind (t, presence, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_WHO, errp)
-               < 0
-        || transport_consume (t, presence, PRESENCE_TAG, true, errp) < 0
-        || transport_consume (t, PROTOCOL_QUEUE_ROSTER, ROSTER_TAG, true, errp) < 0) {
+    if (transport_declare_exchange (t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) < 0 ||
+        transport_declare_exchange (t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) <
+            0 ||
+        transport_declare_queue (t, PROTOCOL_QUEUE_ROSTER, 0, 0, NULL, errp) < 0 ||
+        transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
+                                 &presence, errp) < 0 ||
+        transport_bind (t, presence, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_WHO,
+                        errp) < 0 ||
+        transport_consume (t, presence, PRESENCE_TAG, true, errp) < 0 ||
+        transport_consume (t, PROTOCOL_QUEUE_ROSTER, ROSTER_TAG, true, errp) < 0) {
         free (presence);
         transport_destroy (t);
         return -1;
@@ -155,8 +155,8 @@ static void answer_presence (struct daemon *d, const struct transport_message *m
     size_t len;
     char *body = NULL;
 
-    if (protocol_decode (m->body, m->len, &who, &error) < 0 || who.type != PROTOCOL_WHO
-        || !m->reply_to[0]) {
+    if (protocol_decode (m->body, m->len, &who, &error) < 0 ||
+        who.type != PROTOCOL_WHO || !m->reply_to[0]) {
         log_msg ("presence queue: rejected message: %s",
                  who.type ? "not a who with reply_to" : error.text);
         goto out;
@@ -168,9 +168,9 @@ static void answer_presence (struct daemon *d, const struct transport_message *m
     here.here.busy = d->busy;
     here.here.started_us = d->started_us;
     here.here.version = PACKAGE_VERSION;
-    if (!(body = protocol_encode (&here, &len, &error))
-        || transport_publish (d->t, "", m->reply_to, "here", NULL, 0, body, len, &error)
-               < 0)
+    if (!(body = protocol_encode (&here, &len, &error)) ||
+        transport_publish (d->t, "", m->reply_to, "here", NULL, 0, body, len, &error) <
+            0)
         log_msg ("presence: %s", error.text);
 out:
     free (body);
@@ -223,8 +223,9 @@ static void reap_slots (struct daemon *d)
             else
                 log_msg ("slot %d (pid %d) exited with %d, restarting", i, pid,
                          WEXITSTATUS (status));
-            sp->respawn_at_ms =
-                now - sp->started_ms < RESPAWN_BACKOFF_MS ? now + RESPAWN_BACKOFF_MS : now;
+            sp->respawn_at_ms = now - sp->started_ms < RESPAWN_BACKOFF_MS
+                                    ? now + RESPAWN_BACKOFF_MS
+                                    : now;
             break;
         }
     }
@@ -236,8 +237,8 @@ static void respawn_slots (struct daemon *d)
 
     for (int i = 0; i < d->nslots && !d->stopping; i++) {
         struct slot_proc *sp = &d->slots[i];
-        if (sp->pid == 0 && sp->respawn_at_ms && now >= sp->respawn_at_ms
-            && spawn_slot (d, i) < 0) {
+        if (sp->pid == 0 && sp->respawn_at_ms && now >= sp->respawn_at_ms &&
+            spawn_slot (d, i) < 0) {
             log_msg ("slot %d: cannot fork: %s", i, strerror (errno));
             sp->respawn_at_ms = now + RESPAWN_BACKOFF_MS;
         }
@@ -317,7 +318,8 @@ static void wait_for_events (struct daemon *d)
         fds[nfds++] = (struct pollfd){.fd = transport_fd (d->t), .events = POLLIN};
     for (int i = 0; i < d->nslots; i++)
         if (d->slots[i].status_fd >= 0)
-            fds[nfds++] = (struct pollfd){.fd = d->slots[i].status_fd, .events = POLLIN};
+            fds[nfds++] =
+                (struct pollfd){.fd = d->slots[i].status_fd, .events = POLLIN};
     poll (fds, nfds, 1000);
 }
 
@@ -397,8 +399,8 @@ int daemon_run (const struct daemon_config *cfg)
                 read_slot_status (&d, i);
         respawn_slots (&d);
         int64_t now = clock_mono_ms ();
-        if (!d.stopping && d.busy == 0
-            && now - d.last_activity_ms >= (int64_t)cfg->idle_timeout * 1000)
+        if (!d.stopping && d.busy == 0 &&
+            now - d.last_activity_ms >= (int64_t)cfg->idle_timeout * 1000)
             begin_stop (&d, "idle timeout");
         if (d.stopping && (live_slots (&d) == 0 || now >= d.stop_deadline_ms))
             break;

@@ -16,7 +16,8 @@ static const char usage_text[] =
     "Usage: krund [OPTIONS]\n"
     "Worker daemon of krun: one pinned slot process per core of this node,\n"
     "pulling tasks from the broker named by $KRUN_AMQP_URL\n"
-    "(default " DEFAULT_URL ").\n"
+    "(default " DEFAULT_URL
+    ").\n"
     "\n"
     "  --node NAME           node name (default: $KRUN_NODE_NAME, else host name)\n"
     "  --slots N             run N slots (default: one per usable core; more than\n"
@@ -37,7 +38,8 @@ static int parse_int (const char *opt, const char *s, int min)
     char *end;
     long v = strtol (s, &end, 10);
     if (*s == '\0' || *end != '\0' || v < min || v > INT_MAX) {
-        fprintf (stderr, "krund: %s: expected an integer >= %d, got '%s'\n", opt, min, s);
+        fprintf (stderr, "krund: %s: expected an integer >= %d, got '%s'\n", opt, min,
+                 s);
         exit (2);
     }
     return (int)v;
@@ -45,8 +47,16 @@ static int parse_int (const char *opt, const char *s, int min)
 
 int main (int argc, char *argv[])
 {
-    enum { OPT_NODE = 256, OPT_SLOTS, OPT_TOPOLOGY, OPT_IDLE, OPT_GRACE, OPT_HEARTBEAT,
-           OPT_HELP, OPT_VERSION };
+    enum {
+        OPT_NODE = 256,
+        OPT_SLOTS,
+        OPT_TOPOLOGY,
+        OPT_IDLE,
+        OPT_GRACE,
+        OPT_HEARTBEAT,
+        OPT_HELP,
+        OPT_VERSION
+    };
     static const struct option options[] = {
         {"node", required_argument, NULL, OPT_NODE},
         {"slots", required_argument, NULL, OPT_SLOTS},

@@ -16,10 +16,10 @@
 #define MAX_EXACT 9007199254740992.0
 
 static const char *const type_names[] = {
-    [PROTOCOL_WHO] = "who",         [PROTOCOL_HERE] = "here",
-    [PROTOCOL_JOINED] = "joined",   [PROTOCOL_ANNOUNCE] = "announce",
-    [PROTOCOL_TASK] = "task",       [PROTOCOL_RESULT] = "result",
-    [PROTOCOL_OUTPUT] = "output",   [PROTOCOL_END] = "end",
+    [PROTOCOL_WHO] = "who",       [PROTOCOL_HERE] = "here",
+    [PROTOCOL_JOINED] = "joined", [PROTOCOL_ANNOUNCE] = "announce",
+    [PROTOCOL_TASK] = "task",     [PROTOCOL_RESULT] = "result",
+    [PROTOCOL_OUTPUT] = "output", [PROTOCOL_END] = "end",
     [PROTOCOL_CANCEL] = "cancel",
 };
 
@@ -89,7 +89,8 @@ static bool add_int_array (cJSON *obj, const char *name, const int *items, int n
     return true;
 }
 
-static int encode_fields (const struct protocol_msg *msg, cJSON *o, struct krun_error *errp)
+static int encode_fields (const struct protocol_msg *msg, cJSON *o,
+                          struct krun_error *errp)
 {
     const char *tn = protocol_type_name (msg->type);
 
@@ -101,52 +102,53 @@ static int encode_fields (const struct protocol_msg *msg, cJSON *o, struct krun_
         case PROTOCOL_HERE: {
             const struct protocol_here *h = &msg->here;
             if (!h->node || !h->version || h->nslots < 1 || !h->cores)
-                return bad (errp, tn, "node, version and at least one slot are required");
-            if (!cJSON_AddStringToObject (o, "node", h->node)
-                || !cJSON_AddNumberToObject (o, "pid", h->pid)
-                || !add_int_array (o, "cores", h->cores, h->nslots)
-                || !cJSON_AddNumberToObject (o, "busy", h->busy)
-                || !cJSON_AddNumberToObject (o, "started_us", (double)h->started_us)
-                || !cJSON_AddStringToObject (o, "version", h->version))
+                return bad (errp, tn,
+                            "node, version and at least one slot are required");
+            if (!cJSON_AddStringToObject (o, "node", h->node) ||
+                !cJSON_AddNumberToObject (o, "pid", h->pid) ||
+                !add_int_array (o, "cores", h->cores, h->nslots) ||
+                !cJSON_AddNumberToObject (o, "busy", h->busy) ||
+                !cJSON_AddNumberToObject (o, "started_us", (double)h->started_us) ||
+                !cJSON_AddStringToObject (o, "version", h->version))
                 goto nomem;
             return 0;
         }
         case PROTOCOL_JOINED:
             if (!msg->joined.node || msg->joined.local < 0)
                 return bad (errp, tn, "node and local slot are required");
-            if (!cJSON_AddStringToObject (o, "node", msg->joined.node)
-                || !cJSON_AddNumberToObject (o, "local", msg->joined.local))
+            if (!cJSON_AddStringToObject (o, "node", msg->joined.node) ||
+                !cJSON_AddNumberToObject (o, "local", msg->joined.local))
                 goto nomem;
             return 0;
         case PROTOCOL_ANNOUNCE: {
             const struct protocol_announce *a = &msg->announce;
             cJSON *nodes;
-            if (!a->path || !a->cwd || !a->results_queue || a->argc < 1 || !a->argv
-                || a->envc < 0 || (a->envc > 0 && !a->env) || a->size < 1
-                || a->delivery_limit < 1 || a->nnodes < 0 || (a->nnodes > 0 && !a->nodes))
+            if (!a->path || !a->cwd || !a->results_queue || a->argc < 1 || !a->argv ||
+                a->envc < 0 || (a->envc > 0 && !a->env) || a->size < 1 ||
+                a->delivery_limit < 1 || a->nnodes < 0 || (a->nnodes > 0 && !a->nodes))
                 return bad (errp, tn, "path, argv, cwd, size, results_queue required");
-            if (!cJSON_AddStringToObject (o, "path", a->path)
-                || !add_string_array (o, "argv", a->argv, a->argc)
-                || !add_string_array (o, "env", a->env, a->envc)
-                || !cJSON_AddStringToObject (o, "cwd", a->cwd)
-                || !cJSON_AddNumberToObject (o, "size", a->size)
-                || !cJSON_AddStringToObject (o, "results_queue", a->results_queue)
-                || !cJSON_AddNumberToObject (o, "delivery_limit", a->delivery_limit)
-                || !(nodes = cJSON_AddArrayToObject (o, "nodes")))
+            if (!cJSON_AddStringToObject (o, "path", a->path) ||
+                !add_string_array (o, "argv", a->argv, a->argc) ||
+                !add_string_array (o, "env", a->env, a->envc) ||
+                !cJSON_AddStringToObject (o, "cwd", a->cwd) ||
+                !cJSON_AddNumberToObject (o, "size", a->size) ||
+                !cJSON_AddStringToObject (o, "results_queue", a->results_queue) ||
+                !cJSON_AddNumberToObject (o, "delivery_limit", a->delivery_limit) ||
+                !(nodes = cJSON_AddArrayToObject (o, "nodes")))
                 goto nomem;
             for (int i = 0; i < a->nnodes; i++) {
                 const struct protocol_node *n = &a->nodes[i];
                 cJSON *no;
-                if (!n->name || n->nslots < 1 || n->nused < 0 || n->nused > n->nslots
-                    || (n->nused > 0 && !n->used))
+                if (!n->name || n->nslots < 1 || n->nused < 0 || n->nused > n->nslots ||
+                    (n->nused > 0 && !n->used))
                     return bad (errp, tn, "inconsistent node table");
                 if (!(no = cJSON_CreateObject ()))
                     goto nomem;
                 cJSON_AddItemToArray (nodes, no);
-                if (!cJSON_AddStringToObject (no, "name", n->name)
-                    || !cJSON_AddNumberToObject (no, "first_slot", n->first_slot)
-                    || !cJSON_AddNumberToObject (no, "nslots", n->nslots)
-                    || !add_int_array (no, "used", n->used, n->nused))
+                if (!cJSON_AddStringToObject (no, "name", n->name) ||
+                    !cJSON_AddNumberToObject (no, "first_slot", n->first_slot) ||
+                    !cJSON_AddNumberToObject (no, "nslots", n->nslots) ||
+                    !add_int_array (no, "used", n->used, n->nused))
                     goto nomem;
             }
             return 0;
@@ -154,39 +156,42 @@ static int encode_fields (const struct protocol_msg *msg, cJSON *o, struct krun_
         case PROTOCOL_TASK:
             if (msg->task.rank < 0 || msg->task.attempt < 1)
                 return bad (errp, tn, "rank >= 0 and attempt >= 1 required");
-            if (!cJSON_AddNumberToObject (o, "rank", msg->task.rank)
-                || !cJSON_AddNumberToObject (o, "attempt", msg->task.attempt))
+            if (!cJSON_AddNumberToObject (o, "rank", msg->task.rank) ||
+                !cJSON_AddNumberToObject (o, "attempt", msg->task.attempt))
                 goto nomem;
             return 0;
         case PROTOCOL_RESULT: {
             const struct protocol_result *r = &msg->result;
-            if (r->rank < 0 || r->attempt < 1 || !r->node || r->status < PROTOCOL_EXITED
-                || r->status > PROTOCOL_FAILED || (r->status == PROTOCOL_FAILED && !r->error))
-                return bad (errp, tn, "rank, attempt, node and a valid status required");
-            if (!cJSON_AddNumberToObject (o, "rank", r->rank)
-                || !cJSON_AddNumberToObject (o, "attempt", r->attempt)
-                || !cJSON_AddStringToObject (o, "node", r->node)
-                || !cJSON_AddNumberToObject (o, "slot", r->slot)
-                || !cJSON_AddNumberToObject (o, "local", r->local)
-                || !cJSON_AddNumberToObject (o, "core", r->core)
-                || !cJSON_AddStringToObject (o, "status", status_names[r->status])
-                || !cJSON_AddNumberToObject (o, "code", r->code)
-                || !cJSON_AddNumberToObject (o, "start_us", (double)r->start_us)
-                || !cJSON_AddNumberToObject (o, "end_us", (double)r->end_us)
-                || (r->status == PROTOCOL_FAILED
-                    && !cJSON_AddStringToObject (o, "error", r->error)))
+            if (r->rank < 0 || r->attempt < 1 || !r->node ||
+                r->status < PROTOCOL_EXITED || r->status > PROTOCOL_FAILED ||
+                (r->status == PROTOCOL_FAILED && !r->error))
+                return bad (errp, tn,
+                            "rank, attempt, node and a valid status required");
+            if (!cJSON_AddNumberToObject (o, "rank", r->rank) ||
+                !cJSON_AddNumberToObject (o, "attempt", r->attempt) ||
+                !cJSON_AddStringToObject (o, "node", r->node) ||
+                !cJSON_AddNumberToObject (o, "slot", r->slot) ||
+                !cJSON_AddNumberToObject (o, "local", r->local) ||
+                !cJSON_AddNumberToObject (o, "core", r->core) ||
+                !cJSON_AddStringToObject (o, "status", status_names[r->status]) ||
+                !cJSON_AddNumberToObject (o, "code", r->code) ||
+                !cJSON_AddNumberToObject (o, "start_us", (double)r->start_us) ||
+                !cJSON_AddNumberToObject (o, "end_us", (double)r->end_us) ||
+                (r->status == PROTOCOL_FAILED &&
+                 !cJSON_AddStringToObject (o, "error", r->error)))
                 goto nomem;
             return 0;
         }
         case PROTOCOL_OUTPUT:
-            if (msg->output.rank < 0 || msg->output.attempt < 1
-                || (msg->output.stream != 1 && msg->output.stream != 2)
-                || msg->output.len > PROTOCOL_MAX_OUTPUT_CHUNK
-                || (msg->output.len > 0 && !msg->output.data))
-                return bad (errp, tn, "rank, attempt, stream 1|2 and a chunk <= 64 KiB");
-            if (!cJSON_AddNumberToObject (o, "rank", msg->output.rank)
-                || !cJSON_AddNumberToObject (o, "attempt", msg->output.attempt)
-                || !cJSON_AddNumberToObject (o, "stream", msg->output.stream))
+            if (msg->output.rank < 0 || msg->output.attempt < 1 ||
+                (msg->output.stream != 1 && msg->output.stream != 2) ||
+                msg->output.len > PROTOCOL_MAX_OUTPUT_CHUNK ||
+                (msg->output.len > 0 && !msg->output.data))
+                return bad (errp, tn,
+                            "rank, attempt, stream 1|2 and a chunk <= 64 KiB");
+            if (!cJSON_AddNumberToObject (o, "rank", msg->output.rank) ||
+                !cJSON_AddNumberToObject (o, "attempt", msg->output.attempt) ||
+                !cJSON_AddNumberToObject (o, "stream", msg->output.stream))
                 goto nomem;
             return 0;
     }
@@ -211,9 +216,10 @@ char *protocol_encode (const struct protocol_msg *msg, size_t *lenp,
         bad (errp, protocol_type_name (msg->type), "job id required");
         return NULL;
     }
-    if (!(o = cJSON_CreateObject ()) || !cJSON_AddNumberToObject (o, "v", PROTOCOL_VERSION)
-        || !cJSON_AddStringToObject (o, "type", protocol_type_name (msg->type))
-        || (has_job (msg->type) && !cJSON_AddStringToObject (o, "job", msg->job))) {
+    if (!(o = cJSON_CreateObject ()) ||
+        !cJSON_AddNumberToObject (o, "v", PROTOCOL_VERSION) ||
+        !cJSON_AddStringToObject (o, "type", protocol_type_name (msg->type)) ||
+        (has_job (msg->type) && !cJSON_AddStringToObject (o, "job", msg->job))) {
         errno = ENOMEM;
         errprintf (errp, "cannot encode message: out of memory");
         goto done;
@@ -264,15 +270,15 @@ struct decoder {
 static int fail (struct decoder *d, const char *field, const char *what)
 {
     errno = EPROTO;
-    return errprintf (d->errp, "%s message: field '%s' missing or not %s", d->type, field,
-                      what);
+    return errprintf (d->errp, "%s message: field '%s' missing or not %s", d->type,
+                      field, what);
 }
 
 static bool integral (const cJSON *v, double min, double max)
 {
-    return cJSON_IsNumber (v) && isfinite (v->valuedouble)
-           && floor (v->valuedouble) == v->valuedouble && v->valuedouble >= min
-           && v->valuedouble <= max;
+    return cJSON_IsNumber (v) && isfinite (v->valuedouble) &&
+           floor (v->valuedouble) == v->valuedouble && v->valuedouble >= min &&
+           v->valuedouble <= max;
 }
 
 static int get_int (struct decoder *d, const cJSON *obj, const char *name, int min,
@@ -297,7 +303,8 @@ static int get_int64 (struct decoder *d, const char *name, int64_t *out)
     return 0;
 }
 
-static int get_string (struct decoder *d, const cJSON *obj, const char *name, char **out)
+static int get_string (struct decoder *d, const cJSON *obj, const char *name,
+                       char **out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
     if (!cJSON_IsString (v) || !v->valuestring)
@@ -315,7 +322,8 @@ static int get_string_array (struct decoder *d, const char *name, int min, char 
     int n, i = 0;
 
     if (!cJSON_IsArray (a) || (n = cJSON_GetArraySize (a)) < min || n > MAX_ARRAY)
-        return fail (d, name, min ? "a non-empty array of strings" : "an array of strings");
+        return fail (d, name,
+                     min ? "a non-empty array of strings" : "an array of strings");
     if (!(*out = calloc (n + 1, sizeof (char *))))
         return errprintf_errno (d->errp, "%s message", d->type);
     *count = 0;
@@ -330,8 +338,9 @@ static int get_string_array (struct decoder *d, const char *name, int min, char 
     return 0;
 }
 
-static int get_int_array (struct decoder *d, const cJSON *obj, const char *name, int min_n,
-                          int max_n, int min_v, int max_v, int **out, int *count)
+static int get_int_array (struct decoder *d, const cJSON *obj, const char *name,
+                          int min_n, int max_n, int min_v, int max_v, int **out,
+                          int *count)
 {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive (obj, name);
     const cJSON *item;
@@ -353,14 +362,13 @@ static int get_int_array (struct decoder *d, const cJSON *obj, const char *name,
 
 static int decode_here (struct decoder *d, struct protocol_here *h)
 {
-    if (get_string (d, d->obj, "node", &h->node) < 0
-        || get_int (d, d->obj, "pid", 0, &h->pid) < 0
-        || get_int_array (d, d->obj, "cores", 1, MAX_ARRAY, -1, INT32_MAX, &h->cores,
-                          &h->nslots)
-               < 0
-        || get_int (d, d->obj, "busy", 0, &h->busy) < 0
-        || get_int64 (d, "started_us", &h->started_us) < 0
-        || get_string (d, d->obj, "version", &h->version) < 0)
+    if (get_string (d, d->obj, "node", &h->node) < 0 ||
+        get_int (d, d->obj, "pid", 0, &h->pid) < 0 ||
+        get_int_array (d, d->obj, "cores", 1, MAX_ARRAY, -1, INT32_MAX, &h->cores,
+                       &h->nslots) < 0 ||
+        get_int (d, d->obj, "busy", 0, &h->busy) < 0 ||
+        get_int64 (d, "started_us", &h->started_us) < 0 ||
+        get_string (d, d->obj, "version", &h->version) < 0)
         return -1;
     return 0;
 }
@@ -370,13 +378,13 @@ static int decode_announce (struct decoder *d, struct protocol_announce *a)
     const cJSON *nodes, *item;
     int n, i = 0;
 
-    if (get_string (d, d->obj, "path", &a->path) < 0
-        || get_string_array (d, "argv", 1, &a->argv, &a->argc) < 0
-        || get_string_array (d, "env", 0, &a->env, &a->envc) < 0
-        || get_string (d, d->obj, "cwd", &a->cwd) < 0
-        || get_int (d, d->obj, "size", 1, &a->size) < 0
-        || get_string (d, d->obj, "results_queue", &a->results_queue) < 0
-        || get_int (d, d->obj, "delivery_limit", 1, &a->delivery_limit) < 0)
+    if (get_string (d, d->obj, "path", &a->path) < 0 ||
+        get_string_array (d, "argv", 1, &a->argv, &a->argc) < 0 ||
+        get_string_array (d, "env", 0, &a->env, &a->envc) < 0 ||
+        get_string (d, d->obj, "cwd", &a->cwd) < 0 ||
+        get_int (d, d->obj, "size", 1, &a->size) < 0 ||
+        get_string (d, d->obj, "results_queue", &a->results_queue) < 0 ||
+        get_int (d, d->obj, "delivery_limit", 1, &a->delivery_limit) < 0)
         return -1;
     nodes = cJSON_GetObjectItemCaseSensitive (d->obj, "nodes");
     if (!cJSON_IsArray (nodes) || (n = cJSON_GetArraySize (nodes)) > MAX_ARRAY)
@@ -389,12 +397,11 @@ static int decode_announce (struct decoder *d, struct protocol_announce *a)
         a->nnodes = i;
         if (!cJSON_IsObject (item))
             return fail (d, "nodes", "an array of objects");
-        if (get_string (d, item, "name", &node->name) < 0
-            || get_int (d, item, "first_slot", 0, &node->first_slot) < 0
-            || get_int (d, item, "nslots", 1, &node->nslots) < 0
-            || get_int_array (d, item, "used", 0, node->nslots, 0, node->nslots - 1,
-                              &node->used, &node->nused)
-                   < 0)
+        if (get_string (d, item, "name", &node->name) < 0 ||
+            get_int (d, item, "first_slot", 0, &node->first_slot) < 0 ||
+            get_int (d, item, "nslots", 1, &node->nslots) < 0 ||
+            get_int_array (d, item, "used", 0, node->nslots, 0, node->nslots - 1,
+                           &node->used, &node->nused) < 0)
             return -1;
     }
     return 0;
@@ -406,11 +413,11 @@ static int decode_result (struct decoder *d, struct protocol_result *r)
     const cJSON *core = cJSON_GetObjectItemCaseSensitive (d->obj, "core");
     const cJSON *code = cJSON_GetObjectItemCaseSensitive (d->obj, "code");
 
-    if (get_int (d, d->obj, "rank", 0, &r->rank) < 0
-        || get_int (d, d->obj, "attempt", 1, &r->attempt) < 0
-        || get_string (d, d->obj, "node", &r->node) < 0
-        || get_int (d, d->obj, "slot", 0, &r->slot) < 0
-        || get_int (d, d->obj, "local", 0, &r->local) < 0)
+    if (get_int (d, d->obj, "rank", 0, &r->rank) < 0 ||
+        get_int (d, d->obj, "attempt", 1, &r->attempt) < 0 ||
+        get_string (d, d->obj, "node", &r->node) < 0 ||
+        get_int (d, d->obj, "slot", 0, &r->slot) < 0 ||
+        get_int (d, d->obj, "local", 0, &r->local) < 0)
         return -1;
     if (!integral (core, -1, INT32_MAX))
         return fail (d, "core", "an integer >= -1");
@@ -420,12 +427,13 @@ static int decode_result (struct decoder *d, struct protocol_result *r)
     r->code = (int)code->valuedouble;
     r->status = 0;
     for (int s = PROTOCOL_EXITED; s <= PROTOCOL_FAILED; s++)
-        if (cJSON_IsString (status) && strcmp (status->valuestring, status_names[s]) == 0)
+        if (cJSON_IsString (status) &&
+            strcmp (status->valuestring, status_names[s]) == 0)
             r->status = s;
     if (r->status == 0)
         return fail (d, "status", "one of exited, signaled, failed");
-    if (get_int64 (d, "start_us", &r->start_us) < 0
-        || get_int64 (d, "end_us", &r->end_us) < 0)
+    if (get_int64 (d, "start_us", &r->start_us) < 0 ||
+        get_int64 (d, "end_us", &r->end_us) < 0)
         return -1;
     if (r->status == PROTOCOL_FAILED && get_string (d, d->obj, "error", &r->error) < 0)
         return -1;
@@ -442,23 +450,23 @@ static int decode_fields (struct decoder *d, struct protocol_msg *msg)
         case PROTOCOL_HERE:
             return decode_here (d, &msg->here);
         case PROTOCOL_JOINED:
-            if (get_string (d, d->obj, "node", &msg->joined.node) < 0
-                || get_int (d, d->obj, "local", 0, &msg->joined.local) < 0)
+            if (get_string (d, d->obj, "node", &msg->joined.node) < 0 ||
+                get_int (d, d->obj, "local", 0, &msg->joined.local) < 0)
                 return -1;
             return 0;
         case PROTOCOL_ANNOUNCE:
             return decode_announce (d, &msg->announce);
         case PROTOCOL_TASK:
-            if (get_int (d, d->obj, "rank", 0, &msg->task.rank) < 0
-                || get_int (d, d->obj, "attempt", 1, &msg->task.attempt) < 0)
+            if (get_int (d, d->obj, "rank", 0, &msg->task.rank) < 0 ||
+                get_int (d, d->obj, "attempt", 1, &msg->task.attempt) < 0)
                 return -1;
             return 0;
         case PROTOCOL_RESULT:
             return decode_result (d, &msg->result);
         case PROTOCOL_OUTPUT:
-            if (get_int (d, d->obj, "rank", 0, &msg->output.rank) < 0
-                || get_int (d, d->obj, "attempt", 1, &msg->output.attempt) < 0
-                || get_int (d, d->obj, "stream", 1, &msg->output.stream) < 0)
+            if (get_int (d, d->obj, "rank", 0, &msg->output.rank) < 0 ||
+                get_int (d, d->obj, "attempt", 1, &msg->output.attempt) < 0 ||
+                get_int (d, d->obj, "stream", 1, &msg->output.stream) < 0)
                 return -1;
             if (msg->output.stream > 2)
                 return fail (d, "stream", "1 or 2");
@@ -522,8 +530,7 @@ int protocol_decode (const void *body, size_t len, struct protocol_msg *msg,
         }
         msg->output.data = nl + 1;
         msg->output.len = len - jlen - 1;
-    }
-    else if (nl && jlen + 1 != len) {
+    } else if (nl && jlen + 1 != len) {
         fail (&d, "body", "a single JSON line");
         goto done;
     }

@@ -47,9 +47,9 @@
 #define PROTOCOL_JOB_QUEUE_RENEW_MS 10000
 
 enum protocol_type {
-    PROTOCOL_WHO = 1, /* launcher -> daemons: who is there? reply_to = queue */
-    PROTOCOL_HERE,    /* daemon -> launcher: node, slots, cores */
-    PROTOCOL_JOINED,  /* slot -> launchers: I just started; reply_to = my queue */
+    PROTOCOL_WHO = 1,  /* launcher -> daemons: who is there? reply_to = queue */
+    PROTOCOL_HERE,     /* daemon -> launcher: node, slots, cores */
+    PROTOCOL_JOINED,   /* slot -> launchers: I just started; reply_to = my queue */
     PROTOCOL_ANNOUNCE, /* launcher -> slots: a job exists */
     PROTOCOL_TASK,     /* launcher -> job task queue: one rank */
     PROTOCOL_RESULT,   /* slot -> launcher: a rank finished */
@@ -71,9 +71,9 @@ struct protocol_here {
     char *node;
     int pid;
     int nslots;
-    int *cores;   /* nslots entries: OS index of the core each slot is
-                     pinned to, -1 when not bound (synthetic topology) */
-    int busy;     /* slots running a task right now */
+    int *cores; /* nslots entries: OS index of the core each slot is
+                   pinned to, -1 when not bound (synthetic topology) */
+    int busy;   /* slots running a task right now */
     int64_t started_us;
     char *version; /* package version of the daemon */
 };
@@ -84,13 +84,13 @@ struct protocol_joined {
 };
 
 struct protocol_announce {
-    char *path;   /* program to execute (absolute) */
+    char *path; /* program to execute (absolute) */
     int argc;
-    char **argv;  /* argc entries */
+    char **argv; /* argc entries */
     int envc;
-    char **env;   /* "NAME=value" entries set on top of the worker's env */
+    char **env; /* "NAME=value" entries set on top of the worker's env */
     char *cwd;
-    int size;     /* N, the number of ranks */
+    int size; /* N, the number of ranks */
     char *results_queue;
     int nnodes;
     struct protocol_node *nodes;

@@ -57,7 +57,7 @@ struct slot {
     struct slot_job *jobs;
     struct running run;
     bool busy;
-    unsigned long rejected; /* malformed messages seen */
+    unsigned long rejected;   /* malformed messages seen */
     int64_t stop_deadline_ms; /* when a stopping slot gives its task back */
 };
 
@@ -113,7 +113,8 @@ static void job_forget (struct slot *s, struct slot_job *j, bool cancel_consumer
 
 /* Which global slot this slot is in the announced job, or -1 if it does not
  * take part. */
-static int announce_global_slot (const struct slot *s, const struct protocol_announce *a)
+static int announce_global_slot (const struct slot *s,
+                                 const struct protocol_announce *a)
 {
     for (int i = 0; i < a->nnodes; i++) {
         const struct protocol_node *n = &a->nodes[i];
@@ -383,8 +384,7 @@ static void handle_redelivery (struct slot *s, struct slot_job *j,
     if (attempt > j->announce.announce.delivery_limit) {
         char why[128];
         snprintf (why, sizeof (why),
-                  "delivered %d times without finishing (delivery limit)",
-                  attempt - 1);
+                  "delivered %d times without finishing (delivery limit)", attempt - 1);
         log_msg ("job %s rank %d: %s", j->id, task->task.rank, why);
         publish_result (s, j, task->task.rank, attempt - 1, PROTOCOL_FAILED, 127,
                         clock_wall_us (), why);
@@ -395,9 +395,10 @@ static void handle_redelivery (struct slot *s, struct slot_job *j,
     again.task.attempt = attempt;
     size_t len;
     char *body = protocol_encode (&again, &len, &error);
-    if (!body || transport_publish (s->t, "", j->queue, "task", NULL,
-                                    TRANSPORT_PERSISTENT, body, len, &error) < 0
-        || transport_wait_confirms (s->t, 30000, &error) < 0) {
+    if (!body ||
+        transport_publish (s->t, "", j->queue, "task", NULL, TRANSPORT_PERSISTENT, body,
+                           len, &error) < 0 ||
+        transport_wait_confirms (s->t, 30000, &error) < 0) {
         /* Leave it unacked: the broker keeps it and retries later. */
         log_msg ("job %s rank %d: cannot requeue: %s", j->id, task->task.rank,
                  error.text);
@@ -421,13 +422,11 @@ static void bounce_task (struct slot *s, struct slot_job *j,
     struct krun_error error;
 
     if (transport_publish (s->t, "", j->queue, "task", NULL, TRANSPORT_PERSISTENT,
-                           m->body, m->len, &error)
-            < 0
-        || transport_wait_confirms (s->t, 30000, &error) < 0) {
+                           m->body, m->len, &error) < 0 ||
+        transport_wait_confirms (s->t, 30000, &error) < 0) {
         log_msg ("job %s: cannot put a task back: %s", j->id, error.text);
         transport_reject (s->t, m->delivery_tag, true, NULL);
-    }
-    else
+    } else
         ack (s, m->delivery_tag);
     if (j->consuming && transport_cancel (s->t, j->tag, &error) < 0)
         log_msg ("job %s: %s", j->id, error.text);
@@ -447,8 +446,7 @@ static void resume_jobs (struct slot *s)
         if (transport_consume (s->t, j->queue, j->tag, false, &error) < 0) {
             log_msg ("job %s: %s", j->id, error.text);
             job_forget (s, j, false);
-        }
-        else
+        } else
             j->consuming = true;
     }
 }
@@ -470,9 +468,9 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         transport_reject (s->t, m->delivery_tag, true, NULL);
         return;
     }
-    if (protocol_decode (m->body, m->len, &msg, &error) < 0
-        || msg.type != PROTOCOL_TASK || strcmp (msg.job, j->id) != 0
-        || msg.task.rank >= j->announce.announce.size) {
+    if (protocol_decode (m->body, m->len, &msg, &error) < 0 ||
+        msg.type != PROTOCOL_TASK || strcmp (msg.job, j->id) != 0 ||
+        msg.task.rank >= j->announce.announce.size) {
         s->rejected++;
         log_msg ("queue %s: rejected message: %s", j->queue,
                  msg.type == PROTOCOL_TASK ? "wrong job or rank" : error.text);
@@ -543,8 +541,7 @@ static void finish_task (struct slot *s, int status)
         /* Acked only now, after the result: AMQP keeps a channel's order, so
          * the broker has the result before it forgets the task. */
         ack (s, r->delivery_tag);
-    }
-    else
+    } else
         transport_reject (s->t, r->delivery_tag, r->give_back && r->job, NULL);
     task_destroy (r->task);
     r->task = NULL;
@@ -561,8 +558,8 @@ static void handle_returned (struct slot *s, const struct transport_message *m)
     struct protocol_msg msg = {0};
     struct slot_job *j;
 
-    if (protocol_decode (m->body, m->len, &msg, NULL) == 0 && msg.job
-        && (j = job_find (s, msg.job))) {
+    if (protocol_decode (m->body, m->len, &msg, NULL) == 0 && msg.job &&
+        (j = job_find (s, msg.job))) {
         log_msg ("job %s: launcher gone, dropping its tasks", j->id);
         if (s->busy && s->run.job == j) {
             s->run.drop = true;
@@ -586,10 +583,9 @@ static void check_leases (struct slot *s)
         if (now - j->lease_checked_ms < LEASE_CHECK_MS)
             continue;
         j->lease_checked_ms = now;
-        if (transport_queue_info (s->t, j->announce.announce.results_queue, NULL,
-                                  NULL, NULL)
-                < 0
-            && errno == ENOENT) {
+        if (transport_queue_info (s->t, j->announce.announce.results_queue, NULL, NULL,
+                                  NULL) < 0 &&
+            errno == ENOENT) {
             log_msg ("job %s: launcher gone", j->id);
             if (s->busy && s->run.job == j) {
                 s->run.drop = true;
@@ -612,8 +608,7 @@ static int handle_events (struct slot *s)
                 handle_control (s, &m);
             else
                 handle_task (s, &m);
-        }
-        else if (rc == TRANSPORT_RETURNED)
+        } else if (rc == TRANSPORT_RETURNED)
             handle_returned (s, &m);
         else if (rc == TRANSPORT_CANCELLED) {
             struct slot_job *j =
@@ -638,20 +633,19 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
     char *body;
     int rc;
 
-    if (!(s->t = transport_connect (s->cfg->url, s->cfg->cacert, s->cfg->heartbeat,
-                                    errp)))
+    if (!(s->t =
+              transport_connect (s->cfg->url, s->cfg->cacert, s->cfg->heartbeat, errp)))
         return -1;
-    if (transport_declare_exchange (s->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp)
-            < 0
-        || transport_declare_exchange (s->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp)
-               < 0
-        || transport_declare_queue (s->t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE,
-                                    0, &s->control_queue, errp)
-               < 0
-        || transport_bind (s->t, s->control_queue, PROTOCOL_EXCHANGE_CONTROL, "", errp)
-               < 0
-        || transport_qos (s->t, 1, errp) < 0
-        || transport_consume (s->t, s->control_queue, CONTROL_TAG, true, errp) < 0)
+    if (transport_declare_exchange (s->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) <
+            0 ||
+        transport_declare_exchange (s->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) <
+            0 ||
+        transport_declare_queue (s->t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE,
+                                 0, &s->control_queue, errp) < 0 ||
+        transport_bind (s->t, s->control_queue, PROTOCOL_EXCHANGE_CONTROL, "", errp) <
+            0 ||
+        transport_qos (s->t, 1, errp) < 0 ||
+        transport_consume (s->t, s->control_queue, CONTROL_TAG, true, errp) < 0)
         return -1;
     /* Running launchers answer with their announcement, so a slot that starts
      * (or restarts) in the middle of a job joins it. */
@@ -676,8 +670,8 @@ static void wait_for_events (struct slot *s)
     if (s->busy) {
         for (int stream = 1; stream <= 2; stream++)
             if (task_output_fd (s->run.task, stream) >= 0)
-                fds[nfds++] = (struct pollfd){.fd = task_output_fd (s->run.task, stream),
-                                              .events = POLLIN};
+                fds[nfds++] = (struct pollfd){
+                    .fd = task_output_fd (s->run.task, stream), .events = POLLIN};
         if (task_exit_fd (s->run.task) >= 0)
             fds[nfds++] =
                 (struct pollfd){.fd = task_exit_fd (s->run.task), .events = POLLIN};
@@ -698,8 +692,8 @@ static void check_stop (struct slot *s)
         while (s->jobs)
             job_forget (s, s->jobs, true);
     }
-    if (s->busy && s->stop_deadline_ms && now >= s->stop_deadline_ms
-        && !s->run.give_back) {
+    if (s->busy && s->stop_deadline_ms && now >= s->stop_deadline_ms &&
+        !s->run.give_back) {
         log_msg ("stopping: giving back rank %d", s->run.rank);
         s->run.give_back = true;
         kill_running (s, SIGTERM);

@@ -42,8 +42,8 @@ static void child_exec (const char *path, char *const argv[], char *const envp[]
     for (int sig = 1; sig < NSIG; sig++)
         signal (sig, SIG_DFL);
     int devnull = open ("/dev/null", O_RDONLY);
-    if (devnull < 0 || dup2 (devnull, 0) < 0 || dup2 (outw, 1) < 0
-        || dup2 (errw, 2) < 0)
+    if (devnull < 0 || dup2 (devnull, 0) < 0 || dup2 (outw, 1) < 0 ||
+        dup2 (errw, 2) < 0)
         goto fail;
     if (cwd && chdir (cwd) < 0)
         goto fail;
@@ -69,8 +69,8 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
         return NULL;
     }
     t->out[0] = t->out[1] = t->out[2] = t->exit_fd = -1;
-    if (pipe2 (outp, O_CLOEXEC) < 0 || pipe2 (errp2, O_CLOEXEC) < 0
-        || pipe2 (execp, O_CLOEXEC) < 0) {
+    if (pipe2 (outp, O_CLOEXEC) < 0 || pipe2 (errp2, O_CLOEXEC) < 0 ||
+        pipe2 (execp, O_CLOEXEC) < 0) {
         errprintf_errno (errp, "cannot start %s: pipe", path);
         goto error;
     }
@@ -131,8 +131,7 @@ void task_destroy (struct task *t)
         kill (-t->pid, SIGKILL);
         kill (t->pid, SIGKILL);
         waitpid (t->pid, NULL, 0);
-    }
-    else if (t->pid > 0)
+    } else if (t->pid > 0)
         kill (-t->pid, SIGKILL); /* grandchildren left in the group */
     close_fd (&t->out[1]);
     close_fd (&t->out[2]);

@@ -17,8 +17,8 @@ struct topology {
 static bool looks_like_file (const char *spec)
 {
     size_t len = strlen (spec);
-    return strchr (spec, '/') || (len > 4 && strcmp (spec + len - 4, ".xml") == 0)
-           || access (spec, F_OK) == 0;
+    return strchr (spec, '/') || (len > 4 && strcmp (spec + len - 4, ".xml") == 0) ||
+           access (spec, F_OK) == 0;
 }
 
 /* Cores with at least one allowed PU, in hwloc's logical order. */
@@ -67,19 +67,20 @@ struct topology *topology_create (const char *spec, struct krun_error *errp)
             errprintf (errp, "topology file %s: not an hwloc XML topology", spec);
             goto error;
         }
-    }
-    else if (spec && hwloc_topology_set_synthetic (t->hw, spec) < 0) {
+    } else if (spec && hwloc_topology_set_synthetic (t->hw, spec) < 0) {
         errno = EINVAL;
         errprintf (errp, "synthetic topology '%s' is not valid", spec);
         goto error;
     }
     if (hwloc_topology_load (t->hw) < 0) {
-        errprintf_errno (errp, "cannot load topology %s", spec ? spec : "of this machine");
+        errprintf_errno (errp, "cannot load topology %s",
+                         spec ? spec : "of this machine");
         goto error;
     }
     if (collect_cores (t) < 0 || t->ncores == 0) {
         errno = ENODEV;
-        errprintf (errp, "topology %s has no usable core", spec ? spec : "of this machine");
+        errprintf (errp, "topology %s has no usable core",
+                   spec ? spec : "of this machine");
         goto error;
     }
     return t;

@@ -73,7 +73,7 @@ struct transport {
     /* Set when the connection or channel 1 is lost: later calls fail with
      * this errno and message. */
     int failed;
-    char failed_text[sizeof(((struct krun_error *)0)->text)];
+    char failed_text[sizeof (((struct krun_error *)0)->text)];
 
     /* Publisher confirms: messages are numbered 1..published on channel 1;
      * all up to confirmed are settled, plus the sorted tags in settled[]. */
@@ -89,41 +89,41 @@ struct transport {
     int64_t last_rx_ms;                  /* see heartbeat_suspect() */
 };
 
-static int64_t now_ms(void)
+static int64_t now_ms (void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime (CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static amqp_bytes_t cstring(const char *s)
+static amqp_bytes_t cstring (const char *s)
 {
-    return amqp_cstring_bytes(s ? s : "");
+    return amqp_cstring_bytes (s ? s : "");
 }
 
-char *transport_url_redact(const char *url)
+char *transport_url_redact (const char *url)
 {
-    const char *scheme_end = strstr(url, "://");
+    const char *scheme_end = strstr (url, "://");
     const char *userinfo, *at, *colon;
     char *copy;
 
     if (!scheme_end)
-        return strdup(url);
+        return strdup (url);
     userinfo = scheme_end + 3;
     /* The last '@' ends the userinfo: an unencoded '@' or '/' in a password
      * then still ends up hidden (at worst, more than the password is). */
-    at = strrchr(userinfo, '@');
-    colon = at ? memchr(userinfo, ':', at - userinfo) : NULL;
+    at = strrchr (userinfo, '@');
+    colon = at ? memchr (userinfo, ':', at - userinfo) : NULL;
     if (!colon)
-        return strdup(url);
-    if (!(copy = malloc(strlen(url) + 4)))
+        return strdup (url);
+    if (!(copy = malloc (strlen (url) + 4)))
         return NULL;
-    sprintf(copy, "%.*s***%s", (int)(colon + 1 - url), url, at);
+    sprintf (copy, "%.*s***%s", (int)(colon + 1 - url), url, at);
     return copy;
 }
 
 /* The errno that best describes a librabbitmq status code. */
-static int status_errno(int status)
+static int status_errno (int status)
 {
     switch (status) {
         case AMQP_STATUS_NO_MEMORY:
@@ -145,7 +145,7 @@ static int status_errno(int status)
 }
 
 /* The errno for a broker reply code (AMQP 0-9-1 section 1.9). */
-static int reply_code_errno(int code, bool connection)
+static int reply_code_errno (int code, bool connection)
 {
     switch (code) {
         case 403: /* ACCESS_REFUSED */
@@ -165,28 +165,28 @@ static int reply_code_errno(int code, bool connection)
 /* Report a failure: errno = errnum, errp = "<what> on <url>: <detail>".
  * If later_errnum is not 0, the transport becomes unusable and later calls
  * fail with later_errnum and the same message.  Returns -1. */
-static int fail(struct transport *t, int errnum, int later_errnum,
-                struct krun_error *errp, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+static int fail (struct transport *t, int errnum, int later_errnum,
+                 struct krun_error *errp, const char *what, const char *fmt, ...)
+    __attribute__ ((format (printf, 6, 7)));
 
-static int fail(struct transport *t, int errnum, int later_errnum,
-                struct krun_error *errp, const char *what, const char *fmt, ...)
+static int fail (struct transport *t, int errnum, int later_errnum,
+                 struct krun_error *errp, const char *what, const char *fmt, ...)
 {
-    char text[sizeof(t->failed_text)];
+    char text[sizeof (t->failed_text)];
     va_list ap;
     int n;
 
-    n = snprintf(text, sizeof(text), "%s on %s: ", what, t->url);
-    if (n >= 0 && (size_t)n < sizeof(text)) {
-        va_start(ap, fmt);
-        vsnprintf(text + n, sizeof(text) - n, fmt, ap);
-        va_end(ap);
+    n = snprintf (text, sizeof (text), "%s on %s: ", what, t->url);
+    if (n >= 0 && (size_t)n < sizeof (text)) {
+        va_start (ap, fmt);
+        vsnprintf (text + n, sizeof (text) - n, fmt, ap);
+        va_end (ap);
     }
     if (later_errnum && !t->failed) {
         t->failed = later_errnum;
-        memcpy(t->failed_text, text, sizeof(text));
+        memcpy (t->failed_text, text, sizeof (text));
     }
-    errprintf(errp, "%s", text);
+    errprintf (errp, "%s", text);
     errno = errnum;
     return -1;
 }
@@ -194,18 +194,18 @@ static int fail(struct transport *t, int errnum, int later_errnum,
 /* Every public call starts here: fail if the transport is unusable, and
  * recycle the library's buffers of earlier calls (all we handed out was
  * copied; frames it queued for later are kept by the library). */
-static int start_call(struct transport *t, struct krun_error *errp)
+static int start_call (struct transport *t, struct krun_error *errp)
 {
     if (!t) {
         errno = EINVAL;
-        return errprintf(errp, "no broker connection");
+        return errprintf (errp, "no broker connection");
     }
     if (t->failed) {
-        errprintf(errp, "%s", t->failed_text);
+        errprintf (errp, "%s", t->failed_text);
         errno = t->failed;
         return -1;
     }
-    amqp_maybe_release_buffers(t->conn);
+    amqp_maybe_release_buffers (t->conn);
     return 0;
 }
 
@@ -214,87 +214,87 @@ static int start_call(struct transport *t, struct krun_error *errp)
  * the close answers our request (ENOENT...), else ECONNRESET for the
  * connection and EPROTO for a channel.  Losing the connection or channel 1
  * makes the transport unusable. */
-static int broker_closed(struct transport *t, amqp_channel_t channel,
-                         const amqp_method_t *method, bool answer,
-                         struct krun_error *errp, const char *what)
+static int broker_closed (struct transport *t, amqp_channel_t channel,
+                          const amqp_method_t *method, bool answer,
+                          struct krun_error *errp, const char *what)
 {
     if (method->id == AMQP_CONNECTION_CLOSE_METHOD) {
         amqp_connection_close_t *close = method->decoded;
         amqp_connection_close_ok_t ok = {0};
-        amqp_send_method(t->conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-        int errnum = answer ? reply_code_errno(close->reply_code, true) : ECONNRESET;
-        return fail(t, errnum, ECONNRESET, errp, what,
-                    "broker closed the connection: %.*s", (int)close->reply_text.len,
-                    (char *)close->reply_text.bytes);
+        amqp_send_method (t->conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+        int errnum = answer ? reply_code_errno (close->reply_code, true) : ECONNRESET;
+        return fail (t, errnum, ECONNRESET, errp, what,
+                     "broker closed the connection: %.*s", (int)close->reply_text.len,
+                     (char *)close->reply_text.bytes);
     } else {
         amqp_channel_close_t *close = method->decoded;
         amqp_channel_close_ok_t ok = {0};
-        int errnum = answer ? reply_code_errno(close->reply_code, false) : EPROTO;
-        amqp_send_method(t->conn, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+        int errnum = answer ? reply_code_errno (close->reply_code, false) : EPROTO;
+        amqp_send_method (t->conn, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
         if (channel == PRIVATE_CHANNEL) {
             t->private_open = false;
-            return fail(t, errnum, 0, errp, what, "%.*s", (int)close->reply_text.len,
-                        (char *)close->reply_text.bytes);
+            return fail (t, errnum, 0, errp, what, "%.*s", (int)close->reply_text.len,
+                         (char *)close->reply_text.bytes);
         }
-        return fail(t, errnum, EPROTO, errp, what, "broker closed channel %d: %.*s",
-                    channel, (int)close->reply_text.len,
-                    (char *)close->reply_text.bytes);
+        return fail (t, errnum, EPROTO, errp, what, "broker closed channel %d: %.*s",
+                     channel, (int)close->reply_text.len,
+                     (char *)close->reply_text.bytes);
     }
 }
 
 /* Turn a reply into 0, or -1 + errno + message. */
-static int check_reply(struct transport *t, amqp_channel_t channel,
-                       amqp_rpc_reply_t reply, struct krun_error *errp,
-                       const char *what)
+static int check_reply (struct transport *t, amqp_channel_t channel,
+                        amqp_rpc_reply_t reply, struct krun_error *errp,
+                        const char *what)
 {
     switch (reply.reply_type) {
         case AMQP_RESPONSE_NORMAL:
-            t->last_rx_ms = now_ms(); /* the broker answered */
+            t->last_rx_ms = now_ms (); /* the broker answered */
             return 0;
         case AMQP_RESPONSE_LIBRARY_EXCEPTION: {
-            int errnum = status_errno(reply.library_error);
-            return fail(t, errnum, errnum == EINVAL ? 0 : errnum, errp, what, "%s",
-                        amqp_error_string2(reply.library_error));
+            int errnum = status_errno (reply.library_error);
+            return fail (t, errnum, errnum == EINVAL ? 0 : errnum, errp, what, "%s",
+                         amqp_error_string2 (reply.library_error));
         }
         case AMQP_RESPONSE_SERVER_EXCEPTION:
             if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD ||
                 reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD)
-                return broker_closed(t, channel, &reply.reply, true, errp, what);
-            return fail(t, EPROTO, EPROTO, errp, what, "unexpected method 0x%08x",
-                        (unsigned)reply.reply.id);
+                return broker_closed (t, channel, &reply.reply, true, errp, what);
+            return fail (t, EPROTO, EPROTO, errp, what, "unexpected method 0x%08x",
+                         (unsigned)reply.reply.id);
         default:
-            return fail(t, EPROTO, EPROTO, errp, what, "no reply from the library");
+            return fail (t, EPROTO, EPROTO, errp, what, "no reply from the library");
     }
 }
 
-static int check_status(struct transport *t, int status, struct krun_error *errp,
-                        const char *what)
+static int check_status (struct transport *t, int status, struct krun_error *errp,
+                         const char *what)
 {
     int errnum;
 
     if (status == AMQP_STATUS_OK)
         return 0;
-    errnum = status_errno(status);
-    return fail(t, errnum, errnum == EINVAL ? 0 : errnum, errp, what, "%s",
-                amqp_error_string2(status));
+    errnum = status_errno (status);
+    return fail (t, errnum, errnum == EINVAL ? 0 : errnum, errp, what, "%s",
+                 amqp_error_string2 (status));
 }
 
 /* Wait until a non-blocking connect() finishes: 0 or its errno. */
-static int wait_connected(int fd, int64_t deadline)
+static int wait_connected (int fd, int64_t deadline)
 {
     struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-    socklen_t len = sizeof(int);
+    socklen_t len = sizeof (int);
     int rc, err, left;
 
     do {
-        left = (int)(deadline - now_ms());
-        rc = poll(&pfd, 1, left > 0 ? left : 0);
+        left = (int)(deadline - now_ms ());
+        rc = poll (&pfd, 1, left > 0 ? left : 0);
     } while (rc < 0 && errno == EINTR);
     if (rc < 0)
         return errno;
     if (rc == 0)
         return ETIMEDOUT;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+    if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         return errno;
     return err;
 }
@@ -303,40 +303,40 @@ static int wait_connected(int fd, int64_t deadline)
  * here rather than by librabbitmq, which loses connect()'s errno: callers
  * need ECONNREFUSED to tell "nothing listens" from other failures.  Returns
  * the socket, or -1 with errno set. */
-static int tcp_connect(const char *host, int port, int timeout_ms,
-                       const char **gai_error)
+static int tcp_connect (const char *host, int port, int timeout_ms,
+                        const char **gai_error)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *list, *ai;
     char service[16];
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = now_ms () + timeout_ms;
     int rc, err = ECONNREFUSED, fd = -1, one = 1;
 
-    snprintf(service, sizeof(service), "%d", port);
-    if ((rc = getaddrinfo(host, service, &hints, &list)) != 0) {
-        *gai_error = gai_strerror(rc);
+    snprintf (service, sizeof (service), "%d", port);
+    if ((rc = getaddrinfo (host, service, &hints, &list)) != 0) {
+        *gai_error = gai_strerror (rc);
         errno = rc == EAI_SYSTEM ? errno : EHOSTUNREACH;
         return -1;
     }
     for (ai = list; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+        fd = socket (ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                     ai->ai_protocol);
         if (fd < 0) {
             err = errno;
             continue;
         }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-            err = errno == EINPROGRESS ? wait_connected(fd, deadline) : errno;
+        if (connect (fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+            err = errno == EINPROGRESS ? wait_connected (fd, deadline) : errno;
             if (err != 0) {
-                close(fd);
+                close (fd);
                 fd = -1;
                 continue;
             }
         }
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
         break;
     }
-    freeaddrinfo(list);
+    freeaddrinfo (list);
     if (fd < 0)
         errno = err;
     return fd;
@@ -344,14 +344,14 @@ static int tcp_connect(const char *host, int port, int timeout_ms,
 
 /* The CA file for amqps:// when the caller names none: OpenSSL's default
  * bundle (or $SSL_CERT_FILE), since librabbitmq loads no default CAs. */
-static const char *default_cacert(void)
+static const char *default_cacert (void)
 {
-    const char *file = getenv(X509_get_default_cert_file_env());
-    return file && *file ? file : X509_get_default_cert_file();
+    const char *file = getenv (X509_get_default_cert_file_env ());
+    return file && *file ? file : X509_get_default_cert_file ();
 }
 
-static int open_socket(struct transport *t, const struct amqp_connection_info *info,
-                       const char *cacert, struct krun_error *errp)
+static int open_socket (struct transport *t, const struct amqp_connection_info *info,
+                        const char *cacert, struct krun_error *errp)
 {
     const char *what = "cannot connect to broker";
     const char *gai_error = NULL;
@@ -359,143 +359,143 @@ static int open_socket(struct transport *t, const struct amqp_connection_info *i
     int fd, status;
 
     if (!info->ssl) {
-        if (!(socket = amqp_tcp_socket_new(t->conn))) {
+        if (!(socket = amqp_tcp_socket_new (t->conn))) {
             errno = ENOMEM;
-            return errprintf_errno(errp, "%s %s", what, t->url);
+            return errprintf_errno (errp, "%s %s", what, t->url);
         }
-        if ((fd = tcp_connect(info->host, info->port, CONNECT_TIMEOUT_MS, &gai_error)) <
-            0) {
+        if ((fd = tcp_connect (info->host, info->port, CONNECT_TIMEOUT_MS,
+                               &gai_error)) < 0) {
             if (gai_error)
-                return fail(t, errno, 0, errp, what, "cannot resolve %s: %s",
-                            info->host, gai_error);
-            return errprintf_errno(errp, "%s %s", what, t->url);
+                return fail (t, errno, 0, errp, what, "cannot resolve %s: %s",
+                             info->host, gai_error);
+            return errprintf_errno (errp, "%s %s", what, t->url);
         }
-        amqp_tcp_socket_set_sockfd(socket, fd);
+        amqp_tcp_socket_set_sockfd (socket, fd);
         return 0;
     }
-    if (!(socket = amqp_ssl_socket_new(t->conn))) {
+    if (!(socket = amqp_ssl_socket_new (t->conn))) {
         errno = ENOMEM;
-        return errprintf_errno(errp, "%s %s", what, t->url);
+        return errprintf_errno (errp, "%s %s", what, t->url);
     }
-    amqp_ssl_socket_set_verify_peer(socket, 1);
-    amqp_ssl_socket_set_verify_hostname(socket, 1);
+    amqp_ssl_socket_set_verify_peer (socket, 1);
+    amqp_ssl_socket_set_verify_hostname (socket, 1);
     if (!cacert)
-        cacert = default_cacert();
-    if ((status = amqp_ssl_socket_set_cacert(socket, cacert)) != AMQP_STATUS_OK) {
+        cacert = default_cacert ();
+    if ((status = amqp_ssl_socket_set_cacert (socket, cacert)) != AMQP_STATUS_OK) {
         errno = EINVAL;
-        return errprintf(errp, "%s %s: cannot load CA file %s: %s", what, t->url,
-                         cacert, amqp_error_string2(status));
+        return errprintf (errp, "%s %s: cannot load CA file %s: %s", what, t->url,
+                          cacert, amqp_error_string2 (status));
     }
     struct timeval tv = {.tv_sec = CONNECT_TIMEOUT_MS / 1000};
-    status = amqp_socket_open_noblock(socket, info->host, info->port, &tv);
+    status = amqp_socket_open_noblock (socket, info->host, info->port, &tv);
     if (status == AMQP_STATUS_OK)
         return 0;
     if (status == AMQP_STATUS_SOCKET_ERROR || status == AMQP_STATUS_TIMEOUT) {
         /* librabbitmq lost the reason: ask connect() itself. */
-        if ((fd = tcp_connect(info->host, info->port, CONNECT_TIMEOUT_MS, &gai_error)) <
-            0)
-            return errprintf_errno(errp, "%s %s", what, t->url);
-        close(fd);
+        if ((fd = tcp_connect (info->host, info->port, CONNECT_TIMEOUT_MS,
+                               &gai_error)) < 0)
+            return errprintf_errno (errp, "%s %s", what, t->url);
+        close (fd);
     }
     errno = status == AMQP_STATUS_HOSTNAME_RESOLUTION_FAILED ? EHOSTUNREACH
             : status == AMQP_STATUS_TIMEOUT                  ? ETIMEDOUT
                                                              : EPROTO;
-    return errprintf(errp, "%s %s: %s", what, t->url, amqp_error_string2(status));
+    return errprintf (errp, "%s %s: %s", what, t->url, amqp_error_string2 (status));
 }
 
 /* Log in, advertising the capabilities we rely on: consumer_cancel_notify
  * (basic.cancel when a consumed queue is deleted), publisher confirms, and
  * authentication_failure_close (a clear ACCESS_REFUSED instead of a bare
  * disconnect for bad credentials). */
-static int login(struct transport *t, const struct amqp_connection_info *info,
-                 struct krun_error *errp)
+static int login (struct transport *t, const struct amqp_connection_info *info,
+                  struct krun_error *errp)
 {
     char name[64];
     amqp_rpc_reply_t reply;
 
     /* The name shown by rabbitmqctl list_connections. */
-    snprintf(name, sizeof(name), "%s[%d]", program_invocation_short_name,
-             (int)getpid());
+    snprintf (name, sizeof (name), "%s[%d]", program_invocation_short_name,
+              (int)getpid ());
     amqp_table_entry_t caps[] = {
-        {.key = amqp_cstring_bytes("publisher_confirms"),
+        {.key = amqp_cstring_bytes ("publisher_confirms"),
          .value = {.kind = AMQP_FIELD_KIND_BOOLEAN, .value.boolean = 1}},
-        {.key = amqp_cstring_bytes("consumer_cancel_notify"),
+        {.key = amqp_cstring_bytes ("consumer_cancel_notify"),
          .value = {.kind = AMQP_FIELD_KIND_BOOLEAN, .value.boolean = 1}},
-        {.key = amqp_cstring_bytes("basic.nack"),
+        {.key = amqp_cstring_bytes ("basic.nack"),
          .value = {.kind = AMQP_FIELD_KIND_BOOLEAN, .value.boolean = 1}},
-        {.key = amqp_cstring_bytes("authentication_failure_close"),
+        {.key = amqp_cstring_bytes ("authentication_failure_close"),
          .value = {.kind = AMQP_FIELD_KIND_BOOLEAN, .value.boolean = 1}},
     };
     amqp_table_entry_t props[] = {
-        {.key = amqp_cstring_bytes("capabilities"),
+        {.key = amqp_cstring_bytes ("capabilities"),
          .value = {.kind = AMQP_FIELD_KIND_TABLE,
-                   .value.table = {.num_entries = sizeof(caps) / sizeof(caps[0]),
+                   .value.table = {.num_entries = sizeof (caps) / sizeof (caps[0]),
                                    .entries = caps}}},
-        {.key = amqp_cstring_bytes("connection_name"),
+        {.key = amqp_cstring_bytes ("connection_name"),
          .value = {.kind = AMQP_FIELD_KIND_UTF8,
-                   .value.bytes = amqp_cstring_bytes(name)}},
+                   .value.bytes = amqp_cstring_bytes (name)}},
     };
-    amqp_table_t table = {.num_entries = sizeof(props) / sizeof(props[0]),
+    amqp_table_t table = {.num_entries = sizeof (props) / sizeof (props[0]),
                           .entries = props};
     /* "amqp://host/" parses as the vhost "", which RabbitMQ does not have:
      * treat it as the default vhost, as other clients do. */
     const char *vhost = *info->vhost ? info->vhost : "/";
 
-    reply = amqp_login_with_properties(t->conn, vhost, 0, AMQP_DEFAULT_FRAME_SIZE,
-                                       t->heartbeat_sec, &table, AMQP_SASL_METHOD_PLAIN,
-                                       info->user, info->password);
-    return check_reply(t, 0, reply, errp, "cannot log in to broker");
+    reply = amqp_login_with_properties (
+        t->conn, vhost, 0, AMQP_DEFAULT_FRAME_SIZE, t->heartbeat_sec, &table,
+        AMQP_SASL_METHOD_PLAIN, info->user, info->password);
+    return check_reply (t, 0, reply, errp, "cannot log in to broker");
 }
 
-static int open_private_channel(struct transport *t, struct krun_error *errp)
+static int open_private_channel (struct transport *t, struct krun_error *errp)
 {
     if (t->private_open)
         return 0;
-    amqp_maybe_release_buffers_on_channel(t->conn, PRIVATE_CHANNEL);
-    amqp_channel_open(t->conn, PRIVATE_CHANNEL);
-    if (check_reply(t, PRIVATE_CHANNEL, amqp_get_rpc_reply(t->conn), errp,
-                    "cannot open channel") < 0)
+    amqp_maybe_release_buffers_on_channel (t->conn, PRIVATE_CHANNEL);
+    amqp_channel_open (t->conn, PRIVATE_CHANNEL);
+    if (check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp,
+                     "cannot open channel") < 0)
         return -1;
     t->private_open = true;
     return 0;
 }
 
-static int open_channels(struct transport *t, struct krun_error *errp)
+static int open_channels (struct transport *t, struct krun_error *errp)
 {
-    amqp_channel_open(t->conn, MAIN_CHANNEL);
-    if (check_reply(t, MAIN_CHANNEL, amqp_get_rpc_reply(t->conn), errp,
-                    "cannot open channel") < 0)
+    amqp_channel_open (t->conn, MAIN_CHANNEL);
+    if (check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp,
+                     "cannot open channel") < 0)
         return -1;
-    amqp_confirm_select(t->conn, MAIN_CHANNEL);
-    if (check_reply(t, MAIN_CHANNEL, amqp_get_rpc_reply(t->conn), errp,
-                    "cannot enable publisher confirms") < 0)
+    amqp_confirm_select (t->conn, MAIN_CHANNEL);
+    if (check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp,
+                     "cannot enable publisher confirms") < 0)
         return -1;
-    return open_private_channel(t, errp);
+    return open_private_channel (t, errp);
 }
 
-static void event_destroy(struct event *ev)
+static void event_destroy (struct event *ev)
 {
     if (ev) {
-        amqp_bytes_free(ev->body);
-        free(ev);
+        amqp_bytes_free (ev->body);
+        free (ev);
     }
 }
 
-static void events_destroy(struct event *ev)
+static void events_destroy (struct event *ev)
 {
     while (ev) {
         struct event *next = ev->next;
-        event_destroy(ev);
+        event_destroy (ev);
         ev = next;
     }
 }
 
 /* Copy s (NUL-terminated) to *p, advance *p, return the copy. */
-static const char *put_string(char **p, amqp_bytes_t s)
+static const char *put_string (char **p, amqp_bytes_t s)
 {
     char *start = *p;
     if (s.len)
-        memcpy(start, s.bytes, s.len);
+        memcpy (start, s.bytes, s.len);
     start[s.len] = '\0';
     *p += s.len + 1;
     return start;
@@ -503,10 +503,10 @@ static const char *put_string(char **p, amqp_bytes_t s)
 
 /* Build an event; takes ownership of *body (leaves it empty).  Returns NULL
  * on ENOMEM. */
-static struct event *event_create(enum transport_event kind, amqp_bytes_t consumer_tag,
-                                  amqp_bytes_t routing_key,
-                                  const amqp_basic_properties_t *props,
-                                  amqp_bytes_t *body)
+static struct event *event_create (enum transport_event kind, amqp_bytes_t consumer_tag,
+                                   amqp_bytes_t routing_key,
+                                   const amqp_basic_properties_t *props,
+                                   amqp_bytes_t *body)
 {
     amqp_bytes_t type = amqp_empty_bytes, reply_to = amqp_empty_bytes;
     struct event *ev;
@@ -516,16 +516,16 @@ static struct event *event_create(enum transport_event kind, amqp_bytes_t consum
         type = props->type;
     if (props && (props->_flags & AMQP_BASIC_REPLY_TO_FLAG))
         reply_to = props->reply_to;
-    ev = calloc(1, sizeof(*ev) + consumer_tag.len + routing_key.len + type.len +
-                       reply_to.len + 4);
+    ev = calloc (1, sizeof (*ev) + consumer_tag.len + routing_key.len + type.len +
+                        reply_to.len + 4);
     if (!ev)
         return NULL;
     ev->kind = kind;
     p = ev->strings;
-    ev->msg.consumer_tag = put_string(&p, consumer_tag);
-    ev->msg.routing_key = put_string(&p, routing_key);
-    ev->msg.type = put_string(&p, type);
-    ev->msg.reply_to = put_string(&p, reply_to);
+    ev->msg.consumer_tag = put_string (&p, consumer_tag);
+    ev->msg.routing_key = put_string (&p, routing_key);
+    ev->msg.type = put_string (&p, type);
+    ev->msg.reply_to = put_string (&p, reply_to);
     ev->body = amqp_empty_bytes;
     ev->msg.body = "";
     if (body) {
@@ -539,7 +539,7 @@ static struct event *event_create(enum transport_event kind, amqp_bytes_t consum
 }
 
 /* Publisher confirms: settle tag (and all below it if multiple). */
-static void settle(struct transport *t, uint64_t tag, bool multiple, bool nack)
+static void settle (struct transport *t, uint64_t tag, bool multiple, bool nack)
 {
     size_t i, n;
 
@@ -552,7 +552,8 @@ static void settle(struct transport *t, uint64_t tag, bool multiple, bool nack)
             ;
         if (nack)
             t->nacked += (tag - t->confirmed) - n;
-        memmove(t->settled, t->settled + n, (t->settled_count - n) * sizeof(uint64_t));
+        memmove (t->settled, t->settled + n,
+                 (t->settled_count - n) * sizeof (uint64_t));
         t->settled_count -= n;
         t->confirmed = tag;
     } else {
@@ -567,63 +568,63 @@ static void settle(struct transport *t, uint64_t tag, bool multiple, bool nack)
         else {
             if (t->settled_count == t->settled_size) {
                 size_t size = t->settled_size ? 2 * t->settled_size : 16;
-                uint64_t *p = realloc(t->settled, size * sizeof(*p));
+                uint64_t *p = realloc (t->settled, size * sizeof (*p));
                 if (!p)
                     return; /* stays unconfirmed: wait_confirms times out */
                 t->settled = p;
                 t->settled_size = size;
             }
-            memmove(t->settled + i + 1, t->settled + i,
-                    (t->settled_count - i) * sizeof(uint64_t));
+            memmove (t->settled + i + 1, t->settled + i,
+                     (t->settled_count - i) * sizeof (uint64_t));
             t->settled[i] = tag;
             t->settled_count++;
         }
     }
     for (n = 0; n < t->settled_count && t->settled[n] == t->confirmed + 1; n++)
         t->confirmed++;
-    memmove(t->settled, t->settled + n, (t->settled_count - n) * sizeof(uint64_t));
+    memmove (t->settled, t->settled + n, (t->settled_count - n) * sizeof (uint64_t));
     t->settled_count -= n;
 }
 
-static void consumer_forget(struct transport *t, const char *tag, size_t len)
+static void consumer_forget (struct transport *t, const char *tag, size_t len)
 {
     struct consumer **pp;
 
     for (pp = &t->consumers; *pp; pp = &(*pp)->next) {
-        if (strlen((*pp)->tag) == len && memcmp((*pp)->tag, tag, len) == 0) {
+        if (strlen ((*pp)->tag) == len && memcmp ((*pp)->tag, tag, len) == 0) {
             struct consumer *c = *pp;
             *pp = c->next;
-            free(c);
+            free (c);
             return;
         }
     }
 }
 
-static struct consumer *consumer_find(struct transport *t, const char *tag)
+static struct consumer *consumer_find (struct transport *t, const char *tag)
 {
     struct consumer *c;
 
     for (c = t->consumers; c; c = c->next)
-        if (strcmp(c->tag, tag) == 0)
+        if (strcmp (c->tag, tag) == 0)
             return c;
     return NULL;
 }
 
 /* A read that is not the answer to a request of ours failed: a close from
  * the broker gives EPROTO (channel) or ECONNRESET (connection). */
-static int read_failed(struct transport *t, amqp_channel_t channel,
-                       amqp_rpc_reply_t reply, struct krun_error *errp)
+static int read_failed (struct transport *t, amqp_channel_t channel,
+                        amqp_rpc_reply_t reply, struct krun_error *errp)
 {
     if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
         (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD ||
          reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD))
-        return broker_closed(t, channel, &reply.reply, false, errp, "connection lost");
-    return check_reply(t, channel, reply, errp, "connection lost");
+        return broker_closed (t, channel, &reply.reply, false, errp, "connection lost");
+    return check_reply (t, channel, reply, errp, "connection lost");
 }
 
 /* basic.return: the method is followed by the returned message's content. */
-static int read_returned(struct transport *t, const amqp_frame_t *frame,
-                         struct event **evp, struct krun_error *errp)
+static int read_returned (struct transport *t, const amqp_frame_t *frame,
+                          struct event **evp, struct krun_error *errp)
 {
     const amqp_basic_return_t *ret = frame->payload.method.decoded;
     amqp_message_t message;
@@ -631,48 +632,48 @@ static int read_returned(struct transport *t, const amqp_frame_t *frame,
     char *key;
 
     /* Copy the key first: the method lives in library memory. */
-    if (!(key = strndup(ret->routing_key.bytes ? ret->routing_key.bytes : "",
-                        ret->routing_key.len))) {
+    if (!(key = strndup (ret->routing_key.bytes ? ret->routing_key.bytes : "",
+                         ret->routing_key.len))) {
         errno = ENOMEM;
-        return errprintf_errno(errp, "returned message on %s", t->url);
+        return errprintf_errno (errp, "returned message on %s", t->url);
     }
-    reply = amqp_read_message(t->conn, frame->channel, &message, 0);
+    reply = amqp_read_message (t->conn, frame->channel, &message, 0);
     if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
-        free(key);
-        return read_failed(t, frame->channel, reply, errp);
+        free (key);
+        return read_failed (t, frame->channel, reply, errp);
     }
-    *evp = event_create(TRANSPORT_RETURNED, amqp_empty_bytes, amqp_cstring_bytes(key),
-                        &message.properties, &message.body);
-    amqp_destroy_message(&message);
-    free(key);
+    *evp = event_create (TRANSPORT_RETURNED, amqp_empty_bytes, amqp_cstring_bytes (key),
+                         &message.properties, &message.body);
+    amqp_destroy_message (&message);
+    free (key);
     if (!*evp) {
         errno = ENOMEM;
-        return errprintf_errno(errp, "returned message on %s", t->url);
+        return errprintf_errno (errp, "returned message on %s", t->url);
     }
     return READ_EVENT;
 }
 
-static int read_cancelled(struct transport *t, const amqp_frame_t *frame,
-                          struct event **evp, struct krun_error *errp)
+static int read_cancelled (struct transport *t, const amqp_frame_t *frame,
+                           struct event **evp, struct krun_error *errp)
 {
     const amqp_basic_cancel_t *cancel = frame->payload.method.decoded;
 
     if (!cancel->nowait) {
         amqp_basic_cancel_ok_t ok = {.consumer_tag = cancel->consumer_tag};
-        amqp_send_method(t->conn, frame->channel, AMQP_BASIC_CANCEL_OK_METHOD, &ok);
+        amqp_send_method (t->conn, frame->channel, AMQP_BASIC_CANCEL_OK_METHOD, &ok);
     }
-    consumer_forget(t, cancel->consumer_tag.bytes, cancel->consumer_tag.len);
-    if (!(*evp = event_create(TRANSPORT_CANCELLED, cancel->consumer_tag,
-                              amqp_empty_bytes, NULL, NULL))) {
+    consumer_forget (t, cancel->consumer_tag.bytes, cancel->consumer_tag.len);
+    if (!(*evp = event_create (TRANSPORT_CANCELLED, cancel->consumer_tag,
+                               amqp_empty_bytes, NULL, NULL))) {
         errno = ENOMEM;
-        return errprintf_errno(errp, "consumer cancelled on %s", t->url);
+        return errprintf_errno (errp, "consumer cancelled on %s", t->url);
     }
     return READ_EVENT;
 }
 
 /* A frame that amqp_consume_message() did not want (not a delivery). */
-static int handle_frame(struct transport *t, const amqp_frame_t *frame,
-                        struct event **evp, struct krun_error *errp)
+static int handle_frame (struct transport *t, const amqp_frame_t *frame,
+                         struct event **evp, struct krun_error *errp)
 {
     const amqp_method_t *method = &frame->payload.method;
 
@@ -681,29 +682,29 @@ static int handle_frame(struct transport *t, const amqp_frame_t *frame,
     switch (method->id) {
         case AMQP_BASIC_ACK_METHOD: {
             const amqp_basic_ack_t *ack = method->decoded;
-            settle(t, ack->delivery_tag, ack->multiple, false);
+            settle (t, ack->delivery_tag, ack->multiple, false);
             return READ_NOTHING;
         }
         case AMQP_BASIC_NACK_METHOD: {
             const amqp_basic_nack_t *nack = method->decoded;
-            settle(t, nack->delivery_tag, nack->multiple, true);
+            settle (t, nack->delivery_tag, nack->multiple, true);
             return READ_NOTHING;
         }
         case AMQP_BASIC_RETURN_METHOD:
-            return read_returned(t, frame, evp, errp);
+            return read_returned (t, frame, evp, errp);
         case AMQP_BASIC_CANCEL_METHOD:
-            return read_cancelled(t, frame, evp, errp);
+            return read_cancelled (t, frame, evp, errp);
         case AMQP_CHANNEL_CLOSE_METHOD:
             if (frame->channel == PRIVATE_CHANNEL) {
                 /* Late close of the private channel: reopened when next used. */
-                broker_closed(t, frame->channel, method, false, NULL,
-                              "private channel");
+                broker_closed (t, frame->channel, method, false, NULL,
+                               "private channel");
                 return READ_NOTHING;
             }
             /* fall through */
         case AMQP_CONNECTION_CLOSE_METHOD:
-            return broker_closed(t, frame->channel, method, false, errp,
-                                 "connection lost");
+            return broker_closed (t, frame->channel, method, false, errp,
+                                  "connection lost");
         default:
             return READ_NOTHING; /* e.g. connection.blocked: not asked for */
     }
@@ -715,15 +716,15 @@ static int handle_frame(struct transport *t, const amqp_frame_t *frame,
  * broker sends something at least every heartbeat period, so after two
  * quiet periods read_event() lets librabbitmq wait a little, which makes it
  * check. */
-static bool heartbeat_suspect(struct transport *t)
+static bool heartbeat_suspect (struct transport *t)
 {
-    struct pollfd pfd = {.fd = amqp_get_sockfd(t->conn), .events = POLLIN};
-    int64_t now = now_ms();
+    struct pollfd pfd = {.fd = amqp_get_sockfd (t->conn), .events = POLLIN};
+    int64_t now = now_ms ();
 
     if (t->heartbeat_sec <= 0)
         return false;
-    if (poll(&pfd, 1, 0) > 0 || amqp_data_in_buffer(t->conn) ||
-        amqp_frames_enqueued(t->conn))
+    if (poll (&pfd, 1, 0) > 0 || amqp_data_in_buffer (t->conn) ||
+        amqp_frames_enqueued (t->conn))
         t->last_rx_ms = now;
     return now - t->last_rx_ms > 2000LL * t->heartbeat_sec;
 }
@@ -731,8 +732,8 @@ static bool heartbeat_suspect(struct transport *t)
 /* Read one thing from the connection, waiting at most tv (NULL = forever).
  * Returns READ_EVENT with *evp set, READ_NOTHING if a frame was handled
  * internally (a confirm), READ_TIMEOUT, or -1. */
-static int read_event(struct transport *t, const struct timeval *tv, struct event **evp,
-                      struct krun_error *errp)
+static int read_event (struct transport *t, const struct timeval *tv,
+                       struct event **evp, struct krun_error *errp)
 {
     static const struct timeval one_ms = {.tv_usec = 1000};
     amqp_envelope_t envelope;
@@ -741,26 +742,26 @@ static int read_event(struct transport *t, const struct timeval *tv, struct even
     bool immediate = tv && tv->tv_sec == 0 && tv->tv_usec == 0;
     int status;
 
-    if (immediate && heartbeat_suspect(t)) {
+    if (immediate && heartbeat_suspect (t)) {
         tv = &one_ms;
         immediate = false;
     }
-    amqp_maybe_release_buffers(t->conn);
-    reply = amqp_consume_message(t->conn, &envelope, tv, 0);
+    amqp_maybe_release_buffers (t->conn);
+    reply = amqp_consume_message (t->conn, &envelope, tv, 0);
     if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
-        *evp = event_create(TRANSPORT_DELIVERY, envelope.consumer_tag,
-                            envelope.routing_key, &envelope.message.properties,
-                            &envelope.message.body);
+        *evp = event_create (TRANSPORT_DELIVERY, envelope.consumer_tag,
+                             envelope.routing_key, &envelope.message.properties,
+                             &envelope.message.body);
         if (*evp) {
             (*evp)->msg.delivery_tag = envelope.delivery_tag;
             (*evp)->msg.redelivered = envelope.redelivered;
         }
-        amqp_destroy_envelope(&envelope);
+        amqp_destroy_envelope (&envelope);
         if (!*evp) {
             errno = ENOMEM;
-            return errprintf_errno(errp, "delivery on %s", t->url);
+            return errprintf_errno (errp, "delivery on %s", t->url);
         }
-        t->last_rx_ms = now_ms();
+        t->last_rx_ms = now_ms ();
         return READ_EVENT;
     }
     if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
@@ -768,29 +769,29 @@ static int read_event(struct transport *t, const struct timeval *tv, struct even
             /* A wait that was not immediate would have failed with
              * AMQP_STATUS_HEARTBEAT_TIMEOUT if the broker had gone silent. */
             if (!immediate)
-                t->last_rx_ms = now_ms();
+                t->last_rx_ms = now_ms ();
             return READ_TIMEOUT;
         }
         if (reply.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
             /* The frame was put back: this returns it without waiting. */
-            if ((status = amqp_simple_wait_frame(t->conn, &frame)) != AMQP_STATUS_OK)
-                return check_status(t, status, errp, "connection lost");
-            t->last_rx_ms = now_ms();
-            return handle_frame(t, &frame, evp, errp);
+            if ((status = amqp_simple_wait_frame (t->conn, &frame)) != AMQP_STATUS_OK)
+                return check_status (t, status, errp, "connection lost");
+            t->last_rx_ms = now_ms ();
+            return handle_frame (t, &frame, evp, errp);
         }
     }
     /* The broker closed the channel (or connection) in the middle of a
      * delivery, or the socket failed. */
-    return read_failed(t, MAIN_CHANNEL, reply, errp);
+    return read_failed (t, MAIN_CHANNEL, reply, errp);
 }
 
-static struct timeval *remaining(int64_t deadline, struct timeval *tv)
+static struct timeval *remaining (int64_t deadline, struct timeval *tv)
 {
     int64_t left;
 
     if (deadline < 0)
         return NULL;
-    left = deadline - now_ms();
+    left = deadline - now_ms ();
     if (left < 0)
         left = 0;
     tv->tv_sec = left / 1000;
@@ -798,13 +799,13 @@ static struct timeval *remaining(int64_t deadline, struct timeval *tv)
     return tv;
 }
 
-static int64_t deadline_after(int timeout_ms)
+static int64_t deadline_after (int timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    return timeout_ms < 0 ? -1 : now_ms () + timeout_ms;
 }
 
-struct transport *transport_connect(const char *url, const char *cacert,
-                                    int heartbeat_sec, struct krun_error *errp)
+struct transport *transport_connect (const char *url, const char *cacert,
+                                     int heartbeat_sec, struct krun_error *errp)
 {
     struct amqp_connection_info info;
     struct transport *t;
@@ -813,48 +814,48 @@ struct transport *transport_connect(const char *url, const char *cacert,
 
     if (!url) {
         errno = EINVAL;
-        errprintf(errp, "no broker URL");
+        errprintf (errp, "no broker URL");
         return NULL;
     }
-    if (!(t = calloc(1, sizeof(*t))) || !(t->url = transport_url_redact(url)) ||
-        !(parsed = strdup(url))) {
+    if (!(t = calloc (1, sizeof (*t))) || !(t->url = transport_url_redact (url)) ||
+        !(parsed = strdup (url))) {
         errno = ENOMEM;
-        errprintf_errno(errp, "cannot connect to broker");
+        errprintf_errno (errp, "cannot connect to broker");
         goto error;
     }
     t->heartbeat_sec = heartbeat_sec > 0 ? heartbeat_sec : 0;
-    if (amqp_parse_url(parsed, &info) != AMQP_STATUS_OK) {
+    if (amqp_parse_url (parsed, &info) != AMQP_STATUS_OK) {
         errno = EINVAL;
-        errprintf(
+        errprintf (
             errp,
             "invalid broker URL %s (expected amqp[s]://user:password@host:port/vhost)",
             t->url);
         goto error;
     }
-    if (!(t->conn = amqp_new_connection())) {
+    if (!(t->conn = amqp_new_connection ())) {
         errno = ENOMEM;
-        errprintf_errno(errp, "cannot connect to broker %s", t->url);
+        errprintf_errno (errp, "cannot connect to broker %s", t->url);
         goto error;
     }
-    if (open_socket(t, &info, cacert, errp) < 0 || login(t, &info, errp) < 0 ||
-        open_channels(t, errp) < 0)
+    if (open_socket (t, &info, cacert, errp) < 0 || login (t, &info, errp) < 0 ||
+        open_channels (t, errp) < 0)
         goto error;
-    t->last_rx_ms = now_ms();
-    free(parsed);
+    t->last_rx_ms = now_ms ();
+    free (parsed);
     return t;
 error:
     saved_errno = errno;
     if (t) {
         /* Nothing polite to say to a broker that refused us. */
         t->failed = saved_errno ? saved_errno : EIO;
-        transport_destroy(t);
+        transport_destroy (t);
     }
-    free(parsed);
+    free (parsed);
     errno = saved_errno;
     return NULL;
 }
 
-void transport_destroy(struct transport *t)
+void transport_destroy (struct transport *t)
 {
     int saved_errno = errno;
 
@@ -863,88 +864,88 @@ void transport_destroy(struct transport *t)
     if (t->conn) {
         if (!t->failed) {
             struct timeval tv = {.tv_sec = CLOSE_TIMEOUT_MS / 1000};
-            amqp_set_rpc_timeout(t->conn, &tv);
-            amqp_connection_close(t->conn, AMQP_REPLY_SUCCESS);
+            amqp_set_rpc_timeout (t->conn, &tv);
+            amqp_connection_close (t->conn, AMQP_REPLY_SUCCESS);
         }
-        amqp_destroy_connection(t->conn);
+        amqp_destroy_connection (t->conn);
     }
-    event_destroy(t->current);
-    events_destroy(t->kept_head);
+    event_destroy (t->current);
+    events_destroy (t->kept_head);
     while (t->consumers) {
         struct consumer *next = t->consumers->next;
-        free(t->consumers);
+        free (t->consumers);
         t->consumers = next;
     }
-    free(t->settled);
-    free(t->url);
-    free(t);
+    free (t->settled);
+    free (t->url);
+    free (t);
     errno = saved_errno;
 }
 
-int transport_declare_exchange(struct transport *t, const char *name, const char *type,
-                               struct krun_error *errp)
+int transport_declare_exchange (struct transport *t, const char *name, const char *type,
+                                struct krun_error *errp)
 {
     char what[256];
 
-    if (start_call(t, errp) < 0 || open_private_channel(t, errp) < 0)
+    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
         return -1;
-    snprintf(what, sizeof(what), "cannot declare exchange '%s'", name);
+    snprintf (what, sizeof (what), "cannot declare exchange '%s'", name);
     /* Durable: bindings of durable queues survive a broker restart only if
      * their exchange does too. */
-    amqp_exchange_declare(t->conn, PRIVATE_CHANNEL, cstring(name), cstring(type), 0, 1,
-                          0, 0, amqp_empty_table);
-    return check_reply(t, PRIVATE_CHANNEL, amqp_get_rpc_reply(t->conn), errp, what);
+    amqp_exchange_declare (t->conn, PRIVATE_CHANNEL, cstring (name), cstring (type), 0,
+                           1, 0, 0, amqp_empty_table);
+    return check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what);
 }
 
-int transport_declare_queue(struct transport *t, const char *name, int flags,
-                            int expires_ms, char **namep, struct krun_error *errp)
+int transport_declare_queue (struct transport *t, const char *name, int flags,
+                             int expires_ms, char **namep, struct krun_error *errp)
 {
     amqp_table_entry_t expires = {
-        .key = amqp_cstring_bytes("x-expires"),
+        .key = amqp_cstring_bytes ("x-expires"),
         .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = expires_ms}};
     amqp_table_t args = {.num_entries = expires_ms > 0 ? 1 : 0, .entries = &expires};
     amqp_queue_declare_ok_t *ok;
     char what[256];
     char *actual = NULL;
 
-    if (start_call(t, errp) < 0)
+    if (start_call (t, errp) < 0)
         return -1;
     if (flags & ~(TRANSPORT_DURABLE | TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE)) {
         errno = EINVAL;
-        return errprintf(errp, "cannot declare queue '%s': unknown flags 0x%x",
-                         name ? name : "", (unsigned)flags);
+        return errprintf (errp, "cannot declare queue '%s': unknown flags 0x%x",
+                          name ? name : "", (unsigned)flags);
     }
-    if (open_private_channel(t, errp) < 0)
+    if (open_private_channel (t, errp) < 0)
         return -1;
-    snprintf(what, sizeof(what), "cannot declare queue '%s'", name ? name : "");
-    ok = amqp_queue_declare(
-        t->conn, PRIVATE_CHANNEL, cstring(name), 0, !!(flags & TRANSPORT_DURABLE),
+    snprintf (what, sizeof (what), "cannot declare queue '%s'", name ? name : "");
+    ok = amqp_queue_declare (
+        t->conn, PRIVATE_CHANNEL, cstring (name), 0, !!(flags & TRANSPORT_DURABLE),
         !!(flags & TRANSPORT_EXCLUSIVE), !!(flags & TRANSPORT_AUTO_DELETE), args);
-    if (check_reply(t, PRIVATE_CHANNEL, amqp_get_rpc_reply(t->conn), errp, what) < 0)
+    if (check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what) < 0)
         return -1;
     if (namep) {
         if (!(actual =
-                  strndup(ok->queue.bytes ? ok->queue.bytes : "", ok->queue.len))) {
+                  strndup (ok->queue.bytes ? ok->queue.bytes : "", ok->queue.len))) {
             errno = ENOMEM;
-            return errprintf_errno(errp, "%s", what);
+            return errprintf_errno (errp, "%s", what);
         }
         *namep = actual;
     }
     return 0;
 }
 
-int transport_queue_info(struct transport *t, const char *name, unsigned *messages,
-                         unsigned *consumers, struct krun_error *errp)
+int transport_queue_info (struct transport *t, const char *name, unsigned *messages,
+                          unsigned *consumers, struct krun_error *errp)
 {
     amqp_queue_declare_ok_t *ok;
     char what[256];
 
-    if (start_call(t, errp) < 0 || open_private_channel(t, errp) < 0)
+    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
         return -1;
-    snprintf(what, sizeof(what), "cannot query queue '%s'", name ? name : "");
-    ok = amqp_queue_declare(t->conn, PRIVATE_CHANNEL, cstring(name), 1, 0, 0, 0,
-                            amqp_empty_table);
-    if (check_reply(t, PRIVATE_CHANNEL, amqp_get_rpc_reply(t->conn), errp, what) < 0)
+    snprintf (what, sizeof (what), "cannot query queue '%s'", name ? name : "");
+    ok = amqp_queue_declare (t->conn, PRIVATE_CHANNEL, cstring (name), 1, 0, 0, 0,
+                             amqp_empty_table);
+    if (check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what) < 0)
         return -1;
     if (messages)
         *messages = ok->message_count;
@@ -953,138 +954,138 @@ int transport_queue_info(struct transport *t, const char *name, unsigned *messag
     return 0;
 }
 
-int transport_delete_queue(struct transport *t, const char *name,
-                           struct krun_error *errp)
+int transport_delete_queue (struct transport *t, const char *name,
+                            struct krun_error *errp)
 {
     char what[256];
 
-    if (start_call(t, errp) < 0 || open_private_channel(t, errp) < 0)
+    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
         return -1;
-    snprintf(what, sizeof(what), "cannot delete queue '%s'", name ? name : "");
-    amqp_queue_delete(t->conn, PRIVATE_CHANNEL, cstring(name), 0, 0);
-    return check_reply(t, PRIVATE_CHANNEL, amqp_get_rpc_reply(t->conn), errp, what);
+    snprintf (what, sizeof (what), "cannot delete queue '%s'", name ? name : "");
+    amqp_queue_delete (t->conn, PRIVATE_CHANNEL, cstring (name), 0, 0);
+    return check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what);
 }
 
-int transport_bind(struct transport *t, const char *queue, const char *exchange,
-                   const char *key, struct krun_error *errp)
+int transport_bind (struct transport *t, const char *queue, const char *exchange,
+                    const char *key, struct krun_error *errp)
 {
     char what[256];
 
-    if (start_call(t, errp) < 0 || open_private_channel(t, errp) < 0)
+    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
         return -1;
-    snprintf(what, sizeof(what), "cannot bind queue '%s' to exchange '%s'",
-             queue ? queue : "", exchange ? exchange : "");
-    amqp_queue_bind(t->conn, PRIVATE_CHANNEL, cstring(queue), cstring(exchange),
-                    cstring(key), amqp_empty_table);
-    return check_reply(t, PRIVATE_CHANNEL, amqp_get_rpc_reply(t->conn), errp, what);
+    snprintf (what, sizeof (what), "cannot bind queue '%s' to exchange '%s'",
+              queue ? queue : "", exchange ? exchange : "");
+    amqp_queue_bind (t->conn, PRIVATE_CHANNEL, cstring (queue), cstring (exchange),
+                     cstring (key), amqp_empty_table);
+    return check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what);
 }
 
-int transport_qos(struct transport *t, int prefetch, struct krun_error *errp)
+int transport_qos (struct transport *t, int prefetch, struct krun_error *errp)
 {
-    if (start_call(t, errp) < 0)
+    if (start_call (t, errp) < 0)
         return -1;
     if (prefetch < 0 || prefetch > UINT16_MAX) {
         errno = EINVAL;
-        return errprintf(errp, "invalid prefetch count %d", prefetch);
+        return errprintf (errp, "invalid prefetch count %d", prefetch);
     }
-    amqp_basic_qos(t->conn, MAIN_CHANNEL, 0, (uint16_t)prefetch, 0);
-    return check_reply(t, MAIN_CHANNEL, amqp_get_rpc_reply(t->conn), errp,
-                       "cannot set prefetch count");
+    amqp_basic_qos (t->conn, MAIN_CHANNEL, 0, (uint16_t)prefetch, 0);
+    return check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp,
+                        "cannot set prefetch count");
 }
 
-int transport_consume(struct transport *t, const char *queue, const char *tag,
-                      bool no_ack, struct krun_error *errp)
+int transport_consume (struct transport *t, const char *queue, const char *tag,
+                       bool no_ack, struct krun_error *errp)
 {
     amqp_basic_consume_ok_t *ok;
     struct consumer *c;
     char what[256];
 
-    if (start_call(t, errp) < 0)
+    if (start_call (t, errp) < 0)
         return -1;
-    snprintf(what, sizeof(what), "cannot consume queue '%s'", queue ? queue : "");
-    if (tag && *tag && consumer_find(t, tag)) {
+    snprintf (what, sizeof (what), "cannot consume queue '%s'", queue ? queue : "");
+    if (tag && *tag && consumer_find (t, tag)) {
         /* The broker would close the whole connection for this. */
         errno = EEXIST;
-        return errprintf(errp, "%s: consumer tag '%s' is in use", what, tag);
+        return errprintf (errp, "%s: consumer tag '%s' is in use", what, tag);
     }
     /* A missing queue would close channel 1 and with it every consumer:
      * check on the private channel first.  (If the queue vanishes between
      * the two calls, the transport becomes unusable: reconnect.) */
-    if (transport_queue_info(t, queue, NULL, NULL, errp) < 0)
+    if (transport_queue_info (t, queue, NULL, NULL, errp) < 0)
         return -1;
-    ok = amqp_basic_consume(t->conn, MAIN_CHANNEL, cstring(queue), cstring(tag), 0,
-                            no_ack, 0, amqp_empty_table);
-    if (check_reply(t, MAIN_CHANNEL, amqp_get_rpc_reply(t->conn), errp, what) < 0)
+    ok = amqp_basic_consume (t->conn, MAIN_CHANNEL, cstring (queue), cstring (tag), 0,
+                             no_ack, 0, amqp_empty_table);
+    if (check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what) < 0)
         return -1;
-    if (!(c = calloc(1, sizeof(*c) + ok->consumer_tag.len + 1))) {
+    if (!(c = calloc (1, sizeof (*c) + ok->consumer_tag.len + 1))) {
         errno = ENOMEM;
-        return errprintf_errno(errp, "%s", what);
+        return errprintf_errno (errp, "%s", what);
     }
-    memcpy(c->tag, ok->consumer_tag.bytes, ok->consumer_tag.len);
+    memcpy (c->tag, ok->consumer_tag.bytes, ok->consumer_tag.len);
     c->next = t->consumers;
     t->consumers = c;
     return 0;
 }
 
-int transport_cancel(struct transport *t, const char *tag, struct krun_error *errp)
+int transport_cancel (struct transport *t, const char *tag, struct krun_error *errp)
 {
     char what[256];
 
-    if (start_call(t, errp) < 0)
+    if (start_call (t, errp) < 0)
         return -1;
-    snprintf(what, sizeof(what), "cannot cancel consumer '%s'", tag ? tag : "");
-    amqp_basic_cancel(t->conn, MAIN_CHANNEL, cstring(tag));
-    if (check_reply(t, MAIN_CHANNEL, amqp_get_rpc_reply(t->conn), errp, what) < 0)
+    snprintf (what, sizeof (what), "cannot cancel consumer '%s'", tag ? tag : "");
+    amqp_basic_cancel (t->conn, MAIN_CHANNEL, cstring (tag));
+    if (check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what) < 0)
         return -1;
     if (tag)
-        consumer_forget(t, tag, strlen(tag));
+        consumer_forget (t, tag, strlen (tag));
     return 0;
 }
 
-int transport_publish(struct transport *t, const char *exchange,
-                      const char *routing_key, const char *type, const char *reply_to,
-                      int flags, const void *body, size_t len, struct krun_error *errp)
+int transport_publish (struct transport *t, const char *exchange,
+                       const char *routing_key, const char *type, const char *reply_to,
+                       int flags, const void *body, size_t len, struct krun_error *errp)
 {
     amqp_basic_properties_t props = {
         ._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG,
-        .content_type = amqp_cstring_bytes("application/json"),
+        .content_type = amqp_cstring_bytes ("application/json"),
         .delivery_mode = (flags & TRANSPORT_PERSISTENT) ? 2 : 1,
     };
     amqp_bytes_t content = {.len = len, .bytes = (void *)body};
     char what[256];
     int status;
 
-    if (start_call(t, errp) < 0)
+    if (start_call (t, errp) < 0)
         return -1;
     if (flags & ~(TRANSPORT_PERSISTENT | TRANSPORT_MANDATORY)) {
         errno = EINVAL;
-        return errprintf(errp, "cannot publish: unknown flags 0x%x", (unsigned)flags);
+        return errprintf (errp, "cannot publish: unknown flags 0x%x", (unsigned)flags);
     }
     if (type) {
         props._flags |= AMQP_BASIC_TYPE_FLAG;
-        props.type = amqp_cstring_bytes(type);
+        props.type = amqp_cstring_bytes (type);
     }
     if (reply_to) {
         props._flags |= AMQP_BASIC_REPLY_TO_FLAG;
-        props.reply_to = amqp_cstring_bytes(reply_to);
+        props.reply_to = amqp_cstring_bytes (reply_to);
     }
     if (!body)
         content = amqp_empty_bytes;
-    snprintf(what, sizeof(what), "cannot publish to exchange '%s' key '%s'",
-             exchange ? exchange : "", routing_key ? routing_key : "");
-    status = amqp_basic_publish(t->conn, MAIN_CHANNEL, cstring(exchange),
-                                cstring(routing_key), !!(flags & TRANSPORT_MANDATORY),
-                                0, &props, content);
+    snprintf (what, sizeof (what), "cannot publish to exchange '%s' key '%s'",
+              exchange ? exchange : "", routing_key ? routing_key : "");
+    status = amqp_basic_publish (t->conn, MAIN_CHANNEL, cstring (exchange),
+                                 cstring (routing_key), !!(flags & TRANSPORT_MANDATORY),
+                                 0, &props, content);
     if (status != AMQP_STATUS_OK) {
         /* Part of the message may be on the wire: the connection is done. */
-        int errnum = status_errno(status);
-        return fail(t, errnum, errnum, errp, what, "%s", amqp_error_string2(status));
+        int errnum = status_errno (status);
+        return fail (t, errnum, errnum, errp, what, "%s", amqp_error_string2 (status));
     }
     t->published++;
     return 0;
 }
 
-static void keep(struct transport *t, struct event *ev)
+static void keep (struct transport *t, struct event *ev)
 {
     ev->next = NULL;
     if (t->kept_tail)
@@ -1094,25 +1095,25 @@ static void keep(struct transport *t, struct event *ev)
     t->kept_tail = ev;
 }
 
-int transport_wait_confirms(struct transport *t, int timeout_ms,
-                            struct krun_error *errp)
+int transport_wait_confirms (struct transport *t, int timeout_ms,
+                             struct krun_error *errp)
 {
-    int64_t deadline = deadline_after(timeout_ms);
+    int64_t deadline = deadline_after (timeout_ms);
     struct timeval tv;
     struct event *ev;
     int rc;
 
-    if (start_call(t, errp) < 0)
+    if (start_call (t, errp) < 0)
         return -1;
     while (t->confirmed < t->published) {
         ev = NULL;
-        if ((rc = read_event(t, remaining(deadline, &tv), &ev, errp)) < 0)
+        if ((rc = read_event (t, remaining (deadline, &tv), &ev, errp)) < 0)
             return -1;
         if (rc == READ_EVENT)
-            keep(t, ev);
+            keep (t, ev);
         else if (rc == READ_TIMEOUT) {
             errno = ETIMEDOUT;
-            return errprintf(
+            return errprintf (
                 errp, "broker %s did not confirm %llu message(s) within %d ms", t->url,
                 (unsigned long long)(t->published - t->confirmed - t->settled_count),
                 timeout_ms);
@@ -1122,7 +1123,7 @@ int transport_wait_confirms(struct transport *t, int timeout_ms,
         unsigned long long n = t->nacked;
         t->nacked = 0;
         errno = EIO;
-        return errprintf(errp, "broker %s refused %llu message(s) (nack)", t->url, n);
+        return errprintf (errp, "broker %s refused %llu message(s) (nack)", t->url, n);
     }
     return 0;
 }
@@ -1130,19 +1131,19 @@ int transport_wait_confirms(struct transport *t, int timeout_ms,
 /* The returned event's strings and body stay valid until the next
  * transport_next() (or transport_destroy()): transport_wait_confirms() does
  * not free them, so a handler may publish and wait before it acks. */
-int transport_next(struct transport *t, int timeout_ms, struct transport_message *msg,
-                   struct krun_error *errp)
+int transport_next (struct transport *t, int timeout_ms, struct transport_message *msg,
+                    struct krun_error *errp)
 {
-    int64_t deadline = deadline_after(timeout_ms);
+    int64_t deadline = deadline_after (timeout_ms);
     struct timeval tv;
     struct event *ev;
     int rc;
 
     if (t) {
-        event_destroy(t->current);
+        event_destroy (t->current);
         t->current = NULL;
     }
-    if (start_call(t, errp) < 0)
+    if (start_call (t, errp) < 0)
         return -1;
     if ((ev = t->kept_head)) {
         if (!(t->kept_head = ev->next))
@@ -1150,7 +1151,7 @@ int transport_next(struct transport *t, int timeout_ms, struct transport_message
     } else {
         do {
             ev = NULL;
-            if ((rc = read_event(t, remaining(deadline, &tv), &ev, errp)) < 0)
+            if ((rc = read_event (t, remaining (deadline, &tv), &ev, errp)) < 0)
                 return -1;
             if (rc == READ_TIMEOUT)
                 return TRANSPORT_TIMEOUT;
@@ -1163,34 +1164,34 @@ int transport_next(struct transport *t, int timeout_ms, struct transport_message
     return ev->kind;
 }
 
-int transport_ack(struct transport *t, uint64_t delivery_tag, struct krun_error *errp)
+int transport_ack (struct transport *t, uint64_t delivery_tag, struct krun_error *errp)
 {
-    if (start_call(t, errp) < 0)
+    if (start_call (t, errp) < 0)
         return -1;
-    return check_status(t, amqp_basic_ack(t->conn, MAIN_CHANNEL, delivery_tag, 0), errp,
-                        "cannot acknowledge a message");
+    return check_status (t, amqp_basic_ack (t->conn, MAIN_CHANNEL, delivery_tag, 0),
+                         errp, "cannot acknowledge a message");
 }
 
-int transport_reject(struct transport *t, uint64_t delivery_tag, bool requeue,
-                     struct krun_error *errp)
+int transport_reject (struct transport *t, uint64_t delivery_tag, bool requeue,
+                      struct krun_error *errp)
 {
-    if (start_call(t, errp) < 0)
+    if (start_call (t, errp) < 0)
         return -1;
-    return check_status(t,
-                        amqp_basic_reject(t->conn, MAIN_CHANNEL, delivery_tag, requeue),
-                        errp, "cannot reject a message");
+    return check_status (
+        t, amqp_basic_reject (t->conn, MAIN_CHANNEL, delivery_tag, requeue), errp,
+        "cannot reject a message");
 }
 
-int transport_fd(struct transport *t)
+int transport_fd (struct transport *t)
 {
-    return t && t->conn ? amqp_get_sockfd(t->conn) : -1;
+    return t && t->conn ? amqp_get_sockfd (t->conn) : -1;
 }
 
-bool transport_pending(struct transport *t)
+bool transport_pending (struct transport *t)
 {
     if (!t)
         return false;
     /* A failure is news too: the next transport_next() reports it. */
-    return t->kept_head || t->failed || amqp_frames_enqueued(t->conn) ||
-           amqp_data_in_buffer(t->conn);
+    return t->kept_head || t->failed || amqp_frames_enqueued (t->conn) ||
+           amqp_data_in_buffer (t->conn);
 }

@@ -70,21 +70,19 @@ void transport_destroy (struct transport *t);
  * (caller must free), or NULL on ENOMEM. */
 char *transport_url_redact (const char *url);
 
-int transport_declare_exchange (struct transport *t, const char *name,
-                                const char *type, struct krun_error *errp);
+int transport_declare_exchange (struct transport *t, const char *name, const char *type,
+                                struct krun_error *errp);
 
 /* Declare queue name ("" = let the broker name it).  expires_ms > 0 sets
  * x-expires.  If namep is not NULL, *namep receives the queue's actual name
  * (caller must free). */
 int transport_declare_queue (struct transport *t, const char *name, int flags,
-                             int expires_ms, char **namep,
-                             struct krun_error *errp);
+                             int expires_ms, char **namep, struct krun_error *errp);
 
 /* Passive declare on the private channel: message and consumer counts.
  * Returns -1 with errno ENOENT if the queue does not exist. */
-int transport_queue_info (struct transport *t, const char *name,
-                          unsigned *messages, unsigned *consumers,
-                          struct krun_error *errp);
+int transport_queue_info (struct transport *t, const char *name, unsigned *messages,
+                          unsigned *consumers, struct krun_error *errp);
 
 int transport_delete_queue (struct transport *t, const char *name,
                             struct krun_error *errp);
@@ -100,15 +98,14 @@ int transport_qos (struct transport *t, int prefetch, struct krun_error *errp);
 
 int transport_consume (struct transport *t, const char *queue, const char *tag,
                        bool no_ack, struct krun_error *errp);
-int transport_cancel (struct transport *t, const char *tag,
-                      struct krun_error *errp);
+int transport_cancel (struct transport *t, const char *tag, struct krun_error *errp);
 
 /* Publish body.  type and reply_to may be NULL.  Does not wait for the
  * broker's confirmation: see transport_wait_confirms(). */
 int transport_publish (struct transport *t, const char *exchange,
-                       const char *routing_key, const char *type,
-                       const char *reply_to, int flags, const void *body,
-                       size_t len, struct krun_error *errp);
+                       const char *routing_key, const char *type, const char *reply_to,
+                       int flags, const void *body, size_t len,
+                       struct krun_error *errp);
 
 /* Wait until the broker confirmed every message published so far.  Messages
  * delivered meanwhile are kept and handed out by later transport_next()
@@ -121,11 +118,10 @@ int transport_wait_confirms (struct transport *t, int timeout_ms,
  * event.  Returns a transport_event (>= 0) with *msg filled for DELIVERY and
  * RETURNED (and consumer_tag for CANCELLED), or -1 if the connection failed.
  * Also sends heartbeats: call it at least every heartbeat/2 seconds. */
-int transport_next (struct transport *t, int timeout_ms,
-                    struct transport_message *msg, struct krun_error *errp);
+int transport_next (struct transport *t, int timeout_ms, struct transport_message *msg,
+                    struct krun_error *errp);
 
-int transport_ack (struct transport *t, uint64_t delivery_tag,
-                   struct krun_error *errp);
+int transport_ack (struct transport *t, uint64_t delivery_tag, struct krun_error *errp);
 int transport_reject (struct transport *t, uint64_t delivery_tag, bool requeue,
                       struct krun_error *errp);
 

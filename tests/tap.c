@@ -75,8 +75,8 @@ bool is_str_at (const char *got, const char *want, const char *file, int line,
                 const char *fmt, ...)
 {
     va_list ap;
-    bool cond = (got == NULL && want == NULL)
-                || (got != NULL && want != NULL && strcmp (got, want) == 0);
+    bool cond = (got == NULL && want == NULL) ||
+                (got != NULL && want != NULL && strcmp (got, want) == 0);
     va_start (ap, fmt);
     report (cond, file, line, fmt, ap);
     va_end (ap);

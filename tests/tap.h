@@ -26,7 +26,9 @@ void diag (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 void bail_out (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));
 
 #define ok(cond, ...) ok_at (!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define is_int(got, want, ...) is_int_at ((got), (want), __FILE__, __LINE__, __VA_ARGS__)
-#define is_str(got, want, ...) is_str_at ((got), (want), __FILE__, __LINE__, __VA_ARGS__)
+#define is_int(got, want, ...) \
+    is_int_at ((got), (want), __FILE__, __LINE__, __VA_ARGS__)
+#define is_str(got, want, ...) \
+    is_str_at ((got), (want), __FILE__, __LINE__, __VA_ARGS__)
 
 #endif

@@ -21,107 +21,107 @@
 
 static char prefix[64]; /* "krun-check-<pid>" */
 
-static const char *name(const char *what)
+static const char *name (const char *what)
 {
     static char buf[8][128];
     static int next;
     char *p = buf[next++ % 8];
-    snprintf(p, sizeof(buf[0]), "%s-%s", prefix, what);
+    snprintf (p, sizeof (buf[0]), "%s-%s", prefix, what);
     return p;
 }
 
-static long long now_ms(void)
+static long long now_ms (void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime (CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* url with another password, port (0 = keep) and vhost. */
-static char *url_with(const char *url, const char *password, int port,
-                      const char *vhost)
+static char *url_with (const char *url, const char *password, int port,
+                       const char *vhost)
 {
-    const char *at = strrchr(url, '@');
-    const char *host = at ? at + 1 : url + strlen("amqp://");
-    size_t hostlen = strcspn(host, "/");
+    const char *at = strrchr (url, '@');
+    const char *host = at ? at + 1 : url + strlen ("amqp://");
+    size_t hostlen = strcspn (host, "/");
     char *s;
     int rc;
 
     if (port)
-        rc = asprintf(&s, "amqp://guest:%s@%.*s:%d/%s", password,
-                      (int)strcspn(host, ":/"), host, port, vhost);
+        rc = asprintf (&s, "amqp://guest:%s@%.*s:%d/%s", password,
+                       (int)strcspn (host, ":/"), host, port, vhost);
     else
-        rc = asprintf(&s, "amqp://guest:%s@%.*s/%s", password, (int)hostlen, host,
-                      vhost);
+        rc = asprintf (&s, "amqp://guest:%s@%.*s/%s", password, (int)hostlen, host,
+                       vhost);
     if (rc < 0)
-        bail_out("out of memory");
+        bail_out ("out of memory");
     return s;
 }
 
 /* A loopback port where nothing listens (bound and closed again). */
-static int unused_port(void)
+static int unused_port (void)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET,
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sin);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+                              .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
+    socklen_t len = sizeof (sin);
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
     int port;
 
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-        getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
-        bail_out("cannot find an unused port");
-    port = ntohs(sin.sin_port);
-    close(fd);
+    if (fd < 0 || bind (fd, (struct sockaddr *)&sin, sizeof (sin)) < 0 ||
+        getsockname (fd, (struct sockaddr *)&sin, &len) < 0)
+        bail_out ("cannot find an unused port");
+    port = ntohs (sin.sin_port);
+    close (fd);
     return port;
 }
 
-static struct transport *connect_or_bail(const char *url, int heartbeat)
+static struct transport *connect_or_bail (const char *url, int heartbeat)
 {
     struct krun_error error;
-    struct transport *t = transport_connect(url, NULL, heartbeat, &error);
+    struct transport *t = transport_connect (url, NULL, heartbeat, &error);
     if (!t)
-        bail_out("%s", error.text);
+        bail_out ("%s", error.text);
     return t;
 }
 
 /* The next event within timeout_ms, or -2 after printing why. */
-static int next_event(struct transport *t, int timeout_ms, struct transport_message *m)
+static int next_event (struct transport *t, int timeout_ms, struct transport_message *m)
 {
     struct krun_error error;
-    int rc = transport_next(t, timeout_ms, m, &error);
+    int rc = transport_next (t, timeout_ms, m, &error);
     if (rc < 0)
-        diag("transport_next: %s", error.text);
+        diag ("transport_next: %s", error.text);
     return rc;
 }
 
-static bool body_is(const struct transport_message *m, const char *want)
+static bool body_is (const struct transport_message *m, const char *want)
 {
-    return m->len == strlen(want) && memcmp(m->body, want, m->len) == 0;
+    return m->len == strlen (want) && memcmp (m->body, want, m->len) == 0;
 }
 
-static int publish(struct transport *t, const char *exchange, const char *key,
-                   const char *type, const char *reply_to, int flags, const char *body)
+static int publish (struct transport *t, const char *exchange, const char *key,
+                    const char *type, const char *reply_to, int flags, const char *body)
 {
     struct krun_error error;
-    if (transport_publish(t, exchange, key, type, reply_to, flags, body, strlen(body),
-                          &error) < 0) {
-        diag("publish: %s", error.text);
+    if (transport_publish (t, exchange, key, type, reply_to, flags, body, strlen (body),
+                           &error) < 0) {
+        diag ("publish: %s", error.text);
         return -1;
     }
     return 0;
 }
 
-static int confirm(struct transport *t)
+static int confirm (struct transport *t)
 {
     struct krun_error error;
-    if (transport_wait_confirms(t, 10000, &error) < 0) {
-        diag("wait_confirms: %s", error.text);
+    if (transport_wait_confirms (t, 10000, &error) < 0) {
+        diag ("wait_confirms: %s", error.text);
         return -1;
     }
     return 0;
 }
 
-static void test_url_redact(void)
+static void test_url_redact (void)
 {
     static const struct {
         const char *url, *want;
@@ -138,14 +138,14 @@ static void test_url_redact(void)
         {"not a url", "not a url"},
         {"", ""},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *got = transport_url_redact(cases[i].url);
-        is_str(got, cases[i].want, "url_redact '%s'", cases[i].url);
-        free(got);
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+        char *got = transport_url_redact (cases[i].url);
+        is_str (got, cases[i].want, "url_redact '%s'", cases[i].url);
+        free (got);
     }
 }
 
-static void test_connect_failures(const char *url)
+static void test_connect_failures (const char *url)
 {
     static const struct {
         const char *password, *vhost;
@@ -160,377 +160,377 @@ static void test_connect_failures(const char *url)
     struct krun_error error;
     struct transport *t;
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *bad = url_with(url, cases[i].password,
-                             cases[i].bad_port ? unused_port() : 0, cases[i].vhost);
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+        char *bad = url_with (url, cases[i].password,
+                              cases[i].bad_port ? unused_port () : 0, cases[i].vhost);
         error.text[0] = '\0';
         errno = 0;
-        t = transport_connect(bad, NULL, 0, &error);
-        ok(t == NULL, "connect fails: %s", cases[i].what);
-        is_int(errno, cases[i].errnum, "errno is %s: %s", strerror(cases[i].errnum),
-               cases[i].what);
+        t = transport_connect (bad, NULL, 0, &error);
+        ok (t == NULL, "connect fails: %s", cases[i].what);
+        is_int (errno, cases[i].errnum, "errno is %s: %s", strerror (cases[i].errnum),
+                cases[i].what);
         char shown[64];
-        snprintf(shown, sizeof(shown), ":%s@", cases[i].password);
-        ok(strstr(error.text, shown) == NULL &&
-               strstr(error.text, "guest:***@") != NULL,
-           "message hides the password: %s", error.text);
-        transport_destroy(t);
-        free(bad);
+        snprintf (shown, sizeof (shown), ":%s@", cases[i].password);
+        ok (strstr (error.text, shown) == NULL &&
+                strstr (error.text, "guest:***@") != NULL,
+            "message hides the password: %s", error.text);
+        transport_destroy (t);
+        free (bad);
     }
-    t = transport_connect("http://localhost/", NULL, 0, &error);
-    ok(t == NULL && errno == EINVAL, "connect to a non-AMQP URL fails with EINVAL");
-    transport_destroy(t);
+    t = transport_connect ("http://localhost/", NULL, 0, &error);
+    ok (t == NULL && errno == EINVAL, "connect to a non-AMQP URL fails with EINVAL");
+    transport_destroy (t);
 
     /* The exact message the launcher shows (and parses nothing from). */
     char *bad;
-    int port = unused_port();
-    if (asprintf(&bad, "amqp://guest:guest@127.0.0.1:%d/", port) < 0)
-        bail_out("out of memory");
+    int port = unused_port ();
+    if (asprintf (&bad, "amqp://guest:guest@127.0.0.1:%d/", port) < 0)
+        bail_out ("out of memory");
     char want[128];
-    snprintf(want, sizeof(want),
-             "cannot connect to broker amqp://guest:***@127.0.0.1:%d/: "
-             "Connection refused",
-             port);
-    t = transport_connect(bad, NULL, 0, &error);
-    is_str(t ? "connected" : error.text, want, "connection refused message");
-    transport_destroy(t);
-    free(bad);
+    snprintf (want, sizeof (want),
+              "cannot connect to broker amqp://guest:***@127.0.0.1:%d/: "
+              "Connection refused",
+              port);
+    t = transport_connect (bad, NULL, 0, &error);
+    is_str (t ? "connected" : error.text, want, "connection refused message");
+    transport_destroy (t);
+    free (bad);
 }
 
-static void test_declare(struct transport *t)
+static void test_declare (struct transport *t)
 {
     struct krun_error error;
     unsigned messages = 99, consumers = 99;
     char *qname = NULL;
 
-    ok(transport_declare_exchange(t, name("x"), "direct", &error) == 0,
-       "declare exchange");
+    ok (transport_declare_exchange (t, name ("x"), "direct", &error) == 0,
+        "declare exchange");
     errno = 0;
-    ok(transport_declare_exchange(t, name("x"), "fanout", &error) < 0 &&
-           errno == EINVAL,
-       "redeclaring an exchange with another type fails with EINVAL");
-    ok(strstr(error.text, "PRECONDITION_FAILED") != NULL,
-       "message carries the broker's reason");
-    ok(transport_declare_queue(t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
-                               &qname, &error) == 0,
-       "declare a server-named queue (private channel reopened after the error)");
-    ok(qname && strncmp(qname, "amq.gen-", 8) == 0, "server-named queue is '%s'",
-       qname ? qname : "(null)");
-    ok(transport_bind(t, qname, name("x"), "key", &error) == 0,
-       "bind it to the exchange");
+    ok (transport_declare_exchange (t, name ("x"), "fanout", &error) < 0 &&
+            errno == EINVAL,
+        "redeclaring an exchange with another type fails with EINVAL");
+    ok (strstr (error.text, "PRECONDITION_FAILED") != NULL,
+        "message carries the broker's reason");
+    ok (transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
+                                 &qname, &error) == 0,
+        "declare a server-named queue (private channel reopened after the error)");
+    ok (qname && strncmp (qname, "amq.gen-", 8) == 0, "server-named queue is '%s'",
+        qname ? qname : "(null)");
+    ok (transport_bind (t, qname, name ("x"), "key", &error) == 0,
+        "bind it to the exchange");
     errno = 0;
-    ok(transport_bind(t, qname, name("no-such-exchange"), "key", &error) < 0 &&
-           errno == ENOENT,
-       "binding to a missing exchange fails with ENOENT");
-    ok(transport_declare_queue(t, name("q1"), TRANSPORT_EXCLUSIVE, 60000, NULL,
-                               &error) == 0,
-       "declare an exclusive queue with x-expires");
-    ok(transport_queue_info(t, name("q1"), &messages, &consumers, &error) == 0 &&
-           messages == 0 && consumers == 0,
-       "queue_info of an empty queue: 0 messages, 0 consumers");
+    ok (transport_bind (t, qname, name ("no-such-exchange"), "key", &error) < 0 &&
+            errno == ENOENT,
+        "binding to a missing exchange fails with ENOENT");
+    ok (transport_declare_queue (t, name ("q1"), TRANSPORT_EXCLUSIVE, 60000, NULL,
+                                 &error) == 0,
+        "declare an exclusive queue with x-expires");
+    ok (transport_queue_info (t, name ("q1"), &messages, &consumers, &error) == 0 &&
+            messages == 0 && consumers == 0,
+        "queue_info of an empty queue: 0 messages, 0 consumers");
     errno = 0;
-    ok(transport_declare_queue(t, "", 0x100, 0, NULL, &error) < 0 && errno == EINVAL,
-       "unknown queue flags fail with EINVAL");
+    ok (transport_declare_queue (t, "", 0x100, 0, NULL, &error) < 0 && errno == EINVAL,
+        "unknown queue flags fail with EINVAL");
     errno = 0;
-    ok(transport_publish(t, "", "x", NULL, NULL, 0x100, "", 0, &error) < 0 &&
-           errno == EINVAL,
-       "unknown publish flags fail with EINVAL");
+    ok (transport_publish (t, "", "x", NULL, NULL, 0x100, "", 0, &error) < 0 &&
+            errno == EINVAL,
+        "unknown publish flags fail with EINVAL");
 
     /* Routed through the exchange to the server-named queue. */
-    ok(publish(t, name("x"), "key", NULL, NULL, 0, "via exchange") == 0 &&
-           confirm(t) == 0,
-       "publish through the exchange, confirmed");
-    ok(transport_queue_info(t, qname, &messages, NULL, &error) == 0 && messages == 1,
-       "the bound queue holds the message");
-    free(qname);
+    ok (publish (t, name ("x"), "key", NULL, NULL, 0, "via exchange") == 0 &&
+            confirm (t) == 0,
+        "publish through the exchange, confirmed");
+    ok (transport_queue_info (t, qname, &messages, NULL, &error) == 0 && messages == 1,
+        "the bound queue holds the message");
+    free (qname);
 }
 
-static void test_expires(struct transport *t)
+static void test_expires (struct transport *t)
 {
     struct krun_error error;
 
-    ok(transport_declare_queue(t, name("expires"), 0, 300, NULL, &error) == 0,
-       "declare a queue that expires after 300 ms");
-    usleep(1500 * 1000);
+    ok (transport_declare_queue (t, name ("expires"), 0, 300, NULL, &error) == 0,
+        "declare a queue that expires after 300 ms");
+    usleep (1500 * 1000);
     errno = 0;
-    ok(transport_queue_info(t, name("expires"), NULL, NULL, &error) < 0 &&
-           errno == ENOENT,
-       "it is gone 1.5 s later (x-expires applied)");
+    ok (transport_queue_info (t, name ("expires"), NULL, NULL, &error) < 0 &&
+            errno == ENOENT,
+        "it is gone 1.5 s later (x-expires applied)");
 }
 
-static void test_consume(struct transport *t)
+static void test_consume (struct transport *t)
 {
     struct krun_error error;
     struct transport_message m;
     unsigned messages = 0, consumers = 0;
-    const char *q = name("q1");
+    const char *q = name ("q1");
     int rc;
 
-    ok(publish(t, "", q, "task", "reply-here", TRANSPORT_PERSISTENT, "{\"n\":1}") ==
-               0 &&
-           publish(t, "", q, "task", NULL, TRANSPORT_PERSISTENT, "{\"n\":2}") == 0 &&
-           publish(t, "", q, NULL, NULL, 0, "{\"n\":3}") == 0,
-       "publish three messages");
-    ok(transport_wait_confirms(t, 10000, &error) == 0, "all three confirmed");
-    ok(transport_wait_confirms(t, 0, &error) == 0, "nothing left to confirm");
-    rc = transport_queue_info(t, q, &messages, &consumers, &error);
-    ok(rc == 0 && messages == 3, "queue_info counts 3 messages (got %u)", messages);
-    ok(transport_qos(t, 1, &error) == 0, "qos prefetch 1");
-    ok(transport_consume(t, q, "c1", false, &error) == 0, "consume with tag c1");
+    ok (publish (t, "", q, "task", "reply-here", TRANSPORT_PERSISTENT, "{\"n\":1}") ==
+                0 &&
+            publish (t, "", q, "task", NULL, TRANSPORT_PERSISTENT, "{\"n\":2}") == 0 &&
+            publish (t, "", q, NULL, NULL, 0, "{\"n\":3}") == 0,
+        "publish three messages");
+    ok (transport_wait_confirms (t, 10000, &error) == 0, "all three confirmed");
+    ok (transport_wait_confirms (t, 0, &error) == 0, "nothing left to confirm");
+    rc = transport_queue_info (t, q, &messages, &consumers, &error);
+    ok (rc == 0 && messages == 3, "queue_info counts 3 messages (got %u)", messages);
+    ok (transport_qos (t, 1, &error) == 0, "qos prefetch 1");
+    ok (transport_consume (t, q, "c1", false, &error) == 0, "consume with tag c1");
     errno = 0;
-    ok(transport_consume(t, q, "c1", false, &error) < 0 && errno == EEXIST,
-       "a second consumer with the same tag fails with EEXIST");
+    ok (transport_consume (t, q, "c1", false, &error) < 0 && errno == EEXIST,
+        "a second consumer with the same tag fails with EEXIST");
 
-    rc = next_event(t, 5000, &m);
-    is_int(rc, TRANSPORT_DELIVERY, "first delivery");
+    rc = next_event (t, 5000, &m);
+    is_int (rc, TRANSPORT_DELIVERY, "first delivery");
     if (rc == TRANSPORT_DELIVERY) {
-        is_str(m.consumer_tag, "c1", "consumer tag");
-        ok(body_is(&m, "{\"n\":1}"), "body");
-        is_str(m.type, "task", "type property");
-        is_str(m.reply_to, "reply-here", "reply_to property");
-        is_str(m.routing_key, q, "routing key");
-        ok(!m.redelivered, "not redelivered");
-        ok(transport_reject(t, m.delivery_tag, true, &error) == 0,
-           "reject with requeue");
+        is_str (m.consumer_tag, "c1", "consumer tag");
+        ok (body_is (&m, "{\"n\":1}"), "body");
+        is_str (m.type, "task", "type property");
+        is_str (m.reply_to, "reply-here", "reply_to property");
+        is_str (m.routing_key, q, "routing key");
+        ok (!m.redelivered, "not redelivered");
+        ok (transport_reject (t, m.delivery_tag, true, &error) == 0,
+            "reject with requeue");
     }
     /* The broker may deliver the next message before it has put the
      * rejected one back (its limiter and queue are separate processes):
      * check the three deliveries in whatever order they come. */
     bool seen_again = false, seen_2 = false, seen_3 = false, acked = true;
     for (int i = 0; i < 3; i++) {
-        if ((rc = next_event(t, 5000, &m)) != TRANSPORT_DELIVERY)
+        if ((rc = next_event (t, 5000, &m)) != TRANSPORT_DELIVERY)
             break;
-        if (body_is(&m, "{\"n\":1}"))
-            seen_again = m.redelivered && strcmp(m.reply_to, "reply-here") == 0;
-        else if (body_is(&m, "{\"n\":2}"))
-            seen_2 = !m.redelivered && strcmp(m.reply_to, "") == 0 &&
-                     strcmp(m.type, "task") == 0;
-        else if (body_is(&m, "{\"n\":3}"))
-            seen_3 = !m.redelivered && strcmp(m.type, "") == 0;
-        if (transport_ack(t, m.delivery_tag, &error) < 0)
+        if (body_is (&m, "{\"n\":1}"))
+            seen_again = m.redelivered && strcmp (m.reply_to, "reply-here") == 0;
+        else if (body_is (&m, "{\"n\":2}"))
+            seen_2 = !m.redelivered && strcmp (m.reply_to, "") == 0 &&
+                     strcmp (m.type, "task") == 0;
+        else if (body_is (&m, "{\"n\":3}"))
+            seen_3 = !m.redelivered && strcmp (m.type, "") == 0;
+        if (transport_ack (t, m.delivery_tag, &error) < 0)
             acked = false;
     }
-    is_int(rc, TRANSPORT_DELIVERY, "three more deliveries");
-    ok(seen_again, "the rejected message comes again, redelivered flag set");
-    ok(seen_2, "second message: type, no reply_to");
-    ok(seen_3, "third message: no type");
-    ok(acked, "ack them");
-    ok(transport_queue_info(t, q, &messages, &consumers, &error) == 0 &&
-           consumers == 1 && messages == 0,
-       "queue_info: 1 consumer, 0 messages");
+    is_int (rc, TRANSPORT_DELIVERY, "three more deliveries");
+    ok (seen_again, "the rejected message comes again, redelivered flag set");
+    ok (seen_2, "second message: type, no reply_to");
+    ok (seen_3, "third message: no type");
+    ok (acked, "ack them");
+    ok (transport_queue_info (t, q, &messages, &consumers, &error) == 0 &&
+            consumers == 1 && messages == 0,
+        "queue_info: 1 consumer, 0 messages");
 
     /* A missing queue closes only the private channel. */
     errno = 0;
-    ok(transport_queue_info(t, name("missing"), NULL, NULL, &error) < 0 &&
-           errno == ENOENT,
-       "queue_info of a missing queue fails with ENOENT");
-    ok(strstr(error.text, name("missing")) != NULL, "message names the queue: %s",
-       error.text);
+    ok (transport_queue_info (t, name ("missing"), NULL, NULL, &error) < 0 &&
+            errno == ENOENT,
+        "queue_info of a missing queue fails with ENOENT");
+    ok (strstr (error.text, name ("missing")) != NULL, "message names the queue: %s",
+        error.text);
     errno = 0;
-    ok(transport_consume(t, name("missing"), "c-missing", false, &error) < 0 &&
-           errno == ENOENT,
-       "consuming a missing queue fails with ENOENT");
-    ok(publish(t, "", q, NULL, NULL, 0, "after ENOENT") == 0, "publish again");
-    rc = next_event(t, 5000, &m);
-    ok(rc == TRANSPORT_DELIVERY && body_is(&m, "after ENOENT") &&
-           strcmp(m.consumer_tag, "c1") == 0,
-       "consumer c1 on channel 1 still receives");
+    ok (transport_consume (t, name ("missing"), "c-missing", false, &error) < 0 &&
+            errno == ENOENT,
+        "consuming a missing queue fails with ENOENT");
+    ok (publish (t, "", q, NULL, NULL, 0, "after ENOENT") == 0, "publish again");
+    rc = next_event (t, 5000, &m);
+    ok (rc == TRANSPORT_DELIVERY && body_is (&m, "after ENOENT") &&
+            strcmp (m.consumer_tag, "c1") == 0,
+        "consumer c1 on channel 1 still receives");
     if (rc == TRANSPORT_DELIVERY)
-        transport_ack(t, m.delivery_tag, &error);
-    ok(confirm(t) == 0, "and its publish was confirmed");
+        transport_ack (t, m.delivery_tag, &error);
+    ok (confirm (t) == 0, "and its publish was confirmed");
 
-    ok(transport_cancel(t, "c1", &error) == 0, "cancel c1");
-    ok(publish(t, "", q, NULL, NULL, 0, "nobody") == 0 && confirm(t) == 0,
-       "publish to the queue without consumer");
-    is_int(next_event(t, 300, &m), TRANSPORT_TIMEOUT, "no delivery after cancel");
-    ok(transport_consume(t, q, "c1", true, &error) == 0,
-       "the tag can be used again after cancel (no_ack)");
-    rc = next_event(t, 5000, &m);
-    ok(rc == TRANSPORT_DELIVERY && body_is(&m, "nobody"), "no_ack consumer receives");
-    ok(transport_cancel(t, "c1", &error) == 0, "cancel c1 again");
+    ok (transport_cancel (t, "c1", &error) == 0, "cancel c1");
+    ok (publish (t, "", q, NULL, NULL, 0, "nobody") == 0 && confirm (t) == 0,
+        "publish to the queue without consumer");
+    is_int (next_event (t, 300, &m), TRANSPORT_TIMEOUT, "no delivery after cancel");
+    ok (transport_consume (t, q, "c1", true, &error) == 0,
+        "the tag can be used again after cancel (no_ack)");
+    rc = next_event (t, 5000, &m);
+    ok (rc == TRANSPORT_DELIVERY && body_is (&m, "nobody"), "no_ack consumer receives");
+    ok (transport_cancel (t, "c1", &error) == 0, "cancel c1 again");
 }
 
-static void test_returned(struct transport *t)
+static void test_returned (struct transport *t)
 {
     struct transport_message m;
     int rc;
 
-    ok(publish(t, "", name("nowhere"), "result", NULL, TRANSPORT_MANDATORY, "lost") ==
-           0,
-       "mandatory publish to a missing queue");
-    ok(confirm(t) == 0, "the broker confirms it (returned, not nacked)");
-    ok(transport_pending(t), "the return is pending after wait_confirms");
-    rc = next_event(t, 5000, &m);
-    is_int(rc, TRANSPORT_RETURNED, "TRANSPORT_RETURNED");
+    ok (publish (t, "", name ("nowhere"), "result", NULL, TRANSPORT_MANDATORY,
+                 "lost") == 0,
+        "mandatory publish to a missing queue");
+    ok (confirm (t) == 0, "the broker confirms it (returned, not nacked)");
+    ok (transport_pending (t), "the return is pending after wait_confirms");
+    rc = next_event (t, 5000, &m);
+    is_int (rc, TRANSPORT_RETURNED, "TRANSPORT_RETURNED");
     if (rc == TRANSPORT_RETURNED) {
-        is_str(m.routing_key, name("nowhere"), "returned routing key");
-        ok(body_is(&m, "lost"), "returned body");
-        is_str(m.type, "result", "returned type");
-        is_str(m.consumer_tag, "", "no consumer tag");
+        is_str (m.routing_key, name ("nowhere"), "returned routing key");
+        ok (body_is (&m, "lost"), "returned body");
+        is_str (m.type, "result", "returned type");
+        is_str (m.consumer_tag, "", "no consumer tag");
     }
-    ok(publish(t, "", name("nowhere"), NULL, NULL, 0, "dropped") == 0 &&
-           confirm(t) == 0,
-       "a non-mandatory publish to nowhere is dropped and confirmed");
-    is_int(next_event(t, 300, &m), TRANSPORT_TIMEOUT, "and not returned");
+    ok (publish (t, "", name ("nowhere"), NULL, NULL, 0, "dropped") == 0 &&
+            confirm (t) == 0,
+        "a non-mandatory publish to nowhere is dropped and confirmed");
+    is_int (next_event (t, 300, &m), TRANSPORT_TIMEOUT, "and not returned");
 }
 
-static void test_cancelled(struct transport *t, struct transport *other)
+static void test_cancelled (struct transport *t, struct transport *other)
 {
     struct krun_error error;
     struct transport_message m;
     int rc;
 
-    ok(transport_declare_queue(t, name("q3"), 0, 0, NULL, &error) == 0 &&
-           transport_consume(t, name("q3"), "c3", false, &error) == 0,
-       "consume q3 as c3");
-    ok(transport_delete_queue(other, name("q3"), &error) == 0,
-       "another connection deletes q3");
-    rc = next_event(t, 5000, &m);
-    is_int(rc, TRANSPORT_CANCELLED, "TRANSPORT_CANCELLED");
+    ok (transport_declare_queue (t, name ("q3"), 0, 0, NULL, &error) == 0 &&
+            transport_consume (t, name ("q3"), "c3", false, &error) == 0,
+        "consume q3 as c3");
+    ok (transport_delete_queue (other, name ("q3"), &error) == 0,
+        "another connection deletes q3");
+    rc = next_event (t, 5000, &m);
+    is_int (rc, TRANSPORT_CANCELLED, "TRANSPORT_CANCELLED");
     if (rc == TRANSPORT_CANCELLED)
-        is_str(m.consumer_tag, "c3", "with the consumer tag");
-    ok(transport_declare_queue(t, name("q3"), 0, 0, NULL, &error) == 0 &&
-           transport_consume(t, name("q3"), "c3", false, &error) == 0,
-       "c3 can consume again");
-    ok(transport_delete_queue(t, name("q3"), &error) == 0, "delete q3 ourselves");
-    rc = next_event(t, 5000, &m);
-    ok(rc == TRANSPORT_CANCELLED && strcmp(m.consumer_tag, "c3") == 0,
-       "cancelled again (notification arrived during our own RPC)");
-    ok(transport_delete_queue(t, name("q3"), &error) == 0,
-       "deleting a missing queue succeeds");
+        is_str (m.consumer_tag, "c3", "with the consumer tag");
+    ok (transport_declare_queue (t, name ("q3"), 0, 0, NULL, &error) == 0 &&
+            transport_consume (t, name ("q3"), "c3", false, &error) == 0,
+        "c3 can consume again");
+    ok (transport_delete_queue (t, name ("q3"), &error) == 0, "delete q3 ourselves");
+    rc = next_event (t, 5000, &m);
+    ok (rc == TRANSPORT_CANCELLED && strcmp (m.consumer_tag, "c3") == 0,
+        "cancelled again (notification arrived during our own RPC)");
+    ok (transport_delete_queue (t, name ("q3"), &error) == 0,
+        "deleting a missing queue succeeds");
 }
 
 /* Deliveries that arrive while the transport waits for something else (an
  * RPC on the private channel, publisher confirms) are kept, in order. */
-static void test_kept_deliveries(struct transport *t, struct transport *other)
+static void test_kept_deliveries (struct transport *t, struct transport *other)
 {
     struct krun_error error;
     struct transport_message m;
-    const char *q = name("q4");
+    const char *q = name ("q4");
     char body[32];
     int i, rc, count;
     bool in_order;
 
-    ok(transport_declare_queue(t, q, TRANSPORT_AUTO_DELETE, 0, NULL, &error) == 0 &&
-           transport_consume(t, q, "c4", true, &error) == 0,
-       "consume q4 (no_ack)");
+    ok (transport_declare_queue (t, q, TRANSPORT_AUTO_DELETE, 0, NULL, &error) == 0 &&
+            transport_consume (t, q, "c4", true, &error) == 0,
+        "consume q4 (no_ack)");
 
     for (i = 0; i < 5; i++) {
-        snprintf(body, sizeof(body), "rpc-%d", i);
-        publish(other, "", q, NULL, NULL, 0, body);
+        snprintf (body, sizeof (body), "rpc-%d", i);
+        publish (other, "", q, NULL, NULL, 0, body);
     }
-    ok(confirm(other) == 0, "another connection publishes 5 messages");
-    usleep(200 * 1000); /* let them reach our socket */
-    ok(transport_queue_info(t, name("missing"), NULL, NULL, &error) < 0 &&
-           errno == ENOENT,
-       "an RPC on the private channel (failing with ENOENT) reads them");
-    ok(transport_pending(t), "transport_pending() is true");
+    ok (confirm (other) == 0, "another connection publishes 5 messages");
+    usleep (200 * 1000); /* let them reach our socket */
+    ok (transport_queue_info (t, name ("missing"), NULL, NULL, &error) < 0 &&
+            errno == ENOENT,
+        "an RPC on the private channel (failing with ENOENT) reads them");
+    ok (transport_pending (t), "transport_pending() is true");
     for (i = 0, count = 0, in_order = true; i < 5; i++) {
-        rc = next_event(t, 0, &m);
-        snprintf(body, sizeof(body), "rpc-%d", i);
+        rc = next_event (t, 0, &m);
+        snprintf (body, sizeof (body), "rpc-%d", i);
         if (rc == TRANSPORT_DELIVERY)
             count++;
-        if (rc != TRANSPORT_DELIVERY || !body_is(&m, body))
+        if (rc != TRANSPORT_DELIVERY || !body_is (&m, body))
             in_order = false;
     }
-    ok(count == 5 && in_order, "all 5 delivered in order without waiting (%d)", count);
-    is_int(next_event(t, 0, &m), TRANSPORT_TIMEOUT, "then nothing");
+    ok (count == 5 && in_order, "all 5 delivered in order without waiting (%d)", count);
+    is_int (next_event (t, 0, &m), TRANSPORT_TIMEOUT, "then nothing");
 
     for (i = 0; i < 5; i++) {
-        snprintf(body, sizeof(body), "confirm-%d", i);
-        publish(other, "", q, NULL, NULL, 0, body);
+        snprintf (body, sizeof (body), "confirm-%d", i);
+        publish (other, "", q, NULL, NULL, 0, body);
     }
-    ok(confirm(other) == 0, "another connection publishes 5 more");
-    usleep(200 * 1000);
-    ok(publish(t, "", name("nowhere"), NULL, NULL, 0, "x") == 0 && confirm(t) == 0,
-       "we publish and wait for our confirm meanwhile");
-    ok(transport_pending(t), "transport_pending() is true");
+    ok (confirm (other) == 0, "another connection publishes 5 more");
+    usleep (200 * 1000);
+    ok (publish (t, "", name ("nowhere"), NULL, NULL, 0, "x") == 0 && confirm (t) == 0,
+        "we publish and wait for our confirm meanwhile");
+    ok (transport_pending (t), "transport_pending() is true");
     for (i = 0, count = 0, in_order = true; i < 5; i++) {
-        rc = next_event(t, 0, &m);
-        snprintf(body, sizeof(body), "confirm-%d", i);
+        rc = next_event (t, 0, &m);
+        snprintf (body, sizeof (body), "confirm-%d", i);
         if (rc == TRANSPORT_DELIVERY)
             count++;
-        if (rc != TRANSPORT_DELIVERY || !body_is(&m, body))
+        if (rc != TRANSPORT_DELIVERY || !body_is (&m, body))
             in_order = false;
     }
-    ok(count == 5 && in_order, "all 5 kept and handed out in order (%d)", count);
-    ok(!transport_pending(t), "nothing pending any more");
-    ok(transport_cancel(t, "c4", &error) == 0, "cancel c4");
+    ok (count == 5 && in_order, "all 5 kept and handed out in order (%d)", count);
+    ok (!transport_pending (t), "nothing pending any more");
+    ok (transport_cancel (t, "c4", &error) == 0, "cancel c4");
 }
 
-static void test_timeout(struct transport *t)
+static void test_timeout (struct transport *t)
 {
     struct transport_message m;
     long long start, elapsed;
     int rc;
 
-    start = now_ms();
-    rc = next_event(t, 400, &m);
-    elapsed = now_ms() - start;
-    is_int(rc, TRANSPORT_TIMEOUT, "nothing to receive: TRANSPORT_TIMEOUT");
-    ok(elapsed >= 380 && elapsed < 1000, "after about 400 ms (%lld ms)", elapsed);
-    start = now_ms();
-    rc = next_event(t, 0, &m);
-    elapsed = now_ms() - start;
-    ok(rc == TRANSPORT_TIMEOUT && elapsed < 100, "timeout 0 does not block (%lld ms)",
-       elapsed);
+    start = now_ms ();
+    rc = next_event (t, 400, &m);
+    elapsed = now_ms () - start;
+    is_int (rc, TRANSPORT_TIMEOUT, "nothing to receive: TRANSPORT_TIMEOUT");
+    ok (elapsed >= 380 && elapsed < 1000, "after about 400 ms (%lld ms)", elapsed);
+    start = now_ms ();
+    rc = next_event (t, 0, &m);
+    elapsed = now_ms () - start;
+    ok (rc == TRANSPORT_TIMEOUT && elapsed < 100, "timeout 0 does not block (%lld ms)",
+        elapsed);
 }
 
 /* With a 1 s heartbeat the broker drops a silent client after about 2 s;
  * calling transport_next (t, 0, ...) from a poll loop must keep it alive. */
-static void test_heartbeat(const char *url)
+static void test_heartbeat (const char *url)
 {
-    struct transport *t = connect_or_bail(url, 1);
+    struct transport *t = connect_or_bail (url, 1);
     struct krun_error error;
     struct transport_message m;
-    long long end = now_ms() + 4000;
+    long long end = now_ms () + 4000;
     int rc = 0;
 
-    while (now_ms() < end && rc >= 0) {
-        rc = next_event(t, 0, &m);
-        usleep(100 * 1000);
+    while (now_ms () < end && rc >= 0) {
+        rc = next_event (t, 0, &m);
+        usleep (100 * 1000);
     }
-    ok(rc >= 0, "4 s of transport_next (t, 0) on a 1 s heartbeat: no error");
+    ok (rc >= 0, "4 s of transport_next (t, 0) on a 1 s heartbeat: no error");
     /* A waiting call must not make the next immediate one see silence. */
-    end = now_ms() + 2500;
-    while (now_ms() < end && rc >= 0)
-        rc = next_event(t, 500, &m);
-    ok(rc >= 0 && (rc = next_event(t, 0, &m)) >= 0,
-       "waiting calls then an immediate one: no false heartbeat failure");
-    ok(transport_declare_queue(t, name("hb"), TRANSPORT_AUTO_DELETE, 0, NULL, &error) ==
-           0,
-       "the broker still talks to us");
-    transport_destroy(t);
+    end = now_ms () + 2500;
+    while (now_ms () < end && rc >= 0)
+        rc = next_event (t, 500, &m);
+    ok (rc >= 0 && (rc = next_event (t, 0, &m)) >= 0,
+        "waiting calls then an immediate one: no false heartbeat failure");
+    ok (transport_declare_queue (t, name ("hb"), TRANSPORT_AUTO_DELETE, 0, NULL,
+                                 &error) == 0,
+        "the broker still talks to us");
+    transport_destroy (t);
 }
 
 /* An error on channel 1 (acking an unknown delivery tag) makes the
  * transport unusable, with the broker's reason. */
-static void test_channel_error(const char *url)
+static void test_channel_error (const char *url)
 {
-    struct transport *t = connect_or_bail(url, 0);
+    struct transport *t = connect_or_bail (url, 0);
     struct krun_error error;
     struct transport_message m;
     int rc;
 
-    ok(transport_ack(t, 424242, &error) == 0, "ack an unknown delivery tag (async)");
+    ok (transport_ack (t, 424242, &error) == 0, "ack an unknown delivery tag (async)");
     error.text[0] = '\0';
     errno = 0;
-    rc = transport_next(t, 5000, &m, &error);
-    ok(rc < 0 && errno == EPROTO, "transport_next fails with EPROTO");
-    ok(strstr(error.text, "PRECONDITION_FAILED") != NULL, "with the reason: %s",
-       error.text);
-    ok(transport_pending(t), "transport_pending() reports the failure");
+    rc = transport_next (t, 5000, &m, &error);
+    ok (rc < 0 && errno == EPROTO, "transport_next fails with EPROTO");
+    ok (strstr (error.text, "PRECONDITION_FAILED") != NULL, "with the reason: %s",
+        error.text);
+    ok (transport_pending (t), "transport_pending() reports the failure");
     errno = 0;
-    ok(transport_publish(t, "", "x", NULL, NULL, 0, "x", 1, &error) < 0 &&
-           errno == EPROTO,
-       "later calls fail too");
+    ok (transport_publish (t, "", "x", NULL, NULL, 0, "x", 1, &error) < 0 &&
+            errno == EPROTO,
+        "later calls fail too");
     errno = 1234;
-    transport_destroy(t);
-    is_int(errno, 1234, "transport_destroy keeps errno");
-    transport_destroy(NULL);
+    transport_destroy (t);
+    is_int (errno, 1234, "transport_destroy keeps errno");
+    transport_destroy (NULL);
 }
 
-static void test_tls(const char *url, const char *ca, const char *other_ca)
+static void test_tls (const char *url, const char *ca, const char *other_ca)
 {
     struct krun_error error;
     struct transport_message m;
@@ -538,71 +538,72 @@ static void test_tls(const char *url, const char *ca, const char *other_ca)
     char *ip_url;
     const char *host;
 
-    t = transport_connect(url, ca, 0, &error);
-    ok(t != NULL, "amqps: connect, verifying the broker against the CA");
+    t = transport_connect (url, ca, 0, &error);
+    ok (t != NULL, "amqps: connect, verifying the broker against the CA");
     if (t) {
-        ok(publish(t, "", name("tls-nowhere"), NULL, NULL, TRANSPORT_MANDATORY,
-                   "over tls") == 0 &&
-               confirm(t) == 0 && next_event(t, 5000, &m) == TRANSPORT_RETURNED &&
-               body_is(&m, "over tls"),
-           "amqps: publish, confirm and return work");
-        transport_destroy(t);
+        ok (publish (t, "", name ("tls-nowhere"), NULL, NULL, TRANSPORT_MANDATORY,
+                     "over tls") == 0 &&
+                confirm (t) == 0 && next_event (t, 5000, &m) == TRANSPORT_RETURNED &&
+                body_is (&m, "over tls"),
+            "amqps: publish, confirm and return work");
+        transport_destroy (t);
     }
     errno = 0;
-    t = transport_connect(url, other_ca, 0, &error);
-    ok(t == NULL && errno == EPROTO, "amqps: a broker the CA did not sign: EPROTO");
-    ok(t == NULL && strstr(error.text, "verif") && !strstr(error.text, ":guest@"),
-       "amqps: message: %s", t ? "" : error.text);
-    transport_destroy(t);
+    t = transport_connect (url, other_ca, 0, &error);
+    ok (t == NULL && errno == EPROTO, "amqps: a broker the CA did not sign: EPROTO");
+    ok (t == NULL && strstr (error.text, "verif") && !strstr (error.text, ":guest@"),
+        "amqps: message: %s", t ? "" : error.text);
+    transport_destroy (t);
     errno = 0;
-    t = transport_connect(url, "/nonexistent/ca.pem", 0, &error);
-    ok(t == NULL && errno == EINVAL, "amqps: a missing CA file: EINVAL");
-    transport_destroy(t);
+    t = transport_connect (url, "/nonexistent/ca.pem", 0, &error);
+    ok (t == NULL && errno == EINVAL, "amqps: a missing CA file: EINVAL");
+    transport_destroy (t);
     /* The certificate names "localhost": verification checks the host name. */
-    host = strstr(url, "localhost");
-    if (!host || asprintf(&ip_url, "%.*s127.0.0.1%s", (int)(host - url), url,
-                          host + strlen("localhost")) < 0)
-        bail_out("TLS URL must name localhost");
+    host = strstr (url, "localhost");
+    if (!host || asprintf (&ip_url, "%.*s127.0.0.1%s", (int)(host - url), url,
+                           host + strlen ("localhost")) < 0)
+        bail_out ("TLS URL must name localhost");
     errno = 0;
-    t = transport_connect(ip_url, ca, 0, &error);
-    ok(t == NULL && errno == EPROTO, "amqps: host name not in the certificate: EPROTO");
-    transport_destroy(t);
-    free(ip_url);
+    t = transport_connect (ip_url, ca, 0, &error);
+    ok (t == NULL && errno == EPROTO,
+        "amqps: host name not in the certificate: EPROTO");
+    transport_destroy (t);
+    free (ip_url);
 }
 
-int main(int argc, char **argv)
+int main (int argc, char **argv)
 {
     struct transport *t, *other;
 
     if (argc != 2 && argc != 5) {
-        fprintf(stderr,
-                "Usage: transport-check AMQP-URL [AMQPS-URL CA-FILE OTHER-CA-FILE]\n");
+        fprintf (stderr,
+                 "Usage: transport-check AMQP-URL [AMQPS-URL CA-FILE OTHER-CA-FILE]\n");
         return 2;
     }
-    snprintf(prefix, sizeof(prefix), "krun-check-%d", (int)getpid());
-    plan(NO_PLAN);
-    test_url_redact();
-    test_connect_failures(argv[1]);
+    snprintf (prefix, sizeof (prefix), "krun-check-%d", (int)getpid ());
+    plan (NO_PLAN);
+    test_url_redact ();
+    test_connect_failures (argv[1]);
 
-    t = connect_or_bail(argv[1], 0);
-    other = connect_or_bail(argv[1], 0);
-    ok(transport_fd(t) >= 0, "transport_fd");
-    ok(!transport_pending(t), "nothing pending after connect");
-    test_declare(t);
-    test_expires(t);
-    test_consume(t);
-    test_returned(t);
-    test_cancelled(t, other);
-    test_kept_deliveries(t, other);
-    test_timeout(t);
-    test_heartbeat(argv[1]);
-    test_channel_error(argv[1]);
+    t = connect_or_bail (argv[1], 0);
+    other = connect_or_bail (argv[1], 0);
+    ok (transport_fd (t) >= 0, "transport_fd");
+    ok (!transport_pending (t), "nothing pending after connect");
+    test_declare (t);
+    test_expires (t);
+    test_consume (t);
+    test_returned (t);
+    test_cancelled (t, other);
+    test_kept_deliveries (t, other);
+    test_timeout (t);
+    test_heartbeat (argv[1]);
+    test_channel_error (argv[1]);
     if (argc == 5)
-        test_tls(argv[2], argv[3], argv[4]);
+        test_tls (argv[2], argv[3], argv[4]);
     else
-        diag("no TLS broker given: amqps not checked");
-    transport_destroy(other);
-    transport_destroy(t);
-    done_testing();
-    return exit_status();
+        diag ("no TLS broker given: amqps not checked");
+    transport_destroy (other);
+    transport_destroy (t);
+    done_testing ();
+    return exit_status ();
 }
