@@ -182,8 +182,11 @@ static struct transport *connect_broker (const struct config *cfg, const char *u
     struct krun_error error;
     struct transport *t = transport_connect (url, cfg->amqp_cacert, 30, &error);
 
-    if (t)
+    if (t) {
+        if (is_default)
+            local_broker_touch (state_dir);
         return t;
+    }
     if (!(autostart && errno == ECONNREFUSED && is_default && cfg->local_broker &&
           strcmp (cfg->provider, "local") == 0))
         die ("%s", error.text);

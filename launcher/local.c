@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -68,6 +69,80 @@ static int spawn_detached (const char *path, char *const argv[], char *const env
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
     return 0;
+}
+
+static pid_t read_pid (const char *path);
+
+/* How often the watchdog looks, and how much longer than the daemons' idle
+ * timeout the broker stays: daemons must be gone before their broker. */
+#define WATCHDOG_PERIOD_S 30
+#define WATCHDOG_MARGIN_S 60
+
+/* A detached process that stops the private broker once no krun has used it
+ * for idle_timeout + margin seconds (krun touches DIR/last-used on every
+ * run), so the embedded broker leaves like the daemons do. */
+static int start_watchdog (const char *dir, int idle_timeout, struct krun_error *errp)
+{
+    char stamp[PATH_MAX + 16], pidfile[PATH_MAX + 16];
+    pid_t pid = fork ();
+    int status;
+
+    if (pid < 0)
+        return errprintf_errno (errp, "cannot start the broker watchdog");
+    if (pid > 0) {
+        while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        return 0;
+    }
+    if (setsid () < 0 || fork () != 0)
+        _exit (0);
+    if (chdir ("/") < 0)
+        _exit (1);
+    for (int fd = 0; fd < 3; fd++) {
+        int null = open ("/dev/null", O_RDWR);
+        if (null >= 0 && null != fd) {
+            dup2 (null, fd);
+            close (null);
+        }
+    }
+    snprintf (stamp, sizeof (stamp), "%s/last-used", dir);
+    snprintf (pidfile, sizeof (pidfile), "%s/pid", dir);
+    local_broker_touch_dir (dir);
+    for (;;) {
+        struct stat st;
+        pid_t broker;
+        sleep (WATCHDOG_PERIOD_S);
+        /* The pid file appears a moment after the port answers. */
+        if ((broker = read_pid (pidfile)) <= 0 || kill (broker, 0) < 0)
+            _exit (0);
+        if (stat (stamp, &st) == 0
+            && time (NULL) - st.st_mtime > idle_timeout + WATCHDOG_MARGIN_S) {
+            kill (broker, SIGTERM);
+            _exit (0);
+        }
+    }
+}
+
+void local_broker_touch_dir (const char *dir)
+{
+    char stamp[PATH_MAX + 16];
+    int fd;
+
+    snprintf (stamp, sizeof (stamp), "%s/last-used", dir);
+    if ((fd = open (stamp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0) {
+        futimens (fd, NULL);
+        close (fd);
+    }
+}
+
+void local_broker_touch (const char *state_dir)
+{
+    char dir[PATH_MAX];
+    struct stat st;
+
+    snprintf (dir, sizeof (dir), "%s/broker", state_dir);
+    if (stat (dir, &st) == 0)
+        local_broker_touch_dir (dir);
 }
 
 int local_broker_start (const struct config *cfg, const char *state_dir,
@@ -133,7 +208,7 @@ int local_broker_start (const struct config *cfg, const char *state_dir,
                 port, cfg->start_timeout, path);
         usleep (100 * 1000);
     }
-    return 0;
+    return start_watchdog (dir, cfg->idle_timeout, errp);
 }
 
 static pid_t read_pid (const char *path)

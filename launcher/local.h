@@ -22,6 +22,11 @@
 int local_broker_start (const struct config *cfg, const char *state_dir,
                         struct krun_error *errp);
 
+/* Note that the private broker (if any) was just used: its watchdog stops
+ * it after idle_timeout + 60 s without use. */
+void local_broker_touch (const char *state_dir);
+void local_broker_touch_dir (const char *broker_dir);
+
 /* Stop the private broker (by the PID it recorded).  Returns 1 if one was
  * stopped, 0 if none ran, -1 on error. */
 int local_broker_stop (const char *state_dir, struct krun_error *errp);

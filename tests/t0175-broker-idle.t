@@ -1,0 +1,31 @@
+#!/bin/bash
+# The embedded broker leaves by itself: idle_timeout + 60 s after the last
+# krun run that used it (its watchdog looks every 30 s).
+. "$(dirname "$0")/lib/test-lib.sh"
+
+port=$(broker_free_port)
+test_config <<CFG
+idle_timeout: 1
+local:
+  broker_port: $port
+  slots: 1
+CFG
+idle_cleanup () {
+    timeout 60 "$KRUN" down >/dev/null 2>&1 || true
+    test_cleanup
+}
+trap idle_cleanup EXIT
+
+broker_gone () { ! kill -0 "$bpid" 2>/dev/null; }
+
+test_expect_success 'a run starts the private broker' '
+    "$KRUN" -n 1 /bin/true 2>err && grep -q "started a private RabbitMQ" err &&
+    [ -s "$KRUN_STATE_DIR/broker/pid" ]
+'
+bpid=$(cat "$KRUN_STATE_DIR/broker/pid" 2>/dev/null)
+test_expect_success 'the daemon leaves after its idle timeout, the broker after 61 s more' '
+    [ -n "$bpid" ] && kill -0 "$bpid" &&
+    sleep 45 && kill -0 "$bpid" &&
+    wait_for 60 broker_gone
+'
+test_done
