@@ -34,6 +34,8 @@ runtime_test_cpumap_t_SOURCES = runtime/test/cpumap.c
 runtime_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_topology_t_SOURCES = runtime/test/topology.c
 runtime_test_topology_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_topology_t_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR_FALLBACK=\"$(abs_top_srcdir)\"
+EXTRA_DIST += runtime/test/topology-4core.xml
 
 # Needs a broker: run by tests/t0010-transport.t, not directly by make check.
 check_PROGRAMS += runtime/test/transport-check

@@ -1,0 +1,287 @@
+/* Unit tests of the configuration file. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "launcher/config.h"
+#include "tests/tap.h"
+
+static char dir[64];
+
+static const char *write_file (const char *name, const char *text)
+{
+    static char path[256];
+    FILE *f;
+
+    snprintf (path, sizeof (path), "%s/%s", dir, name);
+    if (!(f = fopen (path, "w")) || fputs (text, f) < 0 || fclose (f) != 0)
+        bail_out ("cannot write %s", path);
+    return path;
+}
+
+static void test_defaults (void)
+{
+    struct config *c = config_create ();
+    is_str (c->provider, "local", "default provider");
+    is_str (c->map_by, "slot", "default map_by");
+    is_int (c->idle_timeout, 600, "default idle_timeout");
+    is_int (c->presence_timeout_ms, 2000, "default presence_timeout_ms");
+    is_int (c->delivery_limit, 5, "default delivery_limit");
+    is_int (c->local_broker_port, 5672, "default broker port");
+    ok (c->local_broker && c->local_nnodes == 0 && c->amqp_url == NULL,
+        "broker on, no nodes, no URL");
+    config_destroy (c);
+}
+
+static void test_full_file (void)
+{
+    struct config *c = config_create ();
+    struct krun_error error = {{0}};
+    const char *path =
+        write_file ("full.yaml",
+                    "# every key\n"
+                    "amqp_url: amqp://u:p@h:1/v\n"
+                    "amqp_cacert: ~/ca.pem\n"
+                    "provider: local\n"
+                    "map_by: node\n"
+                    "idle_timeout: 30\n"
+                    "presence_timeout_ms: 150\n"
+                    "start_timeout: 9\n"
+                    "delivery_limit: 2\n"
+                    "state_dir: /tmp/st\n"
+                    "local:\n"
+                    "  broker: no\n"
+                    "  broker_port: 5999\n"
+                    "  slots: 4\n"
+                    "  nodes:\n"
+                    "    - name: a\n"
+                    "      slots: 128\n"
+                    "    - {name: b.2, slots: 64, topology: \"core:4 pu:1\"}\n");
+    if (!ok (config_load_file (c, path, &error) == 0, "full file loads (%s)",
+             error.text))
+        return;
+    is_str (c->amqp_url, "amqp://u:p@h:1/v", "amqp_url");
+    ok (c->amqp_cacert && strstr (c->amqp_cacert, "/ca.pem") &&
+            c->amqp_cacert[0] == '/',
+        "amqp_cacert with ~ expanded: %s", c->amqp_cacert);
+    is_str (c->map_by, "node", "map_by");
+    is_int (c->idle_timeout, 30, "idle_timeout");
+    is_int (c->presence_timeout_ms, 150, "presence_timeout_ms");
+    is_int (c->start_timeout, 9, "start_timeout");
+    is_int (c->delivery_limit, 2, "delivery_limit");
+    is_str (c->state_dir, "/tmp/st", "state_dir");
+    ok (!c->local_broker, "local.broker: no");
+    is_int (c->local_broker_port, 5999, "local.broker_port");
+    is_int (c->local_slots, 4, "local.slots");
+    is_int (c->local_nnodes, 2, "two nodes");
+    ok (c->local_nnodes == 2 && !strcmp (c->local_nodes[1].name, "b.2") &&
+            c->local_nodes[1].slots == 64 &&
+            !strcmp (c->local_nodes[1].topology, "core:4 pu:1") &&
+            c->local_nodes[0].topology == NULL,
+        "node fields");
+    ok (c->source && strstr (c->source, "full.yaml"), "source remembered");
+    config_destroy (c);
+}
+
+static void test_empty_and_minimal (void)
+{
+    struct config *c = config_create ();
+    ok (config_load_file (c, write_file ("empty.yaml", ""), NULL) == 0,
+        "empty file loads");
+    ok (config_load_file (c, write_file ("comments.yaml", "# nothing\n"), NULL) == 0,
+        "comments only load");
+    is_int (c->idle_timeout, 600, "defaults kept");
+    ok (config_load_file (c, write_file ("min.yaml", "idle_timeout: 5\n"), NULL) == 0 &&
+            c->idle_timeout == 5 && c->delivery_limit == 5,
+        "minimal file sets one key");
+    config_destroy (c);
+}
+
+static const struct {
+    const char *text;
+    const char *line;
+    const char *key;
+} bad_files[] = {
+    {"idle_timout: 5\n", ":1:", "idle_timout"},
+    {"a: 1\nlocal:\n  slotz: 3\n", ":1:", "'a'"},
+    {"local:\n  slotz: 3\n", ":2:", "local.slotz"},
+    {"idle_timeout: soon\n", ":1:", "idle_timeout"},
+    {"idle_timeout: 0\n", ":1:", "idle_timeout"},
+    {"idle_timeout: [1, 2]\n", ":1:", "idle_timeout"},
+    {"map_by: core\n", ":1:", "map_by"},
+    {"provider: cloud\n", ":1:", "provider"},
+    {"local:\n  broker_port: 70000\n", ":2:", "local.broker_port"},
+    {"local:\n  broker: maybe\n", ":2:", "local.broker"},
+    {"local: 3\n", ":1:", "local"},
+    {"local:\n  nodes:\n    - name: a\n      slots: 1\n    - name: a\n      slots: 2\n",
+     ":5:", "local.nodes[1]"},
+    {"local:\n  nodes:\n    - slots: 1\n", ":3:", "local.nodes[0]"},
+    {"local:\n  nodes:\n    - name: a\n", ":3:", "local.nodes[0]"},
+    {"local:\n  nodes:\n    - name: a\n      slots: 0\n",
+     ":4:", "local.nodes[0].slots"},
+    {"local:\n  nodes:\n    - name: a b\n      slots: 1\n",
+     ":3:", "local.nodes[0].name"},
+    {"local:\n  nodes:\n    - name: a\n      slots: 1\n      cpus: 3\n",
+     ":5:", "local.nodes[0].cpus"},
+    {"idle_timeout: 5\nidle_timeout: 6\n", ":2:", "idle_timeout"},
+    {"- a\n- b\n", ":1:", "top level"},
+    {"idle_timeout: [1,\n", ":", "yaml"},
+};
+
+static void test_bad_files (void)
+{
+    for (size_t i = 0; i < sizeof (bad_files) / sizeof (bad_files[0]); i++) {
+        struct config *c = config_create ();
+        struct krun_error error = {{0}};
+        const char *path = write_file ("bad.yaml", bad_files[i].text);
+        errno = 0;
+        int rc = config_load_file (c, path, &error);
+        bool named = strstr (error.text, "bad.yaml") &&
+                     strstr (error.text, bad_files[i].line) &&
+                     (strcmp (bad_files[i].key, "yaml") == 0 ||
+                      strstr (error.text, bad_files[i].key));
+        ok (rc < 0 && errno == EINVAL && named, "bad file %zu refused: %s", i,
+            error.text);
+        ok (c->idle_timeout == 600 && c->local_nnodes == 0,
+            "bad file %zu changed nothing", i);
+        config_destroy (c);
+    }
+    struct config *c = config_create ();
+    struct krun_error error = {{0}};
+    errno = 0;
+    ok (config_load_file (c, "/no/such/krun.yaml", &error) < 0 && errno == ENOENT &&
+            strstr (error.text, "/no/such/krun.yaml"),
+        "missing explicit file: ENOENT naming it");
+    config_destroy (c);
+}
+
+static void test_url_precedence (void)
+{
+    struct config *c = config_create ();
+    bool is_default = false;
+    char *url;
+
+    unsetenv ("KRUN_AMQP_URL");
+    c->local_broker_port = 6001;
+    url = config_amqp_url (c, &is_default);
+    ok (is_default && !strcmp (url, "amqp://guest:guest@127.0.0.1:6001/"),
+        "default URL on local.broker_port: %s", url);
+    free (url);
+    setenv ("KRUN_AMQP_URL", "amqp://env/", 1);
+    url = config_amqp_url (c, &is_default);
+    ok (!is_default && !strcmp (url, "amqp://env/"), "KRUN_AMQP_URL over the default");
+    free (url);
+    c->amqp_url = strdup ("amqp://file/");
+    url = config_amqp_url (c, &is_default);
+    ok (!is_default && !strcmp (url, "amqp://file/"), "the file over KRUN_AMQP_URL");
+    free (url);
+    unsetenv ("KRUN_AMQP_URL");
+    config_destroy (c);
+}
+
+static void test_load_precedence (void)
+{
+    char xdg[128], home[128], path[256];
+    struct config *c;
+
+    snprintf (xdg, sizeof (xdg), "%s/xdg", dir);
+    snprintf (home, sizeof (home), "%s/home", dir);
+    snprintf (path, sizeof (path), "%s/krun", xdg);
+    mkdir (xdg, 0700);
+    mkdir (path, 0700);
+    mkdir (home, 0700);
+    snprintf (path, sizeof (path), "%s/.config", home);
+    mkdir (path, 0700);
+    snprintf (path, sizeof (path), "%s/.config/krun", home);
+    mkdir (path, 0700);
+    write_file ("xdg/krun/krun.yaml", "idle_timeout: 11\n");
+    write_file ("home/.config/krun/krun.yaml", "idle_timeout: 22\n");
+    char explicit[256];
+    snprintf (explicit, sizeof (explicit), "%s",
+              write_file ("explicit.yaml", "idle_timeout: 33\n"));
+    char env_path[256];
+    snprintf (env_path, sizeof (env_path), "%s/env.yaml", dir);
+    write_file ("env.yaml", "idle_timeout: 44\n");
+
+    setenv ("HOME", home, 1);
+    unsetenv ("XDG_CONFIG_HOME");
+    unsetenv ("KRUN_CONFIG");
+    c = config_create ();
+    ok (config_load (c, NULL, NULL) == 0 && c->idle_timeout == 22,
+        "~/.config/krun/krun.yaml");
+    config_destroy (c);
+    setenv ("XDG_CONFIG_HOME", xdg, 1);
+    c = config_create ();
+    ok (config_load (c, NULL, NULL) == 0 && c->idle_timeout == 11,
+        "$XDG_CONFIG_HOME/krun/krun.yaml first");
+    config_destroy (c);
+    setenv ("KRUN_CONFIG", env_path, 1);
+    c = config_create ();
+    ok (config_load (c, NULL, NULL) == 0 && c->idle_timeout == 44,
+        "$KRUN_CONFIG first");
+    config_destroy (c);
+    c = config_create ();
+    ok (config_load (c, explicit, NULL) == 0 && c->idle_timeout == 33,
+        "--config first");
+    config_destroy (c);
+    unsetenv ("KRUN_CONFIG");
+    snprintf (path, sizeof (path), "%s/nowhere", dir);
+    setenv ("XDG_CONFIG_HOME", path, 1);
+    c = config_create ();
+    ok (config_load (c, NULL, NULL) == 0 && c->idle_timeout == 600,
+        "no default file: defaults, no error");
+    config_destroy (c);
+    unsetenv ("XDG_CONFIG_HOME");
+}
+
+static void test_state_dir (void)
+{
+    struct config *c = config_create ();
+    char want[256];
+    struct stat st;
+    char *got;
+
+    snprintf (want, sizeof (want), "%s/state/deep", dir);
+    setenv ("KRUN_STATE_DIR", want, 1);
+    got = config_state_dir (c, NULL);
+    ok (got && !strcmp (got, want) && stat (want, &st) == 0 &&
+            (st.st_mode & 0777) == 0700,
+        "KRUN_STATE_DIR created with mode 0700");
+    free (got);
+    unsetenv ("KRUN_STATE_DIR");
+    snprintf (want, sizeof (want), "%s/xs", dir);
+    setenv ("XDG_STATE_HOME", want, 1);
+    got = config_state_dir (c, NULL);
+    ok (got && strstr (got, "/xs/krun"), "then $XDG_STATE_HOME/krun");
+    free (got);
+    unsetenv ("XDG_STATE_HOME");
+    got = config_state_dir (c, NULL);
+    ok (got && strstr (got, "/home/.local/state/krun"), "then ~/.local/state/krun");
+    free (got);
+    config_destroy (c);
+}
+
+int main (void)
+{
+    snprintf (dir, sizeof (dir), "/tmp/krun-config-test.XXXXXX");
+    if (!mkdtemp (dir))
+        bail_out ("mkdtemp");
+    plan (NO_PLAN);
+    test_defaults ();
+    test_full_file ();
+    test_empty_and_minimal ();
+    test_bad_files ();
+    test_url_precedence ();
+    test_load_precedence ();
+    test_state_dir ();
+    done_testing ();
+    char cmd[128];
+    snprintf (cmd, sizeof (cmd), "rm -rf '%s'", dir);
+    if (system (cmd) != 0)
+        diag ("could not remove %s", dir);
+    return exit_status ();
+}
