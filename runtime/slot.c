@@ -689,8 +689,19 @@ static void check_stop (struct slot *s)
 
     if (stop_requested && s->stop_deadline_ms == 0) {
         s->stop_deadline_ms = now + (int64_t)s->cfg->grace * 1000;
-        while (s->jobs)
-            job_forget (s, s->jobs, true);
+        /* Take no more tasks, but keep the running task's job: its result
+         * still has to reach the launcher. */
+        struct slot_job *j = s->jobs, *next;
+        for (; j; j = next) {
+            next = j->next;
+            if (s->busy && s->run.job == j) {
+                struct krun_error error;
+                if (j->consuming && transport_cancel (s->t, j->tag, &error) < 0)
+                    log_msg ("job %s: %s", j->id, error.text);
+                j->consuming = false;
+            } else
+                job_forget (s, j, true);
+        }
     }
     if (s->busy && s->stop_deadline_ms && now >= s->stop_deadline_ms &&
         !s->run.give_back) {

@@ -29,6 +29,20 @@ test_expect_success 'a daemon exits after its idle timeout' '
     pid=$(daemon_pid) && [ -n "$pid" ] &&
     wait_for 15 sh -c "! kill -0 $pid 2>/dev/null"
 '
+cat >slow.sh <<'SH'
+#!/bin/sh
+sleep 2
+echo "finished rank $KRUN_RANK"
+SH
+chmod +x slow.sh
+test_expect_success 'SIGTERM to krund: running tasks finish and report, then it exits' '
+    "$KRUN" -n 2 ./slow.sh >slow.out 2>slow.err &
+    pid=$!
+    sleep 1 && dpid=$(daemon_pid) && [ -n "$dpid" ] && kill -TERM "$dpid" &&
+    wait $pid &&
+    [ "$(grep -c "^finished rank [01]$" slow.out)" -eq 2 ] &&
+    wait_for 10 sh -c "! kill -0 $dpid 2>/dev/null"
+'
 test_expect_success 'krun down stops the daemons' '
     "$KRUN" -n 1 /bin/true && pid=$(daemon_pid) && [ -n "$pid" ] &&
     "$KRUN" down | grep -q "stopped 1 local worker daemon" &&
