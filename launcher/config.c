@@ -59,6 +59,7 @@ static const struct key top_keys[] = {
     INT_KEY ("presence_timeout_ms", presence_timeout_ms, 1, INT_MAX),
     INT_KEY ("start_timeout", start_timeout, 1, INT_MAX),
     INT_KEY ("delivery_limit", delivery_limit, 1, INT_MAX),
+    BOOL_KEY ("durable_queues", durable_queues),
     PATH_KEY ("state_dir", state_dir),
     {.name = NULL},
 };

@@ -36,6 +36,7 @@ struct config {
     int presence_timeout_ms; /* longest wait for presence answers: 2000 */
     int start_timeout;       /* seconds to wait for started daemons: 60 */
     int delivery_limit;      /* attempts per rank before it fails: 5 */
+    bool durable_queues;     /* durable task queues, persistent tasks: false */
     char *state_dir;         /* NULL = $XDG_STATE_HOME/krun or
                                 ~/.local/state/krun */
 

@@ -27,6 +27,7 @@ struct job_options {
     bool tag_output;      /* prefix each output line with "[rank] " */
     bool report_bindings; /* print the slot map and where each rank ran */
     int delivery_limit;
+    bool durable;         /* durable task queue and persistent task messages */
     const char *timeline; /* CSV file of per-rank timestamps, or NULL */
     /* Set from a signal handler: cancel the job (value = the signal). */
     volatile sig_atomic_t *cancel;

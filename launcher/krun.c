@@ -308,6 +308,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.tag_output = o->tag_output;
     jo.report_bindings = o->report_bindings;
     jo.delivery_limit = cfg->delivery_limit;
+    jo.durable = cfg->durable_queues;
     jo.timeline = o->timeline;
     jo.cancel = &cancel_signal;
 

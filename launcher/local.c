@@ -115,8 +115,8 @@ static int start_watchdog (const char *dir, int idle_timeout, struct krun_error 
         /* The pid file appears a moment after the port answers. */
         if ((broker = read_pid (pidfile)) <= 0 || kill (broker, 0) < 0)
             _exit (0);
-        if (stat (stamp, &st) == 0
-            && time (NULL) - st.st_mtime > idle_timeout + WATCHDOG_MARGIN_S) {
+        if (stat (stamp, &st) == 0 &&
+            time (NULL) - st.st_mtime > idle_timeout + WATCHDOG_MARGIN_S) {
             kill (broker, SIGTERM);
             _exit (0);
         }

@@ -32,6 +32,7 @@ static void test_defaults (void)
     is_int (c->presence_timeout_ms, 2000, "default presence_timeout_ms");
     is_int (c->delivery_limit, 5, "default delivery_limit");
     is_int (c->local_broker_port, 5672, "default broker port");
+    ok (!c->durable_queues, "task queues are not durable by default");
     ok (c->local_broker && c->local_nnodes == 0 && c->amqp_url == NULL,
         "broker on, no nodes, no URL");
     config_destroy (c);
@@ -52,6 +53,7 @@ static void test_full_file (void)
                     "presence_timeout_ms: 150\n"
                     "start_timeout: 9\n"
                     "delivery_limit: 2\n"
+                    "durable_queues: yes\n"
                     "state_dir: /tmp/st\n"
                     "local:\n"
                     "  broker: no\n"
@@ -73,6 +75,7 @@ static void test_full_file (void)
     is_int (c->presence_timeout_ms, 150, "presence_timeout_ms");
     is_int (c->start_timeout, 9, "start_timeout");
     is_int (c->delivery_limit, 2, "delivery_limit");
+    ok (c->durable_queues, "durable_queues");
     is_str (c->state_dir, "/tmp/st", "state_dir");
     ok (!c->local_broker, "local.broker: no");
     is_int (c->local_broker_port, 5999, "local.broker_port");
