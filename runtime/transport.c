@@ -552,8 +552,9 @@ static void settle (struct transport *t, uint64_t tag, bool multiple, bool nack)
             ;
         if (nack)
             t->nacked += (tag - t->confirmed) - n;
-        memmove (t->settled, t->settled + n,
-                 (t->settled_count - n) * sizeof (uint64_t));
+        if (t->settled_count > n)
+            memmove (t->settled, t->settled + n,
+                     (t->settled_count - n) * sizeof (uint64_t));
         t->settled_count -= n;
         t->confirmed = tag;
     } else {
@@ -582,7 +583,9 @@ static void settle (struct transport *t, uint64_t tag, bool multiple, bool nack)
     }
     for (n = 0; n < t->settled_count && t->settled[n] == t->confirmed + 1; n++)
         t->confirmed++;
-    memmove (t->settled, t->settled + n, (t->settled_count - n) * sizeof (uint64_t));
+    if (n > 0 && t->settled_count > n)
+        memmove (t->settled, t->settled + n,
+                 (t->settled_count - n) * sizeof (uint64_t));
     t->settled_count -= n;
 }
 

@@ -23,16 +23,21 @@ chmod +x work.sh
 
 daemon_pid () { "$KRUN" status | awk -v n="$1" '$1 == n { print $4 }'; }
 slot_pids () { ps -o pid= --ppid "$(daemon_pid "$1")"; }
+# Every rank printed "done" (an attempt that was killed after printing may
+# have printed it twice: output is at-least-once) and the timeline has
+# exactly one final result per rank, all with status 0.
 one_result_per_rank () {
-    [ "$(grep -c '^done rank=' "$1")" -eq "$2" ] &&
-    [ "$(sed -n 's/^done rank=\([0-9]*\) .*/\1/p' "$1" | sort -un | wc -l)" -eq "$2" ]
+    [ "$(sed -n 's/^done rank=\([0-9]*\) .*/\1/p' "$1" | sort -un | wc -l)" -eq "$2" ] &&
+    [ "$(tail -n +2 "$1.csv" | wc -l)" -eq "$2" ] &&
+    [ "$(tail -n +2 "$1.csv" | cut -d, -f1 | sort -un | wc -l)" -eq "$2" ] &&
+    [ "$(tail -n +2 "$1.csv" | cut -d, -f6 | sort -u)" = 0 ]
 }
 
 test_expect_success 'start two nodes' '
     "$KRUN" up && [ -n "$(daemon_pid a)" ] && [ -n "$(daemon_pid b)" ]
 '
 test_expect_success 'kill -9 of 6 random slots during a 225-rank run: every rank completes' '
-    "$KRUN" -n 225 ./work.sh >out1 2>err1 &
+    "$KRUN" -n 225 --timeline out1.csv ./work.sh >out1 2>err1 &
     pid=$!
     sleep 2
     victims=$( { slot_pids a; slot_pids b; } | shuf -n 6) &&
@@ -40,14 +45,15 @@ test_expect_success 'kill -9 of 6 random slots during a 225-rank run: every rank
     wait $pid &&
     one_result_per_rank out1 225 &&
     grep -q "ranks were rerun after a failure of their slot" err1 &&
-    grep -q "attempt=2" out1
+    grep -q "attempt=2" out1 &&
+    cut -d, -f5 out1.csv | grep -qx 2
 '
 test_expect_success 'the daemons restarted the killed slots' '
     wait_for 10 sh -c "[ \$(ps -o pid= --ppid $(daemon_pid a) | wc -l) -eq 16 ]" &&
     wait_for 10 sh -c "[ \$(ps -o pid= --ppid $(daemon_pid b) | wc -l) -eq 16 ]"
 '
 test_expect_success 'kill -9 of a whole daemon during a run: the other node finishes the job' '
-    "$KRUN" -n 100 ./work.sh >out2 2>err2 &
+    "$KRUN" -n 100 --timeline out2.csv ./work.sh >out2 2>err2 &
     pid=$!
     sleep 1.5
     kill -9 "$(daemon_pid a)" &&
@@ -96,6 +102,6 @@ test_expect_success '... and its queues vanish (x-expires)' '
     wait_for 60 no_job_queues
 '
 test_expect_success 'the pool serves the next job' '
-    "$KRUN" -n 32 ./work.sh >out5 && one_result_per_rank out5 32
+    "$KRUN" -n 32 --timeline out5.csv ./work.sh >out5 && one_result_per_rank out5 32
 '
 test_done
