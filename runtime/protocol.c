@@ -1,9 +1,22 @@
 /* protocol.c - encode and decode krun's messages.  See protocol.h and
- * docs/protocol.md.  Decoders read bytes from network queues: every field is
- * checked for presence, type and range before use. */
+ * docs/protocol.md.
+ *
+ * Each message type is described once, by a codec_<type>() function that
+ * walks its fields with the field_*() helpers.  The same description runs in
+ * both directions: encoding checks a struct field and adds it to a cJSON
+ * object, decoding takes it from the parsed object and checks it against the
+ * same limits.  So whatever the encoder accepts, the decoder accepts, and a
+ * field's rule is written in one place.
+ *
+ * Decoders read bytes from network queues (and are fuzzed): nothing is used
+ * before its presence, JSON type and range were checked, and a half-decoded
+ * message stays consistent for protocol_msg_clear().
+ */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +24,16 @@
 
 #include "protocol.h"
 
+/* Most entries of any array (argv, env, nodes, cores, used). */
 #define MAX_ARRAY 65536
-/* Integral doubles up to 2^53 are exact. */
-#define MAX_EXACT 9007199254740992.0
+/* Job ids end up in queue names, which AMQP limits to 255 bytes and
+ * protocol_task_queue() writes into 128. */
+#define MAX_JOB_ID 64
+/* AMQP short strings (queue names, routing keys) hold at most 255 bytes. */
+#define MAX_QUEUE_NAME 255
+/* Time stamps travel as JSON numbers, i.e. doubles: integers are exact up to
+ * 2^53 (year 2255 in microseconds). */
+#define MAX_TIME_US 9007199254740992LL
 
 static const char *const type_names[] = {
     [PROTOCOL_WHO] = "who",       [PROTOCOL_HERE] = "here",
@@ -29,514 +49,728 @@ static const char *const status_names[] = {
     [PROTOCOL_FAILED] = "failed",
 };
 
+static bool type_known (int type)
+{
+    return type >= PROTOCOL_WHO && type <= PROTOCOL_CANCEL;
+}
+
 const char *protocol_type_name (enum protocol_type type)
 {
-    if (type >= PROTOCOL_WHO && type <= PROTOCOL_CANCEL)
-        return type_names[type];
-    return "?";
+    return type_known (type) ? type_names[type] : "?";
 }
 
 char *protocol_task_queue (const char *job, char *buf, size_t size)
 {
-    snprintf (buf, size, "krun.job.%s.tasks", job);
+    snprintf (buf, size, "krun.job.%s.tasks", job ? job : "");
     return buf;
 }
 
 char *protocol_results_queue (const char *job, char *buf, size_t size)
 {
-    snprintf (buf, size, "krun.job.%s.results", job);
+    snprintf (buf, size, "krun.job.%s.results", job ? job : "");
     return buf;
 }
 
+/* Who, here and joined are not about one job. */
 static bool has_job (enum protocol_type type)
 {
     return type != PROTOCOL_WHO && type != PROTOCOL_HERE && type != PROTOCOL_JOINED;
 }
 
-/* ---- encoding ---- */
+/* ---- one description, two directions ---- */
 
-static int bad (struct krun_error *errp, const char *type, const char *what)
-{
-    errno = EINVAL;
-    return errprintf (errp, "cannot encode %s message: %s", type, what);
-}
-
-static bool add_string_array (cJSON *obj, const char *name, char **items, int n)
-{
-    cJSON *a = cJSON_AddArrayToObject (obj, name);
-    if (!a)
-        return false;
-    for (int i = 0; i < n; i++) {
-        cJSON *s;
-        if (!items[i] || !(s = cJSON_CreateString (items[i])))
-            return false;
-        cJSON_AddItemToArray (a, s);
-    }
-    return true;
-}
-
-static bool add_int_array (cJSON *obj, const char *name, const int *items, int n)
-{
-    cJSON *a = cJSON_AddArrayToObject (obj, name);
-    if (!a)
-        return false;
-    for (int i = 0; i < n; i++) {
-        cJSON *v = cJSON_CreateNumber (items[i]);
-        if (!v)
-            return false;
-        cJSON_AddItemToArray (a, v);
-    }
-    return true;
-}
-
-static int encode_fields (const struct protocol_msg *msg, cJSON *o,
-                          struct krun_error *errp)
-{
-    const char *tn = protocol_type_name (msg->type);
-
-    switch (msg->type) {
-        case PROTOCOL_WHO:
-        case PROTOCOL_END:
-        case PROTOCOL_CANCEL:
-            return 0;
-        case PROTOCOL_HERE: {
-            const struct protocol_here *h = &msg->here;
-            if (!h->node || !h->version || h->nslots < 1 || !h->cores)
-                return bad (errp, tn,
-                            "node, version and at least one slot are required");
-            if (!cJSON_AddStringToObject (o, "node", h->node) ||
-                !cJSON_AddNumberToObject (o, "pid", h->pid) ||
-                !add_int_array (o, "cores", h->cores, h->nslots) ||
-                !cJSON_AddNumberToObject (o, "busy", h->busy) ||
-                !cJSON_AddNumberToObject (o, "started_us", (double)h->started_us) ||
-                !cJSON_AddStringToObject (o, "version", h->version))
-                goto nomem;
-            return 0;
-        }
-        case PROTOCOL_JOINED:
-            if (!msg->joined.node || msg->joined.local < 0)
-                return bad (errp, tn, "node and local slot are required");
-            if (!cJSON_AddStringToObject (o, "node", msg->joined.node) ||
-                !cJSON_AddNumberToObject (o, "local", msg->joined.local))
-                goto nomem;
-            return 0;
-        case PROTOCOL_ANNOUNCE: {
-            const struct protocol_announce *a = &msg->announce;
-            cJSON *nodes;
-            if (!a->path || !a->cwd || !a->results_queue || a->argc < 1 || !a->argv ||
-                a->envc < 0 || (a->envc > 0 && !a->env) || a->size < 1 ||
-                a->delivery_limit < 1 || a->nnodes < 0 || (a->nnodes > 0 && !a->nodes))
-                return bad (errp, tn, "path, argv, cwd, size, results_queue required");
-            if (!cJSON_AddStringToObject (o, "path", a->path) ||
-                !add_string_array (o, "argv", a->argv, a->argc) ||
-                !add_string_array (o, "env", a->env, a->envc) ||
-                !cJSON_AddStringToObject (o, "cwd", a->cwd) ||
-                !cJSON_AddNumberToObject (o, "size", a->size) ||
-                !cJSON_AddStringToObject (o, "results_queue", a->results_queue) ||
-                !cJSON_AddNumberToObject (o, "delivery_limit", a->delivery_limit) ||
-                !(nodes = cJSON_AddArrayToObject (o, "nodes")))
-                goto nomem;
-            for (int i = 0; i < a->nnodes; i++) {
-                const struct protocol_node *n = &a->nodes[i];
-                cJSON *no;
-                if (!n->name || n->nslots < 1 || n->nused < 0 || n->nused > n->nslots ||
-                    (n->nused > 0 && !n->used))
-                    return bad (errp, tn, "inconsistent node table");
-                if (!(no = cJSON_CreateObject ()))
-                    goto nomem;
-                cJSON_AddItemToArray (nodes, no);
-                if (!cJSON_AddStringToObject (no, "name", n->name) ||
-                    !cJSON_AddNumberToObject (no, "first_slot", n->first_slot) ||
-                    !cJSON_AddNumberToObject (no, "nslots", n->nslots) ||
-                    !add_int_array (no, "used", n->used, n->nused))
-                    goto nomem;
-            }
-            return 0;
-        }
-        case PROTOCOL_TASK:
-            if (msg->task.rank < 0 || msg->task.attempt < 1)
-                return bad (errp, tn, "rank >= 0 and attempt >= 1 required");
-            if (!cJSON_AddNumberToObject (o, "rank", msg->task.rank) ||
-                !cJSON_AddNumberToObject (o, "attempt", msg->task.attempt))
-                goto nomem;
-            return 0;
-        case PROTOCOL_RESULT: {
-            const struct protocol_result *r = &msg->result;
-            if (r->rank < 0 || r->attempt < 1 || !r->node ||
-                r->status < PROTOCOL_EXITED || r->status > PROTOCOL_FAILED ||
-                (r->status == PROTOCOL_FAILED && !r->error))
-                return bad (errp, tn,
-                            "rank, attempt, node and a valid status required");
-            if (!cJSON_AddNumberToObject (o, "rank", r->rank) ||
-                !cJSON_AddNumberToObject (o, "attempt", r->attempt) ||
-                !cJSON_AddStringToObject (o, "node", r->node) ||
-                !cJSON_AddNumberToObject (o, "slot", r->slot) ||
-                !cJSON_AddNumberToObject (o, "local", r->local) ||
-                !cJSON_AddNumberToObject (o, "core", r->core) ||
-                !cJSON_AddStringToObject (o, "status", status_names[r->status]) ||
-                !cJSON_AddNumberToObject (o, "code", r->code) ||
-                !cJSON_AddNumberToObject (o, "start_us", (double)r->start_us) ||
-                !cJSON_AddNumberToObject (o, "end_us", (double)r->end_us) ||
-                (r->status == PROTOCOL_FAILED &&
-                 !cJSON_AddStringToObject (o, "error", r->error)))
-                goto nomem;
-            return 0;
-        }
-        case PROTOCOL_OUTPUT:
-            if (msg->output.rank < 0 || msg->output.attempt < 1 ||
-                (msg->output.stream != 1 && msg->output.stream != 2) ||
-                msg->output.len > PROTOCOL_MAX_OUTPUT_CHUNK ||
-                (msg->output.len > 0 && !msg->output.data))
-                return bad (errp, tn,
-                            "rank, attempt, stream 1|2 and a chunk <= 64 KiB");
-            if (!cJSON_AddNumberToObject (o, "rank", msg->output.rank) ||
-                !cJSON_AddNumberToObject (o, "attempt", msg->output.attempt) ||
-                !cJSON_AddNumberToObject (o, "stream", msg->output.stream))
-                goto nomem;
-            return 0;
-    }
-    return bad (errp, "unknown", "unknown message type");
-nomem:
-    errno = ENOMEM;
-    return errprintf (errp, "cannot encode %s message: out of memory", tn);
-}
-
-char *protocol_encode (const struct protocol_msg *msg, size_t *lenp,
-                       struct krun_error *errp)
-{
-    cJSON *o = NULL;
-    char *json = NULL, *body = NULL;
-    size_t jlen, len;
-
-    if (!msg || protocol_type_name (msg->type)[0] == '?') {
-        bad (errp, "unknown", "unknown message type");
-        return NULL;
-    }
-    if (has_job (msg->type) && (!msg->job || !*msg->job)) {
-        bad (errp, protocol_type_name (msg->type), "job id required");
-        return NULL;
-    }
-    if (!(o = cJSON_CreateObject ()) ||
-        !cJSON_AddNumberToObject (o, "v", PROTOCOL_VERSION) ||
-        !cJSON_AddStringToObject (o, "type", protocol_type_name (msg->type)) ||
-        (has_job (msg->type) && !cJSON_AddStringToObject (o, "job", msg->job))) {
-        errno = ENOMEM;
-        errprintf (errp, "cannot encode message: out of memory");
-        goto done;
-    }
-    if (encode_fields (msg, o, errp) < 0)
-        goto done;
-    if (!(json = cJSON_PrintUnformatted (o))) {
-        errno = ENOMEM;
-        errprintf (errp, "cannot encode message: out of memory");
-        goto done;
-    }
-    jlen = strlen (json);
-    len = jlen;
-    if (msg->type == PROTOCOL_OUTPUT)
-        len += 1 + msg->output.len;
-    if (len > PROTOCOL_MAX_BODY) {
-        errno = E2BIG;
-        errprintf (errp, "%s message of %zu bytes is over the %d byte limit",
-                   protocol_type_name (msg->type), len, PROTOCOL_MAX_BODY);
-        goto done;
-    }
-    if (!(body = malloc (len + 1))) {
-        errprintf_errno (errp, "cannot encode message");
-        goto done;
-    }
-    memcpy (body, json, jlen);
-    if (msg->type == PROTOCOL_OUTPUT) {
-        body[jlen] = '\n';
-        if (msg->output.len)
-            memcpy (body + jlen + 1, msg->output.data, msg->output.len);
-    }
-    body[len] = '\0';
-    *lenp = len;
-done:
-    free (json);
-    cJSON_Delete (o);
-    return body;
-}
-
-/* ---- decoding ---- */
-
-struct decoder {
-    const cJSON *obj;
-    const char *type; /* for messages */
+struct codec {
+    bool encoding;
+    cJSON *obj;       /* the object being built or read */
+    const char *type; /* message type name, for error messages */
+    char scope[32];   /* "nodes[3]" while inside a node object, else "" */
     struct krun_error *errp;
 };
 
-static int fail (struct decoder *d, const char *field, const char *what)
+/* Reject field (element index, or -1 for the field itself): EINVAL when
+ * encoding (the caller's message is inconsistent), EPROTO when decoding. */
+static int reject_at (struct codec *c, const char *field, int index,
+                      const char *expected)
 {
-    errno = EPROTO;
-    return errprintf (d->errp, "%s message: field '%s' missing or not %s", d->type,
-                      field, what);
+    char where[96];
+
+    if (index >= 0)
+        snprintf (where, sizeof (where), "%s%s%s[%d]", c->scope, *c->scope ? "." : "",
+                  field, index);
+    else
+        snprintf (where, sizeof (where), "%s%s%s", c->scope, *c->scope ? "." : "",
+                  field);
+    errno = c->encoding ? EINVAL : EPROTO;
+    return errprintf (c->errp, "%s%s message: field '%s' missing or not %s",
+                      c->encoding ? "cannot encode " : "", c->type, where, expected);
 }
 
-static bool integral (const cJSON *v, double min, double max)
+static int reject (struct codec *c, const char *field, const char *expected)
 {
-    return cJSON_IsNumber (v) && isfinite (v->valuedouble) &&
-           floor (v->valuedouble) == v->valuedouble && v->valuedouble >= min &&
-           v->valuedouble <= max;
+    return reject_at (c, field, -1, expected);
 }
 
-static int get_int (struct decoder *d, const cJSON *obj, const char *name, int min,
-                    int *out)
+static int out_of_memory (struct codec *c)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    if (!integral (v, min, INT32_MAX)) {
-        char what[64];
-        snprintf (what, sizeof (what), "an integer >= %d", min);
-        return fail (d, name, what);
+    errno = ENOMEM;
+    return errprintf (c->errp, "%s%s message: out of memory",
+                      c->encoding ? "cannot encode " : "", c->type);
+}
+
+static const cJSON *lookup (const struct codec *c, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive (c->obj, name);
+}
+
+/* The phrase an error message uses for the integers in [min, max]. */
+static const char *describe_range (char *buf, size_t size, int64_t min, int64_t max)
+{
+    if (max == INT_MAX && min == 0)
+        return "a non-negative integer";
+    if (max == INT_MAX && min == 1)
+        return "a positive integer";
+    if (max == INT_MAX && min == INT_MIN)
+        return "an integer";
+    if (max == INT_MAX)
+        snprintf (buf, size, "an integer >= %lld", (long long)min);
+    else if (min == max)
+        snprintf (buf, size, "the integer %lld", (long long)min);
+    else
+        snprintf (buf, size, "an integer from %lld to %lld", (long long)min,
+                  (long long)max);
+    return buf;
+}
+
+/* A JSON number that is an integer in [min, max]: 1.5, 1e20 and infinities
+ * are not. */
+static bool integral_in (const cJSON *item, int64_t min, int64_t max)
+{
+    double v;
+
+    if (!cJSON_IsNumber (item))
+        return false;
+    v = item->valuedouble;
+    return isfinite (v) && floor (v) == v && v >= (double)min && v <= (double)max;
+}
+
+static int field_int64 (struct codec *c, const char *name, int64_t *value, int64_t min,
+                        int64_t max)
+{
+    char expected[80];
+
+    if (c->encoding) {
+        if (*value < min || *value > max)
+            return reject (c, name,
+                           describe_range (expected, sizeof (expected), min, max));
+        /* Written as text: cJSON prints doubles with 15 significant digits
+         * when that reads back "close enough", which loses microseconds
+         * beyond 2^52. */
+        char text[24];
+        snprintf (text, sizeof (text), "%lld", (long long)*value);
+        if (!cJSON_AddRawToObject (c->obj, name, text))
+            return out_of_memory (c);
+        return 0;
     }
-    *out = (int)v->valuedouble;
+    const cJSON *item = lookup (c, name);
+    if (!integral_in (item, min, max))
+        return reject (c, name, describe_range (expected, sizeof (expected), min, max));
+    *value = (int64_t)item->valuedouble;
     return 0;
 }
 
-static int get_int64 (struct decoder *d, const char *name, int64_t *out)
+static int field_int (struct codec *c, const char *name, int *value, int min, int max)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (d->obj, name);
-    if (!integral (v, -MAX_EXACT, MAX_EXACT))
-        return fail (d, name, "an integer");
-    *out = (int64_t)v->valuedouble;
+    int64_t v = *value;
+
+    if (field_int64 (c, name, &v, min, max) < 0)
+        return -1;
+    *value = (int)v;
     return 0;
 }
 
-static int get_string (struct decoder *d, const cJSON *obj, const char *name,
-                       char **out)
+static int field_time (struct codec *c, const char *name, int64_t *value)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    if (!cJSON_IsString (v) || !v->valuestring)
-        return fail (d, name, "a string");
-    if (!(*out = strdup (v->valuestring)))
-        return errprintf_errno (d->errp, "%s message", d->type);
-    return 0;
+    return field_int64 (c, name, value, 0, MAX_TIME_US);
 }
 
-static int get_string_array (struct decoder *d, const char *name, int min, char ***out,
-                             int *count)
+/* A string of min_len to max_len bytes (any bytes but NUL). */
+static int field_string_sized (struct codec *c, const char *name, char **value,
+                               size_t min_len, size_t max_len, const char *expected)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive (d->obj, name);
-    const cJSON *item;
-    int n, i = 0;
+    const char *s;
+    size_t len;
 
-    if (!cJSON_IsArray (a) || (n = cJSON_GetArraySize (a)) < min || n > MAX_ARRAY)
-        return fail (d, name,
-                     min ? "a non-empty array of strings" : "an array of strings");
-    if (!(*out = calloc (n + 1, sizeof (char *))))
-        return errprintf_errno (d->errp, "%s message", d->type);
-    *count = 0;
-    cJSON_ArrayForEach (item, a)
-    {
-        if (!cJSON_IsString (item) || !item->valuestring)
-            return fail (d, name, "an array of strings");
-        if (!((*out)[i++] = strdup (item->valuestring)))
-            return errprintf_errno (d->errp, "%s message", d->type);
-        *count = i;
+    if (c->encoding)
+        s = *value;
+    else {
+        const cJSON *item = lookup (c, name);
+        s = cJSON_IsString (item) ? item->valuestring : NULL;
     }
+    if (!s || (len = strlen (s)) < min_len || len > max_len)
+        return reject (c, name, expected);
+    if (c->encoding) {
+        if (!cJSON_AddStringToObject (c->obj, name, s))
+            return out_of_memory (c);
+    } else if (!(*value = strdup (s)))
+        return out_of_memory (c);
     return 0;
 }
 
-static int get_int_array (struct decoder *d, const cJSON *obj, const char *name,
-                          int min_n, int max_n, int min_v, int max_v, int **out,
-                          int *count)
+static int field_string (struct codec *c, const char *name, char **value)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive (obj, name);
-    const cJSON *item;
-    int n, i = 0;
+    return field_string_sized (c, name, value, 0, SIZE_MAX, "a string");
+}
 
-    if (!cJSON_IsArray (a) || (n = cJSON_GetArraySize (a)) < min_n || n > max_n)
-        return fail (d, name, "an array of integers of the right length");
-    if (!(*out = calloc (n > 0 ? n : 1, sizeof (int))))
-        return errprintf_errno (d->errp, "%s message", d->type);
+static int field_name (struct codec *c, const char *name, char **value)
+{
+    return field_string_sized (c, name, value, 1, SIZE_MAX, "a non-empty string");
+}
+
+static int field_path (struct codec *c, const char *name, char **value)
+{
+    /* When decoding, the copy stays in the message for protocol_msg_clear(). */
+    if (field_name (c, name, value) < 0)
+        return -1;
+    return (*value)[0] == '/' ? 0 : reject (c, name, "an absolute path");
+}
+
+/* An array of min_count to MAX_ARRAY strings.  Decoding makes it
+ * NULL-terminated (argv and env arrays are handed to exec). */
+static int field_strings (struct codec *c, const char *name, char ***items, int *count,
+                          int min_count)
+{
+    char expected[64];
+    cJSON *array;
+    int n;
+
+    snprintf (expected, sizeof (expected), "an array of %d to %d strings", min_count,
+              MAX_ARRAY);
+    if (c->encoding) {
+        if (*count < min_count || *count > MAX_ARRAY || (*count > 0 && !*items))
+            return reject (c, name, expected);
+        if (!(array = cJSON_AddArrayToObject (c->obj, name)))
+            return out_of_memory (c);
+        for (int i = 0; i < *count; i++) {
+            cJSON *s;
+            if (!(*items)[i])
+                return reject_at (c, name, i, "a string");
+            if (!(s = cJSON_CreateString ((*items)[i])))
+                return out_of_memory (c);
+            cJSON_AddItemToArray (array, s);
+        }
+        return 0;
+    }
+    array = cJSON_GetObjectItemCaseSensitive (c->obj, name);
+    if (!cJSON_IsArray (array) || (n = cJSON_GetArraySize (array)) < min_count ||
+        n > MAX_ARRAY)
+        return reject (c, name, expected);
+    /* Counted in full at once: unfilled entries are NULL, which clear frees. */
+    if (!(*items = calloc (n + 1, sizeof (char *))))
+        return out_of_memory (c);
     *count = n;
-    cJSON_ArrayForEach (item, a)
-    {
-        if (!integral (item, min_v, max_v))
-            return fail (d, name, "an array of integers in range");
-        (*out)[i++] = (int)item->valuedouble;
+    /* Walk the list: cJSON_GetArrayItem() would make this quadratic. */
+    const cJSON *item = array->child;
+    for (int i = 0; i < n; i++, item = item->next) {
+        if (!cJSON_IsString (item) || !item->valuestring)
+            return reject_at (c, name, i, "a string");
+        if (!((*items)[i] = strdup (item->valuestring)))
+            return out_of_memory (c);
     }
     return 0;
 }
 
-static int decode_here (struct decoder *d, struct protocol_here *h)
+static int compare_ints (const void *a, const void *b)
 {
-    if (get_string (d, d->obj, "node", &h->node) < 0 ||
-        get_int (d, d->obj, "pid", 0, &h->pid) < 0 ||
-        get_int_array (d, d->obj, "cores", 1, MAX_ARRAY, -1, INT32_MAX, &h->cores,
-                       &h->nslots) < 0 ||
-        get_int (d, d->obj, "busy", 0, &h->busy) < 0 ||
-        get_int64 (d, "started_us", &h->started_us) < 0 ||
-        get_string (d, d->obj, "version", &h->version) < 0)
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether the n entries of v are all different. */
+static int ints_unique (const int *v, int n, bool *unique)
+{
+    int *sorted;
+
+    *unique = true;
+    if (n < 2)
+        return 0;
+    if (!(sorted = malloc (n * sizeof (int))))
         return -1;
+    memcpy (sorted, v, n * sizeof (int));
+    qsort (sorted, n, sizeof (int), compare_ints);
+    for (int i = 1; i < n && *unique; i++)
+        if (sorted[i] == sorted[i - 1])
+            *unique = false;
+    free (sorted);
     return 0;
 }
 
-static int decode_announce (struct decoder *d, struct protocol_announce *a)
-{
-    const cJSON *nodes, *item;
-    int n, i = 0;
+struct int_array_rule {
+    int min_count, max_count; /* entries */
+    int min, max;             /* each entry */
+    bool unique;
+};
 
-    if (get_string (d, d->obj, "path", &a->path) < 0 ||
-        get_string_array (d, "argv", 1, &a->argv, &a->argc) < 0 ||
-        get_string_array (d, "env", 0, &a->env, &a->envc) < 0 ||
-        get_string (d, d->obj, "cwd", &a->cwd) < 0 ||
-        get_int (d, d->obj, "size", 1, &a->size) < 0 ||
-        get_string (d, d->obj, "results_queue", &a->results_queue) < 0 ||
-        get_int (d, d->obj, "delivery_limit", 1, &a->delivery_limit) < 0)
-        return -1;
-    nodes = cJSON_GetObjectItemCaseSensitive (d->obj, "nodes");
-    if (!cJSON_IsArray (nodes) || (n = cJSON_GetArraySize (nodes)) > MAX_ARRAY)
-        return fail (d, "nodes", "an array of nodes");
-    if (!(a->nodes = calloc (n > 0 ? n : 1, sizeof (*a->nodes))))
-        return errprintf_errno (d->errp, "announce message");
-    cJSON_ArrayForEach (item, nodes)
-    {
-        struct protocol_node *node = &a->nodes[i++];
-        a->nnodes = i;
-        if (!cJSON_IsObject (item))
-            return fail (d, "nodes", "an array of objects");
-        if (get_string (d, item, "name", &node->name) < 0 ||
-            get_int (d, item, "first_slot", 0, &node->first_slot) < 0 ||
-            get_int (d, item, "nslots", 1, &node->nslots) < 0 ||
-            get_int_array (d, item, "used", 0, node->nslots, 0, node->nslots - 1,
-                           &node->used, &node->nused) < 0)
-            return -1;
+static int field_ints (struct codec *c, const char *name, int **items, int *count,
+                       const struct int_array_rule *rule)
+{
+    char expected[96], entry[80];
+    cJSON *array;
+    bool unique;
+    int n;
+
+    snprintf (expected, sizeof (expected), "an array of %d to %d %sintegers",
+              rule->min_count, rule->max_count, rule->unique ? "distinct " : "");
+    describe_range (entry, sizeof (entry), rule->min, rule->max);
+    if (c->encoding) {
+        n = *count;
+        if (n < rule->min_count || n > rule->max_count || (n > 0 && !*items))
+            return reject (c, name, expected);
+        if (!(array = cJSON_AddArrayToObject (c->obj, name)))
+            return out_of_memory (c);
+        for (int i = 0; i < n; i++) {
+            cJSON *v;
+            if ((*items)[i] < rule->min || (*items)[i] > rule->max)
+                return reject_at (c, name, i, entry);
+            if (!(v = cJSON_CreateNumber ((*items)[i])))
+                return out_of_memory (c);
+            cJSON_AddItemToArray (array, v);
+        }
+    } else {
+        array = cJSON_GetObjectItemCaseSensitive (c->obj, name);
+        if (!cJSON_IsArray (array) ||
+            (n = cJSON_GetArraySize (array)) < rule->min_count || n > rule->max_count)
+            return reject (c, name, expected);
+        if (!(*items = calloc (n > 0 ? n : 1, sizeof (int))))
+            return out_of_memory (c);
+        *count = n;
+        const cJSON *item = array->child;
+        for (int i = 0; i < n; i++, item = item->next) {
+            if (!integral_in (item, rule->min, rule->max))
+                return reject_at (c, name, i, entry);
+            (*items)[i] = (int)item->valuedouble;
+        }
     }
+    if (!rule->unique)
+        return 0;
+    if (ints_unique (*items, n, &unique) < 0)
+        return out_of_memory (c);
+    return unique ? 0 : reject (c, name, expected);
+}
+
+static int field_status (struct codec *c, const char *name,
+                         enum protocol_status *status)
+{
+    const char *expected = "one of \"exited\", \"signaled\", \"failed\"";
+
+    if (c->encoding) {
+        if (*status < PROTOCOL_EXITED || *status > PROTOCOL_FAILED)
+            return reject (c, name, expected);
+        if (!cJSON_AddStringToObject (c->obj, name, status_names[*status]))
+            return out_of_memory (c);
+        return 0;
+    }
+    const cJSON *item = lookup (c, name);
+    if (cJSON_IsString (item) && item->valuestring) {
+        for (int s = PROTOCOL_EXITED; s <= PROTOCOL_FAILED; s++) {
+            if (strcmp (item->valuestring, status_names[s]) == 0) {
+                *status = s;
+                return 0;
+            }
+        }
+    }
+    return reject (c, name, expected);
+}
+
+/* ---- the messages ---- */
+
+static int codec_here (struct codec *c, struct protocol_here *h)
+{
+    const struct int_array_rule cores = {1, MAX_ARRAY, -1, INT_MAX, false};
+
+    if (field_name (c, "node", &h->node) < 0 ||
+        field_int (c, "pid", &h->pid, 1, INT_MAX) < 0 ||
+        field_ints (c, "cores", &h->cores, &h->nslots, &cores) < 0 ||
+        field_int (c, "busy", &h->busy, 0, h->nslots) < 0 ||
+        field_time (c, "started_us", &h->started_us) < 0 ||
+        field_string (c, "version", &h->version) < 0)
+        return -1;
     return 0;
 }
 
-static int decode_result (struct decoder *d, struct protocol_result *r)
+static int codec_joined (struct codec *c, struct protocol_joined *j)
 {
-    const cJSON *status = cJSON_GetObjectItemCaseSensitive (d->obj, "status");
-    const cJSON *core = cJSON_GetObjectItemCaseSensitive (d->obj, "core");
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive (d->obj, "code");
-
-    if (get_int (d, d->obj, "rank", 0, &r->rank) < 0 ||
-        get_int (d, d->obj, "attempt", 1, &r->attempt) < 0 ||
-        get_string (d, d->obj, "node", &r->node) < 0 ||
-        get_int (d, d->obj, "slot", 0, &r->slot) < 0 ||
-        get_int (d, d->obj, "local", 0, &r->local) < 0)
-        return -1;
-    if (!integral (core, -1, INT32_MAX))
-        return fail (d, "core", "an integer >= -1");
-    r->core = (int)core->valuedouble;
-    if (!integral (code, INT32_MIN, INT32_MAX))
-        return fail (d, "code", "an integer");
-    r->code = (int)code->valuedouble;
-    r->status = 0;
-    for (int s = PROTOCOL_EXITED; s <= PROTOCOL_FAILED; s++)
-        if (cJSON_IsString (status) &&
-            strcmp (status->valuestring, status_names[s]) == 0)
-            r->status = s;
-    if (r->status == 0)
-        return fail (d, "status", "one of exited, signaled, failed");
-    if (get_int64 (d, "start_us", &r->start_us) < 0 ||
-        get_int64 (d, "end_us", &r->end_us) < 0)
-        return -1;
-    if (r->status == PROTOCOL_FAILED && get_string (d, d->obj, "error", &r->error) < 0)
+    if (field_name (c, "node", &j->node) < 0 ||
+        field_int (c, "local", &j->local, 0, INT_MAX) < 0)
         return -1;
     return 0;
 }
 
-static int decode_fields (struct decoder *d, struct protocol_msg *msg)
+static int codec_node (struct codec *c, struct protocol_node *n)
 {
+    struct int_array_rule used = {0, 0, 0, 0, true};
+
+    if (field_name (c, "name", &n->name) < 0 ||
+        field_int (c, "first_slot", &n->first_slot, 0, INT_MAX) < 0 ||
+        field_int (c, "nslots", &n->nslots, 1, INT_MAX - n->first_slot) < 0)
+        return -1;
+    /* Each local slot takes part at most once. */
+    used.max_count = n->nslots < MAX_ARRAY ? n->nslots : MAX_ARRAY;
+    used.max = n->nslots - 1;
+    return field_ints (c, "used", &n->used, &n->nused, &used);
+}
+
+static int field_nodes (struct codec *c, const char *name, struct protocol_node **nodes,
+                        int *count)
+{
+    char expected[64];
+    cJSON *array, *parent = c->obj;
+    int n, rc = 0;
+
+    snprintf (expected, sizeof (expected), "an array of at most %d node objects",
+              MAX_ARRAY);
+    if (c->encoding) {
+        if ((n = *count) < 0 || n > MAX_ARRAY || (n > 0 && !*nodes))
+            return reject (c, name, expected);
+        if (!(array = cJSON_AddArrayToObject (c->obj, name)))
+            return out_of_memory (c);
+    } else {
+        array = cJSON_GetObjectItemCaseSensitive (c->obj, name);
+        if (!cJSON_IsArray (array) || (n = cJSON_GetArraySize (array)) > MAX_ARRAY)
+            return reject (c, name, expected);
+        if (!(*nodes = calloc (n > 0 ? n : 1, sizeof (**nodes))))
+            return out_of_memory (c);
+        *count = n;
+    }
+    cJSON *next = c->encoding ? NULL : array->child;
+    for (int i = 0; i < n && rc == 0; i++) {
+        cJSON *obj;
+        if (c->encoding) {
+            if (!(obj = cJSON_CreateObject ()))
+                return out_of_memory (c);
+            cJSON_AddItemToArray (array, obj);
+        } else {
+            obj = next;
+            next = next->next;
+            if (!cJSON_IsObject (obj))
+                return reject_at (c, name, i, "an object");
+        }
+        snprintf (c->scope, sizeof (c->scope), "%s[%d]", name, i);
+        c->obj = obj;
+        rc = codec_node (c, &(*nodes)[i]);
+        c->obj = parent;
+        c->scope[0] = '\0';
+    }
+    return rc;
+}
+
+static int codec_announce (struct codec *c, struct protocol_announce *a)
+{
+    if (field_path (c, "path", &a->path) < 0 ||
+        field_strings (c, "argv", &a->argv, &a->argc, 1) < 0 ||
+        field_strings (c, "env", &a->env, &a->envc, 0) < 0 ||
+        field_path (c, "cwd", &a->cwd) < 0 ||
+        field_int (c, "size", &a->size, 1, INT_MAX) < 0 ||
+        field_string_sized (c, "results_queue", &a->results_queue, 1, MAX_QUEUE_NAME,
+                            "a queue name of 1 to 255 bytes") < 0 ||
+        field_int (c, "delivery_limit", &a->delivery_limit, 1, INT_MAX) < 0 ||
+        field_nodes (c, "nodes", &a->nodes, &a->nnodes) < 0)
+        return -1;
+    return 0;
+}
+
+static int codec_task (struct codec *c, struct protocol_task *t)
+{
+    if (field_int (c, "rank", &t->rank, 0, INT_MAX) < 0 ||
+        field_int (c, "attempt", &t->attempt, 1, INT_MAX) < 0)
+        return -1;
+    return 0;
+}
+
+static int codec_result (struct codec *c, struct protocol_result *r)
+{
+    if (field_int (c, "rank", &r->rank, 0, INT_MAX) < 0 ||
+        field_int (c, "attempt", &r->attempt, 1, INT_MAX) < 0 ||
+        field_name (c, "node", &r->node) < 0 ||
+        field_int (c, "slot", &r->slot, 0, INT_MAX) < 0 ||
+        field_int (c, "local", &r->local, 0, INT_MAX) < 0 ||
+        field_int (c, "core", &r->core, -1, INT_MAX) < 0 ||
+        field_status (c, "status", &r->status) < 0 ||
+        field_int (c, "code", &r->code, INT_MIN, INT_MAX) < 0 ||
+        field_time (c, "start_us", &r->start_us) < 0 ||
+        field_time (c, "end_us", &r->end_us) < 0)
+        return -1;
+    /* Only a failure has a reason; an error field on other results is
+     * ignored like any unknown field. */
+    if (r->status == PROTOCOL_FAILED)
+        return field_string (c, "error", &r->error);
+    return 0;
+}
+
+static int codec_output (struct codec *c, struct protocol_output *o)
+{
+    char expected[64];
+
+    if (field_int (c, "rank", &o->rank, 0, INT_MAX) < 0 ||
+        field_int (c, "attempt", &o->attempt, 1, INT_MAX) < 0 ||
+        field_int (c, "stream", &o->stream, 1, 2) < 0)
+        return -1;
+    /* The payload is not a JSON field: it follows the JSON line (decoding
+     * found it already).  A decoder takes any size up to PROTOCOL_MAX_BODY so
+     * that a later revision may send larger chunks. */
+    snprintf (expected, sizeof (expected), "at most %d bytes of data",
+              PROTOCOL_MAX_OUTPUT_CHUNK);
+    if (c->encoding && (o->len > PROTOCOL_MAX_OUTPUT_CHUNK || (o->len > 0 && !o->data)))
+        return reject (c, "payload", expected);
+    return 0;
+}
+
+static int codec_msg (struct codec *c, struct protocol_msg *msg)
+{
+    if (has_job (msg->type) && field_string_sized (c, "job", &msg->job, 1, MAX_JOB_ID,
+                                                   "a job id of 1 to 64 bytes") < 0)
+        return -1;
     switch (msg->type) {
         case PROTOCOL_WHO:
         case PROTOCOL_END:
         case PROTOCOL_CANCEL:
             return 0;
         case PROTOCOL_HERE:
-            return decode_here (d, &msg->here);
+            return codec_here (c, &msg->here);
         case PROTOCOL_JOINED:
-            if (get_string (d, d->obj, "node", &msg->joined.node) < 0 ||
-                get_int (d, d->obj, "local", 0, &msg->joined.local) < 0)
-                return -1;
-            return 0;
+            return codec_joined (c, &msg->joined);
         case PROTOCOL_ANNOUNCE:
-            return decode_announce (d, &msg->announce);
+            return codec_announce (c, &msg->announce);
         case PROTOCOL_TASK:
-            if (get_int (d, d->obj, "rank", 0, &msg->task.rank) < 0 ||
-                get_int (d, d->obj, "attempt", 1, &msg->task.attempt) < 0)
-                return -1;
-            return 0;
+            return codec_task (c, &msg->task);
         case PROTOCOL_RESULT:
-            return decode_result (d, &msg->result);
+            return codec_result (c, &msg->result);
         case PROTOCOL_OUTPUT:
-            if (get_int (d, d->obj, "rank", 0, &msg->output.rank) < 0 ||
-                get_int (d, d->obj, "attempt", 1, &msg->output.attempt) < 0 ||
-                get_int (d, d->obj, "stream", 1, &msg->output.stream) < 0)
-                return -1;
-            if (msg->output.stream > 2)
-                return fail (d, "stream", "1 or 2");
-            return 0;
+            return codec_output (c, &msg->output);
     }
-    return -1;
+    return reject (c, "type", "a known message type");
+}
+
+/* ---- encoding ---- */
+
+/* The body: the JSON line, and for output a newline and the payload. */
+static char *assemble (const struct protocol_msg *msg, const char *json, size_t *lenp,
+                       struct krun_error *errp)
+{
+    size_t jlen = strlen (json), len = jlen;
+    char *body;
+
+    if (msg->type == PROTOCOL_OUTPUT)
+        len += 1 + msg->output.len;
+    if (len > PROTOCOL_MAX_BODY) {
+        errno = E2BIG;
+        errprintf (errp, "cannot encode %s message: %zu bytes, over the %d byte limit",
+                   protocol_type_name (msg->type), len, PROTOCOL_MAX_BODY);
+        return NULL;
+    }
+    /* One spare byte: the body is NUL-terminated for the curious reader, not
+     * for the decoder, which never relies on it. */
+    if (!(body = malloc (len + 1))) {
+        errprintf_errno (errp, "cannot encode %s message",
+                         protocol_type_name (msg->type));
+        return NULL;
+    }
+    memcpy (body, json, jlen);
+    if (msg->type == PROTOCOL_OUTPUT) {
+        body[jlen] = '\n';
+        if (msg->output.len > 0)
+            memcpy (body + jlen + 1, msg->output.data, msg->output.len);
+    }
+    body[len] = '\0';
+    *lenp = len;
+    return body;
+}
+
+char *protocol_encode (const struct protocol_msg *msg, size_t *lenp,
+                       struct krun_error *errp)
+{
+    struct codec c = {.encoding = true, .errp = errp};
+    struct protocol_msg copy;
+    char *json = NULL, *body = NULL;
+
+    if (!msg || !lenp) {
+        errno = EINVAL;
+        errprintf (errp, "cannot encode a message: no message or length pointer");
+        return NULL;
+    }
+    if (!type_known (msg->type)) {
+        errno = EINVAL;
+        errprintf (errp, "cannot encode a message of unknown type %d", (int)msg->type);
+        return NULL;
+    }
+    /* The codec takes non-const pointers because it also decodes; encoding
+     * only reads them. */
+    copy = *msg;
+    c.type = type_names[msg->type];
+    if (!(c.obj = cJSON_CreateObject ()) ||
+        !cJSON_AddNumberToObject (c.obj, "v", PROTOCOL_VERSION) ||
+        !cJSON_AddStringToObject (c.obj, "type", c.type)) {
+        out_of_memory (&c);
+        goto done;
+    }
+    if (codec_msg (&c, &copy) < 0)
+        goto done;
+    if (!(json = cJSON_PrintUnformatted (c.obj))) {
+        out_of_memory (&c);
+        goto done;
+    }
+    body = assemble (msg, json, lenp, errp);
+done:
+    cJSON_free (json);
+    cJSON_Delete (c.obj);
+    return body;
+}
+
+/* ---- decoding ---- */
+
+static int protocol_error (struct krun_error *errp, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+/* errprintf() with errno EPROTO: the body is not a valid message. */
+static int protocol_error (struct krun_error *errp, const char *fmt, ...)
+{
+    char text[sizeof (errp->text)];
+    va_list ap;
+
+    va_start (ap, fmt);
+    vsnprintf (text, sizeof (text), fmt, ap);
+    va_end (ap);
+    errno = EPROTO;
+    return errprintf (errp, "%s", text);
+}
+
+/* cJSON turns the escape \u0000 into a NUL that silently cuts a string short;
+ * no field may hold a NUL, so such a string is refused.  In valid JSON a
+ * backslash occurs only inside a string, and it owns the character after it,
+ * so a single pass finds every escape. */
+static bool has_escaped_nul (const char *json, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (json[i] != '\\')
+            continue;
+        if (json[i + 1] == 'u' && i + 6 <= len && memcmp (json + i + 2, "0000", 4) == 0)
+            return true;
+        i++;
+    }
+    return false;
+}
+
+/* Parse the JSON line (len bytes, not NUL-terminated) into an object. */
+static cJSON *parse_line (const char *text, size_t len, struct krun_error *errp)
+{
+    const char *end = NULL;
+    cJSON *obj;
+    char *line;
+
+    if (memchr (text, '\0', len)) {
+        protocol_error (errp, "message has a NUL byte in its JSON line");
+        return NULL;
+    }
+    if (has_escaped_nul (text, len)) {
+        protocol_error (errp, "message has a string with an escaped NUL (\\u0000)");
+        return NULL;
+    }
+    /* A NUL-terminated copy: the parser never reads past the line, whatever
+     * it is fed, and can be told to refuse bytes after the object. */
+    if (!(line = malloc (len + 1))) {
+        errprintf_errno (errp, "cannot decode message");
+        return NULL;
+    }
+    memcpy (line, text, len);
+    line[len] = '\0';
+    obj = cJSON_ParseWithOpts (line, &end, true);
+    if (!obj) {
+        size_t at = end >= line && end <= line + len ? (size_t)(end - line) : len;
+        protocol_error (errp, "message is not valid JSON (error at byte %zu of %zu)",
+                        at, len);
+    } else if (!cJSON_IsObject (obj)) {
+        protocol_error (errp, "message is not a JSON object");
+        cJSON_Delete (obj);
+        obj = NULL;
+    }
+    free (line);
+    return obj;
+}
+
+/* Check "v" and read "type" into msg->type. */
+static int decode_header (struct codec *c, struct protocol_msg *msg)
+{
+    const cJSON *v = lookup (c, "v");
+    const cJSON *type = lookup (c, "type");
+
+    if (!integral_in (v, PROTOCOL_VERSION, PROTOCOL_VERSION)) {
+        char what[64];
+        if (cJSON_IsNumber (v))
+            snprintf (what, sizeof (what), "%g", v->valuedouble);
+        else
+            snprintf (what, sizeof (what), "missing or not a number");
+        return protocol_error (c->errp, "message has protocol version %s, expected %d",
+                               what, PROTOCOL_VERSION);
+    }
+    if (cJSON_IsString (type) && type->valuestring) {
+        for (int t = PROTOCOL_WHO; t <= PROTOCOL_CANCEL; t++) {
+            if (strcmp (type->valuestring, type_names[t]) == 0) {
+                msg->type = t;
+                c->type = type_names[t];
+                return 0;
+            }
+        }
+    }
+    return reject (c, "type", "a known message type");
+}
+
+/* Only output has bytes after the JSON line; everything else is the line and
+ * at most its newline. */
+static int split_payload (struct codec *c, struct protocol_msg *msg, const char *body,
+                          size_t len, size_t jlen)
+{
+    if (msg->type == PROTOCOL_OUTPUT) {
+        if (jlen == len)
+            return protocol_error (c->errp,
+                                   "output message: no newline between the JSON line "
+                                   "and the payload");
+        msg->output.data = body + jlen + 1;
+        msg->output.len = len - jlen - 1;
+    } else if (jlen + 1 < len) {
+        return protocol_error (c->errp,
+                               "%s message: %zu unexpected bytes after the JSON line",
+                               c->type, len - jlen - 1);
+    }
+    return 0;
 }
 
 int protocol_decode (const void *body, size_t len, struct protocol_msg *msg,
                      struct krun_error *errp)
 {
-    struct decoder d = {.type = "krun", .errp = errp};
+    struct codec c = {.encoding = false, .type = "krun", .errp = errp};
     const char *text = body;
     const char *nl;
     size_t jlen;
-    cJSON *obj = NULL;
-    const cJSON *v, *type;
     int rc = -1;
 
+    if (!msg) {
+        errno = EINVAL;
+        return errprintf (errp, "cannot decode a message into nothing");
+    }
     memset (msg, 0, sizeof (*msg));
     if (len > PROTOCOL_MAX_BODY) {
         errno = E2BIG;
         return errprintf (errp, "message of %zu bytes is over the %d byte limit", len,
                           PROTOCOL_MAX_BODY);
     }
-    if (!body || len == 0) {
-        errno = EPROTO;
-        return errprintf (errp, "empty message");
-    }
+    if (!body || len == 0)
+        return protocol_error (errp, "message is empty");
     nl = memchr (text, '\n', len);
     jlen = nl ? (size_t)(nl - text) : len;
-    if (!(obj = cJSON_ParseWithLength (text, jlen)) || !cJSON_IsObject (obj)) {
-        errno = EPROTO;
-        errprintf (errp, "message is not a JSON object");
-        goto done;
-    }
-    d.obj = obj;
-    v = cJSON_GetObjectItemCaseSensitive (obj, "v");
-    if (!integral (v, 0, INT32_MAX) || (int)v->valuedouble != PROTOCOL_VERSION) {
-        errno = EPROTO;
-        errprintf (errp, "message has protocol version %s, expected %d",
-                   cJSON_IsNumber (v) ? "other" : "missing", PROTOCOL_VERSION);
-        goto done;
-    }
-    type = cJSON_GetObjectItemCaseSensitive (obj, "type");
-    for (int t = PROTOCOL_WHO; t <= PROTOCOL_CANCEL; t++)
-        if (cJSON_IsString (type) && strcmp (type->valuestring, type_names[t]) == 0)
-            msg->type = t;
-    if (msg->type == 0) {
-        errno = EPROTO;
-        errprintf (errp, "message has an unknown type");
-        goto done;
-    }
-    d.type = type_names[msg->type];
-    if (has_job (msg->type) && get_string (&d, obj, "job", &msg->job) < 0)
-        goto done;
-    if (msg->type == PROTOCOL_OUTPUT) {
-        if (!nl) {
-            fail (&d, "payload", "present after a newline");
-            goto done;
-        }
-        msg->output.data = nl + 1;
-        msg->output.len = len - jlen - 1;
-    } else if (nl && jlen + 1 != len) {
-        fail (&d, "body", "a single JSON line");
-        goto done;
-    }
-    rc = decode_fields (&d, msg);
-done:
-    cJSON_Delete (obj);
+    if (!(c.obj = parse_line (text, jlen, errp)))
+        return -1;
+    if (decode_header (&c, msg) == 0 && split_payload (&c, msg, text, len, jlen) == 0)
+        rc = codec_msg (&c, msg);
+    cJSON_Delete (c.obj);
     return rc;
 }
 
@@ -546,6 +780,22 @@ static void free_strings (char **v, int n)
         for (int i = 0; i < n; i++)
             free (v[i]);
         free (v);
+    }
+}
+
+static void free_announce (struct protocol_announce *a)
+{
+    free (a->path);
+    free_strings (a->argv, a->argc);
+    free_strings (a->env, a->envc);
+    free (a->cwd);
+    free (a->results_queue);
+    if (a->nodes) {
+        for (int i = 0; i < a->nnodes; i++) {
+            free (a->nodes[i].name);
+            free (a->nodes[i].used);
+        }
+        free (a->nodes);
     }
 }
 
@@ -563,22 +813,13 @@ void protocol_msg_clear (struct protocol_msg *msg)
             free (msg->joined.node);
             break;
         case PROTOCOL_ANNOUNCE:
-            free (msg->announce.path);
-            free_strings (msg->announce.argv, msg->announce.argc);
-            free_strings (msg->announce.env, msg->announce.envc);
-            free (msg->announce.cwd);
-            free (msg->announce.results_queue);
-            for (int i = 0; i < msg->announce.nnodes; i++) {
-                free (msg->announce.nodes[i].name);
-                free (msg->announce.nodes[i].used);
-            }
-            free (msg->announce.nodes);
+            free_announce (&msg->announce);
             break;
         case PROTOCOL_RESULT:
             free (msg->result.node);
             free (msg->result.error);
             break;
-        default:
+        default: /* no owned fields; output.data is borrowed */
             break;
     }
     free (msg->job);

@@ -31,7 +31,10 @@ struct slot_job {
     char tag[160];   /* consumer tag on the task queue */
     char queue[160]; /* the task queue */
     int64_t lease_checked_ms;
-    bool consuming; /* false while paused: see bounce_task() */
+    bool consuming;  /* false while paused: see bounce_task() */
+    char **env;      /* the tasks' environment, built once per job */
+    int env_rank;    /* index of KRUN_RANK in env */
+    int env_attempt; /* index of KRUN_ATTEMPT in env */
     struct slot_job *next;
 };
 
@@ -83,9 +86,13 @@ static struct slot_job *job_find (struct slot *s, const char *id)
     return NULL;
 }
 
+static void free_environment (char **env);
+static int job_environment (const struct slot *s, struct slot_job *j);
+
 static void job_free (struct slot_job *j)
 {
     if (j) {
+        free_environment (j->env);
         free (j->id);
         protocol_msg_clear (&j->announce);
         free (j);
@@ -147,6 +154,11 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg)
     memset (msg, 0, sizeof (*msg)); /* ownership moves to j */
     j->global_slot = global_slot;
     j->lease_checked_ms = clock_mono_ms ();
+    if (job_environment (s, j) < 0) {
+        log_msg ("job %s: out of memory", j->id);
+        job_free (j);
+        return;
+    }
     snprintf (j->tag, sizeof (j->tag), JOB_TAG_PREFIX "%s", j->id);
     protocol_task_queue (j->id, j->queue, sizeof (j->queue));
     if (transport_consume (s->t, j->queue, j->tag, false, &error) < 0) {
@@ -315,8 +327,6 @@ static int environment_set (char **env, size_t *n, const char *entry)
     return 0;
 }
 
-static void free_environment (char **env);
-
 /* Build the task's environment: the slot's own, then the job's variables,
  * then KRUN_*.  Returns a NULL-terminated malloc'd array of malloc'd strings. */
 static char **task_environment (const struct slot *s, const struct slot_job *j,
@@ -362,6 +372,43 @@ static void free_environment (char **env)
             free (*e);
         free (env);
     }
+}
+
+static int find_variable (char **env, const char *prefix)
+{
+    for (int k = 0; env[k]; k++)
+        if (strncmp (env[k], prefix, strlen (prefix)) == 0)
+            return k;
+    return -1;
+}
+
+/* The environment is the same for every task of a job but for KRUN_RANK and
+ * KRUN_ATTEMPT: build it once, when the job is announced, so that a task
+ * costs two small strings instead of a merge of two environments. */
+static int job_environment (const struct slot *s, struct slot_job *j)
+{
+    if (!(j->env = task_environment (s, j, 0, 1)))
+        return -1;
+    j->env_rank = find_variable (j->env, "KRUN_RANK=");
+    j->env_attempt = find_variable (j->env, "KRUN_ATTEMPT=");
+    return 0;
+}
+
+static int job_environment_set (struct slot_job *j, int rank, int attempt)
+{
+    char *r, *a;
+
+    if (asprintf (&r, "KRUN_RANK=%d", rank) < 0)
+        return -1;
+    if (asprintf (&a, "KRUN_ATTEMPT=%d", attempt) < 0) {
+        free (r);
+        return -1;
+    }
+    free (j->env[j->env_rank]);
+    j->env[j->env_rank] = r;
+    free (j->env[j->env_attempt]);
+    j->env[j->env_attempt] = a;
+    return 0;
 }
 
 static void ack (struct slot *s, uint64_t tag)
@@ -462,7 +509,7 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     struct krun_error error;
     struct protocol_msg msg = {0};
     struct slot_job *j = job_find (s, m->consumer_tag + strlen (JOB_TAG_PREFIX));
-    char **env = NULL, **argv = NULL;
+    char **argv = NULL;
 
     if (!j) {
         transport_reject (s->t, m->delivery_tag, true, NULL);
@@ -490,9 +537,8 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         goto out;
     }
     const struct protocol_announce *a = &j->announce.announce;
-    env = task_environment (s, j, msg.task.rank, msg.task.attempt);
     argv = calloc (a->argc + 1, sizeof (*argv));
-    if (!env || !argv) {
+    if (!argv || job_environment_set (j, msg.task.rank, msg.task.attempt) < 0) {
         transport_reject (s->t, m->delivery_tag, true, NULL);
         goto out;
     }
@@ -506,7 +552,7 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     r->kill_at_ms = 0;
     r->drop = r->give_back = false;
     r->start_us = clock_wall_us ();
-    r->task = task_start (a->path, argv, env, a->cwd, &error);
+    r->task = task_start (a->path, argv, j->env, a->cwd, &error);
     if (!r->task) {
         publish_result (s, j, r->rank, r->attempt, PROTOCOL_FAILED,
                         exit_code_for_errno (errno), r->start_us, error.text);
@@ -517,7 +563,6 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     notify_daemon (s, 'B');
 out:
     free (argv);
-    free_environment (env);
     protocol_msg_clear (&msg);
 }
 

@@ -1,335 +1,1315 @@
-/* Unit tests of the wire protocol: round trips of every message, binary and
- * odd bytes, and a table of bad bodies the decoder must refuse. */
+/* Unit tests of the wire protocol (runtime/protocol.c): the exact wire form
+ * of each message, round trips of every type field by field, odd bytes in
+ * strings and payloads, limits, a table of bodies the decoder must refuse and
+ * of messages the encoder must refuse, and truncated or corrupted bodies.
+ *
+ * JSON in the tables is written with single quotes for readability; json()
+ * turns them into double quotes. */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "protocol.h"
 #include "tests/tap.h"
 
-/* Encode msg and decode it into out; 0 on success. */
-static int round_trip (const struct protocol_msg *msg, struct protocol_msg *out)
+#define LEN(a) (sizeof (a) / sizeof ((a)[0]))
+#define MAX_TIME_US 9007199254740992LL /* 2^53 */
+/* The job id of the examples in docs/protocol.md. */
+#define JOB "8661c1249bf31a99"
+
+/* A malloc'd copy of s with every ' replaced by ". */
+static char *json (const char *s)
+{
+    char *copy = strdup (s);
+
+    if (!copy)
+        bail_out ("out of memory");
+    for (char *p = copy; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return copy;
+}
+
+static bool same (const char *a, const char *b)
+{
+    return a && b && strcmp (a, b) == 0;
+}
+
+/* Encode msg and decode the body into out (which the caller clears).  The
+ * body is returned in *bodyp (caller must free): output data borrows it. */
+static int encode_decode (const struct protocol_msg *msg, struct protocol_msg *out,
+                          char **bodyp)
 {
     struct krun_error error = {{0}};
     size_t len;
-    char *body = protocol_encode (msg, &len, &error);
     int rc;
 
-    if (!body) {
+    memset (out, 0, sizeof (*out));
+    if (!(*bodyp = protocol_encode (msg, &len, &error))) {
         diag ("encode: %s", error.text);
         return -1;
     }
-    rc = protocol_decode (body, len, out, &error);
-    if (rc < 0)
+    if ((rc = protocol_decode (*bodyp, len, out, &error)) < 0)
         diag ("decode: %s", error.text);
+    return rc;
+}
+
+/* The same for messages that borrow nothing from the body. */
+static int round_trip (const struct protocol_msg *msg, struct protocol_msg *out)
+{
+    char *body = NULL;
+    int rc = encode_decode (msg, out, &body);
+
     free (body);
     return rc;
 }
 
-static void test_simple_types (void)
+/* Decode a body written with single quotes. */
+static int decode_text (const char *text, struct protocol_msg *out,
+                        struct krun_error *errp)
+{
+    char *body = json (text);
+    int rc = protocol_decode (body, strlen (body), out, errp);
+
+    free (body);
+    return rc;
+}
+
+/* ---- valid messages of each type, shared by the tests ---- */
+
+static int here_cores[] = {0, 2, -1, 7};
+static char *announce_argv[] = {"./task", "--x", "a b"};
+static char *announce_env[] = {"PATH=/usr/bin:/bin", "X=1=2"};
+static int used_a[] = {0, 1}, used_b[] = {2};
+static struct protocol_node announce_nodes[] = {
+    {.name = "a", .first_slot = 0, .nslots = 2, .nused = 2, .used = used_a},
+    {.name = "b", .first_slot = 2, .nslots = 3, .nused = 1, .used = used_b},
+};
+
+static struct protocol_msg good (enum protocol_type type)
+{
+    struct protocol_msg m = {.type = type};
+
+    switch (type) {
+        case PROTOCOL_WHO:
+            break;
+        case PROTOCOL_HERE:
+            m.here = (struct protocol_here){.node = "a",
+                                            .pid = 4242,
+                                            .nslots = 4,
+                                            .cores = here_cores,
+                                            .busy = 2,
+                                            .started_us = 1795371475334785LL,
+                                            .version = "0.1.0"};
+            break;
+        case PROTOCOL_JOINED:
+            m.joined = (struct protocol_joined){.node = "node-7", .local = 12};
+            break;
+        case PROTOCOL_ANNOUNCE:
+            m.job = JOB;
+            m.announce = (struct protocol_announce){
+                .path = "/bin/task",
+                .argc = LEN (announce_argv),
+                .argv = announce_argv,
+                .envc = LEN (announce_env),
+                .env = announce_env,
+                .cwd = "/home/u",
+                .size = 225,
+                .results_queue = "krun.job.8661c1249bf31a99.results",
+                .nnodes = LEN (announce_nodes),
+                .nodes = announce_nodes,
+                .delivery_limit = 5,
+            };
+            break;
+        case PROTOCOL_TASK:
+            m.job = JOB;
+            m.task = (struct protocol_task){.rank = 224, .attempt = 3};
+            break;
+        case PROTOCOL_RESULT:
+            m.job = JOB;
+            m.result = (struct protocol_result){
+                .rank = 17,
+                .attempt = 2,
+                .node = "b",
+                .slot = 130,
+                .local = 2,
+                .core = -1,
+                .status = PROTOCOL_FAILED,
+                .code = 127,
+                .start_us = 1795371475334785LL,
+                .end_us = 1795371480336012LL,
+                .error = "exec /bin/task: No such file or directory"};
+            break;
+        case PROTOCOL_OUTPUT:
+            m.job = JOB;
+            m.output = (struct protocol_output){
+                .rank = 5, .attempt = 1, .stream = 2, .data = "hi\n", .len = 3};
+            break;
+        case PROTOCOL_END:
+        case PROTOCOL_CANCEL:
+            m.job = JOB;
+            break;
+    }
+    return m;
+}
+
+/* ---- the wire form, exactly as docs/protocol.md shows it ---- */
+
+static void test_wire_form (void)
+{
+    struct protocol_msg exited = good (PROTOCOL_RESULT);
+    exited.result.status = PROTOCOL_EXITED;
+    exited.result.code = 0;
+    exited.result.core = 1;
+    exited.result.error = "ignored: only failures carry an error";
+    struct {
+        struct protocol_msg msg;
+        const char *body;
+    } cases[] = {
+        {good (PROTOCOL_WHO), "{'v':1,'type':'who'}"},
+        {good (PROTOCOL_HERE),
+         "{'v':1,'type':'here','node':'a','pid':4242,'cores':[0,2,-1,7],'busy':2,"
+         "'started_us':1795371475334785,'version':'0.1.0'}"},
+        {good (PROTOCOL_JOINED), "{'v':1,'type':'joined','node':'node-7','local':12}"},
+        {good (PROTOCOL_ANNOUNCE),
+         "{'v':1,'type':'announce','job':'" JOB "','path':'/bin/task',"
+         "'argv':['./task','--x','a b'],'env':['PATH=/usr/bin:/bin','X=1=2'],"
+         "'cwd':'/home/u','size':225,"
+         "'results_queue':'krun.job.8661c1249bf31a99.results','delivery_limit':5,"
+         "'nodes':[{'name':'a','first_slot':0,'nslots':2,'used':[0,1]},"
+         "{'name':'b','first_slot':2,'nslots':3,'used':[2]}]}"},
+        {good (PROTOCOL_TASK),
+         "{'v':1,'type':'task','job':'" JOB "','rank':224,'attempt':3}"},
+        {good (PROTOCOL_RESULT),
+         "{'v':1,'type':'result','job':'" JOB "','rank':17,'attempt':2,'node':'b',"
+         "'slot':130,'local':2,'core':-1,'status':'failed','code':127,"
+         "'start_us':1795371475334785,'end_us':1795371480336012,'error':'exec "
+         "/bin/task: No such file or directory'}"},
+        {exited,
+         "{'v':1,'type':'result','job':'" JOB "','rank':17,'attempt':2,'node':'b',"
+         "'slot':130,'local':2,'core':1,'status':'exited','code':0,"
+         "'start_us':1795371475334785,'end_us':1795371480336012}"},
+        {good (PROTOCOL_OUTPUT), "{'v':1,'type':'output','job':'" JOB
+                                 "','rank':5,'attempt':1,'stream':2}\nhi\n"},
+        {good (PROTOCOL_END), "{'v':1,'type':'end','job':'" JOB "'}"},
+        {good (PROTOCOL_CANCEL), "{'v':1,'type':'cancel','job':'" JOB "'}"},
+    };
+
+    for (size_t i = 0; i < LEN (cases); i++) {
+        struct krun_error error = {{0}};
+        char *want = json (cases[i].body);
+        size_t len = 0;
+        char *body = protocol_encode (&cases[i].msg, &len, &error);
+        ok (body && len == strlen (want) && memcmp (body, want, len) == 0,
+            "%s encodes as documented", protocol_type_name (cases[i].msg.type));
+        if (body && (len != strlen (want) || memcmp (body, want, len) != 0))
+            diag ("got  %.*s\nwant %s", (int)len, body, want);
+        free (body);
+        free (want);
+    }
+}
+
+/* ---- round trips, field by field ---- */
+
+static void test_round_trip_simple (void)
 {
     enum protocol_type types[] = {PROTOCOL_WHO, PROTOCOL_END, PROTOCOL_CANCEL};
-    for (size_t i = 0; i < 3; i++) {
-        struct protocol_msg msg = {.type = types[i], .job = "abc123"};
-        struct protocol_msg out;
+    struct protocol_msg out;
+
+    for (size_t i = 0; i < LEN (types); i++) {
+        struct protocol_msg msg = good (types[i]);
+        msg.job = "abc123"; /* who has no job: the encoder leaves it out */
         ok (round_trip (&msg, &out) == 0 && out.type == types[i] &&
-                (types[i] == PROTOCOL_WHO ? out.job == NULL
-                                          : out.job && strcmp (out.job, "abc123") == 0),
+                (types[i] == PROTOCOL_WHO ? out.job == NULL : same (out.job, "abc123")),
             "%s round-trips", protocol_type_name (types[i]));
         protocol_msg_clear (&out);
     }
-    struct protocol_msg task = {.type = PROTOCOL_TASK, .job = "j1"};
-    struct protocol_msg out;
-    task.task.rank = 224;
-    task.task.attempt = 3;
+
+    struct protocol_msg task = good (PROTOCOL_TASK);
     ok (round_trip (&task, &out) == 0 && out.type == PROTOCOL_TASK &&
-            out.task.rank == 224 && out.task.attempt == 3 &&
-            strcmp (out.job, "j1") == 0,
-        "task round-trips with rank and attempt");
+            same (out.job, JOB) && out.task.rank == 224 && out.task.attempt == 3,
+        "task round-trips: job, rank, attempt");
     protocol_msg_clear (&out);
 
-    struct protocol_msg joined = {.type = PROTOCOL_JOINED};
-    joined.joined.node = "node-7";
-    joined.joined.local = 12;
-    ok (round_trip (&joined, &out) == 0 && strcmp (out.joined.node, "node-7") == 0 &&
+    task.task.rank = INT_MAX;
+    task.task.attempt = INT_MAX;
+    ok (round_trip (&task, &out) == 0 && out.task.rank == INT_MAX &&
+            out.task.attempt == INT_MAX,
+        "task with rank and attempt INT_MAX round-trips");
+    protocol_msg_clear (&out);
+
+    struct protocol_msg joined = good (PROTOCOL_JOINED);
+    ok (round_trip (&joined, &out) == 0 && out.type == PROTOCOL_JOINED &&
+            out.job == NULL && same (out.joined.node, "node-7") &&
             out.joined.local == 12,
-        "joined round-trips");
+        "joined round-trips: node, local");
     protocol_msg_clear (&out);
 }
 
-static void test_here (void)
+static void test_round_trip_here (void)
 {
-    int cores[] = {0, 2, -1, 7};
-    struct protocol_msg msg = {.type = PROTOCOL_HERE}, out;
-    msg.here.node = "a";
-    msg.here.pid = 4242;
-    msg.here.nslots = 4;
-    msg.here.cores = cores;
-    msg.here.busy = 2;
-    msg.here.started_us = 1795371475334785LL;
-    msg.here.version = "0.1.0";
-    ok (round_trip (&msg, &out) == 0, "here round-trips");
-    ok (out.here.nslots == 4 && out.here.cores[1] == 2 && out.here.cores[2] == -1 &&
-            out.here.cores[3] == 7,
-        "cores survive, -1 included");
-    ok (out.here.pid == 4242 && out.here.busy == 2, "pid and busy survive");
-    ok (out.here.started_us == 1795371475334785LL, "a microsecond time stamp is exact");
-    is_str (out.here.version, "0.1.0", "version survives");
-    protocol_msg_clear (&out);
-}
+    struct protocol_msg msg = good (PROTOCOL_HERE), out;
 
-static void test_announce (void)
-{
-    char *argv[] = {"./task", "a b", "q\"uote", "new\nline", "\xff\xfe non-utf8", ""};
-    char *env[] = {"PATH=/usr/bin", "X=1=2"};
-    int used_a[] = {0, 1}, used_b[] = {2};
-    struct protocol_node nodes[] = {
-        {.name = "a", .first_slot = 0, .nslots = 2, .nused = 2, .used = used_a},
-        {.name = "b", .first_slot = 2, .nslots = 3, .nused = 1, .used = used_b},
-    };
-    struct protocol_msg msg = {.type = PROTOCOL_ANNOUNCE, .job = "j2"}, out;
-    struct protocol_announce *a = &msg.announce;
-    bool same = true;
-
-    a->path = "/bin/task";
-    a->argc = 6;
-    a->argv = argv;
-    a->envc = 2;
-    a->env = env;
-    a->cwd = "/home/u";
-    a->size = 225;
-    a->results_queue = "krun.job.j2.results";
-    a->nnodes = 2;
-    a->nodes = nodes;
-    a->delivery_limit = 5;
-    if (!ok (round_trip (&msg, &out) == 0, "announce round-trips"))
+    if (!ok (round_trip (&msg, &out) == 0 && out.type == PROTOCOL_HERE,
+             "here round-trips"))
         return;
-    for (int i = 0; i < 6; i++)
-        same = same && strcmp (out.announce.argv[i], argv[i]) == 0;
-    ok (out.announce.argc == 6 && same,
-        "argv with spaces, quotes, newlines, non-UTF-8 bytes survives");
-    ok (out.announce.envc == 2 && strcmp (out.announce.env[1], "X=1=2") == 0,
-        "env survives");
-    ok (out.announce.size == 225 && out.announce.delivery_limit == 5, "size and limit");
-    is_str (out.announce.path, "/bin/task", "path");
-    is_str (out.announce.cwd, "/home/u", "cwd");
-    is_str (out.announce.results_queue, "krun.job.j2.results", "results queue");
-    ok (out.announce.nnodes == 2 && out.announce.nodes[1].first_slot == 2 &&
-            out.announce.nodes[1].nslots == 3 && out.announce.nodes[1].nused == 1 &&
-            out.announce.nodes[1].used[0] == 2 && out.announce.nodes[0].nused == 2,
-        "node table survives");
+    ok (out.job == NULL && same (out.here.node, "a"), "here: node, no job");
+    is_int (out.here.pid, 4242, "here: pid");
+    ok (out.here.nslots == 4 && out.here.cores[0] == 0 && out.here.cores[1] == 2 &&
+            out.here.cores[2] == -1 && out.here.cores[3] == 7,
+        "here: nslots and cores, -1 included");
+    is_int (out.here.busy, 2, "here: busy");
+    ok (out.here.started_us == 1795371475334785LL, "here: started_us exact");
+    is_str (out.here.version, "0.1.0", "here: version");
     protocol_msg_clear (&out);
 }
 
-static void test_result (void)
+static void test_round_trip_announce (void)
+{
+    struct protocol_msg msg = good (PROTOCOL_ANNOUNCE), out;
+    const struct protocol_announce *a = &out.announce;
+    bool argv_same = true;
+
+    if (!ok (round_trip (&msg, &out) == 0 && out.type == PROTOCOL_ANNOUNCE,
+             "announce round-trips"))
+        return;
+    is_str (out.job, JOB, "announce: job");
+    is_str (a->path, "/bin/task", "announce: path");
+    for (int i = 0; i < a->argc && i < (int)LEN (announce_argv); i++)
+        argv_same = argv_same && same (a->argv[i], announce_argv[i]);
+    ok (a->argc == 3 && argv_same && a->argv[3] == NULL,
+        "announce: argv, NULL-terminated");
+    ok (a->envc == 2 && same (a->env[0], "PATH=/usr/bin:/bin") &&
+            same (a->env[1], "X=1=2") && a->env[2] == NULL,
+        "announce: env");
+    is_str (a->cwd, "/home/u", "announce: cwd");
+    is_int (a->size, 225, "announce: size");
+    is_str (a->results_queue, "krun.job.8661c1249bf31a99.results",
+            "announce: results_queue");
+    is_int (a->delivery_limit, 5, "announce: delivery_limit");
+    ok (a->nnodes == 2 && same (a->nodes[0].name, "a") && a->nodes[0].first_slot == 0 &&
+            a->nodes[0].nslots == 2 && a->nodes[0].nused == 2 &&
+            a->nodes[0].used[0] == 0 && a->nodes[0].used[1] == 1,
+        "announce: node 0");
+    ok (a->nnodes == 2 && same (a->nodes[1].name, "b") && a->nodes[1].first_slot == 2 &&
+            a->nodes[1].nslots == 3 && a->nodes[1].nused == 1 &&
+            a->nodes[1].used[0] == 2,
+        "announce: node 1");
+    protocol_msg_clear (&out);
+
+    /* Empty env, a node taking no part, no nodes at all. */
+    struct protocol_node idle = {.name = "c", .first_slot = 5, .nslots = 1};
+    msg.announce.envc = 0;
+    msg.announce.env = NULL;
+    msg.announce.nnodes = 1;
+    msg.announce.nodes = &idle;
+    ok (round_trip (&msg, &out) == 0 && a->envc == 0 && a->env && a->env[0] == NULL &&
+            a->nnodes == 1 && a->nodes[0].nused == 0 && a->nodes[0].first_slot == 5,
+        "announce with empty env and an unused node round-trips");
+    protocol_msg_clear (&out);
+    msg.announce.nnodes = 0;
+    msg.announce.nodes = NULL;
+    ok (round_trip (&msg, &out) == 0 && a->nnodes == 0,
+        "announce with no nodes round-trips");
+    protocol_msg_clear (&out);
+}
+
+static void test_round_trip_result (void)
 {
     enum protocol_status statuses[] = {PROTOCOL_EXITED, PROTOCOL_SIGNALED,
                                        PROTOCOL_FAILED};
-    for (int i = 0; i < 3; i++) {
-        struct protocol_msg msg = {.type = PROTOCOL_RESULT, .job = "j3"}, out;
-        struct protocol_result *r = &msg.result;
-        r->rank = 17;
-        r->attempt = 2;
-        r->node = "b";
-        r->slot = 130;
-        r->local = 2;
-        r->core = -1;
-        r->status = statuses[i];
-        r->code = 9;
-        r->start_us = 1000000;
-        r->end_us = 6000123;
-        r->error = statuses[i] == PROTOCOL_FAILED ? "cannot execute" : NULL;
-        ok (round_trip (&msg, &out) == 0 && out.result.status == statuses[i] &&
-                out.result.rank == 17 && out.result.attempt == 2 &&
-                out.result.slot == 130 && out.result.local == 2 &&
-                out.result.core == -1 && out.result.code == 9 &&
-                out.result.end_us == 6000123 && strcmp (out.result.node, "b") == 0 &&
-                (statuses[i] == PROTOCOL_FAILED
-                     ? out.result.error && !strcmp (out.result.error, "cannot execute")
-                     : out.result.error == NULL),
-            "result with status %d round-trips", statuses[i]);
+    const char *names[] = {"exited", "signaled", "failed"};
+
+    for (size_t i = 0; i < LEN (statuses); i++) {
+        struct protocol_msg msg = good (PROTOCOL_RESULT), out;
+        const struct protocol_result *r = &out.result;
+        msg.result.status = statuses[i];
+        msg.result.code = statuses[i] == PROTOCOL_SIGNALED ? 9 : -3;
+        if (!ok (round_trip (&msg, &out) == 0 && out.type == PROTOCOL_RESULT,
+                 "%s result round-trips", names[i]))
+            continue;
+        ok (same (out.job, JOB) && r->rank == 17 && r->attempt == 2 &&
+                same (r->node, "b") && r->slot == 130 && r->local == 2 && r->core == -1,
+            "%s result: job, rank, attempt, node, slot, local, core", names[i]);
+        ok (r->status == statuses[i] && r->code == msg.result.code &&
+                r->start_us == 1795371475334785LL && r->end_us == 1795371480336012LL,
+            "%s result: status, code, start_us, end_us", names[i]);
+        ok (statuses[i] == PROTOCOL_FAILED
+                ? same (r->error, "exec /bin/task: No such file or directory")
+                : r->error == NULL,
+            "%s result: error %s", names[i],
+            statuses[i] == PROTOCOL_FAILED ? "kept" : "absent");
+        protocol_msg_clear (&out);
+    }
+
+    struct protocol_msg msg = good (PROTOCOL_RESULT), out;
+    msg.result.code = INT_MIN;
+    msg.result.error = "";
+    ok (round_trip (&msg, &out) == 0 && out.result.code == INT_MIN &&
+            same (out.result.error, ""),
+        "result with code INT_MIN and an empty error round-trips");
+    protocol_msg_clear (&out);
+}
+
+static void test_time_stamps (void)
+{
+    int64_t stamps[] = {0, 1, 1795371475334785LL, MAX_TIME_US - 1, MAX_TIME_US};
+
+    for (size_t i = 0; i < LEN (stamps); i++) {
+        struct protocol_msg msg = good (PROTOCOL_RESULT), out;
+        msg.result.start_us = stamps[i];
+        msg.result.end_us = stamps[LEN (stamps) - 1 - i];
+        ok (round_trip (&msg, &out) == 0 && out.result.start_us == stamps[i] &&
+                out.result.end_us == stamps[LEN (stamps) - 1 - i],
+            "time stamp %lld is exact", (long long)stamps[i]);
+        protocol_msg_clear (&out);
+    }
+}
+
+/* ---- odd bytes ---- */
+
+static const char *odd_strings[] = {
+    "",
+    "q\"uote's",
+    "back\\slash",
+    "new\nline and\r\ncrlf",
+    "tab\there",
+    "\x01\x02\x1f\x7f control",
+    "\xff\xfe\x80 not UTF-8",
+    "\xc3\xa9t\xc3\xa9 UTF-8",
+    "\xed\xa0\x80 a lone surrogate's bytes",
+    "\\u0000 spelled out, not a NUL",
+    "\\\\u0000 after an escaped backslash",
+    "{\"v\":1,\"type\":\"who\"}",
+};
+
+static void test_odd_strings (void)
+{
+    for (size_t i = 0; i < LEN (odd_strings); i++) {
+        char *s = (char *)odd_strings[i];
+        char node[64];
+        char *argv[] = {"./task", s};
+        char *env[] = {s};
+        struct protocol_node nodes[] = {{.name = node, .nslots = 1}};
+        struct protocol_msg msg = good (PROTOCOL_ANNOUNCE), out;
+
+        /* Names must not be empty: prefix them. */
+        snprintf (node, sizeof (node), "n%s", s);
+        msg.announce.argv = argv;
+        msg.announce.argc = 2;
+        msg.announce.env = env;
+        msg.announce.envc = 1;
+        msg.announce.nodes = nodes;
+        msg.announce.nnodes = 1;
+        ok (round_trip (&msg, &out) == 0 && same (out.announce.argv[1], s) &&
+                same (out.announce.env[0], s) &&
+                same (out.announce.nodes[0].name, node),
+            "string %zu survives in argv, env and a node name", i);
+        protocol_msg_clear (&out);
+
+        msg = good (PROTOCOL_RESULT);
+        msg.result.error = s;
+        msg.result.node = node;
+        msg.job = node;
+        ok (round_trip (&msg, &out) == 0 && same (out.result.error, s) &&
+                same (out.result.node, node) && same (out.job, node),
+            "string %zu survives in a result's error, node and job", i);
         protocol_msg_clear (&out);
     }
 }
 
 static void test_output (void)
 {
-    char data[1000];
-    struct protocol_msg msg = {.type = PROTOCOL_OUTPUT, .job = "j4"}, out;
-    struct krun_error error;
+    char data[1024];
+    struct protocol_msg msg = good (PROTOCOL_OUTPUT), out;
+    struct krun_error error = {{0}};
     size_t len;
     char *body;
 
     for (size_t i = 0; i < sizeof (data); i++)
-        data[i] = (char)(i * 37);
-    data[0] = '\0';
-    data[1] = '\n';
-    data[2] = (char)0xff;
-    msg.output.rank = 5;
-    msg.output.attempt = 1;
-    msg.output.stream = 2;
+        data[i] = (char)(i * 37 + i / 256);
+    memcpy (data, "\0\n\xff\n{\"v\":1}\n\0", 13);
     msg.output.data = data;
     msg.output.len = sizeof (data);
     body = protocol_encode (&msg, &len, &error);
-    ok (body && protocol_decode (body, len, &out, &error) == 0, "output round-trips");
-    ok (out.output.len == sizeof (data) &&
+    if (!ok (body && protocol_decode (body, len, &out, &error) == 0,
+             "output with a binary payload round-trips"))
+        diag ("%s", error.text);
+    ok (out.output.len == sizeof (data) && out.output.data &&
             memcmp (out.output.data, data, sizeof (data)) == 0,
-        "binary payload with NUL, newline and 0xff is unchanged");
-    ok (out.output.rank == 5 && out.output.stream == 2, "rank and stream");
-    ok (out.output.data > body && out.output.data < body + len,
-        "data borrows the body");
+        "payload with NULs, newlines, 0xff and JSON is unchanged");
+    ok (same (out.job, JOB) && out.output.rank == 5 && out.output.attempt == 1 &&
+            out.output.stream == 2,
+        "output: job, rank, attempt, stream");
+    ok (out.output.data > body && out.output.data + out.output.len == body + len,
+        "output data borrows the body");
     protocol_msg_clear (&out);
     free (body);
 
     msg.output.len = 0;
-    ok (round_trip (&msg, &out) == 0 && out.output.len == 0, "empty output chunk");
+    msg.output.data = NULL;
+    msg.output.stream = 1;
+    ok (round_trip (&msg, &out) == 0 && out.output.len == 0 && out.output.stream == 1,
+        "an empty chunk round-trips");
+    protocol_msg_clear (&out);
+
+    char *big = malloc (PROTOCOL_MAX_OUTPUT_CHUNK);
+    if (!big)
+        bail_out ("out of memory");
+    memset (big, 'x', PROTOCOL_MAX_OUTPUT_CHUNK);
+    msg.output.data = big;
+    msg.output.len = PROTOCOL_MAX_OUTPUT_CHUNK;
+    ok (encode_decode (&msg, &out, &body) == 0 &&
+            out.output.len == PROTOCOL_MAX_OUTPUT_CHUNK &&
+            memcmp (out.output.data, big, PROTOCOL_MAX_OUTPUT_CHUNK) == 0,
+        "a chunk of exactly PROTOCOL_MAX_OUTPUT_CHUNK bytes round-trips");
+    protocol_msg_clear (&out);
+    free (body);
+    free (big);
+
+    /* A decoder takes larger chunks than an encoder makes (room to grow). */
+    const char *head =
+        "{\"v\":1,\"type\":\"output\",\"job\":\"j\",\"rank\":0,"
+        "\"attempt\":1,\"stream\":1}\n";
+    size_t payload = 3 * PROTOCOL_MAX_OUTPUT_CHUNK;
+    len = strlen (head) + payload;
+    if (!(body = malloc (len)))
+        bail_out ("out of memory");
+    memcpy (body, head, strlen (head));
+    memset (body + strlen (head), '\n', payload);
+    ok (protocol_decode (body, len, &out, NULL) == 0 && out.output.len == payload,
+        "the decoder takes a payload over PROTOCOL_MAX_OUTPUT_CHUNK");
+    protocol_msg_clear (&out);
+    free (body);
+}
+
+/* The body is not NUL-terminated: valgrind sees any read past its end. */
+static void test_unterminated (void)
+{
+    struct protocol_msg msg = good (PROTOCOL_ANNOUNCE), out;
+    size_t len;
+    char *body = protocol_encode (&msg, &len, NULL);
+    char *exact = body ? malloc (len) : NULL;
+
+    if (!exact)
+        bail_out ("cannot encode");
+    memcpy (exact, body, len);
+    ok (protocol_decode (exact, len, &out, NULL) == 0 && out.announce.argc == 3,
+        "a body without a terminating NUL decodes");
+    protocol_msg_clear (&out);
+    free (exact);
+    free (body);
+}
+
+/* ---- bodies that are odd but valid ---- */
+
+static void test_accepted (void)
+{
+    struct krun_error error = {{0}};
+    struct protocol_msg out;
+
+    ok (decode_text ("{'v':1,'type':'who','future':{'x':[1,{'y':null}]},'z':true}",
+                     &out, &error) == 0 &&
+            out.type == PROTOCOL_WHO,
+        "unknown fields are ignored");
+    protocol_msg_clear (&out);
+    ok (decode_text (" { 'attempt' : 1.0 , 'rank' : 3E0, 'job':'j','type':'task',"
+                     "'v':1.0 } \n",
+                     &out, &error) == 0 &&
+            out.task.rank == 3 && out.task.attempt == 1,
+        "any field order, whitespace, 3E0 and 1.0 as integers, a final newline");
+    protocol_msg_clear (&out);
+    ok (decode_text ("{'v':1,'type':'task','job':'j','rank':-0,'attempt':1}", &out,
+                     &error) == 0 &&
+            out.task.rank == 0,
+        "-0 is rank 0");
+    protocol_msg_clear (&out);
+    ok (decode_text ("{'v':1,'type':'end','job':'\\u00e9\\ud83d\\ude00\\n'}", &out,
+                     &error) == 0 &&
+            same (out.job, "\xc3\xa9\xf0\x9f\x98\x80\n"),
+        "\\u escapes, a surrogate pair included, become UTF-8");
+    protocol_msg_clear (&out);
+    ok (decode_text ("{'v':1,'type':'end','job':'a\\\\u0000b'}", &out, &error) == 0 &&
+            same (out.job, "a\\u0000b"),
+        "an escaped backslash before u0000 is not a NUL");
+    protocol_msg_clear (&out);
+    ok (decode_text ("{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a',"
+                     "'slot':0,'local':0,'core':0,'status':'exited','code':0,"
+                     "'start_us':1,'end_us':2,'error':'stray'}",
+                     &out, &error) == 0 &&
+            out.result.error == NULL,
+        "an error field on an exited result is ignored");
+    protocol_msg_clear (&out);
+    ok (decode_text ("{'v':1,'type':'task','job':'j','rank':1,'rank':-1,'attempt':1}",
+                     &out, &error) == 0 &&
+            out.task.rank == 1,
+        "of a repeated field the first counts");
     protocol_msg_clear (&out);
 }
 
+/* ---- bodies the decoder must refuse ---- */
+
 static const struct {
-    const char *body;
+    const char *body; /* single quotes stand for double quotes */
     int err;
-    const char *what;
+    const char *in_message; /* the error text must contain this */
 } bad_bodies[] = {
-    {"", EPROTO, "empty body"},
-    {"hello", EPROTO, "not JSON"},
-    {"{\"v\":1,\"type\":\"task\",\"job\":\"j\",\"rank\":", EPROTO, "truncated JSON"},
-    {"[1,2]", EPROTO, "a JSON array"},
-    {"{\"type\":\"who\"}", EPROTO, "no version"},
-    {"{\"v\":2,\"type\":\"who\"}", EPROTO, "version 2"},
-    {"{\"v\":\"1\",\"type\":\"who\"}", EPROTO, "version as a string"},
-    {"{\"v\":1,\"type\":\"nope\"}", EPROTO, "unknown type"},
-    {"{\"v\":1}", EPROTO, "no type"},
-    {"{\"v\":1,\"type\":\"task\",\"rank\":1,\"attempt\":1}", EPROTO,
-     "task without job"},
-    {"{\"v\":1,\"type\":\"task\",\"job\":\"j\",\"rank\":-1,\"attempt\":1}", EPROTO,
-     "rank -1"},
-    {"{\"v\":1,\"type\":\"task\",\"job\":\"j\",\"rank\":1.5,\"attempt\":1}", EPROTO,
-     "rank 1.5"},
-    {"{\"v\":1,\"type\":\"task\",\"job\":\"j\",\"rank\":\"3\",\"attempt\":1}", EPROTO,
-     "rank as a string"},
-    {"{\"v\":1,\"type\":\"task\",\"job\":\"j\",\"rank\":1e20,\"attempt\":1}", EPROTO,
-     "rank 1e20"},
-    {"{\"v\":1,\"type\":\"task\",\"job\":\"j\",\"rank\":1,\"attempt\":0}", EPROTO,
-     "attempt 0"},
-    {"{\"v\":1,\"type\":\"task\",\"job\":7,\"rank\":1,\"attempt\":1}", EPROTO,
-     "job as a number"},
-    {"{\"v\":1,\"type\":\"result\",\"job\":\"j\",\"rank\":1,\"attempt\":1,\"node\":"
-     "\"a\","
-     "\"slot\":0,\"local\":0,\"core\":0,\"status\":\"weird\",\"code\":0,\"start_us\":1,"
-     "\"end_us\":2}",
-     EPROTO, "unknown status"},
-    {"{\"v\":1,\"type\":\"result\",\"job\":\"j\",\"rank\":1,\"attempt\":1,\"node\":"
-     "\"a\","
-     "\"slot\":0,\"local\":0,\"core\":0,\"status\":\"failed\",\"code\":127,\"start_"
-     "us\":1,"
-     "\"end_us\":2}",
-     EPROTO, "failed result without error"},
-    {"{\"v\":1,\"type\":\"output\",\"job\":\"j\",\"rank\":1,\"attempt\":1,\"stream\":"
-     "1}",
-     EPROTO, "output without the newline separator"},
-    {"{\"v\":1,\"type\":\"output\",\"job\":\"j\",\"rank\":1,\"attempt\":1,\"stream\":3}"
-     "\nx",
-     EPROTO, "output stream 3"},
-    {"{\"v\":1,\"type\":\"here\",\"node\":\"a\",\"pid\":1,\"cores\":[],\"busy\":0,"
-     "\"started_us\":1,\"version\":\"x\"}",
-     EPROTO, "here without slots"},
-    {"{\"v\":1,\"type\":\"announce\",\"job\":\"j\",\"path\":\"/p\",\"argv\":[\"p\"],"
-     "\"env\":[],\"cwd\":\"/\",\"size\":1,\"results_queue\":\"q\",\"delivery_limit\":1,"
-     "\"nodes\":[{\"name\":\"a\",\"first_slot\":0,\"nslots\":2,\"used\":[2]}]}",
-     EPROTO, "announce with a used slot beyond nslots"},
-    {"{\"v\":1,\"type\":\"announce\",\"job\":\"j\",\"path\":\"/p\",\"argv\":[],"
-     "\"env\":[],\"cwd\":\"/\",\"size\":1,\"results_queue\":\"q\",\"delivery_limit\":1,"
-     "\"nodes\":[]}",
-     EPROTO, "announce with empty argv"},
-    {"{\"v\":1,\"type\":\"announce\",\"job\":\"j\",\"path\":\"/p\",\"argv\":[\"p\", 3],"
-     "\"env\":[],\"cwd\":\"/\",\"size\":1,\"results_queue\":\"q\",\"delivery_limit\":1,"
-     "\"nodes\":[]}",
-     EPROTO, "announce with a number in argv"},
-    {"{\"v\":1,\"type\":\"end\",\"job\":\"j\"}\ntrailing", EPROTO,
-     "trailing bytes after a non-output message"},
+    {"", EPROTO, "empty"},
+    {"hello", EPROTO, "not valid JSON"},
+    {"\n", EPROTO, "not valid JSON"},
+    {"   ", EPROTO, "not valid JSON"},
+    {"{'v':1,'type':'task','job':'j','rank':", EPROTO, "not valid JSON"},
+    {"{'v':1,'type':'who'", EPROTO, "not valid JSON"},
+    {"{'v':1,'type':'who'} x", EPROTO, "not valid JSON"},
+    {"{'v':1,'type':'who'}{}", EPROTO, "not valid JSON"},
+    {"{'v':1,'type':'task','job':'j','rank':NaN,'attempt':1}", EPROTO,
+     "not valid JSON"},
+    {"[1,2]", EPROTO, "not a JSON object"},
+    {"'who'", EPROTO, "not a JSON object"},
+    {"{'type':'who'}", EPROTO, "version"},
+    {"{'v':2,'type':'who'}", EPROTO, "version 2, expected 1"},
+    {"{'v':0,'type':'who'}", EPROTO, "version 0"},
+    {"{'v':'1','type':'who'}", EPROTO, "version"},
+    {"{'v':1.5,'type':'who'}", EPROTO, "version 1.5"},
+    {"{'v':null,'type':'who'}", EPROTO, "version"},
+    {"{'v':1}", EPROTO, "'type'"},
+    {"{'v':1,'type':'nope'}", EPROTO, "'type'"},
+    {"{'v':1,'type':'WHO'}", EPROTO, "'type'"},
+    {"{'v':1,'type':3}", EPROTO, "'type'"},
+    {"{'v':1,'type':'task','rank':1,'attempt':1}", EPROTO,
+     "task message: field 'job' missing"},
+    {"{'v':1,'type':'end','job':7}", EPROTO, "'job'"},
+    {"{'v':1,'type':'cancel','job':''}", EPROTO, "'job'"},
+    {"{'v':1,'type':'task','job':'j','rank':-1,'attempt':1}", EPROTO,
+     "task message: field 'rank' missing or not a non-negative integer"},
+    {"{'v':1,'type':'task','job':'j','rank':1.5,'attempt':1}", EPROTO, "'rank'"},
+    {"{'v':1,'type':'task','job':'j','rank':'3','attempt':1}", EPROTO, "'rank'"},
+    {"{'v':1,'type':'task','job':'j','rank':1e20,'attempt':1}", EPROTO, "'rank'"},
+    {"{'v':1,'type':'task','job':'j','rank':1e400,'attempt':1}", EPROTO, "'rank'"},
+    {"{'v':1,'type':'task','job':'j','rank':2147483648,'attempt':1}", EPROTO, "'rank'"},
+    {"{'v':1,'type':'task','job':'j','rank':null,'attempt':1}", EPROTO, "'rank'"},
+    {"{'v':1,'type':'task','job':'j','rank':true,'attempt':1}", EPROTO, "'rank'"},
+    {"{'v':1,'type':'task','job':'j','rank':[1],'attempt':1}", EPROTO, "'rank'"},
+    {"{'v':1,'type':'task','job':'j','attempt':1}", EPROTO, "'rank'"},
+    {"{'v':1,'type':'task','job':'j','rank':1,'attempt':0}", EPROTO,
+     "field 'attempt' missing or not a positive integer"},
+    {"{'v':1,'type':'task','job':'j','rank':1}", EPROTO, "'attempt'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':0,"
+     "'local':0,'core':0,'status':'weird','code':0,'start_us':1,'end_us':2}",
+     EPROTO, "'status'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':0,"
+     "'local':0,'core':0,'code':0,'start_us':1,'end_us':2}",
+     EPROTO, "'status'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':0,"
+     "'local':0,'core':0,'status':'failed','code':127,'start_us':1,'end_us':2}",
+     EPROTO, "'error'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':0,"
+     "'local':0,'core':0,'status':'failed','code':127,'start_us':1,'end_us':2,"
+     "'error':5}",
+     EPROTO, "'error'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':0,"
+     "'local':0,'core':-2,'status':'exited','code':0,'start_us':1,'end_us':2}",
+     EPROTO, "'core'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':-1,"
+     "'local':0,'core':0,'status':'exited','code':0,'start_us':1,'end_us':2}",
+     EPROTO, "'slot'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'','slot':0,"
+     "'local':0,'core':0,'status':'exited','code':0,'start_us':1,'end_us':2}",
+     EPROTO, "'node'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':0,"
+     "'local':0,'core':0,'status':'exited','code':0.5,'start_us':1,'end_us':2}",
+     EPROTO, "'code'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':0,"
+     "'local':0,'core':0,'status':'exited','code':-2147483649,'start_us':1,"
+     "'end_us':2}",
+     EPROTO, "'code'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':0,"
+     "'local':0,'core':0,'status':'exited','code':0,'start_us':-1,'end_us':2}",
+     EPROTO, "'start_us'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':0,"
+     "'local':0,'core':0,'status':'exited','code':0,'start_us':1,"
+     "'end_us':9007199254740994}",
+     EPROTO, "'end_us'"},
+    {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':0,"
+     "'local':0,'core':0,'status':'exited','code':0,'start_us':1,'end_us':'2'}",
+     EPROTO, "'end_us'"},
+    {"{'v':1,'type':'output','job':'j','rank':1,'attempt':1,'stream':1}", EPROTO,
+     "no newline"},
+    {"{'v':1,'type':'output','job':'j','rank':1,'attempt':1,'stream':3}\nx", EPROTO,
+     "'stream' missing or not an integer from 1 to 2"},
+    {"{'v':1,'type':'output','job':'j','rank':1,'attempt':1,'stream':0}\nx", EPROTO,
+     "'stream'"},
+    {"{'v':1,'type':'output','job':'j','rank':-1,'attempt':1,'stream':1}\nx", EPROTO,
+     "'rank'"},
+    {"{'v':1,'type':'here','node':'a','pid':1,'cores':[],'busy':0,'started_us':1,"
+     "'version':'x'}",
+     EPROTO, "'cores'"},
+    {"{'v':1,'type':'here','node':'a','pid':1,'cores':[0,-2],'busy':0,"
+     "'started_us':1,'version':'x'}",
+     EPROTO, "'cores[1]'"},
+    {"{'v':1,'type':'here','node':'a','pid':1,'cores':[0,1],'busy':3,'started_us':1,"
+     "'version':'x'}",
+     EPROTO, "'busy'"},
+    {"{'v':1,'type':'here','node':'a','pid':0,'cores':[0],'busy':0,'started_us':1,"
+     "'version':'x'}",
+     EPROTO, "'pid'"},
+    {"{'v':1,'type':'here','node':'a','pid':1,'cores':[0],'busy':0,'version':'x'}",
+     EPROTO, "'started_us'"},
+    {"{'v':1,'type':'here','node':'a','pid':1,'cores':[0],'busy':0,'started_us':1}",
+     EPROTO, "'version'"},
+    {"{'v':1,'type':'here','pid':1,'cores':[0],'busy':0,'started_us':1,'version':'x'}",
+     EPROTO, "'node'"},
+    {"{'v':1,'type':'joined','node':'a','local':-1}", EPROTO, "'local'"},
+    {"{'v':1,'type':'joined','local':1}", EPROTO, "'node'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1,"
+     "'nodes':[{'name':'a','first_slot':0,'nslots':2,'used':[2]}]}",
+     EPROTO, "'nodes[0].used[0]' missing or not an integer from 0 to 1"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1,"
+     "'nodes':[{'name':'a','first_slot':0,'nslots':2,'used':[1,1]}]}",
+     EPROTO, "'nodes[0].used'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1,"
+     "'nodes':[{'name':'a','first_slot':0,'nslots':2,'used':[0,1,0]}]}",
+     EPROTO, "'nodes[0].used'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1,"
+     "'nodes':[{'name':'a','first_slot':0,'nslots':1,'used':[]},"
+     "{'name':'b','first_slot':1,'nslots':0,'used':[]}]}",
+     EPROTO, "'nodes[1].nslots'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1,"
+     "'nodes':[{'name':'a','first_slot':2147483647,'nslots':1,'used':[]}]}",
+     EPROTO, "'nodes[0].nslots'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1,'nodes':[1]}",
+     EPROTO, "'nodes[0]' missing or not an object"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1,'nodes':{}}",
+     EPROTO, "'nodes'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1}",
+     EPROTO, "'nodes'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':[],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1,'nodes':[]}",
+     EPROTO, "'argv'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p',3],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1,'nodes':[]}",
+     EPROTO, "'argv[1]' missing or not a string"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[null],"
+     "'cwd':'/','size':1,'results_queue':'q','delivery_limit':1,'nodes':[]}",
+     EPROTO, "'env[0]'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':'A=1',"
+     "'cwd':'/','size':1,'results_queue':'q','delivery_limit':1,'nodes':[]}",
+     EPROTO, "'env'"},
+    {"{'v':1,'type':'announce','job':'j','path':'p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1,'nodes':[]}",
+     EPROTO, "'path' missing or not an absolute path"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],"
+     "'cwd':'tmp','size':1,'results_queue':'q','delivery_limit':1,'nodes':[]}",
+     EPROTO, "'cwd'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':0,'results_queue':'q','delivery_limit':1,'nodes':[]}",
+     EPROTO, "'size'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':0,'nodes':[]}",
+     EPROTO, "'delivery_limit'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'','delivery_limit':1,'nodes':[]}",
+     EPROTO, "'results_queue'"},
+    {"{'v':1,'type':'end','job':'j'}\ntrailing", EPROTO, "after the JSON line"},
+    {"{'v':1,'type':'end','job':'j'}\n\n", EPROTO, "after the JSON line"},
+    {"{'v':1,'type':'end','job':'a\\u0000b'}", EPROTO, "NUL"},
 };
+
+static void check_refused (const char *body, size_t len, int err,
+                           const char *in_message, const char *what)
+{
+    struct protocol_msg out;
+    struct krun_error error = {{0}};
+    int rc;
+
+    errno = 0;
+    rc = protocol_decode (body, len, &out, &error);
+    if (!ok (rc == -1 && errno == err && error.text[0] &&
+                 strstr (error.text, in_message),
+             "refused: %s", what))
+        diag ("rc %d, errno %d, message: %s", rc, errno, error.text);
+    protocol_msg_clear (&out);
+}
 
 static void test_bad_bodies (void)
 {
-    for (size_t i = 0; i < sizeof (bad_bodies) / sizeof (bad_bodies[0]); i++) {
-        struct protocol_msg out;
-        struct krun_error error = {{0}};
-        errno = 0;
-        int rc = protocol_decode (bad_bodies[i].body, strlen (bad_bodies[i].body), &out,
-                                  &error);
-        ok (rc < 0 && errno == bad_bodies[i].err && error.text[0], "refused: %s (%s)",
-            bad_bodies[i].what, error.text);
-        protocol_msg_clear (&out);
-    }
-    size_t big = PROTOCOL_MAX_BODY + 1;
-    char *huge = malloc (big);
-    struct protocol_msg out;
-    memset (huge, ' ', big);
-    errno = 0;
-    ok (protocol_decode (huge, big, &out, NULL) < 0 && errno == E2BIG,
-        "oversized: E2BIG");
-    protocol_msg_clear (&out);
-    free (huge);
-}
-
-static void test_bad_encodes (void)
-{
-    struct protocol_msg task = {.type = PROTOCOL_TASK, .job = "j"};
-    struct protocol_msg nojob = {.type = PROTOCOL_END};
-    struct protocol_msg result = {.type = PROTOCOL_RESULT, .job = "j"};
-    struct protocol_msg output = {.type = PROTOCOL_OUTPUT, .job = "j"};
-    struct protocol_msg announce = {.type = PROTOCOL_ANNOUNCE, .job = "j"};
-    struct protocol_msg *bad[] = {&task, &nojob, &result, &output, &announce};
-    const char *what[] = {"task with rank -1", "end without job",
-                          "failed result without error", "output chunk over 64 KiB",
-                          "announce without argv"};
-    size_t len;
-
-    task.task.rank = -1;
-    task.task.attempt = 1;
-    result.result.node = "a";
-    result.result.attempt = 1;
-    result.result.status = PROTOCOL_FAILED;
-    output.output.attempt = 1;
-    output.output.stream = 1;
-    output.output.data = "x";
-    output.output.len = PROTOCOL_MAX_OUTPUT_CHUNK + 1;
-    announce.announce.path = "/p";
-    announce.announce.cwd = "/";
-    announce.announce.size = 1;
-    announce.announce.results_queue = "q";
-    announce.announce.delivery_limit = 1;
-    for (size_t i = 0; i < 5; i++) {
-        errno = 0;
-        char *body = protocol_encode (bad[i], &len, NULL);
-        ok (body == NULL && errno == EINVAL, "encode refuses %s", what[i]);
+    for (size_t i = 0; i < LEN (bad_bodies); i++) {
+        char *body = json (bad_bodies[i].body);
+        char what[80];
+        snprintf (what, sizeof (what), "%.60s", bad_bodies[i].body);
+        for (char *p = what; *p; p++)
+            if (*p == '\n')
+                *p = ' ';
+        check_refused (body, strlen (body), bad_bodies[i].err, bad_bodies[i].in_message,
+                       what);
         free (body);
     }
 }
 
+/* Bad bodies that a string literal cannot hold or that are large. */
+static void test_bad_bodies_built (void)
+{
+    char with_nul[] = "{\"v\":1,\"type\":\"end\",\"job\":\"a\0b\"}";
+    check_refused (with_nul, sizeof (with_nul) - 1, EPROTO, "NUL",
+                   "a raw NUL byte in the JSON line");
+
+    char *huge = malloc (PROTOCOL_MAX_BODY + 1);
+    if (!huge)
+        bail_out ("out of memory");
+    memset (huge, ' ', PROTOCOL_MAX_BODY + 1);
+    check_refused (huge, PROTOCOL_MAX_BODY + 1, E2BIG, "limit",
+                   "a body of PROTOCOL_MAX_BODY + 1 bytes (E2BIG)");
+    check_refused (huge, PROTOCOL_MAX_BODY, EPROTO, "JSON",
+                   "a body of exactly PROTOCOL_MAX_BODY bytes is not too big");
+    free (huge);
+
+    char job[80];
+    memset (job, 'j', 65);
+    job[65] = '\0';
+    char body[200];
+    snprintf (body, sizeof (body), "{\"v\":1,\"type\":\"end\",\"job\":\"%s\"}", job);
+    check_refused (body, strlen (body), EPROTO, "'job'", "a job id of 65 bytes");
+    job[64] = '\0';
+    snprintf (body, sizeof (body), "{\"v\":1,\"type\":\"end\",\"job\":\"%s\"}", job);
+    struct protocol_msg out;
+    ok (protocol_decode (body, strlen (body), &out, NULL) == 0 &&
+            strlen (out.job) == 64,
+        "a job id of 64 bytes is fine");
+    protocol_msg_clear (&out);
+
+    /* Deep nesting in an unknown field: cJSON's nesting limit, no crash. */
+    size_t depth = 100000, len = 0;
+    char *deep = malloc (2 * depth + 64);
+    if (!deep)
+        bail_out ("out of memory");
+    len += sprintf (deep, "{\"v\":1,\"type\":\"who\",\"x\":");
+    memset (deep + len, '[', depth);
+    len += depth;
+    memset (deep + len, ']', depth);
+    len += depth;
+    deep[len++] = '}';
+    check_refused (deep, len, EPROTO, "JSON", "100000 nested arrays");
+    free (deep);
+}
+
+/* An announcement with n argv entries (and a long results queue name). */
+static char *announce_with_argv (int n, size_t queue_len, size_t *lenp)
+{
+    size_t size = 64 * 1024 + 4 * (size_t)n + queue_len, len;
+    char *body = malloc (size);
+
+    if (!body)
+        bail_out ("out of memory");
+    len = sprintf (body,
+                   "{\"v\":1,\"type\":\"announce\",\"job\":\"j\",\"path\":\"/p\","
+                   "\"env\":[],\"cwd\":\"/\",\"size\":1,\"delivery_limit\":1,"
+                   "\"nodes\":[],\"results_queue\":\"");
+    memset (body + len, 'q', queue_len);
+    len += queue_len;
+    len += sprintf (body + len, "\",\"argv\":[");
+    for (int i = 0; i < n; i++)
+        len += sprintf (body + len, "%s\"\"", i ? "," : "");
+    len += sprintf (body + len, "]}");
+    *lenp = len;
+    return body;
+}
+
+static void test_array_limits (void)
+{
+    struct protocol_msg out;
+    size_t len;
+    char *body;
+
+    body = announce_with_argv (65536, 10, &len);
+    ok (protocol_decode (body, len, &out, NULL) == 0 && out.announce.argc == 65536,
+        "argv of 65536 entries is fine");
+    protocol_msg_clear (&out);
+    free (body);
+    body = announce_with_argv (65537, 10, &len);
+    check_refused (body, len, EPROTO, "'argv'", "argv of 65537 entries");
+    free (body);
+    body = announce_with_argv (1, 255, &len);
+    ok (protocol_decode (body, len, &out, NULL) == 0 &&
+            strlen (out.announce.results_queue) == 255,
+        "a results queue name of 255 bytes is fine");
+    protocol_msg_clear (&out);
+    free (body);
+    body = announce_with_argv (1, 256, &len);
+    check_refused (body, len, EPROTO, "'results_queue'",
+                   "a results queue name of 256 bytes");
+    free (body);
+}
+
+/* Every proper prefix of a body (a message cut short) is refused, and what
+ * the decoder allocated before it noticed is freed by protocol_msg_clear()
+ * (valgrind checks). */
+static void test_truncated (void)
+{
+    enum protocol_type types[] = {PROTOCOL_ANNOUNCE, PROTOCOL_RESULT, PROTOCOL_HERE};
+
+    for (size_t t = 0; t < LEN (types); t++) {
+        struct protocol_msg msg = good (types[t]);
+        size_t len, refused = 0;
+        char *body = protocol_encode (&msg, &len, NULL);
+        if (!body)
+            bail_out ("cannot encode %s", protocol_type_name (types[t]));
+        for (size_t cut = 0; cut < len; cut++) {
+            struct protocol_msg out;
+            struct krun_error error = {{0}};
+            char *prefix = malloc (cut ? cut : 1);
+            memcpy (prefix, body, cut);
+            errno = 0;
+            if (protocol_decode (prefix, cut, &out, &error) == -1 && errno == EPROTO &&
+                error.text[0])
+                refused++;
+            protocol_msg_clear (&out);
+            free (prefix);
+        }
+        ok (refused == len, "all %zu prefixes of a %s body are refused (%zu were)", len,
+            protocol_type_name (types[t]), refused);
+        free (body);
+    }
+}
+
+/* Corrupt each byte of an announcement in a few ways: the decoder either
+ * refuses (EPROTO) or returns a message the encoder accepts again. */
+static void test_corrupted (void)
+{
+    const char replacements[] = {'x', '"', '}', ']', ',', '9', '-', '\\', '\0', '\n'};
+    struct protocol_msg msg = good (PROTOCOL_ANNOUNCE);
+    size_t len, refused = 0, accepted = 0, bad = 0;
+    char *body = protocol_encode (&msg, &len, NULL);
+
+    if (!body)
+        bail_out ("cannot encode an announcement");
+    for (size_t pos = 0; pos < len; pos++) {
+        for (size_t k = 0; k < LEN (replacements); k++) {
+            struct protocol_msg out;
+            char *copy = malloc (len);
+            memcpy (copy, body, len);
+            copy[pos] = replacements[k];
+            errno = 0;
+            if (protocol_decode (copy, len, &out, NULL) == 0) {
+                size_t again_len;
+                char *again = protocol_encode (&out, &again_len, NULL);
+                if (again)
+                    accepted++;
+                else
+                    bad++;
+                free (again);
+            } else if (errno == EPROTO)
+                refused++;
+            else
+                bad++;
+            protocol_msg_clear (&out);
+            free (copy);
+        }
+    }
+    ok (bad == 0 && refused > 0 && accepted > 0,
+        "corrupted announcements: %zu refused, %zu decoded and re-encoded, %zu bad",
+        refused, accepted, bad);
+    free (body);
+}
+
+/* ---- messages the encoder must refuse ---- */
+
+static char long_job[66];
+static char long_queue[257];
+static char *argv_with_null[] = {"./task", NULL};
+static int cores_bad[] = {0, -2};
+static int used_out_of_range[] = {0, 2};
+static int used_twice[] = {1, 1};
+static struct protocol_node node_bad;
+
+/* Point the announcement m at node_bad alone. */
+static void one_node (struct protocol_msg *m)
+{
+    m->announce.nodes = &node_bad;
+    m->announce.nnodes = 1;
+}
+
+/* Each entry: the valid message mutate() starts from, and what the error
+ * message must name. */
+static const struct {
+    enum protocol_type base;
+    const char *names;
+} bad_encodes[] = {
+    {PROTOCOL_HERE, "'node'"},
+    {PROTOCOL_HERE, "'node'"},
+    {PROTOCOL_HERE, "'cores'"},
+    {PROTOCOL_HERE, "'cores'"},
+    {PROTOCOL_HERE, "'cores[1]'"},
+    {PROTOCOL_HERE, "'pid'"},
+    {PROTOCOL_HERE, "'busy'"},
+    {PROTOCOL_HERE, "'busy'"},
+    {PROTOCOL_HERE, "'started_us'"},
+    {PROTOCOL_HERE, "'started_us'"},
+    {PROTOCOL_HERE, "'version'"},
+    {PROTOCOL_JOINED, "'node'"},
+    {PROTOCOL_JOINED, "'local'"},
+    {PROTOCOL_ANNOUNCE, "'path'"},
+    {PROTOCOL_ANNOUNCE, "'path'"},
+    {PROTOCOL_ANNOUNCE, "'argv'"},
+    {PROTOCOL_ANNOUNCE, "'argv'"},
+    {PROTOCOL_ANNOUNCE, "'argv[1]'"},
+    {PROTOCOL_ANNOUNCE, "'argv'"},
+    {PROTOCOL_ANNOUNCE, "'env'"},
+    {PROTOCOL_ANNOUNCE, "'env'"},
+    {PROTOCOL_ANNOUNCE, "'cwd'"},
+    {PROTOCOL_ANNOUNCE, "'size'"},
+    {PROTOCOL_ANNOUNCE, "'results_queue'"},
+    {PROTOCOL_ANNOUNCE, "'results_queue'"},
+    {PROTOCOL_ANNOUNCE, "'delivery_limit'"},
+    {PROTOCOL_ANNOUNCE, "'nodes'"},
+    {PROTOCOL_ANNOUNCE, "'nodes'"},
+    {PROTOCOL_ANNOUNCE, "'nodes'"},
+    {PROTOCOL_ANNOUNCE, "'nodes[0].name'"},
+    {PROTOCOL_ANNOUNCE, "'nodes[0].nslots'"},
+    {PROTOCOL_ANNOUNCE, "'nodes[0].first_slot'"},
+    {PROTOCOL_ANNOUNCE, "'nodes[0].nslots'"},
+    {PROTOCOL_ANNOUNCE, "'nodes[0].used'"},
+    {PROTOCOL_ANNOUNCE, "'nodes[0].used'"},
+    {PROTOCOL_ANNOUNCE, "'nodes[0].used[1]'"},
+    {PROTOCOL_ANNOUNCE, "'nodes[0].used'"},
+    {PROTOCOL_TASK, "'rank'"},
+    {PROTOCOL_TASK, "'attempt'"},
+    {PROTOCOL_TASK, "'job'"},
+    {PROTOCOL_TASK, "'job'"},
+    {PROTOCOL_TASK, "'job'"},
+    {PROTOCOL_RESULT, "'node'"},
+    {PROTOCOL_RESULT, "'status'"},
+    {PROTOCOL_RESULT, "'status'"},
+    {PROTOCOL_RESULT, "'error'"},
+    {PROTOCOL_RESULT, "'core'"},
+    {PROTOCOL_RESULT, "'slot'"},
+    {PROTOCOL_RESULT, "'local'"},
+    {PROTOCOL_RESULT, "'start_us'"},
+    {PROTOCOL_RESULT, "'end_us'"},
+    {PROTOCOL_RESULT, "'attempt'"},
+    {PROTOCOL_OUTPUT, "'stream'"},
+    {PROTOCOL_OUTPUT, "'stream'"},
+    {PROTOCOL_OUTPUT, "'payload'"},
+    {PROTOCOL_OUTPUT, "'payload'"},
+    {PROTOCOL_OUTPUT, "'rank'"},
+    {PROTOCOL_END, "'job'"},
+    {PROTOCOL_CANCEL, "'job'"},
+    {PROTOCOL_WHO, "unknown type"},
+    {PROTOCOL_WHO, "unknown type"},
+};
+
+/* Break message i of bad_encodes[] (good (its base) on entry).  Returns
+ * false past the last case. */
+static bool mutate (int i, struct protocol_msg *m)
+{
+    struct protocol_here *h = &m->here;
+    struct protocol_announce *a = &m->announce;
+    struct protocol_result *r = &m->result;
+    struct protocol_output *o = &m->output;
+
+    switch (i) {
+        case 0:
+            h->node = NULL;
+            break;
+        case 1:
+            h->node = "";
+            break;
+        case 2:
+            h->nslots = 0;
+            break;
+        case 3:
+            h->cores = NULL;
+            break;
+        case 4:
+            h->cores = cores_bad;
+            h->nslots = 2;
+            break;
+        case 5:
+            h->pid = 0;
+            break;
+        case 6:
+            h->busy = -1;
+            break;
+        case 7:
+            h->busy = 5;
+            break;
+        case 8:
+            h->started_us = -1;
+            break;
+        case 9:
+            h->started_us = MAX_TIME_US + 1;
+            break;
+        case 10:
+            h->version = NULL;
+            break;
+        case 11:
+            m->joined.node = NULL;
+            break;
+        case 12:
+            m->joined.local = -1;
+            break;
+        case 13:
+            a->path = NULL;
+            break;
+        case 14:
+            a->path = "bin/task";
+            break;
+        case 15:
+            a->argc = 0;
+            break;
+        case 16:
+            a->argv = NULL;
+            break;
+        case 17:
+            a->argv = argv_with_null;
+            a->argc = 2;
+            break;
+        case 18:
+            a->argc = 65537;
+            break;
+        case 19:
+            a->envc = -1;
+            break;
+        case 20:
+            a->env = NULL;
+            break;
+        case 21:
+            a->cwd = NULL;
+            break;
+        case 22:
+            a->size = 0;
+            break;
+        case 23:
+            a->results_queue = NULL;
+            break;
+        case 24:
+            a->results_queue = long_queue;
+            break;
+        case 25:
+            a->delivery_limit = 0;
+            break;
+        case 26:
+            a->nnodes = -1;
+            break;
+        case 27:
+            a->nodes = NULL;
+            break;
+        case 28:
+            a->nnodes = 65537;
+            break;
+        case 29:
+            node_bad = (struct protocol_node){.name = NULL, .nslots = 1};
+            one_node (m);
+            break;
+        case 30:
+            node_bad = (struct protocol_node){.name = "a", .nslots = 0};
+            one_node (m);
+            break;
+        case 31:
+            node_bad =
+                (struct protocol_node){.name = "a", .first_slot = -1, .nslots = 1};
+            one_node (m);
+            break;
+        case 32:
+            node_bad =
+                (struct protocol_node){.name = "a", .first_slot = INT_MAX, .nslots = 1};
+            one_node (m);
+            break;
+        case 33:
+            node_bad = (struct protocol_node){
+                .name = "a", .nslots = 1, .nused = 2, .used = used_twice};
+            one_node (m);
+            break;
+        case 34:
+            node_bad = (struct protocol_node){
+                .name = "a", .nslots = 2, .nused = 1, .used = NULL};
+            one_node (m);
+            break;
+        case 35:
+            node_bad = (struct protocol_node){
+                .name = "a", .nslots = 2, .nused = 2, .used = used_out_of_range};
+            one_node (m);
+            break;
+        case 36:
+            node_bad = (struct protocol_node){
+                .name = "a", .nslots = 2, .nused = 2, .used = used_twice};
+            one_node (m);
+            break;
+        case 37:
+            m->task.rank = -1;
+            break;
+        case 38:
+            m->task.attempt = 0;
+            break;
+        case 39:
+            m->job = NULL;
+            break;
+        case 40:
+            m->job = "";
+            break;
+        case 41:
+            m->job = long_job;
+            break;
+        case 42:
+            r->node = NULL;
+            break;
+        case 43:
+            r->status = 0;
+            break;
+        case 44:
+            r->status = PROTOCOL_FAILED + 1;
+            break;
+        case 45:
+            r->error = NULL;
+            break;
+        case 46:
+            r->core = -2;
+            break;
+        case 47:
+            r->slot = -1;
+            break;
+        case 48:
+            r->local = -1;
+            break;
+        case 49:
+            r->start_us = -1;
+            break;
+        case 50:
+            r->end_us = MAX_TIME_US + 1;
+            break;
+        case 51:
+            r->attempt = 0;
+            break;
+        case 52:
+            o->stream = 0;
+            break;
+        case 53:
+            o->stream = 3;
+            break;
+        case 54:
+            o->len = PROTOCOL_MAX_OUTPUT_CHUNK + 1;
+            break;
+        case 55:
+            o->data = NULL;
+            break;
+        case 56:
+            o->rank = -1;
+            break;
+        case 57:
+            m->job = NULL;
+            break;
+        case 58:
+            m->job = "";
+            break;
+        case 59:
+            m->type = 0;
+            break;
+        case 60:
+            m->type = PROTOCOL_CANCEL + 1;
+            break;
+        default:
+            return false;
+    }
+    return true;
+}
+
+static void test_bad_encodes (void)
+{
+    memset (long_job, 'j', 65);
+    memset (long_queue, 'q', 256);
+    for (size_t i = 0; i < LEN (bad_encodes); i++) {
+        struct protocol_msg msg = good (bad_encodes[i].base);
+        struct krun_error error = {{0}};
+        size_t len = 0;
+        char *body;
+        if (!mutate ((int)i, &msg))
+            bail_out ("bad_encodes[%zu] has no mutation", i);
+        errno = 0;
+        body = protocol_encode (&msg, &len, &error);
+        if (!ok (body == NULL && errno == EINVAL &&
+                     strncmp (error.text, "cannot encode", 13) == 0 &&
+                     strstr (error.text, bad_encodes[i].names),
+                 "encode refuses case %zu: %s", i, error.text))
+            diag ("errno %d", errno);
+        free (body);
+    }
+    struct protocol_msg spare = good (PROTOCOL_WHO);
+    ok (!mutate ((int)LEN (bad_encodes), &spare), "every mutation has a table entry");
+    errno = 0;
+    ok (protocol_encode (NULL, NULL, NULL) == NULL && errno == EINVAL,
+        "encode refuses a NULL message");
+}
+
+/* ---- names and clearing ---- */
+
 static void test_names (void)
 {
+    const char *names[] = {"who",    "here",   "joined", "announce", "task",
+                           "result", "output", "end",    "cancel"};
     char buf[128];
+    bool all = true;
+
+    for (int t = PROTOCOL_WHO; t <= PROTOCOL_CANCEL; t++)
+        all = all && same (protocol_type_name (t), names[t - PROTOCOL_WHO]);
+    ok (all, "type names");
+    is_str (protocol_type_name (0), "?", "type 0 has no name");
+    is_str (protocol_type_name ((enum protocol_type)99), "?", "type 99 has no name");
     is_str (protocol_task_queue ("abc", buf, sizeof (buf)), "krun.job.abc.tasks",
             "task queue name");
     is_str (protocol_results_queue ("abc", buf, sizeof (buf)), "krun.job.abc.results",
             "results queue name");
-    is_str (protocol_type_name (PROTOCOL_ANNOUNCE), "announce", "type name");
-    is_str (protocol_type_name ((enum protocol_type)99), "?", "unknown type name");
+    ok (protocol_task_queue ("abcdef", buf, 12) == buf && same (buf, "krun.job.ab"),
+        "a short buffer gets a truncated, terminated name");
+}
+
+static void test_clear (void)
+{
+    struct protocol_msg zero = {0};
+
+    protocol_msg_clear (&zero);
+    protocol_msg_clear (NULL);
+    ok (zero.type == 0 && zero.job == NULL,
+        "clearing an all-zero message or NULL is fine");
+
+    struct protocol_msg out;
+    struct protocol_msg msg = good (PROTOCOL_ANNOUNCE);
+    ok (round_trip (&msg, &out) == 0, "decode an announcement to clear");
+    protocol_msg_clear (&out);
+    protocol_msg_clear (&out);
+    ok (out.type == 0 && out.job == NULL && out.announce.argv == NULL,
+        "clear zeroes the message; clearing twice is fine");
 }
 
 int main (void)
 {
     plan (NO_PLAN);
-    test_simple_types ();
-    test_here ();
-    test_announce ();
-    test_result ();
+    test_wire_form ();
+    test_round_trip_simple ();
+    test_round_trip_here ();
+    test_round_trip_announce ();
+    test_round_trip_result ();
+    test_time_stamps ();
+    test_odd_strings ();
     test_output ();
+    test_unterminated ();
+    test_accepted ();
     test_bad_bodies ();
+    test_bad_bodies_built ();
+    test_array_limits ();
+    test_truncated ();
+    test_corrupted ();
     test_bad_encodes ();
     test_names ();
+    test_clear ();
     done_testing ();
     return exit_status ();
 }
