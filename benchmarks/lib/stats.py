@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""Statistics for benchmarks/run: nothing here is timed.
+
+  stats.py timeline FILE LAUNCHER_START_US
+      Per-rank figures of one krun --timeline CSV, as key=value lines.
+  stats.py value EXPR A B
+      Arithmetic on two numbers for the shell (EXPR: div, sub, ...).
+  stats.py hyperfine JSON
+      One "command<TAB>seconds" line per run of a hyperfine --export-json file.
+  stats.py summary DIR
+      DIR/summary.md from DIR/results.csv, meta.tsv, commands.tsv, params.txt,
+      machine.txt and notes.txt.
+
+The summary is the text of benchmarks/RESULTS.md: a full run on a quiet
+machine is copied there as it is.
+"""
+import csv
+import json
+import os
+import statistics
+import sys
+
+TIMELINE_COLUMNS = ["rank", "node", "slot", "core", "attempt", "status",
+                    "published_us", "started_us", "finished_us"]
+
+# The reference executor's published figures (Kubernetes + RabbitMQ, 225
+# functions of a 5 s sleep on 2 nodes of 128 CPUs).  Not measured here.
+PUBLISHED = [
+    ("plain Kubernetes jobs", 16.9),
+    ("warm master", 8.1),
+    ("RabbitMQ, cold workers", 8.0),
+    ("RabbitMQ, warm workers", 5.9),
+]
+
+
+def percentile(values, p):
+    """Nearest-rank percentile of a non-empty list."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(p / 100.0 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+def read_timeline(path):
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in TIMELINE_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise SystemExit("%s: missing timeline columns: %s" % (path, ", ".join(missing)))
+        rows = []
+        for row in reader:
+            if not row["started_us"] or not row["finished_us"]:
+                continue  # a rank that never started (failed before running)
+            rows.append({k: int(row[k]) for k in ("rank", "attempt", "status", "slot",
+                                                  "published_us", "started_us",
+                                                  "finished_us")} | {"node": row["node"]})
+    return rows
+
+
+def cmd_timeline(path, start_us):
+    rows = read_timeline(path)
+    if not rows:
+        raise SystemExit("%s: no rank started" % path)
+    latency_ms = [(r["started_us"] - start_us) / 1000.0 for r in rows]
+    duration_s = [(r["finished_us"] - r["started_us"]) / 1e6 for r in rows]
+    out = {
+        "ranks": len(rows),
+        "nodes": len({r["node"] for r in rows}),
+        "reruns": sum(1 for r in rows if r["attempt"] > 1),
+        "failed": sum(1 for r in rows if r["status"] != 0),
+        "latency_median_ms": statistics.median(latency_ms),
+        "latency_p95_ms": percentile(latency_ms, 95),
+        "latency_min_ms": min(latency_ms),
+        "latency_max_ms": max(latency_ms),
+        "published_last_ms": (max(r["published_us"] for r in rows) - start_us) / 1000.0,
+        "duration_median_s": statistics.median(duration_s),
+        "duration_max_s": max(duration_s),
+        "work_s": sum(duration_s),
+        "last_finish_ms": (max(r["finished_us"] for r in rows) - start_us) / 1000.0,
+    }
+    for k, v in out.items():
+        print("%s=%s" % (k, ("%.3f" % v) if isinstance(v, float) else v))
+
+
+def cmd_value(expr, a, b):
+    a, b = float(a), float(b)
+    result = {"div": lambda: a / b, "sub": lambda: a - b, "mul": lambda: a * b,
+              "add": lambda: a + b}[expr]()
+    print("%.6g" % result if abs(result) < 1e15 else "%.0f" % result)
+
+
+def cmd_hyperfine(path):
+    with open(path) as f:
+        data = json.load(f)
+    for result in data["results"]:
+        for t in result["times"]:
+            print("%s\t%.6f" % (result["command"], t))
+
+
+# ---------------------------------------------------------------- summary
+
+def read_results(d):
+    """{benchmark: {tool: [values]}} in file order, and failures per tool."""
+    results, failures = {}, {}
+    with open(os.path.join(d, "results.csv"), newline="") as f:
+        for row in csv.DictReader(f):
+            tools = results.setdefault(row["benchmark"], {})
+            values = tools.setdefault(row["tool"], [])
+            if row["value"] in ("", "NA"):
+                failures[(row["benchmark"], row["tool"])] = \
+                    failures.get((row["benchmark"], row["tool"]), 0) + 1
+            else:
+                values.append((float(row["value"]), row["unit"]))
+    return results, failures
+
+
+def read_meta(d):
+    """Benchmarks in the order declared: name -> dict(reference, title,
+    description, group).  Benchmarks of one group share one table."""
+    meta = {}
+    path = os.path.join(d, "meta.tsv")
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                fields = line.rstrip("\n").split("\t")
+                fields += [""] * (5 - len(fields))
+                meta[fields[0]] = dict(zip(("benchmark", "reference", "title",
+                                            "description", "group"), fields))
+    return meta
+
+
+def fmt(v):
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a >= 1000:
+        return "%.0f" % v
+    if a >= 100:
+        return "%.1f" % v
+    if a >= 10:
+        return "%.2f" % v
+    return "%.3f" % v
+
+
+def median_of(results, bench, tool):
+    values = results.get(bench, {}).get(tool, [])
+    return statistics.median([v for v, _ in values]) if values else None
+
+
+def table(results, failures, bench, info):
+    lines = []
+    ref = info.get("reference", "")
+    ref_median = median_of(results, bench, ref) if ref else None
+    lines.append("| tool | median | min | max | unit | reps | vs %s |" % (ref or "-"))
+    lines.append("|---|---:|---:|---:|---|---:|---:|")
+    for tool, values in results[bench].items():
+        fails = failures.get((bench, tool), 0)
+        if not values:
+            lines.append("| %s | failed | | | | 0 (%d failed) | |" % (tool, fails))
+            continue
+        nums = [v for v, _ in values]
+        med = statistics.median(nums)
+        ratio = "%.2f" % (med / ref_median) if ref_median else ""
+        reps = "%d" % len(nums) + (" (%d failed)" % fails if fails else "")
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            tool, fmt(med), fmt(min(nums)), fmt(max(nums)), values[0][1], reps, ratio))
+    return lines
+
+
+def pivot_table(results, failures, members, meta):
+    """One row per tool, one column per member benchmark: median (min-max)."""
+    tools = []
+    for b in members:
+        for tool in results[b]:
+            if tool not in tools:
+                tools.append(tool)
+    lines = ["| tool | " + " | ".join(meta[b]["title"] for b in members) + " |",
+             "|---|" + "---:|" * len(members)]
+    for tool in tools:
+        cells = []
+        for b in members:
+            values = [v for v, _ in results[b].get(tool, [])]
+            fails = failures.get((b, tool), 0)
+            if not values:
+                cells.append("failed" if fails else "")
+                continue
+            cell = fmt(statistics.median(values))
+            if len(values) > 1:
+                cell += " (%s-%s)" % (fmt(min(values)), fmt(max(values)))
+            if fails:
+                cell += " +%d failed" % fails
+            cells.append(cell)
+        lines.append("| %s | %s |" % (tool, " | ".join(cells)))
+    return lines
+
+
+def published_rows(results, bench, ref):
+    ref_median = median_of(results, bench, ref)
+    lines = ["", "Published reference figures, **not measured here** (Kubernetes + RabbitMQ "
+             "executor, 225 functions of a 5 s sleep on 2 nodes × 128 CPUs):", "",
+             "| reference (published, not measured here) | elapsed | unit |",
+             "|---|---:|---|"]
+    for what, seconds in PUBLISHED:
+        lines.append("| *%s* | %.1f | s |" % (what, seconds))
+    if ref_median:
+        lines.append("")
+        lines.append("Physical limit: the sleep itself plus dispatch; `%s` measured %s s "
+                     "in this run." % (ref, fmt(ref_median)))
+    return lines
+
+
+def target_rows(results, params, meta):
+    """The issue's targets, judged on medians of this run."""
+    rows = []
+
+    def add(what, value, ok):
+        rows.append("| %s | %s | %s |" % (what, value, "yes" if ok else "**no**"))
+
+    s = params.get("sleep_seconds", "5")
+    xargs = median_of(results, "sleep225", meta.get("sleep225", {}).get("reference", ""))
+    for tool, limit in (("krun warm 2x128", 1.02), ("krun cold 2x128", 1.10),
+                        ("krun warm 1x256", 1.02), ("krun cold 1x256", 1.10)):
+        m = median_of(results, "sleep225", tool)
+        if m and xargs:
+            add("sleep225 (%s s) %s within %d %% of xargs" % (s, tool, round((limit - 1) * 100)),
+                "%.3f × xargs (%s s vs %s s)" % (m / xargs, fmt(m), fmt(xargs)),
+                m <= limit * xargs)
+    k = median_of(results, "latency", "krun warm -n 1")
+    h = median_of(results, "latency", "mpiexec.hydra -n 1")
+    if k and h:
+        add("`krun -n 1 true` warm under 2 × mpiexec.hydra",
+            "%.2f × (%s ms vs %s ms)" % (k / h, fmt(k), fmt(h)), k < 2 * h)
+    cores = params.get("cores", "2")
+    k = median_of(results, "throughput", "krun %s slots" % cores)
+    x = median_of(results, "throughput", "xargs -P %s" % cores)
+    p = median_of(results, "throughput", "parallel -j %s" % cores)
+    if k and x:
+        add("throughput at least 75 % of xargs", "%.2f × (%s vs %s tasks/s)" % (
+            k / x, fmt(k), fmt(x)), k >= 0.75 * x)
+    if k and p:
+        add("throughput at least 3 × GNU parallel", "%.2f × (%s vs %s tasks/s)" % (
+            k / p, fmt(k), fmt(p)), k >= 3 * p)
+    per_n = {}
+    for tool in results.get("scaling-tasks", {}):
+        n = int(tool.split("=")[1]) if "=" in tool else None
+        if n is not None and n >= 100:
+            per_n[n] = median_of(results, "scaling-tasks", tool)
+    per_n = {n: v for n, v in per_n.items() if v is not None}
+    if len(per_n) >= 2:
+        lo, hi = min(per_n.values()), max(per_n.values())
+        span = "N = %d .. %d" % (min(per_n), max(per_n))
+        add("dispatch overhead per task flat within 2× (%s)" % span,
+            "max/min %.2f (%s .. %s µs)" % (hi / lo if lo > 0 else float("inf"),
+                                            fmt(lo), fmt(hi)),
+            lo > 0 and hi <= 2 * lo)
+    return rows
+
+
+def read_params(d):
+    params = {}
+    path = os.path.join(d, "params.txt")
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if "=" in line:
+                    k, v = line.rstrip("\n").split("=", 1)
+                    params[k] = v
+    return params
+
+
+def cmd_summary(d):
+    results, failures = read_results(d)
+    meta = read_meta(d)
+    params = read_params(d)
+    out = ["# krun benchmark results", ""]
+    machine = os.path.join(d, "machine.txt")
+    if os.path.exists(machine):
+        with open(machine) as f:
+            out += [line.rstrip("\n") for line in f]
+        out.append("")
+    order = list(meta) + [b for b in results if b not in meta]
+    done_groups = set()
+    for bench in order:
+        if bench not in results:
+            continue
+        info = meta.get(bench, {})
+        group = info.get("group", "")
+        if group:
+            if group in done_groups:
+                continue
+            done_groups.add(group)
+            members = [b for b in order if meta.get(b, {}).get("group") == group
+                       and b in results]
+            out += ["## %s" % group, ""]
+            if info.get("description"):
+                out += [info["description"], ""]
+            out += pivot_table(results, failures, members, meta)
+            out.append("")
+            continue
+        out += ["## %s" % (info.get("title") or bench), ""]
+        if info.get("description"):
+            out += [info["description"], ""]
+        out += table(results, failures, bench, info)
+        if bench == "sleep225":
+            out += published_rows(results, bench, info.get("reference", ""))
+            for plot in ("sleep225-warm-2x128", "sleep225-cold-2x128"):
+                if os.path.exists(os.path.join(d, plot + "-ranks.png")):
+                    out += ["", "![%s: one bar per rank](%s-ranks.png)" % (plot, plot),
+                            "![%s: invocation latency](%s-latency.png)" % (plot, plot)]
+        out.append("")
+    rows = target_rows(results, params, meta)
+    if rows:
+        out += ["## Targets of issue 3 (medians of this run)", "",
+                "| target | measured | met |", "|---|---|---|"] + rows + [""]
+    commands = os.path.join(d, "commands.tsv")
+    if os.path.exists(commands):
+        out += ["## Exact commands", "",
+                "Paths are relative to the harness's work directory: `sleep-args` holds one "
+                "line per rank with the sleep's seconds (xargs and parallel pass it to "
+                "`sleep`), `true-args` the numbers 1 to N (`xargs -n 1` passes one to "
+                "`/bin/true`, which ignores it; `parallel -N0` passes none); "
+                "`cAxB.yaml` describes A simulated nodes of B slots (`local.nodes`).", "",
+                "| benchmark | tool | command |", "|---|---|---|"]
+        with open(commands) as f:
+            for line in f:
+                bench, tool, command = line.rstrip("\n").split("\t", 2)
+                out.append("| %s | %s | `%s` |" % (bench, tool, command.replace("|", "\\|")))
+        out.append("")
+    notes = os.path.join(d, "notes.txt")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            text = [line.rstrip("\n") for line in f if line.strip()]
+        if text:
+            out += ["## Notes from this run", ""] + ["- " + t for t in text] + [""]
+    with open(os.path.join(d, "summary.md"), "w") as f:
+        f.write("\n".join(out))
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "timeline" and len(argv) == 4:
+        cmd_timeline(argv[2], int(argv[3]))
+    elif len(argv) >= 2 and argv[1] == "value" and len(argv) == 5:
+        cmd_value(argv[2], argv[3], argv[4])
+    elif len(argv) >= 2 and argv[1] == "hyperfine" and len(argv) == 3:
+        cmd_hyperfine(argv[2])
+    elif len(argv) >= 2 and argv[1] == "summary" and len(argv) == 3:
+        cmd_summary(argv[2])
+    else:
+        sys.stderr.write(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
