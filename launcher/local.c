@@ -72,6 +72,8 @@ static int spawn_detached (const char *path, char *const argv[], char *const env
 }
 
 static pid_t read_pid (const char *path);
+static bool is_running (pid_t pid);
+static void wait_stopped (const pid_t *pids, int n, int timeout_ms);
 
 /* How often the watchdog looks, and how much longer than the daemons' idle
  * timeout the broker stays: daemons must be gone before their broker. */
@@ -235,9 +237,8 @@ int local_broker_stop (const char *state_dir, struct krun_error *errp)
     if (kill (pid, SIGTERM) < 0)
         return errprintf_errno (errp, "cannot stop the private broker (pid %d)",
                                 (int)pid);
-    for (int i = 0; i < 300 && kill (pid, 0) == 0; i++)
-        usleep (100 * 1000);
-    if (kill (pid, 0) == 0)
+    wait_stopped (&pid, 1, 30000);
+    if (is_running (pid))
         kill (pid, SIGKILL);
     unlink (path);
     return 1;
@@ -323,12 +324,40 @@ static bool is_krund (pid_t pid)
     return strncmp (comm, "krund", 5) == 0;
 }
 
+/* True while pid runs: a zombie (exited, not yet reaped by whoever adopted
+ * the detached daemon) counts as gone. */
+static bool is_running (pid_t pid)
+{
+    char path[64], line[256];
+    FILE *f;
+    bool running = false;
+
+    snprintf (path, sizeof (path), "/proc/%d/stat", (int)pid);
+    if (!(f = fopen (path, "r")))
+        return false;
+    if (fgets (line, sizeof (line), f)) {
+        const char *paren = strrchr (line, ')');
+        running = paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+    }
+    fclose (f);
+    return running;
+}
+
+/* Wait until none of pids runs, at most timeout_ms. */
+static void wait_stopped (const pid_t *pids, int n, int timeout_ms)
+{
+    int64_t deadline = clock_mono_ms () + timeout_ms;
+
+    for (int i = 0; i < n; i++)
+        while (pids[i] > 0 && is_running (pids[i]) && clock_mono_ms () < deadline)
+            usleep (20 * 1000);
+}
+
 static void stop_daemon (const struct presence_node *n)
 {
     if (n->pid > 0 && is_krund (n->pid)) {
         kill (n->pid, SIGTERM);
-        for (int i = 0; i < 100 && kill (n->pid, 0) == 0; i++)
-            usleep (50 * 1000);
+        wait_stopped (&n->pid, 1, 15000);
     }
 }
 
@@ -388,14 +417,18 @@ int local_daemons_ensure (const struct config *cfg, const char *url,
 
 int local_daemons_stop (const struct presence *p)
 {
+    pid_t *pids = calloc (presence_count (p) + 1, sizeof (*pids));
     int stopped = 0;
 
+    if (!pids)
+        return 0;
+    /* Signal them all first: they stop in parallel. */
     for (int i = 0; i < presence_count (p); i++) {
         const struct presence_node *n = presence_node (p, i);
-        if (n->pid > 0 && is_krund (n->pid)) {
-            stop_daemon (n);
-            stopped++;
-        }
+        if (n->pid > 0 && is_krund (n->pid) && kill (n->pid, SIGTERM) == 0)
+            pids[stopped++] = n->pid;
     }
+    wait_stopped (pids, stopped, 15000);
+    free (pids);
     return stopped;
 }

@@ -18,7 +18,7 @@ mkdir pids
 
 all_started () { [ "$(ls pids | wc -l)" -eq 4 ]; }
 none_alive () {
-    for f in pids/*; do kill -0 "$(cat "$f")" 2>/dev/null && return 1; done
+    for f in pids/*; do process_alive "$(cat "$f")" && return 1; done
     return 0
 }
 no_job_queues () { ! broker_queue_names | grep -q "^krun\.job\."; }

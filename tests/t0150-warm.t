@@ -27,7 +27,7 @@ test_expect_success 'a daemon exits after its idle timeout' '
     "$KRUN" down >/dev/null &&
     "$KRUN" -n 1 --idle-timeout 2 /bin/true &&
     pid=$(daemon_pid) && [ -n "$pid" ] &&
-    wait_for 15 sh -c "! kill -0 $pid 2>/dev/null"
+    wait_for 15 eval "! process_alive $pid"
 '
 cat >slow.sh <<'SH'
 #!/bin/sh
@@ -41,11 +41,11 @@ test_expect_success 'SIGTERM to krund: running tasks finish and report, then it 
     sleep 1 && dpid=$(daemon_pid) && [ -n "$dpid" ] && kill -TERM "$dpid" &&
     wait $pid &&
     [ "$(grep -c "^finished rank [01]$" slow.out)" -eq 2 ] &&
-    wait_for 10 sh -c "! kill -0 $dpid 2>/dev/null"
+    wait_for 10 eval "! process_alive $dpid"
 '
 test_expect_success 'krun down stops the daemons' '
     "$KRUN" -n 1 /bin/true && pid=$(daemon_pid) && [ -n "$pid" ] &&
     "$KRUN" down | grep -q "stopped 1 local worker daemon" &&
-    ! kill -0 "$pid" 2>/dev/null
+    wait_for 5 eval "! process_alive $pid"
 '
 test_done

@@ -36,6 +36,6 @@ test_expect_success 'krun down stops the daemon and the broker' '
     "$KRUN" down >down &&
     grep -q "stopped 1 local worker daemon" down &&
     grep -q "stopped the private broker" down &&
-    ! kill -0 "$bpid" 2>/dev/null
+    wait_for 5 eval "! process_alive $bpid"
 '
 test_done

@@ -16,7 +16,7 @@ idle_cleanup () {
 }
 trap idle_cleanup EXIT
 
-broker_gone () { ! kill -0 "$bpid" 2>/dev/null; }
+broker_gone () { ! process_alive "$bpid"; }
 
 test_expect_success 'a run starts the private broker' '
     "$KRUN" -n 1 /bin/true 2>err && grep -q "started a private RabbitMQ" err &&
@@ -24,8 +24,8 @@ test_expect_success 'a run starts the private broker' '
 '
 bpid=$(cat "$KRUN_STATE_DIR/broker/pid" 2>/dev/null)
 test_expect_success 'the daemon leaves after its idle timeout, the broker after 61 s more' '
-    [ -n "$bpid" ] && kill -0 "$bpid" &&
-    sleep 45 && kill -0 "$bpid" &&
+    [ -n "$bpid" ] && process_alive "$bpid" &&
+    sleep 45 && process_alive "$bpid" &&
     wait_for 60 broker_gone
 '
 test_done

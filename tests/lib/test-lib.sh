@@ -103,3 +103,12 @@ wait_for () {
 broker_free_port () {
     _broker_free_port
 }
+
+# True while process $1 runs.  A zombie counts as gone: detached daemons are
+# adopted by PID 1, which may reap them late.
+process_alive () {
+    local state
+    state=$(awk '{ sub(/.*\) /, ""); print substr($0, 1, 1) }' "/proc/$1/stat" 2>/dev/null) ||
+        return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
