@@ -816,10 +816,18 @@ static char *announce_with_argv (int n, size_t queue_len, size_t *lenp)
                    "\"nodes\":[],\"results_queue\":\"");
     memset (body + len, 'q', queue_len);
     len += queue_len;
-    len += sprintf (body + len, "\",\"argv\":[");
-    for (int i = 0; i < n; i++)
-        len += sprintf (body + len, "%s\"\"", i ? "," : "");
-    len += sprintf (body + len, "]}");
+    /* memcpy, not sprintf: GCC 12 under -fsanitize=address cannot see that
+     * body is not NULL here and fails the build with -Wformat-overflow. */
+    memcpy (body + len, "\",\"argv\":[", 10);
+    len += 10;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            body[len++] = ',';
+        memcpy (body + len, "\"\"", 2);
+        len += 2;
+    }
+    memcpy (body + len, "]}", 3);
+    len += 2;
     *lenp = len;
     return body;
 }
