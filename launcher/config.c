@@ -552,3 +552,14 @@ char *config_state_dir (const struct config *c, struct krun_error *errp)
     }
     return dir;
 }
+
+char *config_key_file (const char *state_dir, bool *is_default)
+{
+    const char *env = getenv ("KRUN_KEY_FILE");
+    char *path;
+
+    *is_default = !(env && *env);
+    if (!*is_default)
+        return strdup (env);
+    return asprintf (&path, "%s/key", state_dir) < 0 ? NULL : path;
+}

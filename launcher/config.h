@@ -75,4 +75,10 @@ char *config_amqp_url (const struct config *c, bool *is_default);
  * malloc'd path (caller must free) or NULL with errno and errp. */
 char *config_state_dir (const struct config *c, struct krun_error *errp);
 
+/* The file of the key that signs job messages (see runtime/sign.h):
+ * $KRUN_KEY_FILE, else STATE_DIR/key, which krun creates on first use
+ * (*is_default is set true for that case).  Returns a malloc'd path (caller
+ * must free) or NULL on ENOMEM. */
+char *config_key_file (const char *state_dir, bool *is_default);
+
 #endif

@@ -12,6 +12,7 @@
 #include "exitstatus.h"
 #include "job.h"
 #include "protocol.h"
+#include "sign.h"
 
 #define RESULTS_TAG "results"
 
@@ -144,6 +145,25 @@ static int declare_task_queue (struct job *j, struct krun_error *errp)
                                     PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp);
 }
 
+/* Publish body sealed with the job's key, valid for ttl_us from now: the
+ * workers run nothing that this key did not sign (see sign.h). */
+static int publish_signed (struct job *j, const char *exchange, const char *key,
+                           const char *type, int flags, int64_t ttl_us,
+                           const char *body, size_t len, struct krun_error *errp)
+{
+    size_t sealed_len;
+    char *sealed = sign_seal (j->opts->key, body, len, clock_wall_us () + ttl_us,
+                              &sealed_len, errp);
+    int rc;
+
+    if (!sealed)
+        return -1;
+    rc = transport_publish (j->t, exchange, key, type, NULL, flags, sealed, sealed_len,
+                            errp);
+    free (sealed);
+    return rc;
+}
+
 static int publish_tasks (struct job *j, struct krun_error *errp)
 {
     struct protocol_msg msg = {.type = PROTOCOL_TASK, .job = j->id};
@@ -156,9 +176,9 @@ static int publish_tasks (struct job *j, struct krun_error *errp)
         if (!(body = protocol_encode (&msg, &len, errp)))
             return -1;
         j->ranks[rank].published_us = clock_wall_us ();
-        int rc = transport_publish (j->t, "", j->task_queue, "task", NULL,
-                                    j->opts->durable ? TRANSPORT_PERSISTENT : 0, body,
-                                    len, errp);
+        int rc = publish_signed (j, "", j->task_queue, "task",
+                                 j->opts->durable ? TRANSPORT_PERSISTENT : 0,
+                                 SIGN_TASK_TTL_US, body, len, errp);
         free (body);
         if (rc < 0)
             return -1;
@@ -167,8 +187,8 @@ static int publish_tasks (struct job *j, struct krun_error *errp)
      * empty queue always means the job is drained. */
     if (transport_wait_confirms (j->t, -1, errp) < 0)
         return -1;
-    return transport_publish (j->t, PROTOCOL_EXCHANGE_CONTROL, "", "announce", NULL, 0,
-                              j->announce, j->announce_len, errp);
+    return publish_signed (j, PROTOCOL_EXCHANGE_CONTROL, "", "announce", 0,
+                           SIGN_CONTROL_TTL_US, j->announce, j->announce_len, errp);
 }
 
 static int publish_control (struct job *j, enum protocol_type type,
@@ -181,8 +201,8 @@ static int publish_control (struct job *j, enum protocol_type type,
 
     if (!body)
         return -1;
-    rc = transport_publish (j->t, PROTOCOL_EXCHANGE_CONTROL, "",
-                            protocol_type_name (type), NULL, 0, body, len, errp);
+    rc = publish_signed (j, PROTOCOL_EXCHANGE_CONTROL, "", protocol_type_name (type), 0,
+                         SIGN_CONTROL_TTL_US, body, len, errp);
     free (body);
     return rc;
 }
@@ -331,8 +351,8 @@ static void handle_message (struct job *j, const struct transport_message *m)
     if (msg.type == PROTOCOL_JOINED) {
         /* A slot started after the announcement: tell it about the job. */
         if (m->reply_to[0] &&
-            transport_publish (j->t, "", m->reply_to, "announce", NULL, 0, j->announce,
-                               j->announce_len, &error) < 0)
+            publish_signed (j, "", m->reply_to, "announce", 0, SIGN_CONTROL_TTL_US,
+                            j->announce, j->announce_len, &error) < 0)
             fprintf (stderr, "krun: %s\n", error.text);
         goto out;
     }

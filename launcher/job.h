@@ -13,6 +13,7 @@
 
 #include "cpumap.h"
 #include "error.h"
+#include "sign.h"
 #include "transport.h"
 
 struct job_options {
@@ -27,8 +28,9 @@ struct job_options {
     bool tag_output;      /* prefix each output line with "[rank] " */
     bool report_bindings; /* print the slot map and where each rank ran */
     int delivery_limit;
-    bool durable;         /* durable task queue and persistent task messages */
-    const char *timeline; /* CSV file of per-rank timestamps, or NULL */
+    bool durable;               /* durable task queue and persistent task messages */
+    const char *timeline;       /* CSV file of per-rank timestamps, or NULL */
+    const struct sign_key *key; /* signs what workers act on (borrowed) */
     /* Set from a signal handler: cancel the job (value = the signal). */
     volatile sig_atomic_t *cancel;
 };

@@ -18,6 +18,7 @@
 #include "presence.h"
 #include "program.h"
 #include "protocol.h"
+#include "sign.h"
 #include "transport.h"
 
 static volatile sig_atomic_t cancel_signal;
@@ -224,6 +225,26 @@ static bool local_nodes_present (const struct config *cfg, const struct presence
     return true;
 }
 
+/* The key that signs the job's messages: $KRUN_KEY_FILE, which must exist,
+ * else STATE_DIR/key, made on first use.  Workers refuse what it did not
+ * sign.  Caller must sign_key_destroy() it. */
+static struct sign_key *load_signing_key (const char *state_dir)
+{
+    struct krun_error error;
+    struct sign_key *key;
+    bool is_default;
+    char *path = config_key_file (state_dir, &is_default);
+
+    if (!path)
+        die ("out of memory");
+    key = is_default ? sign_key_load_or_create (path, &error)
+                     : sign_key_load (path, &error);
+    free (path);
+    if (!key)
+        die ("%s", error.text);
+    return key;
+}
+
 /* Make sure the local daemons run; returns the presence to build the map
  * from (caller must destroy). */
 static struct presence *ensure_workers (struct transport *t, const struct config *cfg,
@@ -311,6 +332,8 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.durable = cfg->durable_queues;
     jo.timeline = o->timeline;
     jo.cancel = &cancel_signal;
+    struct sign_key *key = load_signing_key (state_dir);
+    jo.key = key;
 
     struct transport *t =
         connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
@@ -333,6 +356,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     cpumap_destroy (map);
     presence_destroy (p);
     transport_destroy (t);
+    sign_key_destroy (key);
     free (env);
     free (path);
     free (url);
@@ -375,6 +399,8 @@ static int cmd_up (struct config *cfg, const struct options *o)
 
     if (!url || !state_dir)
         die ("%s", error.text);
+    /* The daemons started now need the key file. */
+    sign_key_destroy (load_signing_key (state_dir));
     struct transport *t =
         connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
     presence_destroy (ensure_workers (t, cfg, url, state_dir, o, NULL, NULL));

@@ -278,9 +278,11 @@ static int start_daemon (const struct config *cfg, const char *url,
                          const char *topology, struct krun_error *errp)
 {
     char krund[PATH_MAX], log[PATH_MAX + 64], slots_s[16], idle_s[16];
-    char url_env[4096], cacert_env[PATH_MAX + 32];
-    char *env_add[3] = {url_env, NULL, NULL};
+    char url_env[4096], cacert_env[PATH_MAX + 32], key_env[PATH_MAX + 32];
+    char *env_add[4] = {url_env, key_env, NULL, NULL};
     char *argv[12];
+    bool is_default;
+    char *key_file;
     int k = 0;
 
     krund_path (krund, sizeof (krund));
@@ -289,10 +291,16 @@ static int start_daemon (const struct config *cfg, const char *url,
     snprintf (idle_s, sizeof (idle_s), "%d", cfg->idle_timeout);
     /* The URL may hold a password: environment, never argv (ps shows argv). */
     snprintf (url_env, sizeof (url_env), "KRUN_AMQP_URL=%s", url);
+    /* The daemons verify job messages with the launcher's key (krun made
+     * sure the file exists before it starts them). */
+    if (!(key_file = config_key_file (state_dir, &is_default)))
+        return errprintf_errno (errp, "cannot start krund for node %s", node);
+    snprintf (key_env, sizeof (key_env), "KRUN_KEY_FILE=%s", key_file);
+    free (key_file);
     if (cfg->amqp_cacert) {
         snprintf (cacert_env, sizeof (cacert_env), "KRUN_AMQP_CACERT=%s",
                   cfg->amqp_cacert);
-        env_add[1] = cacert_env;
+        env_add[2] = cacert_env;
     }
     argv[k++] = krund;
     argv[k++] = "--node";

@@ -70,7 +70,7 @@ char *program_resolve (const char *name, struct krun_error *errp)
 static int is_private (const char *entry)
 {
     static const char *const names[] = {
-        "KRUN_AMQP_URL=", "KRUN_AMQP_CACERT=", "KRUN_CONFIG="};
+        "KRUN_AMQP_URL=", "KRUN_AMQP_CACERT=", "KRUN_CONFIG=", "KRUN_KEY_FILE="};
     for (size_t i = 0; i < sizeof (names) / sizeof (names[0]); i++)
         if (strncmp (entry, names[i], strlen (names[i])) == 0)
             return 1;

@@ -116,6 +116,7 @@ static void slot_child (struct daemon *d, int i, int status_fd)
         .heartbeat = d->cfg->heartbeat,
         .grace = d->cfg->grace,
         .status_fd = status_fd,
+        .key = d->cfg->key,
     };
     _exit (slot_run (&cfg));
 }

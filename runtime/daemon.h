@@ -6,15 +6,18 @@
 #ifndef KRUN_DAEMON_H
 #define KRUN_DAEMON_H
 
+#include "sign.h"
+
 struct daemon_config {
-    const char *url;      /* broker URL (secret: never logged) */
-    const char *cacert;   /* CA file for amqps://, or NULL */
-    const char *node;     /* node name */
-    int slots;            /* slot count; 0 = one per usable core */
-    const char *topology; /* NULL = this machine; else XML file or synthetic */
-    int idle_timeout;     /* seconds without work before exiting */
-    int heartbeat;        /* AMQP heartbeat, seconds */
-    int grace;            /* seconds running tasks get to finish on SIGTERM */
+    const char *url;            /* broker URL (secret: never logged) */
+    const char *cacert;         /* CA file for amqps://, or NULL */
+    const char *node;           /* node name */
+    int slots;                  /* slot count; 0 = one per usable core */
+    const char *topology;       /* NULL = this machine; else XML file or synthetic */
+    int idle_timeout;           /* seconds without work before exiting */
+    int heartbeat;              /* AMQP heartbeat, seconds */
+    int grace;                  /* seconds running tasks get to finish on SIGTERM */
+    const struct sign_key *key; /* checks job messages (secret: never logged) */
 };
 
 /* Run until SIGTERM/SIGINT or the idle timeout.  Returns the exit status. */

@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "protocol.h"
+#include "sign.h"
 
 #define DEFAULT_URL "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -31,7 +32,9 @@ static const char usage_text[] =
     "  --help, --version\n"
     "\n"
     "Environment: KRUN_AMQP_URL, KRUN_AMQP_CACERT (CA file for amqps://),\n"
-    "KRUN_NODE_NAME.  The URL is removed from the environment the tasks see.\n";
+    "KRUN_NODE_NAME, KRUN_KEY_FILE (required: the key shared with krun that\n"
+    "signs job messages; mode 0600 or 0400).  The URL and the key file name are\n"
+    "removed from the environment the tasks see.\n";
 
 static int parse_int (const char *opt, const char *s, int min)
 {
@@ -132,7 +135,22 @@ int main (int argc, char *argv[])
     }
     cfg.url = url;
     cfg.cacert = cacert;
+    /* Without the key a worker could not tell the launcher's jobs from
+     * anybody's: refuse to start. */
+    const char *key_file = getenv ("KRUN_KEY_FILE");
+    struct krun_error error;
+    struct sign_key *key = sign_key_load (key_file, &error);
+    if (!key) {
+        fprintf (stderr, "krund: %s%s\n", error.text,
+                 key_file && *key_file ? "" : " (set KRUN_KEY_FILE)");
+        free (url);
+        free (cacert);
+        return 1;
+    }
+    unsetenv ("KRUN_KEY_FILE");
+    cfg.key = key;
     int rc = daemon_run (&cfg);
+    sign_key_destroy (key);
     free (url);
     free (cacert);
     return rc;

@@ -3,6 +3,8 @@ noinst_LTLIBRARIES += runtime/libkrunrt.la
 runtime_libkrunrt_la_SOURCES = \
 	runtime/error.c runtime/error.h \
 	runtime/protocol.c runtime/protocol.h \
+	runtime/sign.c runtime/sign.h \
+	runtime/replay.c runtime/replay.h \
 	runtime/transport.c runtime/transport.h \
 	runtime/topology.c runtime/topology.h \
 	runtime/cpumap.c runtime/cpumap.h \
@@ -24,12 +26,18 @@ runtime_krund_LDADD = runtime/libkrunrt.la
 # Unit tests, next to the code.
 RUNTIME_UNIT_TESTS = \
 	runtime/test/protocol.t \
+	runtime/test/sign.t \
+	runtime/test/replay.t \
 	runtime/test/cpumap.t \
 	runtime/test/topology.t
 check_PROGRAMS += $(RUNTIME_UNIT_TESTS)
 TESTS += $(RUNTIME_UNIT_TESTS)
 runtime_test_protocol_t_SOURCES = runtime/test/protocol.c
 runtime_test_protocol_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_sign_t_SOURCES = runtime/test/sign.c
+runtime_test_sign_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_replay_t_SOURCES = runtime/test/replay.c
+runtime_test_replay_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_cpumap_t_SOURCES = runtime/test/cpumap.c
 runtime_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_topology_t_SOURCES = runtime/test/topology.c

@@ -12,6 +12,8 @@
 #include "clock.h"
 #include "log.h"
 #include "protocol.h"
+#include "replay.h"
+#include "sign.h"
 #include "slot.h"
 #include "task.h"
 #include "transport.h"
@@ -61,6 +63,8 @@ struct slot {
     struct running run;
     bool busy;
     unsigned long rejected;   /* malformed messages seen */
+    unsigned long refused;    /* unsigned, badly signed, expired or replayed */
+    struct replay *seen;      /* jobs announced to this slot */
     int64_t stop_deadline_ms; /* when a stopping slot gives its task back */
 };
 
@@ -135,7 +139,44 @@ static int announce_global_slot (const struct slot *s,
     return -1;
 }
 
-static void handle_announce (struct slot *s, struct protocol_msg *msg)
+/* Check the seal of m, a message a worker acts on (see sign.h).  Returns 0
+ * and the protocol body in *body (borrowed from m), or -1 after logging and
+ * counting the refusal: then nothing of m may be acted on. */
+static int verify (struct slot *s, const char *queue, const struct transport_message *m,
+                   const char **body, size_t *len, int64_t *expires_us)
+{
+    struct krun_error error;
+
+    if (sign_open (s->cfg->key, m->body, m->len, clock_wall_us (), body, len,
+                   expires_us, &error) == 0)
+        return 0;
+    s->refused++;
+    log_msg ("%s: rejected message: %s (%lu refused so far)", queue, error.text,
+             s->refused);
+    return -1;
+}
+
+/* A job id is announced for one run: an announcement of a job this slot has
+ * already let go of is a replay of a captured message.  Returns true if msg
+ * may be acted on. */
+static bool announce_is_new (struct slot *s, const struct protocol_msg *msg,
+                             int64_t expires_us)
+{
+    int seen = replay_check (s->seen, msg->job, expires_us, clock_wall_us ());
+
+    if (seen > 0) {
+        s->refused++;
+        log_msg (
+            "control queue: rejected message: replayed announcement of job %s "
+            "(%lu refused so far)",
+            msg->job, s->refused);
+    } else if (seen < 0)
+        log_msg ("job %s: out of memory", msg->job);
+    return seen == 0;
+}
+
+static void handle_announce (struct slot *s, struct protocol_msg *msg,
+                             int64_t expires_us)
 {
     struct krun_error error;
     struct slot_job *j;
@@ -143,6 +184,8 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg)
 
     if (stop_requested || job_find (s, msg->job))
         return; /* a repeated announcement (answer to a "joined") */
+    if (!announce_is_new (s, msg, expires_us))
+        return;
     if ((global_slot = announce_global_slot (s, &msg->announce)) < 0)
         return;
     if (!(j = calloc (1, sizeof (*j))) || !(j->id = strdup (msg->job))) {
@@ -186,15 +229,20 @@ static void handle_control (struct slot *s, const struct transport_message *m)
     struct krun_error error;
     struct protocol_msg msg = {0};
     struct slot_job *j;
+    const char *body;
+    size_t len;
+    int64_t expires_us;
 
-    if (protocol_decode (m->body, m->len, &msg, &error) < 0) {
+    if (verify (s, "control queue", m, &body, &len, &expires_us) < 0)
+        return;
+    if (protocol_decode (body, len, &msg, &error) < 0) {
         s->rejected++;
         log_msg ("control queue: rejected message: %s", error.text);
         goto out;
     }
     switch (msg.type) {
         case PROTOCOL_ANNOUNCE:
-            handle_announce (s, &msg);
+            handle_announce (s, &msg, expires_us);
             break;
         case PROTOCOL_END:
             if ((j = job_find (s, msg.job)))
@@ -440,8 +488,15 @@ static void handle_redelivery (struct slot *s, struct slot_job *j,
     }
     struct protocol_msg again = *task;
     again.task.attempt = attempt;
-    size_t len;
+    size_t len, sealed_len = 0;
     char *body = protocol_encode (&again, &len, &error);
+    char *sealed =
+        body ? sign_seal (s->cfg->key, body, len, clock_wall_us () + SIGN_TASK_TTL_US,
+                          &sealed_len, &error)
+             : NULL;
+    free (body);
+    body = sealed;
+    len = sealed_len;
     if (!body ||
         transport_publish (s->t, "", j->queue, "task", NULL, TRANSPORT_PERSISTENT, body,
                            len, &error) < 0 ||
@@ -510,14 +565,21 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     struct protocol_msg msg = {0};
     struct slot_job *j = job_find (s, m->consumer_tag + strlen (JOB_TAG_PREFIX));
     char **argv = NULL;
+    const char *body;
+    size_t len;
 
     if (!j) {
         transport_reject (s->t, m->delivery_tag, true, NULL);
         return;
     }
-    if (protocol_decode (m->body, m->len, &msg, &error) < 0 ||
-        msg.type != PROTOCOL_TASK || strcmp (msg.job, j->id) != 0 ||
-        msg.task.rank >= j->announce.announce.size) {
+    char where[sizeof (j->queue) + 8];
+    snprintf (where, sizeof (where), "queue %s", j->queue);
+    if (verify (s, where, m, &body, &len, NULL) < 0) {
+        transport_reject (s->t, m->delivery_tag, false, NULL);
+        return;
+    }
+    if (protocol_decode (body, len, &msg, &error) < 0 || msg.type != PROTOCOL_TASK ||
+        strcmp (msg.job, j->id) != 0 || msg.task.rank >= j->announce.announce.size) {
         s->rejected++;
         log_msg ("queue %s: rejected message: %s", j->queue,
                  msg.type == PROTOCOL_TASK ? "wrong job or rank" : error.text);
@@ -769,6 +831,10 @@ int slot_run (const struct slot_config *cfg)
     sigaction (SIGTERM, &sa, NULL);
     sigaction (SIGINT, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
+    if (!(s.seen = replay_create ())) {
+        log_msg ("out of memory");
+        goto done;
+    }
     if (slot_setup (&s, &error) < 0) {
         log_msg ("%s", error.text);
         goto done;
@@ -796,5 +862,6 @@ done:
         job_forget (&s, s.jobs, false);
     transport_destroy (s.t);
     free (s.control_queue);
+    replay_destroy (s.seen);
     return rc;
 }

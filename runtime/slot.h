@@ -8,15 +8,18 @@
 #ifndef KRUN_SLOT_H
 #define KRUN_SLOT_H
 
+#include "sign.h"
+
 struct slot_config {
-    const char *url;    /* broker URL (with password: never log it) */
-    const char *cacert; /* CA file for amqps://, or NULL */
-    const char *node;   /* node name */
-    int local;          /* index of this slot on the node */
-    int core;           /* OS index of the core it is pinned to, -1 if none */
-    int heartbeat;      /* AMQP heartbeat in seconds */
-    int grace;          /* seconds a running task may finish after SIGTERM */
-    int status_fd;      /* pipe to the daemon: 'B' busy, 'I' idle; -1 = none */
+    const char *url;            /* broker URL (with password: never log it) */
+    const char *cacert;         /* CA file for amqps://, or NULL */
+    const char *node;           /* node name */
+    int local;                  /* index of this slot on the node */
+    int core;                   /* OS index of the core it is pinned to, -1 if none */
+    int heartbeat;              /* AMQP heartbeat in seconds */
+    int grace;                  /* seconds a running task may finish after SIGTERM */
+    int status_fd;              /* pipe to the daemon: 'B' busy, 'I' idle; -1 = none */
+    const struct sign_key *key; /* checks job messages (borrowed) */
 };
 
 /* Serve until SIGTERM (or the daemon's death).  Returns the process exit

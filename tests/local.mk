@@ -14,6 +14,12 @@ INTEGRATION_TESTS = \
 	tests/t0160-bad-input.t \
 	tests/t0170-embedded.t \
 	tests/t0175-broker-idle.t \
-	tests/t0200-faults.t
+	tests/t0200-faults.t \
+	tests/t0210-signing.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
+
+# Helper of the signing test (tests/t0210-signing.t).
+check_PROGRAMS += tests/amqp-capture
+tests_amqp_capture_SOURCES = tests/amqp-capture.c
+tests_amqp_capture_LDADD = runtime/libkrunrt.la

@@ -1,0 +1,153 @@
+#!/bin/bash
+# Signed job messages: a worker runs only what the launcher's key signed.
+# Messages are forged here with amqp-publish, and sealed independently of
+# krun's code (openssl dgst) as docs/protocol.md describes, so that the
+# positive control shows the forged ones fail only for the reason tested.
+. "$(dirname "$0")/lib/test-lib.sh"
+test_start_broker
+test_config <<CFG
+idle_timeout: 300
+local:
+  nodes:
+    - name: a
+      slots: 2
+CFG
+URL=${BROKER_URL%/}
+KEY="$KRUN_STATE_DIR/key"
+LOG="$KRUN_STATE_DIR/krund-a.log"
+
+now_us () { date +%s%6N; }
+
+# seal KEYFILE EXPIRY_US < BODY > SEALED: the envelope of docs/protocol.md.
+seal () {
+    local body mac
+    body=$(mktemp "$TEST_DIR/body.XXXXXX")
+    cat >"$body"
+    mac=$({ printf 'krun-sig-v1 %s\n' "$2"; cat "$body"; } |
+        openssl dgst -sha256 -mac HMAC -macopt "key:$(tr -d '\n' <"$1")" -r | cut -d' ' -f1)
+    printf 'krun-sig-v1 %s %s\n' "$2" "$mac"
+    cat "$body"
+    rm -f "$body"
+}
+
+# announce JOB MARKER: an announcement of job JOB whose task touches MARKER,
+# for both slots of node a.
+announce () {
+    printf '{"v":1,"type":"announce","job":"%s","path":"/bin/sh","argv":["sh","-c","touch %s"],"env":[],"cwd":"%s","size":1,"results_queue":"krun.job.%s.results","delivery_limit":2,"nodes":[{"name":"a","first_slot":0,"nslots":2,"used":[0,1]}]}' \
+        "$1" "$2" "$TEST_DIR" "$1"
+}
+task () { printf '{"v":1,"type":"task","job":"%s","rank":0,"attempt":1}' "$1"; }
+
+# Put the task (already sealed or not, file $2) on job $1's queue, then
+# publish the announcement (file $3) to every slot.
+inject () {
+    amqp-declare-queue --url="$URL" -q "krun.job.$1.tasks" >/dev/null &&
+    amqp-declare-queue --url="$URL" -q "krun.job.$1.results" >/dev/null &&
+    amqp-publish --url="$URL" -r "krun.job.$1.tasks" <"$2" &&
+    amqp-publish --url="$URL" -e krun.control -r "" <"$3"
+}
+
+# Capture the next message of krun.control into file $1.1 in the
+# background ($consumer is its PID); return once its queue is bound.
+capture_control () {
+    rm -f "$1.1" "$1.ready"
+    "$KRUN_TOP_BUILDDIR/tests/amqp-capture" "$URL" krun.control 1 "$1" 60 2>"$1.ready" &
+    consumer=$!
+    wait_for 20 grep -q ready "$1.ready"
+}
+
+# How many messages the slots refused so far (the count each log line ends with).
+refused () { grep -c "rejected message: .*refused so far" "$LOG"; }
+
+test_expect_success 'the first run creates the key, mode 0600' '
+    "$KRUN" -n 2 /bin/true &&
+    [ "$(stat -c %a "$KEY")" = 600 ] &&
+    [ "$(tr -d "\n" <"$KEY" | wc -c)" -eq 64 ] &&
+    grep -qx "[0-9a-f]\{64\}" "$KEY"
+'
+test_expect_success 'messages on the wire carry the documented seal' '
+    capture_control cap1 &&
+    "$KRUN" -n 1 /bin/echo first >out1 &&
+    wait $consumer &&
+    head -n 1 cap1.1 | grep -q "^krun-sig-v1 [0-9]* [0-9a-f]\{64\}$" &&
+    sed -n 2p cap1.1 | grep -q "\"type\":\"announce\"" &&
+    exp=$(head -n 1 cap1.1 | cut -d" " -f2) &&
+    tail -n +2 cap1.1 | seal "$KEY" "$exp" | cmp - cap1.1 &&
+    grep -qx first out1
+'
+test_expect_success 'an unsigned (forged) job published with amqp-publish runs nothing' '
+    before=$(refused)
+    announce f0000000000000a1 "$TEST_DIR/pwned-unsigned" >a1 &&
+    task f0000000000000a1 >t1 &&
+    inject f0000000000000a1 t1 a1 &&
+    sleep 3 &&
+    [ ! -e "$TEST_DIR/pwned-unsigned" ] &&
+    grep -q "control queue: rejected message: not signed" "$LOG" &&
+    [ "$(refused)" -ge $((before + 2)) ]
+'
+test_expect_success 'the same job sealed with the right key does run (control)' '
+    exp=$(( $(now_us) + 60000000 ))
+    announce f0000000000000a2 "$TEST_DIR/ran-signed" | seal "$KEY" $exp >a2 &&
+    task f0000000000000a2 | seal "$KEY" $exp >t2 &&
+    inject f0000000000000a2 t2 a2 &&
+    wait_for 10 test -e "$TEST_DIR/ran-signed"
+'
+test_expect_success 'a job sealed with another key runs nothing' '
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n" >otherkey &&
+    exp=$(( $(now_us) + 60000000 ))
+    announce f0000000000000a3 "$TEST_DIR/pwned-wrongkey" | seal otherkey $exp >a3 &&
+    task f0000000000000a3 | seal otherkey $exp >t3 &&
+    inject f0000000000000a3 t3 a3 &&
+    sleep 3 &&
+    [ ! -e "$TEST_DIR/pwned-wrongkey" ] &&
+    grep -q "control queue: rejected message: bad signature" "$LOG"
+'
+test_expect_success 'an expired announcement runs nothing' '
+    exp=$(( $(now_us) - 1000000 ))
+    announce f0000000000000a4 "$TEST_DIR/pwned-expired" | seal "$KEY" $exp >a4 &&
+    task f0000000000000a4 | seal "$KEY" $(( $(now_us) + 60000000 )) >t4 &&
+    inject f0000000000000a4 t4 a4 &&
+    sleep 3 &&
+    [ ! -e "$TEST_DIR/pwned-expired" ] &&
+    grep -q "control queue: rejected message: signature expired" "$LOG"
+'
+test_expect_success 'a replayed announcement of a finished job runs nothing' '
+    capture_control cap5 &&
+    "$KRUN" -n 1 sh -c "echo run >>\"$TEST_DIR/runs\"" &&
+    wait $consumer &&
+    job=$(sed -n "s/.*\"job\":\"\([0-9a-f]*\)\".*/\1/p" cap5.1) &&
+    [ -n "$job" ] && [ "$(wc -l <"$TEST_DIR/runs")" -eq 1 ] &&
+    task "$job" | seal "$KEY" $(( $(now_us) + 60000000 )) >t5 &&
+    inject "$job" t5 cap5.1 &&
+    sleep 3 &&
+    [ "$(wc -l <"$TEST_DIR/runs")" -eq 1 ] &&
+    grep -q "control queue: rejected message: replayed announcement of job $job" "$LOG"
+'
+test_expect_success 'the workers still serve after the refusals' '
+    "$KRUN" -n 4 /bin/echo ok >out6 && [ "$(grep -c "^ok$" out6)" -eq 4 ]
+'
+test_expect_success 'a key file readable by others is refused, naming the file' '
+    chmod 644 "$KEY" &&
+    ! "$KRUN" -n 1 /bin/true 2>err7 &&
+    grep -q "signing key $KEY is accessible by group or others (mode 0644)" err7 &&
+    chmod 600 "$KEY"
+'
+test_expect_success 'krund refuses a 0644 key and a missing KRUN_KEY_FILE' '
+    cp "$KEY" k644 && chmod 644 k644 &&
+    ! KRUN_KEY_FILE=$PWD/k644 timeout 10 "$KRUND" --node z 2>err8 &&
+    grep -q "signing key $PWD/k644 is accessible by group or others" err8 &&
+    ! (unset KRUN_KEY_FILE; timeout 10 "$KRUND" --node z) 2>err9 &&
+    grep -q "set KRUN_KEY_FILE" err9
+'
+test_expect_success 'a read-only key (0400, as a mounted Secret) is accepted by krun and krund' '
+    "$KRUN" down >/dev/null &&
+    cp "$KEY" k400 && chmod 400 k400 &&
+    KRUN_KEY_FILE=$PWD/k400 "$KRUN" -n 2 /bin/echo ro >out10 2>err10 &&
+    [ "$(grep -c "^ro$" out10)" -eq 2 ] &&
+    grep -q "started 1 local worker daemon" err10
+'
+test_expect_success 'KRUN_KEY_FILE naming a missing file is an error, not a new key' '
+    ! KRUN_KEY_FILE=$PWD/nokey "$KRUN" -n 1 /bin/true 2>err11 &&
+    grep -q "cannot open signing key $PWD/nokey" err11 && [ ! -e nokey ]
+'
+test_done
