@@ -30,6 +30,8 @@
 /* Smallest and largest key accepted, in bytes. */
 #define SIGN_KEY_MIN 32
 #define SIGN_KEY_MAX 4096
+/* Longest header line sign_seal() puts before a body. */
+#define SIGN_HEADER_MAX 128
 
 /* How long a sealed message stays valid.  Announcements, end and cancel are
  * acted on at once: five minutes cover clock skew between nodes and keep

@@ -12,13 +12,13 @@
 #include "clock.h"
 #include "log.h"
 #include "protocol.h"
+#include "relay.h"
 #include "replay.h"
 #include "sign.h"
 #include "slot.h"
 #include "task.h"
 #include "transport.h"
 
-#define CONTROL_TAG "ctl"
 #define JOB_TAG_PREFIX "job."
 /* How long a cancelled task has between SIGTERM and SIGKILL. */
 #define KILL_GRACE_MS 2000
@@ -58,7 +58,7 @@ struct running {
 struct slot {
     const struct slot_config *cfg;
     struct transport *t;
-    char *control_queue;
+    struct relay_reader *control; /* control messages relayed by the daemon */
     struct slot_job *jobs;
     struct running run;
     bool busy;
@@ -139,15 +139,16 @@ static int announce_global_slot (const struct slot *s,
     return -1;
 }
 
-/* Check the seal of m, a message a worker acts on (see sign.h).  Returns 0
- * and the protocol body in *body (borrowed from m), or -1 after logging and
+/* Check the seal of a message a worker acts on (see sign.h).  Returns 0
+ * and the protocol body in *body (borrowed from sealed), or -1 after logging and
  * counting the refusal: then nothing of m may be acted on. */
-static int verify (struct slot *s, const char *queue, const struct transport_message *m,
-                   const char **body, size_t *len, int64_t *expires_us)
+static int verify (struct slot *s, const char *queue, const void *sealed,
+                   size_t sealed_len, const char **body, size_t *len,
+                   int64_t *expires_us)
 {
     struct krun_error error;
 
-    if (sign_open (s->cfg->key, m->body, m->len, clock_wall_us (), body, len,
+    if (sign_open (s->cfg->key, sealed, sealed_len, clock_wall_us (), body, len,
                    expires_us, &error) == 0)
         return 0;
     s->refused++;
@@ -224,8 +225,10 @@ static void kill_running (struct slot *s, int sig)
         s->run.kill_at_ms = clock_mono_ms () + KILL_GRACE_MS;
 }
 
-static void handle_control (struct slot *s, const struct transport_message *m)
+/* A control message relayed by the daemon (relay_reader_read() callback). */
+static void handle_control (void *arg, const char *sealed, size_t sealed_len)
 {
+    struct slot *s = arg;
     struct krun_error error;
     struct protocol_msg msg = {0};
     struct slot_job *j;
@@ -233,7 +236,7 @@ static void handle_control (struct slot *s, const struct transport_message *m)
     size_t len;
     int64_t expires_us;
 
-    if (verify (s, "control queue", m, &body, &len, &expires_us) < 0)
+    if (verify (s, "control queue", sealed, sealed_len, &body, &len, &expires_us) < 0)
         return;
     if (protocol_decode (body, len, &msg, &error) < 0) {
         s->rejected++;
@@ -574,7 +577,7 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     }
     char where[sizeof (j->queue) + 8];
     snprintf (where, sizeof (where), "queue %s", j->queue);
-    if (verify (s, where, m, &body, &len, NULL) < 0) {
+    if (verify (s, where, m->body, m->len, &body, &len, NULL) < 0) {
         transport_reject (s->t, m->delivery_tag, false, NULL);
         return;
     }
@@ -710,12 +713,9 @@ static int handle_events (struct slot *s)
     int rc;
 
     while ((rc = transport_next (s->t, 0, &m, &error)) > 0) {
-        if (rc == TRANSPORT_DELIVERY) {
-            if (strcmp (m.consumer_tag, CONTROL_TAG) == 0)
-                handle_control (s, &m);
-            else
-                handle_task (s, &m);
-        } else if (rc == TRANSPORT_RETURNED)
+        if (rc == TRANSPORT_DELIVERY)
+            handle_task (s, &m);
+        else if (rc == TRANSPORT_RETURNED)
             handle_returned (s, &m);
         else if (rc == TRANSPORT_CANCELLED) {
             struct slot_job *j =
@@ -740,40 +740,39 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
     char *body;
     int rc;
 
+    if (!(s->control = relay_reader_create (s->cfg->control_fd,
+                                            PROTOCOL_MAX_BODY + SIGN_HEADER_MAX)))
+        return errprintf_errno (errp, "control pipe");
+    /* The daemon declared the exchanges, and its control queue, before it
+     * forked this slot. */
     if (!(s->t =
               transport_connect (s->cfg->url, s->cfg->cacert, s->cfg->heartbeat, errp)))
         return -1;
-    if (transport_declare_exchange (s->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) <
-            0 ||
-        transport_declare_exchange (s->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) <
-            0 ||
-        transport_declare_queue (s->t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE,
-                                 0, &s->control_queue, errp) < 0 ||
-        transport_bind (s->t, s->control_queue, PROTOCOL_EXCHANGE_CONTROL, "", errp) <
-            0 ||
-        transport_qos (s->t, 1, errp) < 0 ||
-        transport_consume (s->t, s->control_queue, CONTROL_TAG, true, errp) < 0)
+    if (transport_qos (s->t, 1, errp) < 0)
         return -1;
-    /* Running launchers answer with their announcement, so a slot that starts
-     * (or restarts) in the middle of a job joins it. */
+    /* Running launchers answer with their announcement (to the daemon's
+     * control queue, so every slot of the node hears it again and the ones
+     * that know the job already ignore it): a slot that starts (or restarts)
+     * in the middle of a job joins it. */
     joined.joined.node = (char *)s->cfg->node;
     joined.joined.local = s->cfg->local;
     if (!(body = protocol_encode (&joined, &len, errp)))
         return -1;
     rc = transport_publish (s->t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_JOINED,
-                            "joined", s->control_queue, 0, body, len, errp);
+                            "joined", s->cfg->control_queue, 0, body, len, errp);
     free (body);
     return rc;
 }
 
 static void wait_for_events (struct slot *s)
 {
-    struct pollfd fds[4];
+    struct pollfd fds[5];
     int nfds = 0, timeout = 1000;
 
     if (transport_pending (s->t))
         return;
     fds[nfds++] = (struct pollfd){.fd = transport_fd (s->t), .events = POLLIN};
+    fds[nfds++] = (struct pollfd){.fd = s->cfg->control_fd, .events = POLLIN};
     if (s->busy) {
         for (int stream = 1; stream <= 2; stream++)
             if (task_output_fd (s->run.task, stream) >= 0)
@@ -845,6 +844,14 @@ int slot_run (const struct slot_config *cfg)
             read_output (&s, 1);
             read_output (&s, 2);
         }
+        int relay = relay_reader_read (s.control, handle_control, &s);
+        if (relay != 0) {
+            if (relay > 0)
+                log_msg ("daemon gone");
+            else
+                log_msg ("control pipe: %s", strerror (errno));
+            goto done;
+        }
         if (handle_events (&s) < 0)
             goto done;
         if (s.busy && task_reap (s.run.task, &status))
@@ -861,7 +868,7 @@ done:
     while (s.jobs)
         job_forget (&s, s.jobs, false);
     transport_destroy (s.t);
-    free (s.control_queue);
+    relay_reader_destroy (s.control);
     replay_destroy (s.seen);
     return rc;
 }
