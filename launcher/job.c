@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "exitstatus.h"
 #include "job.h"
+#include "joblog.h"
 #include "protocol.h"
 #include "sign.h"
 
@@ -25,6 +26,9 @@ struct rank {
     struct protocol_result result; /* final result (strings owned) */
     char *partial[3];              /* output of stream 1/2 after the last newline */
     size_t partial_len[3];
+    int min_attempt; /* results of earlier attempts are stale (--retries) */
+    int retries;     /* --retries used */
+    bool resumed;    /* succeeded in the run --resume named: not run */
 };
 
 struct job {
@@ -39,7 +43,9 @@ struct job {
     struct rank *ranks;
     int done;
     int reruns;
+    int retried;
     int exit_status;
+    struct joblog *joblog;
 };
 
 static int make_job_id (char *buf, size_t size)
@@ -104,6 +110,7 @@ static int encode_announce (struct job *j, struct krun_error *errp)
     a->size = o->size;
     a->results_queue = j->results_queue;
     a->delivery_limit = o->delivery_limit;
+    a->timeout_ms = o->timeout_ms;
     if (!(a->nodes = announce_nodes (j, &a->nnodes)))
         return errprintf_errno (errp, "job %s: cannot build the slot map", j->id);
     j->announce = protocol_encode (&msg, &j->announce_len, errp);
@@ -164,25 +171,38 @@ static int publish_signed (struct job *j, const char *exchange, const char *key,
     return rc;
 }
 
-static int publish_tasks (struct job *j, struct krun_error *errp)
+static int publish_task (struct job *j, int rank, int attempt, struct krun_error *errp)
 {
     struct protocol_msg msg = {.type = PROTOCOL_TASK, .job = j->id};
     char *body;
     size_t len;
+    int rc;
+
+    msg.task.rank = rank;
+    msg.task.attempt = attempt;
+    if (!(body = protocol_encode (&msg, &len, errp)))
+        return -1;
+    j->ranks[rank].published_us = clock_wall_us ();
+    rc = publish_signed (j, "", j->task_queue, "task",
+                         j->opts->durable ? TRANSPORT_PERSISTENT : 0, SIGN_TASK_TTL_US,
+                         body, len, errp);
+    free (body);
+    return rc;
+}
+
+static int publish_tasks (struct job *j, struct krun_error *errp)
+{
+    int published = 0;
 
     for (int rank = 0; rank < j->opts->size; rank++) {
-        msg.task.rank = rank;
-        msg.task.attempt = 1;
-        if (!(body = protocol_encode (&msg, &len, errp)))
+        if (j->ranks[rank].resumed)
+            continue;
+        if (publish_task (j, rank, 1, errp) < 0)
             return -1;
-        j->ranks[rank].published_us = clock_wall_us ();
-        int rc = publish_signed (j, "", j->task_queue, "task",
-                                 j->opts->durable ? TRANSPORT_PERSISTENT : 0,
-                                 SIGN_TASK_TTL_US, body, len, errp);
-        free (body);
-        if (rc < 0)
-            return -1;
+        published++;
     }
+    if (published == 0)
+        return 0; /* --resume: nothing left to run */
     /* Every task is safely queued before any slot hears of the job, so an
      * empty queue always means the job is drained. */
     if (transport_wait_confirms (j->t, -1, errp) < 0)
@@ -307,24 +327,92 @@ static void flush_partial (struct job *j, int rank)
     }
 }
 
+/* The word the joblog uses for a result. */
+static const char *result_status_name (const struct protocol_result *res)
+{
+    switch (res->status) {
+        case PROTOCOL_EXITED:
+            return "exited";
+        case PROTOCOL_SIGNALED:
+            return "signaled";
+        default:
+            /* Only a slot's --timeout kill reports 124 as a failure. */
+            return res->code == 124 ? "timeout" : "failed";
+    }
+}
+
+static void log_result (struct job *j, const struct rank *r)
+{
+    struct krun_error error;
+    struct joblog_entry e = {
+        .rank = r->result.rank,
+        .node = r->result.node,
+        .slot = r->result.slot,
+        .attempts = r->result.attempt,
+        .status = result_status_name (&r->result),
+        .exit = r->status,
+        .start_us = r->result.start_us,
+        .end_us = r->result.end_us,
+    };
+
+    if (j->joblog && joblog_write (j->joblog, &e, &error) < 0)
+        fprintf (stderr, "krun: %s\n", error.text);
+}
+
+/* --retries: run a rank that ended non-zero again, as attempt + 1.  Returns
+ * true if it was published again (the result is then not final). */
+static bool retry (struct job *j, struct rank *r, const struct protocol_result *res)
+{
+    struct krun_error error;
+
+    /* A program that cannot run, or a rank that reached the delivery
+     * limit, would only fail again; a timeout may not. */
+    if (r->retries >= j->opts->retries ||
+        exitstatus_of_rank (res->status, res->code) == 0 ||
+        (res->status == PROTOCOL_FAILED &&
+         strcmp (result_status_name (res), "timeout")))
+        return false;
+    if (publish_task (j, res->rank, res->attempt + 1, &error) < 0 ||
+        transport_wait_confirms (j->t, -1, &error) < 0) {
+        fprintf (stderr, "krun: rank %d: cannot retry: %s\n", res->rank, error.text);
+        return false;
+    }
+    r->retries++;
+    r->min_attempt = res->attempt + 1;
+    j->retried++;
+    fprintf (stderr,
+             "krun: rank %d %s %d on node %s (attempt %d), retrying (%d of %d)\n",
+             res->rank,
+             res->status == PROTOCOL_SIGNALED ? "killed by signal"
+             : res->status == PROTOCOL_FAILED ? "failed with"
+                                              : "exited",
+             res->code, res->node, res->attempt, r->retries, j->opts->retries);
+    return true;
+}
+
 static void handle_result (struct job *j, struct protocol_result *res)
 {
     struct rank *r = &j->ranks[res->rank];
 
     if (res->attempt > r->attempts)
         r->attempts = res->attempt;
-    /* At-least-once delivery: the first final result of a rank counts. */
-    if (r->done)
+    /* At-least-once delivery: the first final result of a rank counts.  A
+     * result of an attempt before a retry is a late duplicate. */
+    if (r->done || res->attempt < r->min_attempt)
         return;
     flush_partial (j, res->rank);
+    if (retry (j, r, res))
+        return;
     r->done = true;
     r->result = *res;
     memset (res, 0, sizeof (*res)); /* strings now owned by r->result */
     r->status = exitstatus_of_rank (r->result.status, r->result.code);
     j->exit_status = exitstatus_fold (j->exit_status, r->status);
     j->done++;
-    if (r->result.attempt > 1)
+    /* Attempts beyond the first and the --retries: the slot failed. */
+    if (r->result.attempt > 1 + r->retries)
         j->reruns++;
+    log_result (j, r);
     if (r->result.status == PROTOCOL_FAILED)
         fprintf (stderr, "krun: rank %d failed on node %s: %s\n", r->result.rank,
                  r->result.node, r->result.error ? r->result.error : "unknown error");
@@ -377,7 +465,7 @@ static int write_timeline (const struct job *j, struct krun_error *errp)
         f, "rank,node,slot,core,attempt,status,published_us,started_us,finished_us\n");
     for (int i = 0; i < j->opts->size; i++) {
         const struct rank *r = &j->ranks[i];
-        if (!r->done)
+        if (!r->done || r->resumed)
             continue;
         fprintf (f, "%d,%s,%d,%d,%d,%d,%lld,%lld,%lld\n", i, r->result.node,
                  r->result.slot, r->result.core, r->result.attempt, r->status,
@@ -404,6 +492,7 @@ void job_destroy (struct job *j)
     }
     free (j->ranks);
     free (j->announce);
+    joblog_close (j->joblog, NULL);
     free (j);
     errno = saved_errno;
 }
@@ -451,6 +540,37 @@ const char *job_results_tag (const struct job *j)
     return RESULTS_TAG;
 }
 
+/* --resume: the ranks that succeeded in the run of that joblog are done
+ * already.  --joblog: opened for appending when it is the same file, so it
+ * keeps the lines of the earlier run. */
+static int open_joblog (struct job *j, struct krun_error *errp)
+{
+    const struct job_options *o = j->opts;
+
+    if (o->resume) {
+        bool *succeeded = calloc (o->size, sizeof (*succeeded));
+        int n = succeeded ? joblog_read_successes (o->resume, o->size, succeeded, errp)
+                          : errprintf_errno (errp, "job %s", j->id);
+        for (int rank = 0; n > 0 && rank < o->size; rank++) {
+            if (!succeeded[rank])
+                continue;
+            j->ranks[rank].done = j->ranks[rank].resumed = true;
+            j->done++;
+        }
+        free (succeeded);
+        if (n < 0)
+            return -1;
+        fprintf (stderr, "krun: resuming from %s: %d of %d ranks succeeded before\n",
+                 o->resume, n, o->size);
+    }
+    if (o->joblog) {
+        bool same = o->resume && strcmp (o->resume, o->joblog) == 0;
+        if (!(j->joblog = joblog_open (o->joblog, same, errp)))
+            return -1;
+    }
+    return 0;
+}
+
 /* Tell the slots the job is over and remove its queues. */
 static void job_finish (struct job *j, enum protocol_type how)
 {
@@ -469,7 +589,8 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
     int rc;
 
     j->map = map;
-    if (encode_announce (j, errp) < 0 || declare_task_queue (j, errp) < 0)
+    if (open_joblog (j, errp) < 0 || encode_announce (j, errp) < 0 ||
+        declare_task_queue (j, errp) < 0)
         return -1;
     /* Slots that start from now on say "joined" and get the announcement. */
     if (transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
@@ -501,6 +622,9 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
     if (j->reruns > 0)
         fprintf (stderr, "krun: %d ranks were rerun after a failure of their slot\n",
                  j->reruns);
+    if (j->retried > 0)
+        fprintf (stderr, "krun: %d retries (--retries) of ranks that ended non-zero\n",
+                 j->retried);
     if (opts->timeline && write_timeline (j, errp) < 0)
         fprintf (stderr, "krun: %s\n", errp ? errp->text : "cannot write timeline");
     return j->exit_status;

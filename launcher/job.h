@@ -31,6 +31,10 @@ struct job_options {
     bool durable;               /* durable task queue and persistent task messages */
     const char *timeline;       /* CSV file of per-rank timestamps, or NULL */
     const struct sign_key *key; /* signs what workers act on (borrowed) */
+    int timeout_ms;             /* per-task time limit, 0 = none */
+    int retries;                /* runs again a rank that ended non-zero */
+    const char *joblog;         /* one line per rank as it ends, or NULL */
+    const char *resume;         /* joblog of an earlier run: skip its successes */
     /* Set from a signal handler: cancel the job (value = the signal). */
     volatile sig_atomic_t *cancel;
 };

@@ -44,6 +44,13 @@ static const char usage_text[] =
     "      --timeline FILE     write one CSV row per rank: node, slot, core,\n"
     "                          attempt, published/started/finished times (us)\n"
     "      --delivery-limit K  give up on a rank after K deliveries (default 5)\n"
+    "      --timeout S         kill a task running longer than S seconds (SIGTERM,\n"
+    "                          SIGKILL 2 s later); it counts as exit status 124\n"
+    "      --retries N         run a rank that ended non-zero up to N more times\n"
+    "      --joblog FILE       one line per rank as it ends: rank, node, slot,\n"
+    "                          attempts, status, exit, start, end, seconds\n"
+    "      --resume FILE       run only the ranks FILE (a joblog) has no success\n"
+    "                          for; with --joblog FILE too, appends to it\n"
     "Workers (local provider):\n"
     "      --slots N           slots of this machine's daemon (default: one per\n"
     "                          core; more oversubscribes, for sleep-like tasks)\n"
@@ -68,6 +75,10 @@ struct options {
     bool report_bindings;
     const char *timeline;
     int delivery_limit;
+    int timeout_ms;
+    int retries;
+    const char *joblog;
+    const char *resume;
     int slots;
     int idle_timeout;
     const char *config;
@@ -99,6 +110,19 @@ static int parse_count (const char *opt, const char *s, int min)
     return (int)v;
 }
 
+/* Seconds (decimals allowed, > 0) as milliseconds. */
+static int parse_seconds_ms (const char *opt, const char *s)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod (s, &end);
+    if (*s == '\0' || *end != '\0' || errno || !(v >= 0.001) || v > INT_MAX / 1000.0)
+        die ("%s: expected a number of seconds > 0, got '%s'", opt, s);
+    return (int)(v * 1000 + 0.5);
+}
+
 static int parse_options (int argc, char *argv[], struct options *o)
 {
     enum {
@@ -109,7 +133,11 @@ static int parse_options (int argc, char *argv[], struct options *o)
         OPT_LIMIT,
         OPT_SLOTS,
         OPT_IDLE,
-        OPT_CONFIG
+        OPT_CONFIG,
+        OPT_TIMEOUT,
+        OPT_RETRIES,
+        OPT_JOBLOG,
+        OPT_RESUME
     };
     static const struct option options[] = {
         {"np", required_argument, NULL, 'n'},
@@ -121,6 +149,10 @@ static int parse_options (int argc, char *argv[], struct options *o)
         {"slots", required_argument, NULL, OPT_SLOTS},
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
         {"config", required_argument, NULL, OPT_CONFIG},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"retries", required_argument, NULL, OPT_RETRIES},
+        {"joblog", required_argument, NULL, OPT_JOBLOG},
+        {"resume", required_argument, NULL, OPT_RESUME},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -157,6 +189,18 @@ static int parse_options (int argc, char *argv[], struct options *o)
                 break;
             case OPT_CONFIG:
                 o->config = optarg;
+                break;
+            case OPT_TIMEOUT:
+                o->timeout_ms = parse_seconds_ms ("--timeout", optarg);
+                break;
+            case OPT_RETRIES:
+                o->retries = parse_count ("--retries", optarg, 0);
+                break;
+            case OPT_JOBLOG:
+                o->joblog = optarg;
+                break;
+            case OPT_RESUME:
+                o->resume = optarg;
                 break;
             case 'q':
                 o->quiet = true;
@@ -331,6 +375,10 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.delivery_limit = cfg->delivery_limit;
     jo.durable = cfg->durable_queues;
     jo.timeline = o->timeline;
+    jo.timeout_ms = o->timeout_ms;
+    jo.retries = o->retries;
+    jo.joblog = o->joblog;
+    jo.resume = o->resume;
     jo.cancel = &cancel_signal;
     struct sign_key *key = load_signing_key (state_dir);
     jo.key = key;

@@ -188,6 +188,19 @@ static int field_int (struct codec *c, const char *name, int *value, int min, in
     return 0;
 }
 
+/* An integer field added after version 1 was first published: absent means
+ * def, and the encoder leaves it out when it has that value, so that the
+ * bodies of messages that do not use it stay as they were. */
+static int field_int_optional (struct codec *c, const char *name, int *value, int min,
+                               int max, int def)
+{
+    if (c->encoding ? *value == def : !lookup (c, name)) {
+        *value = def;
+        return 0;
+    }
+    return field_int (c, name, value, min, max);
+}
+
 static int field_time (struct codec *c, const char *name, int64_t *value)
 {
     return field_int64 (c, name, value, 0, MAX_TIME_US);
@@ -473,7 +486,8 @@ static int codec_announce (struct codec *c, struct protocol_announce *a)
         field_string_sized (c, "results_queue", &a->results_queue, 1, MAX_QUEUE_NAME,
                             "a queue name of 1 to 255 bytes") < 0 ||
         field_int (c, "delivery_limit", &a->delivery_limit, 1, INT_MAX) < 0 ||
-        field_nodes (c, "nodes", &a->nodes, &a->nnodes) < 0)
+        field_nodes (c, "nodes", &a->nodes, &a->nnodes) < 0 ||
+        field_int_optional (c, "timeout_ms", &a->timeout_ms, 0, INT_MAX, 0) < 0)
         return -1;
     return 0;
 }

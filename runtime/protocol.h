@@ -95,6 +95,8 @@ struct protocol_announce {
     int nnodes;
     struct protocol_node *nodes;
     int delivery_limit; /* attempts before a rank is failed, >= 1 */
+    int timeout_ms;     /* a task running longer is killed; 0 = no limit
+                           (optional field: absent means 0) */
 };
 
 struct protocol_task {

@@ -48,9 +48,11 @@ struct running {
     int rank;
     int attempt;
     int64_t start_us;
-    int64_t kill_at_ms; /* SIGKILL at this time (0 = not being killed) */
-    bool drop;          /* cancelled or launcher gone: no result, no requeue */
-    bool give_back;     /* stopping: requeue the task */
+    int64_t kill_at_ms;    /* SIGKILL at this time (0 = not being killed) */
+    bool drop;             /* cancelled or launcher gone: no result, no requeue */
+    bool give_back;        /* stopping: requeue the task */
+    int64_t timeout_at_ms; /* the job's per-task time limit ends (0 = none) */
+    bool timed_out;        /* killed for running past it */
     char out[3][PROTOCOL_MAX_OUTPUT_CHUNK];
     size_t used[3];
 };
@@ -615,7 +617,8 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     r->rank = msg.task.rank;
     r->attempt = msg.task.attempt;
     r->kill_at_ms = 0;
-    r->drop = r->give_back = false;
+    r->drop = r->give_back = r->timed_out = false;
+    r->timeout_at_ms = a->timeout_ms > 0 ? clock_mono_ms () + a->timeout_ms : 0;
     r->start_us = clock_wall_us ();
     r->task = task_start (a->path, argv, j->env, a->cwd, &error);
     if (!r->task) {
@@ -631,6 +634,35 @@ out:
     protocol_msg_clear (&msg);
 }
 
+/* Exit status reported for a task killed for running too long, as
+ * timeout(1) reports it. */
+#define TIMED_OUT_CODE 124
+
+static void publish_timed_out (struct slot *s)
+{
+    struct running *r = &s->run;
+    char why[128];
+
+    snprintf (why, sizeof (why), "timed out after %.3g s",
+              r->job->announce.announce.timeout_ms / 1000.0);
+    publish_result (s, r->job, r->rank, r->attempt, PROTOCOL_FAILED, TIMED_OUT_CODE,
+                    r->start_us, why);
+}
+
+/* The job's per-task limit: SIGTERM to the task's process group, SIGKILL
+ * after the grace period (kill_running()), then reported as timed out. */
+static void check_timeout (struct slot *s)
+{
+    struct running *r = &s->run;
+
+    if (!s->busy || r->timed_out || r->timeout_at_ms == 0 ||
+        clock_mono_ms () < r->timeout_at_ms)
+        return;
+    log_msg ("rank %d: timed out, killing it", r->rank);
+    r->timed_out = true;
+    kill_running (s, SIGTERM);
+}
+
 /* The child exited: forward the rest of its output, report, acknowledge. */
 static void finish_task (struct slot *s, int status)
 {
@@ -642,7 +674,9 @@ static void finish_task (struct slot *s, int status)
     if (r->job && !r->drop && !r->give_back) {
         forward_output (s, 1, true);
         forward_output (s, 2, true);
-        if (WIFSIGNALED (status))
+        if (r->timed_out)
+            publish_timed_out (s);
+        else if (WIFSIGNALED (status))
             publish_result (s, r->job, r->rank, r->attempt, PROTOCOL_SIGNALED,
                             WTERMSIG (status), r->start_us, NULL);
         else
@@ -856,6 +890,7 @@ int slot_run (const struct slot_config *cfg)
             goto done;
         if (s.busy && task_reap (s.run.task, &status))
             finish_task (&s, status);
+        check_timeout (&s);
         check_stop (&s);
         check_leases (&s);
     }

@@ -15,7 +15,8 @@ INTEGRATION_TESTS = \
 	tests/t0170-embedded.t \
 	tests/t0175-broker-idle.t \
 	tests/t0200-faults.t \
-	tests/t0210-signing.t
+	tests/t0210-signing.t \
+	tests/t0220-timeout-retries.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
 

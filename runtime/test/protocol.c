@@ -1297,6 +1297,45 @@ static void test_clear (void)
         "clear zeroes the message; clearing twice is fine");
 }
 
+/* timeout_ms is optional: absent is 0, the encoder leaves 0 out, and a
+ * present value is checked like any integer field. */
+static void test_optional_timeout (void)
+{
+    struct protocol_msg m = good (PROTOCOL_ANNOUNCE), out;
+    struct krun_error error;
+    size_t len;
+    char *body = protocol_encode (&m, &len, &error);
+
+    ok (body && !strstr (body, "timeout_ms"), "timeout_ms 0 is not sent");
+    ok (body && protocol_decode (body, len, &out, &error) == 0 &&
+            out.announce.timeout_ms == 0,
+        "absent timeout_ms decodes as 0");
+    protocol_msg_clear (&out);
+    free (body);
+    m.announce.timeout_ms = 5000;
+    body = protocol_encode (&m, &len, &error);
+    ok (body && strstr (body, "\"timeout_ms\":5000}"), "timeout_ms 5000 is sent");
+    ok (body && protocol_decode (body, len, &out, &error) == 0 &&
+            out.announce.timeout_ms == 5000,
+        "and decodes back");
+    protocol_msg_clear (&out);
+    free (body);
+    m.announce.timeout_ms = -1;
+    errno = 0;
+    ok (!protocol_encode (&m, &len, &error) && errno == EINVAL,
+        "a negative timeout_ms is not encoded");
+    char *bad = json (
+        "{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],"
+        "'env':[],'cwd':'/','size':1,'results_queue':'q',"
+        "'delivery_limit':1,'nodes':[],'timeout_ms':1.5}");
+    errno = 0;
+    ok (protocol_decode (bad, strlen (bad), &out, &error) < 0 && errno == EPROTO &&
+            strstr (error.text, "timeout_ms"),
+        "timeout_ms 1.5 is refused: %s", error.text);
+    protocol_msg_clear (&out);
+    free (bad);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -1318,6 +1357,7 @@ int main (void)
     test_bad_encodes ();
     test_names ();
     test_clear ();
+    test_optional_timeout ();
     done_testing ();
     return exit_status ();
 }

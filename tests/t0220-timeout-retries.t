@@ -1,0 +1,119 @@
+#!/bin/bash
+# Per-task --timeout (SIGTERM, then SIGKILL; the task's whole process group),
+# --retries of ranks that end non-zero, --joblog and --resume.
+. "$(dirname "$0")/lib/test-lib.sh"
+test_start_broker
+test_config <<CFG
+idle_timeout: 300
+local:
+  slots: 4
+CFG
+
+test_expect_success 'warm up the daemon' '
+    "$KRUN" -n 1 /bin/true
+'
+test_expect_success '--timeout kills a task that runs too long; it counts as 124' '
+    start=$(date +%s)
+    "$KRUN" -n 3 --timeout 1 sh -c "[ \$KRUN_RANK = 0 ] && exec sleep 60; echo done \$KRUN_RANK" >out1 2>err1
+    rc=$?
+    [ $rc -eq 124 ] && [ $(( $(date +%s) - start )) -lt 20 ] &&
+    grep -q "rank 0 failed on node .*: timed out after 1 s" err1 &&
+    grep -qx "done 1" out1 && grep -qx "done 2" out1
+'
+cat >stubborn.sh <<'SH'
+#!/bin/sh
+# Ignores SIGTERM (and so does the grandchild it leaves behind).
+trap "" TERM
+sleep 300 &
+echo $! >"grandchild.$KRUN_RANK"
+while :; do sleep 1; done
+SH
+chmod +x stubborn.sh
+test_expect_success '--timeout: a task ignoring SIGTERM and its grandchild are killed' '
+    start=$(date +%s)
+    "$KRUN" -n 1 --timeout 1 ./stubborn.sh 2>err2
+    rc=$?
+    [ $rc -eq 124 ] && [ $(( $(date +%s) - start )) -lt 20 ] &&
+    gc=$(cat grandchild.0) && [ -n "$gc" ] &&
+    wait_for 5 sh -c "! kill -0 $gc 2>/dev/null"
+'
+cat >flaky.sh <<'SH'
+#!/bin/sh
+# Ranks 1 and 2 fail on their first two attempts.
+case $KRUN_RANK in 1|2) [ "$KRUN_ATTEMPT" -lt 3 ] && exit 3 ;; esac
+echo "ok rank=$KRUN_RANK attempt=$KRUN_ATTEMPT"
+SH
+chmod +x flaky.sh
+test_expect_success '--retries 2: failing ranks run again and succeed' '
+    "$KRUN" -n 4 --retries 2 ./flaky.sh >out3 2>err3 &&
+    grep -qx "ok rank=1 attempt=3" out3 && grep -qx "ok rank=2 attempt=3" out3 &&
+    grep -qx "ok rank=0 attempt=1" out3 &&
+    [ "$(grep -c "retrying" err3)" -eq 4 ] &&
+    grep -q "4 retries (--retries)" err3 &&
+    ! grep -q "rerun after a failure of their slot" err3
+'
+test_expect_success '--retries 1 is not enough: the exit status is the failure' '
+    "$KRUN" -n 4 --retries 1 ./flaky.sh >out4 2>err4
+    [ $? -eq 3 ] && [ "$(grep -c "^ok rank=" out4)" -eq 2 ]
+'
+test_expect_success 'without --retries nothing is retried' '
+    "$KRUN" -n 4 ./flaky.sh >out5 2>err5
+    [ $? -eq 3 ] && ! grep -q retrying err5
+'
+test_expect_success '--retries also covers a timeout' '
+    "$KRUN" -n 2 --timeout 1 --retries 1 sh -c "[ \$KRUN_ATTEMPT = 1 ] && [ \$KRUN_RANK = 1 ] && exec sleep 60; echo ok \$KRUN_RANK \$KRUN_ATTEMPT" >out6 2>err6 &&
+    grep -qx "ok 1 2" out6 && grep -q "rank 1 failed with 124 .*retrying" err6
+'
+test_expect_success '--joblog: one line per rank, in the documented format' '
+    "$KRUN" -n 5 --joblog log7 sh -c "exit \$((KRUN_RANK % 2))"
+    [ $? -eq 1 ] &&
+    head -n 1 log7 | grep -qx "# rank.node.slot.attempts.status.exit.start.end.seconds" &&
+    [ "$(tail -n +2 log7 | wc -l)" -eq 5 ] &&
+    [ "$(tail -n +2 log7 | cut -f1 | sort -n | tr "\n" " ")" = "0 1 2 3 4 " ] &&
+    [ "$(tail -n +2 log7 | awk -F "\t" "NF != 9" | wc -l)" -eq 0 ] &&
+    [ "$(awk -F "\t" "\$1 == 3 { print \$5, \$6 }" log7)" = "exited 1" ] &&
+    [ "$(awk -F "\t" "\$1 == 2 { print \$5, \$6, \$4 }" log7)" = "exited 0 1" ] &&
+    awk -F "\t" "NR > 1 && !(\$8 >= \$7 && \$9 >= 0) { exit 1 }" log7
+'
+test_expect_success '--joblog records timeouts and the attempts of retried ranks' '
+    "$KRUN" -n 4 --retries 2 --joblog log8 ./flaky.sh >/dev/null 2>&1 &&
+    [ "$(awk -F "\t" "\$1 == 1 { print \$4, \$5, \$6 }" log8)" = "3 exited 0" ] &&
+    "$KRUN" -n 1 --timeout 1 --joblog log8b sleep 60 2>/dev/null
+    [ "$(awk -F "\t" "\$1 == 0 { print \$5, \$6 }" log8b)" = "timeout 124" ]
+'
+cat >once.sh <<'SH'
+#!/bin/sh
+# Records every run; ranks 1 and 3 fail until the file "fixed" exists.
+echo "$KRUN_RANK" >>ran
+case $KRUN_RANK in 1|3) [ -e fixed ] || exit 5 ;; esac
+exit 0
+SH
+chmod +x once.sh
+test_expect_success '--resume runs only the ranks that did not succeed' '
+    rm -f ran fixed
+    "$KRUN" -n 5 --joblog log9 ./once.sh
+    [ $? -eq 5 ] && [ "$(sort -n ran | tr "\n" " ")" = "0 1 2 3 4 " ] &&
+    : >ran && touch fixed &&
+    "$KRUN" -n 5 --resume log9 --joblog log9 ./once.sh 2>err9 &&
+    grep -q "resuming from log9: 3 of 5 ranks succeeded before" err9 &&
+    [ "$(sort -n ran | tr "\n" " ")" = "1 3 " ] &&
+    [ "$(grep -c "^# rank" log9)" -eq 1 ] && [ "$(tail -n +2 log9 | wc -l)" -eq 7 ]
+'
+test_expect_success '--resume of a complete joblog runs nothing and exits 0' '
+    : >ran &&
+    "$KRUN" -n 5 --resume log9 ./once.sh 2>err10 &&
+    grep -q "5 of 5 ranks succeeded before" err10 && [ ! -s ran ]
+'
+test_expect_success '--resume of a malformed or missing file is an error naming it' '
+    printf "# x\n0\ta\tbad\n" >bad.log &&
+    ! "$KRUN" -n 2 --resume bad.log /bin/true 2>err11 &&
+    grep -q "joblog bad.log:2: not a joblog line" err11 &&
+    ! "$KRUN" -n 2 --resume nosuch.log /bin/true 2>err12 &&
+    grep -q "cannot read joblog nosuch.log" err12
+'
+test_expect_success 'bad option values are refused' '
+    ! "$KRUN" -n 1 --timeout 0 /bin/true 2>e && grep -q "expected a number of seconds" e &&
+    ! "$KRUN" -n 1 --timeout abc /bin/true 2>e &&
+    ! "$KRUN" -n 1 --retries -1 /bin/true 2>e && grep -q "retries" e
+'
+test_done
