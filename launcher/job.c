@@ -16,6 +16,15 @@
 #include "sign.h"
 
 #define RESULTS_TAG "results"
+/* Reconnection after a lost broker (durable jobs): first delay, longest
+ * delay, and how long to keep trying. */
+#define RECONNECT_FIRST_MS 100
+#define RECONNECT_MAX_MS 2000
+#define RECONNECT_LIMIT_MS (300 * 1000)
+/* After a reconnection the daemons may declare their control queues again
+ * later than the launcher announces the job: announce it again with the
+ * next few queue renewals (slots that know the job ignore it). */
+#define REANNOUNCE_AFTER_RECONNECT 3
 
 /* What the launcher knows of one rank. */
 struct rank {
@@ -33,6 +42,7 @@ struct rank {
 
 struct job {
     struct transport *t;
+    struct transport *owned; /* made by reconnect(); t points to it then */
     const struct cpumap *map;
     const struct job_options *opts;
     char id[40];
@@ -46,6 +56,7 @@ struct job {
     int retried;
     int exit_status;
     struct joblog *joblog;
+    int reannounce; /* renewals that also announce the job again */
 };
 
 static int make_job_id (char *buf, size_t size)
@@ -493,8 +504,26 @@ void job_destroy (struct job *j)
     free (j->ranks);
     free (j->announce);
     joblog_close (j->joblog, NULL);
+    transport_destroy (j->owned);
     free (j);
     errno = saved_errno;
+}
+
+/* Results are exclusive to this connection: if the launcher dies, the
+ * queue goes, and slots notice that their results come back.  A durable job
+ * must outlive its connection (a broker restart), so its results queue is
+ * durable and vanishes by x-expires instead, PROTOCOL_JOB_QUEUE_EXPIRES_MS
+ * after its launcher stopped consuming it. */
+static int declare_results_queue (struct job *j, struct krun_error *errp)
+{
+    bool durable = j->opts->durable;
+
+    if (transport_declare_queue (
+            j->t, j->results_queue, durable ? TRANSPORT_DURABLE : TRANSPORT_EXCLUSIVE,
+            durable ? PROTOCOL_JOB_QUEUE_EXPIRES_MS : 0, NULL, errp) < 0 ||
+        transport_consume (j->t, j->results_queue, RESULTS_TAG, true, errp) < 0)
+        return -1;
+    return 0;
 }
 
 struct job *job_create (struct transport *t, const struct job_options *opts,
@@ -518,11 +547,7 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
     }
     protocol_task_queue (j->id, j->task_queue, sizeof (j->task_queue));
     protocol_results_queue (j->id, j->results_queue, sizeof (j->results_queue));
-    /* Results are exclusive to this connection: if the launcher dies, the
-     * queue goes, and slots notice that their results come back. */
-    if (transport_declare_queue (t, j->results_queue, TRANSPORT_EXCLUSIVE, 0, NULL,
-                                 errp) < 0 ||
-        transport_consume (t, j->results_queue, RESULTS_TAG, true, errp) < 0)
+    if (declare_results_queue (j, errp) < 0)
         goto error;
     return j;
 error:
@@ -576,10 +601,71 @@ static void job_finish (struct job *j, enum protocol_type how)
 {
     struct krun_error error;
 
-    /* The results queue goes with the connection (exclusive). */
+    /* The results queue goes with the connection (exclusive), unless the
+     * job is durable. */
     if (publish_control (j, how, &error) < 0 ||
-        transport_delete_queue (j->t, j->task_queue, &error) < 0)
+        transport_delete_queue (j->t, j->task_queue, &error) < 0 ||
+        (j->opts->durable &&
+         transport_delete_queue (j->t, j->results_queue, &error) < 0))
         fprintf (stderr, "krun: job %s: cleaning up: %s\n", j->id, error.text);
+}
+
+/* The queues and binding of a running job, and its announcement, again on
+ * a new connection. */
+static int rejoin (struct job *j, struct krun_error *errp)
+{
+    if (declare_results_queue (j, errp) < 0 || declare_task_queue (j, errp) < 0 ||
+        transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
+                        PROTOCOL_KEY_JOINED, errp) < 0)
+        return -1;
+    /* Slots that restarted meanwhile missed it; the others ignore it. */
+    return publish_signed (j, PROTOCOL_EXCHANGE_CONTROL, "", "announce", 0,
+                           SIGN_CONTROL_TTL_US, j->announce, j->announce_len, errp);
+}
+
+/* A durable job lost its broker connection (lost says why): connect again,
+ * with a delay doubling from RECONNECT_FIRST_MS to RECONNECT_MAX_MS, for at
+ * most RECONNECT_LIMIT_MS.  Returns 0 once the job is back, or -1 (also when
+ * cancelled meanwhile). */
+static int reconnect (struct job *j, const char *lost, struct krun_error *errp)
+{
+    int64_t give_up = clock_mono_ms () + RECONNECT_LIMIT_MS;
+    int delay = RECONNECT_FIRST_MS;
+    struct krun_error error = {{0}};
+
+    fprintf (stderr, "krun: job %s: %s; reconnecting\n", j->id, lost);
+    while (clock_mono_ms () < give_up) {
+        if (j->opts->cancel && *j->opts->cancel)
+            return errprintf (errp, "job %s: cancelled while reconnecting", j->id);
+        usleep (delay * 1000);
+        delay = delay * 2 < RECONNECT_MAX_MS ? delay * 2 : RECONNECT_MAX_MS;
+        struct transport *t =
+            transport_connect (j->opts->url, j->opts->cacert, 30, &error);
+        if (!t)
+            continue;
+        transport_destroy (j->owned);
+        j->owned = j->t = t;
+        if (rejoin (j, &error) == 0) {
+            j->reannounce = REANNOUNCE_AFTER_RECONNECT;
+            fprintf (stderr, "krun: job %s: reconnected, %d of %d ranks done\n", j->id,
+                     j->done, j->opts->size);
+            return 0;
+        }
+    }
+    return errprintf (errp, "job %s: broker still unreachable after %d s: %s", j->id,
+                      RECONNECT_LIMIT_MS / 1000, error.text);
+}
+
+/* A broker error in the job's loop: fatal unless the job is durable and can
+ * connect again. */
+static int recover (struct job *j, struct krun_error *errp)
+{
+    char lost[sizeof (errp->text)];
+
+    if (!j->opts->durable || !j->opts->url)
+        return -1;
+    snprintf (lost, sizeof (lost), "%s", errp->text);
+    return reconnect (j, lost, errp);
 }
 
 int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
@@ -603,8 +689,16 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
     int64_t renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
     while (j->done < opts->size) {
         if (clock_mono_ms () >= renew_at) {
-            if (declare_task_queue (j, errp) < 0)
+            if (declare_task_queue (j, errp) < 0 && recover (j, errp) < 0)
                 goto error;
+            if (j->reannounce > 0) {
+                j->reannounce--;
+                if (publish_signed (j, PROTOCOL_EXCHANGE_CONTROL, "", "announce", 0,
+                                    SIGN_CONTROL_TTL_US, j->announce, j->announce_len,
+                                    errp) < 0 &&
+                    recover (j, errp) < 0)
+                    goto error;
+            }
             renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
         }
         if (opts->cancel && *opts->cancel) {
@@ -613,8 +707,11 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
                      j->done, opts->size);
             return 128 + *opts->cancel;
         }
-        if ((rc = transport_next (j->t, 200, &m, errp)) < 0)
-            goto error;
+        if ((rc = transport_next (j->t, 200, &m, errp)) < 0) {
+            if (recover (j, errp) < 0)
+                goto error;
+            continue;
+        }
         if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, RESULTS_TAG) == 0)
             handle_message (j, &m);
     }

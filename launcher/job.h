@@ -35,6 +35,10 @@ struct job_options {
     int retries;                /* runs again a rank that ended non-zero */
     const char *joblog;         /* one line per rank as it ends, or NULL */
     const char *resume;         /* joblog of an earlier run: skip its successes */
+    /* To connect again when durable and the broker went away (see
+     * job_run()); borrowed. */
+    const char *url;
+    const char *cacert;
     /* Set from a signal handler: cancel the job (value = the signal). */
     volatile sig_atomic_t *cancel;
 };
@@ -56,9 +60,12 @@ void job_destroy (struct job *j);
 const char *job_results_queue (const struct job *j);
 const char *job_results_tag (const struct job *j);
 
-/* Run the job on the slots of map.  Returns the folded exit status (0..255;
- * 128 + signal when cancelled by a signal), or -1 with errp if the job could
- * not be run (broker failure). */
+/* Run the job on the slots of map.  With opts->durable, a lost broker
+ * connection (a broker restart) is not fatal: the launcher connects again
+ * with backoff, declares its queues again and announces the job again, and
+ * the job goes on with the durable queues' tasks and results.  Returns the folded exit
+ * status (0..255; 128 + signal when cancelled by a signal), or -1 with errp if the job
+ * could not be run (broker failure). */
 int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp);
 
 #endif

@@ -379,6 +379,8 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.retries = o->retries;
     jo.joblog = o->joblog;
     jo.resume = o->resume;
+    jo.url = url;
+    jo.cacert = cfg->amqp_cacert;
     jo.cancel = &cancel_signal;
     struct sign_key *key = load_signing_key (state_dir);
     jo.key = key;

@@ -282,9 +282,12 @@ static int publish (struct slot *s, struct slot_job *j, const struct protocol_ms
         log_msg ("job %s: %s", j->id, error.text);
         return -1;
     }
-    rc = transport_publish (s->t, "", j->announce.announce.results_queue,
-                            protocol_type_name (msg->type), NULL, TRANSPORT_MANDATORY,
-                            body, len, &error);
+    /* Persistent: a durable results queue keeps them over a broker restart
+     * (the task is acked already); the flag costs nothing on the exclusive
+     * queue of a transient job. */
+    rc = transport_publish (
+        s->t, "", j->announce.announce.results_queue, protocol_type_name (msg->type),
+        NULL, TRANSPORT_MANDATORY | TRANSPORT_PERSISTENT, body, len, &error);
     if (rc < 0)
         log_msg ("job %s: %s", j->id, error.text);
     free (body);

@@ -16,7 +16,8 @@ INTEGRATION_TESTS = \
 	tests/t0175-broker-idle.t \
 	tests/t0200-faults.t \
 	tests/t0210-signing.t \
-	tests/t0220-timeout-retries.t
+	tests/t0220-timeout-retries.t \
+	tests/t0230-broker-restart.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
 
