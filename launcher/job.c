@@ -122,6 +122,7 @@ static int encode_announce (struct job *j, struct krun_error *errp)
     a->results_queue = j->results_queue;
     a->delivery_limit = o->delivery_limit;
     a->timeout_ms = o->timeout_ms;
+    a->output_limit = o->output_limit;
     if (!(a->nodes = announce_nodes (j, &a->nnodes)))
         return errprintf_errno (errp, "job %s: cannot build the slot map", j->id);
     j->announce = protocol_encode (&msg, &j->announce_len, errp);

@@ -32,6 +32,7 @@ struct job_options {
     const char *timeline;       /* CSV file of per-rank timestamps, or NULL */
     const struct sign_key *key; /* signs what workers act on (borrowed) */
     int timeout_ms;             /* per-task time limit, 0 = none */
+    int output_limit;           /* bytes of output per rank, 0 = no limit */
     int retries;                /* runs again a rank that ended non-zero */
     const char *joblog;         /* one line per rank as it ends, or NULL */
     const char *resume;         /* joblog of an earlier run: skip its successes */

@@ -21,6 +21,10 @@
 #include "sign.h"
 #include "transport.h"
 
+/* Output a rank may send before it is cut (--output-limit): enough for any
+ * reasonable log, small enough that a runaway task cannot fill the broker. */
+#define DEFAULT_OUTPUT_LIMIT (64 << 20)
+
 static volatile sig_atomic_t cancel_signal;
 
 static void on_cancel_signal (int sig)
@@ -51,6 +55,8 @@ static const char usage_text[] =
     "                          attempts, status, exit, start, end, seconds\n"
     "      --resume FILE       run only the ranks FILE (a joblog) has no success\n"
     "                          for; with --joblog FILE too, appends to it\n"
+    "      --output-limit B    forward at most B bytes of output per rank (K, M, G\n"
+    "                          suffixes; default 64M; 0 = no limit), then a marker\n"
     "Workers (local provider):\n"
     "      --slots N           slots of this machine's daemon (default: one per\n"
     "                          core; more oversubscribes, for sleep-like tasks)\n"
@@ -77,6 +83,7 @@ struct options {
     int delivery_limit;
     int timeout_ms;
     int retries;
+    int output_limit;
     const char *joblog;
     const char *resume;
     int slots;
@@ -123,6 +130,23 @@ static int parse_seconds_ms (const char *opt, const char *s)
     return (int)(v * 1000 + 0.5);
 }
 
+/* A byte count with an optional K, M or G suffix (powers of 1024), at most
+ * INT_MAX. */
+static int parse_size (const char *opt, const char *s)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll (s, &end, 10);
+    int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    if (shift)
+        end++;
+    if (*s == '\0' || *end != '\0' || errno || v < 0 || v > (INT_MAX >> shift))
+        die ("%s: expected a byte count (K, M, G suffixes) below 2G, got '%s'", opt, s);
+    return (int)(v << shift);
+}
+
 static int parse_options (int argc, char *argv[], struct options *o)
 {
     enum {
@@ -137,7 +161,8 @@ static int parse_options (int argc, char *argv[], struct options *o)
         OPT_TIMEOUT,
         OPT_RETRIES,
         OPT_JOBLOG,
-        OPT_RESUME
+        OPT_RESUME,
+        OPT_OUTPUT_LIMIT
     };
     static const struct option options[] = {
         {"np", required_argument, NULL, 'n'},
@@ -153,6 +178,7 @@ static int parse_options (int argc, char *argv[], struct options *o)
         {"retries", required_argument, NULL, OPT_RETRIES},
         {"joblog", required_argument, NULL, OPT_JOBLOG},
         {"resume", required_argument, NULL, OPT_RESUME},
+        {"output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -201,6 +227,9 @@ static int parse_options (int argc, char *argv[], struct options *o)
                 break;
             case OPT_RESUME:
                 o->resume = optarg;
+                break;
+            case OPT_OUTPUT_LIMIT:
+                o->output_limit = parse_size ("--output-limit", optarg);
                 break;
             case 'q':
                 o->quiet = true;
@@ -377,6 +406,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.timeline = o->timeline;
     jo.timeout_ms = o->timeout_ms;
     jo.retries = o->retries;
+    jo.output_limit = o->output_limit;
     jo.joblog = o->joblog;
     jo.resume = o->resume;
     jo.url = url;
@@ -510,7 +540,7 @@ static int cmd_down (struct config *cfg, bool daemons, bool broker)
 
 int main (int argc, char *argv[])
 {
-    struct options o = {.delivery_limit = 0};
+    struct options o = {.delivery_limit = 0, .output_limit = DEFAULT_OUTPUT_LIMIT};
     struct krun_error error;
     struct config *cfg;
     const char *sub = NULL;

@@ -487,7 +487,8 @@ static int codec_announce (struct codec *c, struct protocol_announce *a)
                             "a queue name of 1 to 255 bytes") < 0 ||
         field_int (c, "delivery_limit", &a->delivery_limit, 1, INT_MAX) < 0 ||
         field_nodes (c, "nodes", &a->nodes, &a->nnodes) < 0 ||
-        field_int_optional (c, "timeout_ms", &a->timeout_ms, 0, INT_MAX, 0) < 0)
+        field_int_optional (c, "timeout_ms", &a->timeout_ms, 0, INT_MAX, 0) < 0 ||
+        field_int_optional (c, "output_limit", &a->output_limit, 0, INT_MAX, 0) < 0)
         return -1;
     return 0;
 }

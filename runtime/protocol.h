@@ -97,6 +97,8 @@ struct protocol_announce {
     int delivery_limit; /* attempts before a rank is failed, >= 1 */
     int timeout_ms;     /* a task running longer is killed; 0 = no limit
                            (optional field: absent means 0) */
+    int output_limit;   /* bytes of output forwarded per rank, then a marker
+                           and the rest dropped; 0 = no limit (optional) */
 };
 
 struct protocol_task {

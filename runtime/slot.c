@@ -55,6 +55,8 @@ struct running {
     bool timed_out;        /* killed for running past it */
     char out[3][PROTOCOL_MAX_OUTPUT_CHUNK];
     size_t used[3];
+    size_t forwarded; /* bytes of output of both streams, for output_limit */
+    bool capped;      /* output_limit reached: the rest is dropped */
 };
 
 struct slot {
@@ -319,13 +321,57 @@ static void publish_result (struct slot *s, struct slot_job *j, int rank, int at
     publish (s, j, &msg);
 }
 
+static void send_output (struct slot *s, int stream, const char *data, size_t len)
+{
+    struct running *r = &s->run;
+    struct protocol_msg msg = {.type = PROTOCOL_OUTPUT};
+
+    msg.job = r->job->id;
+    msg.output.rank = r->rank;
+    msg.output.attempt = r->attempt;
+    msg.output.stream = stream;
+    msg.output.data = data;
+    msg.output.len = len;
+    publish (s, r->job, &msg);
+}
+
+/* Send len bytes of stream's buffer, within the job's output limit: the
+ * bytes up to the limit, then one marker line on the stream that crossed
+ * it, and nothing after (the task's pipes are still drained, so it is not
+ * blocked).  A task printing without end costs the broker no more than the
+ * limit. */
+static void send_limited (struct slot *s, int stream, size_t len)
+{
+    struct running *r = &s->run;
+    size_t limit = (size_t)r->job->announce.announce.output_limit;
+    size_t room = limit > r->forwarded ? limit - r->forwarded : 0;
+
+    if (r->capped)
+        return;
+    if (limit == 0 || len <= room) {
+        send_output (s, stream, r->out[stream], len);
+        r->forwarded += len;
+        return;
+    }
+    if (room > 0)
+        send_output (s, stream, r->out[stream], room);
+    char marker[160];
+    int n = snprintf (marker, sizeof (marker),
+                      "\n[krun: output of rank %d cut at %zu bytes (--output-limit); "
+                      "the rest is dropped]\n",
+                      r->rank, limit);
+    send_output (s, stream, marker, (size_t)n);
+    r->forwarded = limit;
+    r->capped = true;
+    log_msg ("rank %d: output limit of %zu bytes reached", r->rank, limit);
+}
+
 /* Send stream's buffered output: everything up to the last newline, or all
  * of it when flushing or when the buffer is full of one long line. */
 static void forward_output (struct slot *s, int stream, bool flush)
 {
     struct running *r = &s->run;
     size_t len = r->used[stream];
-    struct protocol_msg msg = {.type = PROTOCOL_OUTPUT};
 
     if (len == 0 || !r->job)
         return;
@@ -335,13 +381,7 @@ static void forward_output (struct slot *s, int stream, bool flush)
             return;
         len = nl - r->out[stream] + 1;
     }
-    msg.job = r->job->id;
-    msg.output.rank = r->rank;
-    msg.output.attempt = r->attempt;
-    msg.output.stream = stream;
-    msg.output.data = r->out[stream];
-    msg.output.len = len;
-    publish (s, r->job, &msg);
+    send_limited (s, stream, len);
     memmove (r->out[stream], r->out[stream] + len, r->used[stream] - len);
     r->used[stream] -= len;
 }
@@ -615,6 +655,8 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     memcpy (argv, a->argv, a->argc * sizeof (*argv));
     struct running *r = &s->run;
     memset (r->used, 0, sizeof (r->used));
+    r->forwarded = 0;
+    r->capped = false;
     r->job = j;
     r->delivery_tag = m->delivery_tag;
     r->rank = msg.task.rank;

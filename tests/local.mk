@@ -17,7 +17,8 @@ INTEGRATION_TESTS = \
 	tests/t0200-faults.t \
 	tests/t0210-signing.t \
 	tests/t0220-timeout-retries.t \
-	tests/t0230-broker-restart.t
+	tests/t0230-broker-restart.t \
+	tests/t0240-hostile-tasks.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
 
