@@ -18,7 +18,8 @@ INTEGRATION_TESTS = \
 	tests/t0210-signing.t \
 	tests/t0220-timeout-retries.t \
 	tests/t0230-broker-restart.t \
-	tests/t0240-hostile-tasks.t
+	tests/t0240-hostile-tasks.t \
+	tests/t0250-fuzz-corpus.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
 
@@ -26,3 +27,17 @@ EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/amqp-capture
 tests_amqp_capture_SOURCES = tests/amqp-capture.c
 tests_amqp_capture_LDADD = runtime/libkrunrt.la
+
+# Fuzzing (tests/fuzz): `make fuzz` builds the libFuzzer harnesses with clang
+# and runs each for FUZZ_SECONDS; `make check` replays the committed corpus
+# through the same harnesses (tests/t0250-fuzz-corpus.t), with any compiler.
+check_PROGRAMS += tests/fuzz/protocol-replay tests/fuzz/sign-replay
+tests_fuzz_protocol_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/protocol.c
+tests_fuzz_protocol_replay_LDADD = runtime/libkrunrt.la
+tests_fuzz_sign_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/sign.c
+tests_fuzz_sign_replay_LDADD = runtime/libkrunrt.la
+EXTRA_DIST += tests/fuzz
+FUZZ_SECONDS = 30
+fuzz: all
+	KRUN_TOP_BUILDDIR=$(abs_top_builddir) $(SHELL) $(top_srcdir)/tests/fuzz/run $(FUZZ_SECONDS)
+.PHONY: fuzz
