@@ -171,9 +171,13 @@ static bool announce_is_new (struct slot *s, const struct protocol_msg *msg,
 
     if (seen > 0) {
         s->refused++;
+        /* Also a late copy of a real announcement: the daemon relays its
+         * answers to a starting slot's "joined" to every slot of the node.
+         * Either way nothing of it is run. */
         log_msg (
-            "control queue: rejected message: replayed announcement of job %s "
-            "(%lu refused so far)",
+            "control queue: rejected message: announcement of job %s, which "
+            "this slot already let go of (replayed or late copy; %lu refused so "
+            "far)",
             msg->job, s->refused);
     } else if (seen < 0)
         log_msg ("job %s: out of memory", msg->job);

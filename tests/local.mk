@@ -19,7 +19,8 @@ INTEGRATION_TESTS = \
 	tests/t0220-timeout-retries.t \
 	tests/t0230-broker-restart.t \
 	tests/t0240-hostile-tasks.t \
-	tests/t0250-fuzz-corpus.t
+	tests/t0250-fuzz-corpus.t \
+	tests/t0260-hostile-input.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
 

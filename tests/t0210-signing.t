@@ -4,6 +4,7 @@
 # krun's code (openssl dgst) as docs/protocol.md describes, so that the
 # positive control shows the forged ones fail only for the reason tested.
 . "$(dirname "$0")/lib/test-lib.sh"
+. "$KRUN_TOP_SRCDIR/tests/lib/sign.sh"
 test_start_broker
 test_config <<CFG
 idle_timeout: 300
@@ -15,37 +16,6 @@ CFG
 URL=${BROKER_URL%/}
 KEY="$KRUN_STATE_DIR/key"
 LOG="$KRUN_STATE_DIR/krund-a.log"
-
-now_us () { date +%s%6N; }
-
-# seal KEYFILE EXPIRY_US < BODY > SEALED: the envelope of docs/protocol.md.
-seal () {
-    local body mac
-    body=$(mktemp "$TEST_DIR/body.XXXXXX")
-    cat >"$body"
-    mac=$({ printf 'krun-sig-v1 %s\n' "$2"; cat "$body"; } |
-        openssl dgst -sha256 -mac HMAC -macopt "key:$(tr -d '\n' <"$1")" -r | cut -d' ' -f1)
-    printf 'krun-sig-v1 %s %s\n' "$2" "$mac"
-    cat "$body"
-    rm -f "$body"
-}
-
-# announce JOB MARKER: an announcement of job JOB whose task touches MARKER,
-# for both slots of node a.
-announce () {
-    printf '{"v":1,"type":"announce","job":"%s","path":"/bin/sh","argv":["sh","-c","touch %s"],"env":[],"cwd":"%s","size":1,"results_queue":"krun.job.%s.results","delivery_limit":2,"nodes":[{"name":"a","first_slot":0,"nslots":2,"used":[0,1]}]}' \
-        "$1" "$2" "$TEST_DIR" "$1"
-}
-task () { printf '{"v":1,"type":"task","job":"%s","rank":0,"attempt":1}' "$1"; }
-
-# Put the task (already sealed or not, file $2) on job $1's queue, then
-# publish the announcement (file $3) to every slot.
-inject () {
-    amqp-declare-queue --url="$URL" -q "krun.job.$1.tasks" >/dev/null &&
-    amqp-declare-queue --url="$URL" -q "krun.job.$1.results" >/dev/null &&
-    amqp-publish --url="$URL" -r "krun.job.$1.tasks" <"$2" &&
-    amqp-publish --url="$URL" -e krun.control -r "" <"$3"
-}
 
 # Capture the next message of krun.control into file $1.1 in the
 # background ($consumer is its PID); return once its queue is bound.
@@ -121,7 +91,7 @@ test_expect_success 'a replayed announcement of a finished job runs nothing' '
     inject "$job" t5 cap5.1 &&
     sleep 3 &&
     [ "$(wc -l <"$TEST_DIR/runs")" -eq 1 ] &&
-    grep -q "control queue: rejected message: replayed announcement of job $job" "$LOG"
+    grep -q "control queue: rejected message: announcement of job $job, which this slot already let go of" "$LOG"
 '
 test_expect_success 'the workers still serve after the refusals' '
     "$KRUN" -n 4 /bin/echo ok >out6 && [ "$(grep -c "^ok$" out6)" -eq 4 ]
