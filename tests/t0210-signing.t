@@ -5,17 +5,7 @@
 # positive control shows the forged ones fail only for the reason tested.
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$KRUN_TOP_SRCDIR/tests/lib/sign.sh"
-test_start_broker
-test_config <<CFG
-idle_timeout: 300
-local:
-  nodes:
-    - name: a
-      slots: 2
-CFG
-URL=${BROKER_URL%/}
-KEY="$KRUN_STATE_DIR/key"
-LOG="$KRUN_STATE_DIR/krund-a.log"
+forge_setup
 
 # Capture the next message of krun.control into file $1.1 in the
 # background ($consumer is its PID); return once its queue is bound.

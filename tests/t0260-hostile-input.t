@@ -5,17 +5,7 @@
 # queues, which a worker rejects (without requeue), counts, and survives.
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$KRUN_TOP_SRCDIR/tests/lib/sign.sh"
-test_start_broker
-test_config <<CFG
-idle_timeout: 300
-local:
-  nodes:
-    - name: a
-      slots: 2
-CFG
-URL=${BROKER_URL%/}
-KEY="$KRUN_STATE_DIR/key"
-LOG="$KRUN_STATE_DIR/krund-a.log"
+forge_setup
 # Each argument as hex, one per line: any byte difference shows.
 DUMP='for a; do printf "%s" "$a" | od -An -tx1 | tr -d " \n"; echo "."; done'
 

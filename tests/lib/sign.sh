@@ -4,8 +4,11 @@
 #
 #   seal KEYFILE EXPIRY_US < BODY > SEALED
 #   now_us                     current CLOCK_REALTIME in microseconds
+#   forge_setup                start the broker, configure one node "a" of
+#                              2 slots; sets URL, KEY (the key file), LOG
+#                              (the node's daemon log)
 #   announce JOB MARKER, task JOB, inject JOB TASKFILE ANNOUNCEFILE
-#                              forge a job for node "a" (2 slots) on $URL
+#                              forge a job for node "a" on $URL
 
 now_us () { date +%s%6N; }
 
@@ -35,4 +38,18 @@ inject () {
     amqp-declare-queue --url="$URL" -q "krun.job.$1.results" >/dev/null &&
     amqp-publish --url="$URL" -r "krun.job.$1.tasks" <"$2" &&
     amqp-publish --url="$URL" -e krun.control -r "" <"$3"
+}
+
+forge_setup () {
+    test_start_broker
+    test_config <<CFG
+idle_timeout: 300
+local:
+  nodes:
+    - name: a
+      slots: 2
+CFG
+    URL=${BROKER_URL%/}
+    KEY="$KRUN_STATE_DIR/key"
+    LOG="$KRUN_STATE_DIR/krund-a.log"
 }
