@@ -20,6 +20,7 @@ runtime_krund_SOURCES = \
 	runtime/krund.c \
 	runtime/daemon.c runtime/daemon.h \
 	runtime/slot.c runtime/slot.h \
+	runtime/scratch.c runtime/scratch.h \
 	runtime/relay.c runtime/relay.h \
 	runtime/task.c runtime/task.h
 runtime_krund_LDADD = runtime/libkrunrt.la
@@ -29,6 +30,7 @@ RUNTIME_UNIT_TESTS = \
 	runtime/test/protocol.t \
 	runtime/test/sign.t \
 	runtime/test/replay.t \
+	runtime/test/scratch.t \
 	runtime/test/cpumap.t \
 	runtime/test/topology.t \
 	runtime/test/relay.t
@@ -40,6 +42,8 @@ runtime_test_sign_t_SOURCES = runtime/test/sign.c
 runtime_test_sign_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_replay_t_SOURCES = runtime/test/replay.c
 runtime_test_replay_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_scratch_t_SOURCES = runtime/test/scratch.c runtime/scratch.c
+runtime_test_scratch_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_cpumap_t_SOURCES = runtime/test/cpumap.c
 runtime_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_relay_t_SOURCES = runtime/test/relay.c runtime/relay.c runtime/relay.h

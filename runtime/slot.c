@@ -14,6 +14,7 @@
 #include "protocol.h"
 #include "relay.h"
 #include "replay.h"
+#include "scratch.h"
 #include "sign.h"
 #include "slot.h"
 #include "task.h"
@@ -37,6 +38,8 @@ struct slot_job {
     char **env;      /* the tasks' environment, built once per job */
     int env_rank;    /* index of KRUN_RANK in env */
     int env_attempt; /* index of KRUN_ATTEMPT in env */
+    int env_scratch; /* index of KRUN_TMPDIR in env */
+    int env_tmpdir;  /* index of TMPDIR in env */
     struct slot_job *next;
 };
 
@@ -52,6 +55,7 @@ struct running {
     bool drop;             /* cancelled or launcher gone: no result, no requeue */
     bool give_back;        /* stopping: requeue the task */
     int64_t timeout_at_ms; /* the job's per-task time limit ends (0 = none) */
+    char *scratch;         /* the task's scratch directory, or NULL */
     bool timed_out;        /* killed for running past it */
     char out[3][PROTOCOL_MAX_OUTPUT_CHUNK];
     size_t used[3];
@@ -434,7 +438,7 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
 {
     extern char **environ;
     const struct protocol_announce *a = &j->announce.announce;
-    char krun[7][256];
+    char krun[9][256];
     size_t n = 0, count = 0;
     char **env;
 
@@ -445,10 +449,13 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
     snprintf (krun[4], sizeof (krun[4]), "KRUN_SLOT=%d", j->global_slot);
     snprintf (krun[5], sizeof (krun[5]), "KRUN_JOB_ID=%s", j->id);
     snprintf (krun[6], sizeof (krun[6]), "KRUN_ATTEMPT=%d", attempt);
+    /* Set per task by job_environment_scratch(). */
+    snprintf (krun[7], sizeof (krun[7]), "KRUN_TMPDIR=");
+    snprintf (krun[8], sizeof (krun[8]), "TMPDIR=");
 
     while (environ[count])
         count++;
-    if (!(env = calloc (count + a->envc + 7 + 1, sizeof (*env))))
+    if (!(env = calloc (count + a->envc + 9 + 1, sizeof (*env))))
         return NULL;
     for (size_t i = 0; i < count; i++)
         if (environment_set (env, &n, environ[i]) < 0)
@@ -456,7 +463,7 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
     for (int i = 0; i < a->envc; i++)
         if (environment_set (env, &n, a->env[i]) < 0)
             goto nomem;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 9; i++)
         if (environment_set (env, &n, krun[i]) < 0)
             goto nomem;
     return env;
@@ -491,6 +498,8 @@ static int job_environment (const struct slot *s, struct slot_job *j)
         return -1;
     j->env_rank = find_variable (j->env, "KRUN_RANK=");
     j->env_attempt = find_variable (j->env, "KRUN_ATTEMPT=");
+    j->env_scratch = find_variable (j->env, "KRUN_TMPDIR=");
+    j->env_tmpdir = find_variable (j->env, "TMPDIR=");
     return 0;
 }
 
@@ -509,6 +518,41 @@ static int job_environment_set (struct slot_job *j, int rank, int attempt)
     free (j->env[j->env_attempt]);
     j->env[j->env_attempt] = a;
     return 0;
+}
+
+/* The task's scratch directory (scratch.h) as KRUN_TMPDIR and TMPDIR.  If
+ * none could be made, KRUN_TMPDIR is empty and TMPDIR the slot's own. */
+static int job_environment_scratch (struct slot_job *j, const char *scratch)
+{
+    const char *fallback = getenv ("TMPDIR");
+    char *k, *t;
+
+    if (asprintf (&k, "KRUN_TMPDIR=%s", scratch ? scratch : "") < 0)
+        return -1;
+    if (asprintf (&t, "TMPDIR=%s",
+                  scratch                 ? scratch
+                  : fallback && *fallback ? fallback
+                                          : "/tmp") < 0) {
+        free (k);
+        return -1;
+    }
+    free (j->env[j->env_scratch]);
+    j->env[j->env_scratch] = k;
+    free (j->env[j->env_tmpdir]);
+    j->env[j->env_tmpdir] = t;
+    return 0;
+}
+
+/* Remove the running task's scratch directory (after its process group is
+ * gone: nothing writes there any more). */
+static void remove_scratch (struct slot *s)
+{
+    struct krun_error error;
+
+    if (s->run.scratch && scratch_remove (s->run.scratch, &error) < 0)
+        log_msg ("rank %d: %s", s->run.rank, error.text);
+    free (s->run.scratch);
+    s->run.scratch = NULL;
 }
 
 static void ack (struct slot *s, uint64_t tag)
@@ -669,10 +713,19 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     r->drop = r->give_back = r->timed_out = false;
     r->timeout_at_ms = a->timeout_ms > 0 ? clock_mono_ms () + a->timeout_ms : 0;
     r->start_us = clock_wall_us ();
+    if (!(r->scratch = scratch_create (NULL, j->id, r->rank, &error)))
+        log_msg ("rank %d: %s", r->rank, error.text);
+    if (job_environment_scratch (j, r->scratch) < 0) {
+        remove_scratch (s);
+        transport_reject (s->t, m->delivery_tag, true, NULL);
+        goto out;
+    }
     r->task = task_start (a->path, argv, j->env, a->cwd, &error);
     if (!r->task) {
+        int err = errno;
+        remove_scratch (s);
         publish_result (s, j, r->rank, r->attempt, PROTOCOL_FAILED,
-                        exit_code_for_errno (errno), r->start_us, error.text);
+                        exit_code_for_errno (err), r->start_us, error.text);
         ack (s, m->delivery_tag);
         goto out;
     }
@@ -738,6 +791,7 @@ static void finish_task (struct slot *s, int status)
         transport_reject (s->t, r->delivery_tag, r->give_back && r->job, NULL);
     task_destroy (r->task);
     r->task = NULL;
+    remove_scratch (s);
     r->job = NULL;
     s->busy = false;
     notify_daemon (s, 'I');
@@ -947,6 +1001,7 @@ int slot_run (const struct slot_config *cfg)
 done:
     if (s.busy) {
         task_destroy (s.run.task);
+        remove_scratch (&s);
         s.busy = false;
     }
     while (s.jobs)

@@ -62,6 +62,16 @@ test_expect_success 'on cancel, a task ignoring SIGTERM is killed (SIGKILL after
     [ $? -eq 130 ] &&
     wait_for 10 sh -c "! kill -0 $(cat stubborn.0) 2>/dev/null && ! kill -0 $(cat stubborn.1) 2>/dev/null"
 '
+test_expect_success 'each task has a private scratch directory (KRUN_TMPDIR = TMPDIR), removed after it' '
+    "$KRUN" -n 2 sh -c "echo \$KRUN_TMPDIR \$TMPDIR \$(stat -c %a \$KRUN_TMPDIR) \$(pwd); mkdir -p \$TMPDIR/x/y && touch \$TMPDIR/x/y/f && chmod 500 \$TMPDIR/x" >out9 &&
+    [ "$(wc -l <out9)" -eq 2 ] &&
+    [ "$(awk "\$1 == \$2 && \$3 == 700 && \$4 == \"$TEST_DIR\"" out9 | wc -l)" -eq 2 ] &&
+    [ "$(cut -d" " -f1 out9 | sort -u | wc -l)" -eq 2 ] &&
+    for d in $(cut -d" " -f1 out9); do
+        case $d in */krun.*.[01].*) ;; *) exit 1 ;; esac
+        wait_for 5 sh -c "[ ! -e $d ]" || exit 1
+    done
+'
 test_expect_success 'the workers serve the next job' '
     "$KRUN" -n 2 /bin/echo next >out8 && [ "$(grep -cx next out8)" -eq 2 ]
 '

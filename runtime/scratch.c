@@ -1,0 +1,110 @@
+/* scratch.c - see scratch.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scratch.h"
+
+char *scratch_create (const char *base, const char *job, int rank,
+                      struct krun_error *errp)
+{
+    char *path;
+
+    if (!base || !*base)
+        base = getenv ("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    if (asprintf (&path, "%s/krun.%s.%d.XXXXXX", base, job, rank) < 0) {
+        errprintf_errno (errp, "cannot make a scratch directory in %s", base);
+        return NULL;
+    }
+    /* mkdtemp makes it mode 0700: other users' tasks cannot look in. */
+    if (!mkdtemp (path)) {
+        errprintf_errno (errp, "cannot make scratch directory %s", path);
+        free (path);
+        return NULL;
+    }
+    return path;
+}
+
+/* The first failure of a removal, for the message. */
+struct removal {
+    int err;
+    char failed[PATH_MAX];
+};
+
+static void note_failure (struct removal *r, int dirfd, const char *name)
+{
+    char dir[64];
+
+    if (r->err)
+        return;
+    r->err = errno;
+    /* The full path is not known below the top: name the entry. */
+    snprintf (dir, sizeof (dir), "/proc/self/fd/%d", dirfd);
+    ssize_t n =
+        dirfd == AT_FDCWD ? -1 : readlink (dir, r->failed, sizeof (r->failed) - 1);
+    if (n < 0)
+        n = 0;
+    r->failed[n] = '\0';
+    snprintf (r->failed + n, sizeof (r->failed) - n, "%s%s", n ? "/" : "", name);
+}
+
+/* Remove name (relative to directory at) and, if it is a directory, what it holds.
+ * Works on file descriptors and never follows a link, so a task cannot
+ * redirect the removal elsewhere by swapping a directory for a link. */
+static void remove_at (int at, const char *name, struct removal *r)
+{
+    struct stat st;
+    struct dirent *e;
+    DIR *dir;
+    int fd;
+
+    if (fstatat (at, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        note_failure (r, at, name);
+        return;
+    }
+    if (!S_ISDIR (st.st_mode)) {
+        if (unlinkat (at, name, 0) < 0)
+            note_failure (r, at, name);
+        return;
+    }
+    /* A task may leave directories without write or search permission. */
+    if ((st.st_mode & S_IRWXU) != S_IRWXU)
+        fchmodat (at, name, (st.st_mode & 07777) | S_IRWXU, 0);
+    fd = openat (at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || !(dir = fdopendir (fd))) {
+        if (fd >= 0)
+            close (fd);
+        note_failure (r, at, name);
+        return;
+    }
+    while ((e = readdir (dir))) {
+        if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+            remove_at (dirfd (dir), e->d_name, r);
+    }
+    closedir (dir);
+    if (unlinkat (at, name, AT_REMOVEDIR) < 0)
+        note_failure (r, at, name);
+}
+
+int scratch_remove (const char *path, struct krun_error *errp)
+{
+    struct removal r = {0};
+
+    if (!path)
+        return 0;
+    remove_at (AT_FDCWD, path, &r);
+    if (r.err != 0) {
+        errno = r.err;
+        return errprintf_errno (errp, "cannot remove scratch %s", r.failed);
+    }
+    return 0;
+}

@@ -1,0 +1,87 @@
+/* Unit tests of task scratch directories (runtime/scratch.c): made private,
+ * removed with nested and unwritable content, links removed and not
+ * followed. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scratch.h"
+#include "tests/tap.h"
+
+static void touch (const char *dir, const char *name)
+{
+    char path[4096];
+    int fd;
+
+    snprintf (path, sizeof (path), "%s/%s", dir, name);
+    if ((fd = open (path, O_WRONLY | O_CREAT, 0600)) < 0 || close (fd) < 0)
+        bail_out ("cannot create %s", path);
+}
+
+int main (void)
+{
+    char base[] = "/tmp/krun-scratch-test.XXXXXX", path[4096];
+    struct krun_error error;
+    struct stat st;
+    char *dir;
+
+    plan (NO_PLAN);
+    if (!mkdtemp (base))
+        bail_out ("mkdtemp");
+    dir = scratch_create (base, "8661c1249bf31a99", 7, &error);
+    ok (dir != NULL, "created");
+    ok (dir && strncmp (dir + strlen (base), "/krun.8661c1249bf31a99.7.", 25) == 0,
+        "named after job and rank: %s", dir ? dir : "");
+    ok (dir && stat (dir, &st) == 0 && S_ISDIR (st.st_mode) &&
+            (st.st_mode & 07777) == 0700,
+        "a directory of mode 0700");
+
+    /* Content a task might leave: nested, unwritable, and a link out. */
+    touch (base, "outside");
+    snprintf (path, sizeof (path), "%s/a", dir);
+    mkdir (path, 0700);
+    snprintf (path, sizeof (path), "%s/a/b", dir);
+    mkdir (path, 0700);
+    touch (path, "deep");
+    chmod (path, 0500); /* no write: deep cannot be unlinked as is */
+    snprintf (path, sizeof (path), "%s/a", dir);
+    touch (dir, "file");
+    char target[4096];
+    snprintf (target, sizeof (target), "%s/outside", base);
+    snprintf (path, sizeof (path), "%s/link", dir);
+    if (symlink (target, path) < 0)
+        bail_out ("symlink");
+    snprintf (path, sizeof (path), "%s/dirlink", dir);
+    if (symlink (base, path) < 0)
+        bail_out ("symlink");
+
+    ok (scratch_remove (dir, &error) == 0, "removed with all its content");
+    ok (lstat (dir, &st) < 0 && errno == ENOENT, "the directory is gone");
+    ok (stat (target, &st) == 0, "what a link pointed to is kept");
+    ok (scratch_remove (NULL, &error) == 0, "NULL is nothing to remove");
+    errno = 0;
+    ok (scratch_remove (dir, &error) < 0 && errno == ENOENT &&
+            strstr (error.text, "cannot remove scratch"),
+        "removing a missing directory fails: %s", error.text);
+    free (dir);
+
+    errno = 0;
+    ok (!scratch_create ("/nonexistent-krun-dir", "j", 0, &error) && errno == ENOENT &&
+            strstr (error.text, "/nonexistent-krun-dir/krun.j.0."),
+        "a missing base is named: %s", error.text);
+    setenv ("TMPDIR", base, 1);
+    dir = scratch_create (NULL, "j", 1, &error);
+    ok (dir && strncmp (dir, base, strlen (base)) == 0, "the default base is $TMPDIR");
+    scratch_remove (dir, NULL);
+    free (dir);
+
+    unlink (target);
+    rmdir (base);
+    done_testing ();
+    return exit_status ();
+}
