@@ -42,3 +42,23 @@ FUZZ_SECONDS = 30
 fuzz: all
 	KRUN_TOP_BUILDDIR=$(abs_top_builddir) $(SHELL) $(top_srcdir)/tests/fuzz/run $(FUZZ_SECONDS)
 .PHONY: fuzz
+
+# The fault and bad-input group (issue 5, docs/reliability.md): also part of
+# `make check`; `make check-faults` runs only these.
+FAULT_TESTS = \
+	runtime/test/sign.t \
+	runtime/test/replay.t \
+	runtime/test/scratch.t \
+	launcher/test/joblog.t \
+	tests/t0130-cancel.t \
+	tests/t0160-bad-input.t \
+	tests/t0200-faults.t \
+	tests/t0210-signing.t \
+	tests/t0220-timeout-retries.t \
+	tests/t0230-broker-restart.t \
+	tests/t0240-hostile-tasks.t \
+	tests/t0250-fuzz-corpus.t \
+	tests/t0260-hostile-input.t
+check-faults:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(FAULT_TESTS)'
+.PHONY: check-faults
