@@ -3,7 +3,8 @@
  * The child runs in its own process group so that task_kill() reaches the
  * grandchildren it forks, and it gets SIGKILL if its slot process dies
  * (PR_SET_PDEATHSIG), so a killed slot never leaves an orphan task running
- * while the broker hands the same rank to another slot.
+ * while the broker hands the same rank to another slot.  It is started with
+ * vfork() (see task.c for why).
  */
 #ifndef KRUN_TASK_H
 #define KRUN_TASK_H
