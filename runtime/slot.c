@@ -18,6 +18,10 @@
 #include "transport.h"
 
 #define JOB_TAG_PREFIX "job."
+#define JOINED_TAG "joined"
+/* RabbitMQ's direct reply-to pseudo-queue: answers to this slot's "joined"
+ * come straight to its connection, with no queue to create. */
+#define DIRECT_REPLY_TO "amq.rabbitmq.reply-to"
 /* How long a cancelled task has between SIGTERM and SIGKILL. */
 #define KILL_GRACE_MS 2000
 /* How often a slot checks that the launchers of its jobs are still there. */
@@ -650,7 +654,9 @@ static int handle_events (struct slot *s)
     int rc;
 
     while ((rc = transport_next (s->t, 0, &m, &error)) > 0) {
-        if (rc == TRANSPORT_DELIVERY)
+        if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, JOINED_TAG) == 0)
+            handle_control (s, m.body, m.len);
+        else if (rc == TRANSPORT_DELIVERY)
             handle_task (s, &m);
         else if (rc == TRANSPORT_RETURNED)
             handle_returned (s, &m);
@@ -684,18 +690,21 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
     if (!(s->t =
               transport_connect (s->cfg->url, s->cfg->cacert, s->cfg->heartbeat, errp)))
         return -1;
-    if (transport_qos (s->t, 1, errp) < 0)
+    /* Running launchers answer with their announcement, through direct
+     * reply-to (consumed no-ack, on the channel that publishes "joined"): a
+     * slot that starts (or restarts) in the middle of a job joins it.  Not
+     * through the daemon's control queue: the daemon would relay every
+     * answer to all its slots, n slots starting after an announcement
+     * would cost n * n messages. */
+    if (transport_qos (s->t, 1, errp) < 0 ||
+        transport_consume (s->t, DIRECT_REPLY_TO, JOINED_TAG, true, errp) < 0)
         return -1;
-    /* Running launchers answer with their announcement (to the daemon's
-     * control queue, so every slot of the node hears it again and the ones
-     * that know the job already ignore it): a slot that starts (or restarts)
-     * in the middle of a job joins it. */
     joined.joined.node = (char *)s->cfg->node;
     joined.joined.local = s->cfg->local;
     if (!(body = protocol_encode (&joined, &len, errp)))
         return -1;
     rc = transport_publish (s->t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_JOINED,
-                            "joined", s->cfg->control_queue, 0, body, len, errp);
+                            "joined", DIRECT_REPLY_TO, 0, body, len, errp);
     free (body);
     return rc;
 }
