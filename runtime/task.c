@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +14,8 @@
 
 struct task {
     pid_t pid;
-    int out[3]; /* out[1], out[2]: read ends of stdout/stderr pipes */
+    int out[3];  /* out[1], out[2]: read ends of stdout/stderr pipes */
+    int control; /* the slot's end of the control socketpair */
     int exit_fd;
     bool exited;
     int status;
@@ -30,10 +32,15 @@ static void close_fd (int *fd)
 /* Runs in the child: never returns.  Reports an exec failure's errno through
  * errpipe (close-on-exec, so success closes it silently). */
 static void child_exec (const char *path, char *const argv[], char *const envp[],
-                        const char *cwd, int outw, int errw, int errpipe)
+                        const char *cwd, int outw, int errw, int errpipe, int control)
 {
     sigset_t none;
     int err;
+
+    /* The control end becomes TASK_CONTROL_FD: move the exec-error pipe out
+     * of its way first. */
+    if (errpipe <= TASK_CONTROL_FD)
+        errpipe = fcntl (errpipe, F_DUPFD_CLOEXEC, TASK_CONTROL_FD + 1);
 
     setpgid (0, 0);
     prctl (PR_SET_PDEATHSIG, SIGKILL);
@@ -44,6 +51,10 @@ static void child_exec (const char *path, char *const argv[], char *const envp[]
     int devnull = open ("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2 (devnull, 0) < 0 || dup2 (outw, 1) < 0 ||
         dup2 (errw, 2) < 0)
+        goto fail;
+    /* dup2 clears close-on-exec; the same fd number needs it cleared by hand. */
+    if (control == TASK_CONTROL_FD ? fcntl (control, F_SETFD, 0) < 0
+                                   : dup2 (control, TASK_CONTROL_FD) < 0)
         goto fail;
     if (cwd && chdir (cwd) < 0)
         goto fail;
@@ -61,6 +72,7 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
 {
     struct task *t;
     int outp[2] = {-1, -1}, errp2[2] = {-1, -1}, execp[2] = {-1, -1};
+    int ctlp[2] = {-1, -1};
     int child_errno = 0;
     ssize_t n;
 
@@ -68,9 +80,10 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
         errprintf_errno (errp, "cannot start %s", path);
         return NULL;
     }
-    t->out[0] = t->out[1] = t->out[2] = t->exit_fd = -1;
+    t->out[0] = t->out[1] = t->out[2] = t->exit_fd = t->control = -1;
     if (pipe2 (outp, O_CLOEXEC) < 0 || pipe2 (errp2, O_CLOEXEC) < 0 ||
-        pipe2 (execp, O_CLOEXEC) < 0) {
+        pipe2 (execp, O_CLOEXEC) < 0 ||
+        socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctlp) < 0) {
         errprintf_errno (errp, "cannot start %s: pipe", path);
         goto error;
     }
@@ -80,13 +93,14 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
         goto error;
     }
     if (t->pid == 0)
-        child_exec (path, argv, envp, cwd, outp[1], errp2[1], execp[1]);
+        child_exec (path, argv, envp, cwd, outp[1], errp2[1], execp[1], ctlp[1]);
     /* Also in the parent, so that a kill right after start reaches the
      * group even if the child has not run setpgid yet. */
     setpgid (t->pid, t->pid);
     close_fd (&outp[1]);
     close_fd (&errp2[1]);
     close_fd (&execp[1]);
+    close_fd (&ctlp[1]);
     do {
         n = read (execp[0], &child_errno, sizeof (child_errno));
     } while (n < 0 && errno == EINTR);
@@ -103,6 +117,8 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
     }
     t->out[1] = outp[0];
     t->out[2] = errp2[0];
+    t->control = ctlp[0];
+    fcntl (t->control, F_SETFL, O_NONBLOCK);
     fcntl (t->out[1], F_SETFL, O_NONBLOCK);
     fcntl (t->out[2], F_SETFL, O_NONBLOCK);
 #ifdef SYS_pidfd_open
@@ -118,6 +134,8 @@ error:
     close_fd (&errp2[1]);
     close_fd (&execp[0]);
     close_fd (&execp[1]);
+    close_fd (&ctlp[0]);
+    close_fd (&ctlp[1]);
     task_destroy (t);
     return NULL;
 }
@@ -136,6 +154,7 @@ void task_destroy (struct task *t)
     close_fd (&t->out[1]);
     close_fd (&t->out[2]);
     close_fd (&t->exit_fd);
+    close_fd (&t->control);
     free (t);
     errno = saved_errno;
 }
@@ -148,6 +167,16 @@ pid_t task_pid (const struct task *t)
 int task_output_fd (const struct task *t, int stream)
 {
     return (stream == 1 || stream == 2) ? t->out[stream] : -1;
+}
+
+int task_control_fd (const struct task *t)
+{
+    return t->control;
+}
+
+void task_control_close (struct task *t)
+{
+    close_fd (&t->control);
 }
 
 int task_exit_fd (const struct task *t)
