@@ -15,6 +15,8 @@ INTEGRATION_TESTS = \
 	tests/t0170-embedded.t \
 	tests/t0175-broker-idle.t \
 	tests/t0200-faults.t \
-	tests/t0400-task-api.t
+	tests/t0400-task-api.t \
+	tests/t0410-commands.t \
+	tests/t0420-progress.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
