@@ -225,7 +225,8 @@ struct inputs *inputs_from_dir (const char *dir, struct krun_error *errp)
         }
         names[count++] = path;
     }
-    qsort (names, count, sizeof (char *), compare_names);
+    if (count > 1)
+        qsort (names, count, sizeof (char *), compare_names);
     for (int i = 0; i < count; i++) {
         char *data = NULL;
         size_t len = 0;
