@@ -549,6 +549,7 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
         }
         if (opts->cancel && *opts->cancel) {
             job_finish (j, PROTOCOL_CANCEL);
+            progress_erase (opts->progress);
             fprintf (stderr, "krun: job %s cancelled, %d of %d ranks done\n", j->id,
                      j->done, opts->size);
             return 128 + *opts->cancel;
