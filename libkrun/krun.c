@@ -13,11 +13,13 @@
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "krun/krun.h"
@@ -30,7 +32,20 @@ static struct {
     int control_fd; /* -1 without krun */
     char *input;    /* malloc'd, NUL-terminated; NULL when there is none */
     size_t input_len;
+    int64_t progress_sent_ms; /* when the last progress record went out */
 } state = {.control_fd = -1};
+
+/* A task may report progress in a tight loop: at most one record per
+ * PROGRESS_INTERVAL_MS reaches the slot (which forwards even fewer), except
+ * the first, 0 and 1, which always go. */
+#define PROGRESS_INTERVAL_MS 10
+
+static int64_t now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* An integer variable in [min, INT_MAX]; fallback when it is not set. */
 static int env_int (const char *name, int min, int fallback, int *value)
@@ -257,6 +272,11 @@ int krun_progress (double fraction)
     }
     if (state.control_fd < 0)
         return 0;
+    int64_t now = now_ms ();
+    if (state.progress_sent_ms && fraction > 0 && fraction < 1 &&
+        now - state.progress_sent_ms < PROGRESS_INTERVAL_MS)
+        return 0;
+    state.progress_sent_ms = now;
     /* Millionths as an integer: "%f" would follow the task's locale. */
     n = snprintf (text, sizeof (text), "%ld", lround (fraction * 1e6));
     return send_record (RECORD_PROGRESS, text, (size_t)n);

@@ -80,8 +80,10 @@ int krun_input (const void **data, size_t *len);
  * slot is gone.  Without krun the bytes are discarded. */
 int krun_result (const void *data, size_t len);
 
-/* Report that the task has done fraction (0.0 to 1.0) of its work.  Cheap:
- * the slot forwards at most a few updates per second.  Fails with EINVAL when
+/* Report that the task has done fraction (0.0 to 1.0) of its work.  Cheap
+ * enough for a loop: the library sends at most one update per 10 ms (0 and 1
+ * always), the slot forwards at most five per second, the latest value
+ * winning.  Fails with EINVAL when
  * fraction is outside [0, 1] or not a number. */
 int krun_progress (double fraction);
 

@@ -152,6 +152,10 @@ static void test_under_krun (void)
     ok (taskchannel_take_progress (c, &fraction) && fraction == 0.25,
         "the slot reads progress 0.25");
     ok (!taskchannel_take_progress (c, &fraction), "progress is taken once");
+    ok (krun_progress (0.5) == 0 && krun_progress (1) == 0, "progress in a tight loop");
+    drain (sv[0], c);
+    ok (taskchannel_take_progress (c, &fraction) && fraction == 1.0,
+        "1.0 always reaches the slot, however soon after the last one");
 
     ok (krun_result ("first", 5) == 0 && krun_result ("sec\0nd", 6) == 0,
         "two results sent");
