@@ -161,10 +161,14 @@ const char *progress_text (struct progress *p, int64_t now_ms, char *buf, size_t
     else if (p->done + partial > 0 && elapsed > 0)
         format_duration (eta, sizeof (eta),
                          elapsed * (p->size - p->done - partial) / (p->done + partial));
+    /* Whole percent, rounded down: 100% only when every rank is done. */
+    int percent = (int)(100 * (p->done + partial) / p->size);
+    if (percent == 100 && p->done < p->size)
+        percent = 99;
     n = snprintf (buf, size,
-                  "krun: %d/%d done, %d running, %d failed, %d queued | %.1f tasks/s | "
-                  "ETA %s",
-                  p->done, p->size, p->running, p->failed, queued, rate, eta);
+                  "krun: %d/%d done, %d running, %d failed, %d queued | %d%% | "
+                  "%.1f tasks/s | ETA %s",
+                  p->done, p->size, p->running, p->failed, queued, percent, rate, eta);
     for (int i = 0; i < p->nnodes && n < size; i++)
         n += snprintf (buf + n, size - n, "%s %s %d/%d", i == 0 ? " |" : "",
                        p->nodes[i].name, p->nodes[i].busy, p->nodes[i].slots);

@@ -1,6 +1,7 @@
 /* progress.h - the launcher's status line: done / running / failed / queued
- * ranks, tasks per second, an estimate of the time left, and the busy slots
- * of each node, redrawn in place on stderr a few times per second.
+ * ranks, how much of the job is done (counting the fractions running tasks
+ * report), tasks per second, an estimate of the time left, and the busy
+ * slots of each node, redrawn in place on stderr a few times per second.
  *
  * Slots report a task's start (and its krun_progress() calls) only when the
  * announcement asks for it, so a job without a status line costs no extra

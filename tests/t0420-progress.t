@@ -18,10 +18,15 @@ test_expect_success 'no status line when stderr is not a terminal' '
 test_expect_success '--progress forces it: final line with the counts and busy slots' '
     "$KRUN" -n 6 --progress "$EX/progress" 5 100 >out 2>err &&
     [ "$(grep -c "steps done" out)" -eq 6 ] &&
-    tail -n 1 err | grep -q "^krun: 6/6 done, 0 running, 0 failed, 0 queued | [0-9.]* tasks/s | ETA 0:00 | $(hostname) 0/2$"
+    tail -n 1 err | grep -q "^krun: 6/6 done, 0 running, 0 failed, 0 queued | 100% | [0-9.]* tasks/s | ETA 0:00 | $(hostname) 0/2$"
 '
 test_expect_success 'while it runs, the line shows running ranks and their node busy' '
     grep -q "^krun: [0-5]/6 done, [12] running, 0 failed, [0-5] queued .* | $(hostname) [12]/2$" err
+'
+test_expect_success 'krun_progress() fractions reach the status line' '
+    "$KRUN" -n 1 --progress "$EX/progress" 2 1500 >/dev/null 2>errh &&
+    grep -q "^krun: 0/1 done, 1 running, 0 failed, 0 queued | 50% | " errh &&
+    tail -n 1 errh | grep -q "^krun: 1/1 done, .* | 100% | "
 '
 test_expect_success 'failed ranks are counted' '
     test_expect_code 1 "$KRUN" -n 3 --progress /bin/sh -c "exit \$((KRUN_RANK % 2))" 2>errf &&
