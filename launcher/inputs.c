@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,8 +104,9 @@ static int add (struct inputs *in, char *data, size_t len, const char *what,
 struct inputs *inputs_from_lines (const char *path, int text_only,
                                   struct krun_error *errp)
 {
-    struct inputs *in = inputs_new (path);
-    FILE *f = fopen (path, "r");
+    bool from_stdin = strcmp (path, "-") == 0;
+    struct inputs *in = inputs_new (from_stdin ? "standard input" : path);
+    FILE *f = from_stdin ? stdin : fopen (path, "r");
     char *line = NULL, what[512];
     size_t cap = 0;
     ssize_t n;
@@ -117,7 +119,7 @@ struct inputs *inputs_from_lines (const char *path, int text_only,
         size_t len = (size_t)n;
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
-        snprintf (what, sizeof (what), "%s:%d", path, in->count + 1);
+        snprintf (what, sizeof (what), "%s:%d", in->source, in->count + 1);
         if (text_only && memchr (line, '\0', len)) {
             errno = EINVAL;
             errprintf (errp, "%s: a NUL byte in a command line", what);
@@ -134,20 +136,21 @@ struct inputs *inputs_from_lines (const char *path, int text_only,
             goto error;
     }
     if (ferror (f)) {
-        errprintf_errno (errp, "cannot read %s", path);
+        errprintf_errno (errp, "cannot read %s", in->source);
         goto error;
     }
     if (in->count == 0) {
         errno = ENODATA;
-        errprintf (errp, "%s is empty: no ranks to run", path);
+        errprintf (errp, "%s is empty: no ranks to run", in->source);
         goto error;
     }
     free (line);
-    fclose (f);
+    if (!from_stdin)
+        fclose (f);
     return in;
 error:
     free (line);
-    if (f)
+    if (f && !from_stdin)
         fclose (f);
     inputs_destroy (in);
     return NULL;

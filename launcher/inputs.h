@@ -18,10 +18,10 @@
 
 struct inputs;
 
-/* One entry per line of path (the newline removed; a last line without one
- * counts).  With text_only, a line holding a NUL byte is refused (commands
- * are C strings).  Returns NULL with errno (E2BIG for sizes, EINVAL for a NUL,
- * ENODATA for an empty file) and errp naming the file and line. */
+/* One entry per line of path, "-" for standard input (the newline removed;
+ * a last line without one counts).  With text_only, a line holding a NUL byte is
+ * refused (commands are C strings).  Returns NULL with errno (E2BIG for sizes, EINVAL
+ * for a NUL, ENODATA for an empty file) and errp naming the file and line. */
 struct inputs *inputs_from_lines (const char *path, int text_only,
                                   struct krun_error *errp);
 

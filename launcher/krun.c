@@ -48,7 +48,7 @@ static const char usage_text[] =
     "                          round robin over the nodes (node)\n"
     "      --delivery-limit K  give up on a rank after K deliveries (default 5)\n"
     "Data in and out (at most 1 MiB per rank each way):\n"
-    "      --inputs FILE       line i of FILE is rank i's input (krun_input)\n"
+    "      --inputs FILE       line i of FILE (- for stdin) is rank i's input\n"
     "      --input-dir DIR     the i-th file of DIR (by name) is rank i's input\n"
     "      --results DIR       write rank i's krun_result bytes to DIR/i\n"
     "      --output-dir DIR    rank i's stdout and stderr to DIR/i.out, DIR/i.err\n"

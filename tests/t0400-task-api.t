@@ -37,6 +37,13 @@ test_expect_success 'the input reaches the task byte for byte (KRUN_INPUT_FILE)'
     grep -qx "\[0\] <a b  c>" echo && grep -qx "\[1\] <>" echo &&
     grep -qx "\[2\] <last\\\\n>" echo && [ "$(wc -l <echo)" -eq 3 ]
 '
+test_expect_success '--inputs - reads the inputs from standard input' '
+    seq 5 7 | "$KRUN" --inputs - --results stdin-res "$EX/sweep" &&
+    [ "$(cat stdin-res/0)" = 25 ] && [ "$(cat stdin-res/2)" = 49 ] &&
+    [ ! -e stdin-res/3 ] &&
+    : | test_expect_code 2 "$KRUN" --inputs - "$EX/sweep" 2>err &&
+    grep -q "standard input is empty" err
+'
 test_expect_success '-n must agree with the number of inputs' '
     test_expect_code 2 "$KRUN" -n 5 --inputs params "$EX/sweep" 2>err &&
     grep -q "params has 20 entries but 5 ranks" err
