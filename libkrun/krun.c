@@ -78,12 +78,14 @@ static int read_input (const char *path, char **data, size_t *len)
     if (!buf || fd < 0)
         goto error;
     for (;;) {
+        if (size > KRUN_INPUT_MAX) {
+            errno = EFBIG;
+            goto error;
+        }
         if (size + 1 == cap) {
-            char *bigger = cap > KRUN_INPUT_MAX ? NULL : realloc (buf, cap * 2);
-            if (!bigger) {
-                errno = cap > KRUN_INPUT_MAX ? EFBIG : ENOMEM;
+            char *bigger = realloc (buf, cap * 2);
+            if (!bigger)
                 goto error;
-            }
             buf = bigger;
             cap *= 2;
         }

@@ -42,8 +42,9 @@ extern "C" {
 /* Read the task's environment (KRUN_RANK, KRUN_SIZE, ...), load this rank's
  * input and connect to the slot's control channel.  Calling it again after
  * success does nothing and returns 0.  Fails with EINVAL when a KRUN_
- * variable is malformed, EBADF when the control channel is not open, or the
- * errno of reading the input file. */
+ * variable is malformed, EBADF when the control channel is not open, EFBIG
+ * when the input file holds more than KRUN_INPUT_MAX bytes, or the errno of
+ * reading it. */
 int krun_init (void);
 
 /* Release what the library holds (the input) and close the control

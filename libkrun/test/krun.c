@@ -94,6 +94,24 @@ static void test_bad_env (void)
         ok (rc == -1 && (err == EINVAL || err == EBADF) && krun_rank () == -1,
             "krun_init refuses %s=%s (errno %d)", cases[i][0], cases[i][1], err);
     }
+    char big[] = "/tmp/krun-libtest-big.XXXXXX";
+    int fd = mkstemp (big);
+    if (fd < 0 || ftruncate (fd, KRUN_INPUT_MAX + 1) < 0)
+        bail_out ("cannot make %s", big);
+    close (fd);
+    clear_env ();
+    setenv ("KRUN_INPUT_FILE", big, 1);
+    errno = 0;
+    ok (krun_init () == -1 && errno == EFBIG && krun_rank () == -1,
+        "an input file over KRUN_INPUT_MAX: EFBIG, nothing initialized");
+    if (truncate (big, KRUN_INPUT_MAX) < 0)
+        bail_out ("truncate");
+    const void *data;
+    size_t len;
+    ok (krun_init () == 0 && krun_input (&data, &len) == 0 && len == KRUN_INPUT_MAX,
+        "an input file of exactly KRUN_INPUT_MAX bytes is read whole");
+    krun_finalize ();
+    unlink (big);
     clear_env ();
     setenv ("KRUN_INPUT_FILE", "/nonexistent/krun-input", 1);
     errno = 0;
