@@ -326,41 +326,37 @@ static struct presence *ensure_workers (struct transport *t, const struct config
     return p;
 }
 
-static int run_job (int argc, char *argv[], struct config *cfg, const struct options *o)
+/* The per-rank data of -f, --inputs and --input-dir, loaded before anything
+ * is published; they set N when -n is absent and must agree with it
+ * otherwise.  -f replaces PROGRAM by `/bin/sh -c`.  Returns N; dies on bad
+ * usage or input. */
+static int load_rank_data (const struct options *o, int *argc, char ***argv,
+                           struct inputs **inputs, struct inputs **commands)
 {
-    struct krun_error error;
-    struct job_options jo = {0};
-    enum cpumap_policy policy;
-    char cwd[PATH_MAX];
-    bool is_default;
-    char *path, *url, *state_dir;
-    char **env;
-    int rc;
-
     static char *shell_argv[] = {"/bin/sh", "-c", NULL};
-    struct inputs *inputs = NULL, *commands = NULL;
+    struct krun_error error;
     int size = o->size;
 
     if (o->command_file) {
-        if (argc > 0)
+        if (*argc > 0)
             die ("-f %s: the command file replaces PROGRAM, got '%s'", o->command_file,
-                 argv[0]);
-        argc = 2;
-        argv = shell_argv;
+                 (*argv)[0]);
+        *argc = 2;
+        *argv = shell_argv;
     }
-    if (argc < 1)
+    if (*argc < 1)
         die ("no program given (usage: krun -n N PROGRAM [ARGS...])");
     if (o->inputs && o->input_dir)
         die ("--inputs and --input-dir: give one of them");
-    if (o->command_file && !(commands = inputs_from_lines (o->command_file, 1, &error)))
+    if (o->command_file &&
+        !(*commands = inputs_from_lines (o->command_file, 1, &error)))
         die ("%s", error.text);
-    if (o->inputs && !(inputs = inputs_from_lines (o->inputs, 0, &error)))
+    if (o->inputs && !(*inputs = inputs_from_lines (o->inputs, 0, &error)))
         die ("%s", error.text);
-    if (o->input_dir && !(inputs = inputs_from_dir (o->input_dir, &error)))
+    if (o->input_dir && !(*inputs = inputs_from_dir (o->input_dir, &error)))
         die ("%s", error.text);
-    /* The data sets N when -n is absent, and must match it otherwise. */
     for (int k = 0; k < 2; k++) {
-        const struct inputs *in = k == 0 ? commands : inputs;
+        const struct inputs *in = k == 0 ? *commands : *inputs;
         if (!in)
             continue;
         if (size == 0)
@@ -375,6 +371,23 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
         die ("--results: %s", error.text);
     if (o->output_dir && rankfiles_prepare (o->output_dir, &error) < 0)
         die ("--output-dir: %s", error.text);
+    return size;
+}
+
+static int run_job (int argc, char *argv[], struct config *cfg, const struct options *o)
+{
+    struct krun_error error;
+    struct job_options jo = {0};
+    enum cpumap_policy policy;
+    char cwd[PATH_MAX];
+    bool is_default;
+    char *path, *url, *state_dir;
+    char **env;
+    int rc;
+
+    struct inputs *inputs = NULL, *commands = NULL;
+    int size = load_rank_data (o, &argc, &argv, &inputs, &commands);
+
     if (cpumap_policy_parse (cfg->map_by, &policy) < 0)
         die ("--map-by: expected 'slot' or 'node', got '%s'", cfg->map_by);
     /* Checked before anything is published: nothing to clean up after it. */
