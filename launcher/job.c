@@ -160,8 +160,8 @@ static int publish_tasks (struct job *j, struct krun_error *errp)
         if (j->opts->inputs)
             msg.task.input = inputs_get (j->opts->inputs, rank, &msg.task.input_len);
         if (j->opts->commands) {
-            size_t len;
-            command = (char *)inputs_get (j->opts->commands, rank, &len);
+            size_t command_len;
+            command = (char *)inputs_get (j->opts->commands, rank, &command_len);
             msg.task.argc = 1;
             msg.task.args = &command;
         }
