@@ -85,6 +85,13 @@ test_expect_success 'a result of 1 MiB comes back whole' '
     "$KRUN" -n 2 --results bigres ./bigresult &&
     [ "$(wc -c <bigres/0)" -eq 1048576 ] && [ "$(tr -d Z <bigres/1 | wc -c)" -eq 0 ]
 '
+test_expect_success 'a task that writes garbage on its control channel: no result, slot unharmed' '
+    "$KRUN" -n 4 --results garbage /bin/sh -c "printf \"XXXXXXXXXXXX\" >&\$KRUN_CONTROL_FD; echo fine" >gout &&
+    [ "$(grep -cx fine gout)" -eq 4 ] && [ "$(ls garbage | wc -l)" -eq 0 ] &&
+    grep -q "task control channel: unknown record type" "$KRUN_STATE_DIR"/krund-*.log &&
+    seq 1 4 >four && "$KRUN" --inputs four --results after "$EX/sweep" &&
+    [ "$(cat after/3)" = 16 ]
+'
 test_expect_success '--output-dir: per-rank stdout and stderr files, nothing on the terminal' '
     "$KRUN" -n 3 --output-dir outs/sub /bin/sh -c "echo out \$KRUN_RANK; echo err \$KRUN_RANK >&2; printf tail" >term 2>termerr &&
     [ ! -s term ] &&
