@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -175,11 +176,23 @@ const char *progress_text (struct progress *p, int64_t now_ms, char *buf, size_t
     return buf;
 }
 
+/* Columns of the terminal, asked at each redraw (it may be resized). */
+static int terminal_width (int fd)
+{
+    struct winsize ws;
+
+    return ioctl (fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+}
+
 static void write_line (struct progress *p, const char *text, const char *end)
 {
     char line[1024];
-    int n = snprintf (line, sizeof (line), "%s%s%s%s", p->tty ? "\r" : "", text,
-                      p->tty ? "\033[K" : "", end);
+    /* On a terminal a line that wraps could not be redrawn in place: cut a
+     * redrawn line one column short of the width (the node list goes
+     * first).  The final line, which stays, is whole. */
+    int width = p->tty && !*end ? terminal_width (p->fd) - 1 : (int)strlen (text);
+    int n = snprintf (line, sizeof (line), "%s%.*s%s%s", p->tty ? "\r" : "",
+                      width > 0 ? width : 0, text, p->tty ? "\033[K" : "", end);
     if (n > (int)sizeof (line) - 1)
         n = sizeof (line) - 1;
     if (write (p->fd, line, n) < 0) {

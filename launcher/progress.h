@@ -6,8 +6,8 @@
  * Slots report a task's start (and its krun_progress() calls) only when the
  * announcement asks for it, so a job without a status line costs no extra
  * message.  On a terminal the line is erased before output is written and
- * drawn again at the next redraw; elsewhere (--progress into a file or pipe)
- * each redraw is one line.
+ * drawn again at the next redraw, cut to the terminal's width; elsewhere (--progress
+ * into a file or pipe) each redraw is one line.
  */
 #ifndef KRUN_PROGRESS_H
 #define KRUN_PROGRESS_H

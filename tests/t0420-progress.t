@@ -42,4 +42,13 @@ test_expect_success 'on a terminal: one line redrawn in place (\r, erase to end 
     grep -q "$(printf "\\r")krun: 4/4 done" typescript &&
     grep -q "$(printf "\\033")\[K" typescript
 '
+test_expect_success 'on a narrow terminal redrawn lines are cut to its width, the last is whole' '
+    script -qec "stty cols 30; \"$KRUN\" -n 4 \"$EX/progress\" 3 200 >/dev/null" narrow >/dev/null &&
+    tr "\\r" "\\n" <narrow | grep "^krun: .*$(printf "\\033")\[K$" >redrawn &&
+    [ "$(wc -l <redrawn)" -ge 2 ] &&
+    sed -e "\$d" -e "s/$(printf "\\033")\[K\$//" redrawn |
+        awk "length > 29 { bad = 1 } END { exit bad }" &&
+    tr "\\r" "\\n" <narrow |
+        grep -q "^krun: 4/4 done, 0 running, 0 failed, 0 queued | 100% | .* | $(hostname) 0/2"
+'
 test_done
