@@ -36,11 +36,12 @@ struct slot_job {
     char tag[160];   /* consumer tag on the task queue */
     char queue[160]; /* the task queue */
     int64_t lease_checked_ms;
-    bool consuming;  /* false while paused: see bounce_task() */
-    char **env;      /* the tasks' environment, built once per job */
-    int env_rank;    /* index of KRUN_RANK in env */
-    int env_attempt; /* index of KRUN_ATTEMPT in env */
-    char *scratch;   /* where the rank's input file goes, if the job has inputs */
+    bool consuming;      /* false while paused: see bounce_task() */
+    char **env;          /* the tasks' environment, built once per job */
+    int env_rank;        /* index of KRUN_RANK in env */
+    int env_attempt;     /* index of KRUN_ATTEMPT in env */
+    char *scratch;       /* where the rank's input file goes, if the job has inputs */
+    char *scratch_error; /* why there is none although the job has inputs */
     struct slot_job *next;
 };
 
@@ -104,6 +105,7 @@ static void job_free (struct slot_job *j)
     if (j) {
         rankdata_scratch_remove (j->scratch);
         free (j->scratch);
+        free (j->scratch_error);
         free_environment (j->env);
         free (j->id);
         protocol_msg_clear (&j->announce);
@@ -166,11 +168,13 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg)
     memset (msg, 0, sizeof (*msg)); /* ownership moves to j */
     j->global_slot = global_slot;
     j->lease_checked_ms = clock_mono_ms ();
+    /* Without a scratch directory the slot still takes the job's tasks and
+     * fails them with the reason: ignoring the job would leave its launcher
+     * waiting for slots that never come. */
     if (j->announce.announce.inputs &&
         !(j->scratch = rankdata_scratch_create (j->id, &error))) {
         log_msg ("%s", error.text);
-        job_free (j);
-        return;
+        j->scratch_error = strdup (error.text);
     }
     if (job_environment (s, j) < 0) {
         log_msg ("job %s: out of memory", j->id);
@@ -622,10 +626,16 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         transport_reject (s->t, m->delivery_tag, true, NULL);
         goto out;
     }
-    if (j->scratch && rankdata_write_input (j->scratch, msg.task.input,
-                                            msg.task.input_len, &error) < 0) {
-        log_msg ("job %s rank %d: %s", j->id, msg.task.rank, error.text);
-        transport_reject (s->t, m->delivery_tag, true, NULL);
+    if (a->inputs &&
+        (!j->scratch || rankdata_write_input (j->scratch, msg.task.input,
+                                              msg.task.input_len, &error) < 0)) {
+        const char *why = j->scratch         ? error.text
+                          : j->scratch_error ? j->scratch_error
+                                             : "no scratch directory for the input";
+        log_msg ("job %s rank %d: %s", j->id, msg.task.rank, why);
+        publish_result (s, j, msg.task.rank, msg.task.attempt, PROTOCOL_FAILED, 126,
+                        clock_wall_us (), why, NULL, 0);
+        ack (s, m->delivery_tag);
         goto out;
     }
     struct running *r = &s->run;
