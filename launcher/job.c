@@ -495,10 +495,18 @@ const char *job_results_tag (const struct job *j)
 static void job_finish (struct job *j, enum protocol_type how)
 {
     struct krun_error error;
+    int rc;
 
-    /* The results queue goes with the connection (exclusive). */
-    if (publish_control (j, how, &error) < 0 ||
-        transport_delete_queue (j->t, j->task_queue, &error) < 0)
+    /* The results queue goes with the connection (exclusive).  After a
+     * complete run the task queue is empty and expires anyway (x-expires):
+     * its deletion need not cost the user a broker round trip, the slowest
+     * one (queue deletion) of a short run.  A cancelled job's queue may
+     * still hold tasks: that deletion is waited for. */
+    if ((rc = publish_control (j, how, &error)) == 0)
+        rc = how == PROTOCOL_END
+                 ? transport_delete_queue_nowait (j->t, j->task_queue, &error)
+                 : transport_delete_queue (j->t, j->task_queue, &error);
+    if (rc < 0)
         fprintf (stderr, "krun: job %s: cleaning up: %s\n", j->id, error.text);
 }
 
