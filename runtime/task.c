@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +14,8 @@
 
 struct task {
     pid_t pid;
-    int out[3]; /* out[1], out[2]: read ends of stdout/stderr pipes */
+    int out[3];  /* out[1], out[2]: read ends of stdout/stderr pipes */
+    int control; /* the slot's end of the control socketpair */
     int exit_fd;
     bool exited;
     int status;
@@ -36,6 +38,7 @@ struct spawn {
     const char *cwd;
     int outw;
     int errw;
+    int control;     /* the task's end of the control socketpair */
     int child_errno; /* set by the child when exec fails */
 };
 
@@ -58,6 +61,10 @@ static void child_exec (struct spawn *sp)
     int devnull = open ("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2 (devnull, 0) < 0 || dup2 (sp->outw, 1) < 0 ||
         dup2 (sp->errw, 2) < 0)
+        goto fail;
+    /* dup2 clears close-on-exec; the same fd number needs it cleared by hand. */
+    if (sp->control == TASK_CONTROL_FD ? fcntl (sp->control, F_SETFD, 0) < 0
+                                       : dup2 (sp->control, TASK_CONTROL_FD) < 0)
         goto fail;
     if (sp->cwd && chdir (sp->cwd) < 0)
         goto fail;
@@ -86,7 +93,7 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
                          const char *cwd, struct krun_error *errp)
 {
     struct task *t;
-    int outp[2] = {-1, -1}, errp2[2] = {-1, -1};
+    int outp[2] = {-1, -1}, errp2[2] = {-1, -1}, ctlp[2] = {-1, -1};
     struct spawn sp = {.path = path, .argv = argv, .envp = envp, .cwd = cwd};
     sigset_t all, saved;
 
@@ -94,8 +101,9 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
         errprintf_errno (errp, "cannot start %s", path);
         return NULL;
     }
-    t->out[0] = t->out[1] = t->out[2] = t->exit_fd = -1;
-    if (pipe2 (outp, O_CLOEXEC) < 0 || pipe2 (errp2, O_CLOEXEC) < 0) {
+    t->out[0] = t->out[1] = t->out[2] = t->exit_fd = t->control = -1;
+    if (pipe2 (outp, O_CLOEXEC) < 0 || pipe2 (errp2, O_CLOEXEC) < 0 ||
+        socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctlp) < 0) {
         errprintf_errno (errp, "cannot start %s: pipe", path);
         goto error;
     }
@@ -105,6 +113,7 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
     sigprocmask (SIG_SETMASK, &all, &saved);
     sp.outw = outp[1];
     sp.errw = errp2[1];
+    sp.control = ctlp[1];
     t->pid = spawn_child (&sp);
     int fork_errno = errno;
     sigprocmask (SIG_SETMASK, &saved, NULL);
@@ -118,6 +127,7 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
     setpgid (t->pid, t->pid);
     close_fd (&outp[1]);
     close_fd (&errp2[1]);
+    close_fd (&ctlp[1]);
     if (sp.child_errno != 0) {
         waitpid (t->pid, NULL, 0);
         t->pid = 0;
@@ -130,6 +140,8 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
     }
     t->out[1] = outp[0];
     t->out[2] = errp2[0];
+    t->control = ctlp[0];
+    fcntl (t->control, F_SETFL, O_NONBLOCK);
     fcntl (t->out[1], F_SETFL, O_NONBLOCK);
     fcntl (t->out[2], F_SETFL, O_NONBLOCK);
 #ifdef SYS_pidfd_open
@@ -143,6 +155,8 @@ error:
     close_fd (&outp[1]);
     close_fd (&errp2[0]);
     close_fd (&errp2[1]);
+    close_fd (&ctlp[0]);
+    close_fd (&ctlp[1]);
     task_destroy (t);
     return NULL;
 }
@@ -161,6 +175,7 @@ void task_destroy (struct task *t)
     close_fd (&t->out[1]);
     close_fd (&t->out[2]);
     close_fd (&t->exit_fd);
+    close_fd (&t->control);
     free (t);
     errno = saved_errno;
 }
@@ -173,6 +188,16 @@ pid_t task_pid (const struct task *t)
 int task_output_fd (const struct task *t, int stream)
 {
     return (stream == 1 || stream == 2) ? t->out[stream] : -1;
+}
+
+int task_control_fd (const struct task *t)
+{
+    return t->control;
+}
+
+void task_control_close (struct task *t)
+{
+    close_fd (&t->control);
 }
 
 int task_exit_fd (const struct task *t)

@@ -14,6 +14,10 @@ INTEGRATION_TESTS = \
 	tests/t0160-bad-input.t \
 	tests/t0170-embedded.t \
 	tests/t0175-broker-idle.t \
-	tests/t0200-faults.t
+	tests/t0200-faults.t \
+	tests/t0400-task-api.t \
+	tests/t0410-commands.t \
+	tests/t0420-progress.t \
+	tests/t0430-install.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
