@@ -14,6 +14,8 @@
 #include "cpumap.h"
 #include "error.h"
 #include "sign.h"
+#include "inputs.h"
+#include "progress.h"
 #include "transport.h"
 
 struct job_options {
@@ -28,14 +30,19 @@ struct job_options {
     bool tag_output;      /* prefix each output line with "[rank] " */
     bool report_bindings; /* print the slot map and where each rank ran */
     int delivery_limit;
-    bool durable;               /* durable task queue and persistent task messages */
-    const char *timeline;       /* CSV file of per-rank timestamps, or NULL */
-    const struct sign_key *key; /* signs what workers act on (borrowed) */
-    int timeout_ms;             /* per-task time limit, 0 = none */
-    int output_limit;           /* bytes of output per rank, 0 = no limit */
-    int retries;                /* runs again a rank that ended non-zero */
-    const char *joblog;         /* one line per rank as it ends, or NULL */
-    const char *resume;         /* joblog of an earlier run: skip its successes */
+    bool durable;                  /* durable task queue and persistent task messages */
+    const char *timeline;          /* CSV file of per-rank timestamps, or NULL */
+    const struct inputs *inputs;   /* rank i's input (--inputs, --input-dir) or NULL */
+    const struct inputs *commands; /* rank i's extra argument (krun -f) or NULL */
+    const char *results_dir;       /* write rank i's krun_result bytes to DIR/i */
+    const char *output_dir;        /* rank i's output to DIR/i.out, DIR/i.err */
+    struct progress *progress;     /* the status line, or NULL */
+    const struct sign_key *key;    /* signs what workers act on (borrowed) */
+    int timeout_ms;                /* per-task time limit, 0 = none */
+    int output_limit;              /* bytes of output per rank, 0 = no limit */
+    int retries;                   /* runs again a rank that ended non-zero */
+    const char *joblog;            /* one line per rank as it ends, or NULL */
+    const char *resume;            /* joblog of an earlier run: skip its successes */
     /* To connect again when durable and the broker went away (see
      * job_run()); borrowed. */
     const char *url;

@@ -15,8 +15,11 @@
 #include "config.h"
 #include "job.h"
 #include "local.h"
+#include "inputs.h"
 #include "presence.h"
 #include "program.h"
+#include "progress.h"
+#include "rankfiles.h"
 #include "protocol.h"
 #include "sign.h"
 #include "transport.h"
@@ -34,20 +37,38 @@ static void on_cancel_signal (int sig)
 
 static const char usage_text[] =
     "Usage: krun [OPTIONS] -n N PROGRAM [ARGS...]\n"
+    "       krun [OPTIONS] --inputs FILE PROGRAM [ARGS...]\n"
+    "       krun [OPTIONS] -f COMMANDS\n"
     "       krun up | down | status | broker start|stop   [OPTIONS]\n"
     "Run N ranks of PROGRAM on warm, core-pinned worker slots that pull the\n"
-    "ranks from a RabbitMQ queue.\n"
+    "ranks from a RabbitMQ queue.  {rank} and {size} in ARGS are replaced.\n"
     "\n"
     "Job:\n"
-    "  -n, --np N              number of ranks (required)\n"
+    "  -n, --np N              number of ranks (else the number of inputs or\n"
+    "                          commands)\n"
+    "  -f, --command-file FILE run each line of FILE with /bin/sh -c, one rank\n"
+    "                          per line (rank = line number - 1)\n"
     "      --map-by slot|node  which slots take part when N is smaller than the\n"
     "                          slots: fill node after node (slot, default) or\n"
     "                          round robin over the nodes (node)\n"
+    "      --delivery-limit K  give up on a rank after K deliveries (default 5)\n"
+    "Data in and out (at most 1 MiB per rank each way):\n"
+    "      --inputs FILE       line i of FILE (- for stdin) is rank i's input\n"
+    "      --input-dir DIR     the i-th file of DIR (by name) is rank i's input\n"
+    "      --results DIR       write rank i's krun_result bytes to DIR/i\n"
+    "      --output-dir DIR    rank i's stdout and stderr to DIR/i.out, DIR/i.err\n"
+    "Environment:\n"
+    "  -x VAR | VAR=value      send VAR (even a host-specific one) or set it\n"
+    "Output and reports:\n"
     "      --tag-output        prefix every output line with [rank]\n"
+    "      --progress          status line on stderr even when it is not a\n"
+    "                          terminal (default: on a terminal, unless -q)\n"
     "      --report-bindings   print the slot map, and where each rank ran\n"
     "      --timeline FILE     write one CSV row per rank: node, slot, core,\n"
     "                          attempt, published/started/finished times (us)\n"
-    "      --delivery-limit K  give up on a rank after K deliveries (default 5)\n"
+    "  -q, --quiet             no status line, no notes about started brokers\n"
+    "                          and daemons\n"
+    "Limits, retries, logs:\n"
     "      --timeout S         kill a task running longer than S seconds (SIGTERM,\n"
     "                          SIGKILL 2 s later); it counts as exit status 124\n"
     "      --retries N         run a rank that ended non-zero up to N more times\n"
@@ -64,7 +85,6 @@ static const char usage_text[] =
     "Configuration:\n"
     "      --config FILE       configuration file (default $KRUN_CONFIG, else\n"
     "                          ~/.config/krun/krun.yaml)\n"
-    "  -q, --quiet             no notes about started brokers and daemons\n"
     "  -h, --help              this text\n"
     "  -V, --version           version and protocol version\n"
     "\n"
@@ -72,7 +92,7 @@ static const char usage_text[] =
     "anything, `krun status` lists the live daemons, `krun down` stops the\n"
     "local daemons and the private broker, `krun broker start|stop` only the\n"
     "broker.  Exit status: 0 if every rank exited 0, else the highest rank\n"
-    "status, 128+S for a rank killed by signal S (see docs/exit-status.md).\n";
+    "status, 128+S for a rank killed by signal S, 2 for bad usage (see krun(1)).\n";
 
 struct options {
     int size;
@@ -90,6 +110,14 @@ struct options {
     int idle_timeout;
     const char *config;
     bool quiet;
+    const char *command_file;
+    const char *inputs;
+    const char *input_dir;
+    const char *results;
+    const char *output_dir;
+    bool progress;
+    char **exports; /* -x arguments, borrowed from argv */
+    int nexports;
 };
 
 static void die (const char *fmt, ...)
@@ -162,7 +190,12 @@ static int parse_options (int argc, char *argv[], struct options *o)
         OPT_RETRIES,
         OPT_JOBLOG,
         OPT_RESUME,
-        OPT_OUTPUT_LIMIT
+        OPT_OUTPUT_LIMIT,
+        OPT_INPUTS,
+        OPT_INPUT_DIR,
+        OPT_RESULTS,
+        OPT_OUTPUT_DIR,
+        OPT_PROGRESS
     };
     static const struct option options[] = {
         {"np", required_argument, NULL, 'n'},
@@ -180,6 +213,13 @@ static int parse_options (int argc, char *argv[], struct options *o)
         {"resume", required_argument, NULL, OPT_RESUME},
         {"output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT},
         {"quiet", no_argument, NULL, 'q'},
+        {"command-file", required_argument, NULL, 'f'},
+        {"inputs", required_argument, NULL, OPT_INPUTS},
+        {"input-dir", required_argument, NULL, OPT_INPUT_DIR},
+        {"results", required_argument, NULL, OPT_RESULTS},
+        {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"export", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -187,7 +227,7 @@ static int parse_options (int argc, char *argv[], struct options *o)
     int opt;
 
     /* "+": options end at the program's name, its own options are its own. */
-    while ((opt = getopt_long (argc, argv, "+n:qhV", options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, "+n:f:x:qhV", options, NULL)) != -1) {
         switch (opt) {
             case 'n':
                 o->size = parse_count ("-n", optarg, 1);
@@ -233,6 +273,28 @@ static int parse_options (int argc, char *argv[], struct options *o)
                 break;
             case 'q':
                 o->quiet = true;
+                break;
+            case 'f':
+                o->command_file = optarg;
+                break;
+            case OPT_INPUTS:
+                o->inputs = optarg;
+                break;
+            case OPT_INPUT_DIR:
+                o->input_dir = optarg;
+                break;
+            case OPT_RESULTS:
+                o->results = optarg;
+                break;
+            case OPT_OUTPUT_DIR:
+                o->output_dir = optarg;
+                break;
+            case OPT_PROGRESS:
+                o->progress = true;
+                break;
+            case 'x':
+                /* argv outlives the options: keep pointers into it. */
+                o->exports[o->nexports++] = optarg;
                 break;
             case 'h':
                 fputs (usage_text, stdout);
@@ -359,6 +421,54 @@ static struct presence *ensure_workers (struct transport *t, const struct config
     return p;
 }
 
+/* The per-rank data of -f, --inputs and --input-dir, loaded before anything
+ * is published; they set N when -n is absent and must agree with it
+ * otherwise.  -f replaces PROGRAM by `/bin/sh -c`.  Returns N; dies on bad
+ * usage or input. */
+static int load_rank_data (const struct options *o, int *argc, char ***argv,
+                           struct inputs **inputs, struct inputs **commands)
+{
+    static char *shell_argv[] = {"/bin/sh", "-c", NULL};
+    struct krun_error error;
+    int size = o->size;
+
+    if (o->command_file) {
+        if (*argc > 0)
+            die ("-f %s: the command file replaces PROGRAM, got '%s'", o->command_file,
+                 (*argv)[0]);
+        *argc = 2;
+        *argv = shell_argv;
+    }
+    if (*argc < 1)
+        die ("no program given (usage: krun -n N PROGRAM [ARGS...])");
+    if (o->inputs && o->input_dir)
+        die ("--inputs and --input-dir: give one of them");
+    if (o->command_file &&
+        !(*commands = inputs_from_lines (o->command_file, 1, &error)))
+        die ("%s", error.text);
+    if (o->inputs && !(*inputs = inputs_from_lines (o->inputs, 0, &error)))
+        die ("%s", error.text);
+    if (o->input_dir && !(*inputs = inputs_from_dir (o->input_dir, &error)))
+        die ("%s", error.text);
+    for (int k = 0; k < 2; k++) {
+        const struct inputs *in = k == 0 ? *commands : *inputs;
+        if (!in)
+            continue;
+        if (size == 0)
+            size = inputs_count (in);
+        else if (size != inputs_count (in))
+            die ("%s has %d entries but %d ranks are asked for; they must agree",
+                 inputs_source (in), inputs_count (in), size);
+    }
+    if (size < 1)
+        die ("-n N is required (or --inputs, --input-dir, -f)");
+    if (o->results && rankfiles_prepare (o->results, &error) < 0)
+        die ("--results: %s", error.text);
+    if (o->output_dir && rankfiles_prepare (o->output_dir, &error) < 0)
+        die ("--output-dir: %s", error.text);
+    return size;
+}
+
 static int run_job (int argc, char *argv[], struct config *cfg, const struct options *o)
 {
     struct krun_error error;
@@ -370,10 +480,9 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     char **env;
     int rc;
 
-    if (argc < 1)
-        die ("no program given (usage: krun -n N PROGRAM [ARGS...])");
-    if (o->size < 1)
-        die ("-n N is required");
+    struct inputs *inputs = NULL, *commands = NULL;
+    int size = load_rank_data (o, &argc, &argv, &inputs, &commands);
+
     if (cpumap_policy_parse (cfg->map_by, &policy) < 0)
         die ("--map-by: expected 'slot' or 'node', got '%s'", cfg->map_by);
     /* Checked before anything is published: nothing to clean up after it. */
@@ -390,9 +499,16 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     sigaction (SIGTERM, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
 
-    if (!(env = program_environment (&jo.envc)))
-        die ("out of memory");
-    jo.size = o->size;
+    if (!(env = program_environment (o->exports, o->nexports, &jo.envc, &error)))
+        die ("%s", error.text);
+    jo.size = size;
+    jo.inputs = inputs;
+    jo.commands = commands;
+    jo.results_dir = o->results;
+    jo.output_dir = o->output_dir;
+    if (o->progress || (!o->quiet && isatty (2)))
+        if (!(jo.progress = progress_create (size, 2)))
+            die ("out of memory");
     jo.path = path;
     jo.argc = argc;
     jo.argv = argv;
@@ -441,6 +557,9 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     free (path);
     free (url);
     free (state_dir);
+    progress_destroy (jo.progress);
+    inputs_destroy (inputs);
+    inputs_destroy (commands);
     return rc < 0 ? 1 : rc;
 }
 
@@ -541,6 +660,12 @@ static int cmd_down (struct config *cfg, bool daemons, bool broker)
 int main (int argc, char *argv[])
 {
     struct options o = {.delivery_limit = 0, .output_limit = DEFAULT_OUTPUT_LIMIT};
+    /* -x can occur at most argc times. */
+    char **exports = calloc (argc, sizeof (char *));
+
+    if (!exports)
+        die ("out of memory");
+    o.exports = exports;
     struct krun_error error;
     struct config *cfg;
     const char *sub = NULL;
@@ -590,5 +715,6 @@ int main (int argc, char *argv[])
             die ("broker: expected 'start' or 'stop'");
     }
     config_destroy (cfg);
+    free (exports);
     return rc;
 }

@@ -8,14 +8,20 @@ launcher_krun_SOURCES = \
 	launcher/presence.c launcher/presence.h \
 	launcher/program.c launcher/program.h \
 	launcher/exitstatus.c launcher/exitstatus.h \
-	launcher/joblog.c launcher/joblog.h
+	launcher/joblog.c launcher/joblog.h \
+	launcher/inputs.c launcher/inputs.h \
+	launcher/rankfiles.c launcher/rankfiles.h \
+	launcher/progress.c launcher/progress.h
 launcher_krun_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_krun_LDADD = runtime/libkrunrt.la $(YAML_LIBS)
 
 LAUNCHER_UNIT_TESTS = \
 	launcher/test/config.t \
 	launcher/test/exitstatus.t \
-	launcher/test/joblog.t
+	launcher/test/joblog.t \
+	launcher/test/inputs.t \
+	launcher/test/program.t \
+	launcher/test/progress.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c
@@ -25,3 +31,9 @@ launcher_test_exitstatus_t_SOURCES = launcher/test/exitstatus.c launcher/exitsta
 launcher_test_exitstatus_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_joblog_t_SOURCES = launcher/test/joblog.c launcher/joblog.c
 launcher_test_joblog_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_inputs_t_SOURCES = launcher/test/inputs.c launcher/inputs.c
+launcher_test_inputs_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_program_t_SOURCES = launcher/test/program.c launcher/program.c
+launcher_test_program_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_progress_t_SOURCES = launcher/test/progress.c launcher/progress.c
+launcher_test_progress_t_LDADD = runtime/libkrunrt.la tests/libtap.la

@@ -1,6 +1,7 @@
 /* slot.c - the slot process's event loop.  See slot.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,19 +13,27 @@
 #include "clock.h"
 #include "log.h"
 #include "protocol.h"
+#include "rankdata.h"
 #include "relay.h"
 #include "replay.h"
 #include "scratch.h"
 #include "sign.h"
 #include "slot.h"
 #include "task.h"
+#include "taskchannel.h"
 #include "transport.h"
 
 #define JOB_TAG_PREFIX "job."
+#define JOINED_TAG "joined"
+/* RabbitMQ's direct reply-to pseudo-queue: answers to this slot's "joined"
+ * come straight to its connection, with no queue to create. */
+#define DIRECT_REPLY_TO "amq.rabbitmq.reply-to"
 /* How long a cancelled task has between SIGTERM and SIGKILL. */
 #define KILL_GRACE_MS 2000
 /* How often a slot checks that the launchers of its jobs are still there. */
 #define LEASE_CHECK_MS 3000
+/* At most one progress message per task in this time. */
+#define PROGRESS_INTERVAL_MS 200
 
 /* A job this slot has heard of and takes part in. */
 struct slot_job {
@@ -34,12 +43,14 @@ struct slot_job {
     char tag[160];   /* consumer tag on the task queue */
     char queue[160]; /* the task queue */
     int64_t lease_checked_ms;
-    bool consuming;  /* false while paused: see bounce_task() */
-    char **env;      /* the tasks' environment, built once per job */
-    int env_rank;    /* index of KRUN_RANK in env */
-    int env_attempt; /* index of KRUN_ATTEMPT in env */
-    int env_scratch; /* index of KRUN_TMPDIR in env */
-    int env_tmpdir;  /* index of TMPDIR in env */
+    bool consuming;      /* false while paused: see bounce_task() */
+    char **env;          /* the tasks' environment, built once per job */
+    int env_rank;        /* index of KRUN_RANK in env */
+    int env_attempt;     /* index of KRUN_ATTEMPT in env */
+    int env_scratch;     /* index of KRUN_TMPDIR in env */
+    int env_tmpdir;      /* index of TMPDIR in env */
+    char *scratch;       /* where the rank's input file goes, if the job has inputs */
+    char *scratch_error; /* why there is none although the job has inputs */
     struct slot_job *next;
 };
 
@@ -59,8 +70,12 @@ struct running {
     bool timed_out;        /* killed for running past it */
     char out[3][PROTOCOL_MAX_OUTPUT_CHUNK];
     size_t used[3];
-    size_t forwarded; /* bytes of output of both streams, for output_limit */
-    bool capped;      /* output_limit reached: the rest is dropped */
+    size_t forwarded;            /* bytes of output of both streams, for output_limit */
+    bool capped;                 /* output_limit reached: the rest is dropped */
+    struct taskchannel *channel; /* result and progress from libkrun */
+    bool progress_pending;       /* a progress update waits for its interval */
+    double progress;
+    int64_t progress_sent_ms;
 };
 
 struct slot {
@@ -104,6 +119,9 @@ static int job_environment (const struct slot *s, struct slot_job *j);
 static void job_free (struct slot_job *j)
 {
     if (j) {
+        rankdata_scratch_remove (j->scratch);
+        free (j->scratch);
+        free (j->scratch_error);
         free_environment (j->env);
         free (j->id);
         protocol_msg_clear (&j->announce);
@@ -210,6 +228,14 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg,
     memset (msg, 0, sizeof (*msg)); /* ownership moves to j */
     j->global_slot = global_slot;
     j->lease_checked_ms = clock_mono_ms ();
+    /* Without a scratch directory the slot still takes the job's tasks and
+     * fails them with the reason: ignoring the job would leave its launcher
+     * waiting for slots that never come. */
+    if (j->announce.announce.inputs &&
+        !(j->scratch = rankdata_scratch_create (j->id, &error))) {
+        log_msg ("%s", error.text);
+        j->scratch_error = strdup (error.text);
+    }
     if (job_environment (s, j) < 0) {
         log_msg ("job %s: out of memory", j->id);
         job_free (j);
@@ -306,7 +332,7 @@ static int publish (struct slot *s, struct slot_job *j, const struct protocol_ms
 
 static void publish_result (struct slot *s, struct slot_job *j, int rank, int attempt,
                             enum protocol_status status, int code, int64_t start_us,
-                            const char *why)
+                            const char *why, const char *data, size_t data_len)
 {
     struct protocol_msg msg = {
         .type = PROTOCOL_RESULT,
@@ -324,6 +350,8 @@ static void publish_result (struct slot *s, struct slot_job *j, int rank, int at
                 .start_us = start_us,
                 .end_us = clock_wall_us (),
                 .error = (char *)why,
+                .data = data,
+                .data_len = data_len,
             },
     };
     publish (s, j, &msg);
@@ -438,7 +466,8 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
 {
     extern char **environ;
     const struct protocol_announce *a = &j->announce.announce;
-    char krun[9][256];
+    char krun[11][PATH_MAX + 32];
+    int nkrun = 10;
     size_t n = 0, count = 0;
     char **env;
 
@@ -449,13 +478,17 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
     snprintf (krun[4], sizeof (krun[4]), "KRUN_SLOT=%d", j->global_slot);
     snprintf (krun[5], sizeof (krun[5]), "KRUN_JOB_ID=%s", j->id);
     snprintf (krun[6], sizeof (krun[6]), "KRUN_ATTEMPT=%d", attempt);
+    snprintf (krun[7], sizeof (krun[7]), "KRUN_CONTROL_FD=%d", TASK_CONTROL_FD);
     /* Set per task by job_environment_scratch(). */
-    snprintf (krun[7], sizeof (krun[7]), "KRUN_TMPDIR=");
-    snprintf (krun[8], sizeof (krun[8]), "TMPDIR=");
+    snprintf (krun[8], sizeof (krun[8]), "KRUN_TMPDIR=");
+    snprintf (krun[9], sizeof (krun[9]), "TMPDIR=");
+    if (j->scratch)
+        snprintf (krun[nkrun++], sizeof (krun[0]), "KRUN_INPUT_FILE=%s/%s", j->scratch,
+                  RANKDATA_INPUT_NAME);
 
     while (environ[count])
         count++;
-    if (!(env = calloc (count + a->envc + 9 + 1, sizeof (*env))))
+    if (!(env = calloc (count + a->envc + nkrun + 1, sizeof (*env))))
         return NULL;
     for (size_t i = 0; i < count; i++)
         if (environment_set (env, &n, environ[i]) < 0)
@@ -463,7 +496,7 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
     for (int i = 0; i < a->envc; i++)
         if (environment_set (env, &n, a->env[i]) < 0)
             goto nomem;
-    for (int i = 0; i < 9; i++)
+    for (int i = 0; i < nkrun; i++)
         if (environment_set (env, &n, krun[i]) < 0)
             goto nomem;
     return env;
@@ -578,7 +611,7 @@ static void handle_redelivery (struct slot *s, struct slot_job *j,
                   "delivered %d times without finishing (delivery limit)", attempt - 1);
         log_msg ("job %s rank %d: %s", j->id, task->task.rank, why);
         publish_result (s, j, task->task.rank, attempt - 1, PROTOCOL_FAILED, 127,
-                        clock_wall_us (), why);
+                        clock_wall_us (), why, NULL, 0);
         ack (s, m->delivery_tag);
         return;
     }
@@ -649,6 +682,60 @@ static void resume_jobs (struct slot *s)
     }
 }
 
+static void publish_progress (struct slot *s, double fraction)
+{
+    struct running *r = &s->run;
+    struct protocol_msg msg = {
+        .type = PROTOCOL_PROGRESS,
+        .job = r->job->id,
+        .progress = {.rank = r->rank,
+                     .attempt = r->attempt,
+                     .node = (char *)s->cfg->node,
+                     .fraction = fraction},
+    };
+
+    publish (s, r->job, &msg);
+    r->progress_sent_ms = clock_mono_ms ();
+    r->progress_pending = false;
+}
+
+/* A task just started: a launcher that shows progress counts it running. */
+static void task_started (struct slot *s)
+{
+    struct running *r = &s->run;
+
+    taskchannel_reset (r->channel);
+    r->progress_pending = false;
+    if (r->job->announce.announce.progress)
+        publish_progress (s, 0);
+}
+
+/* Read the task's control channel; forward progress at most every
+ * PROGRESS_INTERVAL_MS (the last value wins), when the launcher wants it. */
+static void read_control (struct slot *s)
+{
+    struct running *r = &s->run;
+    struct krun_error error;
+    int fd = task_control_fd (r->task);
+    double fraction;
+
+    if (fd >= 0) {
+        int rc = taskchannel_read (r->channel, fd, &error);
+        if (rc < 0)
+            log_msg ("job %s rank %d: %s", r->job ? r->job->id : "?", r->rank,
+                     error.text);
+        if (rc != 0)
+            task_control_close (r->task);
+    }
+    if (taskchannel_take_progress (r->channel, &fraction)) {
+        r->progress = fraction;
+        r->progress_pending = true;
+    }
+    if (r->progress_pending && r->job && r->job->announce.announce.progress &&
+        !r->drop && clock_mono_ms () - r->progress_sent_ms >= PROGRESS_INTERVAL_MS)
+        publish_progress (s, r->progress);
+}
+
 static int exit_code_for_errno (int err)
 {
     /* As a shell reports them: 127 not found, 126 found but not runnable. */
@@ -695,12 +782,24 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         goto out;
     }
     const struct protocol_announce *a = &j->announce.announce;
-    argv = calloc (a->argc + 1, sizeof (*argv));
+    argv = rankdata_argv (a->argv, a->argc, msg.task.args, msg.task.argc, msg.task.rank,
+                          a->size);
     if (!argv || job_environment_set (j, msg.task.rank, msg.task.attempt) < 0) {
         transport_reject (s->t, m->delivery_tag, true, NULL);
         goto out;
     }
-    memcpy (argv, a->argv, a->argc * sizeof (*argv));
+    if (a->inputs &&
+        (!j->scratch || rankdata_write_input (j->scratch, msg.task.input,
+                                              msg.task.input_len, &error) < 0)) {
+        const char *why = j->scratch         ? error.text
+                          : j->scratch_error ? j->scratch_error
+                                             : "no scratch directory for the input";
+        log_msg ("job %s rank %d: %s", j->id, msg.task.rank, why);
+        publish_result (s, j, msg.task.rank, msg.task.attempt, PROTOCOL_FAILED, 126,
+                        clock_wall_us (), why, NULL, 0);
+        ack (s, m->delivery_tag);
+        goto out;
+    }
     struct running *r = &s->run;
     memset (r->used, 0, sizeof (r->used));
     r->forwarded = 0;
@@ -725,14 +824,15 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         int err = errno;
         remove_scratch (s);
         publish_result (s, j, r->rank, r->attempt, PROTOCOL_FAILED,
-                        exit_code_for_errno (err), r->start_us, error.text);
+                        exit_code_for_errno (err), r->start_us, error.text, NULL, 0);
         ack (s, m->delivery_tag);
         goto out;
     }
     s->busy = true;
     notify_daemon (s, 'B');
+    task_started (s);
 out:
-    free (argv);
+    rankdata_argv_free (argv);
     protocol_msg_clear (&msg);
 }
 
@@ -748,7 +848,7 @@ static void publish_timed_out (struct slot *s)
     snprintf (why, sizeof (why), "timed out after %.3g s",
               r->job->announce.announce.timeout_ms / 1000.0);
     publish_result (s, r->job, r->rank, r->attempt, PROTOCOL_FAILED, TIMED_OUT_CODE,
-                    r->start_us, why);
+                    r->start_us, why, NULL, 0);
 }
 
 /* The job's per-task limit: SIGTERM to the task's process group, SIGKILL
@@ -769,9 +869,13 @@ static void check_timeout (struct slot *s)
 static void finish_task (struct slot *s, int status)
 {
     struct running *r = &s->run;
+    const char *data;
+    size_t data_len;
 
     read_output (s, 1);
     read_output (s, 2);
+    read_control (s);
+    data = taskchannel_result (r->channel, &data_len);
     /* Grandchildren die with the task (task_destroy kills the group). */
     if (r->job && !r->drop && !r->give_back) {
         forward_output (s, 1, true);
@@ -780,10 +884,10 @@ static void finish_task (struct slot *s, int status)
             publish_timed_out (s);
         else if (WIFSIGNALED (status))
             publish_result (s, r->job, r->rank, r->attempt, PROTOCOL_SIGNALED,
-                            WTERMSIG (status), r->start_us, NULL);
+                            WTERMSIG (status), r->start_us, NULL, data, data_len);
         else
             publish_result (s, r->job, r->rank, r->attempt, PROTOCOL_EXITED,
-                            WEXITSTATUS (status), r->start_us, NULL);
+                            WEXITSTATUS (status), r->start_us, NULL, data, data_len);
         /* Acked only now, after the result: AMQP keeps a channel's order, so
          * the broker has the result before it forgets the task. */
         ack (s, r->delivery_tag);
@@ -850,7 +954,9 @@ static int handle_events (struct slot *s)
     int rc;
 
     while ((rc = transport_next (s->t, 0, &m, &error)) > 0) {
-        if (rc == TRANSPORT_DELIVERY)
+        if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, JOINED_TAG) == 0)
+            handle_control (s, m.body, m.len);
+        else if (rc == TRANSPORT_DELIVERY)
             handle_task (s, &m);
         else if (rc == TRANSPORT_RETURNED)
             handle_returned (s, &m);
@@ -885,25 +991,28 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
     if (!(s->t =
               transport_connect (s->cfg->url, s->cfg->cacert, s->cfg->heartbeat, errp)))
         return -1;
-    if (transport_qos (s->t, 1, errp) < 0)
+    /* Running launchers answer with their announcement, through direct
+     * reply-to (consumed no-ack, on the channel that publishes "joined"): a
+     * slot that starts (or restarts) in the middle of a job joins it.  Not
+     * through the daemon's control queue: the daemon would relay every
+     * answer to all its slots, n slots starting after an announcement
+     * would cost n * n messages. */
+    if (transport_qos (s->t, 1, errp) < 0 ||
+        transport_consume (s->t, DIRECT_REPLY_TO, JOINED_TAG, true, errp) < 0)
         return -1;
-    /* Running launchers answer with their announcement (to the daemon's
-     * control queue, so every slot of the node hears it again and the ones
-     * that know the job already ignore it): a slot that starts (or restarts)
-     * in the middle of a job joins it. */
     joined.joined.node = (char *)s->cfg->node;
     joined.joined.local = s->cfg->local;
     if (!(body = protocol_encode (&joined, &len, errp)))
         return -1;
     rc = transport_publish (s->t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_JOINED,
-                            "joined", s->cfg->control_queue, 0, body, len, errp);
+                            "joined", DIRECT_REPLY_TO, 0, body, len, errp);
     free (body);
     return rc;
 }
 
 static void wait_for_events (struct slot *s)
 {
-    struct pollfd fds[5];
+    struct pollfd fds[6];
     int nfds = 0, timeout = 1000;
 
     if (transport_pending (s->t))
@@ -915,6 +1024,11 @@ static void wait_for_events (struct slot *s)
             if (task_output_fd (s->run.task, stream) >= 0)
                 fds[nfds++] = (struct pollfd){
                     .fd = task_output_fd (s->run.task, stream), .events = POLLIN};
+        if (task_control_fd (s->run.task) >= 0)
+            fds[nfds++] =
+                (struct pollfd){.fd = task_control_fd (s->run.task), .events = POLLIN};
+        if (s->run.progress_pending)
+            timeout = PROGRESS_INTERVAL_MS;
         if (task_exit_fd (s->run.task) >= 0)
             fds[nfds++] =
                 (struct pollfd){.fd = task_exit_fd (s->run.task), .events = POLLIN};
@@ -967,7 +1081,7 @@ int slot_run (const struct slot_config *cfg)
     sigaction (SIGTERM, &sa, NULL);
     sigaction (SIGINT, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
-    if (!(s.seen = replay_create ())) {
+    if (!(s.seen = replay_create ()) || !(s.run.channel = taskchannel_create ())) {
         log_msg ("out of memory");
         goto done;
     }
@@ -980,6 +1094,7 @@ int slot_run (const struct slot_config *cfg)
         if (s.busy) {
             read_output (&s, 1);
             read_output (&s, 2);
+            read_control (&s);
         }
         int relay = relay_reader_read (s.control, handle_control, &s);
         if (relay != 0) {
@@ -1009,5 +1124,6 @@ done:
     transport_destroy (s.t);
     relay_reader_destroy (s.control);
     replay_destroy (s.seen);
+    taskchannel_destroy (s.run.channel);
     return rc;
 }

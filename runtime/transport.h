@@ -87,6 +87,13 @@ int transport_queue_info (struct transport *t, const char *name, unsigned *messa
 int transport_delete_queue (struct transport *t, const char *name,
                             struct krun_error *errp);
 
+/* Ask the broker to delete queue name without waiting for its answer
+ * (queue.delete with no-wait): for a queue that is no longer needed and
+ * would expire anyway, when the caller is about to leave.  Returns -1 only
+ * if the request could not be sent; a failure on the broker goes unseen. */
+int transport_delete_queue_nowait (struct transport *t, const char *name,
+                                   struct krun_error *errp);
+
 int transport_bind (struct transport *t, const char *queue, const char *exchange,
                     const char *key, struct krun_error *errp);
 

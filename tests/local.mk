@@ -20,7 +20,11 @@ INTEGRATION_TESTS = \
 	tests/t0230-broker-restart.t \
 	tests/t0240-hostile-tasks.t \
 	tests/t0250-fuzz-corpus.t \
-	tests/t0260-hostile-input.t
+	tests/t0260-hostile-input.t \
+	tests/t0400-task-api.t \
+	tests/t0410-commands.t \
+	tests/t0420-progress.t \
+	tests/t0430-install.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
 
