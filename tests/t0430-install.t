@@ -69,7 +69,7 @@ test_expect_success 'krun --version shows the protocol version; --help its group
     "$KRUN" --version | grep -qx "krun [0-9.]* (protocol 1)" &&
     "$KRUN" --help >help &&
     for g in "Job:" "Data in and out" "Environment:" "Output and reports:" \
-             "Workers (local provider):" "Configuration:"; do
+             "Limits, retries, logs:" "Workers (local provider):" "Configuration:"; do
         grep -q "^$g" help || { echo "no group $g"; exit 1; }
         grep -q "^\\.S[SH] \"*${g%%:*}" "$KRUN_TOP_SRCDIR/docs/man/krun.1" ||
             { echo "krun.1 has no section $g"; exit 1; }
