@@ -570,18 +570,22 @@ void job_destroy (struct job *j)
     errno = saved_errno;
 }
 
-/* Results are exclusive to this connection: if the launcher dies, the
- * queue goes, and slots notice that their results come back.  A durable job
- * must outlive its connection (a broker restart), so its results queue is
- * durable and vanishes by x-expires instead, PROTOCOL_JOB_QUEUE_EXPIRES_MS
- * after its launcher stopped consuming it. */
+/* The results queue lives as long as this launcher consumes it
+ * (auto-delete): if the launcher dies, the queue goes, and slots notice that
+ * their results come back or that it is gone.  Not exclusive: a slot's
+ * passive declare of another connection's exclusive queue fails with a
+ * channel error (RESOURCE_LOCKED) that the broker logs at error level, and
+ * every slot checks every 3 s.  x-expires removes it should the launcher die
+ * between the declare and the consume.  A durable job must outlive its
+ * consumer (a broker restart), so its results queue is durable and not
+ * auto-delete: it vanishes by x-expires, PROTOCOL_JOB_QUEUE_EXPIRES_MS after
+ * its launcher stopped consuming it, or when the launcher deletes it. */
 static int declare_results_queue (struct job *j, struct krun_error *errp)
 {
-    bool durable = j->opts->durable;
-
     if (transport_declare_queue (
-            j->t, j->results_queue, durable ? TRANSPORT_DURABLE : TRANSPORT_EXCLUSIVE,
-            durable ? PROTOCOL_JOB_QUEUE_EXPIRES_MS : 0, NULL, errp) < 0 ||
+            j->t, j->results_queue,
+            j->opts->durable ? TRANSPORT_DURABLE : TRANSPORT_AUTO_DELETE,
+            PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp) < 0 ||
         transport_consume (j->t, j->results_queue, RESULTS_TAG, true, errp) < 0)
         return -1;
     return 0;
@@ -663,7 +667,7 @@ static void job_finish (struct job *j, enum protocol_type how)
     struct krun_error error;
     int rc;
 
-    /* The results queue goes with the connection (exclusive), unless the
+    /* The results queue goes with this consumer (auto-delete), unless the
      * job is durable.  After a complete run the task queue is empty and
      * expires anyway (x-expires): its deletion need not cost the user a
      * broker round trip, the slowest one (queue deletion) of a short run.  A
