@@ -247,6 +247,7 @@ static void relay_control (struct daemon *d, const struct transport_message *m)
     if (protocol_decode (body, len, &msg, &error) < 0) {
         d->rejected++;
         log_msg ("control queue: rejected message: %s", error.text);
+        protocol_msg_clear (&msg); /* a half-decoded message owns strings */
         return;
     }
     if (msg.type != PROTOCOL_ANNOUNCE && msg.type != PROTOCOL_END &&
