@@ -1,0 +1,15 @@
+# launcher/: the Kubernetes provider (kubeconfig, API client, quantities,
+# cluster map, worker pool) and its unit tests.
+launcher_krun_SOURCES += \
+	launcher/kubeconfig.c launcher/kubeconfig.h
+launcher_krun_CFLAGS += $(CJSON_CFLAGS) $(CURL_CFLAGS)
+launcher_krun_LDADD += $(CJSON_LIBS) $(CURL_LIBS)
+
+KUBE_UNIT_TESTS = \
+	launcher/test/kubeconfig.t
+check_PROGRAMS += $(KUBE_UNIT_TESTS)
+TESTS += $(KUBE_UNIT_TESTS)
+launcher_test_kubeconfig_t_SOURCES = launcher/test/kubeconfig.c launcher/kubeconfig.c
+launcher_test_kubeconfig_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(CJSON_CFLAGS)
+launcher_test_kubeconfig_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS) \
+	$(CJSON_LIBS)
