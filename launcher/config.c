@@ -95,9 +95,9 @@ static const struct key kubernetes_keys[] = {
     QUANTITY_KEY ("reserve_cpu", kube_reserve_cpu),
     QUANTITY_KEY ("memory", kube_memory),
     STRING_KEY ("krund", kube_krund),
+    PATH_KEY ("workdir", kube_workdir),
     STRING_KEY ("worker_amqp_url", kube_worker_amqp_url),
     PATH_KEY ("signing_key_file", kube_signing_key_file),
-    BOOL_KEY ("stage", kube_stage),
     INT_KEY ("api_timeout_ms", kube_api_timeout_ms, 1, INT_MAX),
     INT_KEY ("pod_timeout", kube_pod_timeout, 1, INT_MAX),
     {.name = NULL},
@@ -122,6 +122,7 @@ static const size_t string_fields[] = {
     FIELD (kube_reserve_cpu),
     FIELD (kube_memory),
     FIELD (kube_krund),
+    FIELD (kube_workdir),
     FIELD (kube_worker_amqp_url),
     FIELD (kube_signing_key_file),
 };
@@ -539,8 +540,9 @@ struct config *config_create (void)
     c->kube_reserve_cpu = strdup ("0");
     c->kube_memory = strdup ("2Gi");
     c->kube_krund = strdup ("krund");
+    c->kube_workdir = strdup ("/work");
     if (!c->provider || !c->map_by || !c->kube_image || !c->kube_reserve_cpu ||
-        !c->kube_memory || !c->kube_krund) {
+        !c->kube_memory || !c->kube_krund || !c->kube_workdir) {
         config_destroy (c);
         return NULL;
     }
@@ -550,7 +552,6 @@ struct config *config_create (void)
     c->delivery_limit = 5;
     c->local_broker = true;
     c->local_broker_port = CONFIG_DEFAULT_BROKER_PORT;
-    c->kube_stage = true;
     c->kube_api_timeout_ms = 30000;
     c->kube_pod_timeout = 300;
     return c;

@@ -451,6 +451,13 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
     j->map = map;
     if (encode_announce (j, errp) < 0 || declare_task_queue (j, errp) < 0)
         return -1;
+    /* On a cold start (Kubernetes: the pods come after the tasks) no daemon
+     * has declared the exchanges yet; declaring is idempotent. */
+    if (transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) <
+            0 ||
+        transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) <
+            0)
+        goto error;
     /* Slots that start from now on say "joined" and get the announcement. */
     if (transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
                         PROTOCOL_KEY_JOINED, errp) < 0)
@@ -458,6 +465,8 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
     if (opts->report_bindings)
         report_map (j);
     if (publish_tasks (j, errp) < 0)
+        goto error;
+    if (opts->on_published && opts->on_published (opts->on_published_arg, errp) < 0)
         goto error;
     int64_t renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
     while (j->done < opts->size) {

@@ -29,6 +29,11 @@ struct job_options {
     int delivery_limit;
     bool durable;         /* durable task queue and persistent task messages */
     const char *timeline; /* CSV file of per-rank timestamps, or NULL */
+    /* Called once right after the tasks are published (may be NULL): the
+     * Kubernetes provider creates its pods then, so that the first pod up
+     * starts working.  Returns 0, or -1 with errp to fail the job. */
+    int (*on_published) (void *arg, struct krun_error *errp);
+    void *on_published_arg;
     /* Set from a signal handler: cancel the job (value = the signal). */
     volatile sig_atomic_t *cancel;
 };

@@ -1,5 +1,6 @@
 /* krun - the launcher.  Option parsing and the order of steps only: the
- * work is in config.c, local.c (embedded provider), presence.c, job.c. */
+ * work is in config.c, local.c (embedded provider), kubernetes.c (the
+ * Kubernetes provider), presence.c, job.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include "clock.h"
 #include "config.h"
 #include "job.h"
+#include "kubernetes.h"
 #include "local.h"
 #include "presence.h"
 #include "program.h"
@@ -47,17 +49,23 @@ static const char usage_text[] =
     "      --slots N           slots of this machine's daemon (default: one per\n"
     "                          core; more oversubscribes, for sleep-like tasks)\n"
     "      --idle-timeout S    daemons started now exit after S idle seconds\n"
+    "Workers (kubernetes provider):\n"
+    "      --kubeconfig FILE   Kubernetes credentials (default $KUBECONFIG, else\n"
+    "                          ~/.kube/config, else the in-cluster account)\n"
+    "      --context NAME      kubeconfig context (default: current-context)\n"
     "Configuration:\n"
+    "      --provider local|kubernetes   where the workers come from\n"
     "      --config FILE       configuration file (default $KRUN_CONFIG, else\n"
     "                          ~/.config/krun/krun.yaml)\n"
     "  -q, --quiet             no notes about started brokers and daemons\n"
     "  -h, --help              this text\n"
     "  -V, --version           version and protocol version\n"
     "\n"
-    "Subcommands: `krun up` starts the broker and daemons without running\n"
-    "anything, `krun status` lists the live daemons, `krun down` stops the\n"
-    "local daemons and the private broker, `krun broker start|stop` only the\n"
-    "broker.  Exit status: 0 if every rank exited 0, else the highest rank\n"
+    "Subcommands: `krun up` starts the broker and daemons (or worker pods)\n"
+    "without running anything, `krun status` lists the live daemons (pods),\n"
+    "`krun down` stops the local daemons and the private broker (deletes the\n"
+    "pool's pods), `krun broker start|stop` only the broker.  Exit status: 0 if every "
+    "rank exited 0, else the highest rank\n"
     "status, 128+S for a rank killed by signal S (see docs/exit-status.md).\n";
 
 struct options {
@@ -70,6 +78,9 @@ struct options {
     int slots;
     int idle_timeout;
     const char *config;
+    const char *provider;
+    const char *kubeconfig;
+    const char *context;
     bool quiet;
 };
 
@@ -84,6 +95,29 @@ static void die (const char *fmt, ...)
     va_end (ap);
     fprintf (stderr, "\n");
     exit (2);
+}
+
+/* A failure of the cluster or its API (not of the user's input): status 1. */
+static void fatal (const char *text) __attribute__ ((noreturn));
+static void fatal (const char *text)
+{
+    fprintf (stderr, "krun: %s\n", text);
+    exit (1);
+}
+
+static bool is_kubernetes (const struct config *cfg)
+{
+    return strcmp (cfg->provider, "kubernetes") == 0;
+}
+
+static struct kubernetes *kube_open (const struct config *cfg, const struct options *o)
+{
+    struct krun_error error;
+    struct kubernetes *k = kubernetes_create (cfg, o->kubeconfig, o->context, &error);
+
+    if (!k || kubernetes_survey (k, &error) < 0)
+        fatal (error.text);
+    return k;
 }
 
 static int parse_count (const char *opt, const char *s, int min)
@@ -108,7 +142,10 @@ static int parse_options (int argc, char *argv[], struct options *o)
         OPT_LIMIT,
         OPT_SLOTS,
         OPT_IDLE,
-        OPT_CONFIG
+        OPT_CONFIG,
+        OPT_PROVIDER,
+        OPT_KUBECONFIG,
+        OPT_CONTEXT
     };
     static const struct option options[] = {
         {"np", required_argument, NULL, 'n'},
@@ -120,6 +157,9 @@ static int parse_options (int argc, char *argv[], struct options *o)
         {"slots", required_argument, NULL, OPT_SLOTS},
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
         {"config", required_argument, NULL, OPT_CONFIG},
+        {"provider", required_argument, NULL, OPT_PROVIDER},
+        {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+        {"context", required_argument, NULL, OPT_CONTEXT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -156,6 +196,18 @@ static int parse_options (int argc, char *argv[], struct options *o)
                 break;
             case OPT_CONFIG:
                 o->config = optarg;
+                break;
+            case OPT_PROVIDER:
+                if (strcmp (optarg, "local") != 0 && strcmp (optarg, "kubernetes") != 0)
+                    die ("--provider: expected 'local' or 'kubernetes', got '%s'",
+                         optarg);
+                o->provider = optarg;
+                break;
+            case OPT_KUBECONFIG:
+                o->kubeconfig = optarg;
+                break;
+            case OPT_CONTEXT:
+                o->context = optarg;
                 break;
             case 'q':
                 o->quiet = true;
@@ -265,8 +317,36 @@ static struct presence *ensure_workers (struct transport *t, const struct config
     return p;
 }
 
+/* What the Kubernetes provider does once the tasks are queued. */
+struct kube_start {
+    struct kubernetes *kube;
+    const char *worker_url;
+    const struct presence *presence;
+    int pod_timeout;
+    bool quiet;
+};
+
+/* Replace and create pods; wait only if no daemon answers at all, and only
+ * for the first pod: the others join the job as they come up. */
+static int kube_on_published (void *arg, struct krun_error *errp)
+{
+    struct kube_start *ks = arg;
+    int created = kubernetes_provision (ks->kube, ks->worker_url, ks->presence, errp);
+
+    if (created < 0)
+        return -1;
+    if (created > 0 && !ks->quiet)
+        fprintf (stderr, "krun: created %d worker pod%s in namespace %s\n", created,
+                 created == 1 ? "" : "s", kubernetes_namespace (ks->kube));
+    if (presence_count (ks->presence) == 0 &&
+        kubernetes_wait (ks->kube, 1, ks->pod_timeout, errp) < 0)
+        return -1;
+    return 0;
+}
+
 static int run_job (int argc, char *argv[], struct config *cfg, const struct options *o)
 {
+    struct kube_start ks = {0};
     struct krun_error error;
     struct job_options jo = {0};
     enum cpumap_policy policy;
@@ -312,6 +392,16 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.timeline = o->timeline;
     jo.cancel = &cancel_signal;
 
+    if (is_kubernetes (cfg)) {
+        /* Checked before anything is published: the cluster is reachable. */
+        ks.kube = kube_open (cfg, o);
+        ks.worker_url = cfg->kube_worker_amqp_url ? cfg->kube_worker_amqp_url : url;
+        ks.pod_timeout = cfg->kube_pod_timeout;
+        ks.quiet = o->quiet;
+        jo.cwd = cfg->kube_workdir;
+        jo.on_published = kube_on_published;
+        jo.on_published_arg = &ks;
+    }
     struct transport *t =
         connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
     /* The job's results queue doubles as the presence reply queue: one
@@ -321,9 +411,16 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
         die ("%s", error.text);
     struct presence *p = ensure_workers (
         t, cfg, url, state_dir, o, job_results_queue (job), job_results_tag (job));
-    struct cpumap *map = presence_cpumap (p, &error);
+    /* Kubernetes: the map is what the pods will have, known before they run. */
+    struct cpumap *map =
+        ks.kube ? kubernetes_cpumap (ks.kube, &error) : presence_cpumap (p, &error);
     if (!map)
         die ("%s", error.text);
+    ks.presence = p;
+    if (ks.kube && cpumap_slot_count (map) == 0)
+        fatal (
+            "no usable Kubernetes node (all cordoned, tainted or full; see `krun "
+            "status`)");
     if (cpumap_slot_count (map) == 0)
         die ("no worker daemon answered on the broker (provider %s)", cfg->provider);
     rc = job_run (job, map, &error);
@@ -333,6 +430,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     cpumap_destroy (map);
     presence_destroy (p);
     transport_destroy (t);
+    kubernetes_destroy (ks.kube);
     free (env);
     free (path);
     free (url);
@@ -340,19 +438,39 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     return rc < 0 ? 1 : rc;
 }
 
-static int cmd_status (struct config *cfg)
+static int cmd_status (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
     bool is_default;
     char *url = config_amqp_url (cfg, &is_default);
+    struct kubernetes *kube = is_kubernetes (cfg) ? kube_open (cfg, o) : NULL;
     struct transport *t = transport_connect (url, cfg->amqp_cacert, 0, &error);
     struct presence *p;
     int64_t now = clock_wall_us ();
 
+    if (!t && kube) {
+        /* The pods can be listed without the broker. */
+        fprintf (stderr, "krun: %s\n", error.text);
+        int rc = kubernetes_status (kube, NULL, stdout, &error);
+        if (rc < 0)
+            fatal (error.text);
+        kubernetes_destroy (kube);
+        free (url);
+        return 1;
+    }
     if (!t)
         die ("%s", error.text);
     if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
         die ("%s", error.text);
+    if (kube) {
+        if (kubernetes_status (kube, p, stdout, &error) < 0)
+            fatal (error.text);
+        kubernetes_destroy (kube);
+        presence_destroy (p);
+        transport_destroy (t);
+        free (url);
+        return 0;
+    }
     printf ("%-20s %6s %6s %8s %10s %s\n", "NODE", "SLOTS", "BUSY", "PID", "AGE",
             "VERSION");
     for (int i = 0; i < presence_count (p); i++) {
@@ -366,6 +484,52 @@ static int cmd_status (struct config *cfg)
     return 0;
 }
 
+/* Provision the pool and wait until every pod runs and its daemon answers. */
+static void kube_up (const struct config *cfg, const struct options *o,
+                     struct transport *t, const char *url)
+{
+    struct krun_error error;
+    struct kubernetes *kube = kube_open (cfg, o);
+    struct presence *p =
+        presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error);
+    struct cpumap *map = p ? kubernetes_cpumap (kube, &error) : NULL;
+    int created;
+
+    if (!map)
+        fatal (error.text);
+    created = kubernetes_provision (
+        kube, cfg->kube_worker_amqp_url ? cfg->kube_worker_amqp_url : url, p, &error);
+    if (created < 0 || kubernetes_wait (kube, -1, cfg->kube_pod_timeout, &error) < 0)
+        fatal (error.text);
+    int64_t deadline = clock_mono_ms () + (int64_t)cfg->start_timeout * 1000;
+    for (;;) {
+        int answering = 0;
+        for (int i = 0; i < cpumap_node_count (map); i++)
+            answering += presence_find (p, cpumap_node_name (map, i)) != NULL;
+        if (answering == cpumap_node_count (map))
+            break;
+        if (clock_mono_ms () > deadline) {
+            snprintf (error.text, sizeof (error.text),
+                      "%d of %d worker daemons answer after %d s (pods run; see `krun "
+                      "status` and the pods' logs)",
+                      answering, cpumap_node_count (map), cfg->start_timeout);
+            fatal (error.text);
+        }
+        usleep (100 * 1000);
+        presence_destroy (p);
+        if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
+            fatal (error.text);
+    }
+    if (!o->quiet)
+        fprintf (stderr, "krun: pool %s: %d worker pod%s (%d created), %d slots\n",
+                 kubernetes_pool (kube), cpumap_node_count (map),
+                 cpumap_node_count (map) == 1 ? "" : "s", created,
+                 cpumap_slot_count (map));
+    cpumap_destroy (map);
+    presence_destroy (p);
+    kubernetes_destroy (kube);
+}
+
 static int cmd_up (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
@@ -377,6 +541,13 @@ static int cmd_up (struct config *cfg, const struct options *o)
         die ("%s", error.text);
     struct transport *t =
         connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    if (is_kubernetes (cfg)) {
+        kube_up (cfg, o, t, url);
+        transport_destroy (t);
+        free (url);
+        free (state_dir);
+        return 0;
+    }
     presence_destroy (ensure_workers (t, cfg, url, state_dir, o, NULL, NULL));
     transport_destroy (t);
     free (url);
@@ -397,6 +568,20 @@ static int cmd_broker_start (struct config *cfg, const struct options *o)
         connect_broker (cfg, url, is_default, state_dir, true, o->quiet));
     free (url);
     free (state_dir);
+    return 0;
+}
+
+static int cmd_kube_down (struct config *cfg, const struct options *o)
+{
+    struct krun_error error;
+    struct kubernetes *kube = kube_open (cfg, o);
+    int n = kubernetes_down (kube, cfg->start_timeout, &error);
+
+    if (n < 0)
+        fatal (error.text);
+    printf ("krun: deleted %d worker pod%s of pool %s\n", n, n == 1 ? "" : "s",
+            kubernetes_pool (kube));
+    kubernetes_destroy (kube);
     return 0;
 }
 
@@ -464,16 +649,21 @@ int main (int argc, char *argv[])
         cfg->delivery_limit = o.delivery_limit;
     if (o.idle_timeout)
         cfg->idle_timeout = o.idle_timeout;
+    if (o.provider) {
+        free (cfg->provider);
+        if (!(cfg->provider = strdup (o.provider)))
+            die ("out of memory");
+    }
 
     int rc;
     if (!sub)
         rc = run_job (argc - first, argv + first, cfg, &o);
     else if (strcmp (sub, "status") == 0)
-        rc = cmd_status (cfg);
+        rc = cmd_status (cfg, &o);
     else if (strcmp (sub, "up") == 0)
         rc = cmd_up (cfg, &o);
     else if (strcmp (sub, "down") == 0)
-        rc = cmd_down (cfg, true, true);
+        rc = is_kubernetes (cfg) ? cmd_kube_down (cfg, &o) : cmd_down (cfg, true, true);
     else {
         const char *what = first < argc ? argv[first] : "";
         if (strcmp (what, "start") == 0)

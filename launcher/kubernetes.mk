@@ -4,7 +4,8 @@ launcher_krun_SOURCES += \
 	launcher/kubeconfig.c launcher/kubeconfig.h \
 	launcher/kubeapi.c launcher/kubeapi.h \
 	launcher/quantity.c launcher/quantity.h \
-	launcher/kubenodes.c launcher/kubenodes.h
+	launcher/kubenodes.c launcher/kubenodes.h \
+	launcher/kubernetes.c launcher/kubernetes.h
 launcher_krun_CFLAGS += $(CJSON_CFLAGS) $(CURL_CFLAGS)
 launcher_krun_LDADD += $(CJSON_LIBS) $(CURL_LIBS)
 

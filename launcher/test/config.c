@@ -121,7 +121,6 @@ static void test_kubernetes_section (void)
                     "  node_selector: krun=yes\n"
                     "  reserve_cpu: 500m\n"
                     "  memory: 4Gi\n"
-                    "  stage: no\n"
                     "  pod_timeout: 30\n"
                     "  image_pull_secrets: [regcred, other]\n"
                     "  tolerations:\n"
@@ -131,7 +130,7 @@ static void test_kubernetes_section (void)
 
     is_str (c->kube_image, "krun-worker:latest", "default image");
     is_str (c->kube_memory, "2Gi", "default memory");
-    ok (c->kube_stage && c->kube_pod_timeout == 300, "default stage, pod_timeout");
+    is_int (c->kube_pod_timeout, 300, "default pod_timeout");
     if (!ok (config_load_file (c, path, &error) == 0, "kubernetes section loads (%s)",
              error.text))
         return;
@@ -145,7 +144,7 @@ static void test_kubernetes_section (void)
     is_str (c->kube_node_selector, "krun=yes", "node_selector");
     is_str (c->kube_reserve_cpu, "500m", "reserve_cpu");
     is_str (c->kube_memory, "4Gi", "memory");
-    ok (!c->kube_stage && c->kube_pod_timeout == 30, "stage, pod_timeout");
+    is_int (c->kube_pod_timeout, 30, "pod_timeout");
     ok (c->kube_nimage_pull_secrets == 2 &&
             strcmp (c->kube_image_pull_secrets[1], "other") == 0,
         "image_pull_secrets");
