@@ -46,6 +46,7 @@ struct kubernetes {
     struct kubenodes *nodes;
     struct pool_pod *pods;
     int npods;
+    char *list_version; /* resourceVersion of the last pod list */
 };
 
 static const char *json_string (const cJSON *obj, const char *key)
@@ -164,6 +165,7 @@ void kubernetes_destroy (struct kubernetes *k)
         free (k->secret);
         free (k->selector);
         free (k->pool_label);
+        free (k->list_version);
         free (k);
     }
     errno = saved_errno;
@@ -199,6 +201,9 @@ static int list_pods (struct kubernetes *k, struct krun_error *errp)
     if (!list)
         return -1;
     free_pods (k);
+    free (k->list_version);
+    k->list_version = dup_or_empty (json_string (
+        cJSON_GetObjectItemCaseSensitive (list, "metadata"), "resourceVersion"));
     const cJSON *items = cJSON_GetObjectItemCaseSensitive (list, "items");
     if (!(k->pods = calloc (cJSON_GetArraySize (items) + 1, sizeof (*k->pods)))) {
         cJSON_Delete (list);
@@ -878,8 +883,6 @@ static int watch_pods (struct kubernetes *k, struct watch_state *w, int timeout_
         w->running = NULL;
         w->count = 0;
         rc = kubeapi_watch (k->api, path, (int)left, on_pod_event, w, errp);
-        if (rc == 0 && w->down && w->count == 0)
-            rc = 1; /* nothing was there to begin with */
     }
     free (path);
     return rc;
@@ -921,9 +924,45 @@ int kubernetes_wait (struct kubernetes *k, int want, int timeout_s,
                       *report ? report : "no pod exists");
 }
 
+/* Pods being deleted go away one by one: list them, then watch from that
+ * list's version for their DELETED events (list-then-watch: nothing that
+ * happens between the two is missed). */
+static int wait_gone (struct kubernetes *k, int timeout_s, struct krun_error *errp)
+{
+    int64_t deadline = clock_mono_ms () + (int64_t)timeout_s * 1000;
+
+    for (;;) {
+        struct watch_state w = {.k = k, .down = true};
+        char *path;
+        int rc = 0;
+        if (list_pods (k, errp) < 0)
+            return -1;
+        if (k->npods == 0)
+            return 0;
+        int64_t left = deadline - clock_mono_ms ();
+        if (left <= 0) {
+            errno = ETIMEDOUT;
+            return errprintf (errp, "%d worker pod%s still there after %d s", k->npods,
+                              k->npods == 1 ? "" : "s", timeout_s);
+        }
+        if (asprintf (&path,
+                      "/api/v1/namespaces/%s/pods?labelSelector=%s&resourceVersion=%s"
+                      "&timeoutSeconds=%d",
+                      k->namespace, k->selector, k->list_version, timeout_s + 1) < 0)
+            return errprintf_errno (errp, "kubernetes provider");
+        for (int i = 0; i < k->npods && rc >= 0; i++)
+            rc = watch_slot (&w, k->pods[i].name);
+        if (rc >= 0)
+            rc = kubeapi_watch (k->api, path, (int)left, on_pod_event, &w, errp);
+        free (path);
+        watch_state_free (&w);
+        if (rc < 0)
+            return -1;
+    }
+}
+
 int kubernetes_down (struct kubernetes *k, int timeout_s, struct krun_error *errp)
 {
-    struct watch_state w = {.k = k, .down = true};
     char *path;
     cJSON *reply;
     int n;
@@ -937,16 +976,8 @@ int kubernetes_down (struct kubernetes *k, int timeout_s, struct krun_error *err
         return -1;
     n = cJSON_GetArraySize (cJSON_GetObjectItemCaseSensitive (reply, "items"));
     cJSON_Delete (reply);
-    int rc = watch_pods (k, &w, timeout_s, errp);
-    int left = w.count;
-    watch_state_free (&w);
-    if (rc < 0)
+    if (wait_gone (k, timeout_s, errp) < 0)
         return -1;
-    if (rc == 0) {
-        errno = ETIMEDOUT;
-        return errprintf (errp, "%d worker pod%s still there after %d s", left,
-                          left == 1 ? "" : "s", timeout_s);
-    }
     return n;
 }
 
