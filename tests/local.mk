@@ -14,6 +14,8 @@ INTEGRATION_TESTS = \
 	tests/t0160-bad-input.t \
 	tests/t0170-embedded.t \
 	tests/t0175-broker-idle.t \
-	tests/t0200-faults.t
+	tests/t0200-faults.t \
+	tests/t0300-kube-run.t \
+	tests/t0310-kube-pool.t
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/lib tests/kube $(INTEGRATION_TESTS)

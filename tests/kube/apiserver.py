@@ -447,10 +447,19 @@ def stop_pod(key):
 
 
 def reaper():
-    """A krund that exits ends its pod (restartPolicy Never)."""
+    """A krund that exits ends its pod (restartPolicy Never); a pod that did
+    not fit is scheduled again (the node may have room now)."""
     while True:
         time.sleep(0.2)
         with lock:
+            for key, pod in list(objects["pods"].items()):
+                if (pod["status"].get("phase") == "Pending" and not pod["spec"].get("nodeName")
+                        and not pod["metadata"].get("deletionTimestamp")):
+                    node, _ = schedule(pod)
+                    if node:
+                        kubelet_admit(pod)
+                        bump(pod)
+                        emit("pods", "MODIFIED", pod)
             for key, p in list(procs.items()):
                 rc = p.poll()
                 pod = objects["pods"].get(key)

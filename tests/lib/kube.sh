@@ -92,17 +92,21 @@ kube_start () {
     mkdir -p "$TEST_DIR/work"
 }
 
-# The provider configuration of these tests (extra lines from stdin).
+# The provider configuration of these tests; lines on stdin (indented by
+# two, under kubernetes:) add keys or replace the defaults.
 kube_config () {
+    local extra line key
+    extra=$(cat)
     {
         echo "provider: kubernetes"
         echo "presence_timeout_ms: 500"
         echo "kubernetes:"
-        echo "  image: krun-worker:test"
-        echo "  pool: tester"
-        echo "  workdir: $TEST_DIR/work"
-        echo "  pod_timeout: 60"
-        cat
+        for line in "image: krun-worker:test" "pool: tester" "workdir: $TEST_DIR/work" \
+            "pod_timeout: 60"; do
+            key=${line%%:*}
+            printf '%s\n' "$extra" | grep -q "^  $key:" || echo "  $line"
+        done
+        [ -n "$extra" ] && printf '%s\n' "$extra"
     } | test_config
 }
 
