@@ -556,8 +556,11 @@ class Handler(BaseHTTPRequestHandler):
         if code:
             what = self.path.split("?")[0].rstrip("/").split("/")
             resource = what[-1] if what[-2] in ("v1", "namespaces") or len(what) % 2 == 0 else what[-2]
+            named = resource != what[-1]
+            verb = {"GET": "get" if named else "list", "POST": "create", "PUT": "update",
+                    "PATCH": "patch", "DELETE": "delete" if named else "deletecollection"}[self.command]
             return self.fail(code, "Forbidden" if code == 403 else "InternalError",
-                             f'{resource} is forbidden: User "system:serviceaccount:krun:krun" cannot {self.command.lower()} resource "{resource}" in API group ""')
+                             f'{resource} is forbidden: User "system:serviceaccount:krun:krun" cannot {verb} resource "{resource}" in API group ""')
         url = urllib.parse.urlsplit(self.path)
         q = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
         parts = url.path.strip("/").split("/")
