@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,12 +17,17 @@
 #include "daemon.h"
 #include "log.h"
 #include "protocol.h"
+#include "relay.h"
 #include "slot.h"
 #include "topology.h"
 #include "transport.h"
 
 #define PRESENCE_TAG "who"
 #define ROSTER_TAG "roster"
+#define CONTROL_TAG "ctl"
+/* Control messages a slot has not read yet; beyond this the slot is stuck
+ * and is restarted (it then joins its jobs again through "joined"). */
+#define RELAY_MAX_PENDING (64 * 1024 * 1024)
 /* A slot that dies sooner than this after its start is restarted only after
  * this delay, so a broken broker does not make the daemon fork in a loop. */
 #define RESPAWN_BACKOFF_MS 1000
@@ -29,7 +35,9 @@
 
 struct slot_proc {
     pid_t pid;
-    int status_fd; /* read end of the slot's status pipe, -1 if none */
+    int status_fd;  /* read end of the slot's status pipe, -1 if none */
+    int control_fd; /* write end of the slot's control pipe, -1 if none */
+    struct relay_writer *control;
     bool busy;
     int64_t started_ms;
     int64_t respawn_at_ms; /* 0 = not waiting for a respawn */
@@ -39,6 +47,11 @@ struct daemon {
     const struct daemon_config *cfg;
     struct topology *topology;
     struct transport *t;
+    /* The node's control queue, bound to the control fanout: the daemon
+     * relays what arrives there to its slots (see relay.h).  The same name
+     * on every reconnection, because slots give it as reply_to. */
+    char control_queue[64];
+    unsigned long rejected; /* malformed control messages */
     int ncores;
     int nslots;
     int *cores; /* per slot: OS core index, -1 if unbound */
@@ -74,6 +87,11 @@ static int daemon_connect (struct daemon *d, struct krun_error *errp)
         transport_declare_queue (t, PROTOCOL_QUEUE_ROSTER, 0, 0, NULL, errp) < 0 ||
         transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
                                  &presence, errp) < 0 ||
+        transport_declare_queue (t, d->control_queue,
+                                 TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0, NULL,
+                                 errp) < 0 ||
+        transport_bind (t, d->control_queue, PROTOCOL_EXCHANGE_CONTROL, "", errp) < 0 ||
+        transport_consume (t, d->control_queue, CONTROL_TAG, true, errp) < 0 ||
         transport_bind (t, presence, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_WHO,
                         errp) < 0 ||
         transport_consume (t, presence, PRESENCE_TAG, true, errp) < 0 ||
@@ -87,8 +105,15 @@ static int daemon_connect (struct daemon *d, struct krun_error *errp)
     return 0;
 }
 
+static void close_control (struct slot_proc *sp)
+{
+    relay_writer_destroy (sp->control);
+    sp->control = NULL;
+    close_fd (&sp->control_fd);
+}
+
 /* Runs in the forked slot process: never returns. */
-static void slot_child (struct daemon *d, int i, int status_fd)
+static void slot_child (struct daemon *d, int i, int status_fd, int control_fd)
 {
     struct krun_error error;
     pid_t daemon_pid = getppid ();
@@ -102,9 +127,14 @@ static void slot_child (struct daemon *d, int i, int status_fd)
     if (d->t)
         close (transport_fd (d->t)); /* the daemon's socket, not ours */
     close (d->signal_fd);
-    for (int k = 0; k < d->nslots; k++)
+    /* Other slots' pipes: a slot must see end of file on its control pipe
+     * when the daemon goes, so no other process may hold its write end. */
+    for (int k = 0; k < d->nslots; k++) {
         if (d->slots[k].status_fd >= 0)
             close (d->slots[k].status_fd);
+        if (d->slots[k].control_fd >= 0)
+            close (d->slots[k].control_fd);
+    }
     if (topology_bind_core (d->topology, i % d->ncores, &error) < 0)
         log_msg ("slot %d: %s (running unbound)", i, error.text);
     struct slot_config cfg = {
@@ -116,6 +146,8 @@ static void slot_child (struct daemon *d, int i, int status_fd)
         .heartbeat = d->cfg->heartbeat,
         .grace = d->cfg->grace,
         .status_fd = status_fd,
+        .control_fd = control_fd,
+        .control_queue = d->control_queue,
     };
     _exit (slot_run (&cfg));
 }
@@ -123,21 +155,37 @@ static void slot_child (struct daemon *d, int i, int status_fd)
 static int spawn_slot (struct daemon *d, int i)
 {
     struct slot_proc *sp = &d->slots[i];
-    int p[2];
+    int p[2], c[2];
     pid_t pid;
 
     if (pipe2 (p, O_CLOEXEC) < 0)
         return -1;
-    if ((pid = fork ()) < 0) {
+    if (pipe2 (c, O_CLOEXEC) < 0) {
         close (p[0]);
         close (p[1]);
         return -1;
     }
+    /* Room for a large announcement without waiting (best effort). */
+    fcntl (c[1], F_SETPIPE_SZ, 1024 * 1024);
+    if (!(sp->control = relay_writer_create (c[1])) || (pid = fork ()) < 0) {
+        int saved_errno = errno;
+        relay_writer_destroy (sp->control);
+        sp->control = NULL;
+        close (p[0]);
+        close (p[1]);
+        close (c[0]);
+        close (c[1]);
+        errno = saved_errno;
+        return -1;
+    }
     if (pid == 0) {
         close (p[0]);
-        slot_child (d, i, p[1]);
+        close (c[1]);
+        slot_child (d, i, p[1], c[0]);
     }
     close (p[1]);
+    close (c[0]);
+    sp->control_fd = c[1];
     fcntl (p[0], F_SETFL, O_NONBLOCK);
     sp->pid = pid;
     sp->status_fd = p[0];
@@ -177,6 +225,47 @@ out:
     protocol_msg_clear (&who);
 }
 
+/* A control message for the node: check it once here, then hand the same
+ * bytes to every slot, which decodes them again for itself. */
+static void relay_control (struct daemon *d, const struct transport_message *m)
+{
+    struct krun_error error;
+    struct protocol_msg msg = {0};
+
+    if (protocol_decode (m->body, m->len, &msg, &error) < 0) {
+        d->rejected++;
+        log_msg ("control queue: rejected message: %s", error.text);
+        return;
+    }
+    if (msg.type != PROTOCOL_ANNOUNCE && msg.type != PROTOCOL_END &&
+        msg.type != PROTOCOL_CANCEL) {
+        d->rejected++;
+        log_msg ("control queue: unexpected %s message", protocol_type_name (msg.type));
+        protocol_msg_clear (&msg);
+        return;
+    }
+    protocol_msg_clear (&msg);
+    for (int i = 0; i < d->nslots; i++) {
+        struct slot_proc *sp = &d->slots[i];
+        if (sp->pid <= 0 || !sp->control)
+            continue;
+        if (relay_writer_push (sp->control, m->body, m->len, RELAY_MAX_PENDING) < 0 &&
+            errno == ENOBUFS) {
+            log_msg ("slot %d (pid %d) reads no control messages, restarting it", i,
+                     sp->pid);
+            kill (sp->pid, SIGKILL);
+        }
+        /* EPIPE: the slot is exiting; reap_slots() restarts it. */
+    }
+}
+
+static void flush_control (struct daemon *d)
+{
+    for (int i = 0; i < d->nslots; i++)
+        if (d->slots[i].control && relay_writer_pending (d->slots[i].control))
+            relay_writer_flush (d->slots[i].control);
+}
+
 static void read_slot_status (struct daemon *d, int i)
 {
     struct slot_proc *sp = &d->slots[i];
@@ -211,6 +300,7 @@ static void reap_slots (struct daemon *d)
             if (sp->status_fd >= 0)
                 read_slot_status (d, i);
             close_fd (&sp->status_fd);
+            close_control (sp);
             if (sp->busy) {
                 d->busy--;
                 sp->busy = false;
@@ -285,7 +375,7 @@ static void handle_broker (struct daemon *d)
     int rc;
 
     if (!d->t) {
-        if (clock_mono_ms () < d->reconnect_at_ms)
+        if (d->stopping || clock_mono_ms () < d->reconnect_at_ms)
             return;
         if (daemon_connect (d, &error) < 0) {
             d->reconnect_at_ms = clock_mono_ms () + RECONNECT_MS;
@@ -293,9 +383,16 @@ static void handle_broker (struct daemon *d)
         }
         log_msg ("reconnected to the broker");
     }
-    while ((rc = transport_next (d->t, 0, &m, &error)) > 0)
-        if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, PRESENCE_TAG) == 0)
+    while ((rc = transport_next (d->t, 0, &m, &error)) > 0) {
+        if (rc != TRANSPORT_DELIVERY)
+            continue;
+        /* A stopping daemon takes no new work: it does not answer presence,
+         * but still relays cancel and end to the slots finishing theirs. */
+        if (strcmp (m.consumer_tag, PRESENCE_TAG) == 0 && !d->stopping)
             answer_presence (d, &m);
+        else if (strcmp (m.consumer_tag, CONTROL_TAG) == 0)
+            relay_control (d, &m);
+    }
     if (rc < 0) {
         log_msg ("broker connection lost: %s; reconnecting", error.text);
         transport_destroy (d->t);
@@ -306,20 +403,22 @@ static void handle_broker (struct daemon *d)
 
 static void wait_for_events (struct daemon *d)
 {
-    struct pollfd *fds = alloca ((d->nslots + 2) * sizeof (*fds));
+    struct pollfd *fds = alloca ((2 * d->nslots + 2) * sizeof (*fds));
     int nfds = 0;
 
-    if (d->t && !d->stopping && transport_pending (d->t))
+    if (d->t && transport_pending (d->t))
         return;
     fds[nfds++] = (struct pollfd){.fd = d->signal_fd, .events = POLLIN};
-    /* A stopping daemon no longer reads the broker: leave its socket out,
-     * or unread data would make poll() return at once, forever. */
-    if (d->t && !d->stopping)
+    if (d->t)
         fds[nfds++] = (struct pollfd){.fd = transport_fd (d->t), .events = POLLIN};
     for (int i = 0; i < d->nslots; i++)
         if (d->slots[i].status_fd >= 0)
             fds[nfds++] =
                 (struct pollfd){.fd = d->slots[i].status_fd, .events = POLLIN};
+    for (int i = 0; i < d->nslots; i++)
+        if (d->slots[i].control && relay_writer_pending (d->slots[i].control))
+            fds[nfds++] =
+                (struct pollfd){.fd = d->slots[i].control_fd, .events = POLLOUT};
     poll (fds, nfds, 1000);
 }
 
@@ -341,7 +440,14 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
          * share cores round robin. */
         d->cores[i] = topology_core_os_index (d->topology, i % d->ncores);
         d->slots[i].status_fd = -1;
+        d->slots[i].control_fd = -1;
     }
+    unsigned char raw[6];
+    if (getrandom (raw, sizeof (raw), 0) != sizeof (raw))
+        return errprintf_errno (errp, "cannot name the control queue");
+    snprintf (d->control_queue, sizeof (d->control_queue),
+              "krun.node.%d.%02x%02x%02x%02x%02x%02x", (int)getpid (), raw[0], raw[1],
+              raw[2], raw[3], raw[4], raw[5]);
     sigemptyset (&d->signals);
     sigaddset (&d->signals, SIGCHLD);
     sigaddset (&d->signals, SIGTERM);
@@ -361,6 +467,7 @@ static void daemon_fini (struct daemon *d)
             waitpid (d->slots[i].pid, NULL, 0);
         }
         close_fd (&d->slots[i].status_fd);
+        close_control (&d->slots[i]);
     }
     transport_destroy (d->t);
     topology_destroy (d->topology);
@@ -392,8 +499,8 @@ int daemon_run (const struct daemon_config *cfg)
     for (;;) {
         wait_for_events (&d);
         handle_signals (&d);
-        if (!d.stopping)
-            handle_broker (&d);
+        handle_broker (&d);
+        flush_control (&d);
         for (int i = 0; i < d.nslots; i++)
             if (d.slots[i].status_fd >= 0)
                 read_slot_status (&d, i);

@@ -18,6 +18,7 @@ runtime_krund_SOURCES = \
 	runtime/krund.c \
 	runtime/daemon.c runtime/daemon.h \
 	runtime/slot.c runtime/slot.h \
+	runtime/relay.c runtime/relay.h \
 	runtime/task.c runtime/task.h
 runtime_krund_LDADD = runtime/libkrunrt.la
 
@@ -25,13 +26,16 @@ runtime_krund_LDADD = runtime/libkrunrt.la
 RUNTIME_UNIT_TESTS = \
 	runtime/test/protocol.t \
 	runtime/test/cpumap.t \
-	runtime/test/topology.t
+	runtime/test/topology.t \
+	runtime/test/relay.t
 check_PROGRAMS += $(RUNTIME_UNIT_TESTS)
 TESTS += $(RUNTIME_UNIT_TESTS)
 runtime_test_protocol_t_SOURCES = runtime/test/protocol.c
 runtime_test_protocol_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_cpumap_t_SOURCES = runtime/test/cpumap.c
 runtime_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_relay_t_SOURCES = runtime/test/relay.c runtime/relay.c runtime/relay.h
+runtime_test_relay_t_LDADD = tests/libtap.la
 runtime_test_topology_t_SOURCES = runtime/test/topology.c
 runtime_test_topology_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_topology_t_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR_FALLBACK=\"$(abs_top_srcdir)\"

@@ -12,11 +12,11 @@
 #include "clock.h"
 #include "log.h"
 #include "protocol.h"
+#include "relay.h"
 #include "slot.h"
 #include "task.h"
 #include "transport.h"
 
-#define CONTROL_TAG "ctl"
 #define JOB_TAG_PREFIX "job."
 /* How long a cancelled task has between SIGTERM and SIGKILL. */
 #define KILL_GRACE_MS 2000
@@ -56,7 +56,7 @@ struct running {
 struct slot {
     const struct slot_config *cfg;
     struct transport *t;
-    char *control_queue;
+    struct relay_reader *control; /* control messages relayed by the daemon */
     struct slot_job *jobs;
     struct running run;
     bool busy;
@@ -181,13 +181,15 @@ static void kill_running (struct slot *s, int sig)
         s->run.kill_at_ms = clock_mono_ms () + KILL_GRACE_MS;
 }
 
-static void handle_control (struct slot *s, const struct transport_message *m)
+/* A control message relayed by the daemon (relay_reader_read() callback). */
+static void handle_control (void *arg, const char *body, size_t len)
 {
+    struct slot *s = arg;
     struct krun_error error;
     struct protocol_msg msg = {0};
     struct slot_job *j;
 
-    if (protocol_decode (m->body, m->len, &msg, &error) < 0) {
+    if (protocol_decode (body, len, &msg, &error) < 0) {
         s->rejected++;
         log_msg ("control queue: rejected message: %s", error.text);
         goto out;
@@ -648,12 +650,9 @@ static int handle_events (struct slot *s)
     int rc;
 
     while ((rc = transport_next (s->t, 0, &m, &error)) > 0) {
-        if (rc == TRANSPORT_DELIVERY) {
-            if (strcmp (m.consumer_tag, CONTROL_TAG) == 0)
-                handle_control (s, &m);
-            else
-                handle_task (s, &m);
-        } else if (rc == TRANSPORT_RETURNED)
+        if (rc == TRANSPORT_DELIVERY)
+            handle_task (s, &m);
+        else if (rc == TRANSPORT_RETURNED)
             handle_returned (s, &m);
         else if (rc == TRANSPORT_CANCELLED) {
             struct slot_job *j =
@@ -678,40 +677,38 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
     char *body;
     int rc;
 
+    if (!(s->control = relay_reader_create (s->cfg->control_fd, PROTOCOL_MAX_BODY)))
+        return errprintf_errno (errp, "control pipe");
+    /* The daemon declared the exchanges, and its control queue, before it
+     * forked this slot. */
     if (!(s->t =
               transport_connect (s->cfg->url, s->cfg->cacert, s->cfg->heartbeat, errp)))
         return -1;
-    if (transport_declare_exchange (s->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) <
-            0 ||
-        transport_declare_exchange (s->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) <
-            0 ||
-        transport_declare_queue (s->t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE,
-                                 0, &s->control_queue, errp) < 0 ||
-        transport_bind (s->t, s->control_queue, PROTOCOL_EXCHANGE_CONTROL, "", errp) <
-            0 ||
-        transport_qos (s->t, 1, errp) < 0 ||
-        transport_consume (s->t, s->control_queue, CONTROL_TAG, true, errp) < 0)
+    if (transport_qos (s->t, 1, errp) < 0)
         return -1;
-    /* Running launchers answer with their announcement, so a slot that starts
-     * (or restarts) in the middle of a job joins it. */
+    /* Running launchers answer with their announcement (to the daemon's
+     * control queue, so every slot of the node hears it again and the ones
+     * that know the job already ignore it): a slot that starts (or restarts)
+     * in the middle of a job joins it. */
     joined.joined.node = (char *)s->cfg->node;
     joined.joined.local = s->cfg->local;
     if (!(body = protocol_encode (&joined, &len, errp)))
         return -1;
     rc = transport_publish (s->t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_JOINED,
-                            "joined", s->control_queue, 0, body, len, errp);
+                            "joined", s->cfg->control_queue, 0, body, len, errp);
     free (body);
     return rc;
 }
 
 static void wait_for_events (struct slot *s)
 {
-    struct pollfd fds[4];
+    struct pollfd fds[5];
     int nfds = 0, timeout = 1000;
 
     if (transport_pending (s->t))
         return;
     fds[nfds++] = (struct pollfd){.fd = transport_fd (s->t), .events = POLLIN};
+    fds[nfds++] = (struct pollfd){.fd = s->cfg->control_fd, .events = POLLIN};
     if (s->busy) {
         for (int stream = 1; stream <= 2; stream++)
             if (task_output_fd (s->run.task, stream) >= 0)
@@ -779,6 +776,14 @@ int slot_run (const struct slot_config *cfg)
             read_output (&s, 1);
             read_output (&s, 2);
         }
+        int relay = relay_reader_read (s.control, handle_control, &s);
+        if (relay != 0) {
+            if (relay > 0)
+                log_msg ("daemon gone");
+            else
+                log_msg ("control pipe: %s", strerror (errno));
+            goto done;
+        }
         if (handle_events (&s) < 0)
             goto done;
         if (s.busy && task_reap (s.run.task, &status))
@@ -795,6 +800,6 @@ done:
     while (s.jobs)
         job_forget (&s, s.jobs, false);
     transport_destroy (s.t);
-    free (s.control_queue);
+    relay_reader_destroy (s.control);
     return rc;
 }

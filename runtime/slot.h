@@ -1,22 +1,24 @@
 /* slot.h - a slot process: one per core, pinned there by the daemon, with its
- * own AMQP connection.  It hears job announcements on its control queue,
- * pulls tasks from the job's task queue one at a time (prefetch 1), runs each
- * as a child process, forwards its output, publishes its result and only
- * then acknowledges the task, so a slot that dies mid-task gives the task
- * back to the broker.
+ * own AMQP connection.  It hears job announcements from its daemon, which
+ * relays the node's control queue to its slots (relay.h), pulls tasks from the job's
+ * task queue one at a time (prefetch 1), runs each as a child process, forwards its
+ * output, publishes its result and only then acknowledges the task, so a slot that dies
+ * mid-task gives the task back to the broker.
  */
 #ifndef KRUN_SLOT_H
 #define KRUN_SLOT_H
 
 struct slot_config {
-    const char *url;    /* broker URL (with password: never log it) */
-    const char *cacert; /* CA file for amqps://, or NULL */
-    const char *node;   /* node name */
-    int local;          /* index of this slot on the node */
-    int core;           /* OS index of the core it is pinned to, -1 if none */
-    int heartbeat;      /* AMQP heartbeat in seconds */
-    int grace;          /* seconds a running task may finish after SIGTERM */
-    int status_fd;      /* pipe to the daemon: 'B' busy, 'I' idle; -1 = none */
+    const char *url;           /* broker URL (with password: never log it) */
+    const char *cacert;        /* CA file for amqps://, or NULL */
+    const char *node;          /* node name */
+    int local;                 /* index of this slot on the node */
+    int core;                  /* OS index of the core it is pinned to, -1 if none */
+    int heartbeat;             /* AMQP heartbeat in seconds */
+    int grace;                 /* seconds a running task may finish after SIGTERM */
+    int status_fd;             /* pipe to the daemon: 'B' busy, 'I' idle; -1 = none */
+    int control_fd;            /* pipe from the daemon: relayed control messages */
+    const char *control_queue; /* the daemon's control queue (reply_to of joined) */
 };
 
 /* Serve until SIGTERM (or the daemon's death).  Returns the process exit
