@@ -41,9 +41,9 @@ int main (void)
     plan (NO_PLAN);
     for (size_t i = 0; i < sizeof (good) / sizeof (good[0]); i++) {
         v = -1;
-        ok (quantity_parse_milli (good[i].text, &v) == 0 && v == good[i].milli,
-            "'%s' is %lld milli (got %lld)", good[i].text, (long long)good[i].milli,
-            (long long)v);
+        int rc = quantity_parse_milli (good[i].text, &v);
+        ok (rc == 0 && v == good[i].milli, "'%s' is %lld milli (got %lld)",
+            good[i].text, (long long)good[i].milli, (long long)v);
     }
     for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
         errno = 0;

@@ -368,7 +368,9 @@ def start_krund(pod):
                 os.chmod(path, mode)
         mounts[v["name"]] = vdir
     paths = {m["mountPath"]: mounts[m["name"]] for m in c.get("volumeMounts", [])}
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    # The harness's sanitizer settings reach krund too, so CI sees its reports.
+    env = {k: v for k, v in os.environ.items()
+           if k in ("PATH", "HOME", "LANG", "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
     for e in c.get("env", []):
         if "value" in e:
             val = e["value"]
