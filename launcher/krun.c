@@ -362,8 +362,13 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
         die ("-n N is required");
     if (cpumap_policy_parse (cfg->map_by, &policy) < 0)
         die ("--map-by: expected 'slot' or 'node', got '%s'", cfg->map_by);
-    /* Checked before anything is published: nothing to clean up after it. */
-    if (!(path = program_resolve (argv[0], &error)))
+    /* Checked before anything is published: nothing to clean up after it.
+     * On Kubernetes an absolute path names a program in the worker image,
+     * which this machine need not have: it is run as is. */
+    if (is_kubernetes (cfg) && argv[0][0] == '/') {
+        if (!(path = strdup (argv[0])))
+            die ("out of memory");
+    } else if (!(path = program_resolve (argv[0], &error)))
         die ("%s", error.text);
     if (!getcwd (cwd, sizeof (cwd)))
         die ("cannot get the current directory: %s", strerror (errno));

@@ -80,6 +80,22 @@ test_expect_success 'status lists the pods with their slots and the cluster map'
     grep -E "^node-full +0 .*full" status
 '
 
+test_expect_success 'an absolute path is run as is in the pod, even if krun lacks it' '
+    { "$KRUN" -n 1 /opt/in-image/task >out 2>err; rc=$?; } ;
+    cat out err &&
+    [ $rc -eq 127 ] &&
+    grep -q "/opt/in-image/task" err
+'
+
+test_expect_success '--provider and --context on the command line' '
+    echo "provider: local" >"$XDG_CONFIG_HOME/krun/krun.yaml.local" &&
+    "$KRUN" status --config "$XDG_CONFIG_HOME/krun/krun.yaml.local" \
+        --provider kubernetes --context test >status 2>&1 &&
+    grep -q "^pool .* in namespace krun-test" status &&
+    ! "$KRUN" status --provider kubernetes --context nope >status 2>&1 &&
+    grep -q "no context .nope." status
+'
+
 test_expect_success 'down deletes the pods and their daemons stop' '
     "$KRUN" down >down && cat down &&
     grep -q "deleted 2 worker pods" down &&

@@ -35,6 +35,23 @@ test_expect_success 'exec credential plugin: its token is used, cached within th
     [ "$(grep -c "hello from rank" out)" -eq 2 ]
 '
 
+test_expect_success 'a plugin token refused with 401 is asked for again, once' '
+    cat >plugin2 <<-EOF &&
+	#!/bin/sh
+	echo run >>"$TEST_DIR/plugin2-runs"
+	token=$KUBE_TOKEN
+	[ \$(wc -l <"$TEST_DIR/plugin2-runs") -eq 1 ] && token=revoked-early
+	echo "{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"\$token\"}}"
+	EOF
+    chmod +x plugin2 &&
+    kube_kubeconfig exec2.kubeconfig "    exec:
+      command: ./plugin2" &&
+    rm -f plugin2-runs &&
+    "$KRUN" status --kubeconfig exec2.kubeconfig >status 2>err && cat err &&
+    grep -q "^node-a" status &&
+    [ "$(wc -l <plugin2-runs)" -eq 2 ]
+'
+
 test_expect_success 'a failing plugin: one line naming it' '
     kube_kubeconfig bad-exec.kubeconfig "    exec:
       command: /bin/false" &&
