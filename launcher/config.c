@@ -350,11 +350,17 @@ static int load_nodes (struct loader *l, struct config *c, const yaml_node_t *se
     return 0;
 }
 
-static void free_kube_lists (struct config *c)
+static void free_pull_secrets (struct config *c)
 {
     for (int i = 0; i < c->kube_nimage_pull_secrets; i++)
         free (c->kube_image_pull_secrets[i]);
     free (c->kube_image_pull_secrets);
+    c->kube_image_pull_secrets = NULL;
+    c->kube_nimage_pull_secrets = 0;
+}
+
+static void free_tolerations (struct config *c)
+{
     for (int i = 0; i < c->kube_ntolerations; i++) {
         free (c->kube_tolerations[i].key);
         free (c->kube_tolerations[i].operator);
@@ -362,8 +368,6 @@ static void free_kube_lists (struct config *c)
         free (c->kube_tolerations[i].effect);
     }
     free (c->kube_tolerations);
-    c->kube_image_pull_secrets = NULL;
-    c->kube_nimage_pull_secrets = 0;
     c->kube_tolerations = NULL;
     c->kube_ntolerations = 0;
 }
@@ -378,10 +382,7 @@ static int load_pull_secrets (struct loader *l, struct config *c,
         return load_error (l, seq, keypath, "expected a sequence of names, got %s",
                            node_kind (seq));
     n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-    for (int i = 0; i < c->kube_nimage_pull_secrets; i++)
-        free (c->kube_image_pull_secrets[i]);
-    free (c->kube_image_pull_secrets);
-    c->kube_nimage_pull_secrets = 0;
+    free_pull_secrets (c);
     if (!(c->kube_image_pull_secrets = calloc (n + 1, sizeof (char *))))
         return errprintf_errno (l->errp, "%s", l->path);
     for (int i = 0; i < n; i++) {
@@ -447,14 +448,7 @@ static int load_tolerations (struct loader *l, struct config *c, const yaml_node
         return load_error (l, seq, "kubernetes.tolerations",
                            "expected a sequence, got %s", node_kind (seq));
     n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-    for (int i = 0; i < c->kube_ntolerations; i++) {
-        free (c->kube_tolerations[i].key);
-        free (c->kube_tolerations[i].operator);
-        free (c->kube_tolerations[i].value);
-        free (c->kube_tolerations[i].effect);
-    }
-    free (c->kube_tolerations);
-    c->kube_ntolerations = 0;
+    free_tolerations (c);
     if (!(c->kube_tolerations = calloc (n + 1, sizeof (*c->kube_tolerations))))
         return errprintf_errno (l->errp, "%s", l->path);
     c->kube_ntolerations = n;
@@ -561,7 +555,8 @@ static void config_free_fields (struct config *c)
 {
     for (size_t i = 0; i < sizeof (string_fields) / sizeof (string_fields[0]); i++)
         free (STRING_FIELD (c, string_fields[i]));
-    free_kube_lists (c);
+    free_pull_secrets (c);
+    free_tolerations (c);
     for (int i = 0; i < c->local_nnodes; i++) {
         free (c->local_nodes[i].name);
         free (c->local_nodes[i].topology);

@@ -414,3 +414,9 @@ char *kubeapi_escape (const char *s)
     *p = '\0';
     return out;
 }
+
+const char *kubeapi_string (const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, key);
+    return cJSON_IsString (v) ? v->valuestring : NULL;
+}

@@ -54,6 +54,10 @@ typedef int (*kubeapi_watch_fn) (void *arg, const char *type, const cJSON *objec
 int kubeapi_watch (struct kubeapi *api, const char *path, int timeout_ms,
                    kubeapi_watch_fn fn, void *arg, struct krun_error *errp);
 
+/* The string member key of obj (borrowed), or NULL if obj is not an object
+ * or the member is missing or not a string. */
+const char *kubeapi_string (const cJSON *obj, const char *key);
+
 /* "a=b,c=d" made safe for a query string (caller must free), or NULL. */
 char *kubeapi_escape (const char *s);
 

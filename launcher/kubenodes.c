@@ -13,12 +13,6 @@ struct kubenodes {
     int count;
 };
 
-static const char *json_string (const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, key);
-    return cJSON_IsString (v) ? v->valuestring : NULL;
-}
-
 static const cJSON *json_path (const cJSON *obj, const char *a, const char *b)
 {
     return cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (obj, a),
@@ -59,15 +53,15 @@ bool kubenodes_tolerated (const cJSON *taints, const struct config_toleration *t
 
     cJSON_ArrayForEach (taint, taints)
     {
-        const char *key = json_string (taint, "key");
-        const char *effect = json_string (taint, "effect");
+        const char *key = kubeapi_string (taint, "key");
+        const char *effect = kubeapi_string (taint, "effect");
         bool tolerated = false;
         if (!key || !effect ||
             (strcmp (effect, "NoSchedule") != 0 && strcmp (effect, "NoExecute") != 0))
             continue; /* PreferNoSchedule only steers the scheduler */
         for (int i = 0; i < nt && !tolerated; i++)
-            tolerated =
-                toleration_matches (&t[i], key, json_string (taint, "value"), effect);
+            tolerated = toleration_matches (&t[i], key, kubeapi_string (taint, "value"),
+                                            effect);
         if (!tolerated)
             return false;
     }
@@ -80,10 +74,11 @@ static bool node_ready (const cJSON *node)
 
     cJSON_ArrayForEach (c, json_path (node, "status", "conditions"))
     {
-        const char *type = json_string (c, "type");
+        const char *type = kubeapi_string (c, "type");
         if (type && strcmp (type, "Ready") == 0)
-            return strcmp (json_string (c, "status") ? json_string (c, "status") : "",
-                           "True") == 0;
+            return strcmp (
+                       kubeapi_string (c, "status") ? kubeapi_string (c, "status") : "",
+                       "True") == 0;
     }
     return true; /* no conditions reported: let the scheduler decide */
 }
@@ -98,13 +93,13 @@ static int64_t pod_cpu_request (const cJSON *pod)
 
     cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive (spec, "containers"))
     {
-        const char *q = json_string (json_path (c, "resources", "requests"), "cpu");
+        const char *q = kubeapi_string (json_path (c, "resources", "requests"), "cpu");
         if (q && quantity_parse_milli (q, &v) == 0)
             sum += v;
     }
     cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive (spec, "initContainers"))
     {
-        const char *q = json_string (json_path (c, "resources", "requests"), "cpu");
+        const char *q = kubeapi_string (json_path (c, "resources", "requests"), "cpu");
         if (q && quantity_parse_milli (q, &v) == 0 && v > init_max)
             init_max = v;
     }
@@ -121,7 +116,7 @@ static bool is_pool_pod (const cJSON *pod, const char *pool_label)
     if (!eq || (size_t)(eq - pool_label) >= sizeof (key))
         return false;
     snprintf (key, sizeof (key), "%.*s", (int)(eq - pool_label), pool_label);
-    return (v = json_string (labels, key)) && strcmp (v, eq + 1) == 0;
+    return (v = kubeapi_string (labels, key)) && strcmp (v, eq + 1) == 0;
 }
 
 static int compare_nodes (const void *a, const void *b)
@@ -134,9 +129,9 @@ static int add_node (struct kubenodes *n, const cJSON *node,
                      const struct kubenodes_options *o, struct krun_error *errp)
 {
     const char *name =
-        json_string (cJSON_GetObjectItemCaseSensitive (node, "metadata"), "name");
+        kubeapi_string (cJSON_GetObjectItemCaseSensitive (node, "metadata"), "name");
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive (node, "spec");
-    const char *cpu = json_string (json_path (node, "status", "allocatable"), "cpu");
+    const char *cpu = kubeapi_string (json_path (node, "status", "allocatable"), "cpu");
     struct kubenode *k = &n->nodes[n->count];
 
     if (!name)
@@ -196,8 +191,8 @@ struct kubenodes *kubenodes_query (struct kubeapi *api,
         goto error;
     cJSON_ArrayForEach (item, cJSON_GetObjectItemCaseSensitive (pods, "items"))
     {
-        const char *node =
-            json_string (cJSON_GetObjectItemCaseSensitive (item, "spec"), "nodeName");
+        const char *node = kubeapi_string (
+            cJSON_GetObjectItemCaseSensitive (item, "spec"), "nodeName");
         if (!node || is_pool_pod (item, o->pool_label))
             continue;
         for (int i = 0; i < n->count; i++)

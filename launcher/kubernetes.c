@@ -49,12 +49,6 @@ struct kubernetes {
     char *list_version; /* resourceVersion of the last pod list */
 };
 
-static const char *json_string (const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, key);
-    return cJSON_IsString (v) ? v->valuestring : NULL;
-}
-
 static const cJSON *json_get (const cJSON *obj, const char *a, const char *b)
 {
     return cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (obj, a),
@@ -202,7 +196,7 @@ static int list_pods (struct kubernetes *k, struct krun_error *errp)
         return -1;
     free_pods (k);
     free (k->list_version);
-    k->list_version = dup_or_empty (json_string (
+    k->list_version = dup_or_empty (kubeapi_string (
         cJSON_GetObjectItemCaseSensitive (list, "metadata"), "resourceVersion"));
     const cJSON *items = cJSON_GetObjectItemCaseSensitive (list, "items");
     if (!(k->pods = calloc (cJSON_GetArraySize (items) + 1, sizeof (*k->pods)))) {
@@ -213,18 +207,18 @@ static int list_pods (struct kubernetes *k, struct krun_error *errp)
     {
         const cJSON *meta = cJSON_GetObjectItemCaseSensitive (item, "metadata");
         struct pool_pod *p = &k->pods[k->npods];
-        if (!json_string (meta, "name"))
+        if (!kubeapi_string (meta, "name"))
             continue;
         k->npods++;
-        p->name = dup_or_empty (json_string (meta, "name"));
-        p->node = dup_or_empty (json_string (
+        p->name = dup_or_empty (kubeapi_string (meta, "name"));
+        p->node = dup_or_empty (kubeapi_string (
             cJSON_GetObjectItemCaseSensitive (meta, "labels"), LABEL_NODE));
-        p->phase = dup_or_empty (
-            json_string (cJSON_GetObjectItemCaseSensitive (item, "status"), "phase"));
-        p->hash = dup_or_empty (json_string (
+        p->phase = dup_or_empty (kubeapi_string (
+            cJSON_GetObjectItemCaseSensitive (item, "status"), "phase"));
+        p->hash = dup_or_empty (kubeapi_string (
             cJSON_GetObjectItemCaseSensitive (meta, "annotations"), ANNOTATION_HASH));
-        p->created = dup_or_empty (json_string (meta, "creationTimestamp"));
-        p->deleting = json_string (meta, "deletionTimestamp") != NULL;
+        p->created = dup_or_empty (kubeapi_string (meta, "creationTimestamp"));
+        p->deleting = kubeapi_string (meta, "deletionTimestamp") != NULL;
     }
     cJSON_Delete (list);
     return 0;
@@ -321,8 +315,8 @@ static char *signing_key_b64 (const struct kubernetes *k, const cJSON *current,
     if (!file)
         file = getenv ("KRUN_KEY_FILE");
     if (!file && current) {
-        keep = json_string (cJSON_GetObjectItemCaseSensitive (current, "data"),
-                            "signing-key");
+        keep = kubeapi_string (cJSON_GetObjectItemCaseSensitive (current, "data"),
+                               "signing-key");
         if (keep)
             return strdup (keep);
     }
@@ -365,10 +359,10 @@ static int ensure_secret (struct kubernetes *k, const char *worker_url,
         !(key_b64 = signing_key_b64 (k, current, errp)))
         goto done;
     const cJSON *old = cJSON_GetObjectItemCaseSensitive (current, "data");
-    if (current && json_string (old, "amqp-url") &&
-        strcmp (json_string (old, "amqp-url"), url_b64) == 0 &&
-        json_string (old, "signing-key") &&
-        strcmp (json_string (old, "signing-key"), key_b64) == 0) {
+    if (current && kubeapi_string (old, "amqp-url") &&
+        strcmp (kubeapi_string (old, "amqp-url"), url_b64) == 0 &&
+        kubeapi_string (old, "signing-key") &&
+        strcmp (kubeapi_string (old, "signing-key"), key_b64) == 0) {
         rc = 0; /* up to date */
         goto done;
     }
@@ -741,8 +735,8 @@ static char *pod_reason (const cJSON *pod)
         const cJSON *waiting = json_get (c, "state", "waiting");
         const cJSON *term = json_get (c, "state", "terminated");
         if (waiting &&
-            asprintf (&out, "%s: %s", json_string (waiting, "reason") ?: "waiting",
-                      json_string (waiting, "message") ?: "") >= 0)
+            asprintf (&out, "%s: %s", kubeapi_string (waiting, "reason") ?: "waiting",
+                      kubeapi_string (waiting, "message") ?: "") >= 0)
             return out;
         if (term &&
             asprintf (
@@ -754,13 +748,13 @@ static char *pod_reason (const cJSON *pod)
     }
     cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive (status, "conditions"))
     {
-        const char *cs = json_string (c, "status");
-        if (cs && strcmp (cs, "False") == 0 && json_string (c, "reason") &&
-            asprintf (&out, "%s: %s", json_string (c, "reason"),
-                      json_string (c, "message") ?: "") >= 0)
+        const char *cs = kubeapi_string (c, "status");
+        if (cs && strcmp (cs, "False") == 0 && kubeapi_string (c, "reason") &&
+            asprintf (&out, "%s: %s", kubeapi_string (c, "reason"),
+                      kubeapi_string (c, "message") ?: "") >= 0)
             return out;
     }
-    if (asprintf (&out, "%s", json_string (status, "phase") ?: "Pending") < 0)
+    if (asprintf (&out, "%s", kubeapi_string (status, "phase") ?: "Pending") < 0)
         return NULL;
     return out;
 }
@@ -778,14 +772,14 @@ static int on_pod_event (void *arg, const char *type, const cJSON *pod,
 {
     struct watch_state *w = arg;
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive (pod, "metadata");
-    const char *name = json_string (meta, "name");
+    const char *name = kubeapi_string (meta, "name");
     int i;
     const char *phase =
-        json_string (cJSON_GetObjectItemCaseSensitive (pod, "status"), "phase");
+        kubeapi_string (cJSON_GetObjectItemCaseSensitive (pod, "status"), "phase");
     if (strcmp (type, "ERROR") == 0) {
         errno = EIO;
         return errprintf (errp, "kubernetes API: watch of pods failed: %s",
-                          json_string (pod, "message") ?: "ERROR event");
+                          kubeapi_string (pod, "message") ?: "ERROR event");
     }
     if (!name || (i = watch_slot (w, name)) < 0)
         return 0;
@@ -797,7 +791,7 @@ static int on_pod_event (void *arg, const char *type, const cJSON *pod,
         w->why[i] = w->why[w->count];
         w->running[i] = w->running[w->count];
     } else {
-        bool deleting = json_string (meta, "deletionTimestamp") != NULL;
+        bool deleting = kubeapi_string (meta, "deletionTimestamp") != NULL;
         w->running[i] = !deleting && phase && strcmp (phase, "Running") == 0;
         free (w->why[i]);
         w->why[i] = w->running[i] ? NULL
@@ -837,8 +831,8 @@ static char *pod_events (struct kubernetes *k, const char *name)
         cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive (list, "items"))
         {
             free (out);
-            if (asprintf (&out, "%s: %s", json_string (e, "reason") ?: "event",
-                          json_string (e, "message") ?: "") < 0)
+            if (asprintf (&out, "%s: %s", kubeapi_string (e, "reason") ?: "event",
+                          kubeapi_string (e, "message") ?: "") < 0)
                 out = NULL;
         }
         cJSON_Delete (list);
