@@ -98,6 +98,7 @@ static const struct key kubernetes_keys[] = {
     PATH_KEY ("workdir", kube_workdir),
     STRING_KEY ("worker_amqp_url", kube_worker_amqp_url),
     PATH_KEY ("signing_key_file", kube_signing_key_file),
+    BOOL_KEY ("stage", kube_stage),
     INT_KEY ("api_timeout_ms", kube_api_timeout_ms, 1, INT_MAX),
     INT_KEY ("pod_timeout", kube_pod_timeout, 1, INT_MAX),
     {.name = NULL},
@@ -546,6 +547,7 @@ struct config *config_create (void)
     c->delivery_limit = 5;
     c->local_broker = true;
     c->local_broker_port = CONFIG_DEFAULT_BROKER_PORT;
+    c->kube_stage = true;
     c->kube_api_timeout_ms = 30000;
     c->kube_pod_timeout = 300;
     return c;

@@ -71,6 +71,7 @@ struct config {
     char *kube_workdir;           /* kubernetes.workdir: tasks' directory, /work */
     char *kube_worker_amqp_url;   /* kubernetes.worker_amqp_url: NULL = krun's */
     char *kube_signing_key_file;  /* kubernetes.signing_key_file: NULL = random */
+    bool kube_stage;              /* kubernetes.stage: send the program: true */
     int kube_api_timeout_ms;      /* kubernetes.api_timeout_ms: 30000 */
     int kube_pod_timeout;         /* kubernetes.pod_timeout: seconds, 300 */
     int kube_nimage_pull_secrets;

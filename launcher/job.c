@@ -103,6 +103,7 @@ static int encode_announce (struct job *j, struct krun_error *errp)
     a->size = o->size;
     a->results_queue = j->results_queue;
     a->delivery_limit = o->delivery_limit;
+    a->program_sha256 = (char *)o->program_sha256;
     if (!(a->nodes = announce_nodes (j, &a->nnodes)))
         return errprintf_errno (errp, "job %s: cannot build the slot map", j->id);
     j->announce = protocol_encode (&msg, &j->announce_len, errp);

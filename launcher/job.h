@@ -18,6 +18,9 @@
 struct job_options {
     int size;         /* N ranks, >= 1 */
     const char *path; /* absolute path of the program */
+    /* SHA-256 of the program if it is staged (sent through the broker,
+     * stage.h), else NULL */
+    const char *program_sha256;
     int argc;
     char **argv; /* argv[0] as the user wrote it */
     int envc;

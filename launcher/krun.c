@@ -20,6 +20,7 @@
 #include "presence.h"
 #include "program.h"
 #include "protocol.h"
+#include "stage.h"
 #include "transport.h"
 
 static volatile sig_atomic_t cancel_signal;
@@ -53,6 +54,8 @@ static const char usage_text[] =
     "      --kubeconfig FILE   Kubernetes credentials (default $KUBECONFIG, else\n"
     "                          ~/.kube/config, else the in-cluster account)\n"
     "      --context NAME      kubeconfig context (default: current-context)\n"
+    "      --no-stage          do not send the program through the broker: it\n"
+    "                          exists at the same absolute path in the image\n"
     "Configuration:\n"
     "      --provider local|kubernetes   where the workers come from\n"
     "      --config FILE       configuration file (default $KRUN_CONFIG, else\n"
@@ -81,6 +84,7 @@ struct options {
     const char *provider;
     const char *kubeconfig;
     const char *context;
+    bool no_stage;
     bool quiet;
 };
 
@@ -145,7 +149,8 @@ static int parse_options (int argc, char *argv[], struct options *o)
         OPT_CONFIG,
         OPT_PROVIDER,
         OPT_KUBECONFIG,
-        OPT_CONTEXT
+        OPT_CONTEXT,
+        OPT_NO_STAGE
     };
     static const struct option options[] = {
         {"np", required_argument, NULL, 'n'},
@@ -160,6 +165,7 @@ static int parse_options (int argc, char *argv[], struct options *o)
         {"provider", required_argument, NULL, OPT_PROVIDER},
         {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
         {"context", required_argument, NULL, OPT_CONTEXT},
+        {"no-stage", no_argument, NULL, OPT_NO_STAGE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -208,6 +214,9 @@ static int parse_options (int argc, char *argv[], struct options *o)
                 break;
             case OPT_CONTEXT:
                 o->context = optarg;
+                break;
+            case OPT_NO_STAGE:
+                o->no_stage = true;
                 break;
             case 'q':
                 o->quiet = true;
@@ -363,13 +372,23 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     if (cpumap_policy_parse (cfg->map_by, &policy) < 0)
         die ("--map-by: expected 'slot' or 'node', got '%s'", cfg->map_by);
     /* Checked before anything is published: nothing to clean up after it.
-     * On Kubernetes an absolute path names a program in the worker image,
-     * which this machine need not have: it is run as is. */
-    if (is_kubernetes (cfg) && argv[0][0] == '/') {
+     * On Kubernetes the program is staged (sent through the broker) unless
+     * told not to; an absolute path that this machine lacks, or any with
+     * --no-stage, names a program in the worker image: run as is. */
+    bool stage = is_kubernetes (cfg) && cfg->kube_stage && !o->no_stage;
+    char hash[STAGE_HASH_LEN + 1];
+    if (is_kubernetes (cfg) && argv[0][0] == '/' &&
+        (!stage || access (argv[0], F_OK) < 0)) {
         if (!(path = strdup (argv[0])))
             die ("out of memory");
+        stage = false;
     } else if (!(path = program_resolve (argv[0], &error)))
         die ("%s", error.text);
+    if (stage) {
+        if (stage_hash_file (path, hash, &error) < 0)
+            die ("%s", error.text);
+        jo.program_sha256 = hash;
+    }
     if (!getcwd (cwd, sizeof (cwd)))
         die ("cannot get the current directory: %s", strerror (errno));
     if (!(url = config_amqp_url (cfg, &is_default)) ||
@@ -409,6 +428,14 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     }
     struct transport *t =
         connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    if (jo.program_sha256) {
+        int sent = stage_publish (t, path, jo.program_sha256, &error);
+        if (sent < 0)
+            fatal (error.text);
+        if (sent && !o->quiet)
+            fprintf (stderr, "krun: staged %s (sha256 %.12s) through the broker\n",
+                     path, jo.program_sha256);
+    }
     /* The job's results queue doubles as the presence reply queue: one
      * queue, and its round trips, less per run. */
     struct job *job = job_create (t, &jo, &error);

@@ -7,7 +7,8 @@ runtime_libkrunrt_la_SOURCES = \
 	runtime/topology.c runtime/topology.h \
 	runtime/cpumap.c runtime/cpumap.h \
 	runtime/clock.c runtime/clock.h \
-	runtime/log.c runtime/log.h
+	runtime/log.c runtime/log.h \
+	runtime/stage.c runtime/stage.h
 runtime_libkrunrt_la_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS) $(HWLOC_CFLAGS) \
 	$(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
 runtime_libkrunrt_la_LIBADD = $(RABBITMQ_LIBS) $(HWLOC_LIBS) $(CJSON_LIBS) \

@@ -94,7 +94,10 @@ struct protocol_announce {
     char *results_queue;
     int nnodes;
     struct protocol_node *nodes;
-    int delivery_limit; /* attempts before a rank is failed, >= 1 */
+    int delivery_limit;   /* attempts before a rank is failed, >= 1 */
+    char *program_sha256; /* optional: the program is staged (stage.h) under
+                             this hash and runs from the worker's cache; NULL:
+                             path is run as is */
 };
 
 struct protocol_task {

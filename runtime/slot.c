@@ -14,6 +14,7 @@
 #include "protocol.h"
 #include "relay.h"
 #include "slot.h"
+#include "stage.h"
 #include "task.h"
 #include "transport.h"
 
@@ -554,7 +555,15 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     r->kill_at_ms = 0;
     r->drop = r->give_back = false;
     r->start_us = clock_wall_us ();
-    r->task = task_start (a->path, argv, j->env, a->cwd, &error);
+    /* A staged program runs from the node's cache (fetched once). */
+    char *staged = NULL, *dir = a->program_sha256 ? stage_dir () : NULL;
+    if (!a->program_sha256 ||
+        (staged = stage_fetch (s->t, dir, a->program_sha256, &error)))
+        r->task = task_start (staged ? staged : a->path, argv, j->env, a->cwd, &error);
+    else
+        r->task = NULL;
+    free (staged);
+    free (dir);
     if (!r->task) {
         publish_result (s, j, r->rank, r->attempt, PROTOCOL_FAILED,
                         exit_code_for_errno (errno), r->start_us, error.text);

@@ -17,6 +17,7 @@ INTEGRATION_TESTS = \
 	tests/t0200-faults.t \
 	tests/t0300-kube-run.t \
 	tests/t0310-kube-pool.t \
-	tests/t0320-kube-auth.t
+	tests/t0320-kube-auth.t \
+	tests/t0330-kube-stage.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib tests/kube $(INTEGRATION_TESTS)

@@ -122,6 +122,7 @@ static void test_kubernetes_section (void)
                     "  reserve_cpu: 500m\n"
                     "  memory: 4Gi\n"
                     "  pod_timeout: 30\n"
+                    "  stage: no\n"
                     "  image_pull_secrets: [regcred, other]\n"
                     "  tolerations:\n"
                     "    - {key: gpu, operator: Exists, effect: NoSchedule}\n"
@@ -131,6 +132,7 @@ static void test_kubernetes_section (void)
     is_str (c->kube_image, "krun-worker:latest", "default image");
     is_str (c->kube_memory, "2Gi", "default memory");
     is_int (c->kube_pod_timeout, 300, "default pod_timeout");
+    ok (c->kube_stage, "programs are staged by default");
     if (!ok (config_load_file (c, path, &error) == 0, "kubernetes section loads (%s)",
              error.text))
         return;
@@ -145,6 +147,7 @@ static void test_kubernetes_section (void)
     is_str (c->kube_reserve_cpu, "500m", "reserve_cpu");
     is_str (c->kube_memory, "4Gi", "memory");
     is_int (c->kube_pod_timeout, 30, "pod_timeout");
+    ok (!c->kube_stage, "stage: no");
     ok (c->kube_nimage_pull_secrets == 2 &&
             strcmp (c->kube_image_pull_secrets[1], "other") == 0,
         "image_pull_secrets");
