@@ -114,12 +114,14 @@ static bool is_kubernetes (const struct config *cfg)
     return strcmp (cfg->provider, "kubernetes") == 0;
 }
 
-static struct kubernetes *kube_open (const struct config *cfg, const struct options *o)
+/* The pool; with survey, also the cluster map and the pool's pods. */
+static struct kubernetes *kube_open (const struct config *cfg, const struct options *o,
+                                     bool survey)
 {
     struct krun_error error;
     struct kubernetes *k = kubernetes_create (cfg, o->kubeconfig, o->context, &error);
 
-    if (!k || kubernetes_survey (k, &error) < 0)
+    if (!k || (survey && kubernetes_survey (k, &error) < 0))
         fatal (error.text);
     return k;
 }
@@ -418,7 +420,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
 
     if (is_kubernetes (cfg)) {
         /* Checked before anything is published: the cluster is reachable. */
-        ks.kube = kube_open (cfg, o);
+        ks.kube = kube_open (cfg, o, true);
         ks.worker_url = cfg->kube_worker_amqp_url ? cfg->kube_worker_amqp_url : url;
         ks.pod_timeout = cfg->kube_pod_timeout;
         ks.quiet = o->quiet;
@@ -475,7 +477,7 @@ static int cmd_status (struct config *cfg, const struct options *o)
     struct krun_error error;
     bool is_default;
     char *url = config_amqp_url (cfg, &is_default);
-    struct kubernetes *kube = is_kubernetes (cfg) ? kube_open (cfg, o) : NULL;
+    struct kubernetes *kube = is_kubernetes (cfg) ? kube_open (cfg, o, false) : NULL;
     struct transport *t = transport_connect (url, cfg->amqp_cacert, 0, &error);
     struct presence *p;
     int64_t now = clock_wall_us ();
@@ -521,7 +523,7 @@ static void kube_up (const struct config *cfg, const struct options *o,
                      struct transport *t, const char *url)
 {
     struct krun_error error;
-    struct kubernetes *kube = kube_open (cfg, o);
+    struct kubernetes *kube = kube_open (cfg, o, true);
     struct presence *p =
         presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error);
     struct cpumap *map = p ? kubernetes_cpumap (kube, &error) : NULL;
@@ -606,7 +608,7 @@ static int cmd_broker_start (struct config *cfg, const struct options *o)
 static int cmd_kube_down (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
-    struct kubernetes *kube = kube_open (cfg, o);
+    struct kubernetes *kube = kube_open (cfg, o, false);
     int n = kubernetes_down (kube, cfg->start_timeout, &error);
 
     if (n < 0)

@@ -58,11 +58,12 @@ int kubernetes_wait (struct kubernetes *k, int want, int timeout_s,
                      struct krun_error *errp);
 
 /* Delete the pool's pods and wait until they are gone (at most timeout_s).
- * Returns the number deleted, or -1. */
+ * Needs no survey.  Returns the number deleted, or -1. */
 int kubernetes_down (struct kubernetes *k, int timeout_s, struct krun_error *errp);
 
-/* Print the pool (pods with their node, phase, slots, busy, version, age
- * from p) and the cluster map to out.  Returns 0 or -1. */
+/* Survey the cluster, then print the pool (pods with their node, phase,
+ * slots, busy, version, age from p, which may be NULL) and the cluster map
+ * to out.  Returns 0 or -1. */
 int kubernetes_status (struct kubernetes *k, const struct presence *p, FILE *out,
                        struct krun_error *errp);
 

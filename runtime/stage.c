@@ -199,8 +199,15 @@ char *stage_fetch (struct transport *t, const char *dir, const char *hex,
     }
     /* One slot of the node fetches; the others wait and find it. */
     snprintf (lock, sizeof (lock), "%s/.lock", dir);
-    if ((fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-        flock (fd, LOCK_EX) < 0) {
+    if ((fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+        errprintf_errno (errp, "cannot lock %s", lock);
+        goto error;
+    }
+    /* A signal (a stopping daemon's SIGTERM) must not fail the task. */
+    int rc;
+    while ((rc = flock (fd, LOCK_EX)) < 0 && errno == EINTR)
+        ;
+    if (rc < 0) {
         errprintf_errno (errp, "cannot lock %s", lock);
         goto error;
     }
@@ -209,7 +216,7 @@ char *stage_fetch (struct transport *t, const char *dir, const char *hex,
     snprintf (queue, sizeof (queue), "%s%s", STAGE_QUEUE_PREFIX, hex);
     /* Another node reading the message holds it until it puts it back. */
     for (int tries = 0; transport_peek (t, queue, &data, &len, errp) < 0; tries++) {
-        if (errno != EAGAIN || tries >= FETCH_TRIES)
+        if ((errno != EAGAIN && errno != EINTR) || tries >= FETCH_TRIES)
             goto error;
         usleep (FETCH_WAIT_US);
     }

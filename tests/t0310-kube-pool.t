@@ -32,7 +32,8 @@ test_expect_success 'drift: a new image replaces every pod' '
     kube_config <<-\EOF &&
 	  image: krun-worker:v2
 	EOF
-    "$KRUN" -n 6 "$HELLO" >out 2>err && cat err &&
+    { "$KRUN" -n 6 "$HELLO" >out 2>err; rc=$?; } ;
+    cat err out && [ $rc -eq 0 ] &&
     [ "$(grep -c "hello from rank" out)" -eq 6 ] &&
     grep -q "created 2 worker pods" err &&
     wait_for 30 two_running &&
