@@ -12,6 +12,7 @@
 #include "exitstatus.h"
 #include "job.h"
 #include "protocol.h"
+#include "rankfiles.h"
 
 #define RESULTS_TAG "results"
 
@@ -24,6 +25,7 @@ struct rank {
     struct protocol_result result; /* final result (strings owned) */
     char *partial[3];              /* output of stream 1/2 after the last newline */
     size_t partial_len[3];
+    bool output_file_started[3]; /* --output-dir: this job truncated it already */
 };
 
 struct job {
@@ -103,6 +105,8 @@ static int encode_announce (struct job *j, struct krun_error *errp)
     a->size = o->size;
     a->results_queue = j->results_queue;
     a->delivery_limit = o->delivery_limit;
+    a->inputs = o->inputs != NULL;
+    a->progress = o->progress != NULL;
     a->program_sha256 = (char *)o->program_sha256;
     if (!(a->nodes = announce_nodes (j, &a->nnodes)))
         return errprintf_errno (errp, "job %s: cannot build the slot map", j->id);
@@ -148,12 +152,20 @@ static int declare_task_queue (struct job *j, struct krun_error *errp)
 static int publish_tasks (struct job *j, struct krun_error *errp)
 {
     struct protocol_msg msg = {.type = PROTOCOL_TASK, .job = j->id};
-    char *body;
+    char *body, *command;
     size_t len;
 
     for (int rank = 0; rank < j->opts->size; rank++) {
         msg.task.rank = rank;
         msg.task.attempt = 1;
+        if (j->opts->inputs)
+            msg.task.input = inputs_get (j->opts->inputs, rank, &msg.task.input_len);
+        if (j->opts->commands) {
+            size_t command_len;
+            command = (char *)inputs_get (j->opts->commands, rank, &command_len);
+            msg.task.argc = 1;
+            msg.task.args = &command;
+        }
         if (!(body = protocol_encode (&msg, &len, errp)))
             return -1;
         j->ranks[rank].published_us = clock_wall_us ();
@@ -201,13 +213,34 @@ static void write_all (int fd, const char *buf, size_t len)
     }
 }
 
+/* --output-dir: rank's stream goes to DIR/<rank>.out or .err, which the
+ * first write of this job truncates. */
+static void write_output_file (struct job *j, int rank, int stream, const char *data,
+                               size_t len)
+{
+    struct rank *r = &j->ranks[rank];
+    struct krun_error error;
+    char name[32];
+
+    snprintf (name, sizeof (name), "%d.%s", rank, stream == 2 ? "err" : "out");
+    if (rankfiles_write (j->opts->output_dir, name, data, len,
+                         r->output_file_started[stream], &error) < 0)
+        fprintf (stderr, "krun: %s\n", error.text);
+    r->output_file_started[stream] = true;
+}
+
 /* Write whole lines only, one write per line when tagged, so two ranks never
  * share a line. */
-static void emit_lines (const struct job *j, int rank, int stream, const char *data,
+static void emit_lines (struct job *j, int rank, int stream, const char *data,
                         size_t len)
 {
     int fd = stream == 2 ? 2 : 1;
 
+    if (j->opts->output_dir) {
+        write_output_file (j, rank, stream, data, len);
+        return;
+    }
+    progress_erase (j->opts->progress);
     if (!j->opts->tag_output) {
         write_all (fd, data, len);
         return;
@@ -276,6 +309,15 @@ static void flush_partial (struct job *j, int rank)
     for (int stream = 1; stream <= 2; stream++) {
         if (r->partial_len[stream] == 0)
             continue;
+        if (j->opts->output_dir) {
+            /* A file gets the bytes as they were: no newline added. */
+            write_output_file (j, rank, stream, r->partial[stream],
+                               r->partial_len[stream]);
+            free (r->partial[stream]);
+            r->partial[stream] = NULL;
+            r->partial_len[stream] = 0;
+            continue;
+        }
         char *p = realloc (r->partial[stream], r->partial_len[stream] + 1);
         if (p) {
             p[r->partial_len[stream]] = '\n';
@@ -298,6 +340,21 @@ static void handle_result (struct job *j, struct protocol_result *res)
     if (r->done)
         return;
     flush_partial (j, res->rank);
+    if (j->opts->results_dir && res->data) {
+        struct krun_error error;
+        char name[16];
+        snprintf (name, sizeof (name), "%d", res->rank);
+        if (rankfiles_write (j->opts->results_dir, name, res->data, res->data_len,
+                             false, &error) < 0)
+            fprintf (stderr, "krun: %s\n", error.text);
+    }
+    /* Every finished rank has its two files, empty ones included. */
+    for (int stream = 1; stream <= 2 && j->opts->output_dir; stream++)
+        if (!r->output_file_started[stream])
+            write_output_file (j, res->rank, stream, "", 0);
+    progress_rank_done (j->opts->progress, res->rank,
+                        res->status != PROTOCOL_EXITED || res->code != 0);
+    progress_erase (j->opts->progress);
     r->done = true;
     r->result = *res;
     memset (res, 0, sizeof (*res)); /* strings now owned by r->result */
@@ -344,6 +401,9 @@ static void handle_message (struct job *j, const struct transport_message *m)
         handle_output (j, &msg.output);
     else if (msg.type == PROTOCOL_RESULT && msg.result.rank < j->opts->size)
         handle_result (j, &msg.result);
+    else if (msg.type == PROTOCOL_PROGRESS && j->opts->progress)
+        progress_rank_running (j->opts->progress, msg.progress.rank, msg.progress.node,
+                               msg.progress.fraction);
 out:
     protocol_msg_clear (&msg);
 }
@@ -436,11 +496,36 @@ const char *job_results_tag (const struct job *j)
 static void job_finish (struct job *j, enum protocol_type how)
 {
     struct krun_error error;
+    int rc;
 
-    /* The results queue goes with the connection (exclusive). */
-    if (publish_control (j, how, &error) < 0 ||
-        transport_delete_queue (j->t, j->task_queue, &error) < 0)
+    /* The results queue goes with the connection (exclusive).  After a
+     * complete run the task queue is empty and expires anyway (x-expires):
+     * its deletion need not cost the user a broker round trip, the slowest
+     * one (queue deletion) of a short run.  A cancelled job's queue may
+     * still hold tasks: that deletion is waited for. */
+    if ((rc = publish_control (j, how, &error)) == 0)
+        rc = how == PROTOCOL_END
+                 ? transport_delete_queue_nowait (j->t, j->task_queue, &error)
+                 : transport_delete_queue (j->t, j->task_queue, &error);
+    if (rc < 0)
         fprintf (stderr, "krun: job %s: cleaning up: %s\n", j->id, error.text);
+}
+
+/* The status line shows the busy slots of each node taking part. */
+static int progress_nodes (struct job *j)
+{
+    int nnodes;
+    struct protocol_node *nodes = announce_nodes (j, &nnodes);
+    int rc = nodes ? 0 : -1;
+
+    for (int i = 0; nodes && i < nnodes; i++) {
+        if (rc == 0 && nodes[i].nused > 0 &&
+            progress_add_node (j->opts->progress, nodes[i].name, nodes[i].nused) < 0)
+            rc = -1;
+        free (nodes[i].used);
+    }
+    free (nodes);
+    return rc;
 }
 
 int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
@@ -465,6 +550,10 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
         goto error;
     if (opts->report_bindings)
         report_map (j);
+    if (opts->progress && progress_nodes (j) < 0) {
+        errprintf_errno (errp, "job %s: status line", j->id);
+        goto error;
+    }
     if (publish_tasks (j, errp) < 0)
         goto error;
     if (opts->on_published && opts->on_published (opts->on_published_arg, errp) < 0)
@@ -478,6 +567,7 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
         }
         if (opts->cancel && *opts->cancel) {
             job_finish (j, PROTOCOL_CANCEL);
+            progress_erase (opts->progress);
             fprintf (stderr, "krun: job %s cancelled, %d of %d ranks done\n", j->id,
                      j->done, opts->size);
             return 128 + *opts->cancel;
@@ -486,7 +576,11 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
             goto error;
         if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, RESULTS_TAG) == 0)
             handle_message (j, &m);
+        if (opts->progress)
+            progress_draw (opts->progress, clock_mono_ms (), false);
     }
+    if (opts->progress)
+        progress_finish (opts->progress, clock_mono_ms ());
     job_finish (j, PROTOCOL_END);
     if (j->reruns > 0)
         fprintf (stderr, "krun: %d ranks were rerun after a failure of their slot\n",

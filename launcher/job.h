@@ -13,6 +13,8 @@
 
 #include "cpumap.h"
 #include "error.h"
+#include "inputs.h"
+#include "progress.h"
 #include "transport.h"
 
 struct job_options {
@@ -30,8 +32,13 @@ struct job_options {
     bool tag_output;      /* prefix each output line with "[rank] " */
     bool report_bindings; /* print the slot map and where each rank ran */
     int delivery_limit;
-    bool durable;         /* durable task queue and persistent task messages */
-    const char *timeline; /* CSV file of per-rank timestamps, or NULL */
+    bool durable;                  /* durable task queue and persistent task messages */
+    const char *timeline;          /* CSV file of per-rank timestamps, or NULL */
+    const struct inputs *inputs;   /* rank i's input (--inputs, --input-dir) or NULL */
+    const struct inputs *commands; /* rank i's extra argument (krun -f) or NULL */
+    const char *results_dir;       /* write rank i's krun_result bytes to DIR/i */
+    const char *output_dir;        /* rank i's output to DIR/i.out, DIR/i.err */
+    struct progress *progress;     /* the status line, or NULL */
     /* Called once right after the tasks are published (may be NULL): the
      * Kubernetes provider creates its pods then, so that the first pod up
      * starts working.  Returns 0, or -1 with errp to fail the job. */

@@ -17,8 +17,11 @@
 #include "job.h"
 #include "kubernetes.h"
 #include "local.h"
+#include "inputs.h"
 #include "presence.h"
 #include "program.h"
+#include "progress.h"
+#include "rankfiles.h"
 #include "protocol.h"
 #include "stage.h"
 #include "transport.h"
@@ -32,20 +35,37 @@ static void on_cancel_signal (int sig)
 
 static const char usage_text[] =
     "Usage: krun [OPTIONS] -n N PROGRAM [ARGS...]\n"
+    "       krun [OPTIONS] --inputs FILE PROGRAM [ARGS...]\n"
+    "       krun [OPTIONS] -f COMMANDS\n"
     "       krun up | down | status | broker start|stop   [OPTIONS]\n"
     "Run N ranks of PROGRAM on warm, core-pinned worker slots that pull the\n"
-    "ranks from a RabbitMQ queue.\n"
+    "ranks from a RabbitMQ queue.  {rank} and {size} in ARGS are replaced.\n"
     "\n"
     "Job:\n"
-    "  -n, --np N              number of ranks (required)\n"
+    "  -n, --np N              number of ranks (else the number of inputs or\n"
+    "                          commands)\n"
+    "  -f, --command-file FILE run each line of FILE with /bin/sh -c, one rank\n"
+    "                          per line (rank = line number - 1)\n"
     "      --map-by slot|node  which slots take part when N is smaller than the\n"
     "                          slots: fill node after node (slot, default) or\n"
     "                          round robin over the nodes (node)\n"
+    "      --delivery-limit K  give up on a rank after K deliveries (default 5)\n"
+    "Data in and out (at most 1 MiB per rank each way):\n"
+    "      --inputs FILE       line i of FILE (- for stdin) is rank i's input\n"
+    "      --input-dir DIR     the i-th file of DIR (by name) is rank i's input\n"
+    "      --results DIR       write rank i's krun_result bytes to DIR/i\n"
+    "      --output-dir DIR    rank i's stdout and stderr to DIR/i.out, DIR/i.err\n"
+    "Environment:\n"
+    "  -x VAR | VAR=value      send VAR (even a host-specific one) or set it\n"
+    "Output and reports:\n"
     "      --tag-output        prefix every output line with [rank]\n"
+    "      --progress          status line on stderr even when it is not a\n"
+    "                          terminal (default: on a terminal, unless -q)\n"
     "      --report-bindings   print the slot map, and where each rank ran\n"
     "      --timeline FILE     write one CSV row per rank: node, slot, core,\n"
     "                          attempt, published/started/finished times (us)\n"
-    "      --delivery-limit K  give up on a rank after K deliveries (default 5)\n"
+    "  -q, --quiet             no status line, no notes about started brokers\n"
+    "                          and daemons\n"
     "Workers (local provider):\n"
     "      --slots N           slots of this machine's daemon (default: one per\n"
     "                          core; more oversubscribes, for sleep-like tasks)\n"
@@ -60,16 +80,15 @@ static const char usage_text[] =
     "      --provider local|kubernetes   where the workers come from\n"
     "      --config FILE       configuration file (default $KRUN_CONFIG, else\n"
     "                          ~/.config/krun/krun.yaml)\n"
-    "  -q, --quiet             no notes about started brokers and daemons\n"
     "  -h, --help              this text\n"
     "  -V, --version           version and protocol version\n"
     "\n"
     "Subcommands: `krun up` starts the broker and daemons (or worker pods)\n"
     "without running anything, `krun status` lists the live daemons (pods),\n"
     "`krun down` stops the local daemons and the private broker (deletes the\n"
-    "pool's pods), `krun broker start|stop` only the broker.  Exit status: 0 if every "
-    "rank exited 0, else the highest rank\n"
-    "status, 128+S for a rank killed by signal S (see docs/exit-status.md).\n";
+    "pool's pods), `krun broker start|stop` only the broker.  Exit status: 0\n"
+    "if every rank exited 0, else the highest rank status, 128+S for a rank\n"
+    "killed by signal S, 2 for bad usage (see krun(1)).\n";
 
 struct options {
     int size;
@@ -86,6 +105,14 @@ struct options {
     const char *context;
     bool no_stage;
     bool quiet;
+    const char *command_file;
+    const char *inputs;
+    const char *input_dir;
+    const char *results;
+    const char *output_dir;
+    bool progress;
+    char **exports; /* -x arguments, borrowed from argv */
+    int nexports;
 };
 
 static void die (const char *fmt, ...)
@@ -152,7 +179,12 @@ static int parse_options (int argc, char *argv[], struct options *o)
         OPT_PROVIDER,
         OPT_KUBECONFIG,
         OPT_CONTEXT,
-        OPT_NO_STAGE
+        OPT_NO_STAGE,
+        OPT_INPUTS,
+        OPT_INPUT_DIR,
+        OPT_RESULTS,
+        OPT_OUTPUT_DIR,
+        OPT_PROGRESS
     };
     static const struct option options[] = {
         {"np", required_argument, NULL, 'n'},
@@ -169,6 +201,13 @@ static int parse_options (int argc, char *argv[], struct options *o)
         {"context", required_argument, NULL, OPT_CONTEXT},
         {"no-stage", no_argument, NULL, OPT_NO_STAGE},
         {"quiet", no_argument, NULL, 'q'},
+        {"command-file", required_argument, NULL, 'f'},
+        {"inputs", required_argument, NULL, OPT_INPUTS},
+        {"input-dir", required_argument, NULL, OPT_INPUT_DIR},
+        {"results", required_argument, NULL, OPT_RESULTS},
+        {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"export", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -176,7 +215,7 @@ static int parse_options (int argc, char *argv[], struct options *o)
     int opt;
 
     /* "+": options end at the program's name, its own options are its own. */
-    while ((opt = getopt_long (argc, argv, "+n:qhV", options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, "+n:f:x:qhV", options, NULL)) != -1) {
         switch (opt) {
             case 'n':
                 o->size = parse_count ("-n", optarg, 1);
@@ -222,6 +261,28 @@ static int parse_options (int argc, char *argv[], struct options *o)
                 break;
             case 'q':
                 o->quiet = true;
+                break;
+            case 'f':
+                o->command_file = optarg;
+                break;
+            case OPT_INPUTS:
+                o->inputs = optarg;
+                break;
+            case OPT_INPUT_DIR:
+                o->input_dir = optarg;
+                break;
+            case OPT_RESULTS:
+                o->results = optarg;
+                break;
+            case OPT_OUTPUT_DIR:
+                o->output_dir = optarg;
+                break;
+            case OPT_PROGRESS:
+                o->progress = true;
+                break;
+            case 'x':
+                /* argv outlives the options: keep pointers into it. */
+                o->exports[o->nexports++] = optarg;
                 break;
             case 'h':
                 fputs (usage_text, stdout);
@@ -355,6 +416,54 @@ static int kube_on_published (void *arg, struct krun_error *errp)
     return 0;
 }
 
+/* The per-rank data of -f, --inputs and --input-dir, loaded before anything
+ * is published; they set N when -n is absent and must agree with it
+ * otherwise.  -f replaces PROGRAM by `/bin/sh -c`.  Returns N; dies on bad
+ * usage or input. */
+static int load_rank_data (const struct options *o, int *argc, char ***argv,
+                           struct inputs **inputs, struct inputs **commands)
+{
+    static char *shell_argv[] = {"/bin/sh", "-c", NULL};
+    struct krun_error error;
+    int size = o->size;
+
+    if (o->command_file) {
+        if (*argc > 0)
+            die ("-f %s: the command file replaces PROGRAM, got '%s'", o->command_file,
+                 (*argv)[0]);
+        *argc = 2;
+        *argv = shell_argv;
+    }
+    if (*argc < 1)
+        die ("no program given (usage: krun -n N PROGRAM [ARGS...])");
+    if (o->inputs && o->input_dir)
+        die ("--inputs and --input-dir: give one of them");
+    if (o->command_file &&
+        !(*commands = inputs_from_lines (o->command_file, 1, &error)))
+        die ("%s", error.text);
+    if (o->inputs && !(*inputs = inputs_from_lines (o->inputs, 0, &error)))
+        die ("%s", error.text);
+    if (o->input_dir && !(*inputs = inputs_from_dir (o->input_dir, &error)))
+        die ("%s", error.text);
+    for (int k = 0; k < 2; k++) {
+        const struct inputs *in = k == 0 ? *commands : *inputs;
+        if (!in)
+            continue;
+        if (size == 0)
+            size = inputs_count (in);
+        else if (size != inputs_count (in))
+            die ("%s has %d entries but %d ranks are asked for; they must agree",
+                 inputs_source (in), inputs_count (in), size);
+    }
+    if (size < 1)
+        die ("-n N is required (or --inputs, --input-dir, -f)");
+    if (o->results && rankfiles_prepare (o->results, &error) < 0)
+        die ("--results: %s", error.text);
+    if (o->output_dir && rankfiles_prepare (o->output_dir, &error) < 0)
+        die ("--output-dir: %s", error.text);
+    return size;
+}
+
 static int run_job (int argc, char *argv[], struct config *cfg, const struct options *o)
 {
     struct kube_start ks = {0};
@@ -367,17 +476,17 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     char **env;
     int rc;
 
-    if (argc < 1)
-        die ("no program given (usage: krun -n N PROGRAM [ARGS...])");
-    if (o->size < 1)
-        die ("-n N is required");
+    struct inputs *inputs = NULL, *commands = NULL;
+    int size = load_rank_data (o, &argc, &argv, &inputs, &commands);
+
     if (cpumap_policy_parse (cfg->map_by, &policy) < 0)
         die ("--map-by: expected 'slot' or 'node', got '%s'", cfg->map_by);
     /* Checked before anything is published: nothing to clean up after it.
      * On Kubernetes the program is staged (sent through the broker) unless
      * told not to; an absolute path that this machine lacks, or any with
      * --no-stage, names a program in the worker image: run as is. */
-    bool stage = is_kubernetes (cfg) && cfg->kube_stage && !o->no_stage;
+    bool stage =
+        is_kubernetes (cfg) && cfg->kube_stage && !o->no_stage && !o->command_file;
     char hash[STAGE_HASH_LEN + 1];
     if (is_kubernetes (cfg) && argv[0][0] == '/' &&
         (!stage || access (argv[0], F_OK) < 0)) {
@@ -402,9 +511,16 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     sigaction (SIGTERM, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
 
-    if (!(env = program_environment (&jo.envc)))
-        die ("out of memory");
-    jo.size = o->size;
+    if (!(env = program_environment (o->exports, o->nexports, &jo.envc, &error)))
+        die ("%s", error.text);
+    jo.size = size;
+    jo.inputs = inputs;
+    jo.commands = commands;
+    jo.results_dir = o->results;
+    jo.output_dir = o->output_dir;
+    if (o->progress || (!o->quiet && isatty (2)))
+        if (!(jo.progress = progress_create (size, 2)))
+            die ("out of memory");
     jo.path = path;
     jo.argc = argc;
     jo.argv = argv;
@@ -469,6 +585,9 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     free (path);
     free (url);
     free (state_dir);
+    progress_destroy (jo.progress);
+    inputs_destroy (inputs);
+    inputs_destroy (commands);
     return rc < 0 ? 1 : rc;
 }
 
@@ -654,6 +773,12 @@ static int cmd_down (struct config *cfg, bool daemons, bool broker)
 int main (int argc, char *argv[])
 {
     struct options o = {.delivery_limit = 0};
+    /* -x can occur at most argc times. */
+    char **exports = calloc (argc, sizeof (char *));
+
+    if (!exports)
+        die ("out of memory");
+    o.exports = exports;
     struct krun_error error;
     struct config *cfg;
     const char *sub = NULL;
@@ -708,5 +833,6 @@ int main (int argc, char *argv[])
             die ("broker: expected 'start' or 'stop'");
     }
     config_destroy (cfg);
+    free (exports);
     return rc;
 }

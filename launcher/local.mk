@@ -7,13 +7,19 @@ launcher_krun_SOURCES = \
 	launcher/local.c launcher/local.h \
 	launcher/presence.c launcher/presence.h \
 	launcher/program.c launcher/program.h \
-	launcher/exitstatus.c launcher/exitstatus.h
+	launcher/exitstatus.c launcher/exitstatus.h \
+	launcher/inputs.c launcher/inputs.h \
+	launcher/rankfiles.c launcher/rankfiles.h \
+	launcher/progress.c launcher/progress.h
 launcher_krun_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_krun_LDADD = runtime/libkrunrt.la $(YAML_LIBS)
 
 LAUNCHER_UNIT_TESTS = \
 	launcher/test/config.t \
-	launcher/test/exitstatus.t
+	launcher/test/exitstatus.t \
+	launcher/test/inputs.t \
+	launcher/test/program.t \
+	launcher/test/progress.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
@@ -22,3 +28,9 @@ launcher_test_config_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_test_config_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS)
 launcher_test_exitstatus_t_SOURCES = launcher/test/exitstatus.c launcher/exitstatus.c
 launcher_test_exitstatus_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_inputs_t_SOURCES = launcher/test/inputs.c launcher/inputs.c
+launcher_test_inputs_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_program_t_SOURCES = launcher/test/program.c launcher/program.c
+launcher_test_program_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_progress_t_SOURCES = launcher/test/progress.c launcher/progress.c
+launcher_test_progress_t_LDADD = runtime/libkrunrt.la tests/libtap.la

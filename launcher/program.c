@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,29 +68,104 @@ char *program_resolve (const char *name, struct krun_error *errp)
     return NULL;
 }
 
-static int is_private (const char *entry)
+/* Never sent, not even with -x: the broker's credentials and krun's own
+ * settings stay with the launcher. */
+static bool never_sent (const char *entry)
 {
-    static const char *const names[] = {
-        "KRUN_AMQP_URL=", "KRUN_AMQP_CACERT=", "KRUN_CONFIG="};
-    for (size_t i = 0; i < sizeof (names) / sizeof (names[0]); i++)
-        if (strncmp (entry, names[i], strlen (names[i])) == 0)
-            return 1;
-    return 0;
+    return strncmp (entry, "KRUN_AMQP_", 10) == 0 ||
+           (strncmp (entry, "KRUN_CONFIG", 11) == 0 &&
+            (entry[11] == '=' || entry[11] == '\0'));
 }
 
-char **program_environment (int *countp)
+/* Not sent unless named with -x: they describe the launcher's host or
+ * session and would mislead a task on another node. */
+static bool host_specific (const char *entry)
+{
+    static const char *const names[] = {
+        "HOSTNAME",        "DISPLAY",        "XAUTHORITY",
+        "SSH_AUTH_SOCK",   "SSH_AGENT_PID",  "SSH_CONNECTION",
+        "SSH_CLIENT",      "SSH_TTY",        "DBUS_SESSION_BUS_ADDRESS",
+        "XDG_RUNTIME_DIR", "XDG_SESSION_ID", "PWD",
+        "OLDPWD",          "SHLVL",          "_"};
+    for (size_t i = 0; i < sizeof (names) / sizeof (names[0]); i++) {
+        size_t n = strlen (names[i]);
+        if (strncmp (entry, names[i], n) == 0 && entry[n] == '=')
+            return true;
+    }
+    return false;
+}
+
+static size_t name_length (const char *entry)
+{
+    const char *eq = strchr (entry, '=');
+    return eq ? (size_t)(eq - entry) : strlen (entry);
+}
+
+/* Replace the entry of the same name in env[0..*n), else append. */
+static void set_entry (char **env, int *n, char *entry)
+{
+    size_t len = name_length (entry);
+
+    for (int i = 0; i < *n; i++) {
+        if (strncmp (env[i], entry, len) == 0 && env[i][len] == '=') {
+            env[i] = entry;
+            return;
+        }
+    }
+    env[(*n)++] = entry;
+}
+
+char **program_environment (char *const exports[], int nexports, int *countp,
+                            struct krun_error *errp)
 {
     extern char **environ;
-    size_t n = 0, k = 0;
+    size_t total = 0;
+    int k = 0;
     char **env;
 
-    while (environ[n])
-        n++;
-    if (!(env = calloc (n + 1, sizeof (*env))))
+    while (environ[total])
+        total++;
+    if (!(env = calloc (total + nexports + 1, sizeof (*env)))) {
+        errprintf_errno (errp, "environment");
         return NULL;
-    for (size_t i = 0; i < n; i++)
-        if (!is_private (environ[i]))
-            env[k++] = environ[i];
-    *countp = (int)k;
+    }
+    for (size_t i = 0; i < total; i++)
+        if (!never_sent (environ[i]) && !host_specific (environ[i]))
+            set_entry (env, &k, environ[i]);
+    for (int i = 0; i < nexports; i++) {
+        const char *x = exports[i];
+        size_t len = name_length (x);
+        if (len == 0) {
+            errno = EINVAL;
+            errprintf (errp, "-x %s: expected VAR or VAR=value", x);
+            goto error;
+        }
+        if (never_sent (x)) {
+            errno = EPERM;
+            errprintf (errp, "-x %.*s: the broker settings never leave the launcher",
+                       (int)len, x);
+            goto error;
+        }
+        if (x[len] == '=') {
+            set_entry (env, &k, (char *)x);
+            continue;
+        }
+        size_t i;
+        for (i = 0; i < total; i++)
+            if (strncmp (environ[i], x, len) == 0 && environ[i][len] == '=')
+                break;
+        if (i == total) {
+            errno = ENOENT;
+            errprintf (errp, "-x %s: %s is not set in the launcher's environment", x,
+                       x);
+            goto error;
+        }
+        set_entry (env, &k, environ[i]);
+    }
+    env[k] = NULL;
+    *countp = k;
     return env;
+error:
+    free (env);
+    return NULL;
 }

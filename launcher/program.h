@@ -13,10 +13,15 @@
  * with errno (ENOENT, EACCES, EISDIR) and errp naming the program. */
 char *program_resolve (const char *name, struct krun_error *errp);
 
-/* The environment sent to the tasks: the launcher's own, without the
- * variables that hold krun's secrets or broker settings (KRUN_AMQP_URL,
- * KRUN_AMQP_CACERT, KRUN_CONFIG).  Returns a NULL-terminated array of
- * borrowed strings (free the array only) and its length in *countp. */
-char **program_environment (int *countp);
+/* The environment sent to the tasks (docs/environment.md): the launcher's
+ * own, without the broker settings (KRUN_AMQP_*, KRUN_CONFIG: never sent)
+ * and without host-specific variables (HOSTNAME, DISPLAY, SSH_*, PWD, ...:
+ * sent only when named by -x); then exports, the -x arguments: "VAR" sends
+ * the launcher's VAR, "VAR=value" sets it.  Returns a NULL-terminated array
+ * of borrowed strings (from environ and exports; free the array only) and
+ * its length in *countp, or NULL with errno (EPERM for a broker setting,
+ * ENOENT for an unset VAR, EINVAL) and errp naming the -x argument. */
+char **program_environment (char *const exports[], int nexports, int *countp,
+                            struct krun_error *errp);
 
 #endif

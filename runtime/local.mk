@@ -20,7 +20,9 @@ runtime_krund_SOURCES = \
 	runtime/daemon.c runtime/daemon.h \
 	runtime/slot.c runtime/slot.h \
 	runtime/relay.c runtime/relay.h \
-	runtime/task.c runtime/task.h
+	runtime/task.c runtime/task.h \
+	runtime/taskchannel.c runtime/taskchannel.h \
+	runtime/rankdata.c runtime/rankdata.h
 runtime_krund_LDADD = runtime/libkrunrt.la
 
 # Unit tests, next to the code.
@@ -28,7 +30,9 @@ RUNTIME_UNIT_TESTS = \
 	runtime/test/protocol.t \
 	runtime/test/cpumap.t \
 	runtime/test/topology.t \
-	runtime/test/relay.t
+	runtime/test/relay.t \
+	runtime/test/taskchannel.t \
+	runtime/test/rankdata.t
 check_PROGRAMS += $(RUNTIME_UNIT_TESTS)
 TESTS += $(RUNTIME_UNIT_TESTS)
 runtime_test_protocol_t_SOURCES = runtime/test/protocol.c
@@ -41,6 +45,10 @@ runtime_test_topology_t_SOURCES = runtime/test/topology.c
 runtime_test_topology_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_topology_t_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR_FALLBACK=\"$(abs_top_srcdir)\"
 EXTRA_DIST += runtime/test/topology-4core.xml
+runtime_test_taskchannel_t_SOURCES = runtime/test/taskchannel.c runtime/taskchannel.c
+runtime_test_taskchannel_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_rankdata_t_SOURCES = runtime/test/rankdata.c runtime/rankdata.c
+runtime_test_rankdata_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 
 # Needs a broker: run by tests/t0010-transport.t, not directly by make check.
 check_PROGRAMS += runtime/test/transport-check

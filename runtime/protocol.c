@@ -40,7 +40,7 @@ static const char *const type_names[] = {
     [PROTOCOL_JOINED] = "joined", [PROTOCOL_ANNOUNCE] = "announce",
     [PROTOCOL_TASK] = "task",     [PROTOCOL_RESULT] = "result",
     [PROTOCOL_OUTPUT] = "output", [PROTOCOL_END] = "end",
-    [PROTOCOL_CANCEL] = "cancel",
+    [PROTOCOL_CANCEL] = "cancel", [PROTOCOL_PROGRESS] = "progress",
 };
 
 static const char *const status_names[] = {
@@ -51,7 +51,7 @@ static const char *const status_names[] = {
 
 static bool type_known (int type)
 {
-    return type >= PROTOCOL_WHO && type <= PROTOCOL_CANCEL;
+    return type >= PROTOCOL_WHO && type <= PROTOCOL_PROGRESS;
 }
 
 const char *protocol_type_name (enum protocol_type type)
@@ -85,6 +85,8 @@ struct codec {
     const char *type; /* message type name, for error messages */
     char scope[32];   /* "nodes[3]" while inside a node object, else "" */
     struct krun_error *errp;
+    const char *payload; /* decoding: the bytes after the JSON line's '\n' */
+    size_t payload_len;
 };
 
 /* Reject field (element index, or -1 for the field itself): EINVAL when
@@ -357,6 +359,81 @@ static int field_ints (struct codec *c, const char *name, int **items, int *coun
     return unique ? 0 : reject (c, name, expected);
 }
 
+/* An optional boolean: absent means false, and false is not written. */
+static int field_flag (struct codec *c, const char *name, bool *value)
+{
+    if (c->encoding) {
+        if (*value && !cJSON_AddTrueToObject (c->obj, name))
+            return out_of_memory (c);
+        return 0;
+    }
+    const cJSON *item = lookup (c, name);
+    if (item && !cJSON_IsBool (item))
+        return reject (c, name, "true or false");
+    *value = cJSON_IsTrue (item);
+    return 0;
+}
+
+/* A number from 0 to 1. */
+static int field_fraction (struct codec *c, const char *name, double *value)
+{
+    const char *expected = "a number from 0 to 1";
+
+    if (c->encoding) {
+        if (!(*value >= 0 && *value <= 1))
+            return reject (c, name, expected);
+        if (!cJSON_AddNumberToObject (c->obj, name, *value))
+            return out_of_memory (c);
+        return 0;
+    }
+    const cJSON *item = lookup (c, name);
+    if (!cJSON_IsNumber (item) || !(item->valuedouble >= 0 && item->valuedouble <= 1))
+        return reject (c, name, expected);
+    *value = item->valuedouble;
+    return 0;
+}
+
+/* The payload of a task or result: raw bytes after the JSON line, whose
+ * length the optional integer field name announces (absent means none), so a
+ * truncated body is detected.  Decoding borrows *data from the body. */
+static int field_payload (struct codec *c, const char *name, const char **data,
+                          size_t *len, size_t max)
+{
+    char expected[64];
+    int64_t n;
+
+    snprintf (expected, sizeof (expected), "an integer from 0 to %zu", max);
+    if (c->encoding) {
+        if (*len == 0)
+            return 0;
+        if (*len > max || !*data)
+            return reject (c, name, expected);
+        n = (int64_t)*len;
+        return field_int64 (c, name, &n, 0, (int64_t)max);
+    }
+    if (!lookup (c, name)) {
+        if (c->payload_len > 0) {
+            errno = EPROTO;
+            return errprintf (c->errp,
+                              "%s message: %zu unexpected bytes after the JSON line",
+                              c->type, c->payload_len);
+        }
+        return 0;
+    }
+    if (field_int64 (c, name, &n, 0, (int64_t)max) < 0)
+        return -1;
+    if ((size_t)n != c->payload_len) {
+        errno = EPROTO;
+        return errprintf (c->errp,
+                          "%s message: field '%s' says %lld bytes but %zu follow the "
+                          "JSON line",
+                          c->type, name, (long long)n, c->payload_len);
+    }
+    *data = n > 0 ? c->payload : NULL;
+    *len = (size_t)n;
+    return 0;
+}
+
 static int field_status (struct codec *c, const char *name,
                          enum protocol_status *status)
 {
@@ -473,7 +550,9 @@ static int codec_announce (struct codec *c, struct protocol_announce *a)
         field_string_sized (c, "results_queue", &a->results_queue, 1, MAX_QUEUE_NAME,
                             "a queue name of 1 to 255 bytes") < 0 ||
         field_int (c, "delivery_limit", &a->delivery_limit, 1, INT_MAX) < 0 ||
-        field_nodes (c, "nodes", &a->nodes, &a->nnodes) < 0)
+        field_nodes (c, "nodes", &a->nodes, &a->nnodes) < 0 ||
+        field_flag (c, "inputs", &a->inputs) < 0 ||
+        field_flag (c, "progress", &a->progress) < 0)
         return -1;
     /* Optional, added without a new version: an older worker ignores it and
      * runs path (which then fails if only the launcher has it). */
@@ -486,7 +565,21 @@ static int codec_announce (struct codec *c, struct protocol_announce *a)
 static int codec_task (struct codec *c, struct protocol_task *t)
 {
     if (field_int (c, "rank", &t->rank, 0, INT_MAX) < 0 ||
-        field_int (c, "attempt", &t->attempt, 1, INT_MAX) < 0)
+        field_int (c, "attempt", &t->attempt, 1, INT_MAX) < 0 ||
+        field_payload (c, "input", &t->input, &t->input_len, PROTOCOL_MAX_INPUT) < 0)
+        return -1;
+    /* Optional: only `krun -f` sends per-rank arguments. */
+    if ((c->encoding && t->argc > 0) || (!c->encoding && lookup (c, "args")))
+        return field_strings (c, "args", &t->args, &t->argc, 1);
+    return 0;
+}
+
+static int codec_progress (struct codec *c, struct protocol_progress *p)
+{
+    if (field_int (c, "rank", &p->rank, 0, INT_MAX) < 0 ||
+        field_int (c, "attempt", &p->attempt, 1, INT_MAX) < 0 ||
+        field_name (c, "node", &p->node) < 0 ||
+        field_fraction (c, "fraction", &p->fraction) < 0)
         return -1;
     return 0;
 }
@@ -502,7 +595,8 @@ static int codec_result (struct codec *c, struct protocol_result *r)
         field_status (c, "status", &r->status) < 0 ||
         field_int (c, "code", &r->code, INT_MIN, INT_MAX) < 0 ||
         field_time (c, "start_us", &r->start_us) < 0 ||
-        field_time (c, "end_us", &r->end_us) < 0)
+        field_time (c, "end_us", &r->end_us) < 0 ||
+        field_payload (c, "data", &r->data, &r->data_len, PROTOCOL_MAX_RESULT) < 0)
         return -1;
     /* Only a failure has a reason; an error field on other results is
      * ignored like any unknown field. */
@@ -551,21 +645,48 @@ static int codec_msg (struct codec *c, struct protocol_msg *msg)
             return codec_result (c, &msg->result);
         case PROTOCOL_OUTPUT:
             return codec_output (c, &msg->output);
+        case PROTOCOL_PROGRESS:
+            return codec_progress (c, &msg->progress);
     }
     return reject (c, "type", "a known message type");
 }
 
 /* ---- encoding ---- */
 
-/* The body: the JSON line, and for output a newline and the payload. */
+/* The bytes that follow the JSON line of msg, if any. */
+static bool payload_of (const struct protocol_msg *msg, const char **data, size_t *len)
+{
+    switch (msg->type) {
+        case PROTOCOL_OUTPUT:
+            *data = msg->output.data;
+            *len = msg->output.len;
+            return true; /* even when empty: the '\n' is required */
+        case PROTOCOL_TASK:
+            *data = msg->task.input;
+            *len = msg->task.input_len;
+            return *len > 0;
+        case PROTOCOL_RESULT:
+            *data = msg->result.data;
+            *len = msg->result.data_len;
+            return *len > 0;
+        default:
+            return false;
+    }
+}
+
+/* The body: the JSON line, and for a message with a payload a newline and
+ * the payload. */
 static char *assemble (const struct protocol_msg *msg, const char *json, size_t *lenp,
                        struct krun_error *errp)
 {
     size_t jlen = strlen (json), len = jlen;
+    const char *data = NULL;
+    size_t data_len = 0;
+    bool has_payload = payload_of (msg, &data, &data_len);
     char *body;
 
-    if (msg->type == PROTOCOL_OUTPUT)
-        len += 1 + msg->output.len;
+    if (has_payload)
+        len += 1 + data_len;
     if (len > PROTOCOL_MAX_BODY) {
         errno = E2BIG;
         errprintf (errp, "cannot encode %s message: %zu bytes, over the %d byte limit",
@@ -580,10 +701,10 @@ static char *assemble (const struct protocol_msg *msg, const char *json, size_t 
         return NULL;
     }
     memcpy (body, json, jlen);
-    if (msg->type == PROTOCOL_OUTPUT) {
+    if (has_payload) {
         body[jlen] = '\n';
-        if (msg->output.len > 0)
-            memcpy (body + jlen + 1, msg->output.data, msg->output.len);
+        if (data_len > 0)
+            memcpy (body + jlen + 1, data, data_len);
     }
     body[len] = '\0';
     *lenp = len;
@@ -717,7 +838,7 @@ static int decode_header (struct codec *c, struct protocol_msg *msg)
                                what, PROTOCOL_VERSION);
     }
     if (cJSON_IsString (type) && type->valuestring) {
-        for (int t = PROTOCOL_WHO; t <= PROTOCOL_CANCEL; t++) {
+        for (int t = PROTOCOL_WHO; t <= PROTOCOL_PROGRESS; t++) {
             if (strcmp (type->valuestring, type_names[t]) == 0) {
                 msg->type = t;
                 c->type = type_names[t];
@@ -728,8 +849,9 @@ static int decode_header (struct codec *c, struct protocol_msg *msg)
     return reject (c, "type", "a known message type");
 }
 
-/* Only output has bytes after the JSON line; everything else is the line and
- * at most its newline. */
+/* Output has bytes after the JSON line; task and result may have (their
+ * codec checks the count); everything else is the line and at most its
+ * newline. */
 static int split_payload (struct codec *c, struct protocol_msg *msg, const char *body,
                           size_t len, size_t jlen)
 {
@@ -740,6 +862,9 @@ static int split_payload (struct codec *c, struct protocol_msg *msg, const char 
                                    "and the payload");
         msg->output.data = body + jlen + 1;
         msg->output.len = len - jlen - 1;
+    } else if (msg->type == PROTOCOL_TASK || msg->type == PROTOCOL_RESULT) {
+        c->payload = jlen < len ? body + jlen + 1 : NULL;
+        c->payload_len = jlen < len ? len - jlen - 1 : 0;
     } else if (jlen + 1 < len) {
         return protocol_error (c->errp,
                                "%s message: %zu unexpected bytes after the JSON line",
@@ -824,6 +949,12 @@ void protocol_msg_clear (struct protocol_msg *msg)
         case PROTOCOL_RESULT:
             free (msg->result.node);
             free (msg->result.error);
+            break;
+        case PROTOCOL_TASK:
+            free_strings (msg->task.args, msg->task.argc);
+            break;
+        case PROTOCOL_PROGRESS:
+            free (msg->progress.node);
             break;
         default: /* no owned fields; output.data is borrowed */
             break;

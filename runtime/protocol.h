@@ -5,8 +5,9 @@
  *
  * Every message body starts with one line of JSON (no raw newline inside,
  * cJSON escapes them) holding at least {"v": PROTOCOL_VERSION, "type": ...}.
- * Only "output" messages continue after that line: a '\n' and then the raw
- * bytes the task wrote, so binary output travels unchanged and unescaped.
+ * Only "output" messages, and "task" and "result" messages that carry a
+ * payload (input, krun_result bytes), continue after that line: a '\n' and
+ * then the raw bytes, so binary data travels unchanged and unescaped.
  *
  * Decoding is strict: a wrong version, a missing or mistyped field, a body
  * larger than PROTOCOL_MAX_BODY or a truncated body is an error (-1, errno
@@ -29,6 +30,12 @@
 #define PROTOCOL_MAX_BODY (8 * 1024 * 1024)
 /* Largest output payload a slot puts into one "output" message. */
 #define PROTOCOL_MAX_OUTPUT_CHUNK (64 * 1024)
+/* Largest per-rank input a task message carries, and largest result a task
+ * returns with krun_result().  Both travel through the broker, which holds
+ * every queued task in memory: bulk data belongs on a shared file system or
+ * in object storage, with its path as the input. */
+#define PROTOCOL_MAX_INPUT (1024 * 1024)
+#define PROTOCOL_MAX_RESULT (1024 * 1024)
 
 /* Exchanges and queues (see docs/protocol.md for flags and arguments). */
 #define PROTOCOL_EXCHANGE_CONTROL "krun.control"   /* fanout: announce/end/cancel */
@@ -56,6 +63,7 @@ enum protocol_type {
     PROTOCOL_OUTPUT,   /* slot -> launcher: bytes a rank wrote */
     PROTOCOL_END,      /* launcher -> slots: job finished, stop consuming */
     PROTOCOL_CANCEL,   /* launcher -> slots: job cancelled, kill its tasks */
+    PROTOCOL_PROGRESS, /* slot -> launcher: a rank started or reported progress */
 };
 
 /* One node of a job's slot map, as carried by an announcement. */
@@ -95,6 +103,8 @@ struct protocol_announce {
     int nnodes;
     struct protocol_node *nodes;
     int delivery_limit;   /* attempts before a rank is failed, >= 1 */
+    bool inputs;          /* tasks carry input: slots make a scratch directory */
+    bool progress;        /* slots send "progress" messages (start, krun_progress) */
     char *program_sha256; /* optional: the program is staged (stage.h) under
                              this hash and runs from the worker's cache; NULL:
                              path is run as is */
@@ -103,6 +113,10 @@ struct protocol_announce {
 struct protocol_task {
     int rank;
     int attempt; /* 1 for the first run; a redelivered task runs as attempt+1 */
+    int argc;
+    char **args;       /* appended to the announced argv (krun -f), or NULL */
+    const char *input; /* borrowed: points into the decoded body */
+    size_t input_len;  /* at most PROTOCOL_MAX_INPUT */
 };
 
 enum protocol_status {
@@ -123,7 +137,9 @@ struct protocol_result {
     int code;
     int64_t start_us; /* CLOCK_REALTIME microseconds */
     int64_t end_us;
-    char *error; /* NULL unless status == PROTOCOL_FAILED */
+    char *error;      /* NULL unless status == PROTOCOL_FAILED */
+    const char *data; /* krun_result() bytes; borrowed from the decoded body */
+    size_t data_len;  /* at most PROTOCOL_MAX_RESULT */
 };
 
 struct protocol_output {
@@ -134,8 +150,16 @@ struct protocol_output {
     size_t len;
 };
 
+struct protocol_progress {
+    int rank;
+    int attempt;
+    char *node;
+    double fraction; /* 0 when the task starts, then what krun_progress() said */
+};
+
 /* A decoded message.  Strings and arrays are owned by the message and freed by
- * protocol_msg_clear(), except protocol_output.data (points into the body). */
+ * protocol_msg_clear(), except the payloads output.data, task.input and
+ * result.data, which point into the body. */
 struct protocol_msg {
     enum protocol_type type;
     char *job; /* job id; NULL for WHO, HERE, JOINED */
@@ -146,6 +170,7 @@ struct protocol_msg {
         struct protocol_task task;
         struct protocol_result result;
         struct protocol_output output;
+        struct protocol_progress progress;
     };
 };
 

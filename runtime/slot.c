@@ -1,6 +1,7 @@
 /* slot.c - the slot process's event loop.  See slot.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,17 +13,25 @@
 #include "clock.h"
 #include "log.h"
 #include "protocol.h"
+#include "rankdata.h"
 #include "relay.h"
 #include "slot.h"
 #include "stage.h"
 #include "task.h"
+#include "taskchannel.h"
 #include "transport.h"
 
 #define JOB_TAG_PREFIX "job."
+#define JOINED_TAG "joined"
+/* RabbitMQ's direct reply-to pseudo-queue: answers to this slot's "joined"
+ * come straight to its connection, with no queue to create. */
+#define DIRECT_REPLY_TO "amq.rabbitmq.reply-to"
 /* How long a cancelled task has between SIGTERM and SIGKILL. */
 #define KILL_GRACE_MS 2000
 /* How often a slot checks that the launchers of its jobs are still there. */
 #define LEASE_CHECK_MS 3000
+/* At most one progress message per task in this time. */
+#define PROGRESS_INTERVAL_MS 200
 
 /* A job this slot has heard of and takes part in. */
 struct slot_job {
@@ -32,10 +41,12 @@ struct slot_job {
     char tag[160];   /* consumer tag on the task queue */
     char queue[160]; /* the task queue */
     int64_t lease_checked_ms;
-    bool consuming;  /* false while paused: see bounce_task() */
-    char **env;      /* the tasks' environment, built once per job */
-    int env_rank;    /* index of KRUN_RANK in env */
-    int env_attempt; /* index of KRUN_ATTEMPT in env */
+    bool consuming;      /* false while paused: see bounce_task() */
+    char **env;          /* the tasks' environment, built once per job */
+    int env_rank;        /* index of KRUN_RANK in env */
+    int env_attempt;     /* index of KRUN_ATTEMPT in env */
+    char *scratch;       /* where the rank's input file goes, if the job has inputs */
+    char *scratch_error; /* why there is none although the job has inputs */
     struct slot_job *next;
 };
 
@@ -52,6 +63,10 @@ struct running {
     bool give_back;     /* stopping: requeue the task */
     char out[3][PROTOCOL_MAX_OUTPUT_CHUNK];
     size_t used[3];
+    struct taskchannel *channel; /* result and progress from libkrun */
+    bool progress_pending;       /* a progress update waits for its interval */
+    double progress;
+    int64_t progress_sent_ms;
 };
 
 struct slot {
@@ -93,6 +108,9 @@ static int job_environment (const struct slot *s, struct slot_job *j);
 static void job_free (struct slot_job *j)
 {
     if (j) {
+        rankdata_scratch_remove (j->scratch);
+        free (j->scratch);
+        free (j->scratch_error);
         free_environment (j->env);
         free (j->id);
         protocol_msg_clear (&j->announce);
@@ -155,6 +173,14 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg)
     memset (msg, 0, sizeof (*msg)); /* ownership moves to j */
     j->global_slot = global_slot;
     j->lease_checked_ms = clock_mono_ms ();
+    /* Without a scratch directory the slot still takes the job's tasks and
+     * fails them with the reason: ignoring the job would leave its launcher
+     * waiting for slots that never come. */
+    if (j->announce.announce.inputs &&
+        !(j->scratch = rankdata_scratch_create (j->id, &error))) {
+        log_msg ("%s", error.text);
+        j->scratch_error = strdup (error.text);
+    }
     if (job_environment (s, j) < 0) {
         log_msg ("job %s: out of memory", j->id);
         job_free (j);
@@ -243,7 +269,7 @@ static int publish (struct slot *s, struct slot_job *j, const struct protocol_ms
 
 static void publish_result (struct slot *s, struct slot_job *j, int rank, int attempt,
                             enum protocol_status status, int code, int64_t start_us,
-                            const char *why)
+                            const char *why, const char *data, size_t data_len)
 {
     struct protocol_msg msg = {
         .type = PROTOCOL_RESULT,
@@ -261,6 +287,8 @@ static void publish_result (struct slot *s, struct slot_job *j, int rank, int at
                 .start_us = start_us,
                 .end_us = clock_wall_us (),
                 .error = (char *)why,
+                .data = data,
+                .data_len = data_len,
             },
     };
     publish (s, j, &msg);
@@ -337,7 +365,8 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
 {
     extern char **environ;
     const struct protocol_announce *a = &j->announce.announce;
-    char krun[7][256];
+    char krun[9][PATH_MAX + 32];
+    int nkrun = 8;
     size_t n = 0, count = 0;
     char **env;
 
@@ -348,10 +377,14 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
     snprintf (krun[4], sizeof (krun[4]), "KRUN_SLOT=%d", j->global_slot);
     snprintf (krun[5], sizeof (krun[5]), "KRUN_JOB_ID=%s", j->id);
     snprintf (krun[6], sizeof (krun[6]), "KRUN_ATTEMPT=%d", attempt);
+    snprintf (krun[7], sizeof (krun[7]), "KRUN_CONTROL_FD=%d", TASK_CONTROL_FD);
+    if (j->scratch)
+        snprintf (krun[nkrun++], sizeof (krun[8]), "KRUN_INPUT_FILE=%s/%s", j->scratch,
+                  RANKDATA_INPUT_NAME);
 
     while (environ[count])
         count++;
-    if (!(env = calloc (count + a->envc + 7 + 1, sizeof (*env))))
+    if (!(env = calloc (count + a->envc + nkrun + 1, sizeof (*env))))
         return NULL;
     for (size_t i = 0; i < count; i++)
         if (environment_set (env, &n, environ[i]) < 0)
@@ -359,7 +392,7 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
     for (int i = 0; i < a->envc; i++)
         if (environment_set (env, &n, a->env[i]) < 0)
             goto nomem;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < nkrun; i++)
         if (environment_set (env, &n, krun[i]) < 0)
             goto nomem;
     return env;
@@ -437,7 +470,7 @@ static void handle_redelivery (struct slot *s, struct slot_job *j,
                   "delivered %d times without finishing (delivery limit)", attempt - 1);
         log_msg ("job %s rank %d: %s", j->id, task->task.rank, why);
         publish_result (s, j, task->task.rank, attempt - 1, PROTOCOL_FAILED, 127,
-                        clock_wall_us (), why);
+                        clock_wall_us (), why, NULL, 0);
         ack (s, m->delivery_tag);
         return;
     }
@@ -501,6 +534,60 @@ static void resume_jobs (struct slot *s)
     }
 }
 
+static void publish_progress (struct slot *s, double fraction)
+{
+    struct running *r = &s->run;
+    struct protocol_msg msg = {
+        .type = PROTOCOL_PROGRESS,
+        .job = r->job->id,
+        .progress = {.rank = r->rank,
+                     .attempt = r->attempt,
+                     .node = (char *)s->cfg->node,
+                     .fraction = fraction},
+    };
+
+    publish (s, r->job, &msg);
+    r->progress_sent_ms = clock_mono_ms ();
+    r->progress_pending = false;
+}
+
+/* A task just started: a launcher that shows progress counts it running. */
+static void task_started (struct slot *s)
+{
+    struct running *r = &s->run;
+
+    taskchannel_reset (r->channel);
+    r->progress_pending = false;
+    if (r->job->announce.announce.progress)
+        publish_progress (s, 0);
+}
+
+/* Read the task's control channel; forward progress at most every
+ * PROGRESS_INTERVAL_MS (the last value wins), when the launcher wants it. */
+static void read_control (struct slot *s)
+{
+    struct running *r = &s->run;
+    struct krun_error error;
+    int fd = task_control_fd (r->task);
+    double fraction;
+
+    if (fd >= 0) {
+        int rc = taskchannel_read (r->channel, fd, &error);
+        if (rc < 0)
+            log_msg ("job %s rank %d: %s", r->job ? r->job->id : "?", r->rank,
+                     error.text);
+        if (rc != 0)
+            task_control_close (r->task);
+    }
+    if (taskchannel_take_progress (r->channel, &fraction)) {
+        r->progress = fraction;
+        r->progress_pending = true;
+    }
+    if (r->progress_pending && r->job && r->job->announce.announce.progress &&
+        !r->drop && clock_mono_ms () - r->progress_sent_ms >= PROGRESS_INTERVAL_MS)
+        publish_progress (s, r->progress);
+}
+
 static int exit_code_for_errno (int err)
 {
     /* As a shell reports them: 127 not found, 126 found but not runnable. */
@@ -540,12 +627,24 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         goto out;
     }
     const struct protocol_announce *a = &j->announce.announce;
-    argv = calloc (a->argc + 1, sizeof (*argv));
+    argv = rankdata_argv (a->argv, a->argc, msg.task.args, msg.task.argc, msg.task.rank,
+                          a->size);
     if (!argv || job_environment_set (j, msg.task.rank, msg.task.attempt) < 0) {
         transport_reject (s->t, m->delivery_tag, true, NULL);
         goto out;
     }
-    memcpy (argv, a->argv, a->argc * sizeof (*argv));
+    if (a->inputs &&
+        (!j->scratch || rankdata_write_input (j->scratch, msg.task.input,
+                                              msg.task.input_len, &error) < 0)) {
+        const char *why = j->scratch         ? error.text
+                          : j->scratch_error ? j->scratch_error
+                                             : "no scratch directory for the input";
+        log_msg ("job %s rank %d: %s", j->id, msg.task.rank, why);
+        publish_result (s, j, msg.task.rank, msg.task.attempt, PROTOCOL_FAILED, 126,
+                        clock_wall_us (), why, NULL, 0);
+        ack (s, m->delivery_tag);
+        goto out;
+    }
     struct running *r = &s->run;
     memset (r->used, 0, sizeof (r->used));
     r->job = j;
@@ -566,14 +665,15 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     free (dir);
     if (!r->task) {
         publish_result (s, j, r->rank, r->attempt, PROTOCOL_FAILED,
-                        exit_code_for_errno (errno), r->start_us, error.text);
+                        exit_code_for_errno (errno), r->start_us, error.text, NULL, 0);
         ack (s, m->delivery_tag);
         goto out;
     }
     s->busy = true;
     notify_daemon (s, 'B');
+    task_started (s);
 out:
-    free (argv);
+    rankdata_argv_free (argv);
     protocol_msg_clear (&msg);
 }
 
@@ -581,19 +681,23 @@ out:
 static void finish_task (struct slot *s, int status)
 {
     struct running *r = &s->run;
+    const char *data;
+    size_t data_len;
 
     read_output (s, 1);
     read_output (s, 2);
+    read_control (s);
+    data = taskchannel_result (r->channel, &data_len);
     /* Grandchildren die with the task (task_destroy kills the group). */
     if (r->job && !r->drop && !r->give_back) {
         forward_output (s, 1, true);
         forward_output (s, 2, true);
         if (WIFSIGNALED (status))
             publish_result (s, r->job, r->rank, r->attempt, PROTOCOL_SIGNALED,
-                            WTERMSIG (status), r->start_us, NULL);
+                            WTERMSIG (status), r->start_us, NULL, data, data_len);
         else
             publish_result (s, r->job, r->rank, r->attempt, PROTOCOL_EXITED,
-                            WEXITSTATUS (status), r->start_us, NULL);
+                            WEXITSTATUS (status), r->start_us, NULL, data, data_len);
         /* Acked only now, after the result: AMQP keeps a channel's order, so
          * the broker has the result before it forgets the task. */
         ack (s, r->delivery_tag);
@@ -659,7 +763,9 @@ static int handle_events (struct slot *s)
     int rc;
 
     while ((rc = transport_next (s->t, 0, &m, &error)) > 0) {
-        if (rc == TRANSPORT_DELIVERY)
+        if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, JOINED_TAG) == 0)
+            handle_control (s, m.body, m.len);
+        else if (rc == TRANSPORT_DELIVERY)
             handle_task (s, &m);
         else if (rc == TRANSPORT_RETURNED)
             handle_returned (s, &m);
@@ -693,25 +799,28 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
     if (!(s->t =
               transport_connect (s->cfg->url, s->cfg->cacert, s->cfg->heartbeat, errp)))
         return -1;
-    if (transport_qos (s->t, 1, errp) < 0)
+    /* Running launchers answer with their announcement, through direct
+     * reply-to (consumed no-ack, on the channel that publishes "joined"): a
+     * slot that starts (or restarts) in the middle of a job joins it.  Not
+     * through the daemon's control queue: the daemon would relay every
+     * answer to all its slots, n slots starting after an announcement
+     * would cost n * n messages. */
+    if (transport_qos (s->t, 1, errp) < 0 ||
+        transport_consume (s->t, DIRECT_REPLY_TO, JOINED_TAG, true, errp) < 0)
         return -1;
-    /* Running launchers answer with their announcement (to the daemon's
-     * control queue, so every slot of the node hears it again and the ones
-     * that know the job already ignore it): a slot that starts (or restarts)
-     * in the middle of a job joins it. */
     joined.joined.node = (char *)s->cfg->node;
     joined.joined.local = s->cfg->local;
     if (!(body = protocol_encode (&joined, &len, errp)))
         return -1;
     rc = transport_publish (s->t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_JOINED,
-                            "joined", s->cfg->control_queue, 0, body, len, errp);
+                            "joined", DIRECT_REPLY_TO, 0, body, len, errp);
     free (body);
     return rc;
 }
 
 static void wait_for_events (struct slot *s)
 {
-    struct pollfd fds[5];
+    struct pollfd fds[6];
     int nfds = 0, timeout = 1000;
 
     if (transport_pending (s->t))
@@ -723,6 +832,11 @@ static void wait_for_events (struct slot *s)
             if (task_output_fd (s->run.task, stream) >= 0)
                 fds[nfds++] = (struct pollfd){
                     .fd = task_output_fd (s->run.task, stream), .events = POLLIN};
+        if (task_control_fd (s->run.task) >= 0)
+            fds[nfds++] =
+                (struct pollfd){.fd = task_control_fd (s->run.task), .events = POLLIN};
+        if (s->run.progress_pending)
+            timeout = PROGRESS_INTERVAL_MS;
         if (task_exit_fd (s->run.task) >= 0)
             fds[nfds++] =
                 (struct pollfd){.fd = task_exit_fd (s->run.task), .events = POLLIN};
@@ -775,6 +889,10 @@ int slot_run (const struct slot_config *cfg)
     sigaction (SIGTERM, &sa, NULL);
     sigaction (SIGINT, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
+    if (!(s.run.channel = taskchannel_create ())) {
+        log_msg ("out of memory");
+        goto done;
+    }
     if (slot_setup (&s, &error) < 0) {
         log_msg ("%s", error.text);
         goto done;
@@ -784,6 +902,7 @@ int slot_run (const struct slot_config *cfg)
         if (s.busy) {
             read_output (&s, 1);
             read_output (&s, 2);
+            read_control (&s);
         }
         int relay = relay_reader_read (s.control, handle_control, &s);
         if (relay != 0) {
@@ -810,5 +929,6 @@ done:
         job_forget (&s, s.jobs, false);
     transport_destroy (s.t);
     relay_reader_destroy (s.control);
+    taskchannel_destroy (s.run.channel);
     return rc;
 }

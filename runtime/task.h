@@ -3,7 +3,12 @@
  * The child runs in its own process group so that task_kill() reaches the
  * grandchildren it forks, and it gets SIGKILL if its slot process dies
  * (PR_SET_PDEATHSIG), so a killed slot never leaves an orphan task running
- * while the broker hands the same rank to another slot.
+ * while the broker hands the same rank to another slot.  It is started with
+ * vfork() (see task.c for why).
+ *
+ * Each task also gets one end of a socketpair as file descriptor
+ * TASK_CONTROL_FD (3): the control channel on which libkrun sends its result
+ * and progress (see taskchannel.h); the slot reads the other end.
  */
 #ifndef KRUN_TASK_H
 #define KRUN_TASK_H
@@ -14,6 +19,8 @@
 #include "error.h"
 
 struct task;
+
+#define TASK_CONTROL_FD 3
 
 /* Start path with argv and the complete environment envp, in directory cwd
  * (NULL = inherit).  stdin is /dev/null; stdout and stderr are pipes read
@@ -30,6 +37,13 @@ pid_t task_pid (const struct task *t);
 
 /* Pipe of stream 1 (stdout) or 2 (stderr), or -1 once it reached EOF. */
 int task_output_fd (const struct task *t, int stream);
+
+/* The slot's end of the control channel (non-blocking), or -1 after
+ * task_control_close(). */
+int task_control_fd (const struct task *t);
+
+/* Close the slot's end of the control channel (it hit EOF or went bad). */
+void task_control_close (struct task *t);
 
 /* A file descriptor that becomes readable when the child exits (a pidfd), or
  * -1 where the kernel has none: then poll with a short timeout and call

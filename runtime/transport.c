@@ -969,6 +969,23 @@ int transport_delete_queue (struct transport *t, const char *name,
     return check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what);
 }
 
+int transport_delete_queue_nowait (struct transport *t, const char *name,
+                                   struct krun_error *errp)
+{
+    amqp_queue_delete_t req = {.queue = cstring (name), .nowait = 1};
+    int rc;
+
+    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
+        return -1;
+    rc = amqp_send_method (t->conn, PRIVATE_CHANNEL, AMQP_QUEUE_DELETE_METHOD, &req);
+    if (rc != AMQP_STATUS_OK) {
+        errno = ECONNRESET;
+        return errprintf (errp, "cannot delete queue '%s': %s", name ? name : "",
+                          amqp_error_string2 (rc));
+    }
+    return 0;
+}
+
 int transport_bind (struct transport *t, const char *queue, const char *exchange,
                     const char *key, struct krun_error *errp)
 {

@@ -95,6 +95,12 @@ int transport_delete_queue (struct transport *t, const char *name,
  * for a moment). */
 int transport_peek (struct transport *t, const char *name, void **bodyp, size_t *lenp,
                     struct krun_error *errp);
+/* Ask the broker to delete queue name without waiting for its answer
+ * (queue.delete with no-wait): for a queue that is no longer needed and
+ * would expire anyway, when the caller is about to leave.  Returns -1 only
+ * if the request could not be sent; a failure on the broker goes unseen. */
+int transport_delete_queue_nowait (struct transport *t, const char *name,
+                                   struct krun_error *errp);
 
 int transport_bind (struct transport *t, const char *queue, const char *exchange,
                     const char *key, struct krun_error *errp);

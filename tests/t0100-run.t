@@ -66,4 +66,8 @@ test_expect_success 'examples/hello reports node, slot and cpu' '
     "$KRUN" -n 3 --slots 225 "$HELLO" >hello &&
     [ "$(grep -c "^hello from rank [0-2] of 3 on node $(hostname), slot [0-9]*, cpu [0-9]*$" hello)" -eq 3 ]
 '
+test_expect_success 'a finished job leaves no queue behind' '
+    "$KRUN" -n 4 --slots 225 /bin/true &&
+    wait_for 5 eval "! broker_queue_names | grep -q \"^krun\\.job\\.\""
+'
 test_done

@@ -151,6 +151,11 @@ static struct protocol_msg good (enum protocol_type type)
         case PROTOCOL_CANCEL:
             m.job = JOB;
             break;
+        case PROTOCOL_PROGRESS:
+            m.job = JOB;
+            m.progress = (struct protocol_progress){
+                .rank = 5, .attempt = 1, .node = "a", .fraction = 0.25};
+            break;
     }
     return m;
 }
@@ -1233,7 +1238,7 @@ static bool mutate (int i, struct protocol_msg *m)
             m->type = 0;
             break;
         case 60:
-            m->type = PROTOCOL_CANCEL + 1;
+            m->type = PROTOCOL_PROGRESS + 1;
             break;
         default:
             return false;
@@ -1273,11 +1278,11 @@ static void test_bad_encodes (void)
 static void test_names (void)
 {
     const char *names[] = {"who",    "here",   "joined", "announce", "task",
-                           "result", "output", "end",    "cancel"};
+                           "result", "output", "end",    "cancel",   "progress"};
     char buf[128];
     bool all = true;
 
-    for (int t = PROTOCOL_WHO; t <= PROTOCOL_CANCEL; t++)
+    for (int t = PROTOCOL_WHO; t <= PROTOCOL_PROGRESS; t++)
         all = all && same (protocol_type_name (t), names[t - PROTOCOL_WHO]);
     ok (all, "type names");
     is_str (protocol_type_name (0), "?", "type 0 has no name");
@@ -1308,6 +1313,185 @@ static void test_clear (void)
         "clear zeroes the message; clearing twice is fine");
 }
 
+/* ---- payloads: task input and arguments, result data, progress ---- */
+
+/* Encode msg and compare with the single-quoted JSON line want followed by
+ * the raw payload (tail, tail_len bytes; none when tail is NULL). */
+static void check_wire (const struct protocol_msg *msg, const char *want_line,
+                        const char *tail, size_t tail_len, const char *name)
+{
+    char *line = json (want_line);
+    size_t want_len = strlen (line) + (tail ? 1 + tail_len : 0);
+    char *want = malloc (want_len + 1);
+    size_t len = 0;
+    struct krun_error error = {{0}};
+    char *body = protocol_encode (msg, &len, &error);
+
+    if (!want)
+        bail_out ("out of memory");
+    memcpy (want, line, strlen (line));
+    if (tail) {
+        want[strlen (line)] = '\n';
+        memcpy (want + strlen (line) + 1, tail, tail_len);
+    }
+    ok (body && len == want_len && memcmp (body, want, len) == 0, "%s", name);
+    if (!body)
+        diag ("encode: %s", error.text);
+    free (body);
+    free (want);
+    free (line);
+}
+
+static void test_payloads (void)
+{
+    static const char input[] = {'x', '\0', '\n', (char)0xff, 'y'};
+    static char *args[] = {"echo {rank}; exit 3"};
+    struct protocol_msg out;
+    char *body = NULL;
+
+    struct protocol_msg task = good (PROTOCOL_TASK);
+    task.task.input = input;
+    task.task.input_len = sizeof (input);
+    task.task.argc = 1;
+    task.task.args = args;
+    check_wire (&task,
+                "{'v':1,'type':'task','job':'" JOB
+                "','rank':224,'attempt':3,'input':5,'args':['echo {rank}; exit 3']}",
+                input, sizeof (input),
+                "task with input and args encodes as documented");
+    ok (encode_decode (&task, &out, &body) == 0 &&
+            out.task.input_len == sizeof (input) &&
+            memcmp (out.task.input, input, sizeof (input)) == 0 && out.task.argc == 1 &&
+            same (out.task.args[0], args[0]) && out.task.args[1] == NULL,
+        "task input (binary) and args round-trip");
+    protocol_msg_clear (&out);
+    free (body);
+
+    struct protocol_msg plain = good (PROTOCOL_TASK);
+    ok (round_trip (&plain, &out) == 0 && out.task.input == NULL &&
+            out.task.input_len == 0 && out.task.args == NULL,
+        "a task without input or args decodes with none");
+    protocol_msg_clear (&out);
+
+    struct protocol_msg result = good (PROTOCOL_RESULT);
+    result.result.status = PROTOCOL_EXITED;
+    result.result.code = 0;
+    result.result.error = NULL;
+    result.result.data = "42\n";
+    result.result.data_len = 3;
+    check_wire (&result,
+                "{'v':1,'type':'result','job':'" JOB
+                "','rank':17,'attempt':2,'node':'b','slot':130,'local':2,'core':-1,"
+                "'status':'exited','code':0,'start_us':1795371475334785,"
+                "'end_us':1795371480336012,'data':3}",
+                "42\n", 3, "result with data encodes as documented");
+    ok (encode_decode (&result, &out, &body) == 0 && out.result.data_len == 3 &&
+            memcmp (out.result.data, "42\n", 3) == 0,
+        "result data round-trips");
+    protocol_msg_clear (&out);
+    free (body);
+
+    struct protocol_msg progress = good (PROTOCOL_PROGRESS);
+    check_wire (&progress,
+                "{'v':1,'type':'progress','job':'" JOB
+                "','rank':5,'attempt':1,'node':'a','fraction':0.25}",
+                NULL, 0, "progress encodes as documented");
+    ok (round_trip (&progress, &out) == 0 && out.type == PROTOCOL_PROGRESS &&
+            out.progress.rank == 5 && same (out.progress.node, "a") &&
+            out.progress.fraction == 0.25,
+        "progress round-trips");
+    protocol_msg_clear (&out);
+
+    struct protocol_msg announce = good (PROTOCOL_ANNOUNCE);
+    ok (round_trip (&announce, &out) == 0 && !out.announce.inputs &&
+            !out.announce.progress,
+        "announce flags default to false");
+    protocol_msg_clear (&out);
+    announce.announce.inputs = announce.announce.progress = true;
+    ok (round_trip (&announce, &out) == 0 && out.announce.inputs &&
+            out.announce.progress,
+        "announce flags inputs and progress round-trip");
+    protocol_msg_clear (&out);
+
+    /* Sizes: the limits hold in both directions. */
+    char *big = calloc (1, PROTOCOL_MAX_INPUT + 1);
+    if (!big)
+        bail_out ("out of memory");
+    struct krun_error error = {{0}};
+    size_t len;
+    task = good (PROTOCOL_TASK);
+    task.task.input = big;
+    task.task.input_len = PROTOCOL_MAX_INPUT;
+    body = protocol_encode (&task, &len, &error);
+    ok (body && protocol_decode (body, len, &out, &error) == 0 &&
+            out.task.input_len == PROTOCOL_MAX_INPUT,
+        "an input of exactly PROTOCOL_MAX_INPUT bytes passes");
+    protocol_msg_clear (&out);
+    free (body);
+    task.task.input_len = PROTOCOL_MAX_INPUT + 1;
+    errno = 0;
+    ok (protocol_encode (&task, &len, &error) == NULL && errno == EINVAL &&
+            strstr (error.text, "'input'"),
+        "encode refuses an input over the limit: %s", error.text);
+    result.result.data = big;
+    result.result.data_len = PROTOCOL_MAX_RESULT + 1;
+    errno = 0;
+    ok (protocol_encode (&result, &len, &error) == NULL && errno == EINVAL &&
+            strstr (error.text, "'data'"),
+        "encode refuses a result over the limit: %s", error.text);
+    free (big);
+    progress.progress.fraction = 1.5;
+    errno = 0;
+    ok (protocol_encode (&progress, &len, &error) == NULL && errno == EINVAL &&
+            strstr (error.text, "'fraction'"),
+        "encode refuses a fraction over 1");
+
+    /* Decoding refuses inconsistent payloads. */
+    static const struct {
+        const char *body;
+        const char *needle;
+    } bad[] = {
+        {"{'v':1,'type':'task','job':'j','rank':1,'attempt':1,'input':4}\nabc",
+         "says 4 bytes but 3 follow"},
+        {"{'v':1,'type':'task','job':'j','rank':1,'attempt':1,'input':2}\nabc",
+         "says 2 bytes but 3 follow"},
+        {"{'v':1,'type':'task','job':'j','rank':1,'attempt':1,'input':1}",
+         "says 1 bytes but 0 follow"},
+        {"{'v':1,'type':'task','job':'j','rank':1,'attempt':1}\nabc",
+         "unexpected bytes"},
+        {"{'v':1,'type':'task','job':'j','rank':1,'attempt':1,'input':-1}\n",
+         "'input'"},
+        {"{'v':1,'type':'task','job':'j','rank':1,'attempt':1,'input':2097152}\n",
+         "'input'"},
+        {"{'v':1,'type':'task','job':'j','rank':1,'attempt':1,'args':[]}", "'args'"},
+        {"{'v':1,'type':'task','job':'j','rank':1,'attempt':1,'args':[1]}",
+         "'args[0]'"},
+        {"{'v':1,'type':'result','job':'j','rank':1,'attempt':1,'node':'a','slot':0,"
+         "'local':0,'core':0,'status':'exited','code':0,'start_us':1,'end_us':2,"
+         "'data':'3'}\nabc",
+         "'data'"},
+        {"{'v':1,'type':'progress','job':'j','rank':1,'attempt':1,'node':'a',"
+         "'fraction':-0.1}",
+         "'fraction'"},
+        {"{'v':1,'type':'progress','job':'j','rank':1,'attempt':1,'node':'a',"
+         "'fraction':'1'}",
+         "'fraction'"},
+        {"{'v':1,'type':'progress','job':'j','rank':1,'attempt':1,'fraction':1}",
+         "'node'"},
+        {"{'v':1,'type':'announce','job':'j','path':'/x','argv':['x'],'env':[],"
+         "'cwd':'/','size':1,'results_queue':'q','delivery_limit':1,'nodes':[],"
+         "'inputs':1}",
+         "'inputs'"},
+    };
+    for (size_t i = 0; i < LEN (bad); i++) {
+        errno = 0;
+        ok (decode_text (bad[i].body, &out, &error) < 0 && errno == EPROTO &&
+                strstr (error.text, bad[i].needle),
+            "decode refuses bad payload case %zu: %s", i, error.text);
+        protocol_msg_clear (&out);
+    }
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -1329,6 +1513,7 @@ int main (void)
     test_bad_encodes ();
     test_names ();
     test_clear ();
+    test_payloads ();
     done_testing ();
     return exit_status ();
 }

@@ -112,3 +112,16 @@ process_alive () {
         return 1
     [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
+
+# Run a command; succeed only if it exits with status $1.
+test_expect_code () {
+    local want=$1 rc=0
+    shift
+    "$@" || rc=$?
+    [ "$rc" -eq "$want" ] || { echo "exit status $rc, expected $want"; return 1; }
+}
+
+# Flags for task programs a test compiles against libkrun: the sanitizers of
+# the build, whose runtime must come first in a program that loads a
+# sanitized libkrun.
+TASK_CFLAGS=$(sed -n 's/^SANITIZER_CFLAGS = //p' "$KRUN_TOP_BUILDDIR/Makefile" 2>/dev/null)

@@ -1,0 +1,97 @@
+/* Unit tests of runtime/rankdata.c: placeholder expansion, per-rank argv,
+ * the scratch directory and its input file. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rankdata.h"
+#include "tests/tap.h"
+
+static void test_expand (void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"},
+        {"{rank}", "12"},
+        {"in.{rank}.of.{size}", "in.12.of.100"},
+        {"{rank}{rank}{size}", "1212100"},
+        {"{rnk} {ran", "{rnk} {ran"},
+        {"{{rank}}", "{12}"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+        char *got = rankdata_expand (cases[i].in, 12, 100);
+        is_str (got, cases[i].out, "expand '%s'", cases[i].in);
+        free (got);
+    }
+}
+
+static void test_argv (void)
+{
+    char *argv[] = {"/bin/sh", "-c"};
+    char *args[] = {"echo {rank}/{size}"};
+    char **v = rankdata_argv (argv, 2, args, 1, 3, 8);
+
+    ok (v && strcmp (v[0], "/bin/sh") == 0 && strcmp (v[1], "-c") == 0 &&
+            strcmp (v[2], "echo 3/8") == 0 && v[3] == NULL,
+        "argv: announced entries, then the task's args, expanded, NULL-terminated");
+    rankdata_argv_free (v);
+    v = rankdata_argv (argv, 1, NULL, 0, 0, 1);
+    ok (v && strcmp (v[0], "/bin/sh") == 0 && v[1] == NULL, "argv without args");
+    rankdata_argv_free (v);
+    rankdata_argv_free (NULL);
+}
+
+static void test_scratch (void)
+{
+    struct krun_error error;
+    char dir[] = "/tmp/krun-rankdata.XXXXXX";
+    char path[128], buf[16];
+    struct stat st;
+
+    if (!mkdtemp (dir))
+        bail_out ("mkdtemp");
+    setenv ("TMPDIR", dir, 1);
+    char *scratch = rankdata_scratch_create ("abc", &error);
+    ok (scratch && strncmp (scratch, dir, strlen (dir)) == 0 &&
+            strstr (scratch, "/krun-abc.") && stat (scratch, &st) == 0 &&
+            S_ISDIR (st.st_mode) && (st.st_mode & 077) == 0,
+        "scratch directory under $TMPDIR, private");
+    ok (rankdata_write_input (scratch, "a\0b", 3, &error) == 0 &&
+            rankdata_write_input (scratch, "xy", 2, &error) == 0,
+        "input written twice");
+    snprintf (path, sizeof (path), "%s/%s", scratch, RANKDATA_INPUT_NAME);
+    FILE *f = fopen (path, "r");
+    size_t n = f ? fread (buf, 1, sizeof (buf), f) : 0;
+    if (f)
+        fclose (f);
+    ok (n == 2 && memcmp (buf, "xy", 2) == 0, "the input file holds the last input");
+    ok (rankdata_write_input (scratch, NULL, 0, &error) == 0 && stat (path, &st) == 0 &&
+            st.st_size == 0,
+        "an empty input makes an empty file");
+    rankdata_scratch_remove (scratch);
+    ok (stat (scratch, &st) < 0 && errno == ENOENT, "scratch directory removed");
+    free (scratch);
+    setenv ("TMPDIR", "/nonexistent-krun", 1);
+    errno = 0;
+    ok (rankdata_scratch_create ("abc", &error) == NULL && errno == ENOENT &&
+            strstr (error.text, "/nonexistent-krun"),
+        "no scratch directory in a missing TMPDIR: %s", error.text);
+    unsetenv ("TMPDIR");
+    rmdir (dir);
+}
+
+int main (void)
+{
+    plan (NO_PLAN);
+    test_expand ();
+    test_argv ();
+    test_scratch ();
+    done_testing ();
+    return exit_status ();
+}
