@@ -470,10 +470,15 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
     }
     protocol_task_queue (j->id, j->task_queue, sizeof (j->task_queue));
     protocol_results_queue (j->id, j->results_queue, sizeof (j->results_queue));
-    /* Results are exclusive to this connection: if the launcher dies, the
-     * queue goes, and slots notice that their results come back. */
-    if (transport_declare_queue (t, j->results_queue, TRANSPORT_EXCLUSIVE, 0, NULL,
-                                 errp) < 0 ||
+    /* The results queue lives as long as this launcher consumes it
+     * (auto-delete): if the launcher dies, the queue goes, and slots notice
+     * that their results come back or that it is gone.  Not exclusive: a
+     * slot's passive declare of another connection's exclusive queue fails
+     * with a channel error (RESOURCE_LOCKED) that the broker logs at error
+     * level, and every slot checks every 3 s.  x-expires removes it should
+     * the launcher die between the declare and the consume. */
+    if (transport_declare_queue (t, j->results_queue, TRANSPORT_AUTO_DELETE,
+                                 PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp) < 0 ||
         transport_consume (t, j->results_queue, RESULTS_TAG, true, errp) < 0)
         goto error;
     return j;
@@ -498,7 +503,7 @@ static void job_finish (struct job *j, enum protocol_type how)
     struct krun_error error;
     int rc;
 
-    /* The results queue goes with the connection (exclusive).  After a
+    /* The results queue goes with this consumer (auto-delete).  After a
      * complete run the task queue is empty and expires anyway (x-expires):
      * its deletion need not cost the user a broker round trip, the slowest
      * one (queue deletion) of a short run.  A cancelled job's queue may

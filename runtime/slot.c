@@ -731,8 +731,9 @@ static void handle_returned (struct slot *s, const struct transport_message *m)
 }
 
 /* Jobs whose launcher died without anything to return (an idle slot) keep
- * their task queue alive by consuming it: check the launcher's exclusive
- * results queue now and then, and let go when it is gone. */
+ * their task queue alive by consuming it: check the launcher's results
+ * queue (auto-delete: it goes with the launcher's consumer) now and then,
+ * and let go when it is gone. */
 static void check_leases (struct slot *s)
 {
     int64_t now = clock_mono_ms ();

@@ -118,8 +118,26 @@ EOF
     echo '[].' >"$dir/advanced.config"
 }
 
+# Start a broker in DIR.  A free port can be taken by someone else between
+# the check and the broker's start (tests run in parallel, each with its own
+# broker): on a first start in DIR, a port conflict means new ports and
+# another try, at most 3 in all.  A restart keeps its ports.
 broker_start () {
-    local dir=${1:?broker_start: missing DIR} limit=${BROKER_START_TIMEOUT:-60}
+    local dir=${1:?broker_start: missing DIR} fresh=1
+    [ -f "$dir/identity" ] && fresh=0
+    for attempt in 1 2 3; do
+        _broker_start_once "$dir" && return 0
+        [ "$fresh" = 1 ] && [ "$attempt" -lt 3 ] &&
+            grep -qE "already_used|eaddrinuse" "$dir/server.out" "$dir/log/"*.log \
+                2>/dev/null || return 1
+        echo "broker.sh: port conflict, trying other ports" >&2
+        rm -rf "$dir/identity" "$dir/mnesia" "$dir/log" "$dir/server.out"
+    done
+    return 1
+}
+
+_broker_start_once () {
+    local dir=$1 limit=${BROKER_START_TIMEOUT:-60}
     local pid=
     mkdir -p "$dir/mnesia" "$dir/log" || return 1
     dir=$(cd "$dir" && pwd) || return 1
