@@ -544,10 +544,11 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
         return -1;
     /* On a cold start (Kubernetes: the pods come after the tasks) no daemon
      * has declared the exchanges yet; declaring is idempotent. */
-    if (transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) <
-            0 ||
-        transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) <
-            0)
+    if (opts->declare_exchanges &&
+        (transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) <
+             0 ||
+         transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) <
+             0))
         goto error;
     /* Slots that start from now on say "joined" and get the announcement. */
     if (transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,

@@ -573,6 +573,8 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
             "status`)");
     if (cpumap_slot_count (map) == 0)
         die ("no worker daemon answered on the broker (provider %s)", cfg->provider);
+    /* Daemons declare the exchanges; with none up yet, the job must. */
+    jo.declare_exchanges = presence_count (p) == 0;
     rc = job_run (job, map, &error);
     job_destroy (job);
     if (rc < 0)

@@ -31,6 +31,7 @@ RUNTIME_UNIT_TESTS = \
 	runtime/test/cpumap.t \
 	runtime/test/topology.t \
 	runtime/test/relay.t \
+	runtime/test/task.t \
 	runtime/test/taskchannel.t \
 	runtime/test/rankdata.t
 check_PROGRAMS += $(RUNTIME_UNIT_TESTS)
@@ -39,6 +40,8 @@ runtime_test_protocol_t_SOURCES = runtime/test/protocol.c
 runtime_test_protocol_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_cpumap_t_SOURCES = runtime/test/cpumap.c
 runtime_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_task_t_SOURCES = runtime/test/task.c runtime/task.c runtime/task.h
+runtime_test_task_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_relay_t_SOURCES = runtime/test/relay.c runtime/relay.c runtime/relay.h
 runtime_test_relay_t_LDADD = tests/libtap.la
 runtime_test_topology_t_SOURCES = runtime/test/topology.c
