@@ -527,13 +527,17 @@ static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
     if (!(psc = cJSON_AddObjectToObject (spec, "securityContext")) ||
         !cJSON_AddBoolToObject (psc, "runAsNonRoot", true) ||
         !cJSON_AddNumberToObject (psc, "runAsUser", 1000) ||
-        !cJSON_AddNumberToObject (psc, "runAsGroup", 1000))
+        !cJSON_AddNumberToObject (psc, "runAsGroup", 1000) ||
+        !cJSON_AddNumberToObject (psc, "fsGroup", 1000))
         goto error;
     cJSON *seccomp = cJSON_AddObjectToObject (psc, "seccompProfile");
     if (!seccomp || !cJSON_AddStringToObject (seccomp, "type", "RuntimeDefault"))
         goto error;
     /* The work dir is the only writable place: the root file system is
-     * read-only.  The key is a 0400 file, as krund insists. */
+     * read-only.  A secret volume's files belong to root; with fsGroup the
+     * kubelet gives them the pod's group, and 0440 lets krund (uid 1000, gid
+     * 1000) read the key through that group: krund accepts a key file
+     * readable by its own group, never by others. */
     if (!(vols = cJSON_AddArrayToObject (spec, "volumes")) ||
         !(v = cJSON_CreateObject ()) || !cJSON_AddItemToArray (vols, v) ||
         !cJSON_AddStringToObject (v, "name", "work") ||
@@ -548,7 +552,7 @@ static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
         !cJSON_AddStringToObject (item, "key", "signing-key") ||
         !cJSON_AddStringToObject (item, "path", "signing-key") ||
         !cJSON_AddStringToObject (sv, "secretName", k->secret) ||
-        !cJSON_AddNumberToObject (sv, "defaultMode", 0400))
+        !cJSON_AddNumberToObject (sv, "defaultMode", 0440))
         goto error;
     cJSON *containers = cJSON_AddArrayToObject (spec, "containers");
     if (!containers || !(container = cJSON_CreateObject ()) ||

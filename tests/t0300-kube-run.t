@@ -43,7 +43,8 @@ test_expect_success 'the pod spec: Guaranteed whole CPUs, affinity, secrets by r
 	assert env["KRUN_AMQP_URL"]["valueFrom"]["secretKeyRef"] == {"name": "krun-tester", "key": "amqp-url"}
 	assert env["KRUN_KEY_FILE"]["value"] == "/etc/krun/secret/signing-key"
 	vols = {v["name"]: v for v in a["spec"]["volumes"]}
-	assert vols["secret"]["secret"]["defaultMode"] == 0o400
+	assert vols["secret"]["secret"]["defaultMode"] == 0o440
+	assert a["spec"]["securityContext"]["fsGroup"] == a["spec"]["securityContext"]["runAsGroup"]
 	assert "emptyDir" in vols["work"]
 	assert c["securityContext"]["readOnlyRootFilesystem"] is True
 	assert c["securityContext"]["allowPrivilegeEscalation"] is False
@@ -53,13 +54,13 @@ test_expect_success 'the pod spec: Guaranteed whole CPUs, affinity, secrets by r
 	EOF
 '
 
-test_expect_success 'the secret holds the URL and a key; the key file is 0400 in the pod' '
+test_expect_success 'the secret holds the URL and a key; the key file is 0440 (fsGroup) in the pod' '
     kube_get /api/v1/namespaces/krun-test/secrets/krun-tester >secret.json &&
     python3 -c "import json,base64,sys; d=json.load(open(\"secret.json\"))[\"data\"]; \
 assert base64.b64decode(d[\"amqp-url\"]).decode().startswith(\"amqp://\"); \
 assert len(base64.b64decode(d[\"signing-key\"])) == 32" &&
     key=$(ls "$KUBE_DIR"/pod-*/secret/signing-key | head -n 1) &&
-    [ "$(stat -c %a "$key")" = 400 ]
+    [ "$(stat -c %a "$key")" = 440 ]
 '
 
 test_expect_success 'warm rerun: no pod created, no pod deleted' '
