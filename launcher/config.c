@@ -16,8 +16,16 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "quantity.h"
 
-enum value_kind { VALUE_STRING, VALUE_PATH, VALUE_INT, VALUE_BOOL, VALUE_CHOICE };
+enum value_kind {
+    VALUE_STRING,
+    VALUE_PATH,
+    VALUE_INT,
+    VALUE_BOOL,
+    VALUE_CHOICE,
+    VALUE_QUANTITY
+};
 
 struct key {
     const char *name;
@@ -45,6 +53,10 @@ struct key {
     {                                                                           \
         .name = n, .kind = VALUE_INT, .offset = FIELD (f), .min = lo, .max = hi \
     }
+#define QUANTITY_KEY(n, f)                                     \
+    {                                                          \
+        .name = n, .kind = VALUE_QUANTITY, .offset = FIELD (f) \
+    }
 #define CHOICE_KEY(n, f, a, b)                                                    \
     {                                                                             \
         .name = n, .kind = VALUE_CHOICE, .offset = FIELD (f), .choices = { a, b } \
@@ -70,6 +82,53 @@ static const struct key local_keys[] = {
     INT_KEY ("slots", local_slots, 0, INT_MAX),
     {.name = NULL},
 };
+
+static const struct key kubernetes_keys[] = {
+    PATH_KEY ("kubeconfig", kube_kubeconfig),
+    STRING_KEY ("context", kube_context),
+    STRING_KEY ("namespace", kube_namespace),
+    STRING_KEY ("image", kube_image),
+    STRING_KEY ("image_pull_policy", kube_image_pull_policy),
+    STRING_KEY ("pool", kube_pool),
+    STRING_KEY ("secret", kube_secret),
+    STRING_KEY ("node_selector", kube_node_selector),
+    QUANTITY_KEY ("reserve_cpu", kube_reserve_cpu),
+    QUANTITY_KEY ("memory", kube_memory),
+    STRING_KEY ("krund", kube_krund),
+    PATH_KEY ("workdir", kube_workdir),
+    STRING_KEY ("worker_amqp_url", kube_worker_amqp_url),
+    PATH_KEY ("signing_key_file", kube_signing_key_file),
+    BOOL_KEY ("stage", kube_stage),
+    INT_KEY ("api_timeout_ms", kube_api_timeout_ms, 1, INT_MAX),
+    INT_KEY ("pod_timeout", kube_pod_timeout, 1, INT_MAX),
+    {.name = NULL},
+};
+
+/* Every string field, to copy and free them in one place. */
+static const size_t string_fields[] = {
+    FIELD (amqp_url),
+    FIELD (amqp_cacert),
+    FIELD (provider),
+    FIELD (map_by),
+    FIELD (state_dir),
+    FIELD (source),
+    FIELD (kube_kubeconfig),
+    FIELD (kube_context),
+    FIELD (kube_namespace),
+    FIELD (kube_image),
+    FIELD (kube_image_pull_policy),
+    FIELD (kube_pool),
+    FIELD (kube_secret),
+    FIELD (kube_node_selector),
+    FIELD (kube_reserve_cpu),
+    FIELD (kube_memory),
+    FIELD (kube_krund),
+    FIELD (kube_workdir),
+    FIELD (kube_worker_amqp_url),
+    FIELD (kube_signing_key_file),
+};
+
+#define STRING_FIELD(c, offset) (*(char **)((char *)(c) + (offset)))
 
 struct loader {
     yaml_document_t doc;
@@ -178,6 +237,14 @@ static int set_value (struct loader *l, struct config *c, const struct key *k,
                                    k->choices[0], k->choices[1], s);
             break;
         }
+        case VALUE_QUANTITY: {
+            int64_t v;
+            if (quantity_parse_milli (s, &v) < 0)
+                return load_error (l, value, keypath,
+                                   "expected a quantity such as 2, 500m, 4Gi, got '%s'",
+                                   s);
+            break;
+        }
         default:
             if (!*s)
                 return load_error (l, value, keypath, "expected a non-empty string");
@@ -284,6 +351,117 @@ static int load_nodes (struct loader *l, struct config *c, const yaml_node_t *se
     return 0;
 }
 
+static void free_pull_secrets (struct config *c)
+{
+    for (int i = 0; i < c->kube_nimage_pull_secrets; i++)
+        free (c->kube_image_pull_secrets[i]);
+    free (c->kube_image_pull_secrets);
+    c->kube_image_pull_secrets = NULL;
+    c->kube_nimage_pull_secrets = 0;
+}
+
+static void free_tolerations (struct config *c)
+{
+    for (int i = 0; i < c->kube_ntolerations; i++) {
+        free (c->kube_tolerations[i].key);
+        free (c->kube_tolerations[i].operator);
+        free (c->kube_tolerations[i].value);
+        free (c->kube_tolerations[i].effect);
+    }
+    free (c->kube_tolerations);
+    c->kube_tolerations = NULL;
+    c->kube_ntolerations = 0;
+}
+
+static int load_pull_secrets (struct loader *l, struct config *c,
+                              const yaml_node_t *seq)
+{
+    const char *keypath = "kubernetes.image_pull_secrets";
+    int n;
+
+    if (seq->type != YAML_SEQUENCE_NODE)
+        return load_error (l, seq, keypath, "expected a sequence of names, got %s",
+                           node_kind (seq));
+    n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    free_pull_secrets (c);
+    if (!(c->kube_image_pull_secrets = calloc (n + 1, sizeof (char *))))
+        return errprintf_errno (l->errp, "%s", l->path);
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *item =
+            yaml_document_get_node (&l->doc, seq->data.sequence.items.start[i]);
+        const char *v = scalar (item);
+        if (!v || !*v)
+            return load_error (l, item, keypath, "expected a secret name, got %s",
+                               node_kind (item));
+        if (!(c->kube_image_pull_secrets[i] = strdup (v)))
+            return errprintf_errno (l->errp, "%s", l->path);
+        c->kube_nimage_pull_secrets = i + 1;
+    }
+    return 0;
+}
+
+static int load_toleration (struct loader *l, struct config_toleration *t, int index,
+                            const yaml_node_t *entry)
+{
+    static const char *const names[] = {"key", "operator", "value", "effect"};
+    char keypath[96];
+
+    snprintf (keypath, sizeof (keypath), "kubernetes.tolerations[%d]", index);
+    if (entry->type != YAML_MAPPING_NODE)
+        return load_error (l, entry, keypath, "expected a mapping, got %s",
+                           node_kind (entry));
+    for (yaml_node_pair_t *pair = entry->data.mapping.pairs.start;
+         pair < entry->data.mapping.pairs.top; pair++) {
+        yaml_node_t *kn = yaml_document_get_node (&l->doc, pair->key);
+        yaml_node_t *vn = yaml_document_get_node (&l->doc, pair->value);
+        const char *key = scalar (kn), *v = scalar (vn);
+        char **fields[] = {&t->key, &t->operator, & t->value, &t->effect};
+        int which = -1;
+        snprintf (keypath, sizeof (keypath), "kubernetes.tolerations[%d].%s", index,
+                  key ? key : "?");
+        for (int i = 0; key && i < 4; i++)
+            if (strcmp (key, names[i]) == 0)
+                which = i;
+        if (which < 0)
+            return load_error (l, kn, keypath, "unknown key");
+        if (!v)
+            return load_error (l, vn, keypath, "expected a scalar, got %s",
+                               node_kind (vn));
+        if (which == 1 && strcmp (v, "Equal") != 0 && strcmp (v, "Exists") != 0)
+            return load_error (l, vn, keypath, "expected Equal or Exists, got '%s'", v);
+        if (which == 3 && strcmp (v, "NoSchedule") != 0 &&
+            strcmp (v, "PreferNoSchedule") != 0 && strcmp (v, "NoExecute") != 0)
+            return load_error (
+                l, vn, keypath,
+                "expected NoSchedule, PreferNoSchedule or NoExecute, got '%s'", v);
+        free (*fields[which]);
+        if (!(*fields[which] = strdup (v)))
+            return errprintf_errno (l->errp, "%s", l->path);
+    }
+    return 0;
+}
+
+static int load_tolerations (struct loader *l, struct config *c, const yaml_node_t *seq)
+{
+    int n;
+
+    if (seq->type != YAML_SEQUENCE_NODE)
+        return load_error (l, seq, "kubernetes.tolerations",
+                           "expected a sequence, got %s", node_kind (seq));
+    n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    free_tolerations (c);
+    if (!(c->kube_tolerations = calloc (n + 1, sizeof (*c->kube_tolerations))))
+        return errprintf_errno (l->errp, "%s", l->path);
+    c->kube_ntolerations = n;
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *entry =
+            yaml_document_get_node (&l->doc, seq->data.sequence.items.start[i]);
+        if (load_toleration (l, &c->kube_tolerations[i], i, entry) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Walk a mapping with table keys; "local" and "nodes" are sections. */
 static int load_mapping (struct loader *l, struct config *c, const yaml_node_t *map,
                          const struct key *keys, const char *prefix)
@@ -314,6 +492,21 @@ static int load_mapping (struct loader *l, struct config *c, const yaml_node_t *
                 return -1;
             continue;
         }
+        if (keys == top_keys && strcmp (key, "kubernetes") == 0) {
+            if (load_mapping (l, c, vn, kubernetes_keys, "kubernetes.") < 0)
+                return -1;
+            continue;
+        }
+        if (keys == kubernetes_keys && strcmp (key, "image_pull_secrets") == 0) {
+            if (load_pull_secrets (l, c, vn) < 0)
+                return -1;
+            continue;
+        }
+        if (keys == kubernetes_keys && strcmp (key, "tolerations") == 0) {
+            if (load_tolerations (l, c, vn) < 0)
+                return -1;
+            continue;
+        }
         if (keys == local_keys && strcmp (key, "nodes") == 0) {
             if (load_nodes (l, c, vn) < 0)
                 return -1;
@@ -338,7 +531,13 @@ struct config *config_create (void)
         return NULL;
     c->provider = strdup ("local");
     c->map_by = strdup ("slot");
-    if (!c->provider || !c->map_by) {
+    c->kube_image = strdup ("krun-worker:latest");
+    c->kube_reserve_cpu = strdup ("0");
+    c->kube_memory = strdup ("2Gi");
+    c->kube_krund = strdup ("krund");
+    c->kube_workdir = strdup ("/work");
+    if (!c->provider || !c->map_by || !c->kube_image || !c->kube_reserve_cpu ||
+        !c->kube_memory || !c->kube_krund || !c->kube_workdir) {
         config_destroy (c);
         return NULL;
     }
@@ -348,17 +547,18 @@ struct config *config_create (void)
     c->delivery_limit = 5;
     c->local_broker = true;
     c->local_broker_port = CONFIG_DEFAULT_BROKER_PORT;
+    c->kube_stage = true;
+    c->kube_api_timeout_ms = 30000;
+    c->kube_pod_timeout = 300;
     return c;
 }
 
 static void config_free_fields (struct config *c)
 {
-    free (c->amqp_url);
-    free (c->amqp_cacert);
-    free (c->provider);
-    free (c->map_by);
-    free (c->state_dir);
-    free (c->source);
+    for (size_t i = 0; i < sizeof (string_fields) / sizeof (string_fields[0]); i++)
+        free (STRING_FIELD (c, string_fields[i]));
+    free_pull_secrets (c);
+    free_tolerations (c);
     for (int i = 0; i < c->local_nnodes; i++) {
         free (c->local_nodes[i].name);
         free (c->local_nodes[i].topology);
@@ -380,12 +580,36 @@ void config_destroy (struct config *c)
 static int config_copy (struct config *dst, const struct config *src)
 {
     *dst = *src;
-    dst->amqp_url = src->amqp_url ? strdup (src->amqp_url) : NULL;
-    dst->amqp_cacert = src->amqp_cacert ? strdup (src->amqp_cacert) : NULL;
-    dst->provider = strdup (src->provider);
-    dst->map_by = strdup (src->map_by);
-    dst->state_dir = src->state_dir ? strdup (src->state_dir) : NULL;
-    dst->source = src->source ? strdup (src->source) : NULL;
+    for (size_t i = 0; i < sizeof (string_fields) / sizeof (string_fields[0]); i++) {
+        const char *s = STRING_FIELD (src, string_fields[i]);
+        STRING_FIELD (dst, string_fields[i]) = s ? strdup (s) : NULL;
+    }
+    dst->kube_image_pull_secrets = NULL;
+    dst->kube_nimage_pull_secrets = 0;
+    dst->kube_tolerations = NULL;
+    dst->kube_ntolerations = 0;
+    if (src->kube_nimage_pull_secrets) {
+        if (!(dst->kube_image_pull_secrets =
+                  calloc (src->kube_nimage_pull_secrets, sizeof (char *))))
+            return -1;
+        dst->kube_nimage_pull_secrets = src->kube_nimage_pull_secrets;
+        for (int i = 0; i < src->kube_nimage_pull_secrets; i++)
+            dst->kube_image_pull_secrets[i] = strdup (src->kube_image_pull_secrets[i]);
+    }
+    if (src->kube_ntolerations) {
+        if (!(dst->kube_tolerations =
+                  calloc (src->kube_ntolerations, sizeof (*dst->kube_tolerations))))
+            return -1;
+        dst->kube_ntolerations = src->kube_ntolerations;
+        for (int i = 0; i < src->kube_ntolerations; i++) {
+            const struct config_toleration *t = &src->kube_tolerations[i];
+            struct config_toleration *d = &dst->kube_tolerations[i];
+            d->key = t->key ? strdup (t->key) : NULL;
+            d->operator= t->operator? strdup (t->operator) : NULL;
+            d->value = t->value ? strdup (t->value) : NULL;
+            d->effect = t->effect ? strdup (t->effect) : NULL;
+        }
+    }
     dst->local_nodes = NULL;
     dst->local_nnodes = 0;
     if (src->local_nnodes) {

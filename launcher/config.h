@@ -27,6 +27,14 @@ struct config_local_node {
     char *topology; /* NULL = this machine; else XML file or synthetic */
 };
 
+/* One entry of kubernetes.tolerations, as in a pod spec. */
+struct config_toleration {
+    char *key;      /* NULL = every key (with operator Exists) */
+    char *operator; /* "Equal" (default) or "Exists" */
+    char *value;
+    char *effect; /* NULL = every effect */
+};
+
 struct config {
     char *amqp_url;          /* NULL = not configured: the embedded default */
     char *amqp_cacert;       /* CA file for amqps://, NULL = system CAs */
@@ -47,6 +55,29 @@ struct config {
     int local_nnodes;      /* local.nodes: simulated nodes, 0 = one node named
                               after the host */
     struct config_local_node *local_nodes;
+
+    /* kubernetes: section, the Kubernetes provider */
+    char *kube_kubeconfig;        /* kubernetes.kubeconfig: NULL = kubectl's order */
+    char *kube_context;           /* kubernetes.context: NULL = current-context */
+    char *kube_namespace;         /* kubernetes.namespace: NULL = the context's */
+    char *kube_image;             /* kubernetes.image: the worker image */
+    char *kube_image_pull_policy; /* kubernetes.image_pull_policy: NULL = default */
+    char *kube_pool;              /* kubernetes.pool: NULL = the user's name */
+    char *kube_secret;            /* kubernetes.secret: NULL = krun-<pool> */
+    char *kube_node_selector;     /* kubernetes.node_selector: label selector */
+    char *kube_reserve_cpu;       /* kubernetes.reserve_cpu: quantity, "0" */
+    char *kube_memory;            /* kubernetes.memory: quantity per pod, "2Gi" */
+    char *kube_krund;             /* kubernetes.krund: daemon path in the image */
+    char *kube_workdir;           /* kubernetes.workdir: tasks' directory, /work */
+    char *kube_worker_amqp_url;   /* kubernetes.worker_amqp_url: NULL = krun's */
+    char *kube_signing_key_file;  /* kubernetes.signing_key_file: NULL = random */
+    bool kube_stage;              /* kubernetes.stage: send the program: true */
+    int kube_api_timeout_ms;      /* kubernetes.api_timeout_ms: 30000 */
+    int kube_pod_timeout;         /* kubernetes.pod_timeout: seconds, 300 */
+    int kube_nimage_pull_secrets;
+    char **kube_image_pull_secrets; /* kubernetes.image_pull_secrets */
+    int kube_ntolerations;
+    struct config_toleration *kube_tolerations; /* kubernetes.tolerations */
 
     /* where the file came from, for messages; NULL if no file */
     char *source;

@@ -127,6 +127,7 @@ static int encode_announce (struct job *j, struct krun_error *errp)
     a->output_limit = o->output_limit;
     a->inputs = o->inputs != NULL;
     a->progress = o->progress != NULL;
+    a->program_sha256 = (char *)o->program_sha256;
     if (!(a->nodes = announce_nodes (j, &a->nnodes)))
         return errprintf_errno (errp, "job %s: cannot build the slot map", j->id);
     j->announce = protocol_encode (&msg, &j->announce_len, errp);
@@ -768,6 +769,14 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
     if (open_joblog (j, errp) < 0 || encode_announce (j, errp) < 0 ||
         declare_task_queue (j, errp) < 0)
         return -1;
+    /* On a cold start (Kubernetes: the pods come after the tasks) no daemon
+     * has declared the exchanges yet; declaring is idempotent. */
+    if (opts->declare_exchanges &&
+        (transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) <
+             0 ||
+         transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) <
+             0))
+        goto error;
     /* Slots that start from now on say "joined" and get the announcement. */
     if (transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
                         PROTOCOL_KEY_JOINED, errp) < 0)
@@ -779,6 +788,8 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
         goto error;
     }
     if (publish_tasks (j, errp) < 0)
+        goto error;
+    if (opts->on_published && opts->on_published (opts->on_published_arg, errp) < 0)
         goto error;
     int64_t renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
     while (j->done < opts->size) {

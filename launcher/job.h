@@ -21,6 +21,9 @@
 struct job_options {
     int size;         /* N ranks, >= 1 */
     const char *path; /* absolute path of the program */
+    /* SHA-256 of the program if it is staged (sent through the broker,
+     * stage.h), else NULL */
+    const char *program_sha256;
     int argc;
     char **argv; /* argv[0] as the user wrote it */
     int envc;
@@ -47,14 +50,23 @@ struct job_options {
      * job_run()); borrowed. */
     const char *url;
     const char *cacert;
+    /* Declare the control and presence exchanges before using them: only
+     * needed when no daemon answered (they declare them), as on a
+     * Kubernetes cold start; otherwise two round trips saved per run. */
+    bool declare_exchanges;
+    /* Called once right after the tasks are published (may be NULL): the
+     * Kubernetes provider creates its pods then, so that the first pod up
+     * starts working.  Returns 0, or -1 with errp to fail the job. */
+    int (*on_published) (void *arg, struct krun_error *errp);
+    void *on_published_arg;
     /* Set from a signal handler: cancel the job (value = the signal). */
     volatile sig_atomic_t *cancel;
 };
 
 struct job;
 
-/* Make a job id and declare the job's results queue (exclusive to t's
- * connection) and consume it, so that presence answers can use it as their
+/* Make a job id and declare the job's results queue (auto-delete: it goes
+ * with t's consumer) and consume it, so that presence answers can use it as their
  * reply queue (see job_results_queue()).  opts is borrowed until
  * job_destroy().  Returns NULL with errno and errp on failure. */
 struct job *job_create (struct transport *t, const struct job_options *opts,

@@ -1,5 +1,6 @@
 /* krun - the launcher.  Option parsing and the order of steps only: the
- * work is in config.c, local.c (embedded provider), presence.c, job.c. */
+ * work is in config.c, local.c (embedded provider), kubernetes.c (the
+ * Kubernetes provider), presence.c, job.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include "clock.h"
 #include "config.h"
 #include "job.h"
+#include "kubernetes.h"
 #include "local.h"
 #include "inputs.h"
 #include "presence.h"
@@ -22,6 +24,7 @@
 #include "rankfiles.h"
 #include "protocol.h"
 #include "sign.h"
+#include "stage.h"
 #include "transport.h"
 
 /* Output a rank may send before it is cut (--output-limit): enough for any
@@ -82,17 +85,25 @@ static const char usage_text[] =
     "      --slots N           slots of this machine's daemon (default: one per\n"
     "                          core; more oversubscribes, for sleep-like tasks)\n"
     "      --idle-timeout S    daemons started now exit after S idle seconds\n"
+    "Workers (kubernetes provider):\n"
+    "      --kubeconfig FILE   Kubernetes credentials (default $KUBECONFIG, else\n"
+    "                          ~/.kube/config, else the in-cluster account)\n"
+    "      --context NAME      kubeconfig context (default: current-context)\n"
+    "      --no-stage          do not send the program through the broker: it\n"
+    "                          exists at the same absolute path in the image\n"
     "Configuration:\n"
+    "      --provider local|kubernetes   where the workers come from\n"
     "      --config FILE       configuration file (default $KRUN_CONFIG, else\n"
     "                          ~/.config/krun/krun.yaml)\n"
     "  -h, --help              this text\n"
     "  -V, --version           version and protocol version\n"
     "\n"
-    "Subcommands: `krun up` starts the broker and daemons without running\n"
-    "anything, `krun status` lists the live daemons, `krun down` stops the\n"
-    "local daemons and the private broker, `krun broker start|stop` only the\n"
-    "broker.  Exit status: 0 if every rank exited 0, else the highest rank\n"
-    "status, 128+S for a rank killed by signal S, 2 for bad usage (see krun(1)).\n";
+    "Subcommands: `krun up` starts the broker and daemons (or worker pods)\n"
+    "without running anything, `krun status` lists the live daemons (pods),\n"
+    "`krun down` stops the local daemons and the private broker (deletes the\n"
+    "pool's pods), `krun broker start|stop` only the broker.  Exit status: 0\n"
+    "if every rank exited 0, else the highest rank status, 128+S for a rank\n"
+    "killed by signal S, 2 for bad usage (see krun(1)).\n";
 
 struct options {
     int size;
@@ -109,6 +120,10 @@ struct options {
     int slots;
     int idle_timeout;
     const char *config;
+    const char *provider;
+    const char *kubeconfig;
+    const char *context;
+    bool no_stage;
     bool quiet;
     const char *command_file;
     const char *inputs;
@@ -131,6 +146,31 @@ static void die (const char *fmt, ...)
     va_end (ap);
     fprintf (stderr, "\n");
     exit (2);
+}
+
+/* A failure of the cluster or its API (not of the user's input): status 1. */
+static void fatal (const char *text) __attribute__ ((noreturn));
+static void fatal (const char *text)
+{
+    fprintf (stderr, "krun: %s\n", text);
+    exit (1);
+}
+
+static bool is_kubernetes (const struct config *cfg)
+{
+    return strcmp (cfg->provider, "kubernetes") == 0;
+}
+
+/* The pool; with survey, also the cluster map and the pool's pods. */
+static struct kubernetes *kube_open (const struct config *cfg, const struct options *o,
+                                     bool survey)
+{
+    struct krun_error error;
+    struct kubernetes *k = kubernetes_create (cfg, o->kubeconfig, o->context, &error);
+
+    if (!k || (survey && kubernetes_survey (k, &error) < 0))
+        fatal (error.text);
+    return k;
 }
 
 static int parse_count (const char *opt, const char *s, int min)
@@ -191,6 +231,10 @@ static int parse_options (int argc, char *argv[], struct options *o)
         OPT_JOBLOG,
         OPT_RESUME,
         OPT_OUTPUT_LIMIT,
+        OPT_PROVIDER,
+        OPT_KUBECONFIG,
+        OPT_CONTEXT,
+        OPT_NO_STAGE,
         OPT_INPUTS,
         OPT_INPUT_DIR,
         OPT_RESULTS,
@@ -212,6 +256,10 @@ static int parse_options (int argc, char *argv[], struct options *o)
         {"joblog", required_argument, NULL, OPT_JOBLOG},
         {"resume", required_argument, NULL, OPT_RESUME},
         {"output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT},
+        {"provider", required_argument, NULL, OPT_PROVIDER},
+        {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+        {"context", required_argument, NULL, OPT_CONTEXT},
+        {"no-stage", no_argument, NULL, OPT_NO_STAGE},
         {"quiet", no_argument, NULL, 'q'},
         {"command-file", required_argument, NULL, 'f'},
         {"inputs", required_argument, NULL, OPT_INPUTS},
@@ -270,6 +318,21 @@ static int parse_options (int argc, char *argv[], struct options *o)
                 break;
             case OPT_OUTPUT_LIMIT:
                 o->output_limit = parse_size ("--output-limit", optarg);
+                break;
+            case OPT_PROVIDER:
+                if (strcmp (optarg, "local") != 0 && strcmp (optarg, "kubernetes") != 0)
+                    die ("--provider: expected 'local' or 'kubernetes', got '%s'",
+                         optarg);
+                o->provider = optarg;
+                break;
+            case OPT_KUBECONFIG:
+                o->kubeconfig = optarg;
+                break;
+            case OPT_CONTEXT:
+                o->context = optarg;
+                break;
+            case OPT_NO_STAGE:
+                o->no_stage = true;
                 break;
             case 'q':
                 o->quiet = true;
@@ -363,17 +426,24 @@ static bool local_nodes_present (const struct config *cfg, const struct presence
 /* The key that signs the job's messages: $KRUN_KEY_FILE, which must exist,
  * else STATE_DIR/key, made on first use.  Workers refuse what it did not
  * sign.  Caller must sign_key_destroy() it. */
-static struct sign_key *load_signing_key (const char *state_dir)
+static struct sign_key *load_signing_key (const struct config *cfg,
+                                          const char *state_dir)
 {
     struct krun_error error;
     struct sign_key *key;
-    bool is_default;
-    char *path = config_key_file (state_dir, &is_default);
+    bool is_default = false;
+    char *path = is_kubernetes (cfg) && cfg->kube_signing_key_file
+                     ? strdup (cfg->kube_signing_key_file)
+                     : config_key_file (state_dir, &is_default);
 
     if (!path)
         die ("out of memory");
     key = is_default ? sign_key_load_or_create (path, &error)
                      : sign_key_load (path, &error);
+    /* The Kubernetes provider puts the file named here into the pool's
+     * Secret: the workers then hold the key this launcher signs with. */
+    if (key && setenv ("KRUN_KEY_FILE", path, 1) < 0)
+        die ("out of memory");
     free (path);
     if (!key)
         die ("%s", error.text);
@@ -419,6 +489,33 @@ static struct presence *ensure_workers (struct transport *t, const struct config
             die ("%s", error.text);
     }
     return p;
+}
+
+/* What the Kubernetes provider does once the tasks are queued. */
+struct kube_start {
+    struct kubernetes *kube;
+    const char *worker_url;
+    const struct presence *presence;
+    int pod_timeout;
+    bool quiet;
+};
+
+/* Replace and create pods; wait only if no daemon answers at all, and only
+ * for the first pod: the others join the job as they come up. */
+static int kube_on_published (void *arg, struct krun_error *errp)
+{
+    struct kube_start *ks = arg;
+    int created = kubernetes_provision (ks->kube, ks->worker_url, ks->presence, errp);
+
+    if (created < 0)
+        return -1;
+    if (created > 0 && !ks->quiet)
+        fprintf (stderr, "krun: created %d worker pod%s in namespace %s\n", created,
+                 created == 1 ? "" : "s", kubernetes_namespace (ks->kube));
+    if (presence_count (ks->presence) == 0 &&
+        kubernetes_wait (ks->kube, 1, ks->pod_timeout, errp) < 0)
+        return -1;
+    return 0;
 }
 
 /* The per-rank data of -f, --inputs and --input-dir, loaded before anything
@@ -471,6 +568,7 @@ static int load_rank_data (const struct options *o, int *argc, char ***argv,
 
 static int run_job (int argc, char *argv[], struct config *cfg, const struct options *o)
 {
+    struct kube_start ks = {0};
     struct krun_error error;
     struct job_options jo = {0};
     enum cpumap_policy policy;
@@ -485,9 +583,25 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
 
     if (cpumap_policy_parse (cfg->map_by, &policy) < 0)
         die ("--map-by: expected 'slot' or 'node', got '%s'", cfg->map_by);
-    /* Checked before anything is published: nothing to clean up after it. */
-    if (!(path = program_resolve (argv[0], &error)))
+    /* Checked before anything is published: nothing to clean up after it.
+     * On Kubernetes the program is staged (sent through the broker) unless
+     * told not to; an absolute path that this machine lacks, or any with
+     * --no-stage, names a program in the worker image: run as is. */
+    bool stage =
+        is_kubernetes (cfg) && cfg->kube_stage && !o->no_stage && !o->command_file;
+    char hash[STAGE_HASH_LEN + 1];
+    if (is_kubernetes (cfg) && argv[0][0] == '/' &&
+        (!stage || access (argv[0], F_OK) < 0)) {
+        if (!(path = strdup (argv[0])))
+            die ("out of memory");
+        stage = false;
+    } else if (!(path = program_resolve (argv[0], &error)))
         die ("%s", error.text);
+    if (stage) {
+        if (stage_hash_file (path, hash, &error) < 0)
+            die ("%s", error.text);
+        jo.program_sha256 = hash;
+    }
     if (!getcwd (cwd, sizeof (cwd)))
         die ("cannot get the current directory: %s", strerror (errno));
     if (!(url = config_amqp_url (cfg, &is_default)) ||
@@ -528,11 +642,29 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.url = url;
     jo.cacert = cfg->amqp_cacert;
     jo.cancel = &cancel_signal;
-    struct sign_key *key = load_signing_key (state_dir);
+    struct sign_key *key = load_signing_key (cfg, state_dir);
     jo.key = key;
 
+    if (is_kubernetes (cfg)) {
+        /* Checked before anything is published: the cluster is reachable. */
+        ks.kube = kube_open (cfg, o, true);
+        ks.worker_url = cfg->kube_worker_amqp_url ? cfg->kube_worker_amqp_url : url;
+        ks.pod_timeout = cfg->kube_pod_timeout;
+        ks.quiet = o->quiet;
+        jo.cwd = cfg->kube_workdir;
+        jo.on_published = kube_on_published;
+        jo.on_published_arg = &ks;
+    }
     struct transport *t =
         connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    if (jo.program_sha256) {
+        int sent = stage_publish (t, path, jo.program_sha256, &error);
+        if (sent < 0)
+            fatal (error.text);
+        if (sent && !o->quiet)
+            fprintf (stderr, "krun: staged %s (sha256 %.12s) through the broker\n",
+                     path, jo.program_sha256);
+    }
     /* The job's results queue doubles as the presence reply queue: one
      * queue, and its round trips, less per run. */
     struct job *job = job_create (t, &jo, &error);
@@ -540,11 +672,20 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
         die ("%s", error.text);
     struct presence *p = ensure_workers (
         t, cfg, url, state_dir, o, job_results_queue (job), job_results_tag (job));
-    struct cpumap *map = presence_cpumap (p, &error);
+    /* Kubernetes: the map is what the pods will have, known before they run. */
+    struct cpumap *map =
+        ks.kube ? kubernetes_cpumap (ks.kube, &error) : presence_cpumap (p, &error);
     if (!map)
         die ("%s", error.text);
+    ks.presence = p;
+    if (ks.kube && cpumap_slot_count (map) == 0)
+        fatal (
+            "no usable Kubernetes node (all cordoned, tainted or full; see `krun "
+            "status`)");
     if (cpumap_slot_count (map) == 0)
         die ("no worker daemon answered on the broker (provider %s)", cfg->provider);
+    /* Daemons declare the exchanges; with none up yet, the job must. */
+    jo.declare_exchanges = presence_count (p) == 0;
     rc = job_run (job, map, &error);
     job_destroy (job);
     if (rc < 0)
@@ -553,6 +694,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     presence_destroy (p);
     transport_destroy (t);
     sign_key_destroy (key);
+    kubernetes_destroy (ks.kube);
     free (env);
     free (path);
     free (url);
@@ -563,19 +705,39 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     return rc < 0 ? 1 : rc;
 }
 
-static int cmd_status (struct config *cfg)
+static int cmd_status (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
     bool is_default;
     char *url = config_amqp_url (cfg, &is_default);
+    struct kubernetes *kube = is_kubernetes (cfg) ? kube_open (cfg, o, false) : NULL;
     struct transport *t = transport_connect (url, cfg->amqp_cacert, 0, &error);
     struct presence *p;
     int64_t now = clock_wall_us ();
 
+    if (!t && kube) {
+        /* The pods can be listed without the broker. */
+        fprintf (stderr, "krun: %s\n", error.text);
+        int rc = kubernetes_status (kube, NULL, stdout, &error);
+        if (rc < 0)
+            fatal (error.text);
+        kubernetes_destroy (kube);
+        free (url);
+        return 1;
+    }
     if (!t)
         die ("%s", error.text);
     if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
         die ("%s", error.text);
+    if (kube) {
+        if (kubernetes_status (kube, p, stdout, &error) < 0)
+            fatal (error.text);
+        kubernetes_destroy (kube);
+        presence_destroy (p);
+        transport_destroy (t);
+        free (url);
+        return 0;
+    }
     printf ("%-20s %6s %6s %8s %10s %s\n", "NODE", "SLOTS", "BUSY", "PID", "AGE",
             "VERSION");
     for (int i = 0; i < presence_count (p); i++) {
@@ -589,6 +751,52 @@ static int cmd_status (struct config *cfg)
     return 0;
 }
 
+/* Provision the pool and wait until every pod runs and its daemon answers. */
+static void kube_up (const struct config *cfg, const struct options *o,
+                     struct transport *t, const char *url)
+{
+    struct krun_error error;
+    struct kubernetes *kube = kube_open (cfg, o, true);
+    struct presence *p =
+        presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error);
+    struct cpumap *map = p ? kubernetes_cpumap (kube, &error) : NULL;
+    int created;
+
+    if (!map)
+        fatal (error.text);
+    created = kubernetes_provision (
+        kube, cfg->kube_worker_amqp_url ? cfg->kube_worker_amqp_url : url, p, &error);
+    if (created < 0 || kubernetes_wait (kube, -1, cfg->kube_pod_timeout, &error) < 0)
+        fatal (error.text);
+    int64_t deadline = clock_mono_ms () + (int64_t)cfg->start_timeout * 1000;
+    for (;;) {
+        int answering = 0;
+        for (int i = 0; i < cpumap_node_count (map); i++)
+            answering += presence_find (p, cpumap_node_name (map, i)) != NULL;
+        if (answering == cpumap_node_count (map))
+            break;
+        if (clock_mono_ms () > deadline) {
+            snprintf (error.text, sizeof (error.text),
+                      "%d of %d worker daemons answer after %d s (pods run; see `krun "
+                      "status` and the pods' logs)",
+                      answering, cpumap_node_count (map), cfg->start_timeout);
+            fatal (error.text);
+        }
+        usleep (100 * 1000);
+        presence_destroy (p);
+        if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
+            fatal (error.text);
+    }
+    if (!o->quiet)
+        fprintf (stderr, "krun: pool %s: %d worker pod%s (%d created), %d slots\n",
+                 kubernetes_pool (kube), cpumap_node_count (map),
+                 cpumap_node_count (map) == 1 ? "" : "s", created,
+                 cpumap_slot_count (map));
+    cpumap_destroy (map);
+    presence_destroy (p);
+    kubernetes_destroy (kube);
+}
+
 static int cmd_up (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
@@ -599,9 +807,16 @@ static int cmd_up (struct config *cfg, const struct options *o)
     if (!url || !state_dir)
         die ("%s", error.text);
     /* The daemons started now need the key file. */
-    sign_key_destroy (load_signing_key (state_dir));
+    sign_key_destroy (load_signing_key (cfg, state_dir));
     struct transport *t =
         connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    if (is_kubernetes (cfg)) {
+        kube_up (cfg, o, t, url);
+        transport_destroy (t);
+        free (url);
+        free (state_dir);
+        return 0;
+    }
     presence_destroy (ensure_workers (t, cfg, url, state_dir, o, NULL, NULL));
     transport_destroy (t);
     free (url);
@@ -622,6 +837,20 @@ static int cmd_broker_start (struct config *cfg, const struct options *o)
         connect_broker (cfg, url, is_default, state_dir, true, o->quiet));
     free (url);
     free (state_dir);
+    return 0;
+}
+
+static int cmd_kube_down (struct config *cfg, const struct options *o)
+{
+    struct krun_error error;
+    struct kubernetes *kube = kube_open (cfg, o, false);
+    int n = kubernetes_down (kube, cfg->start_timeout, &error);
+
+    if (n < 0)
+        fatal (error.text);
+    printf ("krun: deleted %d worker pod%s of pool %s\n", n, n == 1 ? "" : "s",
+            kubernetes_pool (kube));
+    kubernetes_destroy (kube);
     return 0;
 }
 
@@ -695,16 +924,21 @@ int main (int argc, char *argv[])
         cfg->delivery_limit = o.delivery_limit;
     if (o.idle_timeout)
         cfg->idle_timeout = o.idle_timeout;
+    if (o.provider) {
+        free (cfg->provider);
+        if (!(cfg->provider = strdup (o.provider)))
+            die ("out of memory");
+    }
 
     int rc;
     if (!sub)
         rc = run_job (argc - first, argv + first, cfg, &o);
     else if (strcmp (sub, "status") == 0)
-        rc = cmd_status (cfg);
+        rc = cmd_status (cfg, &o);
     else if (strcmp (sub, "up") == 0)
         rc = cmd_up (cfg, &o);
     else if (strcmp (sub, "down") == 0)
-        rc = cmd_down (cfg, true, true);
+        rc = is_kubernetes (cfg) ? cmd_kube_down (cfg, &o) : cmd_down (cfg, true, true);
     else {
         const char *what = first < argc ? argv[first] : "";
         if (strcmp (what, "start") == 0)

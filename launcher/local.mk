@@ -24,7 +24,8 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/progress.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
-launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c
+launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
+	launcher/quantity.c
 launcher_test_config_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_test_config_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS)
 launcher_test_exitstatus_t_SOURCES = launcher/test/exitstatus.c launcher/exitstatus.c

@@ -9,7 +9,8 @@ runtime_libkrunrt_la_SOURCES = \
 	runtime/topology.c runtime/topology.h \
 	runtime/cpumap.c runtime/cpumap.h \
 	runtime/clock.c runtime/clock.h \
-	runtime/log.c runtime/log.h
+	runtime/log.c runtime/log.h \
+	runtime/stage.c runtime/stage.h
 runtime_libkrunrt_la_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS) $(HWLOC_CFLAGS) \
 	$(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
 runtime_libkrunrt_la_LIBADD = $(RABBITMQ_LIBS) $(HWLOC_LIBS) $(CJSON_LIBS) \
@@ -36,6 +37,7 @@ RUNTIME_UNIT_TESTS = \
 	runtime/test/cpumap.t \
 	runtime/test/topology.t \
 	runtime/test/relay.t \
+	runtime/test/task.t \
 	runtime/test/taskchannel.t \
 	runtime/test/rankdata.t
 check_PROGRAMS += $(RUNTIME_UNIT_TESTS)
@@ -50,6 +52,8 @@ runtime_test_scratch_t_SOURCES = runtime/test/scratch.c runtime/scratch.c
 runtime_test_scratch_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_cpumap_t_SOURCES = runtime/test/cpumap.c
 runtime_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_task_t_SOURCES = runtime/test/task.c runtime/task.c runtime/task.h
+runtime_test_task_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_relay_t_SOURCES = runtime/test/relay.c runtime/relay.c runtime/relay.h
 runtime_test_relay_t_LDADD = tests/libtap.la
 runtime_test_topology_t_SOURCES = runtime/test/topology.c

@@ -569,6 +569,11 @@ static int codec_announce (struct codec *c, struct protocol_announce *a)
         field_flag (c, "inputs", &a->inputs) < 0 ||
         field_flag (c, "progress", &a->progress) < 0)
         return -1;
+    /* Optional, added without a new version: an older worker ignores it and
+     * runs path (which then fails if only the launcher has it). */
+    if (c->encoding ? a->program_sha256 != NULL : lookup (c, "program_sha256") != NULL)
+        return field_string_sized (c, "program_sha256", &a->program_sha256, 64, 64,
+                                   "64 hex digits (SHA-256)");
     return 0;
 }
 
@@ -930,6 +935,7 @@ static void free_announce (struct protocol_announce *a)
     free_strings (a->env, a->envc);
     free (a->cwd);
     free (a->results_queue);
+    free (a->program_sha256);
     if (a->nodes) {
         for (int i = 0; i < a->nnodes; i++) {
             free (a->nodes[i].name);

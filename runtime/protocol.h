@@ -102,13 +102,16 @@ struct protocol_announce {
     char *results_queue;
     int nnodes;
     struct protocol_node *nodes;
-    int delivery_limit; /* attempts before a rank is failed, >= 1 */
-    int timeout_ms;     /* a task running longer is killed; 0 = no limit
-                           (optional field: absent means 0) */
-    int output_limit;   /* bytes of output forwarded per rank, then a marker
-                           and the rest dropped; 0 = no limit (optional) */
-    bool inputs;        /* tasks carry input: slots make a scratch directory */
-    bool progress;      /* slots send "progress" messages (start, krun_progress) */
+    int delivery_limit;   /* attempts before a rank is failed, >= 1 */
+    int timeout_ms;       /* a task running longer is killed; 0 = no limit
+                             (optional field: absent means 0) */
+    int output_limit;     /* bytes of output forwarded per rank, then a marker
+                             and the rest dropped; 0 = no limit (optional) */
+    bool inputs;          /* tasks carry input: slots make a scratch directory */
+    bool progress;        /* slots send "progress" messages (start, krun_progress) */
+    char *program_sha256; /* optional: the program is staged (stage.h) under
+                             this hash and runs from the worker's cache; NULL:
+                             path is run as is */
 };
 
 struct protocol_task {

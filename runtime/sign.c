@@ -58,6 +58,20 @@ void sign_key_destroy (struct sign_key *key)
     errno = saved_errno;
 }
 
+/* Only its owner may read the key, and at most its own group: a
+ * Kubernetes Secret volume's files reach the worker's user through the
+ * pod's group (fsGroup, mode 0440), and with Debian's user private groups
+ * a user's own group holds only that user.  Write or execute for the group,
+ * another group, or any access for others is refused. */
+static bool mode_is_private (const struct stat *st)
+{
+    if (st->st_mode & S_IRWXO)
+        return false;
+    if (!(st->st_mode & S_IRWXG))
+        return true;
+    return (st->st_mode & S_IRWXG) == S_IRGRP && st->st_gid == getegid ();
+}
+
 /* Read the whole file (at most SIGN_KEY_MAX + 2 bytes, to tell "too long").
  * The mode is checked on the open file, not the name, so that a file
  * swapped between the check and the read cannot slip through. */
@@ -78,7 +92,7 @@ static struct sign_key *load_fd (int fd, const char *path, struct krun_error *er
         errprintf (errp, "signing key %s is not a regular file", path);
         return NULL;
     }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    if (!mode_is_private (&st)) {
         errno = EACCES;
         errprintf (errp,
                    "signing key %s is accessible by group or others (mode %04o): "

@@ -14,7 +14,9 @@
  * holds the key as text (krun writes 64 hex digits, i.e. 32 random bytes;
  * any 32 to 4096 bytes are accepted, a trailing newline is not part of it)
  * and must be readable by its owner only: a key others can read is no
- * secret, and is refused.
+ * secret, and is refused.  Read access for the process's own group is
+ * accepted (a Kubernetes Secret volume of mode 0440 with the pod's fsGroup;
+ * a user's private group); group write, another group or others are not.
  *
  * Errors follow error.h: -1 or NULL, errno, and a message naming the file.
  */
@@ -44,8 +46,8 @@
 struct sign_key;
 
 /* Load the key of file path.  Fails with EACCES (and a message naming the
- * file and its mode) if group or others may read it, EINVAL if it holds
- * fewer than SIGN_KEY_MIN or more than SIGN_KEY_MAX bytes, else the errno of
+ * file and its mode) if group or others may access it (but see above), EINVAL if it
+ * holds fewer than SIGN_KEY_MIN or more than SIGN_KEY_MAX bytes, else the errno of
  * open/read.  Returns the key (caller must sign_key_destroy()) or NULL. */
 struct sign_key *sign_key_load (const char *path, struct krun_error *errp);
 

@@ -19,6 +19,7 @@
 #include "scratch.h"
 #include "sign.h"
 #include "slot.h"
+#include "stage.h"
 #include "task.h"
 #include "taskchannel.h"
 #include "transport.h"
@@ -819,7 +820,15 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         transport_reject (s->t, m->delivery_tag, true, NULL);
         goto out;
     }
-    r->task = task_start (a->path, argv, j->env, a->cwd, &error);
+    /* A staged program runs from the node's cache (fetched once). */
+    char *staged = NULL, *dir = a->program_sha256 ? stage_dir () : NULL;
+    if (!a->program_sha256 ||
+        (staged = stage_fetch (s->t, dir, a->program_sha256, &error)))
+        r->task = task_start (staged ? staged : a->path, argv, j->env, a->cwd, &error);
+    else
+        r->task = NULL;
+    free (staged);
+    free (dir);
     if (!r->task) {
         int err = errno;
         remove_scratch (s);

@@ -38,8 +38,11 @@ struct spawn {
     const char *cwd;
     int outw;
     int errw;
-    int control;     /* the task's end of the control socketpair */
-    int child_errno; /* set by the child when exec fails */
+    int control; /* the task's end of the control socketpair */
+    /* Set by the child when exec fails.  volatile: the child's store comes
+     * right before _exit(), which never returns, so without it the compiler
+     * may decide that the parent cannot see it and read 0. */
+    volatile int child_errno;
 };
 
 /* Runs in the child of vfork(): on the slot's stack and in its memory until

@@ -1215,3 +1215,41 @@ bool transport_pending (struct transport *t)
     return t->kept_head || t->failed || amqp_frames_enqueued (t->conn) ||
            amqp_data_in_buffer (t->conn);
 }
+
+int transport_peek (struct transport *t, const char *name, void **bodyp, size_t *lenp,
+                    struct krun_error *errp)
+{
+    amqp_rpc_reply_t reply;
+    amqp_message_t message;
+    uint64_t tag;
+    char what[300];
+    void *copy;
+
+    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
+        return -1;
+    snprintf (what, sizeof (what), "cannot read queue '%s'", name);
+    reply = amqp_basic_get (t->conn, PRIVATE_CHANNEL, cstring (name), 0);
+    if (check_reply (t, PRIVATE_CHANNEL, reply, errp, what) < 0)
+        return -1;
+    if (reply.reply.id != AMQP_BASIC_GET_OK_METHOD) {
+        errno = EAGAIN;
+        return errprintf (errp, "%s: it is empty", what);
+    }
+    tag = ((amqp_basic_get_ok_t *)reply.reply.decoded)->delivery_tag;
+    reply = amqp_read_message (t->conn, PRIVATE_CHANNEL, &message, 0);
+    if (check_reply (t, PRIVATE_CHANNEL, reply, errp, what) < 0)
+        return -1;
+    copy = malloc (message.body.len ? message.body.len : 1);
+    if (copy)
+        memcpy (copy, message.body.bytes, message.body.len);
+    *lenp = message.body.len;
+    amqp_destroy_message (&message);
+    /* Back to the queue, for the other readers. */
+    amqp_basic_reject (t->conn, PRIVATE_CHANNEL, tag, 1);
+    if (!copy) {
+        errno = ENOMEM;
+        return errprintf_errno (errp, "%s", what);
+    }
+    *bodyp = copy;
+    return 0;
+}

@@ -87,6 +87,14 @@ int transport_queue_info (struct transport *t, const char *name, unsigned *messa
 int transport_delete_queue (struct transport *t, const char *name,
                             struct krun_error *errp);
 
+/* Read the first message of queue name without taking it (basic.get, then
+ * reject with requeue on the private channel), for content that many
+ * readers share.  Returns 0 with a malloc'd copy of the body in *bodyp
+ * (caller must free) and its length, or -1 with errno (ENOENT if the queue
+ * is missing, EAGAIN if it is empty: another reader may hold the message
+ * for a moment). */
+int transport_peek (struct transport *t, const char *name, void **bodyp, size_t *lenp,
+                    struct krun_error *errp);
 /* Ask the broker to delete queue name without waiting for its answer
  * (queue.delete with no-wait): for a queue that is no longer needed and
  * would expire anyway, when the caller is about to leave.  Returns -1 only

@@ -21,12 +21,16 @@ INTEGRATION_TESTS = \
 	tests/t0240-hostile-tasks.t \
 	tests/t0250-fuzz-corpus.t \
 	tests/t0260-hostile-input.t \
+	tests/t0300-kube-run.t \
+	tests/t0310-kube-pool.t \
+	tests/t0320-kube-auth.t \
+	tests/t0330-kube-stage.t \
 	tests/t0400-task-api.t \
 	tests/t0410-commands.t \
 	tests/t0420-progress.t \
 	tests/t0430-install.t
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += tests/lib $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/lib tests/kube $(INTEGRATION_TESTS)
 
 # Helper of the signing test (tests/t0210-signing.t).
 check_PROGRAMS += tests/amqp-capture

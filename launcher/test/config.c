@@ -104,6 +104,67 @@ static void test_empty_and_minimal (void)
     config_destroy (c);
 }
 
+static void test_kubernetes_section (void)
+{
+    struct config *c = config_create ();
+    struct krun_error error = {{0}};
+    const char *path =
+        write_file ("kube.yaml",
+                    "provider: kubernetes\n"
+                    "kubernetes:\n"
+                    "  kubeconfig: ~/kc\n"
+                    "  context: prod\n"
+                    "  namespace: hpc\n"
+                    "  image: registry.example/krun:1\n"
+                    "  pool: team-a\n"
+                    "  secret: krun-secret\n"
+                    "  node_selector: krun=yes\n"
+                    "  reserve_cpu: 500m\n"
+                    "  memory: 4Gi\n"
+                    "  pod_timeout: 30\n"
+                    "  stage: no\n"
+                    "  image_pull_secrets: [regcred, other]\n"
+                    "  tolerations:\n"
+                    "    - {key: gpu, operator: Exists, effect: NoSchedule}\n"
+                    "    - key: team\n"
+                    "      value: a\n");
+
+    is_str (c->kube_image, "krun-worker:latest", "default image");
+    is_str (c->kube_memory, "2Gi", "default memory");
+    is_int (c->kube_pod_timeout, 300, "default pod_timeout");
+    ok (c->kube_stage, "programs are staged by default");
+    if (!ok (config_load_file (c, path, &error) == 0, "kubernetes section loads (%s)",
+             error.text))
+        return;
+    is_str (c->provider, "kubernetes", "provider");
+    ok (c->kube_kubeconfig && c->kube_kubeconfig[0] == '/', "kubeconfig ~ expanded");
+    is_str (c->kube_context, "prod", "context");
+    is_str (c->kube_namespace, "hpc", "namespace");
+    is_str (c->kube_image, "registry.example/krun:1", "image");
+    is_str (c->kube_pool, "team-a", "pool");
+    is_str (c->kube_secret, "krun-secret", "secret");
+    is_str (c->kube_node_selector, "krun=yes", "node_selector");
+    is_str (c->kube_reserve_cpu, "500m", "reserve_cpu");
+    is_str (c->kube_memory, "4Gi", "memory");
+    is_int (c->kube_pod_timeout, 30, "pod_timeout");
+    ok (!c->kube_stage, "stage: no");
+    ok (c->kube_nimage_pull_secrets == 2 &&
+            strcmp (c->kube_image_pull_secrets[1], "other") == 0,
+        "image_pull_secrets");
+    ok (c->kube_ntolerations == 2 && strcmp (c->kube_tolerations[0].key, "gpu") == 0 &&
+            strcmp (c->kube_tolerations[0].operator, "Exists") == 0 &&
+            strcmp (c->kube_tolerations[0].effect, "NoSchedule") == 0 &&
+            strcmp (c->kube_tolerations[1].value, "a") == 0 &&
+            c->kube_tolerations[1].effect == NULL,
+        "tolerations");
+    /* A second file keeps what it does not set, and copies survive it. */
+    ok (config_load_file (c, write_file ("kube2.yaml", "kubernetes:\n  pool: b\n"),
+                          &error) == 0 &&
+            strcmp (c->kube_pool, "b") == 0 && c->kube_ntolerations == 2,
+        "second file overrides one key, keeps the lists");
+    config_destroy (c);
+}
+
 static const struct {
     const char *text;
     const char *line;
@@ -132,6 +193,15 @@ static const struct {
      ":5:", "local.nodes[0].cpus"},
     {"idle_timeout: 5\nidle_timeout: 6\n", ":2:", "idle_timeout"},
     {"- a\n- b\n", ":1:", "top level"},
+    {"kubernetes:\n  memory: lots\n", ":2:", "kubernetes.memory"},
+    {"kubernetes:\n  reserve_cpu: -1\n", ":2:", "kubernetes.reserve_cpu"},
+    {"kubernetes:\n  imag: x\n", ":2:", "kubernetes.imag"},
+    {"kubernetes:\n  tolerations:\n    - effect: Never\n",
+     ":3:", "kubernetes.tolerations[0].effect"},
+    {"kubernetes:\n  tolerations:\n    - {key: a, colour: b}\n",
+     ":3:", "kubernetes.tolerations[0].colour"},
+    {"kubernetes:\n  image_pull_secrets: regcred\n",
+     ":2:", "kubernetes.image_pull_secrets"},
     {"idle_timeout: [1,\n", ":", "yaml"},
 };
 
@@ -278,6 +348,7 @@ int main (void)
     test_full_file ();
     test_empty_and_minimal ();
     test_bad_files ();
+    test_kubernetes_section ();
     test_url_precedence ();
     test_load_precedence ();
     test_state_dir ();

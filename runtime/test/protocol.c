@@ -316,8 +316,15 @@ static void test_round_trip_announce (void)
     protocol_msg_clear (&out);
     msg.announce.nnodes = 0;
     msg.announce.nodes = NULL;
-    ok (round_trip (&msg, &out) == 0 && a->nnodes == 0,
-        "announce with no nodes round-trips");
+    ok (round_trip (&msg, &out) == 0 && a->nnodes == 0 && a->program_sha256 == NULL,
+        "announce with no nodes round-trips, no program_sha256");
+    protocol_msg_clear (&out);
+    /* A staged program: the optional hash comes through. */
+    char hash[] = "e05581bf70ff193788a3493b26fd97035fd3870b61dbae96ba6219b51811b725";
+    msg.announce.program_sha256 = hash;
+    ok (round_trip (&msg, &out) == 0 && a->program_sha256 &&
+            strcmp (a->program_sha256, hash) == 0,
+        "announce with program_sha256 round-trips");
     protocol_msg_clear (&out);
 }
 
@@ -668,6 +675,10 @@ static const struct {
      EPROTO, "'node'"},
     {"{'v':1,'type':'joined','node':'a','local':-1}", EPROTO, "'local'"},
     {"{'v':1,'type':'joined','local':1}", EPROTO, "'node'"},
+    {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
+     "'size':1,'results_queue':'q','delivery_limit':1,'nodes':[],"
+     "'program_sha256':'abc'}",
+     EPROTO, "'program_sha256' missing or not 64 hex digits"},
     {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
      "'size':1,'results_queue':'q','delivery_limit':1,"
      "'nodes':[{'name':'a','first_slot':0,'nslots':2,'used':[2]}]}",

@@ -255,7 +255,23 @@ static void test_key_files (void)
     ok (k && same_key (k, ref), "mode 0400 accepted (a Kubernetes Secret)");
     sign_key_destroy (k);
 
-    static const mode_t refused[] = {0644, 0640, 0604, 0660, 0601, 0610};
+    write_file (path, KEY32, 0440);
+    if (chown (path, -1, getegid ()) < 0)
+        bail_out ("chown");
+    k = sign_key_load (path, &error);
+    ok (k && same_key (k, ref),
+        "mode 0440 of the own group accepted (a Secret with fsGroup)");
+    sign_key_destroy (k);
+    write_file (path, KEY32, 0640);
+    /* Root can give a file any group; others usually only their own. */
+    if (chown (path, -1, getegid () == 0 ? 1 : 0) == 0) {
+        errno = 0;
+        ok (!sign_key_load (path, &error) && errno == EACCES,
+            "mode 0640 of another group refused");
+    } else
+        diag ("cannot give the key file another group: that case is not tested");
+
+    static const mode_t refused[] = {0644, 0604, 0660, 0601, 0610, 0650};
     for (size_t i = 0; i < sizeof (refused) / sizeof (refused[0]); i++) {
         write_file (path, KEY32, refused[i]);
         errno = 0;
@@ -263,7 +279,7 @@ static void test_key_files (void)
             "mode %04o refused (EACCES)", (unsigned)refused[i]);
     }
     snprintf (msg, sizeof (msg),
-              "signing key %s is accessible by group or others (mode 0610): run "
+              "signing key %s is accessible by group or others (mode 0650): run "
               "chmod 600 %s",
               path, path);
     is_str (error.text, msg, "the message names the file and its mode");

@@ -1,0 +1,928 @@
+/* kubeconfig.c - see kubeconfig.h.
+ *
+ * Each file is read with libyaml and turned into a cJSON tree (every scalar
+ * a string), so merging and lookups are plain tree walks.  The named
+ * clusters, users and contexts of all files go into one list each, first
+ * definition of a name wins, each entry remembering its file's directory
+ * for relative paths.
+ */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "kubeconfig.h"
+
+#define SERVICEACCOUNT_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+#define MAX_SECRET_FILE (1024 * 1024)
+/* Renew an exec credential this long before it expires. */
+#define EXPIRY_MARGIN_S 10
+
+struct named {
+    char *name;
+    cJSON *body; /* the "cluster", "user" or "context" mapping */
+    char *dir;   /* directory of the file that defined it */
+};
+
+struct named_list {
+    struct named *items;
+    int count;
+};
+
+struct kubeconfig {
+    char *source;
+    char *context;
+    char *server;
+    char *namespace;
+    char *ca_pem;
+    size_t ca_len;
+    bool insecure;
+
+    char *token;      /* static token */
+    char *token_file; /* re-read each time */
+    char *cert_pem, *key_pem;
+    size_t cert_len, key_len;
+
+    cJSON *exec; /* the user's exec section, or NULL */
+    char *exec_dir;
+    char *exec_token, *exec_cert, *exec_key;
+    time_t exec_expiry; /* 0 = no expiry */
+    bool exec_cached;
+    int exec_runs;
+    char *file_token; /* last read of token_file */
+};
+
+static void wipe_free (char *s, size_t len)
+{
+    if (s) {
+        volatile char *p = s;
+        for (size_t i = 0; i < len; i++)
+            p[i] = 0;
+        free (s);
+    }
+}
+
+static void wipe_free_str (char *s)
+{
+    if (s)
+        wipe_free (s, strlen (s));
+}
+
+/* Read a whole (small) file.  Returns a NUL-terminated buffer (caller must
+ * free) and its length, or NULL with errno. */
+static char *read_file (const char *path, size_t *lenp)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    size_t len = 0, cap = 4096;
+    char *buf, *bigger;
+    ssize_t n;
+
+    if (fd < 0)
+        return NULL;
+    if (!(buf = malloc (cap)))
+        goto error;
+    while ((n = read (fd, buf + len, cap - len - 1)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            goto error;
+        }
+        len += (size_t)n;
+        if (len + 1 == cap) {
+            if (cap >= MAX_SECRET_FILE) {
+                errno = EFBIG;
+                goto error;
+            }
+            if (!(bigger = realloc (buf, cap * 2)))
+                goto error;
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    buf[len] = '\0';
+    close (fd);
+    if (lenp)
+        *lenp = len;
+    return buf;
+error:
+    wipe_free (buf, cap);
+    close (fd);
+    return NULL;
+}
+
+/* A file's content with surrounding white space removed (tokens). */
+static char *read_trimmed (const char *path)
+{
+    size_t len;
+    char *s = read_file (path, &len);
+    char *start;
+
+    if (!s)
+        return NULL;
+    while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' '))
+        s[--len] = '\0';
+    for (start = s; *start == ' ' || *start == '\n'; start++)
+        ;
+    memmove (s, start, strlen (start) + 1);
+    return s;
+}
+
+/* path relative to dir unless absolute; caller must free. */
+static char *resolve_path (const char *dir, const char *path)
+{
+    char *out;
+
+    if (path[0] == '/' || !dir)
+        return strdup (path);
+    if (asprintf (&out, "%s/%s", dir, path) < 0)
+        return NULL;
+    return out;
+}
+
+static cJSON *yaml_to_json (yaml_document_t *doc, yaml_node_t *node, int depth)
+{
+    cJSON *out = NULL;
+
+    if (!node || depth > 64)
+        return NULL;
+    switch (node->type) {
+        case YAML_SCALAR_NODE:
+            return cJSON_CreateString ((const char *)node->data.scalar.value);
+        case YAML_SEQUENCE_NODE:
+            if (!(out = cJSON_CreateArray ()))
+                return NULL;
+            for (yaml_node_item_t *i = node->data.sequence.items.start;
+                 i < node->data.sequence.items.top; i++) {
+                cJSON *item =
+                    yaml_to_json (doc, yaml_document_get_node (doc, *i), depth + 1);
+                if (!item || !cJSON_AddItemToArray (out, item)) {
+                    cJSON_Delete (item);
+                    goto error;
+                }
+            }
+            return out;
+        case YAML_MAPPING_NODE:
+            if (!(out = cJSON_CreateObject ()))
+                return NULL;
+            for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+                 p < node->data.mapping.pairs.top; p++) {
+                yaml_node_t *kn = yaml_document_get_node (doc, p->key);
+                cJSON *value;
+                if (!kn || kn->type != YAML_SCALAR_NODE)
+                    goto error;
+                value = yaml_to_json (doc, yaml_document_get_node (doc, p->value),
+                                      depth + 1);
+                if (!value || !cJSON_AddItemToObject (
+                                  out, (const char *)kn->data.scalar.value, value)) {
+                    cJSON_Delete (value);
+                    goto error;
+                }
+            }
+            return out;
+        default:
+            return NULL;
+    }
+error:
+    cJSON_Delete (out);
+    return NULL;
+}
+
+/* Parse one kubeconfig file into a tree.  NULL with errno and errp. */
+static cJSON *parse_file (const char *path, struct krun_error *errp)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    cJSON *tree = NULL;
+    FILE *f;
+
+    if (!(f = fopen (path, "r")))
+        return errprintf_errno (errp, "cannot read kubeconfig %s", path), NULL;
+    if (!yaml_parser_initialize (&parser)) {
+        fclose (f);
+        errno = ENOMEM;
+        return errprintf (errp, "kubeconfig %s: out of memory", path), NULL;
+    }
+    yaml_parser_set_input_file (&parser, f);
+    if (!yaml_parser_load (&parser, &doc)) {
+        errprintf (errp, "%s:%zu: %s", path, parser.problem_mark.line + 1,
+                   parser.problem ? parser.problem : "YAML syntax error");
+        yaml_parser_delete (&parser);
+        fclose (f);
+        errno = EINVAL;
+        return NULL;
+    }
+    yaml_node_t *root = yaml_document_get_root_node (&doc);
+    if (!root || (root->type == YAML_SCALAR_NODE && !*root->data.scalar.value))
+        tree = cJSON_CreateObject (); /* an empty file is an empty config */
+    else if (root->type != YAML_MAPPING_NODE)
+        errprintf (errp, "%s: expected a mapping at the top", path);
+    else if (!(tree = yaml_to_json (&doc, root, 0)))
+        errprintf (errp, "%s: keys must be scalars", path);
+    yaml_document_delete (&doc);
+    yaml_parser_delete (&parser);
+    fclose (f);
+    if (!tree)
+        errno = EINVAL;
+    return tree;
+}
+
+static const char *get_string (const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, key);
+    return cJSON_IsString (v) ? v->valuestring : NULL;
+}
+
+static void named_list_free (struct named_list *l)
+{
+    for (int i = 0; i < l->count; i++) {
+        free (l->items[i].name);
+        free (l->items[i].dir);
+    }
+    free (l->items);
+    l->items = NULL;
+    l->count = 0;
+}
+
+static const struct named *named_find (const struct named_list *l, const char *name)
+{
+    for (int i = 0; i < l->count; i++)
+        if (strcmp (l->items[i].name, name) == 0)
+            return &l->items[i];
+    return NULL;
+}
+
+/* Append the entries of tree[section] (a list of {name, <kind>: {...}})
+ * whose names are not known yet: the first file to set a name wins. */
+static int merge_section (struct named_list *l, cJSON *tree, const char *section,
+                          const char *kind, const char *dir, const char *path,
+                          struct krun_error *errp)
+{
+    cJSON *list = cJSON_GetObjectItemCaseSensitive (tree, section);
+    cJSON *entry;
+
+    if (!list || cJSON_IsNull (list) || (cJSON_IsString (list) && !*list->valuestring))
+        return 0;
+    if (!cJSON_IsArray (list)) {
+        errno = EINVAL;
+        return errprintf (errp, "kubeconfig %s: '%s' must be a list", path, section);
+    }
+    cJSON_ArrayForEach (entry, list)
+    {
+        const char *name = get_string (entry, "name");
+        cJSON *body = cJSON_GetObjectItemCaseSensitive (entry, kind);
+        struct named *bigger;
+        if (!name || !cJSON_IsObject (body)) {
+            errno = EINVAL;
+            return errprintf (errp,
+                              "kubeconfig %s: an entry of '%s' needs 'name' and '%s'",
+                              path, section, kind);
+        }
+        if (named_find (l, name))
+            continue;
+        if (!(bigger = realloc (l->items, (l->count + 1) * sizeof (*bigger))))
+            return errprintf_errno (errp, "kubeconfig %s", path);
+        l->items = bigger;
+        l->items[l->count] = (struct named){
+            .name = strdup (name), .body = body, .dir = dir ? strdup (dir) : NULL};
+        if (!l->items[l->count].name || (dir && !l->items[l->count].dir)) {
+            free (l->items[l->count].name);
+            free (l->items[l->count].dir);
+            return errprintf_errno (errp, "kubeconfig %s", path);
+        }
+        l->count++;
+    }
+    return 0;
+}
+
+static char *dir_of (const char *path)
+{
+    char *dir = strdup (path);
+    char *slash;
+
+    if (!dir)
+        return NULL;
+    if ((slash = strrchr (dir, '/'))) {
+        if (slash == dir)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+        return dir;
+    }
+    free (dir);
+    return getcwd (NULL, 0);
+}
+
+static int base64_value (unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+/* Decode standard base64 (white space and padding ignored).  Returns a
+ * NUL-terminated buffer (caller must free) or NULL with EINVAL/ENOMEM. */
+static char *base64_decode (const char *in, size_t *lenp)
+{
+    size_t len = 0;
+    unsigned int acc = 0;
+    int bits = 0;
+    char *out = malloc (strlen (in) / 4 * 3 + 4);
+
+    if (!out)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        int v;
+        if (*p == '=' || *p == '\n' || *p == '\r' || *p == ' ')
+            continue;
+        if ((v = base64_value (*p)) < 0) {
+            wipe_free (out, len);
+            errno = EINVAL;
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned int)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[len++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[len] = '\0';
+    *lenp = len;
+    return out;
+}
+
+/* Read a PEM from inline base64 `<key>-data` or from the file `<key>`.
+ * Returns 0 (also when neither is set: *out stays NULL) or -1. */
+static int load_pem (const cJSON *body, const char *key, const char *dir, char **out,
+                     size_t *lenp, const char *entry, struct krun_error *errp)
+{
+    char datakey[64];
+    const char *data, *file;
+
+    snprintf (datakey, sizeof (datakey), "%s-data", key);
+    if ((data = get_string (body, datakey))) {
+        if (!(*out = base64_decode (data, lenp)))
+            return errprintf_errno (errp, "kubeconfig %s: '%s' is not valid base64",
+                                    entry, datakey);
+        return 0;
+    }
+    if ((file = get_string (body, key))) {
+        char *path = resolve_path (dir, file);
+        if (!path)
+            return errprintf_errno (errp, "kubeconfig %s", entry);
+        *out = read_file (path, lenp);
+        if (!*out) {
+            errprintf_errno (errp, "kubeconfig %s: cannot read %s %s", entry, key,
+                             path);
+            free (path);
+            return -1;
+        }
+        free (path);
+    }
+    return 0;
+}
+
+static bool is_true (const char *s)
+{
+    return s && (!strcmp (s, "true") || !strcmp (s, "True") || !strcmp (s, "yes"));
+}
+
+static int set_user (struct kubeconfig *k, const struct named *user,
+                     struct krun_error *errp)
+{
+    const char *token = get_string (user->body, "token");
+    const char *token_file = get_string (user->body, "tokenFile");
+    cJSON *exec = cJSON_GetObjectItemCaseSensitive (user->body, "exec");
+    char what[200];
+
+    snprintf (what, sizeof (what), "user '%s'", user->name);
+    if (cJSON_IsObject (exec)) {
+        if (!get_string (exec, "command")) {
+            errno = EINVAL;
+            return errprintf (errp, "kubeconfig %s: exec needs a 'command'", what);
+        }
+        if (!(k->exec = cJSON_Duplicate (exec, true)) ||
+            (user->dir && !(k->exec_dir = strdup (user->dir))))
+            return errprintf_errno (errp, "kubeconfig %s", what);
+    }
+    if (token && !(k->token = strdup (token)))
+        return errprintf_errno (errp, "kubeconfig %s", what);
+    if (token_file && !token && !(k->token_file = resolve_path (user->dir, token_file)))
+        return errprintf_errno (errp, "kubeconfig %s", what);
+    if (load_pem (user->body, "client-certificate", user->dir, &k->cert_pem,
+                  &k->cert_len, what, errp) < 0 ||
+        load_pem (user->body, "client-key", user->dir, &k->key_pem, &k->key_len, what,
+                  errp) < 0)
+        return -1;
+    if (!k->cert_pem != !k->key_pem) {
+        errno = EINVAL;
+        return errprintf (errp,
+                          "kubeconfig %s: client-certificate and client-key go "
+                          "together",
+                          what);
+    }
+    return 0;
+}
+
+static int set_cluster (struct kubeconfig *k, const struct named *cluster,
+                        struct krun_error *errp)
+{
+    const char *server = get_string (cluster->body, "server");
+    char what[200];
+    size_t len;
+
+    snprintf (what, sizeof (what), "cluster '%s'", cluster->name);
+    if (!server || !*server) {
+        errno = EINVAL;
+        return errprintf (errp, "kubeconfig %s: no 'server'", what);
+    }
+    if (!(k->server = strdup (server)))
+        return errprintf_errno (errp, "kubeconfig %s", what);
+    len = strlen (k->server);
+    while (len > 0 && k->server[len - 1] == '/')
+        k->server[--len] = '\0';
+    k->insecure = is_true (get_string (cluster->body, "insecure-skip-tls-verify"));
+    return load_pem (cluster->body, "certificate-authority", cluster->dir, &k->ca_pem,
+                     &k->ca_len, what, errp);
+}
+
+/* Resolve the context from the merged lists. */
+static int resolve (struct kubeconfig *k, struct named_list *lists, const char *current,
+                    const char *context, struct krun_error *errp)
+{
+    const struct named *ctx, *cluster, *user;
+    const char *name = context ? context : current;
+    const char *cluster_name, *user_name, *ns;
+
+    if (!name || !*name) {
+        errno = EINVAL;
+        return errprintf (errp, "kubeconfig %s: no current-context (use --context)",
+                          k->source);
+    }
+    if (!(ctx = named_find (&lists[2], name))) {
+        errno = EINVAL;
+        return errprintf (errp, "kubeconfig %s: no context '%s'", k->source, name);
+    }
+    cluster_name = get_string (ctx->body, "cluster");
+    user_name = get_string (ctx->body, "user");
+    if (!cluster_name || !(cluster = named_find (&lists[0], cluster_name))) {
+        errno = EINVAL;
+        return errprintf (errp, "kubeconfig %s: context '%s' names no known cluster",
+                          k->source, name);
+    }
+    if (!(k->context = strdup (name)))
+        return errprintf_errno (errp, "kubeconfig");
+    if (set_cluster (k, cluster, errp) < 0)
+        return -1;
+    if (user_name) {
+        if (!(user = named_find (&lists[1], user_name))) {
+            errno = EINVAL;
+            return errprintf (errp,
+                              "kubeconfig %s: context '%s' names unknown user '%s'",
+                              k->source, name, user_name);
+        }
+        if (set_user (k, user, errp) < 0)
+            return -1;
+    }
+    ns = get_string (ctx->body, "namespace");
+    if (!(k->namespace = strdup (ns && *ns ? ns : "default")))
+        return errprintf_errno (errp, "kubeconfig");
+    return 0;
+}
+
+/* Load and merge the files of a colon-separated list (empty items and, for
+ * $KUBECONFIG, missing files are skipped as kubectl does). */
+static int load_files (struct kubeconfig *k, const char *list, bool skip_missing,
+                       const char *context, struct krun_error *errp)
+{
+    struct named_list lists[3] = {{0}};
+    cJSON **trees = NULL;
+    int ntrees = 0, rc = -1;
+    char *copy = strdup (list), *save = NULL, *current = NULL;
+
+    if (!copy || !(k->source = strdup (list)))
+        goto nomem;
+    for (char *path = strtok_r (copy, ":", &save); path;
+         path = strtok_r (NULL, ":", &save)) {
+        cJSON *tree, **bigger;
+        char *dir;
+        if (skip_missing && access (path, F_OK) < 0)
+            continue;
+        if (!(tree = parse_file (path, errp)))
+            goto done;
+        if (!(bigger = realloc (trees, (ntrees + 1) * sizeof (*trees)))) {
+            cJSON_Delete (tree);
+            goto nomem;
+        }
+        trees = bigger;
+        trees[ntrees++] = tree;
+        if (!(dir = dir_of (path)))
+            goto nomem;
+        const char *cur = get_string (tree, "current-context");
+        if (!current && cur && *cur && !(current = strdup (cur))) {
+            free (dir);
+            goto nomem;
+        }
+        if (merge_section (&lists[0], tree, "clusters", "cluster", dir, path, errp) <
+                0 ||
+            merge_section (&lists[1], tree, "users", "user", dir, path, errp) < 0 ||
+            merge_section (&lists[2], tree, "contexts", "context", dir, path, errp) <
+                0) {
+            free (dir);
+            goto done;
+        }
+        free (dir);
+    }
+    if (ntrees == 0) {
+        errno = ENOENT;
+        errprintf (errp, "no kubeconfig file found in '%s'", list);
+        goto done;
+    }
+    rc = resolve (k, lists, current, context, errp);
+    goto done;
+nomem:
+    errprintf_errno (errp, "kubeconfig");
+done:
+    for (int i = 0; i < 3; i++)
+        named_list_free (&lists[i]);
+    for (int i = 0; i < ntrees; i++)
+        cJSON_Delete (trees[i]);
+    free (trees);
+    free (current);
+    free (copy);
+    return rc;
+}
+
+static int load_in_cluster (struct kubeconfig *k, struct krun_error *errp)
+{
+    const char *host = getenv ("KUBERNETES_SERVICE_HOST");
+    const char *port = getenv ("KUBERNETES_SERVICE_PORT");
+    const char *dir = getenv ("KRUN_SERVICEACCOUNT_DIR");
+    char path[PATH_MAX];
+    char *ns;
+
+    if (!dir || !*dir)
+        dir = SERVICEACCOUNT_DIR;
+    if (!(k->source = strdup ("in-cluster")) || !(k->context = strdup ("in-cluster")))
+        return errprintf_errno (errp, "kubeconfig");
+    if (asprintf (&k->server, strchr (host, ':') ? "https://[%s]:%s" : "https://%s:%s",
+                  host, port && *port ? port : "443") < 0) {
+        k->server = NULL;
+        return errprintf_errno (errp, "kubeconfig");
+    }
+    snprintf (path, sizeof (path), "%s/token", dir);
+    if (access (path, R_OK) < 0)
+        return errprintf_errno (errp, "in-cluster service account token %s", path);
+    if (!(k->token_file = strdup (path)))
+        return errprintf_errno (errp, "kubeconfig");
+    snprintf (path, sizeof (path), "%s/ca.crt", dir);
+    if (!(k->ca_pem = read_file (path, &k->ca_len)))
+        return errprintf_errno (errp, "in-cluster CA %s", path);
+    snprintf (path, sizeof (path), "%s/namespace", dir);
+    ns = read_trimmed (path);
+    k->namespace = ns && *ns ? ns : strdup ("default");
+    if (ns && !*ns)
+        free (ns);
+    return k->namespace ? 0 : errprintf_errno (errp, "kubeconfig");
+}
+
+struct kubeconfig *kubeconfig_load (const char *explicit_path, const char *context,
+                                    struct krun_error *errp)
+{
+    struct kubeconfig *k = calloc (1, sizeof (*k));
+    const char *env = getenv ("KUBECONFIG");
+    const char *home = getenv ("HOME");
+    const char *host = getenv ("KUBERNETES_SERVICE_HOST");
+    char path[PATH_MAX];
+    int rc;
+
+    if (!k)
+        return errprintf_errno (errp, "kubeconfig"), NULL;
+    if (explicit_path && *explicit_path)
+        rc = load_files (k, explicit_path, false, context, errp);
+    else if (env && *env)
+        rc = load_files (k, env, true, context, errp);
+    else if (home && *home &&
+             (snprintf (path, sizeof (path), "%s/.kube/config", home),
+              access (path, F_OK) == 0))
+        rc = load_files (k, path, false, context, errp);
+    else if (host && *host)
+        rc = load_in_cluster (k, errp);
+    else {
+        errno = ENOENT;
+        rc = errprintf (errp,
+                        "no Kubernetes credentials: no --kubeconfig, $KUBECONFIG, "
+                        "~/.kube/config, or in-cluster service account");
+    }
+    if (rc < 0) {
+        kubeconfig_destroy (k);
+        return NULL;
+    }
+    return k;
+}
+
+static void forget_exec (struct kubeconfig *k)
+{
+    wipe_free_str (k->exec_token);
+    wipe_free_str (k->exec_cert);
+    wipe_free_str (k->exec_key);
+    k->exec_token = k->exec_cert = k->exec_key = NULL;
+    k->exec_cached = false;
+    k->exec_expiry = 0;
+}
+
+void kubeconfig_destroy (struct kubeconfig *k)
+{
+    int saved_errno = errno;
+
+    if (k) {
+        forget_exec (k);
+        free (k->source);
+        free (k->context);
+        free (k->server);
+        free (k->namespace);
+        free (k->ca_pem);
+        wipe_free_str (k->token);
+        free (k->token_file);
+        wipe_free_str (k->file_token);
+        wipe_free (k->cert_pem, k->cert_len);
+        wipe_free (k->key_pem, k->key_len);
+        cJSON_Delete (k->exec);
+        free (k->exec_dir);
+        free (k);
+    }
+    errno = saved_errno;
+}
+
+const char *kubeconfig_server (const struct kubeconfig *k)
+{
+    return k->server;
+}
+
+const char *kubeconfig_namespace (const struct kubeconfig *k)
+{
+    return k->namespace;
+}
+
+const char *kubeconfig_context (const struct kubeconfig *k)
+{
+    return k->context;
+}
+
+const char *kubeconfig_source (const struct kubeconfig *k)
+{
+    return k->source;
+}
+
+const char *kubeconfig_ca_pem (const struct kubeconfig *k, size_t *len)
+{
+    *len = k->ca_len;
+    return k->ca_pem;
+}
+
+bool kubeconfig_insecure (const struct kubeconfig *k)
+{
+    return k->insecure;
+}
+
+int kubeconfig_exec_runs (const struct kubeconfig *k)
+{
+    return k->exec_runs;
+}
+
+void kubeconfig_forget_cached (struct kubeconfig *k)
+{
+    forget_exec (k);
+}
+
+/* RFC 3339 ("2026-11-23T05:00:00Z", fraction and offset allowed) to a
+ * time_t, or -1. */
+static time_t parse_rfc3339 (const char *s)
+{
+    struct tm tm = {0};
+    const char *rest = strptime (s, "%Y-%m-%dT%H:%M:%S", &tm);
+    time_t t;
+    int sign, hh, mm;
+
+    if (!rest)
+        return -1;
+    if (*rest == '.')
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+            ;
+    t = timegm (&tm);
+    if (*rest == 'Z' || *rest == 'z')
+        return rest[1] ? -1 : t;
+    if ((*rest == '+' || *rest == '-') && sscanf (rest + 1, "%2d:%2d", &hh, &mm) == 2) {
+        sign = *rest == '+' ? 1 : -1;
+        return t - sign * (hh * 3600 + mm * 60);
+    }
+    return -1;
+}
+
+/* Run the plugin: argv from command + args, its env added to ours, and
+ * KUBERNETES_EXEC_INFO.  Returns its stdout (caller must free) or NULL. */
+static char *run_plugin (struct kubeconfig *k, const char *command,
+                         struct krun_error *errp)
+{
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive (k->exec, "args");
+    const cJSON *env = cJSON_GetObjectItemCaseSensitive (k->exec, "env");
+    const char *api_version = get_string (k->exec, "apiVersion");
+    int argc = cJSON_IsArray (args) ? cJSON_GetArraySize (args) : 0;
+    char **argv = calloc (argc + 2, sizeof (*argv));
+    char *path = NULL, *out = NULL, *info = NULL;
+    size_t len = 0, cap = 0;
+    int fds[2], status, i = 1;
+    pid_t pid;
+    const cJSON *a;
+
+    if (!argv)
+        return errprintf_errno (errp, "exec plugin"), NULL;
+    /* A command with a slash is relative to the kubeconfig's directory. */
+    path =
+        strchr (command, '/') ? resolve_path (k->exec_dir, command) : strdup (command);
+    if (asprintf (&info,
+                  "{\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\",\"spec\":"
+                  "{\"interactive\":false}}",
+                  api_version ? api_version : "client.authentication.k8s.io/v1") < 0)
+        info = NULL;
+    if (!path || !info)
+        goto nomem;
+    argv[0] = path;
+    cJSON_ArrayForEach (a, args)
+    {
+        if (cJSON_IsString (a))
+            argv[i++] = a->valuestring;
+    }
+    if (pipe2 (fds, O_CLOEXEC) < 0)
+        goto nomem;
+    if ((pid = fork ()) < 0) {
+        close (fds[0]);
+        close (fds[1]);
+        goto nomem;
+    }
+    if (pid == 0) {
+        const cJSON *e;
+        dup2 (fds[1], STDOUT_FILENO);
+        cJSON_ArrayForEach (e, env)
+        {
+            const char *name = get_string (e, "name");
+            const char *value = get_string (e, "value");
+            if (name && value)
+                setenv (name, value, 1);
+        }
+        setenv ("KUBERNETES_EXEC_INFO", info, 1);
+        execvp (argv[0], argv);
+        fprintf (stderr, "krun: exec plugin %s: %s\n", argv[0], strerror (errno));
+        _exit (127);
+    }
+    close (fds[1]);
+    k->exec_runs++;
+    for (;;) {
+        ssize_t n;
+        if (len + 4096 > cap) {
+            char *bigger = realloc (out, cap + 65536);
+            if (!bigger)
+                break;
+            out = bigger;
+            cap += 65536;
+        }
+        n = read (fds[0], out + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || len + (size_t)n > MAX_SECRET_FILE)
+            break;
+        len += (size_t)n;
+    }
+    close (fds[0]);
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
+        errno = EPERM;
+        errprintf (errp, "exec credential plugin %s failed (%s %d)", command,
+                   WIFEXITED (status) ? "exit status" : "signal",
+                   WIFEXITED (status) ? WEXITSTATUS (status) : WTERMSIG (status));
+        wipe_free (out, cap);
+        out = NULL;
+        goto done;
+    }
+    if (!out) {
+        errno = ENOMEM;
+        errprintf (errp, "exec credential plugin %s: out of memory", command);
+        goto done;
+    }
+    out[len] = '\0';
+    goto done;
+nomem:
+    errprintf_errno (errp, "exec credential plugin %s", command);
+done:
+    free (argv);
+    free (path);
+    free (info);
+    return out;
+}
+
+static int run_exec (struct kubeconfig *k, struct krun_error *errp)
+{
+    const char *command = get_string (k->exec, "command");
+    char *out = run_plugin (k, command, errp);
+    cJSON *json, *status;
+    const char *token, *cert, *key, *expiry;
+    int rc = -1;
+
+    if (!out)
+        return -1;
+    json = cJSON_Parse (out);
+    wipe_free_str (out);
+    status = cJSON_GetObjectItemCaseSensitive (json, "status");
+    token = get_string (status, "token");
+    cert = get_string (status, "clientCertificateData");
+    key = get_string (status, "clientKeyData");
+    expiry = get_string (status, "expirationTimestamp");
+    if (!cJSON_IsObject (status) || !(token || (cert && key))) {
+        errno = EINVAL;
+        errprintf (errp,
+                   "exec credential plugin %s: no ExecCredential with status.token or "
+                   "status.clientCertificateData/clientKeyData on its output",
+                   command);
+        goto done;
+    }
+    forget_exec (k);
+    if (expiry && (k->exec_expiry = parse_rfc3339 (expiry)) == (time_t)-1) {
+        errno = EINVAL;
+        errprintf (errp, "exec credential plugin %s: bad expirationTimestamp '%s'",
+                   command, expiry);
+        k->exec_expiry = 0;
+        goto done;
+    }
+    if ((token && !(k->exec_token = strdup (token))) ||
+        (cert && !(k->exec_cert = strdup (cert))) ||
+        (key && !(k->exec_key = strdup (key)))) {
+        errprintf_errno (errp, "exec credential plugin %s", command);
+        forget_exec (k);
+        goto done;
+    }
+    k->exec_cached = true;
+    rc = 0;
+done:
+    /* The parsed copy holds the secrets too. */
+    if (token)
+        memset ((char *)token, 0, strlen (token));
+    if (key)
+        memset ((char *)key, 0, strlen (key));
+    cJSON_Delete (json);
+    return rc;
+}
+
+int kubeconfig_credentials (struct kubeconfig *k, struct kubeconfig_credentials *out,
+                            struct krun_error *errp)
+{
+    memset (out, 0, sizeof (*out));
+    if (k->exec) {
+        if (!k->exec_cached ||
+            (k->exec_expiry && time (NULL) + EXPIRY_MARGIN_S >= k->exec_expiry)) {
+            if (run_exec (k, errp) < 0)
+                return -1;
+        }
+        if (k->exec_token)
+            out->token = k->exec_token;
+        if (k->exec_cert) {
+            out->cert_pem = k->exec_cert;
+            out->cert_len = strlen (k->exec_cert);
+            out->key_pem = k->exec_key;
+            out->key_len = strlen (k->exec_key);
+        }
+    }
+    if (!out->token && k->token)
+        out->token = k->token;
+    if (!out->token && k->token_file) {
+        wipe_free_str (k->file_token);
+        if (!(k->file_token = read_trimmed (k->token_file)))
+            return errprintf_errno (errp, "cannot read token file %s", k->token_file);
+        out->token = k->file_token;
+    }
+    if (!out->cert_pem && k->cert_pem) {
+        out->cert_pem = k->cert_pem;
+        out->cert_len = k->cert_len;
+        out->key_pem = k->key_pem;
+        out->key_len = k->key_len;
+    }
+    return 0;
+}

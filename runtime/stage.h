@@ -1,0 +1,44 @@
+/* stage.h - programs sent through the broker ("staged") and the workers'
+ * cache of them.
+ *
+ * A worker pod does not have the user's ./task.  The launcher hashes the
+ * program (SHA-256) and, unless the broker holds it already, puts its bytes
+ * as the one message of the queue krun.stage.<hash> (x-expires: it goes
+ * away when unused).  The job's announcement names the hash; a slot that
+ * runs a task of the job looks in its node's cache directory for a file
+ * named by the hash, and if it is missing reads the message without taking
+ * it (so every node can), checks the hash, and writes it there (mode 0700,
+ * under a lock, so the slots of a node fetch it once).  A warm rerun sends
+ * nothing and fetches nothing.
+ */
+#ifndef KRUN_STAGE_H
+#define KRUN_STAGE_H
+
+#include "error.h"
+#include "transport.h"
+
+#define STAGE_HASH_LEN 64 /* hex digits of a SHA-256 */
+#define STAGE_QUEUE_PREFIX "krun.stage."
+/* A staged program is kept by the broker this long after its last use. */
+#define STAGE_QUEUE_EXPIRES_MS (24 * 3600 * 1000)
+
+/* The SHA-256 of the file at path as hex into hex[STAGE_HASH_LEN + 1].
+ * Returns 0 or -1 with errno and errp naming the file. */
+int stage_hash_file (const char *path, char *hex, struct krun_error *errp);
+
+/* Launcher side: make sure the broker holds the file at path (of hash
+ * hex).  Returns 1 if it was sent now, 0 if the broker had it, -1 on error. */
+int stage_publish (struct transport *t, const char *path, const char *hex,
+                   struct krun_error *errp);
+
+/* Worker side: the cache directory, $KRUN_STAGE_DIR or else
+ * /tmp/krun-stage-<uid> (caller must free), or NULL on ENOMEM. */
+char *stage_dir (void);
+
+/* Worker side: the path of the cached program of hash hex under dir,
+ * fetched through t first if missing.  Returns a malloc'd path (caller must
+ * free) or NULL with errno and errp. */
+char *stage_fetch (struct transport *t, const char *dir, const char *hex,
+                   struct krun_error *errp);
+
+#endif
