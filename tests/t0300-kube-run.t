@@ -54,11 +54,11 @@ test_expect_success 'the pod spec: Guaranteed whole CPUs, affinity, secrets by r
 	EOF
 '
 
-test_expect_success 'the secret holds the URL and a key; the key file is 0440 (fsGroup) in the pod' '
+test_expect_success 'the secret holds the URL and the launcher'"'"'s signing key; the key file is 0440 (fsGroup) in the pod' '
     kube_get /api/v1/namespaces/krun-test/secrets/krun-tester >secret.json &&
     python3 -c "import json,base64,sys; d=json.load(open(\"secret.json\"))[\"data\"]; \
 assert base64.b64decode(d[\"amqp-url\"]).decode().startswith(\"amqp://\"); \
-assert len(base64.b64decode(d[\"signing-key\"])) == 32" &&
+import os; assert base64.b64decode(d[\"signing-key\"]) == open(os.environ[\"KRUN_STATE_DIR\"] + \"/key\", \"rb\").read()" &&
     key=$(ls "$KUBE_DIR"/pod-*/secret/signing-key | head -n 1) &&
     [ "$(stat -c %a "$key")" = 440 ]
 '
