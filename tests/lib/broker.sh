@@ -190,6 +190,11 @@ _broker_start_once () {
 
 broker_stop () {
     local pid=${BROKER_PID:-}
+    # The broker started last in BROKER_DIR, also when broker_restart ran in
+    # a subshell (a test's code) whose BROKER_PID the caller never saw.
+    if [ -n "${BROKER_DIR:-}" ] && [ -s "$BROKER_DIR/session.pid" ]; then
+        pid=$(cat "$BROKER_DIR/session.pid")
+    fi
     [ -n "$pid" ] || return 0
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 150); do
@@ -204,6 +209,7 @@ broker_stop () {
     done
     # Reap it if it is our own child (setsid did not fork).
     wait "$pid" 2>/dev/null || true
+    [ -n "${BROKER_DIR:-}" ] && rm -f "$BROKER_DIR/session.pid"
     BROKER_PID=
     return 0
 }
