@@ -7,7 +7,8 @@ launcher_krun_SOURCES += \
 	launcher/kubenodes.c launcher/kubenodes.h \
 	launcher/kubernetes.c launcher/kubernetes.h
 launcher_krun_CFLAGS += $(CJSON_CFLAGS) $(CURL_CFLAGS)
-launcher_krun_LDADD += $(CJSON_LIBS) $(CURL_LIBS)
+# libcurl is not linked: kubeapi.c loads it with dlopen() when needed.
+launcher_krun_LDADD += $(CJSON_LIBS)
 
 KUBE_UNIT_TESTS = \
 	launcher/test/kubeconfig.t \
@@ -25,4 +26,4 @@ launcher_test_kubenodes_t_SOURCES = launcher/test/kubenodes.c launcher/kubenodes
 	launcher/kubeapi.c launcher/kubeconfig.c launcher/quantity.c
 launcher_test_kubenodes_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 launcher_test_kubenodes_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS) \
-	$(CJSON_LIBS) $(CURL_LIBS)
+	$(CJSON_LIBS)
