@@ -35,9 +35,8 @@
 
 struct slot_proc {
     pid_t pid;
-    int status_fd;  /* read end of the slot's status pipe, -1 if none */
-    int control_fd; /* write end of the slot's control pipe, -1 if none */
-    struct relay_writer *control;
+    int status_fd;                /* read end of the slot's status pipe, -1 if none */
+    struct relay_writer *control; /* owns the write end of its control pipe */
     bool busy;
     int64_t started_ms;
     int64_t respawn_at_ms; /* 0 = not waiting for a respawn */
@@ -109,7 +108,6 @@ static void close_control (struct slot_proc *sp)
 {
     relay_writer_destroy (sp->control);
     sp->control = NULL;
-    close_fd (&sp->control_fd);
 }
 
 /* Runs in the forked slot process: never returns. */
@@ -132,8 +130,8 @@ static void slot_child (struct daemon *d, int i, int status_fd, int control_fd)
     for (int k = 0; k < d->nslots; k++) {
         if (d->slots[k].status_fd >= 0)
             close (d->slots[k].status_fd);
-        if (d->slots[k].control_fd >= 0)
-            close (d->slots[k].control_fd);
+        if (d->slots[k].control)
+            close (relay_writer_fd (d->slots[k].control));
     }
     if (topology_bind_core (d->topology, i % d->ncores, &error) < 0)
         log_msg ("slot %d: %s (running unbound)", i, error.text);
@@ -170,23 +168,24 @@ static int spawn_slot (struct daemon *d, int i)
     fcntl (c[1], F_SETPIPE_SZ, 1024 * 1024);
     if (!(sp->control = relay_writer_create (c[1])) || (pid = fork ()) < 0) {
         int saved_errno = errno;
-        relay_writer_destroy (sp->control);
+        if (sp->control)
+            relay_writer_destroy (sp->control); /* closes c[1] */
+        else
+            close (c[1]);
         sp->control = NULL;
         close (p[0]);
         close (p[1]);
         close (c[0]);
-        close (c[1]);
         errno = saved_errno;
         return -1;
     }
     if (pid == 0) {
         close (p[0]);
-        close (c[1]);
+        /* slot_child() closes every slot's write end, this one's too. */
         slot_child (d, i, p[1], c[0]);
     }
     close (p[1]);
     close (c[0]);
-    sp->control_fd = c[1];
     fcntl (p[0], F_SETFL, O_NONBLOCK);
     sp->pid = pid;
     sp->status_fd = p[0];
@@ -430,8 +429,8 @@ static void wait_for_events (struct daemon *d)
                 (struct pollfd){.fd = d->slots[i].status_fd, .events = POLLIN};
     for (int i = 0; i < d->nslots; i++)
         if (d->slots[i].control && relay_writer_pending (d->slots[i].control))
-            fds[nfds++] =
-                (struct pollfd){.fd = d->slots[i].control_fd, .events = POLLOUT};
+            fds[nfds++] = (struct pollfd){.fd = relay_writer_fd (d->slots[i].control),
+                                          .events = POLLOUT};
     poll (fds, nfds, 1000);
 }
 
@@ -453,7 +452,6 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
          * share cores round robin. */
         d->cores[i] = topology_core_os_index (d->topology, i % d->ncores);
         d->slots[i].status_fd = -1;
-        d->slots[i].control_fd = -1;
     }
     unsigned char raw[6];
     if (getrandom (raw, sizeof (raw), 0) != sizeof (raw))

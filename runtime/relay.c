@@ -53,6 +53,7 @@ void relay_writer_destroy (struct relay_writer *w)
     int saved_errno = errno;
 
     if (w) {
+        close (w->fd);
         free (w->buf);
         free (w);
     }
@@ -74,6 +75,11 @@ int relay_writer_flush (struct relay_writer *w)
     if (w->off == w->len)
         w->off = w->len = 0;
     return 0;
+}
+
+int relay_writer_fd (const struct relay_writer *w)
+{
+    return w->fd;
 }
 
 bool relay_writer_pending (const struct relay_writer *w)

@@ -22,11 +22,14 @@
 struct relay_writer;
 struct relay_reader;
 
-/* A writer on fd (made non-blocking; the writer does not own it).  Returns
- * NULL with errno set on failure.  Caller destroys. */
+/* A writer on fd (made non-blocking; the writer owns it from now on).
+ * Returns NULL with errno set on failure (fd is then left open).  Caller
+ * destroys. */
 struct relay_writer *relay_writer_create (int fd);
-/* Frees the buffer; does not close the fd.  Accepts NULL, keeps errno. */
+/* Frees the buffer and closes the fd.  Accepts NULL, keeps errno. */
 void relay_writer_destroy (struct relay_writer *w);
+/* The pipe's fd (to poll for POLLOUT, or to close in a forked child). */
+int relay_writer_fd (const struct relay_writer *w);
 
 /* Queue one frame and write as much as the pipe takes.  Returns 0, or -1 with
  * errno: ENOBUFS when more than max_pending bytes would wait (nothing is
