@@ -128,6 +128,10 @@ static int encode_announce (struct job *j, struct krun_error *errp)
     a->inputs = o->inputs != NULL;
     a->progress = o->progress != NULL;
     a->program_sha256 = (char *)o->program_sha256;
+    a->nstaged = o->nstaged;
+    a->staged_files = o->staged_files;
+    a->staged_sha256 = o->staged_sha256;
+    a->staged_cwd = o->staged_cwd;
     if (!(a->nodes = announce_nodes (j, &a->nnodes)))
         return errprintf_errno (errp, "job %s: cannot build the slot map", j->id);
     j->announce = protocol_encode (&msg, &j->announce_len, errp);

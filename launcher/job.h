@@ -24,6 +24,12 @@ struct job_options {
     /* SHA-256 of the program if it is staged (sent through the broker,
      * stage.h), else NULL */
     const char *program_sha256;
+    /* Files of --stage (stagefiles.h): names and hashes, nstaged entries
+     * each; staged_cwd: the tasks run in their directory instead of cwd. */
+    int nstaged;
+    char **staged_files;
+    char **staged_sha256;
+    bool staged_cwd;
     int argc;
     char **argv; /* argv[0] as the user wrote it */
     int envc;

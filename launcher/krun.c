@@ -25,6 +25,7 @@
 #include "protocol.h"
 #include "sign.h"
 #include "stage.h"
+#include "stagefiles.h"
 #include "transport.h"
 
 /* Output a rank may send before it is cut (--output-limit): enough for any
@@ -91,6 +92,11 @@ static const char usage_text[] =
     "      --context NAME      kubeconfig context (default: current-context)\n"
     "      --no-stage          do not send the program through the broker: it\n"
     "                          exists at the same absolute path in the image\n"
+    "Files the tasks need (both providers):\n"
+    "      --stage FILE        send FILE through the broker once; every task finds\n"
+    "                          it in $KRUN_STAGED (a relative path is kept: data/x\n"
+    "                          is $KRUN_STAGED/data/x), which on Kubernetes is also\n"
+    "                          its working directory; repeat for more files\n"
     "Configuration:\n"
     "      --provider local|kubernetes   where the workers come from\n"
     "      --config FILE       configuration file (default $KRUN_CONFIG, else\n"
@@ -133,6 +139,8 @@ struct options {
     bool progress;
     char **exports; /* -x arguments, borrowed from argv */
     int nexports;
+    char **stage_files; /* --stage arguments, borrowed from argv */
+    int nstage_files;
 };
 
 static void die (const char *fmt, ...)
@@ -235,6 +243,7 @@ static int parse_options (int argc, char *argv[], struct options *o)
         OPT_KUBECONFIG,
         OPT_CONTEXT,
         OPT_NO_STAGE,
+        OPT_STAGE,
         OPT_INPUTS,
         OPT_INPUT_DIR,
         OPT_RESULTS,
@@ -260,6 +269,7 @@ static int parse_options (int argc, char *argv[], struct options *o)
         {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
         {"context", required_argument, NULL, OPT_CONTEXT},
         {"no-stage", no_argument, NULL, OPT_NO_STAGE},
+        {"stage", required_argument, NULL, OPT_STAGE},
         {"quiet", no_argument, NULL, 'q'},
         {"command-file", required_argument, NULL, 'f'},
         {"inputs", required_argument, NULL, OPT_INPUTS},
@@ -333,6 +343,9 @@ static int parse_options (int argc, char *argv[], struct options *o)
                 break;
             case OPT_NO_STAGE:
                 o->no_stage = true;
+                break;
+            case OPT_STAGE:
+                o->stage_files[o->nstage_files++] = optarg;
                 break;
             case 'q':
                 o->quiet = true;
@@ -602,6 +615,14 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
             die ("%s", error.text);
         jo.program_sha256 = hash;
     }
+    struct stagefiles *staged = NULL;
+    if (o->nstage_files > 0) {
+        if (!(staged = stagefiles_create (o->stage_files, o->nstage_files, &error)))
+            die ("%s", error.text);
+        jo.nstaged = stagefiles_count (staged);
+        jo.staged_files = stagefiles_names (staged);
+        jo.staged_sha256 = stagefiles_hashes (staged);
+    }
     if (!getcwd (cwd, sizeof (cwd)))
         die ("cannot get the current directory: %s", strerror (errno));
     if (!(url = config_amqp_url (cfg, &is_default)) ||
@@ -652,6 +673,9 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
         ks.pod_timeout = cfg->kube_pod_timeout;
         ks.quiet = o->quiet;
         jo.cwd = cfg->kube_workdir;
+        /* The pod's work dir is nobody's: the staged files are what the
+         * tasks expect to find where they run. */
+        jo.staged_cwd = jo.nstaged > 0;
         jo.on_published = kube_on_published;
         jo.on_published_arg = &ks;
     }
@@ -664,6 +688,15 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
         if (sent && !o->quiet)
             fprintf (stderr, "krun: staged %s (sha256 %.12s) through the broker\n",
                      path, jo.program_sha256);
+    }
+    if (staged) {
+        int sent = stagefiles_publish (staged, t, &error);
+        if (sent < 0)
+            fatal (error.text);
+        if (sent && !o->quiet)
+            fprintf (stderr,
+                     "krun: staged %d of %d --stage file%s through the broker\n", sent,
+                     jo.nstaged, jo.nstaged == 1 ? "" : "s");
     }
     /* The job's results queue doubles as the presence reply queue: one
      * queue, and its round trips, less per run. */
@@ -702,6 +735,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     progress_destroy (jo.progress);
     inputs_destroy (inputs);
     inputs_destroy (commands);
+    stagefiles_destroy (staged);
     return rc < 0 ? 1 : rc;
 }
 
@@ -889,12 +923,14 @@ static int cmd_down (struct config *cfg, bool daemons, bool broker)
 int main (int argc, char *argv[])
 {
     struct options o = {.delivery_limit = 0, .output_limit = DEFAULT_OUTPUT_LIMIT};
-    /* -x can occur at most argc times. */
+    /* -x and --stage can occur at most argc times. */
     char **exports = calloc (argc, sizeof (char *));
+    char **stage_files = calloc (argc, sizeof (char *));
 
-    if (!exports)
+    if (!exports || !stage_files)
         die ("out of memory");
     o.exports = exports;
+    o.stage_files = stage_files;
     struct krun_error error;
     struct config *cfg;
     const char *sub = NULL;
@@ -950,5 +986,6 @@ int main (int argc, char *argv[])
     }
     config_destroy (cfg);
     free (exports);
+    free (stage_files);
     return rc;
 }

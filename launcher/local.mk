@@ -7,6 +7,7 @@ launcher_krun_SOURCES = \
 	launcher/local.c launcher/local.h \
 	launcher/presence.c launcher/presence.h \
 	launcher/program.c launcher/program.h \
+	launcher/stagefiles.c launcher/stagefiles.h \
 	launcher/exitstatus.c launcher/exitstatus.h \
 	launcher/joblog.c launcher/joblog.h \
 	launcher/inputs.c launcher/inputs.h \
@@ -21,6 +22,7 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/joblog.t \
 	launcher/test/inputs.t \
 	launcher/test/program.t \
+	launcher/test/stagefiles.t \
 	launcher/test/progress.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
@@ -38,3 +40,5 @@ launcher_test_program_t_SOURCES = launcher/test/program.c launcher/program.c
 launcher_test_program_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_progress_t_SOURCES = launcher/test/progress.c launcher/progress.c
 launcher_test_progress_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_stagefiles_t_SOURCES = launcher/test/stagefiles.c launcher/stagefiles.c
+launcher_test_stagefiles_t_LDADD = runtime/libkrunrt.la tests/libtap.la

@@ -39,7 +39,8 @@ RUNTIME_UNIT_TESTS = \
 	runtime/test/relay.t \
 	runtime/test/task.t \
 	runtime/test/taskchannel.t \
-	runtime/test/rankdata.t
+	runtime/test/rankdata.t \
+	runtime/test/stage.t
 check_PROGRAMS += $(RUNTIME_UNIT_TESTS)
 TESTS += $(RUNTIME_UNIT_TESTS)
 runtime_test_protocol_t_SOURCES = runtime/test/protocol.c
@@ -64,6 +65,8 @@ runtime_test_taskchannel_t_SOURCES = runtime/test/taskchannel.c runtime/taskchan
 runtime_test_taskchannel_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_rankdata_t_SOURCES = runtime/test/rankdata.c runtime/rankdata.c
 runtime_test_rankdata_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_stage_t_SOURCES = runtime/test/stage.c
+runtime_test_stage_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 
 # Needs a broker: run by tests/t0010-transport.t, not directly by make check.
 check_PROGRAMS += runtime/test/transport-check

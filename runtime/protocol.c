@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "protocol.h"
+#include "stage.h"
 
 /* Most entries of any array (argv, env, nodes, cores, used). */
 #define MAX_ARRAY 65536
@@ -553,6 +554,51 @@ static int field_nodes (struct codec *c, const char *name, struct protocol_node 
     return rc;
 }
 
+static void free_strings (char **v, int n);
+
+static bool is_sha256 (const char *s)
+{
+    size_t n = strspn (s, "0123456789abcdef");
+    return n == 64 && s[n] == '\0';
+}
+
+/* The files staged with --stage (optional, added without a new version):
+ * staged_files and staged_sha256, arrays of the same length, and the flag
+ * staged_cwd. */
+static int field_staged (struct codec *c, struct protocol_announce *a)
+{
+    const char *name_rule = "distinct relative names without '.' or '..' parts";
+    const char *hash_rule = "64 hex digits (SHA-256)";
+
+    if (c->encoding ? a->nstaged > 0 : lookup (c, "staged_files") != NULL) {
+        if (field_strings (c, "staged_files", &a->staged_files, &a->nstaged, 1) < 0)
+            return -1;
+        int nhashes = a->nstaged;
+        int rc = field_strings (c, "staged_sha256", &a->staged_sha256, &nhashes, 1);
+        if (rc == 0 && nhashes != a->nstaged)
+            rc = reject (c, "staged_sha256", "as many entries as staged_files");
+        if (rc < 0) {
+            /* Decoded with its own count: free it with that count. */
+            if (!c->encoding) {
+                free_strings (a->staged_sha256, nhashes);
+                a->staged_sha256 = NULL;
+            }
+            return -1;
+        }
+        for (int i = 0; i < a->nstaged; i++) {
+            if (!stage_name_valid (a->staged_files[i]))
+                return reject_at (c, "staged_files", i, name_rule);
+            for (int k = 0; k < i; k++)
+                if (strcmp (a->staged_files[k], a->staged_files[i]) == 0)
+                    return reject_at (c, "staged_files", i, name_rule);
+            if (!is_sha256 (a->staged_sha256[i]))
+                return reject_at (c, "staged_sha256", i, hash_rule);
+        }
+    } else if (!c->encoding && lookup (c, "staged_sha256"))
+        return reject (c, "staged_files", "present with staged_sha256");
+    return field_flag (c, "staged_cwd", &a->staged_cwd);
+}
+
 static int codec_announce (struct codec *c, struct protocol_announce *a)
 {
     if (field_path (c, "path", &a->path) < 0 ||
@@ -571,10 +617,12 @@ static int codec_announce (struct codec *c, struct protocol_announce *a)
         return -1;
     /* Optional, added without a new version: an older worker ignores it and
      * runs path (which then fails if only the launcher has it). */
-    if (c->encoding ? a->program_sha256 != NULL : lookup (c, "program_sha256") != NULL)
-        return field_string_sized (c, "program_sha256", &a->program_sha256, 64, 64,
-                                   "64 hex digits (SHA-256)");
-    return 0;
+    if ((c->encoding ? a->program_sha256 != NULL
+                     : lookup (c, "program_sha256") != NULL) &&
+        field_string_sized (c, "program_sha256", &a->program_sha256, 64, 64,
+                            "64 hex digits (SHA-256)") < 0)
+        return -1;
+    return field_staged (c, a);
 }
 
 static int codec_task (struct codec *c, struct protocol_task *t)
@@ -936,6 +984,8 @@ static void free_announce (struct protocol_announce *a)
     free (a->cwd);
     free (a->results_queue);
     free (a->program_sha256);
+    free_strings (a->staged_files, a->nstaged);
+    free_strings (a->staged_sha256, a->nstaged);
     if (a->nodes) {
         for (int i = 0; i < a->nnodes; i++) {
             free (a->nodes[i].name);

@@ -112,6 +112,11 @@ struct protocol_announce {
     char *program_sha256; /* optional: the program is staged (stage.h) under
                              this hash and runs from the worker's cache; NULL:
                              path is run as is */
+    int nstaged;          /* files staged with --stage (optional, 0 = none) */
+    char **staged_files;  /* their names in the job's staged directory,
+                             relative (stage_name_valid()) and distinct */
+    char **staged_sha256; /* their SHA-256 (64 hex digits), nstaged entries */
+    bool staged_cwd;      /* tasks run in the staged directory, not cwd */
 };
 
 struct protocol_task {

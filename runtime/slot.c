@@ -52,6 +52,10 @@ struct slot_job {
     int env_tmpdir;      /* index of TMPDIR in env */
     char *scratch;       /* where the rank's input file goes, if the job has inputs */
     char *scratch_error; /* why there is none although the job has inputs */
+    char *stage_cache;   /* the node's cache of staged files (stage.h), or NULL */
+    char *staged_dir;    /* the job's --stage files, or NULL if it has none */
+    char *program;       /* the staged program in the cache, once fetched */
+    bool staged_ready;   /* program and files are in the cache */
     struct slot_job *next;
 };
 
@@ -123,6 +127,9 @@ static void job_free (struct slot_job *j)
         rankdata_scratch_remove (j->scratch);
         free (j->scratch);
         free (j->scratch_error);
+        free (j->stage_cache);
+        free (j->staged_dir);
+        free (j->program);
         free_environment (j->env);
         free (j->id);
         protocol_msg_clear (&j->announce);
@@ -237,7 +244,12 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg,
         log_msg ("%s", error.text);
         j->scratch_error = strdup (error.text);
     }
-    if (job_environment (s, j) < 0) {
+    const struct protocol_announce *a = &j->announce.announce;
+    if (((a->program_sha256 || a->nstaged > 0) && !(j->stage_cache = stage_dir ())) ||
+        (a->nstaged > 0 &&
+         !(j->staged_dir = stage_files_dir (j->stage_cache, a->nstaged, a->staged_files,
+                                            a->staged_sha256))) ||
+        job_environment (s, j) < 0) {
         log_msg ("job %s: out of memory", j->id);
         job_free (j);
         return;
@@ -467,7 +479,7 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
 {
     extern char **environ;
     const struct protocol_announce *a = &j->announce.announce;
-    char krun[11][PATH_MAX + 32];
+    char krun[12][PATH_MAX + 32];
     int nkrun = 10;
     size_t n = 0, count = 0;
     char **env;
@@ -486,6 +498,8 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
     if (j->scratch)
         snprintf (krun[nkrun++], sizeof (krun[0]), "KRUN_INPUT_FILE=%s/%s", j->scratch,
                   RANKDATA_INPUT_NAME);
+    if (j->staged_dir)
+        snprintf (krun[nkrun++], sizeof (krun[0]), "KRUN_STAGED=%s", j->staged_dir);
 
     while (environ[count])
         count++;
@@ -743,6 +757,25 @@ static int exit_code_for_errno (int err)
     return err == ENOENT || err == ENOTDIR ? 127 : 126;
 }
 
+/* A staged program and the --stage files run from the node's cache: fetched
+ * by the first task of the job that needs them, then known to be there. */
+static int fetch_staged (struct slot *s, struct slot_job *j, struct krun_error *errp)
+{
+    const struct protocol_announce *a = &j->announce.announce;
+
+    if (j->staged_ready)
+        return 0;
+    if (a->program_sha256 && !j->program &&
+        !(j->program = stage_fetch (s->t, j->stage_cache, a->program_sha256, errp)))
+        return -1;
+    if (a->nstaged > 0 &&
+        stage_fetch_files (s->t, j->stage_cache, j->staged_dir, a->nstaged,
+                           a->staged_files, a->staged_sha256, errp) < 0)
+        return -1;
+    j->staged_ready = true;
+    return 0;
+}
+
 static void handle_task (struct slot *s, const struct transport_message *m)
 {
     struct krun_error error;
@@ -820,15 +853,12 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         transport_reject (s->t, m->delivery_tag, true, NULL);
         goto out;
     }
-    /* A staged program runs from the node's cache (fetched once). */
-    char *staged = NULL, *dir = a->program_sha256 ? stage_dir () : NULL;
-    if (!a->program_sha256 ||
-        (staged = stage_fetch (s->t, dir, a->program_sha256, &error)))
-        r->task = task_start (staged ? staged : a->path, argv, j->env, a->cwd, &error);
+    if (fetch_staged (s, j, &error) == 0)
+        r->task = task_start (j->program ? j->program : a->path, argv, j->env,
+                              a->staged_cwd && j->staged_dir ? j->staged_dir : a->cwd,
+                              &error);
     else
         r->task = NULL;
-    free (staged);
-    free (dir);
     if (!r->task) {
         int err = errno;
         remove_scratch (s);

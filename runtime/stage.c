@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,7 +142,8 @@ static bool valid_hash (const char *hex)
     return n == STAGE_HASH_LEN && hex[n] == '\0';
 }
 
-/* Write data as dir/hex, atomically, executable by its owner only. */
+/* Write data as final (dir/hex), atomically, readable and executable by its
+ * owner only: tasks cannot overwrite the node's copy by accident. */
 static int store (const char *dir, const char *hex, const void *data, size_t len,
                   const char *final, struct krun_error *errp)
 {
@@ -149,7 +151,7 @@ static int store (const char *dir, const char *hex, const void *data, size_t len
     int fd;
 
     snprintf (tmp, sizeof (tmp), "%s/.%s.%d", dir, hex, (int)getpid ());
-    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700)) < 0)
+    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0500)) < 0)
         return errprintf_errno (errp, "cannot write %s", tmp);
     for (size_t done = 0; done < len;) {
         ssize_t n = write (fd, (const char *)data + done, len - done);
@@ -171,15 +173,63 @@ static int store (const char *dir, const char *hex, const void *data, size_t len
     return 0;
 }
 
+/* Take the cache directory's lock (made if missing): the slots of a node
+ * fetch a file once.  Returns the lock's fd or -1 with errno and errp. */
+static int lock_dir (const char *dir, struct krun_error *errp)
+{
+    char lock[4096];
+    int fd, rc;
+
+    if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+        return errprintf_errno (errp, "cannot create stage directory %s", dir);
+    snprintf (lock, sizeof (lock), "%s/.lock", dir);
+    if ((fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+        return errprintf_errno (errp, "cannot lock %s", lock);
+    /* A signal (a stopping daemon's SIGTERM) must not fail the task. */
+    while ((rc = flock (fd, LOCK_EX)) < 0 && errno == EINTR)
+        ;
+    if (rc < 0) {
+        errprintf_errno (errp, "cannot lock %s", lock);
+        close (fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* With the lock held: make sure path (dir/hex) is cached, reading the
+ * message of krun.stage.<hex> without taking it. */
+static int fetch_locked (struct transport *t, const char *dir, const char *hex,
+                         const char *path, struct krun_error *errp)
+{
+    char queue[sizeof (STAGE_QUEUE_PREFIX) + STAGE_HASH_LEN];
+    char check[STAGE_HASH_LEN + 1];
+    void *data = NULL;
+    size_t len;
+    int rc;
+
+    if (access (path, R_OK) == 0)
+        return 0;
+    snprintf (queue, sizeof (queue), "%s%s", STAGE_QUEUE_PREFIX, hex);
+    /* Another node reading the message holds it until it puts it back. */
+    for (int tries = 0; transport_peek (t, queue, &data, &len, errp) < 0; tries++) {
+        if ((errno != EAGAIN && errno != EINTR) || tries >= FETCH_TRIES)
+            return -1;
+        usleep (FETCH_WAIT_US);
+    }
+    if (hash_bytes (data, len, check) < 0 || strcmp (check, hex) != 0) {
+        errno = EBADMSG;
+        rc = errprintf (errp, "staged file %s: content does not match its hash", hex);
+    } else
+        rc = store (dir, hex, data, len, path, errp);
+    free (data);
+    return rc;
+}
+
 char *stage_fetch (struct transport *t, const char *dir, const char *hex,
                    struct krun_error *errp)
 {
-    char queue[sizeof (STAGE_QUEUE_PREFIX) + STAGE_HASH_LEN];
-    char lock[4096], check[STAGE_HASH_LEN + 1];
     char *path = NULL;
-    void *data = NULL;
-    size_t len;
-    int fd = -1;
+    int fd;
 
     if (!dir) {
         errno = ENOMEM;
@@ -193,48 +243,198 @@ char *stage_fetch (struct transport *t, const char *dir, const char *hex,
         return errprintf_errno (errp, "staged program"), NULL;
     if (access (path, X_OK) == 0)
         return path; /* warm: cached by an earlier job */
-    if (mkdir (dir, 0700) < 0 && errno != EEXIST) {
-        errprintf_errno (errp, "cannot create stage directory %s", dir);
-        goto error;
+    if ((fd = lock_dir (dir, errp)) < 0 || fetch_locked (t, dir, hex, path, errp) < 0) {
+        int err = errno;
+        if (fd >= 0)
+            close (fd);
+        free (path);
+        errno = err;
+        return NULL;
     }
-    /* One slot of the node fetches; the others wait and find it. */
-    snprintf (lock, sizeof (lock), "%s/.lock", dir);
-    if ((fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-        errprintf_errno (errp, "cannot lock %s", lock);
-        goto error;
-    }
-    /* A signal (a stopping daemon's SIGTERM) must not fail the task. */
-    int rc;
-    while ((rc = flock (fd, LOCK_EX)) < 0 && errno == EINTR)
-        ;
-    if (rc < 0) {
-        errprintf_errno (errp, "cannot lock %s", lock);
-        goto error;
-    }
-    if (access (path, X_OK) == 0)
-        goto done;
-    snprintf (queue, sizeof (queue), "%s%s", STAGE_QUEUE_PREFIX, hex);
-    /* Another node reading the message holds it until it puts it back. */
-    for (int tries = 0; transport_peek (t, queue, &data, &len, errp) < 0; tries++) {
-        if ((errno != EAGAIN && errno != EINTR) || tries >= FETCH_TRIES)
-            goto error;
-        usleep (FETCH_WAIT_US);
-    }
-    if (hash_bytes (data, len, check) < 0 || strcmp (check, hex) != 0) {
-        errno = EBADMSG;
-        errprintf (errp, "staged program %s: content does not match its hash", hex);
-        goto error;
-    }
-    if (store (dir, hex, data, len, path, errp) < 0)
-        goto error;
-done:
-    free (data);
     close (fd);
     return path;
-error:
-    free (data);
-    free (path);
-    if (fd >= 0)
-        close (fd);
-    return NULL;
+}
+
+/* ---- staged files ---- */
+
+bool stage_name_valid (const char *name)
+{
+    size_t len = name ? strlen (name) : 0;
+
+    if (len == 0 || len > STAGE_NAME_MAX || name[0] == '/')
+        return false;
+    for (const char *p = name; *p;) {
+        size_t part = strcspn (p, "/");
+        if (part == 0 || (part == 1 && p[0] == '.') ||
+            (part == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        p += part;
+        if (*p == '/' && !*++p)
+            return false; /* a trailing '/' */
+    }
+    return true;
+}
+
+char *stage_name_for (const char *path)
+{
+    const char *name = path;
+    const char *last;
+
+    while (name[0] == '.' && name[1] == '/') {
+        name += 2;
+        while (*name == '/')
+            name++;
+    }
+    if (stage_name_valid (name))
+        return strdup (name);
+    last = strrchr (path, '/');
+    last = last ? last + 1 : path;
+    if (!stage_name_valid (last)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return strdup (last);
+}
+
+char *stage_files_dir (const char *dir, int n, char *const names[],
+                       char *const hashes[])
+{
+    char hex[STAGE_HASH_LEN + 1];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char *path = NULL;
+    int ok = ctx && EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL);
+
+    /* Each name and hash with its NUL: "a" "bc" and "ab" "c" differ. */
+    for (int i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate (ctx, names[i], strlen (names[i]) + 1) &&
+             EVP_DigestUpdate (ctx, hashes[i], strlen (hashes[i]) + 1);
+    ok = ok && EVP_DigestFinal_ex (ctx, md, &mdlen) && mdlen * 2 == STAGE_HASH_LEN;
+    EVP_MD_CTX_free (ctx);
+    if (!ok) {
+        errno = EIO;
+        return NULL;
+    }
+    to_hex (md, mdlen, hex);
+    if (asprintf (&path, "%s/files.%s", dir, hex) < 0)
+        return NULL;
+    return path;
+}
+
+/* Whether every name of files_dir leads to a readable regular file. */
+static bool files_complete (const char *files_dir, int n, char *const names[])
+{
+    char path[8192];
+    struct stat st;
+
+    for (int i = 0; i < n; i++) {
+        snprintf (path, sizeof (path), "%s/%s", files_dir, names[i]);
+        if (stat (path, &st) < 0 || !S_ISREG (st.st_mode) || access (path, R_OK) < 0)
+            return false;
+    }
+    return true;
+}
+
+static int remove_entry (const char *path, const struct stat *st, int type,
+                         struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (type == FTW_DP)
+        chmod (path, 0700); /* a task may have made it unwritable */
+    return remove (path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Remove path and what is below it, never following a link. */
+static int remove_tree (const char *path)
+{
+    if (access (path, F_OK) < 0)
+        return errno == ENOENT ? 0 : -1;
+    return nftw (path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Make the directories above dir/name, inside dir. */
+static int make_parents (const char *dir, const char *name)
+{
+    char path[8192];
+    size_t base = strlen (dir) + 1;
+
+    snprintf (path, sizeof (path), "%s/%s", dir, name);
+    for (char *p = path + base; (p = strchr (p, '/')); p++) {
+        *p = '\0';
+        int rc = mkdir (path, 0700);
+        *p = '/';
+        if (rc < 0 && errno != EEXIST)
+            return -1;
+    }
+    return 0;
+}
+
+/* With the lock held: build files_dir aside, then rename it into place. */
+static int make_files_dir (const char *dir, const char *files_dir, int n,
+                           char *const names[], char *const hashes[],
+                           struct krun_error *errp)
+{
+    char tmp[4096], link[8192], target[4096];
+
+    snprintf (tmp, sizeof (tmp), "%s.%d.tmp", files_dir, (int)getpid ());
+    if (remove_tree (files_dir) < 0 || remove_tree (tmp) < 0 || mkdir (tmp, 0700) < 0)
+        return errprintf_errno (errp, "cannot make %s", files_dir);
+    for (int i = 0; i < n; i++) {
+        snprintf (link, sizeof (link), "%s/%s", tmp, names[i]);
+        snprintf (target, sizeof (target), "%s/%s", dir, hashes[i]);
+        if (make_parents (tmp, names[i]) < 0 || symlink (target, link) < 0) {
+            errprintf_errno (errp, "cannot make %s", link);
+            goto error;
+        }
+    }
+    if (rename (tmp, files_dir) < 0) {
+        errprintf_errno (errp, "cannot make %s", files_dir);
+        goto error;
+    }
+    return 0;
+error : {
+    int err = errno;
+    remove_tree (tmp);
+    errno = err;
+    return -1;
+}
+}
+
+int stage_fetch_files (struct transport *t, const char *dir, const char *files_dir,
+                       int n, char *const names[], char *const hashes[],
+                       struct krun_error *errp)
+{
+    char path[4096];
+    int fd, rc = 0;
+
+    if (!dir || !files_dir) {
+        errno = ENOMEM;
+        return errprintf (errp, "staged files: no cache directory");
+    }
+    for (int i = 0; i < n; i++) {
+        if (!stage_name_valid (names[i]) || !valid_hash (hashes[i])) {
+            errno = EINVAL;
+            return errprintf (errp, "staged file '%s': bad name or hash", names[i]);
+        }
+    }
+    if (files_complete (files_dir, n, names))
+        return 0; /* warm: made by an earlier job */
+    if ((fd = lock_dir (dir, errp)) < 0)
+        return -1;
+    if (!files_complete (files_dir, n, names)) {
+        for (int i = 0; rc == 0 && i < n; i++) {
+            snprintf (path, sizeof (path), "%s/%s", dir, hashes[i]);
+            struct krun_error why;
+            if ((rc = fetch_locked (t, dir, hashes[i], path, &why)) < 0)
+                errprintf (errp, "staged file %s: %s", names[i], why.text);
+        }
+        if (rc == 0)
+            rc = make_files_dir (dir, files_dir, n, names, hashes, errp);
+    }
+    int err = errno;
+    close (fd);
+    errno = err;
+    return rc;
 }

@@ -7,12 +7,15 @@
  * away when unused).  The job's announcement names the hash; a slot that
  * runs a task of the job looks in its node's cache directory for a file
  * named by the hash, and if it is missing reads the message without taking
- * it (so every node can), checks the hash, and writes it there (mode 0700,
- * under a lock, so the slots of a node fetch it once).  A warm rerun sends
+ * it (so every node can), checks the hash, and writes it there (mode 0500:
+ * a task cannot overwrite the node's copy by accident; under a lock, so the
+ * slots of a node fetch it once).  A warm rerun sends
  * nothing and fetches nothing.
  */
 #ifndef KRUN_STAGE_H
 #define KRUN_STAGE_H
+
+#include <stdbool.h>
 
 #include "error.h"
 #include "transport.h"
@@ -40,5 +43,41 @@ char *stage_dir (void);
  * free) or NULL with errno and errp. */
 char *stage_fetch (struct transport *t, const char *dir, const char *hex,
                    struct krun_error *errp);
+
+/* Files staged with `krun --stage FILE`.  Each travels like a program (one
+ * message of krun.stage.<hash>, cached on the node under its hash), and the
+ * tasks of the job find them by name in one directory of the cache,
+ * dir/files.<hash of the list of names and hashes>, where each name is a
+ * symbolic link to the cached file.  The same files give the same directory,
+ * so a warm rerun finds it made. */
+
+/* The longest name a staged file may have. */
+#define STAGE_NAME_MAX 1024
+
+/* Whether name may name a staged file: relative, at most STAGE_NAME_MAX
+ * bytes, parts separated by one '/', none of them empty, "." or "..". */
+bool stage_name_valid (const char *name);
+
+/* Launcher side: the name the file given as path gets in the staged
+ * directory: path itself when it is relative and valid once leading "./"
+ * are dropped (so "data/x.dat" stays "data/x.dat"), else its last part
+ * ("/srv/x.dat" and "../x.dat" become "x.dat").  Returns a malloc'd name
+ * (caller must free), or NULL with errno (EINVAL: no usable name, as for
+ * "/" or "dir/"). */
+char *stage_name_for (const char *path);
+
+/* The staged directory of the n files names[i] of hashes hashes[i] under the
+ * cache directory dir.  Returns a malloc'd path (caller must free) or NULL
+ * with errno. */
+char *stage_files_dir (const char *dir, int n, char *const names[],
+                       char *const hashes[]);
+
+/* Worker side: make sure files_dir (from stage_files_dir()) holds every
+ * name, a link to its cached file, fetching missing files through t first.
+ * A directory a task damaged (a link removed) is made again.  Returns 0, or
+ * -1 with errno and errp naming the file. */
+int stage_fetch_files (struct transport *t, const char *dir, const char *files_dir,
+                       int n, char *const names[], char *const hashes[],
+                       struct krun_error *errp);
 
 #endif

@@ -14,6 +14,7 @@ INTEGRATION_TESTS = \
 	tests/t0160-bad-input.t \
 	tests/t0170-embedded.t \
 	tests/t0175-broker-idle.t \
+	tests/t0180-stage.t \
 	tests/t0200-faults.t \
 	tests/t0210-signing.t \
 	tests/t0220-timeout-retries.t \

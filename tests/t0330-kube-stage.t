@@ -2,6 +2,8 @@
 # Kubernetes provider: staging.  A program that only the launcher has is
 # sent once through the broker, cached by content hash in each pod's work
 # dir, and not sent again on a warm rerun; --no-stage runs a path as is.
+# Files named with --stage travel the same way, and the tasks run in the
+# directory where they are, under the names they were given.
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$KRUN_TOP_SRCDIR/tests/lib/kube.sh"
 
@@ -25,10 +27,10 @@ test_expect_success 'the broker holds it once, in krun.stage.<hash>' '
     broker_ctl list_queues -q name messages | grep -E "^krun.stage.$hash\s+1$"
 '
 
-test_expect_success 'the cache file is the program, mode 0700' '
+test_expect_success 'the cache file is the program, mode 0500 (tasks cannot write it)' '
     f=$(ls "$KUBE_DIR"/pod-*/work/.krun-stage/$hash | head -n 1) &&
     cmp "$f" launcher-only/task.sh &&
-    [ "$(stat -c %a "$f")" = 700 ]
+    [ "$(stat -c %a "$f")" = 500 ]
 '
 
 test_expect_success 'warm rerun: nothing is sent again' '
@@ -57,6 +59,35 @@ test_expect_success 'stage: no in the configuration does the same' '
 	EOF
     (cd launcher-only && "$KRUN" -n 1 ./task.sh >../out 2>../err) &&
     grep -q "ran $TEST_DIR/launcher-only/task.sh v2$" out
+'
+
+mkdir -p launcher-only/data
+printf 'input one\n' >launcher-only/data/in.txt
+printf '#!/bin/sh\necho "rank $KRUN_RANK in $PWD read $(cat data/in.txt)"\n' \
+    >launcher-only/reader.sh
+chmod +x launcher-only/reader.sh
+
+test_expect_success '--stage: the tasks run where the files are, under their names' '
+    kube_config </dev/null &&
+    { (cd launcher-only && "$KRUN" -n 5 --stage data/in.txt ./reader.sh \
+        >../out 2>../err); rc=$?; } ;
+    cat err out && [ $rc -eq 0 ] &&
+    grep -q "staged 1 of 1 --stage file through the broker" err &&
+    [ "$(grep -c "^rank [0-4] in $KUBE_DIR/pod-[^/]*/work/.krun-stage/files\.[0-9a-f]\{64\} read input one$" out)" -eq 5 ]
+'
+
+test_expect_success '--stage: a warm rerun sends neither program nor files' '
+    (cd launcher-only && "$KRUN" -n 3 --stage data/in.txt ./reader.sh \
+        >../out 2>../err) &&
+    cat err && ! grep -q staged err && [ "$(grep -c "read input one$" out)" -eq 3 ]
+'
+
+test_expect_success '--stage with --no-stage: the program runs as is, the files are staged' '
+    printf "input two\n" >launcher-only/data/in.txt &&
+    (cd launcher-only && "$KRUN" --no-stage -n 2 --stage data/in.txt \
+        "$TEST_DIR/launcher-only/reader.sh" >../out 2>../err) &&
+    cat err out && grep -q "staged 1 of 1 --stage file" err &&
+    [ "$(grep -c "/work/.krun-stage/files\.[0-9a-f]* read input two$" out)" -eq 2 ]
 '
 
 test_done

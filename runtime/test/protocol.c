@@ -326,6 +326,28 @@ static void test_round_trip_announce (void)
             strcmp (a->program_sha256, hash) == 0,
         "announce with program_sha256 round-trips");
     protocol_msg_clear (&out);
+    ok (round_trip (&msg, &out) == 0 && a->nstaged == 0 && !a->staged_files &&
+            !a->staged_cwd,
+        "announce without --stage files decodes with none");
+    protocol_msg_clear (&out);
+    /* --stage files: names, hashes and the working-directory flag. */
+    char *files[] = {"in.dat", "data/x.dat"}, *hashes[] = {hash, hash};
+    msg.announce.nstaged = 2;
+    msg.announce.staged_files = files;
+    msg.announce.staged_sha256 = hashes;
+    msg.announce.staged_cwd = true;
+    ok (round_trip (&msg, &out) == 0 && a->nstaged == 2 &&
+            same (a->staged_files[0], "in.dat") &&
+            same (a->staged_files[1], "data/x.dat") &&
+            same (a->staged_sha256[1], hash) && a->staged_cwd,
+        "announce with staged files round-trips");
+    protocol_msg_clear (&out);
+    files[1] = "../x.dat";
+    ok (protocol_encode (&msg, &(size_t){0}, NULL) == NULL && errno == EINVAL,
+        "encode refuses a staged name leaving the directory");
+    msg.announce.nstaged = 0;
+    msg.announce.staged_files = msg.announce.staged_sha256 = NULL;
+    msg.announce.staged_cwd = false;
 }
 
 static void test_round_trip_result (void)
@@ -679,6 +701,28 @@ static const struct {
      "'size':1,'results_queue':'q','delivery_limit':1,'nodes':[],"
      "'program_sha256':'abc'}",
      EPROTO, "'program_sha256' missing or not 64 hex digits"},
+#define ANNOUNCE_HEAD                                                                 \
+    "{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/'," \
+    "'size':1,'results_queue':'q','delivery_limit':1,'nodes':[],"
+#define H64 "e05581bf70ff193788a3493b26fd97035fd3870b61dbae96ba6219b51811b725"
+    {ANNOUNCE_HEAD "'staged_files':['a','b'],'staged_sha256':['" H64 "']}", EPROTO,
+     "'staged_sha256' missing or not as many entries as staged_files"},
+    {ANNOUNCE_HEAD "'staged_files':['a'],'staged_sha256':['" H64 "','" H64 "']}",
+     EPROTO, "'staged_sha256' missing or not as many entries as staged_files"},
+    {ANNOUNCE_HEAD "'staged_files':['a']}", EPROTO, "'staged_sha256'"},
+    {ANNOUNCE_HEAD "'staged_sha256':['" H64 "']}", EPROTO,
+     "'staged_files' missing or not present with staged_sha256"},
+    {ANNOUNCE_HEAD "'staged_files':['/etc/passwd'],'staged_sha256':['" H64 "']}",
+     EPROTO, "'staged_files[0]' missing or not distinct relative names"},
+    {ANNOUNCE_HEAD "'staged_files':['a/../../b'],'staged_sha256':['" H64 "']}", EPROTO,
+     "'staged_files[0]'"},
+    {ANNOUNCE_HEAD "'staged_files':['a','a'],'staged_sha256':['" H64 "','" H64 "']}",
+     EPROTO, "'staged_files[1]'"},
+    {ANNOUNCE_HEAD "'staged_files':['a'],'staged_sha256':['ABC']}", EPROTO,
+     "'staged_sha256[0]' missing or not 64 hex digits"},
+    {ANNOUNCE_HEAD "'staged_files':[],'staged_sha256':[]}", EPROTO, "'staged_files'"},
+    {ANNOUNCE_HEAD "'staged_cwd':1}", EPROTO,
+     "'staged_cwd' missing or not true or false"},
     {"{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],'env':[],'cwd':'/',"
      "'size':1,'results_queue':'q','delivery_limit':1,"
      "'nodes':[{'name':'a','first_slot':0,'nslots':2,'used':[2]}]}",
