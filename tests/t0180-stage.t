@@ -74,4 +74,12 @@ test_expect_success 'two files that would have the same name are refused' '
     refused "both would be '\''top.txt'\''" --stage top.txt --stage "$TEST_DIR/other/top.txt"
 '
 
+test_expect_success 'a node that cannot cache the files fails the ranks, saying why' '
+    "$KRUN" down >/dev/null &&
+    { KRUN_STAGE_DIR="$TEST_DIR/top.txt/cache" "$KRUN" -n 2 --stage data/in.txt \
+        true >out 2>err; rc=$?; } ;
+    cat err && [ $rc -ne 0 ] &&
+    [ "$(grep -c "cannot create stage directory $TEST_DIR/top.txt/cache: Not a directory" err)" -ge 2 ]
+'
+
 test_done
