@@ -1,7 +1,7 @@
 # tests/: the TAP library and the whole-program scenarios (tNNNN-*.t),
 # which run the real krun and krund against a private RabbitMQ.
 noinst_LTLIBRARIES += tests/libtap.la
-tests_libtap_la_SOURCES = tests/tap.c tests/tap.h
+tests_libtap_la_SOURCES = tests/tap.c tests/tap.h tests/testdir.c tests/testdir.h
 
 INTEGRATION_TESTS = \
 	tests/t0010-transport.t \

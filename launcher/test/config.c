@@ -9,19 +9,9 @@
 
 #include "launcher/config.h"
 #include "tests/tap.h"
+#include "tests/testdir.h"
 
-static char dir[64];
-
-static const char *write_file (const char *name, const char *text)
-{
-    static char path[256];
-    FILE *f;
-
-    snprintf (path, sizeof (path), "%s/%s", dir, name);
-    if (!(f = fopen (path, "w")) || fputs (text, f) < 0 || fclose (f) != 0)
-        bail_out ("cannot write %s", path);
-    return path;
-}
+static const char *dir; /* testdir.h */
 
 static void test_defaults (void)
 {
@@ -43,26 +33,26 @@ static void test_full_file (void)
     struct config *c = config_create ();
     struct krun_error error = {{0}};
     const char *path =
-        write_file ("full.yaml",
-                    "# every key\n"
-                    "amqp_url: amqp://u:p@h:1/v\n"
-                    "amqp_cacert: ~/ca.pem\n"
-                    "provider: local\n"
-                    "map_by: node\n"
-                    "idle_timeout: 30\n"
-                    "presence_timeout_ms: 150\n"
-                    "start_timeout: 9\n"
-                    "delivery_limit: 2\n"
-                    "durable_queues: yes\n"
-                    "state_dir: /tmp/st\n"
-                    "local:\n"
-                    "  broker: no\n"
-                    "  broker_port: 5999\n"
-                    "  slots: 4\n"
-                    "  nodes:\n"
-                    "    - name: a\n"
-                    "      slots: 128\n"
-                    "    - {name: b.2, slots: 64, topology: \"core:4 pu:1\"}\n");
+        testdir_write ("full.yaml",
+                       "# every key\n"
+                       "amqp_url: amqp://u:p@h:1/v\n"
+                       "amqp_cacert: ~/ca.pem\n"
+                       "provider: local\n"
+                       "map_by: node\n"
+                       "idle_timeout: 30\n"
+                       "presence_timeout_ms: 150\n"
+                       "start_timeout: 9\n"
+                       "delivery_limit: 2\n"
+                       "durable_queues: yes\n"
+                       "state_dir: /tmp/st\n"
+                       "local:\n"
+                       "  broker: no\n"
+                       "  broker_port: 5999\n"
+                       "  slots: 4\n"
+                       "  nodes:\n"
+                       "    - name: a\n"
+                       "      slots: 128\n"
+                       "    - {name: b.2, slots: 64, topology: \"core:4 pu:1\"}\n");
     if (!ok (config_load_file (c, path, &error) == 0, "full file loads (%s)",
              error.text))
         return;
@@ -93,12 +83,13 @@ static void test_full_file (void)
 static void test_empty_and_minimal (void)
 {
     struct config *c = config_create ();
-    ok (config_load_file (c, write_file ("empty.yaml", ""), NULL) == 0,
+    ok (config_load_file (c, testdir_write ("empty.yaml", ""), NULL) == 0,
         "empty file loads");
-    ok (config_load_file (c, write_file ("comments.yaml", "# nothing\n"), NULL) == 0,
+    ok (config_load_file (c, testdir_write ("comments.yaml", "# nothing\n"), NULL) == 0,
         "comments only load");
     is_int (c->idle_timeout, 600, "defaults kept");
-    ok (config_load_file (c, write_file ("min.yaml", "idle_timeout: 5\n"), NULL) == 0 &&
+    ok (config_load_file (c, testdir_write ("min.yaml", "idle_timeout: 5\n"), NULL) ==
+                0 &&
             c->idle_timeout == 5 && c->delivery_limit == 5,
         "minimal file sets one key");
     config_destroy (c);
@@ -109,25 +100,25 @@ static void test_kubernetes_section (void)
     struct config *c = config_create ();
     struct krun_error error = {{0}};
     const char *path =
-        write_file ("kube.yaml",
-                    "provider: kubernetes\n"
-                    "kubernetes:\n"
-                    "  kubeconfig: ~/kc\n"
-                    "  context: prod\n"
-                    "  namespace: hpc\n"
-                    "  image: registry.example/krun:1\n"
-                    "  pool: team-a\n"
-                    "  secret: krun-secret\n"
-                    "  node_selector: krun=yes\n"
-                    "  reserve_cpu: 500m\n"
-                    "  memory: 4Gi\n"
-                    "  pod_timeout: 30\n"
-                    "  stage: no\n"
-                    "  image_pull_secrets: [regcred, other]\n"
-                    "  tolerations:\n"
-                    "    - {key: gpu, operator: Exists, effect: NoSchedule}\n"
-                    "    - key: team\n"
-                    "      value: a\n");
+        testdir_write ("kube.yaml",
+                       "provider: kubernetes\n"
+                       "kubernetes:\n"
+                       "  kubeconfig: ~/kc\n"
+                       "  context: prod\n"
+                       "  namespace: hpc\n"
+                       "  image: registry.example/krun:1\n"
+                       "  pool: team-a\n"
+                       "  secret: krun-secret\n"
+                       "  node_selector: krun=yes\n"
+                       "  reserve_cpu: 500m\n"
+                       "  memory: 4Gi\n"
+                       "  pod_timeout: 30\n"
+                       "  stage: no\n"
+                       "  image_pull_secrets: [regcred, other]\n"
+                       "  tolerations:\n"
+                       "    - {key: gpu, operator: Exists, effect: NoSchedule}\n"
+                       "    - key: team\n"
+                       "      value: a\n");
 
     is_str (c->kube_image, "krun-worker:latest", "default image");
     is_str (c->kube_memory, "2Gi", "default memory");
@@ -158,7 +149,7 @@ static void test_kubernetes_section (void)
             c->kube_tolerations[1].effect == NULL,
         "tolerations");
     /* A second file keeps what it does not set, and copies survive it. */
-    ok (config_load_file (c, write_file ("kube2.yaml", "kubernetes:\n  pool: b\n"),
+    ok (config_load_file (c, testdir_write ("kube2.yaml", "kubernetes:\n  pool: b\n"),
                           &error) == 0 &&
             strcmp (c->kube_pool, "b") == 0 && c->kube_ntolerations == 2,
         "second file overrides one key, keeps the lists");
@@ -210,7 +201,7 @@ static void test_bad_files (void)
     for (size_t i = 0; i < sizeof (bad_files) / sizeof (bad_files[0]); i++) {
         struct config *c = config_create ();
         struct krun_error error = {{0}};
-        const char *path = write_file ("bad.yaml", bad_files[i].text);
+        const char *path = testdir_write ("bad.yaml", bad_files[i].text);
         errno = 0;
         int rc = config_load_file (c, path, &error);
         bool named = strstr (error.text, "bad.yaml") &&
@@ -271,14 +262,14 @@ static void test_load_precedence (void)
     mkdir (path, 0700);
     snprintf (path, sizeof (path), "%s/.config/krun", home);
     mkdir (path, 0700);
-    write_file ("xdg/krun/krun.yaml", "idle_timeout: 11\n");
-    write_file ("home/.config/krun/krun.yaml", "idle_timeout: 22\n");
+    testdir_write ("xdg/krun/krun.yaml", "idle_timeout: 11\n");
+    testdir_write ("home/.config/krun/krun.yaml", "idle_timeout: 22\n");
     char explicit[256];
     snprintf (explicit, sizeof (explicit), "%s",
-              write_file ("explicit.yaml", "idle_timeout: 33\n"));
+              testdir_write ("explicit.yaml", "idle_timeout: 33\n"));
     char env_path[256];
     snprintf (env_path, sizeof (env_path), "%s/env.yaml", dir);
-    write_file ("env.yaml", "idle_timeout: 44\n");
+    testdir_write ("env.yaml", "idle_timeout: 44\n");
 
     setenv ("HOME", home, 1);
     unsetenv ("XDG_CONFIG_HOME");
@@ -340,9 +331,7 @@ static void test_state_dir (void)
 
 int main (void)
 {
-    snprintf (dir, sizeof (dir), "/tmp/krun-config-test.XXXXXX");
-    if (!mkdtemp (dir))
-        bail_out ("mkdtemp");
+    dir = testdir_create ("config-test");
     plan (NO_PLAN);
     test_defaults ();
     test_full_file ();
@@ -353,9 +342,6 @@ int main (void)
     test_load_precedence ();
     test_state_dir ();
     done_testing ();
-    char cmd[128];
-    snprintf (cmd, sizeof (cmd), "rm -rf '%s'", dir);
-    if (system (cmd) != 0)
-        diag ("could not remove %s", dir);
+    testdir_remove ();
     return exit_status ();
 }

@@ -11,24 +11,9 @@
 #include "inputs.h"
 #include "protocol.h"
 #include "tests/tap.h"
+#include "tests/testdir.h"
 
-static char dir[] = "/tmp/krun-inputs.XXXXXX";
-
-static void write_file (const char *name, const char *data, size_t len)
-{
-    char path[256];
-    snprintf (path, sizeof (path), "%s/%s", dir, name);
-    FILE *f = fopen (path, "w");
-    if (!f || fwrite (data, 1, len, f) != len || fclose (f) != 0)
-        bail_out ("cannot write %s", path);
-}
-
-static char *path_of (const char *name)
-{
-    static char path[256];
-    snprintf (path, sizeof (path), "%s/%s", dir, name);
-    return path;
-}
+static const char *dir; /* testdir.h */
 
 static void test_lines (void)
 {
@@ -36,8 +21,8 @@ static void test_lines (void)
     struct inputs *in;
     size_t len;
 
-    write_file ("lines", "a b\n\nlast", 9);
-    in = inputs_from_lines (path_of ("lines"), 0, &error);
+    testdir_write_bytes ("lines", "a b\n\nlast", 9);
+    in = inputs_from_lines (testdir_path ("lines"), 0, &error);
     ok (in && inputs_count (in) == 3, "three lines, the last without newline");
     ok (in && strcmp (inputs_get (in, 0, &len), "a b") == 0 && len == 3 &&
             inputs_get (in, 1, &len)[0] == '\0' && len == 0 &&
@@ -45,21 +30,21 @@ static void test_lines (void)
         "lines without their newline; an empty line is an empty input");
     inputs_destroy (in);
 
-    write_file ("nul", "a\0b\n", 4);
-    in = inputs_from_lines (path_of ("nul"), 0, &error);
+    testdir_write_bytes ("nul", "a\0b\n", 4);
+    in = inputs_from_lines (testdir_path ("nul"), 0, &error);
     ok (in && inputs_get (in, 0, &len) && len == 3, "a NUL byte is data for --inputs");
     inputs_destroy (in);
     errno = 0;
-    ok (!inputs_from_lines (path_of ("nul"), 1, &error) && errno == EINVAL &&
+    ok (!inputs_from_lines (testdir_path ("nul"), 1, &error) && errno == EINVAL &&
             strstr (error.text, "nul:1"),
         "but refused in a command file: %s", error.text);
 
-    write_file ("empty", "", 0);
+    testdir_write_bytes ("empty", "", 0);
     errno = 0;
-    ok (!inputs_from_lines (path_of ("empty"), 0, &error) && errno == ENODATA,
+    ok (!inputs_from_lines (testdir_path ("empty"), 0, &error) && errno == ENODATA,
         "an empty file: %s", error.text);
     errno = 0;
-    ok (!inputs_from_lines (path_of ("missing"), 0, &error) && errno == ENOENT &&
+    ok (!inputs_from_lines (testdir_path ("missing"), 0, &error) && errno == ENOENT &&
             strstr (error.text, "missing"),
         "a missing file: %s", error.text);
 
@@ -67,15 +52,15 @@ static void test_lines (void)
     memset (big, 'x', PROTOCOL_MAX_INPUT + 2);
     big[0] = '\n';
     big[PROTOCOL_MAX_INPUT + 2] = '\n';
-    write_file ("big", big, PROTOCOL_MAX_INPUT + 3);
+    testdir_write_bytes ("big", big, PROTOCOL_MAX_INPUT + 3);
     errno = 0;
-    ok (!inputs_from_lines (path_of ("big"), 0, &error) && errno == E2BIG &&
+    ok (!inputs_from_lines (testdir_path ("big"), 0, &error) && errno == E2BIG &&
             strstr (error.text, "big:2") && strstr (error.text, "shared file system"),
         "a line over the limit names file and line and says what to do: %s",
         error.text);
     big[PROTOCOL_MAX_INPUT + 1] = '\n'; /* line 2 is exactly the limit */
-    write_file ("limit", big, PROTOCOL_MAX_INPUT + 2);
-    in = inputs_from_lines (path_of ("limit"), 0, &error);
+    testdir_write_bytes ("limit", big, PROTOCOL_MAX_INPUT + 2);
+    in = inputs_from_lines (testdir_path ("limit"), 0, &error);
     ok (in && inputs_count (in) == 2 &&
             (inputs_get (in, 1, &len), len) == PROTOCOL_MAX_INPUT,
         "a line of exactly the limit passes");
@@ -92,13 +77,13 @@ static void test_dir (void)
 
     snprintf (sub, sizeof (sub), "%s/d", dir);
     mkdir (sub, 0700);
-    write_file ("d/in10", "ten", 3);
-    write_file ("d/in2", "two", 3);
-    write_file ("d/in1", "o\0e", 3);
-    write_file ("d/.hidden", "h", 1);
+    testdir_write_bytes ("d/in10", "ten", 3);
+    testdir_write_bytes ("d/in2", "two", 3);
+    testdir_write_bytes ("d/in1", "o\0e", 3);
+    testdir_write_bytes ("d/.hidden", "h", 1);
     snprintf (sub, sizeof (sub), "%s/d/subdir", dir);
     mkdir (sub, 0700);
-    in = inputs_from_dir (path_of ("d"), &error);
+    in = inputs_from_dir (testdir_path ("d"), &error);
     ok (in && inputs_count (in) == 3, "regular files only, hidden ones skipped");
     ok (in && memcmp (inputs_get (in, 0, &len), "o\0e", 3) == 0 && len == 3 &&
             strcmp (inputs_get (in, 1, &len), "two") == 0 &&
@@ -106,21 +91,17 @@ static void test_dir (void)
         "natural order: in1, in2, in10; binary content kept");
     inputs_destroy (in);
     errno = 0;
-    ok (!inputs_from_dir (path_of ("d/subdir"), &error) && errno == ENODATA,
+    ok (!inputs_from_dir (testdir_path ("d/subdir"), &error) && errno == ENODATA,
         "a directory without files: %s", error.text);
 }
 
 int main (void)
 {
     plan (NO_PLAN);
-    if (!mkdtemp (dir))
-        bail_out ("mkdtemp");
+    dir = testdir_create ("inputs");
     test_lines ();
     test_dir ();
-    char cmd[300];
-    snprintf (cmd, sizeof (cmd), "rm -rf '%s'", dir);
-    if (system (cmd) != 0)
-        diag ("cannot remove %s", dir);
+    testdir_remove ();
     done_testing ();
     return exit_status ();
 }

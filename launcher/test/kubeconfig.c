@@ -11,26 +11,9 @@
 
 #include "launcher/kubeconfig.h"
 #include "tests/tap.h"
+#include "tests/testdir.h"
 
-static char dir[64];
-
-static const char *write_file (const char *name, const char *text)
-{
-    static char path[256];
-    FILE *f;
-
-    snprintf (path, sizeof (path), "%s/%s", dir, name);
-    if (!(f = fopen (path, "w")) || fputs (text, f) < 0 || fclose (f) != 0)
-        bail_out ("cannot write %s", path);
-    return path;
-}
-
-static char *path_of (const char *name)
-{
-    static char path[256];
-    snprintf (path, sizeof (path), "%s/%s", dir, name);
-    return path;
-}
+static const char *dir; /* testdir.h */
 
 /* base64 of "-----BEGIN CERTIFICATE-----\nCA\n" and of "CERT" / "KEY". */
 #define CA_B64 "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkNBCg=="
@@ -86,7 +69,7 @@ static void test_single_file (void)
     struct krun_error error = {{0}};
     struct kubeconfig_credentials cred;
     struct kubeconfig *k =
-        kubeconfig_load (write_file ("a.yaml", file_a), NULL, &error);
+        kubeconfig_load (testdir_write ("a.yaml", file_a), NULL, &error);
     size_t len;
 
     if (!ok (k != NULL, "single file loads (%s)", error.text))
@@ -112,10 +95,10 @@ static void test_merge (void)
     struct kubeconfig *k;
     size_t len;
 
-    write_file ("a.yaml", file_a);
-    write_file ("b.yaml", file_b);
-    mkdir (path_of ("certs"), 0700);
-    write_file ("certs/bob.crt", "BOB CERT\n");
+    testdir_write ("a.yaml", file_a);
+    testdir_write ("b.yaml", file_b);
+    mkdir (testdir_path ("certs"), 0700);
+    testdir_write ("certs/bob.crt", "BOB CERT\n");
     snprintf (list, sizeof (list), "%s/missing.yaml::%s/a.yaml:%s/b.yaml", dir, dir,
               dir);
     setenv ("KUBECONFIG", list, 1);
@@ -159,31 +142,31 @@ static void test_errors (void)
     struct krun_error error = {{0}};
     struct kubeconfig *k;
 
-    k = kubeconfig_load (write_file ("bad.yaml", "users:\n- name: x\n  user: [\n"),
+    k = kubeconfig_load (testdir_write ("bad.yaml", "users:\n- name: x\n  user: [\n"),
                          NULL, &error);
     ok (!k && errno == EINVAL && strstr (error.text, "bad.yaml:"),
         "YAML syntax error names the file: %s", error.text);
     k = kubeconfig_load (
-        write_file ("nouser.yaml",
-                    "current-context: c\n"
-                    "clusters: [{name: k, cluster: {server: https://x}}]\n"
-                    "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-                    "users: [{name: v, user: {token: secret-xyz}}]\n"),
+        testdir_write ("nouser.yaml",
+                       "current-context: c\n"
+                       "clusters: [{name: k, cluster: {server: https://x}}]\n"
+                       "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                       "users: [{name: v, user: {token: secret-xyz}}]\n"),
         NULL, &error);
     ok (!k && errno == EINVAL && strstr (error.text, "unknown user 'u'") &&
             !strstr (error.text, "secret-xyz"),
         "unknown user named, no secret: %s", error.text);
     k = kubeconfig_load (
-        write_file ("nokey.yaml",
-                    "current-context: c\n"
-                    "clusters: [{name: k, cluster: {server: https://x}}]\n"
-                    "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-                    "users: [{name: u, user: {client-certificate-data: "
-                    "Q0VSVA==}}]\n"),
+        testdir_write ("nokey.yaml",
+                       "current-context: c\n"
+                       "clusters: [{name: k, cluster: {server: https://x}}]\n"
+                       "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                       "users: [{name: u, user: {client-certificate-data: "
+                       "Q0VSVA==}}]\n"),
         NULL, &error);
     ok (!k && errno == EINVAL && strstr (error.text, "go together"),
         "certificate without key refused: %s", error.text);
-    k = kubeconfig_load (path_of ("does-not-exist"), NULL, &error);
+    k = kubeconfig_load (testdir_path ("does-not-exist"), NULL, &error);
     ok (!k && errno == ENOENT, "explicit missing file: %s", error.text);
 }
 
@@ -193,24 +176,24 @@ static void test_token_file (void)
     struct kubeconfig_credentials cred;
     struct kubeconfig *k;
 
-    write_file ("tok", "first-token\n");
+    testdir_write ("tok", "first-token\n");
     k = kubeconfig_load (
-        write_file ("tf.yaml",
-                    "current-context: c\n"
-                    "clusters: [{name: k, cluster: {server: https://x}}]\n"
-                    "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-                    "users: [{name: u, user: {tokenFile: tok}}]\n"),
+        testdir_write ("tf.yaml",
+                       "current-context: c\n"
+                       "clusters: [{name: k, cluster: {server: https://x}}]\n"
+                       "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                       "users: [{name: u, user: {tokenFile: tok}}]\n"),
         NULL, &error);
     if (!ok (k != NULL, "tokenFile config loads (%s)", error.text))
         return;
     ok (kubeconfig_credentials (k, &cred, &error) == 0 && cred.token &&
             strcmp (cred.token, "first-token") == 0,
         "tokenFile read, relative to the kubeconfig, newline trimmed");
-    write_file ("tok", "rotated-token");
+    testdir_write ("tok", "rotated-token");
     ok (kubeconfig_credentials (k, &cred, &error) == 0 && cred.token &&
             strcmp (cred.token, "rotated-token") == 0,
         "tokenFile re-read: rotated token seen");
-    unlink (path_of ("tok"));
+    unlink (testdir_path ("tok"));
     ok (kubeconfig_credentials (k, &cred, &error) < 0 && errno == ENOENT &&
             strstr (error.text, "/tok"),
         "missing token file named: %s", error.text);
@@ -234,8 +217,8 @@ static struct kubeconfig *exec_config (const char *name, const char *status_json
         "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
         "\"kind\":\"ExecCredential\",\"status\":%s}'\n",
         status_json);
-    write_file (name, script);
-    chmod (path_of (name), 0700);
+    testdir_write (name, script);
+    chmod (testdir_path (name), 0700);
     snprintf (yaml, sizeof (yaml),
               "current-context: c\n"
               "clusters: [{name: k, cluster: {server: https://x}}]\n"
@@ -249,7 +232,7 @@ static struct kubeconfig *exec_config (const char *name, const char *status_json
               "      args: [--flag]\n"
               "      env: [{name: COUNT_FILE, value: %s/count-%s}]\n",
               name, dir, name);
-    k = kubeconfig_load (write_file ("exec.yaml", yaml), NULL, &error);
+    k = kubeconfig_load (testdir_write ("exec.yaml", yaml), NULL, &error);
     if (!k)
         diag ("exec config: %s", error.text);
     return k;
@@ -323,14 +306,14 @@ static void test_exec (void)
         "answer without credentials refused, output not echoed: %s", error.text);
     kubeconfig_destroy (k);
 
-    write_file ("plugin-fail", "#!/bin/sh\necho leaked-secret; exit 7\n");
-    chmod (path_of ("plugin-fail"), 0700);
+    testdir_write ("plugin-fail", "#!/bin/sh\necho leaked-secret; exit 7\n");
+    chmod (testdir_path ("plugin-fail"), 0700);
     k = kubeconfig_load (
-        write_file ("fail.yaml",
-                    "current-context: c\n"
-                    "clusters: [{name: k, cluster: {server: https://x}}]\n"
-                    "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-                    "users: [{name: u, user: {exec: {command: ./plugin-fail}}}]\n"),
+        testdir_write ("fail.yaml",
+                       "current-context: c\n"
+                       "clusters: [{name: k, cluster: {server: https://x}}]\n"
+                       "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                       "users: [{name: u, user: {exec: {command: ./plugin-fail}}}]\n"),
         NULL, &error);
     ok (k && kubeconfig_credentials (k, &cred, &error) < 0 &&
             strstr (error.text, "exit status 7") && !strstr (error.text, "leaked"),
@@ -345,11 +328,11 @@ static void test_in_cluster (void)
     struct kubeconfig *k;
     size_t len;
 
-    mkdir (path_of ("sa"), 0700);
-    write_file ("sa/token", "sa-token\n");
-    write_file ("sa/ca.crt", "SA CA\n");
-    write_file ("sa/namespace", "krun-ns\n");
-    setenv ("KRUN_SERVICEACCOUNT_DIR", path_of ("sa"), 1);
+    mkdir (testdir_path ("sa"), 0700);
+    testdir_write ("sa/token", "sa-token\n");
+    testdir_write ("sa/ca.crt", "SA CA\n");
+    testdir_write ("sa/namespace", "krun-ns\n");
+    setenv ("KRUN_SERVICEACCOUNT_DIR", testdir_path ("sa"), 1);
     setenv ("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
     setenv ("KUBERNETES_SERVICE_PORT", "443", 1);
     k = kubeconfig_load (NULL, NULL, &error);
@@ -364,13 +347,13 @@ static void test_in_cluster (void)
     kubeconfig_destroy (k);
 
     /* ~/.kube/config comes before the service account. */
-    mkdir (path_of (".kube"), 0700);
-    write_file (".kube/config", file_a);
+    mkdir (testdir_path (".kube"), 0700);
+    testdir_write (".kube/config", file_a);
     k = kubeconfig_load (NULL, NULL, &error);
     ok (k && strcmp (kubeconfig_context (k), "ctx-a") == 0,
         "~/.kube/config wins over in-cluster");
     kubeconfig_destroy (k);
-    unlink (path_of (".kube/config"));
+    unlink (testdir_path (".kube/config"));
 
     setenv ("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
     k = kubeconfig_load (NULL, NULL, &error);
@@ -387,11 +370,7 @@ static void test_in_cluster (void)
 
 int main (void)
 {
-    char cmd[128];
-
-    snprintf (dir, sizeof (dir), "/tmp/krun-kubeconfig.XXXXXX");
-    if (!mkdtemp (dir))
-        bail_out ("mkdtemp");
+    dir = testdir_create ("kubeconfig");
     setenv ("HOME", dir, 1);
     unsetenv ("KUBECONFIG");
     unsetenv ("KUBERNETES_SERVICE_HOST");
@@ -402,9 +381,7 @@ int main (void)
     test_token_file ();
     test_exec ();
     test_in_cluster ();
-    snprintf (cmd, sizeof (cmd), "rm -rf %s", dir);
-    if (system (cmd) != 0)
-        diag ("cannot remove %s", dir);
+    testdir_remove ();
     done_testing ();
     return exit_status ();
 }

@@ -11,17 +11,11 @@
 
 #include "stagefiles.h"
 #include "tests/tap.h"
+#include "tests/testdir.h"
 
 #define HASH_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
-static char dir[] = "/tmp/krun-stagefiles.XXXXXX";
-
-static void write_file (const char *name, const char *data)
-{
-    FILE *f = fopen (name, "w");
-    if (!f || fputs (data, f) < 0 || fclose (f) != 0)
-        bail_out ("cannot write %s/%s", dir, name);
-}
+static const char *dir; /* testdir.h */
 
 /* stagefiles_create() on the paths; expect failure with errno err and a
  * message containing text. */
@@ -91,21 +85,21 @@ static void test_refused (void)
 int main (void)
 {
     plan (NO_PLAN);
-    if (!mkdtemp (dir) || chdir (dir) < 0 || mkdir ("sub", 0700) < 0 ||
-        mkdir ("other", 0700) < 0 || mkfifo ("fifo", 0600) < 0)
+    dir = testdir_create ("stagefiles");
+    if (chdir (dir) < 0 || mkdir ("sub", 0700) < 0 || mkdir ("other", 0700) < 0 ||
+        mkfifo ("fifo", 0600) < 0)
         bail_out ("cannot set up %s", dir);
-    write_file ("a.txt", "abc");
-    write_file ("sub/c.txt", "c");
-    write_file ("other/b.txt", "b");
-    write_file ("other/a.txt", "another a");
-    write_file ("other/sub", "a file called sub");
-    write_file ("secret", "s");
+    testdir_write ("a.txt", "abc");
+    testdir_write ("sub/c.txt", "c");
+    testdir_write ("other/b.txt", "b");
+    testdir_write ("other/a.txt", "another a");
+    testdir_write ("other/sub", "a file called sub");
+    testdir_write ("secret", "s");
     test_good ();
     test_refused ();
-    char cmd[256];
-    snprintf (cmd, sizeof (cmd), "rm -rf '%s'", dir);
-    if (chdir ("/") < 0 || system (cmd) != 0)
-        diag ("cannot remove %s", dir);
+    if (chdir ("/") < 0)
+        diag ("cannot leave %s", dir);
+    testdir_remove ();
     done_testing ();
     return exit_status ();
 }
