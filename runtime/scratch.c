@@ -12,8 +12,7 @@
 
 #include "scratch.h"
 
-char *scratch_create (const char *base, const char *job, int rank,
-                      struct krun_error *errp)
+char *scratch_create (const char *base, const char *tag, struct krun_error *errp)
 {
     char *path;
 
@@ -21,7 +20,7 @@ char *scratch_create (const char *base, const char *job, int rank,
         base = getenv ("TMPDIR");
     if (!base || !*base)
         base = "/tmp";
-    if (asprintf (&path, "%s/krun.%s.%d.XXXXXX", base, job, rank) < 0) {
+    if (asprintf (&path, "%s/krun.%s.XXXXXX", base, tag) < 0) {
         errprintf_errno (errp, "cannot make a scratch directory in %s", base);
         return NULL;
     }
@@ -105,6 +104,37 @@ int scratch_remove (const char *path, struct krun_error *errp)
     if (r.err != 0) {
         errno = r.err;
         return errprintf_errno (errp, "cannot remove scratch %s", r.failed);
+    }
+    return 0;
+}
+
+int scratch_empty (const char *path, struct krun_error *errp)
+{
+    struct removal r = {0};
+    struct dirent *e;
+    struct stat st;
+    DIR *dir;
+    int fd;
+
+    fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && fstat (fd, &st) == 0 && (st.st_mode & 07777) != 0700)
+        fchmod (fd, 0700); /* a task made it unreadable, or readable by others */
+    if (fd < 0 || !(dir = fdopendir (fd))) {
+        int err = errno;
+        if (fd >= 0)
+            close (fd);
+        errno = err;
+        return errprintf_errno (errp, "cannot empty scratch %s", path);
+    }
+    while ((e = readdir (dir))) {
+        if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+            remove_at (dirfd (dir), e->d_name, &r);
+    }
+    closedir (dir);
+    if (r.err != 0) {
+        errno = r.err;
+        return errprintf_errno (errp, "cannot empty scratch %s: cannot remove %s", path,
+                                r.failed);
     }
     return 0;
 }

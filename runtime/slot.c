@@ -71,7 +71,6 @@ struct running {
     bool drop;             /* cancelled or launcher gone: no result, no requeue */
     bool give_back;        /* stopping: requeue the task */
     int64_t timeout_at_ms; /* the job's per-task time limit ends (0 = none) */
-    char *scratch;         /* the task's scratch directory, or NULL */
     bool timed_out;        /* killed for running past it */
     char out[3][PROTOCOL_MAX_OUTPUT_CHUNK];
     size_t used[3];
@@ -93,6 +92,8 @@ struct slot {
     unsigned long rejected;   /* malformed messages seen */
     unsigned long refused;    /* unsigned, badly signed, expired or replayed */
     struct replay *seen;      /* jobs announced to this slot */
+    char *scratch;            /* the tasks' scratch directory, made by the first */
+    char scratch_tag[96];     /* its name: krun.<node>.<local>.XXXXXX */
     int64_t stop_deadline_ms; /* when a stopping slot gives its task back */
 };
 
@@ -591,16 +592,20 @@ static int job_environment_scratch (struct slot_job *j, const char *scratch)
     return 0;
 }
 
-/* Remove the running task's scratch directory (after its process group is
- * gone: nothing writes there any more). */
-static void remove_scratch (struct slot *s)
+/* Empty the tasks' scratch directory (after the task's process group is
+ * gone: nothing writes there any more).  One that cannot be emptied is
+ * removed as far as it goes and replaced at the next task. */
+static void empty_scratch (struct slot *s)
 {
     struct krun_error error;
 
-    if (s->run.scratch && scratch_remove (s->run.scratch, &error) < 0)
-        log_msg ("rank %d: %s", s->run.rank, error.text);
-    free (s->run.scratch);
-    s->run.scratch = NULL;
+    if (!s->scratch || scratch_empty (s->scratch, &error) == 0)
+        return;
+    log_msg ("%s; making a new one", error.text);
+    if (scratch_remove (s->scratch, &error) < 0)
+        log_msg ("%s", error.text);
+    free (s->scratch);
+    s->scratch = NULL;
 }
 
 static void ack (struct slot *s, uint64_t tag)
@@ -846,10 +851,9 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     r->drop = r->give_back = r->timed_out = false;
     r->timeout_at_ms = a->timeout_ms > 0 ? clock_mono_ms () + a->timeout_ms : 0;
     r->start_us = clock_wall_us ();
-    if (!(r->scratch = scratch_create (NULL, j->id, r->rank, &error)))
+    if (!s->scratch && !(s->scratch = scratch_create (NULL, s->scratch_tag, &error)))
         log_msg ("rank %d: %s", r->rank, error.text);
-    if (job_environment_scratch (j, r->scratch) < 0) {
-        remove_scratch (s);
+    if (job_environment_scratch (j, s->scratch) < 0) {
         transport_reject (s->t, m->delivery_tag, true, NULL);
         goto out;
     }
@@ -861,7 +865,6 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         r->task = NULL;
     if (!r->task) {
         int err = errno;
-        remove_scratch (s);
         publish_result (s, j, r->rank, r->attempt, PROTOCOL_FAILED,
                         exit_code_for_errno (err), r->start_us, error.text, NULL, 0);
         ack (s, m->delivery_tag);
@@ -934,7 +937,7 @@ static void finish_task (struct slot *s, int status)
         transport_reject (s->t, r->delivery_tag, r->give_back && r->job, NULL);
     task_destroy (r->task);
     r->task = NULL;
-    remove_scratch (s);
+    empty_scratch (s);
     r->job = NULL;
     s->busy = false;
     notify_daemon (s, 'I');
@@ -1118,6 +1121,10 @@ int slot_run (const struct slot_config *cfg)
     int rc = 1, status;
 
     log_set_ident ("krund[%s/%d]", cfg->node, cfg->local);
+    /* A node name is a host or Kubernetes node name; one with a '/' (only a
+     * test's) is left out of the directory name. */
+    snprintf (s.scratch_tag, sizeof (s.scratch_tag), "%.64s.%d",
+              strchr (cfg->node, '/') ? "slot" : cfg->node, cfg->local);
     sigaction (SIGTERM, &sa, NULL);
     sigaction (SIGINT, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
@@ -1156,9 +1163,12 @@ int slot_run (const struct slot_config *cfg)
 done:
     if (s.busy) {
         task_destroy (s.run.task);
-        remove_scratch (&s);
+        empty_scratch (&s);
         s.busy = false;
     }
+    if (s.scratch && scratch_remove (s.scratch, &error) < 0)
+        log_msg ("%s", error.text);
+    free (s.scratch);
     while (s.jobs)
         job_forget (&s, s.jobs, false);
     transport_destroy (s.t);

@@ -62,17 +62,23 @@ test_expect_success 'on cancel, a task ignoring SIGTERM is killed (SIGKILL after
     [ $? -eq 130 ] &&
     wait_for 10 sh -c "! kill -0 $(cat stubborn.0) 2>/dev/null && ! kill -0 $(cat stubborn.1) 2>/dev/null"
 '
-test_expect_success 'each task has a private scratch directory (KRUN_TMPDIR = TMPDIR), removed after it' '
-    "$KRUN" -n 2 sh -c "echo \$KRUN_TMPDIR \$TMPDIR \$(stat -c %a \$KRUN_TMPDIR) \$(pwd); mkdir -p \$TMPDIR/x/y && touch \$TMPDIR/x/y/f && chmod 500 \$TMPDIR/x" >out9 &&
-    [ "$(wc -l <out9)" -eq 2 ] &&
-    [ "$(awk "\$1 == \$2 && \$3 == 700 && \$4 == \"$TEST_DIR\"" out9 | wc -l)" -eq 2 ] &&
-    [ "$(cut -d" " -f1 out9 | sort -u | wc -l)" -eq 2 ] &&
-    for d in $(cut -d" " -f1 out9); do
+test_expect_success 'each task has a private scratch directory (KRUN_TMPDIR = TMPDIR), emptied after it' '
+    "$KRUN" -n 6 sh -c "echo \$KRUN_TMPDIR \$TMPDIR \$(stat -c %a \$KRUN_TMPDIR) \$(pwd) \$(ls -A \$TMPDIR | wc -l); mkdir -p \$TMPDIR/x/y && touch \$TMPDIR/x/y/f \$TMPDIR/.hidden && chmod 500 \$TMPDIR/x && chmod 755 \$TMPDIR" >out9 &&
+    cat out9 && [ "$(wc -l <out9)" -eq 6 ] &&
+    [ "$(awk "\$1 == \$2 && \$3 == 700 && \$4 == \"$TEST_DIR\" && \$5 == 0" out9 | wc -l)" -eq 6 ] &&
+    cut -d" " -f1 out9 | sort -u >scratch-dirs &&
+    for d in $(cat scratch-dirs); do
         case $d in */krun.*.[01].*) ;; *) exit 1 ;; esac
-        wait_for 5 sh -c "[ ! -e $d ]" || exit 1
+        wait_for 5 sh -c "[ -d $d ] && [ -z \"\$(ls -A $d)\" ]" || exit 1
     done
 '
 test_expect_success 'the workers serve the next job' '
     "$KRUN" -n 2 /bin/echo next >out8 && [ "$(grep -cx next out8)" -eq 2 ]
+'
+test_expect_success 'a stopping worker removes its scratch directories' '
+    "$KRUN" down >/dev/null &&
+    for d in $(cat scratch-dirs); do
+        wait_for 10 sh -c "[ ! -e $d ]" || exit 1
+    done
 '
 test_done

@@ -1,7 +1,8 @@
 /* Unit tests of task scratch directories (runtime/scratch.c): made private,
- * removed with nested and unwritable content, links removed and not
- * followed. */
+ * emptied between tasks and removed at the end, with nested and unwritable
+ * content, links removed and not followed. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +24,43 @@ static void touch (const char *dir, const char *name)
         bail_out ("cannot create %s", path);
 }
 
+/* What a task might leave in dir: nested, unwritable, links out of it to
+ * base/outside and to base. */
+static void leave_mess (const char *base, const char *dir)
+{
+    char path[4096], target[4096];
+
+    snprintf (path, sizeof (path), "%s/a", dir);
+    mkdir (path, 0700);
+    snprintf (path, sizeof (path), "%s/a/b", dir);
+    mkdir (path, 0700);
+    touch (path, "deep");
+    chmod (path, 0500); /* no write: deep cannot be unlinked as is */
+    touch (dir, "file");
+    snprintf (target, sizeof (target), "%s/outside", base);
+    snprintf (path, sizeof (path), "%s/link", dir);
+    if (symlink (target, path) < 0)
+        bail_out ("symlink");
+    snprintf (path, sizeof (path), "%s/dirlink", dir);
+    if (symlink (base, path) < 0)
+        bail_out ("symlink");
+}
+
+/* Entries of dir other than . and .., or -1. */
+static int entries (const char *dir)
+{
+    DIR *d = opendir (dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((e = readdir (d)))
+        n += strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0;
+    closedir (d);
+    return n;
+}
+
 int main (void)
 {
     char base[] = "/tmp/krun-scratch-test.XXXXXX", path[4096];
@@ -33,32 +71,34 @@ int main (void)
     plan (NO_PLAN);
     if (!mkdtemp (base))
         bail_out ("mkdtemp");
-    dir = scratch_create (base, "8661c1249bf31a99", 7, &error);
+    dir = scratch_create (base, "node-a.7", &error);
     ok (dir != NULL, "created");
-    ok (dir && strncmp (dir + strlen (base), "/krun.8661c1249bf31a99.7.", 25) == 0,
-        "named after job and rank: %s", dir ? dir : "");
+    ok (dir && strncmp (dir + strlen (base), "/krun.node-a.7.", 15) == 0,
+        "named after its tag: %s", dir ? dir : "");
     ok (dir && stat (dir, &st) == 0 && S_ISDIR (st.st_mode) &&
             (st.st_mode & 07777) == 0700,
         "a directory of mode 0700");
 
     /* Content a task might leave: nested, unwritable, and a link out. */
     touch (base, "outside");
-    snprintf (path, sizeof (path), "%s/a", dir);
-    mkdir (path, 0700);
-    snprintf (path, sizeof (path), "%s/a/b", dir);
-    mkdir (path, 0700);
-    touch (path, "deep");
-    chmod (path, 0500); /* no write: deep cannot be unlinked as is */
-    snprintf (path, sizeof (path), "%s/a", dir);
-    touch (dir, "file");
+    leave_mess (base, dir);
+    chmod (dir, 0755); /* and the directory itself opened to others */
+    ok (scratch_empty (dir, &error) == 0, "emptied with all its content");
+    ok (stat (dir, &st) == 0 && S_ISDIR (st.st_mode) && (st.st_mode & 07777) == 0700,
+        "the directory stays, mode 0700 again");
+    ok (entries (dir) == 0, "nothing is left in it");
+    snprintf (path, sizeof (path), "%s/outside", base);
+    ok (stat (path, &st) == 0, "what a link pointed to is kept");
+    ok (scratch_empty (dir, &error) == 0, "an empty one empties");
+    errno = 0;
+    snprintf (path, sizeof (path), "%s/missing", base);
+    ok (scratch_empty (path, &error) < 0 && errno == ENOENT &&
+            strstr (error.text, "cannot empty scratch"),
+        "emptying a missing directory fails: %s", error.text);
+
+    leave_mess (base, dir);
     char target[4096];
     snprintf (target, sizeof (target), "%s/outside", base);
-    snprintf (path, sizeof (path), "%s/link", dir);
-    if (symlink (target, path) < 0)
-        bail_out ("symlink");
-    snprintf (path, sizeof (path), "%s/dirlink", dir);
-    if (symlink (base, path) < 0)
-        bail_out ("symlink");
 
     ok (scratch_remove (dir, &error) == 0, "removed with all its content");
     ok (lstat (dir, &st) < 0 && errno == ENOENT, "the directory is gone");
@@ -71,11 +111,11 @@ int main (void)
     free (dir);
 
     errno = 0;
-    ok (!scratch_create ("/nonexistent-krun-dir", "j", 0, &error) && errno == ENOENT &&
-            strstr (error.text, "/nonexistent-krun-dir/krun.j.0."),
+    ok (!scratch_create ("/nonexistent-krun-dir", "j", &error) && errno == ENOENT &&
+            strstr (error.text, "/nonexistent-krun-dir/krun.j."),
         "a missing base is named: %s", error.text);
     setenv ("TMPDIR", base, 1);
-    dir = scratch_create (NULL, "j", 1, &error);
+    dir = scratch_create (NULL, "j", &error);
     ok (dir && strncmp (dir, base, strlen (base)) == 0, "the default base is $TMPDIR");
     scratch_remove (dir, NULL);
     free (dir);
