@@ -25,7 +25,10 @@ struct task;
 /* Start path with argv and the complete environment envp, in directory cwd
  * (NULL = inherit).  stdin is /dev/null; stdout and stderr are pipes read
  * with task_read().  An exec failure is detected here: NULL with errno of
- * the failed exec (ENOENT, EACCES, ...) and errp naming path. */
+ * the failed exec (ENOENT, EACCES, ...) and errp naming path.  The task
+ * starts with no signal blocked and every signal at its default action: the
+ * signals caught or ignored by the caller when it first called task_start()
+ * are reset (the caller must not change signal dispositions after that). */
 struct task *task_start (const char *path, char *const argv[], char *const envp[],
                          const char *cwd, struct krun_error *errp);
 

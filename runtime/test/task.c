@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,12 +101,78 @@ static void test_runs (void)
     is_int (good, 50, "50 alternating starts: failures and exits reported right");
 }
 
+/* The value of field (e.g. "SigIgn:") in the /proc/self/status a task
+ * printed, or "?". */
+static const char *status_field (const char *status, const char *field)
+{
+    static char value[64];
+    const char *p = strstr (status, field);
+
+    if (!p || sscanf (p + strlen (field), " %63s", value) != 1)
+        return "?";
+    return value;
+}
+
+static void on_term (int sig)
+{
+    (void)sig;
+}
+
+/* The caller catches SIGTERM, ignores SIGPIPE and blocks SIGUSR1: the task
+ * gets none of it. */
+static void test_signals (void)
+{
+    char *argv[] = {"/bin/cat", "/proc/self/status", NULL};
+    struct krun_error error;
+    char out[8192];
+    size_t used = 0;
+    struct task *t;
+    sigset_t usr1, saved;
+
+    sigemptyset (&usr1);
+    sigaddset (&usr1, SIGUSR1);
+    sigprocmask (SIG_BLOCK, &usr1, &saved);
+    t = task_start (argv[0], argv, environ, NULL, &error);
+    sigprocmask (SIG_SETMASK, &saved, NULL);
+    if (!ok (t != NULL, "cat /proc/self/status starts"))
+        return;
+    for (int i = 0; i < 500; i++) {
+        ssize_t n = task_read (t, 1, out + used, sizeof (out) - 1 - used);
+        if (n > 0)
+            used += (size_t)n;
+        else if (n == 0)
+            break;
+        else
+            usleep (10000);
+    }
+    out[used] = '\0';
+    wait_exit (t);
+    task_destroy (t);
+    /* glibc keeps two real-time signals for itself (sigaction refuses
+     * them): whatever the test's parent did with those is not ours. */
+    unsigned long long ours = 0;
+    for (int sig = 1; sig < NSIG && sig <= 64; sig++) {
+        struct sigaction sa;
+        if (sigaction (sig, NULL, &sa) == 0)
+            ours |= 1ULL << (sig - 1);
+    }
+    ok (ours & (1ULL << (SIGPIPE - 1)), "SIGPIPE is one of the signals checked");
+    is_int ((long long)(strtoull (status_field (out, "SigIgn:"), NULL, 16) & ours), 0,
+            "no signal is ignored in the task (SIGPIPE was reset)");
+    is_int ((long long)(strtoull (status_field (out, "SigCgt:"), NULL, 16) & ours), 0,
+            "no signal is caught in the task");
+    is_int ((long long)(strtoull (status_field (out, "SigBlk:"), NULL, 16) & ours), 0,
+            "no signal is blocked in the task (SIGUSR1 was, in the caller)");
+}
+
 int main (void)
 {
     plan (NO_PLAN);
     signal (SIGPIPE, SIG_IGN);
+    signal (SIGTERM, on_term);
     test_exec_failures ();
     test_runs ();
+    test_signals ();
     done_testing ();
     return exit_status ();
 }
