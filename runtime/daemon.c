@@ -19,6 +19,7 @@
 #include "protocol.h"
 #include "relay.h"
 #include "slot.h"
+#include "slotstate.h"
 #include "topology.h"
 #include "transport.h"
 
@@ -35,9 +36,7 @@
 
 struct slot_proc {
     pid_t pid;
-    int status_fd;                /* read end of the slot's status pipe, -1 if none */
     struct relay_writer *control; /* owns the write end of its control pipe */
-    bool busy;
     int64_t started_ms;
     int64_t respawn_at_ms; /* 0 = not waiting for a respawn */
 };
@@ -55,8 +54,8 @@ struct daemon {
     int nslots;
     int *cores; /* per slot: OS core index, -1 if unbound */
     struct slot_proc *slots;
-    int busy;
-    int64_t last_activity_ms;
+    struct slotstate *state;  /* busy or idle, written by the slots themselves */
+    int64_t last_activity_ms; /* the daemon's own: its start */
     int64_t started_us;
     int64_t reconnect_at_ms;
     bool stopping;
@@ -111,7 +110,7 @@ static void close_control (struct slot_proc *sp)
 }
 
 /* Runs in the forked slot process: never returns. */
-static void slot_child (struct daemon *d, int i, int status_fd, int control_fd)
+static void slot_child (struct daemon *d, int i, int control_fd)
 {
     struct krun_error error;
     pid_t daemon_pid = getppid ();
@@ -128,8 +127,6 @@ static void slot_child (struct daemon *d, int i, int status_fd, int control_fd)
     /* Other slots' pipes: a slot must see end of file on its control pipe
      * when the daemon goes, so no other process may hold its write end. */
     for (int k = 0; k < d->nslots; k++) {
-        if (d->slots[k].status_fd >= 0)
-            close (d->slots[k].status_fd);
         if (d->slots[k].control)
             close (relay_writer_fd (d->slots[k].control));
     }
@@ -143,7 +140,7 @@ static void slot_child (struct daemon *d, int i, int status_fd, int control_fd)
         .core = d->cores[i],
         .heartbeat = d->cfg->heartbeat,
         .grace = d->cfg->grace,
-        .status_fd = status_fd,
+        .state = d->state,
         .control_fd = control_fd,
         .control_queue = d->control_queue,
         .key = d->cfg->key,
@@ -154,16 +151,11 @@ static void slot_child (struct daemon *d, int i, int status_fd, int control_fd)
 static int spawn_slot (struct daemon *d, int i)
 {
     struct slot_proc *sp = &d->slots[i];
-    int p[2], c[2];
+    int c[2];
     pid_t pid;
 
-    if (pipe2 (p, O_CLOEXEC) < 0)
+    if (pipe2 (c, O_CLOEXEC) < 0)
         return -1;
-    if (pipe2 (c, O_CLOEXEC) < 0) {
-        close (p[0]);
-        close (p[1]);
-        return -1;
-    }
     /* Room for a large announcement without waiting (best effort). */
     fcntl (c[1], F_SETPIPE_SZ, 1024 * 1024);
     if (!(sp->control = relay_writer_create (c[1])) || (pid = fork ()) < 0) {
@@ -173,23 +165,16 @@ static int spawn_slot (struct daemon *d, int i)
         else
             close (c[1]);
         sp->control = NULL;
-        close (p[0]);
-        close (p[1]);
         close (c[0]);
         errno = saved_errno;
         return -1;
     }
     if (pid == 0) {
-        close (p[0]);
         /* slot_child() closes every slot's write end, this one's too. */
-        slot_child (d, i, p[1], c[0]);
+        slot_child (d, i, c[0]);
     }
-    close (p[1]);
     close (c[0]);
-    fcntl (p[0], F_SETFL, O_NONBLOCK);
     sp->pid = pid;
-    sp->status_fd = p[0];
-    sp->busy = false;
     sp->started_ms = clock_mono_ms ();
     sp->respawn_at_ms = 0;
     return 0;
@@ -213,7 +198,7 @@ static void answer_presence (struct daemon *d, const struct transport_message *m
     here.here.pid = getpid ();
     here.here.nslots = d->nslots;
     here.here.cores = d->cores;
-    here.here.busy = d->busy;
+    here.here.busy = slotstate_busy_count (d->state);
     here.here.started_us = d->started_us;
     here.here.version = PACKAGE_VERSION;
     if (!(body = protocol_encode (&here, &len, &error)) ||
@@ -278,25 +263,6 @@ static void flush_control (struct daemon *d)
             relay_writer_flush (d->slots[i].control);
 }
 
-static void read_slot_status (struct daemon *d, int i)
-{
-    struct slot_proc *sp = &d->slots[i];
-    char buf[64];
-    ssize_t n;
-
-    while ((n = read (sp->status_fd, buf, sizeof (buf))) > 0) {
-        for (ssize_t k = 0; k < n; k++) {
-            bool busy = buf[k] == 'B';
-            if (busy != sp->busy)
-                d->busy += busy ? 1 : -1;
-            sp->busy = busy;
-        }
-        d->last_activity_ms = clock_mono_ms ();
-    }
-    if (n == 0)
-        close_fd (&sp->status_fd);
-}
-
 static void reap_slots (struct daemon *d)
 {
     int64_t now = clock_mono_ms ();
@@ -309,14 +275,10 @@ static void reap_slots (struct daemon *d)
             if (sp->pid != pid)
                 continue;
             sp->pid = 0;
-            if (sp->status_fd >= 0)
-                read_slot_status (d, i);
-            close_fd (&sp->status_fd);
             close_control (sp);
-            if (sp->busy) {
-                d->busy--;
-                sp->busy = false;
-            }
+            /* Killed while running a task: it will not say it ended. */
+            if (slotstate_busy (d->state, i))
+                slotstate_set_busy (d->state, i, false);
             if (d->stopping)
                 break;
             if (WIFSIGNALED (status))
@@ -415,7 +377,7 @@ static void handle_broker (struct daemon *d)
 
 static void wait_for_events (struct daemon *d)
 {
-    struct pollfd *fds = alloca ((2 * d->nslots + 2) * sizeof (*fds));
+    struct pollfd *fds = alloca ((d->nslots + 2) * sizeof (*fds));
     int nfds = 0;
 
     if (d->t && transport_pending (d->t))
@@ -423,10 +385,6 @@ static void wait_for_events (struct daemon *d)
     fds[nfds++] = (struct pollfd){.fd = d->signal_fd, .events = POLLIN};
     if (d->t)
         fds[nfds++] = (struct pollfd){.fd = transport_fd (d->t), .events = POLLIN};
-    for (int i = 0; i < d->nslots; i++)
-        if (d->slots[i].status_fd >= 0)
-            fds[nfds++] =
-                (struct pollfd){.fd = d->slots[i].status_fd, .events = POLLIN};
     for (int i = 0; i < d->nslots; i++)
         if (d->slots[i].control && relay_writer_pending (d->slots[i].control))
             fds[nfds++] = (struct pollfd){.fd = relay_writer_fd (d->slots[i].control),
@@ -445,14 +403,12 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
     d->nslots = d->cfg->slots > 0 ? d->cfg->slots : d->ncores;
     d->cores = calloc (d->nslots, sizeof (*d->cores));
     d->slots = calloc (d->nslots, sizeof (*d->slots));
-    if (!d->cores || !d->slots)
+    if (!d->cores || !d->slots || !(d->state = slotstate_create (d->nslots)))
         return errprintf_errno (errp, "cannot allocate %d slots", d->nslots);
-    for (int i = 0; i < d->nslots; i++) {
-        /* With more slots than cores (--slots, for sleep-like tasks) slots
-         * share cores round robin. */
+    /* With more slots than cores (--slots, for sleep-like tasks) slots share
+     * cores round robin. */
+    for (int i = 0; i < d->nslots; i++)
         d->cores[i] = topology_core_os_index (d->topology, i % d->ncores);
-        d->slots[i].status_fd = -1;
-    }
     unsigned char raw[6];
     if (getrandom (raw, sizeof (raw), 0) != sizeof (raw))
         return errprintf_errno (errp, "cannot name the control queue");
@@ -477,9 +433,9 @@ static void daemon_fini (struct daemon *d)
             kill (d->slots[i].pid, SIGKILL);
             waitpid (d->slots[i].pid, NULL, 0);
         }
-        close_fd (&d->slots[i].status_fd);
         close_control (&d->slots[i]);
     }
+    slotstate_destroy (d->state);
     transport_destroy (d->t);
     topology_destroy (d->topology);
     close_fd (&d->signal_fd);
@@ -512,13 +468,14 @@ int daemon_run (const struct daemon_config *cfg)
         handle_signals (&d);
         handle_broker (&d);
         flush_control (&d);
-        for (int i = 0; i < d.nslots; i++)
-            if (d.slots[i].status_fd >= 0)
-                read_slot_status (&d, i);
         respawn_slots (&d);
         int64_t now = clock_mono_ms ();
-        if (!d.stopping && d.busy == 0 &&
-            now - d.last_activity_ms >= (int64_t)cfg->idle_timeout * 1000)
+        /* Checked at least once a second: wait_for_events() wakes up then. */
+        int64_t last = slotstate_last_change_ms (d.state);
+        if (last < d.last_activity_ms)
+            last = d.last_activity_ms;
+        if (!d.stopping && now - last >= (int64_t)cfg->idle_timeout * 1000 &&
+            slotstate_busy_count (d.state) == 0)
             begin_stop (&d, "idle timeout");
         if (d.stopping && (live_slots (&d) == 0 || now >= d.stop_deadline_ms))
             break;

@@ -21,6 +21,7 @@ runtime_krund_SOURCES = \
 	runtime/krund.c \
 	runtime/daemon.c runtime/daemon.h \
 	runtime/slot.c runtime/slot.h \
+	runtime/slotstate.c runtime/slotstate.h \
 	runtime/scratch.c runtime/scratch.h \
 	runtime/relay.c runtime/relay.h \
 	runtime/task.c runtime/task.h \
@@ -40,7 +41,8 @@ RUNTIME_UNIT_TESTS = \
 	runtime/test/task.t \
 	runtime/test/taskchannel.t \
 	runtime/test/rankdata.t \
-	runtime/test/stage.t
+	runtime/test/stage.t \
+	runtime/test/slotstate.t
 check_PROGRAMS += $(RUNTIME_UNIT_TESTS)
 TESTS += $(RUNTIME_UNIT_TESTS)
 runtime_test_protocol_t_SOURCES = runtime/test/protocol.c
@@ -66,6 +68,9 @@ runtime_test_taskchannel_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_rankdata_t_SOURCES = runtime/test/rankdata.c runtime/rankdata.c
 runtime_test_rankdata_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_stage_t_SOURCES = runtime/test/stage.c
+runtime_test_slotstate_t_SOURCES = runtime/test/slotstate.c runtime/slotstate.c \
+	runtime/slotstate.h
+runtime_test_slotstate_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_stage_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 
 # Needs a broker: run by tests/t0010-transport.t, not directly by make check.

@@ -104,11 +104,10 @@ static void on_stop_signal (int sig)
     stop_requested = 1;
 }
 
-static void notify_daemon (struct slot *s, char state)
+/* Tell the daemon, through the block it shares with its slots. */
+static void notify_daemon (struct slot *s, bool busy)
 {
-    if (s->cfg->status_fd >= 0 && write (s->cfg->status_fd, &state, 1) < 0) {
-        /* The daemon is gone; PR_SET_PDEATHSIG ends this process soon. */
-    }
+    slotstate_set_busy (s->cfg->state, s->cfg->local, busy);
 }
 
 static struct slot_job *job_find (struct slot *s, const char *id)
@@ -871,7 +870,7 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         goto out;
     }
     s->busy = true;
-    notify_daemon (s, 'B');
+    notify_daemon (s, true);
     task_started (s);
 out:
     rankdata_argv_free (argv);
@@ -940,7 +939,7 @@ static void finish_task (struct slot *s, int status)
     empty_scratch (s);
     r->job = NULL;
     s->busy = false;
-    notify_daemon (s, 'I');
+    notify_daemon (s, false);
     if (!stop_requested)
         resume_jobs (s);
 }

@@ -9,6 +9,7 @@
 #define KRUN_SLOT_H
 
 #include "sign.h"
+#include "slotstate.h"
 
 struct slot_config {
     const char *url;            /* broker URL (with password: never log it) */
@@ -18,7 +19,8 @@ struct slot_config {
     int core;                   /* OS index of the core it is pinned to, -1 if none */
     int heartbeat;              /* AMQP heartbeat in seconds */
     int grace;                  /* seconds a running task may finish after SIGTERM */
-    int status_fd;              /* pipe to the daemon: 'B' busy, 'I' idle; -1 = none */
+    struct slotstate *state;    /* shared with the daemon: this slot's entry is
+                                   local; NULL = nobody to tell */
     int control_fd;             /* pipe from the daemon: relayed control messages */
     const char *control_queue;  /* the daemon's control queue (reply_to of joined) */
     const struct sign_key *key; /* checks job messages (borrowed) */

@@ -29,6 +29,18 @@ test_expect_success 'a daemon exits after its idle timeout' '
     pid=$(daemon_pid) && [ -n "$pid" ] &&
     wait_for 15 eval "! process_alive $pid"
 '
+# status_busy N: the daemon of this machine answers with 2 slots, N busy.
+status_busy () { "$KRUN" status | tee status.out | grep -qE "^$(hostname) +2 +$1 "; }
+test_expect_success 'busy slots count in status, and keep the daemon past its idle timeout' '
+    "$KRUN" down >/dev/null &&
+    log="$KRUN_STATE_DIR/krund-$(hostname).log" && seen=$(wc -l <"$log") &&
+    { "$KRUN" -n 2 --idle-timeout 3 sh -c "sleep 6; echo done" >busy.out 2>busy.err &
+      pid=$!; } &&
+    wait_for 15 status_busy 2 &&
+    wait $pid && [ "$(grep -c "^done$" busy.out)" -eq 2 ] &&
+    ! tail -n +$((seen + 1)) "$log" | grep -q "idle timeout" &&
+    status_busy 0 || { cat status.out busy.err; false; }
+'
 cat >slow.sh <<'SH'
 #!/bin/sh
 sleep 2
