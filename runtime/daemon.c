@@ -32,6 +32,11 @@
 /* A slot that dies sooner than this after its start is restarted only after
  * this delay, so a broken broker does not make the daemon fork in a loop. */
 #define RESPAWN_BACKOFF_MS 1000
+/* Slots forked per turn of the main loop: a daemon answers presence between
+ * batches instead of after forking all its slots, so a cold launcher can
+ * publish while 256 slots are still logging in to the broker (they join the
+ * job through "joined"). */
+#define SPAWN_BATCH 16
 #define RECONNECT_MS 1000
 
 struct slot_proc {
@@ -295,18 +300,26 @@ static void reap_slots (struct daemon *d)
     }
 }
 
-static void respawn_slots (struct daemon *d)
+/* Fork the slots that are due, at most SPAWN_BATCH of them.  Returns
+ * whether more are due now (the loop then does not wait). */
+static bool respawn_slots (struct daemon *d)
 {
     int64_t now = clock_mono_ms ();
+    int forked = 0;
 
     for (int i = 0; i < d->nslots && !d->stopping; i++) {
         struct slot_proc *sp = &d->slots[i];
-        if (sp->pid == 0 && sp->respawn_at_ms && now >= sp->respawn_at_ms &&
-            spawn_slot (d, i) < 0) {
+        if (sp->pid != 0 || !sp->respawn_at_ms || now < sp->respawn_at_ms)
+            continue;
+        if (forked == SPAWN_BATCH)
+            return true;
+        if (spawn_slot (d, i) < 0) {
             log_msg ("slot %d: cannot fork: %s", i, strerror (errno));
             sp->respawn_at_ms = now + RESPAWN_BACKOFF_MS;
-        }
+        } else
+            forked++;
     }
+    return false;
 }
 
 static int live_slots (const struct daemon *d)
@@ -375,7 +388,7 @@ static void handle_broker (struct daemon *d)
     }
 }
 
-static void wait_for_events (struct daemon *d)
+static void wait_for_events (struct daemon *d, bool busy)
 {
     struct pollfd *fds = alloca ((d->nslots + 2) * sizeof (*fds));
     int nfds = 0;
@@ -389,7 +402,7 @@ static void wait_for_events (struct daemon *d)
         if (d->slots[i].control && relay_writer_pending (d->slots[i].control))
             fds[nfds++] = (struct pollfd){.fd = relay_writer_fd (d->slots[i].control),
                                           .events = POLLOUT};
-    poll (fds, nfds, 1000);
+    poll (fds, nfds, busy ? 0 : 1000);
 }
 
 static int daemon_init (struct daemon *d, struct krun_error *errp)
@@ -457,18 +470,17 @@ int daemon_run (const struct daemon_config *cfg)
     }
     d.started_us = clock_wall_us ();
     d.last_activity_ms = clock_mono_ms ();
+    /* Forked from the loop, a batch per turn (SPAWN_BATCH). */
     for (int i = 0; i < d.nslots; i++)
-        if (spawn_slot (&d, i) < 0) {
-            log_msg ("slot %d: cannot fork: %s", i, strerror (errno));
-            goto done;
-        }
+        d.slots[i].respawn_at_ms = d.last_activity_ms;
     log_msg ("serving %d slots on %d cores (pid %d)", d.nslots, d.ncores, getpid ());
+    bool spawning = true;
     for (;;) {
-        wait_for_events (&d);
+        wait_for_events (&d, spawning);
         handle_signals (&d);
         handle_broker (&d);
         flush_control (&d);
-        respawn_slots (&d);
+        spawning = respawn_slots (&d);
         int64_t now = clock_mono_ms ();
         /* Checked at least once a second: wait_for_events() wakes up then. */
         int64_t last = slotstate_last_change_ms (d.state);
