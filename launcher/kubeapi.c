@@ -53,18 +53,23 @@ static struct {
     void (*slist_free_all) (struct curl_slist *list);
 } libcurl;
 
-static int libcurl_symbol (void *handle, const char *name, void *fnp)
+/* Look name up into *fnp; if it is missing, note it in *missing. */
+static int libcurl_symbol (void *handle, const char *name, void *fnp,
+                           const char **missing)
 {
     void *sym = dlsym (handle, name);
 
-    if (!sym)
+    if (!sym) {
+        *missing = name;
         return -1;
+    }
     memcpy (fnp, &sym, sizeof (sym));
     return 0;
 }
 
 static int libcurl_load (struct krun_error *errp)
 {
+    const char *missing = NULL;
     void *h;
 
     if (libcurl.handle)
@@ -76,21 +81,26 @@ static int libcurl_load (struct krun_error *errp)
                           "(Debian package libcurl4): %s",
                           dlerror ());
     }
-    if (libcurl_symbol (h, "curl_global_init", &libcurl.global_init) < 0 ||
-        libcurl_symbol (h, "curl_global_cleanup", &libcurl.global_cleanup) < 0 ||
-        libcurl_symbol (h, "curl_easy_init", &libcurl.easy_init) < 0 ||
-        libcurl_symbol (h, "curl_easy_cleanup", &libcurl.easy_cleanup) < 0 ||
-        libcurl_symbol (h, "curl_easy_reset", &libcurl.easy_reset) < 0 ||
-        libcurl_symbol (h, "curl_easy_perform", &libcurl.easy_perform) < 0 ||
-        libcurl_symbol (h, "curl_easy_setopt", &libcurl.easy_setopt) < 0 ||
-        libcurl_symbol (h, "curl_easy_getinfo", &libcurl.easy_getinfo) < 0 ||
-        libcurl_symbol (h, "curl_easy_strerror", &libcurl.easy_strerror) < 0 ||
-        libcurl_symbol (h, "curl_slist_append", &libcurl.slist_append) < 0 ||
-        libcurl_symbol (h, "curl_slist_free_all", &libcurl.slist_free_all) < 0) {
+    if (libcurl_symbol (h, "curl_global_init", &libcurl.global_init, &missing) < 0 ||
+        libcurl_symbol (h, "curl_global_cleanup", &libcurl.global_cleanup, &missing) <
+            0 ||
+        libcurl_symbol (h, "curl_easy_init", &libcurl.easy_init, &missing) < 0 ||
+        libcurl_symbol (h, "curl_easy_cleanup", &libcurl.easy_cleanup, &missing) < 0 ||
+        libcurl_symbol (h, "curl_easy_reset", &libcurl.easy_reset, &missing) < 0 ||
+        libcurl_symbol (h, "curl_easy_perform", &libcurl.easy_perform, &missing) < 0 ||
+        libcurl_symbol (h, "curl_easy_setopt", &libcurl.easy_setopt, &missing) < 0 ||
+        libcurl_symbol (h, "curl_easy_getinfo", &libcurl.easy_getinfo, &missing) < 0 ||
+        libcurl_symbol (h, "curl_easy_strerror", &libcurl.easy_strerror, &missing) <
+            0 ||
+        libcurl_symbol (h, "curl_slist_append", &libcurl.slist_append, &missing) < 0 ||
+        libcurl_symbol (h, "curl_slist_free_all", &libcurl.slist_free_all, &missing) <
+            0) {
         dlclose (h);
         errno = ENOSYS;
-        return errprintf (errp, "kubernetes API client: libcurl.so.4 lacks %s",
-                          "a function krun needs");
+        return errprintf (errp,
+                          "kubernetes API client: the libcurl.so.4 found lacks %s "
+                          "(not libcurl 7.x or 8.x?)",
+                          missing);
     }
     libcurl.handle = h;
     return 0;

@@ -151,4 +151,20 @@ test_expect_success 'the test server rejects unknown fields and bad types (stric
 	EOF
 '
 
+test_expect_success 'libcurl that cannot be loaded: one clear line, nothing published' '
+    mkdir -p badlib && echo "not a library" >badlib/libcurl.so.4 &&
+    { LD_LIBRARY_PATH="$TEST_DIR/badlib" "$KRUN" -n 2 "$HELLO" >out 2>err; rc=$?; } ;
+    cat err && [ $rc -eq 1 ] && [ "$(wc -l <err)" -eq 1 ] &&
+    grep -q "^krun: kubernetes API client: cannot load libcurl.so.4 (Debian package libcurl4): .*badlib/libcurl.so.4" err &&
+    ! broker_ctl list_queues -q name | grep -q "^krun.job."
+'
+
+test_expect_success 'a libcurl.so.4 without the functions krun needs is named as such' '
+    mkdir -p oddlib &&
+    echo "int krun_not_curl;" | ${CC:-cc} -shared -fPIC -x c - -o oddlib/libcurl.so.4 &&
+    { LD_LIBRARY_PATH="$TEST_DIR/oddlib" "$KRUN" status >out 2>err; rc=$?; } ;
+    cat err && [ $rc -ne 0 ] &&
+    grep -q "the libcurl.so.4 found lacks curl_global_init" err
+'
+
 test_done
