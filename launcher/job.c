@@ -746,6 +746,37 @@ static int recover (struct job *j, struct krun_error *errp)
     return reconnect (j, lost, errp);
 }
 
+/* The job's queue (which: "task" or "results") is gone: `krun down`
+ * deleted it, or someone by hand, or the task queue expired while this
+ * launcher could not renew it.  No task or result can travel any more:
+ * tell the slots to drop the job and fail.  Returns -1. */
+static int queue_gone (struct job *j, const char *which, const char *queue,
+                       struct krun_error *errp)
+{
+    publish_control (j, PROTOCOL_CANCEL, NULL);
+    progress_erase (j->opts->progress);
+    return errprintf (errp,
+                      "job %s: its %s queue %s is gone (`krun down` deletes the "
+                      "queues of running jobs); %d of %d ranks done",
+                      j->id, which, queue, j->done, j->opts->size);
+}
+
+/* Renew the task queue's x-expires lease by declaring it again, unless it
+ * is gone: declaring would make an empty queue that no task ever reaches
+ * again, and the job would wait forever.  Returns 0, or -1 with errp (errno
+ * ENOENT when the queue is gone). */
+static int renew_task_queue (struct job *j, struct krun_error *errp)
+{
+    if (transport_queue_info (j->t, j->task_queue, NULL, NULL, errp) < 0) {
+        if (errno != ENOENT)
+            return -1;
+        queue_gone (j, "task", j->task_queue, errp);
+        errno = ENOENT;
+        return -1;
+    }
+    return declare_task_queue (j, errp);
+}
+
 /* The status line shows the busy slots of each node taking part. */
 static int progress_nodes (struct job *j)
 {
@@ -798,7 +829,8 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
     int64_t renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
     while (j->done < opts->size) {
         if (clock_mono_ms () >= renew_at) {
-            if (declare_task_queue (j, errp) < 0 && recover (j, errp) < 0)
+            if (renew_task_queue (j, errp) < 0 &&
+                (errno == ENOENT || recover (j, errp) < 0))
                 goto error;
             if (j->reannounce > 0) {
                 j->reannounce--;
@@ -824,6 +856,11 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
         }
         if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, RESULTS_TAG) == 0)
             handle_message (j, &m);
+        /* The broker cancels the consumer of a queue that is deleted. */
+        if (rc == TRANSPORT_CANCELLED && strcmp (m.consumer_tag, RESULTS_TAG) == 0) {
+            queue_gone (j, "results", j->results_queue, errp);
+            goto error;
+        }
         if (opts->progress)
             progress_draw (opts->progress, clock_mono_ms (), false);
     }

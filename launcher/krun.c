@@ -18,6 +18,7 @@
 #include "kubernetes.h"
 #include "local.h"
 #include "inputs.h"
+#include "jobqueues.h"
 #include "presence.h"
 #include "program.h"
 #include "progress.h"
@@ -105,9 +106,10 @@ static const char usage_text[] =
     "  -V, --version           version and protocol version\n"
     "\n"
     "Subcommands: `krun up` starts the broker and daemons (or worker pods)\n"
-    "without running anything, `krun status` lists the live daemons (pods),\n"
-    "`krun down` stops the local daemons and the private broker (deletes the\n"
-    "pool's pods), `krun broker start|stop` only the broker.  Exit status: 0\n"
+    "without running anything, `krun status` lists the live daemons (pods)\n"
+    "and the running jobs' queues, `krun down` deletes those queues and stops\n"
+    "the local daemons and the private broker (deletes the pool's pods),\n"
+    "`krun broker start|stop` only the broker.  Exit status: 0\n"
     "if every rank exited 0, else the highest rank status, 128+S for a rank\n"
     "killed by signal S, 2 for bad usage (see krun(1)).\n";
 
@@ -739,6 +741,20 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     return rc < 0 ? 1 : rc;
 }
 
+/* The local provider's daemons, one line each. */
+static void print_daemons (const struct presence *p)
+{
+    int64_t now = clock_wall_us ();
+
+    printf ("%-20s %6s %6s %8s %10s %s\n", "NODE", "SLOTS", "BUSY", "PID", "AGE",
+            "VERSION");
+    for (int i = 0; i < presence_count (p); i++) {
+        const struct presence_node *n = presence_node (p, i);
+        printf ("%-20s %6d %6d %8d %9llds %s\n", n->name, n->nslots, n->busy, n->pid,
+                (long long)((now - n->started_us) / 1000000), n->version);
+    }
+}
+
 static int cmd_status (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
@@ -747,7 +763,7 @@ static int cmd_status (struct config *cfg, const struct options *o)
     struct kubernetes *kube = is_kubernetes (cfg) ? kube_open (cfg, o, false) : NULL;
     struct transport *t = transport_connect (url, cfg->amqp_cacert, 0, &error);
     struct presence *p;
-    int64_t now = clock_wall_us ();
+    struct jobqueues *q;
 
     if (!t && kube) {
         /* The pods can be listed without the broker. */
@@ -763,22 +779,15 @@ static int cmd_status (struct config *cfg, const struct options *o)
         die ("%s", error.text);
     if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
         die ("%s", error.text);
-    if (kube) {
-        if (kubernetes_status (kube, p, stdout, &error) < 0)
-            fatal (error.text);
-        kubernetes_destroy (kube);
-        presence_destroy (p);
-        transport_destroy (t);
-        free (url);
-        return 0;
-    }
-    printf ("%-20s %6s %6s %8s %10s %s\n", "NODE", "SLOTS", "BUSY", "PID", "AGE",
-            "VERSION");
-    for (int i = 0; i < presence_count (p); i++) {
-        const struct presence_node *n = presence_node (p, i);
-        printf ("%-20s %6d %6d %8d %9llds %s\n", n->name, n->nslots, n->busy, n->pid,
-                (long long)((now - n->started_us) / 1000000), n->version);
-    }
+    if (kube && kubernetes_status (kube, p, stdout, &error) < 0)
+        fatal (error.text);
+    if (!kube)
+        print_daemons (p);
+    if (!(q = jobqueues_query (t, p, &error)))
+        fatal (error.text);
+    jobqueues_print (q, stdout);
+    jobqueues_destroy (q);
+    kubernetes_destroy (kube);
     presence_destroy (p);
     transport_destroy (t);
     free (url);
@@ -874,50 +883,96 @@ static int cmd_broker_start (struct config *cfg, const struct options *o)
     return 0;
 }
 
+/* Delete the queues of the jobs the daemons of p serve, before the daemons
+ * go: their launchers fail at once instead of waiting for results that
+ * cannot come.  Returns 0, or -1 after printing why. */
+static int down_job_queues (struct transport *t, const struct presence *p)
+{
+    struct krun_error error;
+    int njobs;
+    int n = jobqueues_delete (t, p, &njobs, &error);
+
+    if (n < 0) {
+        fprintf (stderr, "krun: cannot delete the job queues: %s\n", error.text);
+        return -1;
+    }
+    if (n == 0)
+        printf ("krun: no job queues to delete\n");
+    else
+        printf ("krun: deleted %d job queue%s (%d job%s)\n", n, n == 1 ? "" : "s",
+                njobs, njobs == 1 ? "" : "s");
+    return 0;
+}
+
+/* Ask who is there and delete their jobs' queues.  Returns the presence
+ * (caller must destroy), or NULL if the broker cannot be reached: then no
+ * local daemon can be found either, and pods are deleted all the same, so
+ * `down` goes on (with a warning if warn).  *rc = 1 if the queues could not
+ * be deleted. */
+static struct presence *down_query (const struct config *cfg, bool warn, int *rc)
+{
+    struct krun_error error;
+    bool is_default;
+    char *url = config_amqp_url (cfg, &is_default);
+    struct transport *t;
+    struct presence *p;
+
+    if (!url)
+        die ("out of memory");
+    t = transport_connect (url, cfg->amqp_cacert, 0, &error);
+    free (url);
+    if (!t) {
+        if (warn)
+            fprintf (stderr, "krun: warning: %s; job queues not deleted\n", error.text);
+        return NULL;
+    }
+    if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
+        die ("%s", error.text);
+    if (down_job_queues (t, p) < 0)
+        *rc = 1;
+    transport_destroy (t);
+    return p;
+}
+
 static int cmd_kube_down (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
     struct kubernetes *kube = kube_open (cfg, o, false);
-    int n = kubernetes_down (kube, cfg->start_timeout, &error);
+    int rc = 0;
 
+    presence_destroy (down_query (cfg, true, &rc));
+    int n = kubernetes_down (kube, cfg->start_timeout, &error);
     if (n < 0)
         fatal (error.text);
     printf ("krun: deleted %d worker pod%s of pool %s\n", n, n == 1 ? "" : "s",
             kubernetes_pool (kube));
     kubernetes_destroy (kube);
-    return 0;
+    return rc;
 }
 
 static int cmd_down (struct config *cfg, bool daemons, bool broker)
 {
     struct krun_error error;
-    bool is_default;
-    char *url = config_amqp_url (cfg, &is_default);
     char *state_dir = config_state_dir (cfg, &error);
-    struct transport *t;
-    int rc;
+    struct presence *p;
+    int rc = 0;
 
-    if (!url || !state_dir)
+    if (!state_dir)
         die ("%s", error.text);
-    if (daemons && (t = transport_connect (url, cfg->amqp_cacert, 0, &error))) {
-        struct presence *p =
-            presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error);
-        transport_destroy (t);
-        if (!p)
-            die ("%s", error.text);
+    if (daemons && (p = down_query (cfg, false, &rc))) {
         int n = local_daemons_stop (p);
         printf ("krun: stopped %d local worker daemon%s\n", n, n == 1 ? "" : "s");
         presence_destroy (p);
     }
     if (broker) {
-        if ((rc = local_broker_stop (state_dir, &error)) < 0)
+        int stopped = local_broker_stop (state_dir, &error);
+        if (stopped < 0)
             die ("%s", error.text);
         printf ("krun: %s\n",
-                rc ? "stopped the private broker" : "no private broker ran");
+                stopped ? "stopped the private broker" : "no private broker ran");
     }
-    free (url);
     free (state_dir);
-    return 0;
+    return rc;
 }
 
 int main (int argc, char *argv[])

@@ -6,6 +6,7 @@ launcher_krun_SOURCES = \
 	launcher/job.c launcher/job.h \
 	launcher/local.c launcher/local.h \
 	launcher/presence.c launcher/presence.h \
+	launcher/jobqueues.c launcher/jobqueues.h \
 	launcher/program.c launcher/program.h \
 	launcher/stagefiles.c launcher/stagefiles.h \
 	launcher/exitstatus.c launcher/exitstatus.h \

@@ -27,6 +27,9 @@ void presence_destroy (struct presence *p)
             free (p->nodes[i].name);
             free (p->nodes[i].cores);
             free (p->nodes[i].version);
+            for (int k = 0; k < p->nodes[i].njobs; k++)
+                free (p->nodes[i].jobs[k]);
+            free (p->nodes[i].jobs);
         }
         free (p->nodes);
         free (p);
@@ -79,9 +82,13 @@ static int presence_add (struct presence *p, struct protocol_here *here)
         .busy = here->busy,
         .started_us = here->started_us,
         .version = here->version,
+        .njobs = here->njobs,
+        .jobs = here->jobs,
     };
     here->node = here->version = NULL;
     here->cores = NULL;
+    here->jobs = NULL;
+    here->njobs = 0;
     return 0;
 }
 

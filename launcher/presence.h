@@ -23,6 +23,9 @@ struct presence_node {
     int busy;
     int64_t started_us;
     char *version;
+    int njobs;   /* jobs the daemon serves (announced, not ended) */
+    char **jobs; /* njobs valid job ids (protocol_job_id_valid()); none from
+                    a daemon older than this field */
 };
 
 /* Ask the live daemons.  Answers go to reply_queue, consumed by t with

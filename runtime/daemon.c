@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "joblist.h"
 #include "log.h"
 #include "protocol.h"
 #include "relay.h"
@@ -38,6 +39,9 @@
  * job through "joined"). */
 #define SPAWN_BATCH 16
 #define RECONNECT_MS 1000
+/* Jobs reported in presence answers (joblist.h): more than run at once on
+ * any pool in practice; the oldest is forgotten beyond it. */
+#define DAEMON_MAX_JOBS 64
 
 struct slot_proc {
     pid_t pid;
@@ -55,6 +59,7 @@ struct daemon {
      * on every reconnection, because slots give it as reply_to. */
     char control_queue[64];
     unsigned long rejected; /* malformed control messages */
+    struct joblist *jobs;   /* announced, not ended: for presence answers */
     int ncores;
     int nslots;
     int *cores; /* per slot: OS core index, -1 if unbound */
@@ -206,6 +211,8 @@ static void answer_presence (struct daemon *d, const struct transport_message *m
     here.here.busy = slotstate_busy_count (d->state);
     here.here.started_us = d->started_us;
     here.here.version = PACKAGE_VERSION;
+    here.here.njobs = joblist_count (d->jobs);
+    here.here.jobs = joblist_ids (d->jobs);
     if (!(body = protocol_encode (&here, &len, &error)) ||
         transport_publish (d->t, "", m->reply_to, "here", NULL, 0, body, len, &error) <
             0)
@@ -213,6 +220,19 @@ static void answer_presence (struct daemon *d, const struct transport_message *m
 out:
     free (body);
     protocol_msg_clear (&who);
+}
+
+/* Keep the list of jobs that presence answers report. */
+static void track_job (struct daemon *d, const struct protocol_msg *msg)
+{
+    if (msg->type != PROTOCOL_ANNOUNCE) {
+        joblist_remove (d->jobs, msg->job);
+        return;
+    }
+    /* The job still runs; it is only missing from `krun status`. */
+    if (joblist_add (d->jobs, msg->job) < 0)
+        log_msg ("job %s: not listed in presence answers: %s", msg->job,
+                 errno == EINVAL ? "not a valid job id" : strerror (errno));
 }
 
 /* A control message for the node: check it once here, then hand the same
@@ -246,6 +266,7 @@ static void relay_control (struct daemon *d, const struct transport_message *m)
         protocol_msg_clear (&msg);
         return;
     }
+    track_job (d, &msg);
     protocol_msg_clear (&msg);
     for (int i = 0; i < d->nslots; i++) {
         struct slot_proc *sp = &d->slots[i];
@@ -408,6 +429,8 @@ static void wait_for_events (struct daemon *d, bool busy)
 static int daemon_init (struct daemon *d, struct krun_error *errp)
 {
     d->signal_fd = -1;
+    if (!(d->jobs = joblist_create (DAEMON_MAX_JOBS)))
+        return errprintf_errno (errp, "cannot allocate the job list");
     if (!(d->topology = topology_create (d->cfg->topology, errp)))
         return -1;
     d->ncores = topology_core_count (d->topology);
@@ -451,6 +474,7 @@ static void daemon_fini (struct daemon *d)
     slotstate_destroy (d->state);
     transport_destroy (d->t);
     topology_destroy (d->topology);
+    joblist_destroy (d->jobs);
     close_fd (&d->signal_fd);
     free (d->cores);
     free (d->slots);

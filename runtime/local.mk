@@ -26,7 +26,8 @@ runtime_krund_SOURCES = \
 	runtime/relay.c runtime/relay.h \
 	runtime/task.c runtime/task.h \
 	runtime/taskchannel.c runtime/taskchannel.h \
-	runtime/rankdata.c runtime/rankdata.h
+	runtime/rankdata.c runtime/rankdata.h \
+	runtime/joblist.c runtime/joblist.h
 runtime_krund_LDADD = runtime/libkrunrt.la
 
 # Unit tests, next to the code.
@@ -42,7 +43,8 @@ RUNTIME_UNIT_TESTS = \
 	runtime/test/taskchannel.t \
 	runtime/test/rankdata.t \
 	runtime/test/stage.t \
-	runtime/test/slotstate.t
+	runtime/test/slotstate.t \
+	runtime/test/joblist.t
 check_PROGRAMS += $(RUNTIME_UNIT_TESTS)
 TESTS += $(RUNTIME_UNIT_TESTS)
 runtime_test_protocol_t_SOURCES = runtime/test/protocol.c
@@ -68,10 +70,12 @@ runtime_test_taskchannel_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_rankdata_t_SOURCES = runtime/test/rankdata.c runtime/rankdata.c
 runtime_test_rankdata_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_stage_t_SOURCES = runtime/test/stage.c
+runtime_test_stage_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_slotstate_t_SOURCES = runtime/test/slotstate.c runtime/slotstate.c \
 	runtime/slotstate.h
 runtime_test_slotstate_t_LDADD = runtime/libkrunrt.la tests/libtap.la
-runtime_test_stage_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_joblist_t_SOURCES = runtime/test/joblist.c runtime/joblist.c
+runtime_test_joblist_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 
 # Needs a broker: run by tests/t0010-transport.t, not directly by make check.
 check_PROGRAMS += runtime/test/transport-check

@@ -60,6 +60,22 @@ const char *protocol_type_name (enum protocol_type type)
     return type_known (type) ? type_names[type] : "?";
 }
 
+bool protocol_job_id_valid (const char *id)
+{
+    size_t len = id ? strlen (id) : 0;
+
+    if (len < 1 || len > MAX_JOB_ID)
+        return false;
+    /* Not isalnum(): the rule must not depend on the locale. */
+    for (size_t i = 0; i < len; i++) {
+        char ch = id[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+              (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_'))
+            return false;
+    }
+    return true;
+}
+
 char *protocol_task_queue (const char *job, char *buf, size_t size)
 {
     snprintf (buf, size, "krun.job.%s.tasks", job ? job : "");
@@ -250,26 +266,35 @@ static int field_path (struct codec *c, const char *name, char **value)
     return (*value)[0] == '/' ? 0 : reject (c, name, "an absolute path");
 }
 
-/* An array of min_count to MAX_ARRAY strings.  Decoding makes it
- * NULL-terminated (argv and env arrays are handed to exec). */
-static int field_strings (struct codec *c, const char *name, char ***items, int *count,
-                          int min_count)
+struct string_array_rule {
+    int min_count, max_count; /* entries */
+    /* each entry, or NULL for any string; entry says what it must be */
+    bool (*valid) (const char *s);
+    const char *entry;
+};
+
+/* An array of strings.  Decoding makes it NULL-terminated (argv and env
+ * arrays are handed to exec). */
+static int field_string_array (struct codec *c, const char *name, char ***items,
+                               int *count, const struct string_array_rule *rule)
 {
-    char expected[64];
+    const char *entry = rule->entry ? rule->entry : "a string";
+    char expected[96];
     cJSON *array;
     int n;
 
-    snprintf (expected, sizeof (expected), "an array of %d to %d strings", min_count,
-              MAX_ARRAY);
+    snprintf (expected, sizeof (expected), "an array of %d to %d %s", rule->min_count,
+              rule->max_count, rule->valid ? "entries" : "strings");
     if (c->encoding) {
-        if (*count < min_count || *count > MAX_ARRAY || (*count > 0 && !*items))
+        if (*count < rule->min_count || *count > rule->max_count ||
+            (*count > 0 && !*items))
             return reject (c, name, expected);
         if (!(array = cJSON_AddArrayToObject (c->obj, name)))
             return out_of_memory (c);
         for (int i = 0; i < *count; i++) {
             cJSON *s;
-            if (!(*items)[i])
-                return reject_at (c, name, i, "a string");
+            if (!(*items)[i] || (rule->valid && !rule->valid ((*items)[i])))
+                return reject_at (c, name, i, entry);
             if (!(s = cJSON_CreateString ((*items)[i])))
                 return out_of_memory (c);
             cJSON_AddItemToArray (array, s);
@@ -277,8 +302,8 @@ static int field_strings (struct codec *c, const char *name, char ***items, int 
         return 0;
     }
     array = cJSON_GetObjectItemCaseSensitive (c->obj, name);
-    if (!cJSON_IsArray (array) || (n = cJSON_GetArraySize (array)) < min_count ||
-        n > MAX_ARRAY)
+    if (!cJSON_IsArray (array) || (n = cJSON_GetArraySize (array)) < rule->min_count ||
+        n > rule->max_count)
         return reject (c, name, expected);
     /* Counted in full at once: unfilled entries are NULL, which clear frees. */
     if (!(*items = calloc (n + 1, sizeof (char *))))
@@ -287,12 +312,22 @@ static int field_strings (struct codec *c, const char *name, char ***items, int 
     /* Walk the list: cJSON_GetArrayItem() would make this quadratic. */
     const cJSON *item = array->child;
     for (int i = 0; i < n; i++, item = item->next) {
-        if (!cJSON_IsString (item) || !item->valuestring)
-            return reject_at (c, name, i, "a string");
+        if (!cJSON_IsString (item) || !item->valuestring ||
+            (rule->valid && !rule->valid (item->valuestring)))
+            return reject_at (c, name, i, entry);
         if (!((*items)[i] = strdup (item->valuestring)))
             return out_of_memory (c);
     }
     return 0;
+}
+
+/* An array of min_count to MAX_ARRAY strings of any bytes but NUL. */
+static int field_strings (struct codec *c, const char *name, char ***items, int *count,
+                          int min_count)
+{
+    const struct string_array_rule rule = {min_count, MAX_ARRAY, NULL, NULL};
+
+    return field_string_array (c, name, items, count, &rule);
 }
 
 static int compare_ints (const void *a, const void *b)
@@ -477,6 +512,9 @@ static int field_status (struct codec *c, const char *name,
 static int codec_here (struct codec *c, struct protocol_here *h)
 {
     const struct int_array_rule cores = {1, MAX_ARRAY, -1, INT_MAX, false};
+    const struct string_array_rule jobs = {
+        0, PROTOCOL_MAX_HERE_JOBS, protocol_job_id_valid,
+        "a job id (1 to 64 letters, digits, '-', '_')"};
 
     if (field_name (c, "node", &h->node) < 0 ||
         field_int (c, "pid", &h->pid, 1, INT_MAX) < 0 ||
@@ -485,6 +523,10 @@ static int codec_here (struct codec *c, struct protocol_here *h)
         field_time (c, "started_us", &h->started_us) < 0 ||
         field_string (c, "version", &h->version) < 0)
         return -1;
+    /* Optional, added without a new version: absent (an older daemon, or
+     * no job) means none, and an empty list is not sent. */
+    if (c->encoding ? h->njobs != 0 : lookup (c, "jobs") != NULL)
+        return field_string_array (c, "jobs", &h->jobs, &h->njobs, &jobs);
     return 0;
 }
 
@@ -1004,6 +1046,7 @@ void protocol_msg_clear (struct protocol_msg *msg)
             free (msg->here.node);
             free (msg->here.cores);
             free (msg->here.version);
+            free_strings (msg->here.jobs, msg->here.njobs);
             break;
         case PROTOCOL_JOINED:
             free (msg->joined.node);

@@ -52,6 +52,10 @@
  * elsewhere never expires under a waiting launcher. */
 #define PROTOCOL_JOB_QUEUE_EXPIRES_MS 30000
 #define PROTOCOL_JOB_QUEUE_RENEW_MS 10000
+/* Most job ids a "here" answer carries.  A daemon reports at most 64
+ * (DAEMON_MAX_JOBS, daemon.c); decoders take more, so that a later daemon
+ * may keep a longer list. */
+#define PROTOCOL_MAX_HERE_JOBS 256
 
 enum protocol_type {
     PROTOCOL_WHO = 1,  /* launcher -> daemons: who is there? reply_to = queue */
@@ -84,6 +88,9 @@ struct protocol_here {
     int busy;   /* slots running a task right now */
     int64_t started_us;
     char *version; /* package version of the daemon */
+    int njobs;     /* optional: absent (an older daemon) means 0 */
+    char **jobs;   /* njobs ids of the jobs the daemon heard announced and
+                      not ended, each valid for protocol_job_id_valid() */
 };
 
 struct protocol_joined {
@@ -200,6 +207,12 @@ void protocol_msg_clear (struct protocol_msg *msg);
 
 /* Name of a type ("task", "result", ...), or "?" */
 const char *protocol_type_name (enum protocol_type type);
+
+/* Whether id may name a job in a "here" answer: 1 to 64 letters, digits,
+ * '-' or '_' (the launcher makes 16 hex digits).  Launchers build queue
+ * names from these ids and delete those queues (`krun down`), so an id
+ * cannot add a '.' part to a queue name. */
+bool protocol_job_id_valid (const char *id);
 
 /* Queue names of a job.  Write into buf (size >= 128). Return buf. */
 char *protocol_task_queue (const char *job, char *buf, size_t size);

@@ -944,6 +944,17 @@ static void finish_task (struct slot *s, int status)
         resume_jobs (s);
 }
 
+/* Let go of job j, whose launcher or queues are gone: kill its running
+ * task, which then reports nothing and is not requeued, and forget it. */
+static void job_drop (struct slot *s, struct slot_job *j, bool cancel_consumer)
+{
+    if (s->busy && s->run.job == j) {
+        s->run.drop = true;
+        kill_running (s, SIGTERM);
+    }
+    job_forget (s, j, cancel_consumer);
+}
+
 /* A result or output could not be routed: the job's launcher is gone. */
 static void handle_returned (struct slot *s, const struct transport_message *m)
 {
@@ -953,11 +964,7 @@ static void handle_returned (struct slot *s, const struct transport_message *m)
     if (protocol_decode (m->body, m->len, &msg, NULL) == 0 && msg.job &&
         (j = job_find (s, msg.job))) {
         log_msg ("job %s: launcher gone, dropping its tasks", j->id);
-        if (s->busy && s->run.job == j) {
-            s->run.drop = true;
-            kill_running (s, SIGTERM);
-        }
-        job_forget (s, j, true);
+        job_drop (s, j, true);
     }
     protocol_msg_clear (&msg);
 }
@@ -980,11 +987,7 @@ static void check_leases (struct slot *s)
                                   NULL) < 0 &&
             errno == ENOENT) {
             log_msg ("job %s: launcher gone", j->id);
-            if (s->busy && s->run.job == j) {
-                s->run.drop = true;
-                kill_running (s, SIGTERM);
-            }
-            job_forget (s, j, true);
+            job_drop (s, j, true);
         }
     }
 }
@@ -1007,8 +1010,12 @@ static int handle_events (struct slot *s)
                 strncmp (m.consumer_tag, JOB_TAG_PREFIX, strlen (JOB_TAG_PREFIX)) == 0
                     ? job_find (s, m.consumer_tag + strlen (JOB_TAG_PREFIX))
                     : NULL;
-            if (j)
-                job_forget (s, j, false);
+            /* The broker deleted the job's task queue: `krun down`, or
+             * its launcher failed.  A result could not count any more. */
+            if (j) {
+                log_msg ("job %s: task queue deleted", j->id);
+                job_drop (s, j, false);
+            }
         }
     }
     if (rc < 0) {

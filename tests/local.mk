@@ -11,6 +11,7 @@ INTEGRATION_TESTS = \
 	tests/t0130-cancel.t \
 	tests/t0140-nodes.t \
 	tests/t0150-warm.t \
+	tests/t0155-jobs.t \
 	tests/t0160-bad-input.t \
 	tests/t0170-embedded.t \
 	tests/t0175-broker-idle.t \
@@ -26,6 +27,7 @@ INTEGRATION_TESTS = \
 	tests/t0310-kube-pool.t \
 	tests/t0320-kube-auth.t \
 	tests/t0330-kube-stage.t \
+	tests/t0340-kube-jobs.t \
 	tests/t0400-task-api.t \
 	tests/t0410-commands.t \
 	tests/t0420-progress.t \

@@ -1575,6 +1575,146 @@ static void test_payloads (void)
     }
 }
 
+/* ---- the optional job list of "here" ---- */
+
+static void test_job_ids (void)
+{
+    static const struct {
+        const char *id;
+        bool valid;
+    } ids[] = {
+        {JOB, true},
+        {"a", true},
+        {"Job_1-x", true},
+        {"0123456789012345678901234567890123456789012345678901234567890123", true},
+        {"01234567890123456789012345678901234567890123456789012345678901234", false},
+        {"", false},
+        {NULL, false},
+        {"a.b", false},
+        {"a b", false},
+        {"a/b", false},
+        {"a\nb", false},
+        {"caf\xc3\xa9", false},
+        {"*", false},
+    };
+
+    for (size_t i = 0; i < LEN (ids); i++)
+        ok (protocol_job_id_valid (ids[i].id) == ids[i].valid, "job id %zu is %s", i,
+            ids[i].valid ? "valid" : "refused");
+}
+
+static void test_here_jobs (void)
+{
+    static char *jobs[] = {JOB, "0a1b2c3d4e5f6071"};
+    struct protocol_msg msg = good (PROTOCOL_HERE), out;
+    struct krun_error error = {{0}};
+
+    msg.here.njobs = LEN (jobs);
+    msg.here.jobs = jobs;
+    check_wire (&msg,
+                "{'v':1,'type':'here','node':'a','pid':4242,'cores':[0,2,-1,7],"
+                "'busy':2,'started_us':1795371475334785,'version':'0.1.0',"
+                "'jobs':['" JOB "','0a1b2c3d4e5f6071']}",
+                NULL, 0, "here with jobs encodes as documented");
+    ok (round_trip (&msg, &out) == 0 && out.here.njobs == 2 &&
+            same (out.here.jobs[0], JOB) && same (out.here.jobs[1], "0a1b2c3d4e5f6071"),
+        "here: jobs round-trip in order");
+    protocol_msg_clear (&out);
+
+    /* An older daemon sends no jobs field; an empty list is not sent. */
+    ok (decode_text ("{'v':1,'type':'here','node':'a','pid':1,'cores':[0],'busy':0,"
+                     "'started_us':1,'version':'x'}",
+                     &out, &error) == 0 &&
+            out.here.njobs == 0 && out.here.jobs == NULL,
+        "here without jobs decodes as no jobs");
+    protocol_msg_clear (&out);
+    ok (decode_text ("{'v':1,'type':'here','node':'a','pid':1,'cores':[0],'busy':0,"
+                     "'started_us':1,'version':'x','jobs':[]}",
+                     &out, &error) == 0 &&
+            out.here.njobs == 0,
+        "here with an empty jobs array decodes as no jobs");
+    protocol_msg_clear (&out);
+
+    /* Every job id of the largest list the decoder takes. */
+    msg.here.njobs = PROTOCOL_MAX_HERE_JOBS;
+    msg.here.jobs = calloc (PROTOCOL_MAX_HERE_JOBS, sizeof (char *));
+    if (!msg.here.jobs)
+        bail_out ("out of memory");
+    for (int i = 0; i < PROTOCOL_MAX_HERE_JOBS; i++)
+        msg.here.jobs[i] = JOB;
+    ok (round_trip (&msg, &out) == 0 && out.here.njobs == PROTOCOL_MAX_HERE_JOBS,
+        "here with %d jobs round-trips", PROTOCOL_MAX_HERE_JOBS);
+    protocol_msg_clear (&out);
+    free (msg.here.jobs);
+
+    static const char *const bad_bodies[][2] = {
+        {"'jobs':'" JOB "'", "'jobs' missing or not an array of 0 to"},
+        {"'jobs':[1]", "'jobs[0]' missing or not a job id"},
+        {"'jobs':['" JOB "','a.b']", "'jobs[1]' missing or not a job id"},
+        {"'jobs':['']", "'jobs[0]'"},
+        {"'jobs':['a b']", "'jobs[0]'"},
+        {"'jobs':['x\\n']", "'jobs[0]'"},
+        {"'jobs':['"
+         "01234567890123456789012345678901234567890123456789012345678901234']",
+         "'jobs[0]'"},
+        {"'jobs':null", "'jobs'"},
+    };
+    for (size_t i = 0; i < LEN (bad_bodies); i++) {
+        char text[512];
+        snprintf (text, sizeof (text),
+                  "{'v':1,'type':'here','node':'a','pid':1,'cores':[0],'busy':0,"
+                  "'started_us':1,'version':'x',%s}",
+                  bad_bodies[i][0]);
+        errno = 0;
+        ok (decode_text (text, &out, &error) < 0 && errno == EPROTO &&
+                strstr (error.text, bad_bodies[i][1]),
+            "here refused: %s: %s", bad_bodies[i][0], error.text);
+        protocol_msg_clear (&out);
+    }
+
+    /* One entry over the limit. */
+    size_t size = 256 + (PROTOCOL_MAX_HERE_JOBS + 1) * 5;
+    char *text = malloc (size), *p = text;
+    if (!text)
+        bail_out ("out of memory");
+    p += sprintf (p,
+                  "{'v':1,'type':'here','node':'a','pid':1,'cores':[0],'busy':0,"
+                  "'started_us':1,'version':'x','jobs':[");
+    for (int i = 0; i <= PROTOCOL_MAX_HERE_JOBS; i++)
+        p += sprintf (p, "%s'j'", i ? "," : "");
+    strcpy (p, "]}");
+    errno = 0;
+    ok (decode_text (text, &out, &error) < 0 && errno == EPROTO &&
+            strstr (error.text, "'jobs'"),
+        "here with %d jobs is refused: %s", PROTOCOL_MAX_HERE_JOBS + 1, error.text);
+    protocol_msg_clear (&out);
+    free (text);
+
+    static char *bad_id[] = {"a.b"}, *null_id[] = {NULL};
+    const struct {
+        int njobs;
+        char **jobs;
+        const char *names;
+    } bad_encodes[] = {
+        {1, bad_id, "'jobs[0]'"},
+        {1, null_id, "'jobs[0]'"},
+        {1, NULL, "'jobs'"},
+        {-1, jobs, "'jobs'"},
+        {PROTOCOL_MAX_HERE_JOBS + 1, jobs, "'jobs'"},
+    };
+    for (size_t i = 0; i < LEN (bad_encodes); i++) {
+        size_t len;
+        char *body;
+        msg.here.njobs = bad_encodes[i].njobs;
+        msg.here.jobs = bad_encodes[i].jobs;
+        errno = 0;
+        body = protocol_encode (&msg, &len, &error);
+        ok (!body && errno == EINVAL && strstr (error.text, bad_encodes[i].names),
+            "here with bad jobs not encoded (case %zu): %s", i, error.text);
+        free (body);
+    }
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -1598,6 +1738,8 @@ int main (void)
     test_clear ();
     test_optional_timeout ();
     test_payloads ();
+    test_job_ids ();
+    test_here_jobs ();
     done_testing ();
     return exit_status ();
 }
