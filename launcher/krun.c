@@ -746,12 +746,13 @@ static void print_daemons (const struct presence *p)
 {
     int64_t now = clock_wall_us ();
 
-    printf ("%-20s %6s %6s %8s %10s %s\n", "NODE", "SLOTS", "BUSY", "PID", "AGE",
-            "VERSION");
+    printf ("%-20s %6s %6s %8s %10s %5s %s\n", "NODE", "SLOTS", "BUSY", "PID", "AGE",
+            "JOBS", "VERSION");
     for (int i = 0; i < presence_count (p); i++) {
         const struct presence_node *n = presence_node (p, i);
-        printf ("%-20s %6d %6d %8d %9llds %s\n", n->name, n->nslots, n->busy, n->pid,
-                (long long)((now - n->started_us) / 1000000), n->version);
+        printf ("%-20s %6d %6d %8d %9llds %5d %s\n", n->name, n->nslots, n->busy,
+                n->pid, (long long)((now - n->started_us) / 1000000), n->njobs,
+                n->version);
     }
 }
 

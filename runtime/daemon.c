@@ -222,13 +222,26 @@ out:
     protocol_msg_clear (&who);
 }
 
-/* Keep the list of jobs that presence answers report. */
+/* Whether this node takes part in the announced job: the control exchange
+ * brings every job on the broker to every daemon. */
+static bool takes_part (const struct daemon *d, const struct protocol_announce *a)
+{
+    for (int i = 0; i < a->nnodes; i++)
+        if (a->nodes[i].nused > 0 && strcmp (a->nodes[i].name, d->cfg->node) == 0)
+            return true;
+    return false;
+}
+
+/* Keep the list of jobs that presence answers report: the jobs this node
+ * serves, not every job announced on the broker. */
 static void track_job (struct daemon *d, const struct protocol_msg *msg)
 {
     if (msg->type != PROTOCOL_ANNOUNCE) {
         joblist_remove (d->jobs, msg->job);
         return;
     }
+    if (!takes_part (d, &msg->announce))
+        return;
     /* The job still runs; it is only missing from `krun status`. */
     if (joblist_add (d->jobs, msg->job) < 0)
         log_msg ("job %s: not listed in presence answers: %s", msg->job,

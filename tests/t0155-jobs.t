@@ -84,4 +84,25 @@ test_expect_success 'a launcher whose task queue is deleted fails within its ren
     "$KRUN" status >status && cat status && grep -qx "no running jobs" status
 '
 
+test_expect_success 'a daemon lists only the jobs its node takes part in (JOBS column)' '
+    "$KRUN" down >/dev/null &&
+    test_config <<-CFG &&
+	idle_timeout: 120
+	local:
+	  nodes:
+	    - name: n1
+	      slots: 1
+	    - name: n2
+	      slots: 1
+	CFG
+    "$KRUN" up &&
+    start_job one -n 1 sleep 30 &&
+    one=$(job_id one) && [ -n "$one" ] &&
+    wait_for 20 status_has "$one" 0 1 && cat status &&
+    grep -qE "^NODE +SLOTS +BUSY +PID +AGE +JOBS +VERSION$" status &&
+    [ "$(awk "\$1 == \"n1\" { print \$6 }" status)" = 1 ] &&
+    [ "$(awk "\$1 == \"n2\" { print \$6 }" status)" = 0 ] &&
+    "$KRUN" down >/dev/null && wait_for 10 ended one
+'
+
 test_done
