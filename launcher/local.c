@@ -381,18 +381,44 @@ int local_node_count (const struct config *cfg)
     return cfg->local_nnodes > 0 ? cfg->local_nnodes : 1;
 }
 
+/* Whether the daemon n runs another krund than the one krun would start
+ * now: its binary was rebuilt or upgraded since the daemon started, and a
+ * warm daemon of an older build may not know what this krun sends.  Told
+ * by the inode of /proc/PID/exe; false when that cannot be told (the daemon
+ * is not a krund of this machine that this user may inspect). */
+static bool runs_other_build (const struct presence_node *n)
+{
+    char exe[64], krund[PATH_MAX];
+    struct stat running, current;
+
+    if (n->pid <= 0 || !is_krund (n->pid))
+        return false;
+    krund_path (krund, sizeof (krund));
+    snprintf (exe, sizeof (exe), "/proc/%d/exe", n->pid);
+    if (stat (exe, &running) < 0 || stat (krund, &current) < 0)
+        return false;
+    return running.st_dev != current.st_dev || running.st_ino != current.st_ino;
+}
+
 static int ensure_one (const struct config *cfg, const char *url, const char *state_dir,
                        const struct presence *p, const char *node, int slots,
                        const char *topology, struct krun_error *errp)
 {
     const struct presence_node *n = presence_find (p, node);
+    bool other_slots = n && slots != 0 && n->nslots != slots;
 
-    if (n && (slots == 0 || n->nslots == slots))
+    if (n && !other_slots && !runs_other_build (n))
         return 0;
     if (n) {
-        fprintf (stderr,
-                 "krun: restarting the daemon of node %s with %d slots (had %d)\n",
-                 node, slots, n->nslots);
+        if (other_slots)
+            fprintf (stderr,
+                     "krun: restarting the daemon of node %s with %d slots (had %d)\n",
+                     node, slots, n->nslots);
+        else
+            fprintf (stderr,
+                     "krun: restarting the daemon of node %s: its krund was rebuilt or "
+                     "replaced since it started\n",
+                     node);
         stop_daemon (n);
     }
     if (start_daemon (cfg, url, state_dir, node, slots, topology, errp) < 0)

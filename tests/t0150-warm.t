@@ -55,6 +55,18 @@ test_expect_success 'SIGTERM to krund: running tasks finish and report, then it 
     [ "$(grep -c "^finished rank [01]$" slow.out)" -eq 2 ] &&
     wait_for 10 eval "! process_alive $dpid"
 '
+test_expect_success 'a rebuilt krund replaces the warm daemon on the next run' '
+    cp "$KRUND" krund-copy &&
+    KRUN_KRUND="$TEST_DIR/krund-copy" "$KRUN" -n 1 /bin/true 2>e1 && cat e1 &&
+    pid1=$(daemon_pid) && [ -n "$pid1" ] &&
+    KRUN_KRUND="$TEST_DIR/krund-copy" "$KRUN" -n 1 /bin/true 2>e2 && cat e2 &&
+    ! grep -q restarting e2 && [ "$(daemon_pid)" = "$pid1" ] &&
+    cp krund-copy krund-new && mv krund-new krund-copy &&
+    KRUN_KRUND="$TEST_DIR/krund-copy" "$KRUN" -n 1 /bin/true 2>e3 && cat e3 &&
+    grep -q "^krun: restarting the daemon of node $(hostname): its krund was rebuilt or replaced since it started$" e3 &&
+    pid3=$(daemon_pid) && [ -n "$pid3" ] && [ "$pid3" != "$pid1" ] &&
+    ! process_alive "$pid1"
+'
 test_expect_success 'krun down stops the daemons' '
     "$KRUN" -n 1 /bin/true && pid=$(daemon_pid) && [ -n "$pid" ] &&
     "$KRUN" down | grep -q "stopped 1 local worker daemon" &&
