@@ -58,7 +58,8 @@ struct job {
     int retried;
     int exit_status;
     struct joblog *joblog;
-    int reannounce; /* renewals that also announce the job again */
+    int reannounce;        /* renewals that also announce the job again */
+    unsigned long refused; /* unsigned or badly signed reports ignored */
 };
 
 static int make_job_id (char *buf, size_t size)
@@ -500,14 +501,50 @@ static void handle_result (struct job *j, struct protocol_result *res)
                  r->result.core, r->result.attempt);
 }
 
+/* A message on the results queue that is refused: say so for the first
+ * few, then count them. */
+static void refuse (struct job *j, const char *why)
+{
+    if (++j->refused <= 3)
+        fprintf (stderr, "krun: job %s: ignoring a message on %s: %s%s\n", j->id,
+                 j->results_queue, why,
+                 j->refused == 3 ? " (further ones not shown)" : "");
+}
+
+/* Whether body is sealed (sign.h): slots seal what they report. */
+static bool is_sealed (const void *body, size_t len)
+{
+    size_t n = strlen (SIGN_HEADER " ");
+    return len >= n && memcmp (body, SIGN_HEADER " ", n) == 0;
+}
+
 static void handle_message (struct job *j, const struct transport_message *m)
 {
     struct protocol_msg msg = {0};
     struct krun_error error;
+    const char *body = m->body;
+    size_t len = m->len;
+    bool sealed = is_sealed (m->body, m->len);
 
-    if (protocol_decode (m->body, m->len, &msg, &error) < 0) {
+    if (sealed && sign_open (j->opts->key, m->body, m->len, clock_wall_us (), &body,
+                             &len, NULL, &error) < 0) {
+        refuse (j, error.text);
+        return;
+    }
+    if (protocol_decode (body, len, &msg, &error) < 0) {
         fprintf (stderr, "krun: ignoring a bad message on %s: %s\n", j->results_queue,
                  error.text);
+        goto out;
+    }
+    /* Only the key's holders may report on ranks; joined and presence
+     * answers travel unsigned. */
+    if (!sealed && (msg.type == PROTOCOL_RESULT || msg.type == PROTOCOL_OUTPUT ||
+                    msg.type == PROTOCOL_PROGRESS)) {
+        char why[128];
+        snprintf (why, sizeof (why),
+                  "an unsigned %s (forged, or from a krund older than this krun)",
+                  protocol_type_name (msg.type));
+        refuse (j, why);
         goto out;
     }
     if (msg.type == PROTOCOL_JOINED) {

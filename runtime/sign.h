@@ -1,9 +1,11 @@
 /* sign.h - HMAC-SHA256 signatures on the messages a worker acts on.
  *
  * Anyone who can publish to the broker could otherwise make a worker run any
- * program.  So the launcher seals every announce, task, end and cancel body
- * with a key it shares with the workers, and a slot opens (verifies) them
- * before it decodes them.  A sealed body is one header line and the
+ * program, or forge the result of a rank.  So the launcher seals every
+ * announce, task, end and cancel body with a key it shares with the
+ * workers, and a slot opens (verifies) them before it decodes them; the
+ * slots seal their result, output and progress messages with the same key,
+ * and the launcher opens them.  A sealed body is one header line and the
  * protocol body unchanged:
  *
  *     krun-sig-v1 <expires_us> <64 hex digits of the MAC>\n<protocol body>
@@ -42,6 +44,9 @@
  * job to be announced too, and a job id is announced once. */
 #define SIGN_CONTROL_TTL_US (300 * 1000000LL)
 #define SIGN_TASK_TTL_US (30 * 24 * 3600 * 1000000LL)
+/* What slots send their launcher (result, output, progress) may wait in a
+ * durable results queue as long as a task waits in its queue. */
+#define SIGN_REPORT_TTL_US SIGN_TASK_TTL_US
 
 struct sign_key;
 

@@ -327,8 +327,16 @@ static int publish (struct slot *s, struct slot_job *j, const struct protocol_ms
     char *body;
     int rc;
 
-    if (!(body = protocol_encode (msg, &len, &error))) {
+    char *sealed = NULL;
+    size_t sealed_len;
+
+    /* Sealed: nobody without the key can forge a rank's result. */
+    if (!(body = protocol_encode (msg, &len, &error)) ||
+        !(sealed =
+              sign_seal (s->cfg->key, body, len, clock_wall_us () + SIGN_REPORT_TTL_US,
+                         &sealed_len, &error))) {
         log_msg ("job %s: %s", j->id, error.text);
+        free (body);
         return -1;
     }
     /* Persistent: a durable results queue keeps them over a broker restart
@@ -336,10 +344,11 @@ static int publish (struct slot *s, struct slot_job *j, const struct protocol_ms
      * queue of a transient job. */
     rc = transport_publish (
         s->t, "", j->announce.announce.results_queue, protocol_type_name (msg->type),
-        NULL, TRANSPORT_MANDATORY | TRANSPORT_PERSISTENT, body, len, &error);
+        NULL, TRANSPORT_MANDATORY | TRANSPORT_PERSISTENT, sealed, sealed_len, &error);
     if (rc < 0)
         log_msg ("job %s: %s", j->id, error.text);
     free (body);
+    free (sealed);
     return rc;
 }
 
@@ -960,8 +969,13 @@ static void handle_returned (struct slot *s, const struct transport_message *m)
 {
     struct protocol_msg msg = {0};
     struct slot_job *j;
+    const char *body;
+    size_t len;
 
-    if (protocol_decode (m->body, m->len, &msg, NULL) == 0 && msg.job &&
+    /* One of this slot's own sealed reports, back from the broker. */
+    if (sign_open (s->cfg->key, m->body, m->len, clock_wall_us (), &body, &len, NULL,
+                   NULL) == 0 &&
+        protocol_decode (body, len, &msg, NULL) == 0 && msg.job &&
         (j = job_find (s, msg.job))) {
         log_msg ("job %s: launcher gone, dropping its tasks", j->id);
         job_drop (s, j, true);

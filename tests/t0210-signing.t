@@ -5,6 +5,8 @@
 # positive control shows the forged ones fail only for the reason tested.
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$KRUN_TOP_SRCDIR/tests/lib/sign.sh"
+. "$KRUN_TOP_SRCDIR/tests/lib/jobs.sh"
+trap 'stop_jobs; test_cleanup' EXIT
 forge_setup
 
 # Capture the next message of krun.control into file $1.1 in the
@@ -85,6 +87,34 @@ test_expect_success 'a replayed announcement of a finished job runs nothing' '
 '
 test_expect_success 'the workers still serve after the refusals' '
     "$KRUN" -n 4 /bin/echo ok >out6 && [ "$(grep -c "^ok$" out6)" -eq 4 ]
+'
+# result JOB CODE: a result of rank 0 of JOB that exited with CODE.
+result () {
+    printf '{"v":1,"type":"result","job":"%s","rank":0,"attempt":1,"node":"a","slot":0,"local":0,"core":-1,"status":"exited","code":%s,"start_us":1795371475334785,"end_us":1795371480336012}' "$1" "$2"
+}
+test_expect_success 'a forged, unsigned result of a running rank is ignored; the real one counts' '
+    start_job fr1 -n 1 sh -c "sleep 3; exit 0" &&
+    id=$(job_id fr1) && [ -n "$id" ] &&
+    result "$id" 7 | amqp-publish --url="$URL" -r "krun.job.$id.results" &&
+    wait_for 20 ended fr1 && cat fr1.err &&
+    [ "$(cat fr1.rc)" -eq 0 ] &&
+    grep -q "^krun: job $id: ignoring a message on krun.job.$id.results: an unsigned result (forged, or from a krund older than this krun)$" fr1.err
+'
+test_expect_success 'a result sealed with another key is ignored too' '
+    start_job fr2 -n 1 sh -c "sleep 3; exit 0" &&
+    id=$(job_id fr2) && [ -n "$id" ] &&
+    result "$id" 7 | seal otherkey $(( $(now_us) + 60000000 )) |
+        amqp-publish --url="$URL" -r "krun.job.$id.results" &&
+    wait_for 20 ended fr2 && cat fr2.err &&
+    [ "$(cat fr2.rc)" -eq 0 ] && grep -q "ignoring a message on krun.job.$id.results: .*" fr2.err
+'
+test_expect_success 'the same result sealed with the right key is taken (control)' '
+    start_job fr3 -n 1 sh -c "sleep 3; exit 0" &&
+    id=$(job_id fr3) && [ -n "$id" ] &&
+    result "$id" 7 | seal "$KEY" $(( $(now_us) + 60000000 )) |
+        amqp-publish --url="$URL" -r "krun.job.$id.results" &&
+    wait_for 20 ended fr3 && cat fr3.err &&
+    [ "$(cat fr3.rc)" -eq 7 ] && ! grep -q "ignoring" fr3.err
 '
 test_expect_success 'a key file readable by others is refused, naming the file' '
     chmod 644 "$KEY" &&
