@@ -577,13 +577,18 @@ static int job_environment_set (struct slot_job *j, int rank, int attempt)
     return 0;
 }
 
-/* The task's scratch directory (scratch.h) as KRUN_TMPDIR and TMPDIR.  If
- * none could be made, KRUN_TMPDIR is empty and TMPDIR the slot's own. */
+/* The slot's scratch directory (scratch.h) as KRUN_TMPDIR and TMPDIR.  If
+ * none could be made, KRUN_TMPDIR is empty and TMPDIR the slot's own.  The
+ * directory stays the same from task to task: the strings are made again
+ * only when it changed. */
 static int job_environment_scratch (struct slot_job *j, const char *scratch)
 {
     const char *fallback = getenv ("TMPDIR");
     char *k, *t;
 
+    if (scratch &&
+        strcmp (j->env[j->env_scratch] + strlen ("KRUN_TMPDIR="), scratch) == 0)
+        return 0; /* TMPDIR was set with it */
     if (asprintf (&k, "KRUN_TMPDIR=%s", scratch ? scratch : "") < 0)
         return -1;
     if (asprintf (&t, "TMPDIR=%s",
