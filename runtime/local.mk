@@ -10,6 +10,7 @@ runtime_libkrunrt_la_SOURCES = \
 	runtime/cpumap.c runtime/cpumap.h \
 	runtime/clock.c runtime/clock.h \
 	runtime/log.c runtime/log.h \
+	runtime/scratch.c runtime/scratch.h \
 	runtime/stage.c runtime/stage.h
 runtime_libkrunrt_la_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS) $(HWLOC_CFLAGS) \
 	$(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
@@ -22,7 +23,6 @@ runtime_krund_SOURCES = \
 	runtime/daemon.c runtime/daemon.h \
 	runtime/slot.c runtime/slot.h \
 	runtime/slotstate.c runtime/slotstate.h \
-	runtime/scratch.c runtime/scratch.h \
 	runtime/relay.c runtime/relay.h \
 	runtime/task.c runtime/task.h \
 	runtime/taskchannel.c runtime/taskchannel.h \
@@ -53,7 +53,7 @@ runtime_test_sign_t_SOURCES = runtime/test/sign.c
 runtime_test_sign_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_replay_t_SOURCES = runtime/test/replay.c
 runtime_test_replay_t_LDADD = runtime/libkrunrt.la tests/libtap.la
-runtime_test_scratch_t_SOURCES = runtime/test/scratch.c runtime/scratch.c
+runtime_test_scratch_t_SOURCES = runtime/test/scratch.c
 runtime_test_scratch_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_cpumap_t_SOURCES = runtime/test/cpumap.c
 runtime_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scratch.h"
 #include "stage.h"
 
 /* Files above this are not worth sending through a broker. */
@@ -336,22 +336,11 @@ static bool files_complete (const char *files_dir, int n, char *const names[])
     return true;
 }
 
-static int remove_entry (const char *path, const struct stat *st, int type,
-                         struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (type == FTW_DP)
-        chmod (path, 0700); /* a task may have made it unwritable */
-    return remove (path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* Remove path and what is below it, never following a link. */
+/* Remove path and what is below it, never following a link; a path that
+ * is not there is fine. */
 static int remove_tree (const char *path)
 {
-    if (access (path, F_OK) < 0)
-        return errno == ENOENT ? 0 : -1;
-    return nftw (path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return scratch_remove (path, NULL) < 0 && errno != ENOENT ? -1 : 0;
 }
 
 /* Make the directories above dir/name, inside dir. */
