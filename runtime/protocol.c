@@ -598,12 +598,6 @@ static int field_nodes (struct codec *c, const char *name, struct protocol_node 
 
 static void free_strings (char **v, int n);
 
-static bool is_sha256 (const char *s)
-{
-    size_t n = strspn (s, "0123456789abcdef");
-    return n == 64 && s[n] == '\0';
-}
-
 /* The files staged with --stage (optional, added without a new version):
  * staged_files and staged_sha256, arrays of the same length, and the flag
  * staged_cwd. */
@@ -633,7 +627,7 @@ static int field_staged (struct codec *c, struct protocol_announce *a)
             for (int k = 0; k < i; k++)
                 if (strcmp (a->staged_files[k], a->staged_files[i]) == 0)
                     return reject_at (c, "staged_files", i, name_rule);
-            if (!is_sha256 (a->staged_sha256[i]))
+            if (!stage_hash_valid (a->staged_sha256[i]))
                 return reject_at (c, "staged_sha256", i, hash_rule);
         }
     } else if (!c->encoding && lookup (c, "staged_sha256"))

@@ -136,7 +136,7 @@ char *stage_dir (void)
     return dir;
 }
 
-static bool valid_hash (const char *hex)
+bool stage_hash_valid (const char *hex)
 {
     size_t n = strspn (hex, "0123456789abcdef");
     return n == STAGE_HASH_LEN && hex[n] == '\0';
@@ -235,7 +235,7 @@ char *stage_fetch (struct transport *t, const char *dir, const char *hex,
         errno = ENOMEM;
         return errprintf (errp, "staged program: no cache directory"), NULL;
     }
-    if (!valid_hash (hex)) {
+    if (!stage_hash_valid (hex)) {
         errno = EINVAL;
         return errprintf (errp, "staged program: bad hash '%s'", hex), NULL;
     }
@@ -403,7 +403,7 @@ int stage_fetch_files (struct transport *t, const char *dir, const char *files_d
         return errprintf (errp, "staged files: no cache directory");
     }
     for (int i = 0; i < n; i++) {
-        if (!stage_name_valid (names[i]) || !valid_hash (hashes[i])) {
+        if (!stage_name_valid (names[i]) || !stage_hash_valid (hashes[i])) {
             errno = EINVAL;
             return errprintf (errp, "staged file '%s': bad name or hash", names[i]);
         }

@@ -29,6 +29,10 @@
  * Returns 0 or -1 with errno and errp naming the file. */
 int stage_hash_file (const char *path, char *hex, struct krun_error *errp);
 
+/* Whether hex is a SHA-256 as stage_hash_file() writes it: 64 lower-case
+ * hex digits. */
+bool stage_hash_valid (const char *hex);
+
 /* Launcher side: make sure the broker holds the file at path (of hash
  * hex).  Returns 1 if it was sent now, 0 if the broker had it, -1 on error. */
 int stage_publish (struct transport *t, const char *path, const char *hex,

@@ -65,6 +65,19 @@ static void test_name_for (void)
     ok (stage_name_for ("..") == NULL && errno == EINVAL, "'..' has no name");
 }
 
+static void test_hash_valid (void)
+{
+    ok (stage_hash_valid (HASH_ABC), "a SHA-256 in lower-case hex is valid");
+    ok (!stage_hash_valid (
+            "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"),
+        "upper case is not");
+    ok (!stage_hash_valid (HASH_ABC "0"), "65 digits are not");
+    ok (!stage_hash_valid ("ba7816bf"), "8 digits are not");
+    ok (!stage_hash_valid (
+            "g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        "a non-hex digit is not");
+}
+
 static void test_files_dir (void)
 {
     char *names[] = {"a", "b/c"}, *hashes[] = {HASH_ABC, HASH_EMPTY};
@@ -164,6 +177,7 @@ int main (void)
     plan (NO_PLAN);
     test_names ();
     test_name_for ();
+    test_hash_valid ();
     test_files_dir ();
     test_fetch_files_warm ();
     done_testing ();
