@@ -13,8 +13,8 @@ struct jobqueues {
 };
 
 /* The job ids the nodes of p name, each once, in order of first mention
- * (borrowed from p).  Every daemon lists every job (the announcements reach
- * all of them), so the union is small: quadratic is fine.  Returns the
+ * (borrowed from p).  A daemon lists the jobs its node takes part in, at
+ * most 64, so the union is small: quadratic is fine.  Returns the
  * count and a malloc'd array in *idsp (caller must free), or -1. */
 static int job_ids (const struct presence *p, const char ***idsp)
 {
