@@ -112,6 +112,20 @@ static int start_record (struct taskchannel *c, struct krun_error *errp)
     return 0;
 }
 
+/* Move up to size - *used bytes from *p (*len left) to buf + *used. */
+static void take (void *buf, size_t size, size_t *used, const unsigned char **p,
+                  size_t *len)
+{
+    size_t n = size - *used;
+
+    if (n > *len)
+        n = *len;
+    memcpy ((unsigned char *)buf + *used, *p, n);
+    *used += n;
+    *p += n;
+    *len -= n;
+}
+
 int taskchannel_feed (struct taskchannel *c, const void *data, size_t len,
                       struct krun_error *errp)
 {
@@ -122,24 +136,12 @@ int taskchannel_feed (struct taskchannel *c, const void *data, size_t len,
     while (len > 0 || (c->header_used == RECORD_HEADER_SIZE && c->record &&
                        c->record_used == c->record_len)) {
         if (c->header_used < RECORD_HEADER_SIZE) {
-            size_t n = RECORD_HEADER_SIZE - c->header_used;
-            if (n > len)
-                n = len;
-            memcpy (c->header + c->header_used, p, n);
-            c->header_used += n;
-            p += n;
-            len -= n;
+            take (c->header, RECORD_HEADER_SIZE, &c->header_used, &p, &len);
             if (c->header_used == RECORD_HEADER_SIZE && start_record (c, errp) < 0)
                 return -1;
             continue;
         }
-        size_t n = c->record_len - c->record_used;
-        if (n > len)
-            n = len;
-        memcpy (c->record + c->record_used, p, n);
-        c->record_used += n;
-        p += n;
-        len -= n;
+        take (c->record, c->record_len, &c->record_used, &p, &len);
         if (c->record_used == c->record_len && complete (c, errp) < 0)
             return -1;
     }
