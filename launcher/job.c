@@ -511,20 +511,14 @@ static void refuse (struct job *j, const char *why)
                  j->refused == 3 ? " (further ones not shown)" : "");
 }
 
-/* Whether body is sealed (sign.h): slots seal what they report. */
-static bool is_sealed (const void *body, size_t len)
-{
-    size_t n = strlen (SIGN_HEADER " ");
-    return len >= n && memcmp (body, SIGN_HEADER " ", n) == 0;
-}
-
 static void handle_message (struct job *j, const struct transport_message *m)
 {
     struct protocol_msg msg = {0};
     struct krun_error error;
     const char *body = m->body;
     size_t len = m->len;
-    bool sealed = is_sealed (m->body, m->len);
+    /* Slots seal what they report; joined and presence answers are not. */
+    bool sealed = sign_is_sealed (m->body, m->len);
 
     if (sealed && sign_open (j->opts->key, m->body, m->len, clock_wall_us (), &body,
                              &len, NULL, &error) < 0) {

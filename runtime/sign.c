@@ -294,6 +294,12 @@ static int bad_message (struct krun_error *errp, const char *why)
     return errprintf (errp, "%s", why);
 }
 
+bool sign_is_sealed (const void *body, size_t len)
+{
+    const size_t tag_len = strlen (SIGN_HEADER " ");
+    return body && len >= tag_len && memcmp (body, SIGN_HEADER " ", tag_len) == 0;
+}
+
 int sign_open (const struct sign_key *key, const void *sealed, size_t len,
                int64_t now_us, const char **inner, size_t *inner_len,
                int64_t *expires_us, struct krun_error *errp)
@@ -308,7 +314,7 @@ int sign_open (const struct sign_key *key, const void *sealed, size_t len,
         errno = EINVAL;
         return errprintf (errp, "cannot check a signature: bad arguments");
     }
-    if (!text || len < tag_len || memcmp (text, SIGN_HEADER " ", tag_len) != 0)
+    if (!sign_is_sealed (text, len))
         return bad_message (errp, "not signed");
     end = text + len;
     /* Strict layout: exactly one way to write a header, so that nothing but

@@ -25,6 +25,7 @@
 #ifndef KRUN_SIGN_H
 #define KRUN_SIGN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,11 @@ void sign_key_destroy (struct sign_key *key);
  * *lenp, or NULL with errno (EINVAL, ENOMEM). */
 char *sign_seal (const struct sign_key *key, const void *body, size_t len,
                  int64_t expires_us, size_t *lenp, struct krun_error *errp);
+
+/* Whether body starts with a seal's header: sealed, well or badly (only
+ * sign_open() tells).  For channels that carry both sealed and unsigned
+ * messages. */
+bool sign_is_sealed (const void *body, size_t len);
 
 /* Check a sealed body at time now_us.  On success returns 0, and *inner /
  * *inner_len give the protocol body (borrowed from sealed).  Fails with

@@ -169,6 +169,11 @@ static void test_refused (void)
     ok (open_copy (k, END_BODY, strlen (END_BODY), 0, &error) < 0 &&
             strcmp (error.text, "not signed") == 0,
         "an unsigned body is reported as 'not signed'");
+    ok (sign_is_sealed (END_SEALED, strlen (END_SEALED)), "a sealed body looks sealed");
+    ok (!sign_is_sealed (END_BODY, strlen (END_BODY)), "an unsigned one does not");
+    ok (!sign_is_sealed (SIGN_HEADER, strlen (SIGN_HEADER)) &&
+            !sign_is_sealed (NULL, 0),
+        "nor the bare tag, nor nothing");
     /* Every truncation of a good body, and every single-bit flip. */
     size_t n = strlen (END_SEALED);
     int bad_truncations = 0, bad_flips = 0;
