@@ -74,6 +74,16 @@ test_expect_success 'two files that would have the same name are refused' '
     refused "both would be '\''top.txt'\''" --stage top.txt --stage "$TEST_DIR/other/top.txt"
 '
 
+test_expect_success 'a poisoned stage queue (content not matching its hash) fails the ranks' '
+    printf "trusted\n" >poison.txt &&
+    h=$(sha256sum poison.txt | cut -d" " -f1) &&
+    amqp-declare-queue --url="${BROKER_URL%/}" -q "krun.stage.$h" >/dev/null &&
+    printf "evil\n" | amqp-publish --url="${BROKER_URL%/}" -r "krun.stage.$h" &&
+    { "$KRUN" -n 2 --stage poison.txt sh -c "cat \"\$KRUN_STAGED/poison.txt\"" >out 2>err; rc=$?; } ;
+    cat err out && [ $rc -ne 0 ] && ! grep -q evil out &&
+    [ "$(grep -c "staged file poison.txt: staged file $h: content does not match its hash" err)" -eq 2 ]
+'
+
 test_expect_success 'a node that cannot cache the files fails the ranks, saying why' '
     "$KRUN" down >/dev/null &&
     { KRUN_STAGE_DIR="$TEST_DIR/top.txt/cache" "$KRUN" -n 2 --stage data/in.txt \
