@@ -72,6 +72,11 @@ test_expect_success 'each task has a private scratch directory (KRUN_TMPDIR = TM
         wait_for 5 sh -c "[ -d $d ] && [ -z \"\$(ls -A $d)\" ]" || exit 1
     done
 '
+test_expect_success 'a task that removes its scratch directory: the next task gets a new one' '
+    "$KRUN" -n 6 sh -c "[ -d \"\$TMPDIR\" ] && echo ok \$TMPDIR; rm -rf \"\$TMPDIR\"" >out10 &&
+    cat out10 && [ "$(grep -c "^ok " out10)" -eq 6 ] &&
+    [ "$(cut -d" " -f2 out10 | sort -u | wc -l)" -ge 3 ]
+'
 test_expect_success 'the workers serve the next job' '
     "$KRUN" -n 2 /bin/echo next >out8 && [ "$(grep -cx next out8)" -eq 2 ]
 '
