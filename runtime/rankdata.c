@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "rankdata.h"
+#include "scratch.h"
 
 char *rankdata_expand (const char *arg, int rank, int size)
 {
@@ -93,13 +94,9 @@ char *rankdata_scratch_create (const char *job, struct krun_error *errp)
 void rankdata_scratch_remove (const char *dir)
 {
     int saved = errno;
-    char *path;
 
-    if (dir && asprintf (&path, "%s/%s", dir, RANKDATA_INPUT_NAME) >= 0) {
-        unlink (path);
-        free (path);
-        rmdir (dir);
-    }
+    /* With whatever a task may have added next to its input file. */
+    scratch_remove (dir, NULL);
     errno = saved;
 }
 

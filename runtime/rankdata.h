@@ -31,7 +31,7 @@ void rankdata_argv_free (char **argv);
  * it), or NULL with errno and errp. */
 char *rankdata_scratch_create (const char *job, struct krun_error *errp);
 
-/* Remove the scratch directory and the input file in it.  Accepts NULL;
+/* Remove the scratch directory and everything in it (scratch_remove()).  Accepts NULL;
  * keeps errno. */
 void rankdata_scratch_remove (const char *dir);
 
