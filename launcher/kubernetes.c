@@ -450,7 +450,7 @@ static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
     cJSON *pod = cJSON_CreateObject ();
     cJSON *meta, *labels, *ann, *spec, *container, *res, *req, *lim, *env, *sc, *psc;
     cJSON *vols, *mounts, *v, *term, *expr, *values;
-    char cpus[16], idle[16], key_file[128], stage_dir[4096];
+    char cpus[16], idle[16], key_file[128], stage_dir[4096], state_dir[4096];
     char *generate = NULL, *node_part = NULL;
 
     snprintf (cpus, sizeof (cpus), "%d", node->cpus);
@@ -458,6 +458,8 @@ static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
     snprintf (key_file, sizeof (key_file), "%s/signing-key", SECRET_MOUNT);
     /* Staged programs are cached in the writable work dir. */
     snprintf (stage_dir, sizeof (stage_dir), "%s/.krun-stage", c->kube_workdir);
+    /* And the slots' scratch space: the root file system is read-only. */
+    snprintf (state_dir, sizeof (state_dir), "%s/.krun", c->kube_workdir);
     if (!pod || !(node_part = dns_part (node->name, 20)) ||
         asprintf (&generate, "krun-%s-%s-", k->pool, node_part) < 0)
         goto error;
@@ -571,6 +573,7 @@ static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
         !add_env (env, "KRUN_AMQP_URL", NULL, "amqp-url", k->secret, NULL) ||
         !add_env (env, "KRUN_KEY_FILE", key_file, NULL, NULL, NULL) ||
         !add_env (env, "KRUN_STAGE_DIR", stage_dir, NULL, NULL, NULL) ||
+        !add_env (env, "KRUN_STATE_DIR", state_dir, NULL, NULL, NULL) ||
         !(res = cJSON_AddObjectToObject (container, "resources")) ||
         !(req = cJSON_AddObjectToObject (res, "requests")) ||
         !(lim = cJSON_AddObjectToObject (res, "limits")) ||

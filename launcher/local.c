@@ -279,7 +279,8 @@ static int start_daemon (const struct config *cfg, const char *url,
 {
     char krund[PATH_MAX], log[PATH_MAX + 64], slots_s[16], idle_s[16];
     char url_env[4096], cacert_env[PATH_MAX + 32], key_env[PATH_MAX + 32];
-    char *env_add[4] = {url_env, key_env, NULL, NULL};
+    char state_env[PATH_MAX + 32];
+    char *env_add[5] = {url_env, key_env, state_env, NULL, NULL};
     char *argv[12];
     bool is_default;
     char *key_file;
@@ -297,10 +298,12 @@ static int start_daemon (const struct config *cfg, const char *url,
         return errprintf_errno (errp, "cannot start krund for node %s", node);
     snprintf (key_env, sizeof (key_env), "KRUN_KEY_FILE=%s", key_file);
     free (key_file);
+    /* krund keeps its cache and scratch space there (userdir.h). */
+    snprintf (state_env, sizeof (state_env), "KRUN_STATE_DIR=%s", state_dir);
     if (cfg->amqp_cacert) {
         snprintf (cacert_env, sizeof (cacert_env), "KRUN_AMQP_CACERT=%s",
                   cfg->amqp_cacert);
-        env_add[2] = cacert_env;
+        env_add[3] = cacert_env;
     }
     argv[k++] = krund;
     argv[k++] = "--node";

@@ -19,10 +19,12 @@
 #include "log.h"
 #include "protocol.h"
 #include "relay.h"
+#include "scratch.h"
 #include "slot.h"
 #include "slotstate.h"
 #include "topology.h"
 #include "transport.h"
+#include "userdir.h"
 
 #define PRESENCE_TAG "who"
 #define ROSTER_TAG "roster"
@@ -72,6 +74,10 @@ struct daemon {
     int64_t stop_deadline_ms;
     int signal_fd;
     sigset_t signals;
+    char *base;                  /* krund's private directory (userdir.h), or NULL */
+    char *dir;                   /* this daemon's directory in it, or NULL */
+    int dir_lock;                /* holds dir's lock while the daemon runs */
+    struct krun_error dir_error; /* why base or dir is NULL */
 };
 
 static void close_fd (int *fd)
@@ -154,6 +160,9 @@ static void slot_child (struct daemon *d, int i, int control_fd)
         .control_fd = control_fd,
         .control_queue = d->control_queue,
         .key = d->cfg->key,
+        .base = d->base,
+        .daemon_dir = d->dir,
+        .dir_error = d->dir_error.text,
     };
     _exit (slot_run (&cfg));
 }
@@ -439,9 +448,29 @@ static void wait_for_events (struct daemon *d, bool busy)
     poll (fds, nfds, busy ? 0 : 1000);
 }
 
+/* The daemon's private directory (userdir.h), after removing what dead
+ * daemons of the node left there.  Without one the daemon still serves:
+ * its slots fail the ranks that need it, saying why. */
+static void make_directory (struct daemon *d)
+{
+    int removed = 0;
+
+    if (!(d->base = userdir_base (&d->dir_error)) ||
+        !(d->dir = userdir_daemon_create (d->base, d->cfg->node, &d->dir_lock, &removed,
+                                          &d->dir_error))) {
+        log_msg ("%s", d->dir_error.text);
+        return;
+    }
+    if (removed > 0)
+        log_msg ("removed %d director%s left by dead daemons of this node", removed,
+                 removed == 1 ? "y" : "ies");
+}
+
 static int daemon_init (struct daemon *d, struct krun_error *errp)
 {
     d->signal_fd = -1;
+    d->dir_lock = -1;
+    make_directory (d);
     if (!(d->jobs = joblist_create (DAEMON_MAX_JOBS)))
         return errprintf_errno (errp, "cannot allocate the job list");
     if (!(d->topology = topology_create (d->cfg->topology, errp)))
@@ -477,6 +506,8 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
 
 static void daemon_fini (struct daemon *d)
 {
+    struct krun_error error;
+
     for (int i = 0; i < d->nslots; i++) {
         if (d->slots[i].pid > 0) {
             kill (d->slots[i].pid, SIGKILL);
@@ -484,6 +515,12 @@ static void daemon_fini (struct daemon *d)
         }
         close_control (&d->slots[i]);
     }
+    /* The slots are gone: nothing uses the directory any more. */
+    if (d->dir && scratch_remove (d->dir, &error) < 0)
+        log_msg ("%s", error.text);
+    close_fd (&d->dir_lock);
+    free (d->dir);
+    free (d->base);
     slotstate_destroy (d->state);
     transport_destroy (d->t);
     topology_destroy (d->topology);

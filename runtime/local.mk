@@ -11,6 +11,7 @@ runtime_libkrunrt_la_SOURCES = \
 	runtime/clock.c runtime/clock.h \
 	runtime/log.c runtime/log.h \
 	runtime/scratch.c runtime/scratch.h \
+	runtime/userdir.c runtime/userdir.h \
 	runtime/stage.c runtime/stage.h
 runtime_libkrunrt_la_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS) $(HWLOC_CFLAGS) \
 	$(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
@@ -36,6 +37,7 @@ RUNTIME_UNIT_TESTS = \
 	runtime/test/sign.t \
 	runtime/test/replay.t \
 	runtime/test/scratch.t \
+	runtime/test/userdir.t \
 	runtime/test/cpumap.t \
 	runtime/test/topology.t \
 	runtime/test/relay.t \
@@ -55,6 +57,8 @@ runtime_test_replay_t_SOURCES = runtime/test/replay.c
 runtime_test_replay_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_scratch_t_SOURCES = runtime/test/scratch.c
 runtime_test_scratch_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_userdir_t_SOURCES = runtime/test/userdir.c
+runtime_test_userdir_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_cpumap_t_SOURCES = runtime/test/cpumap.c
 runtime_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_task_t_SOURCES = runtime/test/task.c runtime/task.c runtime/task.h

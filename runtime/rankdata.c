@@ -9,6 +9,7 @@
 
 #include "rankdata.h"
 #include "scratch.h"
+#include "userdir.h"
 
 char *rankdata_expand (const char *arg, int rank, int size)
 {
@@ -71,20 +72,28 @@ void rankdata_argv_free (char **argv)
     }
 }
 
-char *rankdata_scratch_create (const char *job, struct krun_error *errp)
+char *rankdata_scratch_create (const char *base, const char *job,
+                               struct krun_error *errp)
 {
-    const char *tmp = getenv ("TMPDIR");
+    struct krun_error why;
     char *dir;
 
-    if (!tmp || !*tmp)
-        tmp = "/tmp";
-    if (asprintf (&dir, "%s/krun-%s.XXXXXX", tmp, job) < 0) {
+    if (!base) {
+        errno = ENOENT;
+        errprintf (errp, "job %s: no directory for its scratch directory", job);
+        return NULL;
+    }
+    if (userdir_check (base, &why) < 0) {
+        errprintf (errp, "job %s: %s", job, why.text);
+        return NULL;
+    }
+    if (asprintf (&dir, "%s/job.%s.XXXXXX", base, job) < 0) {
         errprintf_errno (errp, "job %s: scratch directory", job);
         return NULL;
     }
     if (!mkdtemp (dir)) {
         errprintf_errno (errp, "job %s: cannot make a scratch directory in %s", job,
-                         tmp);
+                         base);
         free (dir);
         return NULL;
     }

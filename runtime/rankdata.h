@@ -26,10 +26,12 @@ char **rankdata_argv (char *const argv[], int argc, char *const args[], int narg
 /* Accepts NULL. */
 void rankdata_argv_free (char **argv);
 
-/* Make a private scratch directory for job under $TMPDIR (else /tmp).
- * Returns its malloc'd path (caller must free and rankdata_scratch_remove()
- * it), or NULL with errno and errp. */
-char *rankdata_scratch_create (const char *job, struct krun_error *errp);
+/* Make a private scratch directory for job, job.<job>.XXXXXX, under base
+ * (the slot's directory, which must pass userdir_check()).  Returns its
+ * malloc'd path (caller must free and rankdata_scratch_remove() it), or NULL
+ * with errno and errp. */
+char *rankdata_scratch_create (const char *base, const char *job,
+                               struct krun_error *errp);
 
 /* Remove the scratch directory and everything in it (scratch_remove()).  Accepts NULL;
  * keeps errno. */

@@ -11,16 +11,15 @@
 #include <unistd.h>
 
 #include "scratch.h"
+#include "userdir.h"
 
 char *scratch_create (const char *base, const char *tag, struct krun_error *errp)
 {
     char *path;
 
-    if (!base || !*base)
-        base = getenv ("TMPDIR");
-    if (!base || !*base)
-        base = "/tmp";
-    if (asprintf (&path, "%s/krun.%s.XXXXXX", base, tag) < 0) {
+    if (userdir_check (base, errp) < 0)
+        return NULL;
+    if (asprintf (&path, "%s/%s.XXXXXX", base, tag) < 0) {
         errprintf_errno (errp, "cannot make a scratch directory in %s", base);
         return NULL;
     }
@@ -117,7 +116,12 @@ int scratch_empty (const char *path, struct krun_error *errp)
     int fd;
 
     fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 && fstat (fd, &st) == 0 && (st.st_mode & 07777) != 0700)
+    if (fd >= 0 && fstat (fd, &st) == 0 && st.st_uid != geteuid ()) {
+        close (fd);
+        fd = -1;
+        errno = EPERM; /* not the directory the slot made */
+    }
+    if (fd >= 0 && (st.st_mode & 07777) != 0700)
         fchmod (fd, 0700); /* a task made it unreadable, or readable by others */
     if (fd < 0 || !(dir = fdopendir (fd))) {
         int err = errno;

@@ -1,6 +1,6 @@
 /* scratch.h - the private scratch directory of a slot's tasks: made when
- * the slot runs its first task (under the worker's $TMPDIR, else /tmp,
- * mode 0700), given to every task as KRUN_TMPDIR and TMPDIR, and emptied
+ * the slot runs its first task (in the slot's directory, userdir.h, mode
+ * 0700), given to every task as KRUN_TMPDIR and TMPDIR, and emptied
  * when each task has ended, so that nothing a rank leaves there outlives it
  * or is seen by the next task.  Emptying an empty directory is one read of
  * it; making and removing a directory per task cost a quarter of a slot's
@@ -12,13 +12,15 @@
 
 #include "error.h"
 
-/* Make a new directory "krun.TAG.XXXXXX" under base (NULL = $TMPDIR, else
- * /tmp).  Returns its path (caller must free, after scratch_remove()), or
- * NULL with errno and errp naming the directory. */
+/* Make a new directory "TAG.XXXXXX" under base, which must pass
+ * userdir_check() (private to this user).  Returns its path (caller must
+ * free, after scratch_remove()), or NULL with errno and errp naming the
+ * directory. */
 char *scratch_create (const char *base, const char *tag, struct krun_error *errp);
 
 /* Remove everything below path, as scratch_remove() does, but keep path
- * itself, and give it back mode 0700 if a task changed it.  Returns 0, or -1
+ * itself, and give it back mode 0700 if a task changed it.  A path that is
+ * a symbolic link or not owned by this user fails (ELOOP, EPERM).  Returns 0, or -1
  * with errno and errp naming the first entry that could not be removed (the
  * rest is still removed). */
 int scratch_empty (const char *path, struct krun_error *errp);

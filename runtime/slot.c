@@ -23,6 +23,7 @@
 #include "task.h"
 #include "taskchannel.h"
 #include "transport.h"
+#include "userdir.h"
 
 #define JOB_TAG_PREFIX "job."
 #define JOINED_TAG "joined"
@@ -89,11 +90,12 @@ struct slot {
     struct slot_job *jobs;
     struct running run;
     bool busy;
-    unsigned long rejected;   /* malformed messages seen */
-    unsigned long refused;    /* unsigned, badly signed, expired or replayed */
-    struct replay *seen;      /* jobs announced to this slot */
-    char *scratch;            /* the tasks' scratch directory, made by the first */
-    char scratch_tag[96];     /* its name: krun.<node>.<local>.XXXXXX */
+    unsigned long rejected; /* malformed messages seen */
+    unsigned long refused;  /* unsigned, badly signed, expired or replayed */
+    struct replay *seen;    /* jobs announced to this slot */
+    char *dir;              /* the slot's private directory (userdir.h), or NULL */
+    char dir_error[320];    /* why there is none */
+    char *scratch;          /* the tasks' scratch directory in dir, made by the first */
     int64_t stop_deadline_ms; /* when a stopping slot gives its task back */
 };
 
@@ -240,13 +242,18 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg,
      * fails them with the reason: ignoring the job would leave its launcher
      * waiting for slots that never come. */
     if (j->announce.announce.inputs &&
-        !(j->scratch = rankdata_scratch_create (j->id, &error))) {
+        !(j->scratch = rankdata_scratch_create (s->dir, j->id, &error))) {
+        if (!s->dir)
+            errprintf (&error, "job %s: no scratch directory: %s", j->id, s->dir_error);
         log_msg ("%s", error.text);
         j->scratch_error = strdup (error.text);
     }
     const struct protocol_announce *a = &j->announce.announce;
-    if (((a->program_sha256 || a->nstaged > 0) && !(j->stage_cache = stage_dir ())) ||
-        (a->nstaged > 0 &&
+    /* Without krund's directory (s->cfg->base) the ranks fail, saying why
+     * (fetch_staged()). */
+    if (((a->program_sha256 || a->nstaged > 0) &&
+         !(j->stage_cache = stage_dir (s->cfg->base)) && errno != ENOENT) ||
+        (a->nstaged > 0 && j->stage_cache &&
          !(j->staged_dir = stage_files_dir (j->stage_cache, a->nstaged, a->staged_files,
                                             a->staged_sha256))) ||
         job_environment (s, j) < 0) {
@@ -777,21 +784,31 @@ static int exit_code_for_errno (int err)
 
 /* A staged program and the --stage files run from the node's cache: fetched
  * by the first task of the job that needs them, then known to be there. */
+/* The job's staged program and files, checked once per job (stage.h). */
 static int fetch_staged (struct slot *s, struct slot_job *j, struct krun_error *errp)
 {
     const struct protocol_announce *a = &j->announce.announce;
+    struct krun_error note = {.text = ""};
+    int rc = 0;
 
     if (j->staged_ready)
         return 0;
+    if ((a->program_sha256 || a->nstaged > 0) && !j->stage_cache) {
+        errno = ENOENT;
+        return errprintf (errp, "no cache for staged files: %s", s->dir_error);
+    }
     if (a->program_sha256 && !j->program &&
-        !(j->program = stage_fetch (s->t, j->stage_cache, a->program_sha256, errp)))
-        return -1;
-    if (a->nstaged > 0 &&
+        !(j->program = stage_fetch (s->t, j->stage_cache, a->program_sha256, j->id,
+                                    &note, errp)))
+        rc = -1;
+    if (rc == 0 && a->nstaged > 0 &&
         stage_fetch_files (s->t, j->stage_cache, j->staged_dir, a->nstaged,
-                           a->staged_files, a->staged_sha256, errp) < 0)
-        return -1;
-    j->staged_ready = true;
-    return 0;
+                           a->staged_files, a->staged_sha256, j->id, &note, errp) < 0)
+        rc = -1;
+    if (note.text[0])
+        log_msg ("job %s: %s", j->id, note.text);
+    j->staged_ready = rc == 0;
+    return rc;
 }
 
 static void handle_task (struct slot *s, const struct transport_message *m)
@@ -864,7 +881,7 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     r->drop = r->give_back = r->timed_out = false;
     r->timeout_at_ms = a->timeout_ms > 0 ? clock_mono_ms () + a->timeout_ms : 0;
     r->start_us = clock_wall_us ();
-    if (!s->scratch && !(s->scratch = scratch_create (NULL, s->scratch_tag, &error)))
+    if (!s->scratch && s->dir && !(s->scratch = scratch_create (s->dir, "tmp", &error)))
         log_msg ("rank %d: %s", r->rank, error.text);
     if (job_environment_scratch (j, s->scratch) < 0) {
         transport_reject (s->t, m->delivery_tag, true, NULL);
@@ -1138,6 +1155,27 @@ static void check_stop (struct slot *s)
         task_kill (s->run.task, SIGKILL);
 }
 
+/* The slot's private directory (userdir.h), removing first what a dead
+ * slot of the same number left there: its tasks' scratch files and its
+ * jobs' inputs.  Without it, the ranks that need it fail, saying why. */
+static void make_directory (struct slot *s)
+{
+    struct krun_error error;
+    int removed = 0;
+
+    if (!s->cfg->daemon_dir) {
+        snprintf (s->dir_error, sizeof (s->dir_error), "%s",
+                  s->cfg->dir_error ? s->cfg->dir_error : "no directory");
+        return;
+    }
+    if (!(s->dir = userdir_slot_create (s->cfg->daemon_dir, s->cfg->local, &removed,
+                                        &error))) {
+        snprintf (s->dir_error, sizeof (s->dir_error), "%s", error.text);
+        log_msg ("%s", error.text);
+    } else if (removed)
+        log_msg ("removed %s, left by a dead slot", s->dir);
+}
+
 int slot_run (const struct slot_config *cfg)
 {
     struct krun_error error;
@@ -1146,10 +1184,7 @@ int slot_run (const struct slot_config *cfg)
     int rc = 1, status;
 
     log_set_ident ("krund[%s/%d]", cfg->node, cfg->local);
-    /* A node name is a host or Kubernetes node name; one with a '/' (only a
-     * test's) is left out of the directory name. */
-    snprintf (s.scratch_tag, sizeof (s.scratch_tag), "%.64s.%d",
-              strchr (cfg->node, '/') ? "slot" : cfg->node, cfg->local);
+    make_directory (&s);
     sigaction (SIGTERM, &sa, NULL);
     sigaction (SIGINT, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
@@ -1196,6 +1231,10 @@ done:
     free (s.scratch);
     while (s.jobs)
         job_forget (&s, s.jobs, false);
+    /* With what a task left next to its scratch directory. */
+    if (s.dir && scratch_remove (s.dir, &error) < 0)
+        log_msg ("%s", error.text);
+    free (s.dir);
     transport_destroy (s.t);
     relay_reader_destroy (s.control);
     replay_destroy (s.seen);

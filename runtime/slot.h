@@ -24,6 +24,9 @@ struct slot_config {
     int control_fd;             /* pipe from the daemon: relayed control messages */
     const char *control_queue;  /* the daemon's control queue (reply_to of joined) */
     const struct sign_key *key; /* checks job messages (borrowed) */
+    const char *base;           /* krund's private directory (userdir.h), or NULL */
+    const char *daemon_dir;     /* the daemon's directory in it, or NULL */
+    const char *dir_error;      /* why there is no base or daemon_dir */
 };
 
 /* Serve until SIGTERM (or the daemon's death).  Returns the process exit

@@ -12,6 +12,7 @@
 
 #include "scratch.h"
 #include "stage.h"
+#include "userdir.h"
 
 /* Files above this are not worth sending through a broker. */
 #define STAGE_MAX_BYTES (64 * 1024 * 1024)
@@ -124,14 +125,18 @@ int stage_publish (struct transport *t, const char *path, const char *hex,
     return 1;
 }
 
-char *stage_dir (void)
+char *stage_dir (const char *base)
 {
     const char *env = getenv ("KRUN_STAGE_DIR");
     char *dir;
 
     if (env && *env)
         return strdup (env);
-    if (asprintf (&dir, "/tmp/krun-stage-%u", (unsigned)getuid ()) < 0)
+    if (!base) {
+        errno = ENOENT;
+        return NULL;
+    }
+    if (asprintf (&dir, "%s/stage", base) < 0)
         return NULL;
     return dir;
 }
@@ -180,10 +185,12 @@ static int lock_dir (const char *dir, struct krun_error *errp)
     char lock[4096];
     int fd, rc;
 
-    if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-        return errprintf_errno (errp, "cannot create stage directory %s", dir);
+    /* Checked at every use: the cache holds what krund runs. */
+    struct krun_error why;
+    if (userdir_make (dir, &why) < 0)
+        return errprintf (errp, "stage directory: %s", why.text);
     snprintf (lock, sizeof (lock), "%s/.lock", dir);
-    if ((fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+    if ((fd = open (lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
         return errprintf_errno (errp, "cannot lock %s", lock);
     /* A signal (a stopping daemon's SIGTERM) must not fail the task. */
     while ((rc = flock (fd, LOCK_EX)) < 0 && errno == EINTR)
@@ -196,8 +203,8 @@ static int lock_dir (const char *dir, struct krun_error *errp)
     return fd;
 }
 
-/* With the lock held: make sure path (dir/hex) is cached, reading the
- * message of krun.stage.<hex> without taking it. */
+/* With the lock held: cache path (dir/hex), reading the message of
+ * krun.stage.<hex> without taking it. */
 static int fetch_locked (struct transport *t, const char *dir, const char *hex,
                          const char *path, struct krun_error *errp)
 {
@@ -207,8 +214,11 @@ static int fetch_locked (struct transport *t, const char *dir, const char *hex,
     size_t len;
     int rc;
 
-    if (access (path, R_OK) == 0)
-        return 0;
+    if (!t) {
+        errno = ENOTCONN;
+        return errprintf (errp, "staged file %s: not cached, and no broker to fetch it",
+                          hex);
+    }
     snprintf (queue, sizeof (queue), "%s%s", STAGE_QUEUE_PREFIX, hex);
     /* Another node reading the message holds it until it puts it back. */
     for (int tries = 0; transport_peek (t, queue, &data, &len, errp) < 0; tries++) {
@@ -225,11 +235,101 @@ static int fetch_locked (struct transport *t, const char *dir, const char *hex,
     return rc;
 }
 
+/* The file that says which job last checked the content of dir/hex:
+ * dir/.<hex>.job.  The slots of a node check a cached file once per job. */
+static void checked_path (const char *dir, const char *hex, char *buf, size_t size)
+{
+    snprintf (buf, size, "%s/.%s.job", dir, hex);
+}
+
+static bool checked_for (const char *dir, const char *hex, const char *job)
+{
+    char path[4096], text[256];
+    ssize_t n = -1;
+    int fd;
+
+    if (!job)
+        return false;
+    checked_path (dir, hex, path, sizeof (path));
+    if ((fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+        n = read (fd, text, sizeof (text) - 1);
+        close (fd);
+    }
+    if (n < 0)
+        return false;
+    text[n] = '\0';
+    return strcmp (text, job) == 0;
+}
+
+/* Best effort: without it the next slot only hashes the file again. */
+static void mark_checked (const char *dir, const char *hex, const char *job)
+{
+    char path[4096];
+    int fd;
+
+    if (!job)
+        return;
+    checked_path (dir, hex, path, sizeof (path));
+    fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        if (write (fd, job, strlen (job)) < 0) {
+            /* nothing to do: see above */
+        }
+        close (fd);
+    }
+}
+
+/* With the lock held: make sure path (dir/hex) holds the file of hash hex
+ * for job.  A missing file is fetched.  A cached one must be a regular file
+ * of this user that others cannot write, and the first slot of the node
+ * that uses it for job hashes it again: a copy changed since it was cached
+ * is removed and fetched again, and notep says so. */
+static int use_locked (struct transport *t, const char *dir, const char *hex,
+                       const char *path, const char *job, struct krun_error *notep,
+                       struct krun_error *errp)
+{
+    char check[STAGE_HASH_LEN + 1];
+    struct stat st;
+    size_t len;
+    void *data;
+    int rc;
+
+    if (lstat (path, &st) < 0) {
+        if (errno != ENOENT)
+            return errprintf_errno (errp, "cannot use %s", path);
+    } else {
+        if (userdir_check_file (path, errp) < 0)
+            return -1;
+        if (checked_for (dir, hex, job))
+            return 0;
+        if (!(data = read_all (path, &len)))
+            return errprintf_errno (errp, "cannot read %s", path);
+        rc = hash_bytes (data, len, check);
+        free (data);
+        if (rc < 0)
+            return errprintf_errno (errp, "cannot hash %s", path);
+        if (strcmp (check, hex) == 0) {
+            mark_checked (dir, hex, job);
+            return 0;
+        }
+        if (unlink (path) < 0)
+            return errprintf_errno (
+                errp, "%s does not match its hash and cannot be removed", path);
+        errprintf (notep,
+                   "%s did not match its hash (changed on this node): fetched again",
+                   path);
+    }
+    if (fetch_locked (t, dir, hex, path, errp) < 0)
+        return -1;
+    mark_checked (dir, hex, job);
+    return 0;
+}
+
 char *stage_fetch (struct transport *t, const char *dir, const char *hex,
-                   struct krun_error *errp)
+                   const char *job, struct krun_error *notep, struct krun_error *errp)
 {
     char *path = NULL;
-    int fd;
+    int fd, rc;
 
     if (!dir) {
         errno = ENOMEM;
@@ -241,17 +341,18 @@ char *stage_fetch (struct transport *t, const char *dir, const char *hex,
     }
     if (asprintf (&path, "%s/%s", dir, hex) < 0)
         return errprintf_errno (errp, "staged program"), NULL;
-    if (access (path, X_OK) == 0)
-        return path; /* warm: cached by an earlier job */
-    if ((fd = lock_dir (dir, errp)) < 0 || fetch_locked (t, dir, hex, path, errp) < 0) {
-        int err = errno;
-        if (fd >= 0)
-            close (fd);
+    if ((fd = lock_dir (dir, errp)) < 0) {
+        free (path);
+        return NULL;
+    }
+    rc = use_locked (t, dir, hex, path, job, notep, errp);
+    int err = errno;
+    close (fd);
+    if (rc < 0) {
         free (path);
         errno = err;
         return NULL;
     }
-    close (fd);
     return path;
 }
 
@@ -322,15 +423,24 @@ char *stage_files_dir (const char *dir, int n, char *const names[],
     return path;
 }
 
-/* Whether every name of files_dir leads to a readable regular file. */
-static bool files_complete (const char *files_dir, int n, char *const names[])
+/* Whether files_dir is private and each of its names a link to the cached
+ * file of its hash. */
+static bool files_complete (const char *dir, const char *files_dir, int n,
+                            char *const names[], char *const hashes[])
 {
-    char path[8192];
-    struct stat st;
+    char path[8192], target[8192], want[8192];
+    ssize_t len;
 
+    if (userdir_check (files_dir, NULL) < 0)
+        return false;
     for (int i = 0; i < n; i++) {
         snprintf (path, sizeof (path), "%s/%s", files_dir, names[i]);
-        if (stat (path, &st) < 0 || !S_ISREG (st.st_mode) || access (path, R_OK) < 0)
+        snprintf (want, sizeof (want), "%s/%s", dir, hashes[i]);
+        len = readlink (path, target, sizeof (target) - 1);
+        if (len < 0)
+            return false;
+        target[len] = '\0';
+        if (strcmp (target, want) != 0)
             return false;
     }
     return true;
@@ -393,6 +503,7 @@ error : {
 
 int stage_fetch_files (struct transport *t, const char *dir, const char *files_dir,
                        int n, char *const names[], char *const hashes[],
+                       const char *job, struct krun_error *notep,
                        struct krun_error *errp)
 {
     char path[4096];
@@ -408,20 +519,16 @@ int stage_fetch_files (struct transport *t, const char *dir, const char *files_d
             return errprintf (errp, "staged file '%s': bad name or hash", names[i]);
         }
     }
-    if (files_complete (files_dir, n, names))
-        return 0; /* warm: made by an earlier job */
     if ((fd = lock_dir (dir, errp)) < 0)
         return -1;
-    if (!files_complete (files_dir, n, names)) {
-        for (int i = 0; rc == 0 && i < n; i++) {
-            snprintf (path, sizeof (path), "%s/%s", dir, hashes[i]);
-            struct krun_error why;
-            if ((rc = fetch_locked (t, dir, hashes[i], path, &why)) < 0)
-                errprintf (errp, "staged file %s: %s", names[i], why.text);
-        }
-        if (rc == 0)
-            rc = make_files_dir (dir, files_dir, n, names, hashes, errp);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        snprintf (path, sizeof (path), "%s/%s", dir, hashes[i]);
+        struct krun_error why;
+        if ((rc = use_locked (t, dir, hashes[i], path, job, notep, &why)) < 0)
+            errprintf (errp, "staged file %s: %s", names[i], why.text);
     }
+    if (rc == 0 && !files_complete (dir, files_dir, n, names, hashes))
+        rc = make_files_dir (dir, files_dir, n, names, hashes, errp);
     int err = errno;
     close (fd);
     errno = err;

@@ -9,8 +9,11 @@
  * named by the hash, and if it is missing reads the message without taking
  * it (so every node can), checks the hash, and writes it there (mode 0500:
  * a task cannot overwrite the node's copy by accident; under a lock, so the
- * slots of a node fetch it once).  A warm rerun sends
- * nothing and fetches nothing.
+ * slots of a node fetch it once).  The cache directory is private to the
+ * user (userdir.h), checked at every use; a cached file must be a regular
+ * file of the user that others cannot write, and its content is hashed
+ * again once per job on each node (the first slot that uses it for the job).
+ * A warm rerun sends nothing and fetches nothing.
  */
 #ifndef KRUN_STAGE_H
 #define KRUN_STAGE_H
@@ -38,15 +41,20 @@ bool stage_hash_valid (const char *hex);
 int stage_publish (struct transport *t, const char *path, const char *hex,
                    struct krun_error *errp);
 
-/* Worker side: the cache directory, $KRUN_STAGE_DIR or else
- * /tmp/krun-stage-<uid> (caller must free), or NULL on ENOMEM. */
-char *stage_dir (void);
+/* Worker side: the cache directory, $KRUN_STAGE_DIR or else base/stage,
+ * base being krund's directory (userdir_base()).  Returns a malloc'd path
+ * (caller must free), or NULL with errno (ENOENT: base is NULL and
+ * $KRUN_STAGE_DIR unset; ENOMEM). */
+char *stage_dir (const char *base);
 
-/* Worker side: the path of the cached program of hash hex under dir,
- * fetched through t first if missing.  Returns a malloc'd path (caller must
+/* Worker side: the path of the cached program of hash hex under dir for
+ * job, fetched through t first if missing.  dir is checked (userdir_make()),
+ * the cached file too, and once per job on the node its content is hashed
+ * again (job NULL: every time); a copy that does not match is fetched again,
+ * and notep (may be NULL) says so.  Returns a malloc'd path (caller must
  * free) or NULL with errno and errp. */
 char *stage_fetch (struct transport *t, const char *dir, const char *hex,
-                   struct krun_error *errp);
+                   const char *job, struct krun_error *notep, struct krun_error *errp);
 
 /* Files staged with `krun --stage FILE`.  Each travels like a program (one
  * message of krun.stage.<hash>, cached on the node under its hash), and the
@@ -77,11 +85,13 @@ char *stage_files_dir (const char *dir, int n, char *const names[],
                        char *const hashes[]);
 
 /* Worker side: make sure files_dir (from stage_files_dir()) holds every
- * name, a link to its cached file, fetching missing files through t first.
- * A directory a task damaged (a link removed) is made again.  Returns 0, or
- * -1 with errno and errp naming the file. */
+ * name, a link to its cached file, fetching missing files through t first
+ * and checking cached ones for job as stage_fetch() does (notep likewise).
+ * A directory a task damaged (a link removed or changed) is made again.
+ * Returns 0, or -1 with errno and errp naming the file. */
 int stage_fetch_files (struct transport *t, const char *dir, const char *files_dir,
                        int n, char *const names[], char *const hashes[],
+                       const char *job, struct krun_error *notep,
                        struct krun_error *errp);
 
 #endif

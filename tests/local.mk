@@ -60,6 +60,7 @@ FAULT_TESTS = \
 	runtime/test/sign.t \
 	runtime/test/replay.t \
 	runtime/test/scratch.t \
+	runtime/test/userdir.t \
 	launcher/test/joblog.t \
 	tests/t0130-cancel.t \
 	tests/t0160-bad-input.t \

@@ -89,7 +89,7 @@ test_expect_success 'a node that cannot cache the files fails the ranks, saying 
     { KRUN_STAGE_DIR="$TEST_DIR/top.txt/cache" "$KRUN" -n 2 --stage data/in.txt \
         true >out 2>err; rc=$?; } ;
     cat err && [ $rc -ne 0 ] &&
-    [ "$(grep -c "cannot create stage directory $TEST_DIR/top.txt/cache: Not a directory" err)" -ge 2 ]
+    [ "$(grep -c "stage directory: cannot create $TEST_DIR/top.txt/cache: Not a directory" err)" -ge 2 ]
 '
 
 test_done

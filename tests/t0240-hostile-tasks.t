@@ -68,7 +68,7 @@ test_expect_success 'each task has a private scratch directory (KRUN_TMPDIR = TM
     [ "$(awk "\$1 == \$2 && \$3 == 700 && \$4 == \"$TEST_DIR\" && \$5 == 0" out9 | wc -l)" -eq 6 ] &&
     cut -d" " -f1 out9 | sort -u >scratch-dirs &&
     for d in $(cat scratch-dirs); do
-        case $d in */krun.*.[01].*) ;; *) exit 1 ;; esac
+        case $d in "$KRUN_STATE_DIR"/krund/*/slot[01]/tmp.*) ;; *) exit 1 ;; esac
         wait_for 5 sh -c "[ -d $d ] && [ -z \"\$(ls -A $d)\" ]" || exit 1
     done
 '

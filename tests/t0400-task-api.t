@@ -106,10 +106,13 @@ test_expect_success '--output-dir makes empty files for silent ranks and truncat
     [ -e outs/sub/0.out ] && [ ! -s outs/sub/0.out ] && [ ! -s outs/sub/1.err ] &&
     [ -s outs/sub/2.out ]
 '
-# Last: it restarts the daemon with a TMPDIR it cannot use.
+# Last: it restarts the daemon with a directory it must refuse.
 test_expect_success 'a worker without a scratch directory fails the ranks and says why' '
     "$KRUN" down >/dev/null &&
-    test_expect_code 126 timeout 120 env TMPDIR=/nonexistent-krun-tmp "$KRUN" --inputs four /bin/cat 2>err &&
-    [ "$(grep -c "^krun: rank [0-3] failed on node .*: job [0-9a-f]*: cannot make a scratch directory in /nonexistent-krun-tmp: No such file or directory$" err)" -eq 4 ]
+    chmod 755 "$KRUN_STATE_DIR/krund" &&
+    test_expect_code 126 timeout 120 "$KRUN" --inputs four /bin/cat 2>err &&
+    chmod 700 "$KRUN_STATE_DIR/krund" &&
+    cat err &&
+    [ "$(grep -c "^krun: rank [0-3] failed on node .*: job [0-9a-f]*: no scratch directory: refusing $KRUN_STATE_DIR/krund: mode 0755 lets group or others in (must be 0700)$" err)" -eq 4 ]
 '
 test_done

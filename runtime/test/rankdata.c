@@ -56,12 +56,11 @@ static void test_scratch (void)
 
     if (!mkdtemp (dir))
         bail_out ("mkdtemp");
-    setenv ("TMPDIR", dir, 1);
-    char *scratch = rankdata_scratch_create ("abc", &error);
+    char *scratch = rankdata_scratch_create (dir, "abc", &error);
     ok (scratch && strncmp (scratch, dir, strlen (dir)) == 0 &&
-            strstr (scratch, "/krun-abc.") && stat (scratch, &st) == 0 &&
+            strstr (scratch, "/job.abc.") && stat (scratch, &st) == 0 &&
             S_ISDIR (st.st_mode) && (st.st_mode & 077) == 0,
-        "scratch directory under $TMPDIR, private");
+        "scratch directory in the slot's directory, private");
     ok (rankdata_write_input (scratch, "a\0b", 3, &error) == 0 &&
             rankdata_write_input (scratch, "xy", 2, &error) == 0,
         "input written twice");
@@ -77,12 +76,19 @@ static void test_scratch (void)
     rankdata_scratch_remove (scratch);
     ok (stat (scratch, &st) < 0 && errno == ENOENT, "scratch directory removed");
     free (scratch);
-    setenv ("TMPDIR", "/nonexistent-krun", 1);
     errno = 0;
-    ok (rankdata_scratch_create ("abc", &error) == NULL && errno == ENOENT &&
-            strstr (error.text, "/nonexistent-krun"),
-        "no scratch directory in a missing TMPDIR: %s", error.text);
-    unsetenv ("TMPDIR");
+    ok (rankdata_scratch_create ("/nonexistent-krun", "abc", &error) == NULL &&
+            errno == ENOENT && strstr (error.text, "/nonexistent-krun"),
+        "no scratch directory in a missing directory: %s", error.text);
+    errno = 0;
+    ok (rankdata_scratch_create (NULL, "abc", &error) == NULL && errno == ENOENT &&
+            strstr (error.text, "job abc"),
+        "none without a directory: %s", error.text);
+    chmod (dir, 0777);
+    errno = 0;
+    ok (rankdata_scratch_create (dir, "abc", &error) == NULL && errno == EACCES &&
+            strstr (error.text, "mode 0777"),
+        "none in a directory others may write: %s", error.text);
     rmdir (dir);
 }
 

@@ -73,7 +73,7 @@ int main (void)
         bail_out ("mkdtemp");
     dir = scratch_create (base, "node-a.7", &error);
     ok (dir != NULL, "created");
-    ok (dir && strncmp (dir + strlen (base), "/krun.node-a.7.", 15) == 0,
+    ok (dir && strncmp (dir + strlen (base), "/node-a.7.", 10) == 0,
         "named after its tag: %s", dir ? dir : "");
     ok (dir && stat (dir, &st) == 0 && S_ISDIR (st.st_mode) &&
             (st.st_mode & 07777) == 0700,
@@ -112,13 +112,49 @@ int main (void)
 
     errno = 0;
     ok (!scratch_create ("/nonexistent-krun-dir", "j", &error) && errno == ENOENT &&
-            strstr (error.text, "/nonexistent-krun-dir/krun.j."),
+            strstr (error.text, "/nonexistent-krun-dir: No such file"),
         "a missing base is named: %s", error.text);
-    setenv ("TMPDIR", base, 1);
-    dir = scratch_create (NULL, "j", &error);
-    ok (dir && strncmp (dir, base, strlen (base)) == 0, "the default base is $TMPDIR");
-    scratch_remove (dir, NULL);
-    free (dir);
+
+    /* The base must be private (userdir_check()): a task's TMPDIR where
+     * others could look or put things is refused. */
+    chmod (base, 0755);
+    errno = 0;
+    ok (!scratch_create (base, "j", &error) && errno == EACCES &&
+            strstr (error.text, "mode 0755"),
+        "a base others can enter is refused: %s", error.text);
+    chmod (base, 0700);
+    snprintf (path, sizeof (path), "%s/link", base);
+    if (symlink (base, path) < 0)
+        bail_out ("symlink");
+    errno = 0;
+    ok (!scratch_create (path, "j", &error) && errno == ELOOP &&
+            strstr (error.text, "symbolic link"),
+        "a base that is a symbolic link is refused: %s", error.text);
+    errno = 0;
+    ok (scratch_empty (path, &error) < 0 && errno == ENOTDIR,
+        "a scratch directory replaced by a link is not emptied: %s", error.text);
+    unlink (path);
+    if (geteuid () == 0) {
+        /* Only root can give a directory away. */
+        snprintf (path, sizeof (path), "%s/theirs", base);
+        mkdir (path, 0700);
+        if (chown (path, 65534, 65534) < 0)
+            bail_out ("chown");
+        errno = 0;
+        ok (scratch_empty (path, &error) < 0 && errno == EPERM,
+            "a scratch directory of another owner is not emptied: %s", error.text);
+        ok (!scratch_create (path, "j", &error) && errno == EPERM &&
+                strstr (error.text, "owned by uid 65534"),
+            "a base of another owner is refused: %s", error.text);
+        rmdir (path);
+    } else {
+        errno = 0;
+        ok (scratch_empty ("/", &error) < 0 && errno == EPERM,
+            "a scratch directory of another owner (/) is not emptied: %s", error.text);
+        ok (!scratch_create ("/", "j", &error) && errno == EPERM &&
+                strstr (error.text, "owned by uid 0"),
+            "a base of another owner (/) is refused: %s", error.text);
+    }
 
     unlink (target);
     rmdir (base);

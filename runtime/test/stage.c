@@ -144,7 +144,8 @@ static void test_fetch_files_warm (void)
     put (cache, HASH_EMPTY, "");
     files = stage_files_dir (cache, 2, names, hashes);
     /* Every file is cached: no broker is asked (t is NULL). */
-    ok (stage_fetch_files (NULL, cache, files, 2, names, hashes, &error) == 0,
+    ok (stage_fetch_files (NULL, cache, files, 2, names, hashes, "j1", NULL, &error) ==
+            0,
         "made from the cache");
     is_str (slurp (files, "in.txt"), "abc", "in.txt reads as the cached file");
     is_str (slurp (files, "sub/dir/empty"), "", "sub/dir/empty is there, empty");
@@ -155,12 +156,14 @@ static void test_fetch_files_warm (void)
 
     /* A task removed a file: the next job makes the directory again. */
     unlink (path);
-    ok (stage_fetch_files (NULL, cache, files, 2, names, hashes, &error) == 0,
+    ok (stage_fetch_files (NULL, cache, files, 2, names, hashes, "j1", NULL, &error) ==
+            0,
         "made again after a link was removed");
     is_str (slurp (files, "in.txt"), "abc", "in.txt is back");
 
     errno = 0;
-    ok (stage_fetch_files (NULL, cache, files, 1, bad_names, hashes, &error) < 0 &&
+    ok (stage_fetch_files (NULL, cache, files, 1, bad_names, hashes, "j1", NULL,
+                           &error) < 0 &&
             errno == EINVAL,
         "a name leaving the directory is refused: %s", error.text);
     snprintf (path, sizeof (path), "%s/../escape", files);
@@ -172,6 +175,110 @@ static void test_fetch_files_warm (void)
     free (files);
 }
 
+/* The checks of issue 10: a cache directory or cached file others could
+ * have changed is refused, and a cached file changed in place is found by
+ * its hash once per job. */
+static void test_cache_checks (void)
+{
+    char top[] = "/tmp/krun-stage-test.XXXXXX", cache[4096], link[4096], path[8192];
+    char *names[] = {"in.txt"}, *hashes[] = {HASH_ABC};
+    struct krun_error error, note;
+    char *files, *got;
+
+    if (!mkdtemp (top))
+        bail_out ("mkdtemp");
+    got = stage_dir (top);
+    snprintf (cache, sizeof (cache), "%s/stage", top);
+    is_str (got, cache, "the cache is base/stage");
+    free (got);
+    unsetenv ("KRUN_STAGE_DIR");
+    errno = 0;
+    ok (stage_dir (NULL) == NULL && errno == ENOENT,
+        "no base and no $KRUN_STAGE_DIR: ENOENT");
+    setenv ("KRUN_STAGE_DIR", "/elsewhere", 1);
+    got = stage_dir (NULL);
+    is_str (got, "/elsewhere", "$KRUN_STAGE_DIR first");
+    free (got);
+    unsetenv ("KRUN_STAGE_DIR");
+
+    /* Another user made the cache directory, open to all. */
+    mkdir (cache, 0777);
+    chmod (cache, 0777);
+    put (cache, HASH_ABC, "abc");
+    files = stage_files_dir (cache, 1, names, hashes);
+    errno = 0;
+    ok (stage_fetch_files (NULL, cache, files, 1, names, hashes, "j1", NULL, &error) <
+                0 &&
+            errno == EACCES && strstr (error.text, cache) &&
+            strstr (error.text, "mode 0777"),
+        "a cache directory others may write is refused: %s", error.text);
+    errno = 0;
+    ok (!stage_fetch (NULL, cache, HASH_ABC, "j1", NULL, &error) && errno == EACCES,
+        "for a program too: %s", error.text);
+    chmod (cache, 0700);
+    ok (stage_fetch_files (NULL, cache, files, 1, names, hashes, "j1", NULL, &error) ==
+            0,
+        "once private it is used");
+
+    snprintf (link, sizeof (link), "%s/link", top);
+    if (symlink (cache, link) < 0)
+        bail_out ("symlink");
+    errno = 0;
+    ok (!stage_fetch (NULL, link, HASH_ABC, "j1", NULL, &error) && errno == ELOOP &&
+            strstr (error.text, "symbolic link"),
+        "a cache directory that is a link is refused: %s", error.text);
+
+    /* A cached file others may write, or a link. */
+    snprintf (path, sizeof (path), "%s/%s", cache, HASH_ABC);
+    chmod (path, 0777);
+    errno = 0;
+    ok (!stage_fetch (NULL, cache, HASH_ABC, "j1", NULL, &error) && errno == EACCES &&
+            strstr (error.text, path),
+        "a cached file others may write is refused: %s", error.text);
+    chmod (path, 0500);
+    got = stage_fetch (NULL, cache, HASH_ABC, "j1", NULL, &error);
+    ok (got != NULL, "mode 0500 is fine");
+    free (got);
+    if (geteuid () == 0) {
+        if (chown (path, 65534, 65534) < 0)
+            bail_out ("chown");
+        errno = 0;
+        ok (!stage_fetch (NULL, cache, HASH_ABC, "j1", NULL, &error) &&
+                errno == EPERM && strstr (error.text, "owned by uid 65534"),
+            "a cached file of another user is refused: %s", error.text);
+        if (chown (path, 0, 0) < 0)
+            bail_out ("chown");
+    }
+
+    /* Changed in place after job j1 checked it: j1 does not hash it again
+     * (a warm task costs no hashing), the next job does. */
+    chmod (path, 0700);
+    put (cache, HASH_ABC, "evil");
+    chmod (path, 0500);
+    got = stage_fetch (NULL, cache, HASH_ABC, "j1", NULL, &error);
+    ok (got != NULL, "the job that checked it already does not hash it again");
+    free (got);
+    note.text[0] = '\0';
+    errno = 0;
+    ok (!stage_fetch (NULL, cache, HASH_ABC, "j2", &note, &error) && errno == ENOTCONN,
+        "the next job finds it changed and fetches it again (no broker here): %s",
+        error.text);
+    ok (strstr (note.text, path) && strstr (note.text, "did not match its hash"),
+        "and says so: %s", note.text);
+    ok (access (path, F_OK) < 0, "the changed copy is removed");
+    put (cache, HASH_ABC, "evil");
+    errno = 0;
+    ok (stage_fetch_files (NULL, cache, files, 1, names, hashes, NULL, &note, &error) <
+                0 &&
+            errno == ENOTCONN,
+        "a staged file is checked the same way: %s", error.text);
+
+    snprintf (path, sizeof (path), "rm -rf '%s'", top);
+    if (system (path) != 0)
+        diag ("cannot remove %s", top);
+    free (files);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -180,6 +287,7 @@ int main (void)
     test_hash_valid ();
     test_files_dir ();
     test_fetch_files_warm ();
+    test_cache_checks ();
     done_testing ();
     return exit_status ();
 }

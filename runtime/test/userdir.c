@@ -1,0 +1,308 @@
+/* Unit tests of krund's private directories (runtime/userdir.c): a directory
+ * or file that is a link, of another owner or open to others is refused with
+ * errno and a message naming it and what is wrong; the base directory's
+ * order; dead daemons' and dead slots' leftovers removed, a live daemon's
+ * kept. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/tap.h"
+#include "tests/testdir.h"
+#include "userdir.h"
+
+static char *path_of (const char *name)
+{
+    char *p = strdup (testdir_path (name));
+    if (!p)
+        bail_out ("out of memory");
+    return p;
+}
+
+static bool exists (const char *path)
+{
+    struct stat st;
+    return lstat (path, &st) == 0;
+}
+
+/* A directory (or file) another user owns: root can give one away; others
+ * use / (owned by root). */
+static const char *foreign (bool dir)
+{
+    static char path[4096];
+
+    if (geteuid () != 0)
+        return dir ? "/" : "/etc/passwd";
+    snprintf (path, sizeof (path), "%s", testdir_path (dir ? "theirs" : "theirs.f"));
+    if (dir)
+        mkdir (path, 0700);
+    else
+        testdir_write (dir ? "theirs" : "theirs.f", "x");
+    chmod (path, dir ? 0700 : 0600);
+    if (chown (path, 65534, 65534) < 0)
+        bail_out ("chown %s", path);
+    return path;
+}
+
+static void test_check (void)
+{
+    struct krun_error error;
+    char *dir = path_of ("private");
+    char *link = path_of ("link");
+    char *file = path_of ("file");
+    const char *theirs;
+
+    ok (userdir_make (dir, &error) == 0, "made: %s", dir);
+    struct stat st;
+    ok (stat (dir, &st) == 0 && (st.st_mode & 07777) == 0700, "mode 0700");
+    ok (userdir_make (dir, &error) == 0, "an existing private one is fine");
+    ok (userdir_check (dir, &error) == 0, "checked");
+
+    chmod (dir, 0777);
+    errno = 0;
+    ok (userdir_check (dir, &error) < 0 && errno == EACCES &&
+            strstr (error.text, dir) && strstr (error.text, "mode 0777"),
+        "mode 0777 refused: %s", error.text);
+    chmod (dir, 0750);
+    errno = 0;
+    ok (userdir_make (dir, &error) < 0 && errno == EACCES &&
+            strstr (error.text, "mode 0750"),
+        "mode 0750 refused, also when it exists already: %s", error.text);
+    chmod (dir, 02700); /* a setgid directory (a pod's fsGroup) is private */
+    ok (userdir_check (dir, &error) == 0, "mode 02700 is private");
+    chmod (dir, 0700);
+
+    if (symlink (dir, link) < 0)
+        bail_out ("symlink");
+    errno = 0;
+    ok (userdir_check (link, &error) < 0 && errno == ELOOP &&
+            strstr (error.text, link) && strstr (error.text, "symbolic link"),
+        "a symbolic link to a private directory is refused: %s", error.text);
+    errno = 0;
+    ok (userdir_make (link, &error) < 0 && errno == ELOOP,
+        "userdir_make refuses the link too");
+
+    testdir_write ("file", "x");
+    errno = 0;
+    ok (userdir_check (file, &error) < 0 && errno == ENOTDIR &&
+            strstr (error.text, "not a directory"),
+        "a file is not a directory: %s", error.text);
+
+    theirs = foreign (true);
+    errno = 0;
+    ok (userdir_check (theirs, &error) < 0 && errno == EPERM &&
+            strstr (error.text, theirs) && strstr (error.text, "owned by uid"),
+        "another owner's directory is refused: %s", error.text);
+
+    errno = 0;
+    ok (userdir_check ("/nonexistent-krun-dir", &error) < 0 && errno == ENOENT &&
+            strstr (error.text, "/nonexistent-krun-dir"),
+        "a missing directory: %s", error.text);
+
+    /* Files: a link, another owner, writable by others. */
+    chmod (file, 0500);
+    ok (userdir_check_file (file, &error) == 0, "a file of mode 0500 is fine");
+    chmod (file, 0755);
+    ok (userdir_check_file (file, &error) == 0, "one others may read is fine");
+    chmod (file, 0757);
+    errno = 0;
+    ok (userdir_check_file (file, &error) < 0 && errno == EACCES &&
+            strstr (error.text, "mode 0757") && strstr (error.text, "write"),
+        "a file others may write is refused: %s", error.text);
+    chmod (file, 0770);
+    ok (userdir_check_file (file, &error) < 0 && errno == EACCES,
+        "a file the group may write is refused");
+    unlink (link);
+    if (symlink (file, link) < 0)
+        bail_out ("symlink");
+    errno = 0;
+    ok (userdir_check_file (link, &error) < 0 && errno == ELOOP,
+        "a link to a file is refused: %s", error.text);
+    errno = 0;
+    ok (userdir_check_file (dir, &error) < 0 && errno == EINVAL,
+        "a directory is not a regular file: %s", error.text);
+    theirs = foreign (false);
+    errno = 0;
+    ok (userdir_check_file (theirs, &error) < 0 && errno == EPERM &&
+            strstr (error.text, "owned by uid"),
+        "another owner's file is refused: %s", error.text);
+    unlink (link);
+    free (dir);
+    free (link);
+    free (file);
+}
+
+static void test_base (void)
+{
+    struct krun_error error;
+    char *state = path_of ("state");
+    char *runtime = path_of ("runtime");
+    char *tmp = path_of ("tmp");
+    char want[4096];
+    char *base;
+
+    mkdir (runtime, 0700);
+    mkdir (tmp, 0700);
+    setenv ("KRUN_STATE_DIR", state, 1);
+    setenv ("XDG_RUNTIME_DIR", runtime, 1);
+    setenv ("TMPDIR", tmp, 1);
+    snprintf (want, sizeof (want), "%s/krund", state);
+    base = userdir_base (&error);
+    is_str (base, want, "first $KRUN_STATE_DIR/krund (the state directory made)");
+    free (base);
+    unsetenv ("KRUN_STATE_DIR");
+    snprintf (want, sizeof (want), "%s/krun", runtime);
+    base = userdir_base (&error);
+    is_str (base, want, "then $XDG_RUNTIME_DIR/krun");
+    free (base);
+    unsetenv ("XDG_RUNTIME_DIR");
+    snprintf (want, sizeof (want), "%s/krun-%u", tmp, (unsigned)geteuid ());
+    base = userdir_base (&error);
+    is_str (base, want, "then $TMPDIR/krun-<uid>");
+    free (base);
+
+    /* The attack of issue 10: another user made the directory first, open
+     * to all. */
+    chmod (want, 0777);
+    errno = 0;
+    ok (!userdir_base (&error) && errno == EACCES && strstr (error.text, want) &&
+            strstr (error.text, "mode 0777"),
+        "a base others may write is refused: %s", error.text);
+    rmdir (want);
+    if (symlink (runtime, want) < 0)
+        bail_out ("symlink");
+    errno = 0;
+    ok (!userdir_base (&error) && errno == ELOOP &&
+            strstr (error.text, "symbolic link"),
+        "a base that is a link is refused: %s", error.text);
+    unlink (want);
+    /* Its parent: others could rename the base away and put theirs. */
+    chmod (tmp, 0777);
+    errno = 0;
+    ok (!userdir_base (&error) && errno == EACCES && strstr (error.text, "not sticky"),
+        "a parent others may write, not sticky, is refused: %s", error.text);
+    chmod (tmp, 01777);
+    base = userdir_base (&error);
+    ok (base != NULL, "a sticky parent (as /tmp) is fine");
+    free (base);
+    chmod (tmp, 0700);
+    unsetenv ("TMPDIR");
+    free (state);
+    free (runtime);
+    free (tmp);
+}
+
+static void test_leftovers (void)
+{
+    struct krun_error error;
+    char *base = path_of ("base");
+    char dead[4096], other[4096], live[4096], junk[4096], lock[8192];
+    int lock_fd = -1, removed = -1, holder;
+    char *dir, *slot;
+
+    mkdir (base, 0700);
+    /* A dead daemon of node n/1 (its name cleaned): no process holds its
+     * lock. */
+    snprintf (dead, sizeof (dead), "%s/n_1.99999999", base);
+    mkdir (dead, 0700);
+    snprintf (lock, sizeof (lock), "%s/.lock", dead);
+    testdir_write ("base/n_1.99999999/.lock", "");
+    testdir_write ("base/n_1.99999999/input", "rank data");
+    /* Another node's, and one not named as a daemon's. */
+    snprintf (other, sizeof (other), "%s/m.12", base);
+    mkdir (other, 0700);
+    snprintf (junk, sizeof (junk), "%s/n_1.x", base);
+    mkdir (junk, 0700);
+    /* A live daemon of the node: a child holds its lock. */
+    snprintf (live, sizeof (live), "%s/n_1.12345", base);
+    mkdir (live, 0700);
+    testdir_write ("base/n_1.12345/.lock", "");
+    snprintf (lock, sizeof (lock), "%s/.lock", live);
+    int ready[2], hold[2];
+    if (pipe (ready) < 0 || pipe (hold) < 0)
+        bail_out ("pipe");
+    if ((holder = fork ()) == 0) {
+        int fd = open (lock, O_RDWR);
+        char c;
+        close (hold[1]);
+        if (fd < 0 || flock (fd, LOCK_EX) < 0 || write (ready[1], "x", 1) != 1)
+            _exit (1);
+        while (read (hold[0], &c, 1) < 0)
+            ; /* until the parent closes its end */
+        _exit (0);
+    }
+    char c;
+    close (ready[1]);
+    close (hold[0]);
+    if (read (ready[0], &c, 1) != 1)
+        bail_out ("the lock holder did not start");
+    close (ready[0]);
+
+    dir = userdir_daemon_create (base, "n/1", &lock_fd, &removed, &error);
+    ok (dir != NULL, "the daemon's directory is made: %s", dir ? dir : error.text);
+    char want[4096];
+    snprintf (want, sizeof (want), "%s/n_1.%d", base, (int)getpid ());
+    is_str (dir, want, "named <node>.<pid>, the node name cleaned");
+    is_int (removed, 1, "one leftover removed");
+    ok (!exists (dead), "the dead daemon's directory is gone");
+    ok (exists (live), "the live daemon's is kept");
+    ok (exists (other), "another node's is kept");
+    ok (exists (junk), "a name that is not a daemon's is kept");
+    close (hold[1]);
+    waitpid (holder, NULL, 0);
+
+    /* A second daemon of the node while the first runs: the first's is kept. */
+    int lock2 = -1, removed2 = -1;
+    char *dir2 = NULL;
+    pid_t child = fork ();
+    if (child == 0) {
+        dir2 = userdir_daemon_create (base, "n/1", &lock2, &removed2, NULL);
+        /* The live one (now unlocked: its holder left) is a leftover. */
+        _exit (dir2 && exists (dir) && removed2 == 1 ? 0 : 1);
+    }
+    int status;
+    waitpid (child, &status, 0);
+    ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+        "a second daemon keeps the first's (locked) and removes the unlocked one");
+    ok (!exists (live), "the daemon whose holder left is gone");
+    is_int (lock_fd >= 0, 1, "the lock is held through an fd");
+
+    /* Slots: a dead slot's directory is removed by the next. */
+    slot = userdir_slot_create (dir, 3, &removed, &error);
+    ok (slot && removed == 0, "slot 3's directory made: %s", slot ? slot : error.text);
+    char leftover[4096];
+    snprintf (leftover, sizeof (leftover), "%s/job.x.123456", slot);
+    mkdir (leftover, 0700);
+    free (slot);
+    slot = userdir_slot_create (dir, 3, &removed, &error);
+    ok (slot && removed == 1 && !exists (leftover),
+        "the next slot 3 removes what the dead one left");
+    free (slot);
+    chmod (dir, 0755);
+    errno = 0;
+    ok (!userdir_slot_create (dir, 4, &removed, &error) && errno == EACCES,
+        "a slot refuses a daemon directory others may enter: %s", error.text);
+    chmod (dir, 0700);
+    close (lock_fd);
+    free (dir);
+    free (base);
+}
+
+int main (void)
+{
+    plan (NO_PLAN);
+    testdir_create ("userdir");
+    test_check ();
+    test_base ();
+    test_leftovers ();
+    testdir_remove ();
+    done_testing ();
+    return exit_status ();
+}

@@ -1,0 +1,301 @@
+/* userdir.c - see userdir.h. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "scratch.h"
+#include "userdir.h"
+
+/* The longest part of a node name kept in a daemon directory's name. */
+#define NODE_NAME_MAX 64
+/* A daemon that starts waits this long for another of the same base to
+ * finish making its directory (which takes milliseconds). */
+#define BASE_LOCK_WAIT_MS 10000
+#define LOCK_NAME ".lock"
+
+/* What is wrong with st (of path) for a private directory (dir) or file. */
+static int check_stat (const char *path, const struct stat *st, bool dir,
+                       struct krun_error *errp)
+{
+    uid_t me = geteuid ();
+
+    if (S_ISLNK (st->st_mode)) {
+        errno = ELOOP;
+        return errprintf (errp, "refusing %s: it is a symbolic link", path);
+    }
+    if (dir && !S_ISDIR (st->st_mode)) {
+        errno = ENOTDIR;
+        return errprintf (errp, "refusing %s: not a directory", path);
+    }
+    if (!dir && !S_ISREG (st->st_mode)) {
+        errno = EINVAL;
+        return errprintf (errp, "refusing %s: not a regular file", path);
+    }
+    if (st->st_uid != me) {
+        errno = EPERM;
+        return errprintf (errp,
+                          "refusing %s: owned by uid %u, not by uid %u (this user)",
+                          path, (unsigned)st->st_uid, (unsigned)me);
+    }
+    /* A directory must be private; a file (in a private directory) only
+     * safe from being changed by others. */
+    if (st->st_mode & (dir ? 077 : 022)) {
+        errno = EACCES;
+        return errprintf (errp, "refusing %s: mode %04o lets group or others %s", path,
+                          (unsigned)(st->st_mode & 07777),
+                          dir ? "in (must be 0700)" : "write it");
+    }
+    return 0;
+}
+
+int userdir_check (const char *path, struct krun_error *errp)
+{
+    struct stat st;
+
+    if (lstat (path, &st) < 0)
+        return errprintf_errno (errp, "cannot use %s", path);
+    return check_stat (path, &st, true, errp);
+}
+
+int userdir_check_file (const char *path, struct krun_error *errp)
+{
+    struct stat st;
+
+    if (lstat (path, &st) < 0)
+        return errprintf_errno (errp, "cannot use %s", path);
+    return check_stat (path, &st, false, errp);
+}
+
+int userdir_make (const char *path, struct krun_error *errp)
+{
+    if (mkdir (path, 0700) < 0 && errno != EEXIST)
+        return errprintf_errno (errp, "cannot create %s", path);
+    return userdir_check (path, errp);
+}
+
+/* Whether others cannot replace what is in dir: it belongs to this user or
+ * root, and who else may write there cannot rename others' entries
+ * (sticky, as /tmp). */
+static int parent_safe (const char *dir, struct krun_error *errp)
+{
+    struct stat st;
+
+    if (stat (dir, &st) < 0)
+        return errprintf_errno (errp, "cannot use %s", dir);
+    if (!S_ISDIR (st.st_mode)) {
+        errno = ENOTDIR;
+        return errprintf (errp, "refusing %s: not a directory", dir);
+    }
+    if (st.st_uid != geteuid () && st.st_uid != 0) {
+        errno = EPERM;
+        return errprintf (errp,
+                          "refusing %s: owned by uid %u, not by this user or root", dir,
+                          (unsigned)st.st_uid);
+    }
+    if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
+        errno = EACCES;
+        return errprintf (errp,
+                          "refusing %s: mode %04o lets others replace what is in it "
+                          "(not sticky)",
+                          dir, (unsigned)(st.st_mode & 07777));
+    }
+    return 0;
+}
+
+char *userdir_base (struct krun_error *errp)
+{
+    const char *state = getenv ("KRUN_STATE_DIR");
+    const char *runtime = getenv ("XDG_RUNTIME_DIR");
+    const char *parent = getenv ("TMPDIR");
+    char *base = NULL;
+    int rc;
+
+    if (state && *state) {
+        /* A pod's state directory is in its empty work directory. */
+        if (mkdir (state, 0700) < 0 && errno != EEXIST) {
+            errprintf_errno (errp, "cannot create state directory %s", state);
+            return NULL;
+        }
+        parent = state;
+        rc = asprintf (&base, "%s/krund", state);
+    } else if (runtime && *runtime) {
+        parent = runtime;
+        rc = asprintf (&base, "%s/krun", runtime);
+    } else {
+        if (!parent || !*parent)
+            parent = "/tmp";
+        rc = asprintf (&base, "%s/krun-%u", parent, (unsigned)geteuid ());
+    }
+    if (rc < 0) {
+        errprintf_errno (errp, "krund's directory");
+        return NULL;
+    }
+    if (parent_safe (parent, errp) < 0 || userdir_make (base, errp) < 0) {
+        int err = errno;
+        free (base);
+        errno = err;
+        return NULL;
+    }
+    return base;
+}
+
+/* Take an exclusive lock on the open file fd, waiting at most wait_ms. */
+static int lock_within (int fd, int64_t wait_ms)
+{
+    int64_t deadline = clock_mono_ms () + wait_ms;
+
+    while (flock (fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+        if (clock_mono_ms () >= deadline) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        usleep (10 * 1000);
+    }
+    return 0;
+}
+
+/* The node name as a part of a file name: letters, digits, '.', '-', '_'
+ * kept, anything else '_', at most NODE_NAME_MAX bytes. */
+static void node_part (const char *node, char *out)
+{
+    size_t n = 0;
+
+    for (; node[n] && n < NODE_NAME_MAX; n++)
+        out[n] =
+            isalnum ((unsigned char)node[n]) || strchr (".-_", node[n]) ? node[n] : '_';
+    out[n] = '\0';
+}
+
+/* Whether the directory base/name is not in use: nobody holds its lock (or
+ * it has none: its daemon died before it took it). */
+static bool unused (int base_fd, const char *name)
+{
+    char lock[512]; /* a d_name and LOCK_NAME */
+    int fd;
+
+    snprintf (lock, sizeof (lock), "%s/" LOCK_NAME, name);
+    fd = openat (base_fd, lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT;
+    bool free_now = flock (fd, LOCK_EX | LOCK_NB) == 0;
+    close (fd); /* the lock goes with it: the directory is removed next */
+    return free_now;
+}
+
+/* Remove base/<node>.<digits> that no daemon holds.  Returns how many. */
+static int remove_leftovers (const char *base, const char *node)
+{
+    size_t len = strlen (node);
+    struct dirent *e;
+    int removed = 0;
+    DIR *dir = opendir (base);
+
+    if (!dir)
+        return 0;
+    while ((e = readdir (dir))) {
+        const char *pid = e->d_name + len + 1;
+        if (strncmp (e->d_name, node, len) != 0 || e->d_name[len] != '.' || !*pid ||
+            strspn (pid, "0123456789") != strlen (pid) ||
+            !unused (dirfd (dir), e->d_name))
+            continue;
+        char *path;
+        if (asprintf (&path, "%s/%s", base, e->d_name) < 0)
+            continue;
+        removed += scratch_remove (path, NULL) == 0;
+        free (path);
+    }
+    closedir (dir);
+    return removed;
+}
+
+char *userdir_daemon_create (const char *base, const char *node, int *lock_fd,
+                             int *removed, struct krun_error *errp)
+{
+    char part[NODE_NAME_MAX + 1];
+    char *path = NULL, *lock = NULL;
+    int base_lock = -1, fd = -1;
+
+    node_part (node, part);
+    if (asprintf (&lock, "%s/" LOCK_NAME, base) < 0 ||
+        asprintf (&path, "%s/%s.%d", base, part, (int)getpid ()) < 0) {
+        errprintf_errno (errp, "krund's directory");
+        goto error;
+    }
+    if (userdir_check (base, errp) < 0)
+        goto error;
+    /* Under the base's lock: a daemon that starts meanwhile sees this one's
+     * directory either not yet made or already locked. */
+    if ((base_lock = open (lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) <
+            0 ||
+        lock_within (base_lock, BASE_LOCK_WAIT_MS) < 0) {
+        errprintf_errno (errp, "cannot lock %s", lock);
+        goto error;
+    }
+    *removed = remove_leftovers (base, part);
+    if (userdir_make (path, errp) < 0)
+        goto error;
+    free (lock);
+    if (asprintf (&lock, "%s/" LOCK_NAME, path) < 0 ||
+        (fd = open (lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+        flock (fd, LOCK_EX | LOCK_NB) < 0) {
+        errprintf_errno (errp, "cannot lock %s", lock ? lock : path);
+        goto error;
+    }
+    close (base_lock);
+    free (lock);
+    *lock_fd = fd;
+    return path;
+error : {
+    int err = errno;
+    if (fd >= 0)
+        close (fd);
+    if (base_lock >= 0)
+        close (base_lock);
+    free (lock);
+    free (path);
+    errno = err;
+    return NULL;
+}
+}
+
+char *userdir_slot_create (const char *daemon_dir, int local, int *removed,
+                           struct krun_error *errp)
+{
+    struct stat st;
+    char *path;
+
+    *removed = 0;
+    if (userdir_check (daemon_dir, errp) < 0)
+        return NULL;
+    if (asprintf (&path, "%s/slot%d", daemon_dir, local) < 0) {
+        errprintf_errno (errp, "slot %d's directory", local);
+        return NULL;
+    }
+    /* Left by a dead slot of this number: its tasks' files, its jobs' inputs. */
+    if (lstat (path, &st) == 0) {
+        *removed = 1;
+        if (scratch_remove (path, errp) < 0)
+            goto error;
+    }
+    if (userdir_make (path, errp) < 0)
+        goto error;
+    return path;
+error : {
+    int err = errno;
+    free (path);
+    errno = err;
+    return NULL;
+}
+}

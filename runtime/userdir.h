@@ -1,0 +1,68 @@
+/* userdir.h - the directories krund keeps its user's files in on a node: the
+ * cache of staged programs and files (stage.h) and the slots' scratch space
+ * (the tasks' TMPDIR, the ranks' input files).  krund runs what the cache
+ * holds and the scratch space holds the ranks' data, so no other local user
+ * may create, replace or read them: each is made mode 0700 and checked with
+ * lstat(2) every time it is used (a directory, not a symbolic link, owned by
+ * krund's user, no permission for group or others).  A check that fails is
+ * refused with a message naming the path and what is wrong.
+ *
+ * The base directory, the first that applies:
+ *   $KRUN_STATE_DIR/krund   krun passes its state directory to the daemons
+ *                           it starts; Kubernetes pods set it in their
+ *                           writable work directory
+ *   $XDG_RUNTIME_DIR/krun   the per-user runtime directory of a login session
+ *   ${TMPDIR:-/tmp}/krun-<uid>
+ * whose parent must not let others replace it (owned by the user or root,
+ * and not writable by others unless sticky, as /tmp).  Below it:
+ *   stage/                  the node's cache of staged files (unless
+ *                           $KRUN_STAGE_DIR names another, checked alike)
+ *   <node>.<pid>/           one per running daemon, locked while it runs:
+ *                           a daemon that starts removes those of dead
+ *                           daemons of its node
+ *     slot<N>/              slot N's scratch and job input directories;
+ *                           the slot that replaces a dead one removes it
+ */
+#ifndef KRUN_USERDIR_H
+#define KRUN_USERDIR_H
+
+#include "error.h"
+
+/* Check that path is a directory only this process's user can use: not a
+ * symbolic link, owned by the effective uid, no permission for group or
+ * others.  Returns 0, or -1 with errno (ELOOP: a symbolic link; ENOTDIR: not
+ * a directory; EPERM: another owner; EACCES: group or others have access; or
+ * lstat's) and errp ("refusing PATH: owned by uid 1001, not 1000"). */
+int userdir_check (const char *path, struct krun_error *errp);
+
+/* Make path (mode 0700) if it is missing, then userdir_check() it.  Returns
+ * 0, or -1 with errno and errp naming path. */
+int userdir_make (const char *path, struct krun_error *errp);
+
+/* Check that path is a regular file that only this user can change: not a
+ * symbolic link, owned by the effective uid, not writable by group or
+ * others.  Returns 0, or -1 with errno (as userdir_check(), EINVAL: not a
+ * regular file) and errp. */
+int userdir_check_file (const char *path, struct krun_error *errp);
+
+/* The base directory (see above), made if missing and checked.  Returns a
+ * malloc'd path (caller must free), or NULL with errno and errp. */
+char *userdir_base (struct krun_error *errp);
+
+/* Daemon side: remove the directories that dead daemons of node left under
+ * base (those no process holds locked), then make and lock this daemon's,
+ * base/<node>.<pid>.  The lock is held through *lock_fd (close-on-exec; the
+ * slots inherit it): close it after removing the directory at the end.
+ * *removed gets the number of leftovers removed.  Returns the malloc'd path
+ * (caller must free), or NULL with errno and errp. */
+char *userdir_daemon_create (const char *base, const char *node, int *lock_fd,
+                             int *removed, struct krun_error *errp);
+
+/* Slot side: make slot local's directory under daemon_dir (checked first),
+ * removing first what a dead slot of the same number left there.  *removed
+ * says whether there was such a leftover.  Returns the malloc'd path (caller
+ * must free), or NULL with errno and errp. */
+char *userdir_slot_create (const char *daemon_dir, int local, int *removed,
+                           struct krun_error *errp);
+
+#endif
