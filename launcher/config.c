@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "quantity.h"
+#include "userdir.h"
 
 enum value_kind {
     VALUE_STRING,
@@ -771,6 +772,14 @@ char *config_state_dir (const struct config *c, struct krun_error *errp)
     }
     if (make_dirs (dir, 0700) < 0) {
         errprintf_errno (errp, "cannot create state directory %s", dir);
+        free (dir);
+        return NULL;
+    }
+    /* It holds the key and the private broker: a directory that another
+     * user made (KRUN_STATE_DIR=/tmp/x) or may write is not used. */
+    struct krun_error why;
+    if (userdir_check_owned (dir, &why) < 0) {
+        errprintf (errp, "state directory: %s", why.text);
         free (dir);
         return NULL;
     }

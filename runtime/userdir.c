@@ -76,6 +76,30 @@ int userdir_check_file (const char *path, struct krun_error *errp)
     return check_stat (path, &st, false, errp);
 }
 
+int userdir_check_owned (const char *path, struct krun_error *errp)
+{
+    struct stat st;
+
+    if (stat (path, &st) < 0)
+        return errprintf_errno (errp, "cannot use %s", path);
+    if (!S_ISDIR (st.st_mode)) {
+        errno = ENOTDIR;
+        return errprintf (errp, "refusing %s: not a directory", path);
+    }
+    if (st.st_uid != geteuid ()) {
+        errno = EPERM;
+        return errprintf (errp,
+                          "refusing %s: owned by uid %u, not by uid %u (this user)",
+                          path, (unsigned)st.st_uid, (unsigned)geteuid ());
+    }
+    if (st.st_mode & 022) {
+        errno = EACCES;
+        return errprintf (errp, "refusing %s: mode %04o lets group or others write it",
+                          path, (unsigned)(st.st_mode & 07777));
+    }
+    return 0;
+}
+
 int userdir_make (const char *path, struct krun_error *errp)
 {
     if (mkdir (path, 0700) < 0 && errno != EEXIST)

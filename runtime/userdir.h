@@ -45,6 +45,14 @@ int userdir_make (const char *path, struct krun_error *errp);
  * regular file) and errp. */
 int userdir_check_file (const char *path, struct krun_error *errp);
 
+/* Check that path, a directory the user chose (krun's state directory,
+ * which holds the key), is theirs alone to change: it, or what a symbolic
+ * link to it leads to, belongs to the effective uid, and group and others
+ * cannot write it.  Less strict than userdir_check(): readable by others and
+ * reached through a link are fine.  Returns 0, or -1 with errno (ENOTDIR,
+ * EPERM, EACCES, or stat's) and errp naming path. */
+int userdir_check_owned (const char *path, struct krun_error *errp);
+
 /* The base directory (see above), made if missing and checked.  Returns a
  * malloc'd path (caller must free), or NULL with errno and errp. */
 char *userdir_base (struct krun_error *errp);

@@ -16,6 +16,8 @@ INTEGRATION_TESTS = \
 	tests/t0170-embedded.t \
 	tests/t0175-broker-idle.t \
 	tests/t0180-stage.t \
+	tests/t0185-user-cache.t \
+	tests/t0186-dead-slot-dirs.t \
 	tests/t0200-faults.t \
 	tests/t0210-signing.t \
 	tests/t0220-timeout-retries.t \
@@ -64,6 +66,8 @@ FAULT_TESTS = \
 	launcher/test/joblog.t \
 	tests/t0130-cancel.t \
 	tests/t0160-bad-input.t \
+	tests/t0185-user-cache.t \
+	tests/t0186-dead-slot-dirs.t \
 	tests/t0200-faults.t \
 	tests/t0210-signing.t \
 	tests/t0220-timeout-retries.t \

@@ -316,6 +316,18 @@ static void test_state_dir (void)
             (st.st_mode & 0777) == 0700,
         "KRUN_STATE_DIR created with mode 0700");
     free (got);
+    struct krun_error error;
+    chmod (want, 0777);
+    errno = 0;
+    got = config_state_dir (c, &error);
+    ok (!got && errno == EACCES && strstr (error.text, want) &&
+            strstr (error.text, "mode 0777"),
+        "a state directory others may write is refused: %s", error.text);
+    free (got);
+    chmod (want, 0755);
+    got = config_state_dir (c, &error);
+    ok (got != NULL, "one others may read is used");
+    free (got);
     unsetenv ("KRUN_STATE_DIR");
     snprintf (want, sizeof (want), "%s/xs", dir);
     setenv ("XDG_STATE_HOME", want, 1);

@@ -134,6 +134,28 @@ static void test_check (void)
             strstr (error.text, "owned by uid"),
         "another owner's file is refused: %s", error.text);
     unlink (link);
+
+    /* krun's state directory: the user's, not writable by others; a link
+     * to such a directory and read access are fine. */
+    chmod (dir, 0755);
+    if (symlink (dir, link) < 0)
+        bail_out ("symlink");
+    ok (userdir_check_owned (link, &error) == 0,
+        "userdir_check_owned: a link to the user's directory, mode 0755, is fine");
+    chmod (dir, 0775);
+    errno = 0;
+    ok (userdir_check_owned (link, &error) < 0 && errno == EACCES &&
+            strstr (error.text, "mode 0775"),
+        "group-writable is refused: %s", error.text);
+    chmod (dir, 0700);
+    theirs = foreign (true);
+    errno = 0;
+    ok (userdir_check_owned (theirs, &error) < 0 && errno == EPERM,
+        "another owner's is refused: %s", error.text);
+    errno = 0;
+    ok (userdir_check_owned (file, &error) < 0 && errno == ENOTDIR,
+        "a file is refused: %s", error.text);
+    unlink (link);
     free (dir);
     free (link);
     free (file);
