@@ -23,11 +23,19 @@
 #define BASE_LOCK_WAIT_MS 10000
 #define LOCK_NAME ".lock"
 
-/* What is wrong with st (of path) for a private directory (dir) or file. */
-static int check_stat (const char *path, const struct stat *st, bool dir,
+/* What a path is checked for. */
+enum kind {
+    PRIVATE_DIR, /* nobody else may enter it */
+    OWN_FILE,    /* nobody else may change it */
+    OWN_DIR,     /* nobody else may change what is in it */
+};
+
+/* What is wrong with st (of path) for kind. */
+static int check_stat (const char *path, const struct stat *st, enum kind kind,
                        struct krun_error *errp)
 {
     uid_t me = geteuid ();
+    bool dir = kind != OWN_FILE;
 
     if (S_ISLNK (st->st_mode)) {
         errno = ELOOP;
@@ -47,57 +55,39 @@ static int check_stat (const char *path, const struct stat *st, bool dir,
                           "refusing %s: owned by uid %u, not by uid %u (this user)",
                           path, (unsigned)st->st_uid, (unsigned)me);
     }
-    /* A directory must be private; a file (in a private directory) only
-     * safe from being changed by others. */
-    if (st->st_mode & (dir ? 077 : 022)) {
+    if (st->st_mode & (kind == PRIVATE_DIR ? 077 : 022)) {
         errno = EACCES;
         return errprintf (errp, "refusing %s: mode %04o lets group or others %s", path,
                           (unsigned)(st->st_mode & 07777),
-                          dir ? "in (must be 0700)" : "write it");
+                          kind == PRIVATE_DIR ? "in (must be 0700)" : "write it");
     }
     return 0;
+}
+
+/* Check path with lstat, or stat (follow) to check what a link leads to. */
+static int check_path (const char *path, bool follow, enum kind kind,
+                       struct krun_error *errp)
+{
+    struct stat st;
+
+    if ((follow ? stat (path, &st) : lstat (path, &st)) < 0)
+        return errprintf_errno (errp, "cannot use %s", path);
+    return check_stat (path, &st, kind, errp);
 }
 
 int userdir_check (const char *path, struct krun_error *errp)
 {
-    struct stat st;
-
-    if (lstat (path, &st) < 0)
-        return errprintf_errno (errp, "cannot use %s", path);
-    return check_stat (path, &st, true, errp);
+    return check_path (path, false, PRIVATE_DIR, errp);
 }
 
 int userdir_check_file (const char *path, struct krun_error *errp)
 {
-    struct stat st;
-
-    if (lstat (path, &st) < 0)
-        return errprintf_errno (errp, "cannot use %s", path);
-    return check_stat (path, &st, false, errp);
+    return check_path (path, false, OWN_FILE, errp);
 }
 
 int userdir_check_owned (const char *path, struct krun_error *errp)
 {
-    struct stat st;
-
-    if (stat (path, &st) < 0)
-        return errprintf_errno (errp, "cannot use %s", path);
-    if (!S_ISDIR (st.st_mode)) {
-        errno = ENOTDIR;
-        return errprintf (errp, "refusing %s: not a directory", path);
-    }
-    if (st.st_uid != geteuid ()) {
-        errno = EPERM;
-        return errprintf (errp,
-                          "refusing %s: owned by uid %u, not by uid %u (this user)",
-                          path, (unsigned)st.st_uid, (unsigned)geteuid ());
-    }
-    if (st.st_mode & 022) {
-        errno = EACCES;
-        return errprintf (errp, "refusing %s: mode %04o lets group or others write it",
-                          path, (unsigned)(st.st_mode & 07777));
-    }
-    return 0;
+    return check_path (path, true, OWN_DIR, errp);
 }
 
 int userdir_make (const char *path, struct krun_error *errp)
