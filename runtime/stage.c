@@ -156,7 +156,8 @@ static int store (const char *dir, const char *hex, const void *data, size_t len
     int fd;
 
     snprintf (tmp, sizeof (tmp), "%s/.%s.%d", dir, hex, (int)getpid ());
-    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0500)) < 0)
+    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0500)) <
+        0)
         return errprintf_errno (errp, "cannot write %s", tmp);
     for (size_t done = 0; done < len;) {
         ssize_t n = write (fd, (const char *)data + done, len - done);
