@@ -90,12 +90,12 @@ struct slot {
     struct slot_job *jobs;
     struct running run;
     bool busy;
-    unsigned long rejected; /* malformed messages seen */
-    unsigned long refused;  /* unsigned, badly signed, expired or replayed */
-    struct replay *seen;    /* jobs announced to this slot */
-    char *dir;              /* the slot's private directory (userdir.h), or NULL */
-    char dir_error[320];    /* why there is none */
-    char *scratch;          /* the tasks' scratch directory in dir, made by the first */
+    unsigned long rejected;   /* malformed messages seen */
+    unsigned long refused;    /* unsigned, badly signed, expired or replayed */
+    struct replay *seen;      /* jobs announced to this slot */
+    char *dir;                /* the slot's private directory (userdir.h) or NULL */
+    char dir_error[320];      /* why there is none */
+    char *scratch;            /* the tasks' scratch directory, made by the first */
     int64_t stop_deadline_ms; /* when a stopping slot gives its task back */
 };
 
@@ -783,8 +783,8 @@ static int exit_code_for_errno (int err)
 }
 
 /* A staged program and the --stage files run from the node's cache: fetched
- * by the first task of the job that needs them, then known to be there. */
-/* The job's staged program and files, checked once per job (stage.h). */
+ * (or checked, stage.h) by the first task of the job that needs them, then
+ * known to be there. */
 static int fetch_staged (struct slot *s, struct slot_job *j, struct krun_error *errp)
 {
     const struct protocol_announce *a = &j->announce.announce;
