@@ -20,13 +20,20 @@ daemon_pid () { "$KRUN" status | awk -v n="$1" '$1 == n { print $4 }'; }
 # Directories below the daemons' (slot directories and what is in them).
 count_dirs () { find "$KD" -mindepth 2 -type d | wc -l; }
 
+slots_gone () {
+    local p
+    for p in "$@"; do process_alive "$p" && return 1; done
+    return 0
+}
+
 # Each rank notes its slot, scratch directory and input file, leaves files
 # in both, and the first attempt waits to be killed.
 cat >work.sh <<'SH'
 #!/bin/sh
-echo "$PPID $TMPDIR $KRUN_INPUT_FILE" >"where.$KRUN_RANK.$KRUN_ATTEMPT"
 mkdir -p "$TMPDIR/left/behind" && head -c 1000000 /dev/zero >"$TMPDIR/left/behind/big"
 cp "$KRUN_INPUT_FILE" "$(dirname "$KRUN_INPUT_FILE")/copy"
+echo "$PPID $TMPDIR $KRUN_INPUT_FILE" >"where.$KRUN_RANK.$KRUN_ATTEMPT.tmp"
+mv "where.$KRUN_RANK.$KRUN_ATTEMPT.tmp" "where.$KRUN_RANK.$KRUN_ATTEMPT"
 [ "$KRUN_ATTEMPT" -gt 1 ] || sleep 10
 echo "rank $KRUN_RANK attempt $KRUN_ATTEMPT input $(cat "$KRUN_INPUT_FILE")"
 SH
@@ -53,18 +60,23 @@ test_expect_success 'kill -9 of a slot running a rank: the slot that replaces it
     grep -qx "rank 0 attempt 2 input zero" out1 &&
     wait_for 10 sh -c "[ ! -e $tmp ] && [ ! -e $job ]" &&
     grep -q "removed $(dirname "$tmp"), left by a dead slot" "$KRUN_STATE_DIR/krund-a.log" &&
-    after=$(count_dirs) && echo "directories after: $after" &&
-    # Two slot directories, each with at most its (emptied) scratch directory.
-    [ "$after" -le 4 ] && [ -z "$(find "$KD" -name "job.*")" ]
+    # Two slot directories, each with at most its (emptied) scratch
+    # directory, once the slots have heard that the job ended.
+    wait_for 10 sh -c "[ \$(find $KD -mindepth 2 -type d | wc -l) -le 4 ] &&
+        [ -z \"\$(find $KD -name job.\*)\" ]" ;
+    rc=$? ; after=$(count_dirs) && echo "directories after: $after" && [ $rc -eq 0 ]
 '
 
 test_expect_success 'kill -9 of the daemon: the next daemon of the node removes its directory' '
     pid=$(daemon_pid a) && old="$KD/a.$pid" && [ -d "$old" ] &&
+    slots=$(ps -o pid= --ppid "$pid") && [ -n "$slots" ] &&
     kill -9 "$pid" &&
-    wait_for 10 sh -c "! ps -o pid= --ppid $pid | grep -q ." &&
+    # Its slots follow it (PR_SET_PDEATHSIG), and with them its lock.
+    wait_for 10 slots_gone $slots &&
     [ -d "$old" ] && echo "left: $(find "$old" | wc -l) entries" &&
-    "$KRUN" up && new=$(daemon_pid a) && [ -n "$new" ] && [ "$new" != "$pid" ] &&
-    [ ! -e "$old" ] && [ -d "$KD/a.$new" ] &&
+    "$KRUN" up && new=$(daemon_pid a) && echo "new daemon: $new" &&
+    [ -n "$new" ] && [ "$new" != "$pid" ] &&
+    ls -la "$KD" && [ ! -e "$old" ] && [ -d "$KD/a.$new" ] &&
     grep -q "removed 1 directory left by dead daemons of this node" \
         "$KRUN_STATE_DIR/krund-a.log" &&
     [ "$(find "$KD" -mindepth 1 -maxdepth 1 -name "a.*" | wc -l)" -eq 1 ]
