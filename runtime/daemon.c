@@ -18,6 +18,7 @@
 #include "joblist.h"
 #include "log.h"
 #include "protocol.h"
+#include "reaper.h"
 #include "relay.h"
 #include "scratch.h"
 #include "slot.h"
@@ -44,6 +45,16 @@
 /* Jobs reported in presence answers (joblist.h): more than run at once on
  * any pool in practice; the oldest is forgotten beyond it. */
 #define DAEMON_MAX_JOBS 64
+/* How long the processes a dead slot left (re-parented to the daemon, its
+ * subreaper) may take to die after SIGKILL before the slot is restarted
+ * anyway. */
+#define STRAY_KILL_MS 5000
+/* A slot whose heartbeat (slotstate_beat()) is this old and which is
+ * stopped (SIGSTOP, state T) is killed and restarted: it holds its task,
+ * and the broker would give the rank to another slot only when the
+ * connection's heartbeat times out, after a minute or more.  A running
+ * slot beats at least once a second. */
+#define SLOT_STOPPED_MS 3000
 
 struct slot_proc {
     pid_t pid;
@@ -72,6 +83,8 @@ struct daemon {
     int64_t reconnect_at_ms;
     bool stopping;
     int64_t stop_deadline_ms;
+    int64_t strays_deadline_ms; /* 0 = no dead slot's leftovers to kill */
+    int64_t strays_since_ms;
     int signal_fd;
     sigset_t signals;
     char *base;                  /* krund's private directory (userdir.h), or NULL */
@@ -132,8 +145,9 @@ static void slot_child (struct daemon *d, int i, int control_fd)
     pid_t daemon_pid = getppid ();
 
     /* A slot must not outlive its daemon: its tasks would keep running with
-     * nobody to restart or stop them. */
-    prctl (PR_SET_PDEATHSIG, SIGKILL);
+     * nobody to restart or stop them.  SIGHUP, not SIGKILL: the slot kills
+     * its task's whole tree before it exits (slot.c). */
+    prctl (PR_SET_PDEATHSIG, SIGHUP);
     if (getppid () != daemon_pid)
         _exit (1);
     sigprocmask (SIG_UNBLOCK, &d->signals, NULL);
@@ -195,6 +209,7 @@ static int spawn_slot (struct daemon *d, int i)
     close (c[0]);
     sp->pid = pid;
     sp->started_ms = clock_mono_ms ();
+    slotstate_beat (d->state, i); /* its own beats start after it connects */
     sp->respawn_at_ms = 0;
     return 0;
 }
@@ -324,6 +339,12 @@ static void reap_slots (struct daemon *d)
                 continue;
             sp->pid = 0;
             close_control (sp);
+            /* What its task left comes to the daemon (reaper.h): killed by
+             * kill_strays() before the slot is restarted. */
+            if (!d->strays_deadline_ms) {
+                d->strays_since_ms = now;
+                d->strays_deadline_ms = now + STRAY_KILL_MS;
+            }
             /* Killed while running a task: it will not say it ended. */
             if (slotstate_busy (d->state, i))
                 slotstate_set_busy (d->state, i, false);
@@ -343,6 +364,84 @@ static void reap_slots (struct daemon *d)
     }
 }
 
+/* Kill the processes that dead slots left: every child of the daemon that
+ * is not a slot.  Nothing else is the daemon's child (a live slot adopts
+ * its own tasks' orphans), so they need not be told apart by slot.  Called
+ * every turn of the loop until none is left: a killed stray's own children
+ * come to the daemon when it dies, and its SIGCHLD wakes the loop. */
+static void kill_strays (struct daemon *d)
+{
+    pid_t *keep = alloca (d->nslots * sizeof (*keep));
+    int64_t now = clock_mono_ms ();
+    int nkeep = 0, n;
+
+    if (!d->strays_deadline_ms)
+        return;
+    for (int i = 0; i < d->nslots; i++)
+        if (d->slots[i].pid > 0)
+            keep[nkeep++] = d->slots[i].pid;
+    if ((n = reaper_kill_strays (keep, nkeep)) == 0) {
+        d->strays_deadline_ms = 0;
+        return;
+    }
+    if (n < 0 || now >= d->strays_deadline_ms) {
+        if (n < 0)
+            log_msg ("cannot list what dead slots left running: %s", strerror (errno));
+        else
+            log_msg ("%d processes left by dead slots survive SIGKILL after %d ms", n,
+                     (int)(now - d->strays_since_ms));
+        d->strays_deadline_ms = 0;
+    }
+}
+
+/* The pid's state letter in /proc/PID/stat (R, S, D, T, t, Z...), or 0 if
+ * it cannot be read. */
+static char process_state (pid_t pid)
+{
+    char path[64], buf[512], *paren;
+    ssize_t n;
+    int fd;
+
+    snprintf (path, sizeof (path), "/proc/%d/stat", (int)pid);
+    if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read (fd, buf, sizeof (buf) - 1);
+    close (fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* The command name may hold spaces and parentheses: the state follows
+     * the last ')'. */
+    if (!(paren = strrchr (buf, ')')) || paren[1] != ' ')
+        return 0;
+    return paren[2];
+}
+
+/* A stopped slot (kill -STOP) holds its task, and the broker's prefetch may
+ * have handed it one more: kill it, so that its connection closes and the
+ * broker gives its rank to another slot now.  A task that stops itself
+ * stops only itself: its slot keeps beating.  A slot stopped by a debugger
+ * (state t, traced) is left alone. */
+static void kill_stopped_slots (struct daemon *d)
+{
+    int64_t now = clock_mono_ms ();
+
+    for (int i = 0; i < d->nslots; i++) {
+        struct slot_proc *sp = &d->slots[i];
+        int64_t beat = slotstate_beat_ms (d->state, i);
+        if (sp->pid <= 0 || now - beat < SLOT_STOPPED_MS ||
+            process_state (sp->pid) != 'T')
+            continue;
+        log_msg (
+            "slot %d (pid %d) stopped for %.1f s, killing it so that its rank "
+            "runs elsewhere",
+            i, sp->pid, (now - beat) / 1000.0);
+        kill (sp->pid, SIGKILL);
+        /* Not again before reap_slots() sees it die. */
+        slotstate_beat (d->state, i);
+    }
+}
+
 /* Fork the slots that are due, at most SPAWN_BATCH of them.  Returns
  * whether more are due now (the loop then does not wait). */
 static bool respawn_slots (struct daemon *d)
@@ -350,6 +449,10 @@ static bool respawn_slots (struct daemon *d)
     int64_t now = clock_mono_ms ();
     int forked = 0;
 
+    /* A restarted slot would adopt nothing of its predecessor's: kill that
+     * first. */
+    if (d->strays_deadline_ms)
+        return false;
     for (int i = 0; i < d->nslots && !d->stopping; i++) {
         struct slot_proc *sp = &d->slots[i];
         if (sp->pid != 0 || !sp->respawn_at_ms || now < sp->respawn_at_ms)
@@ -445,7 +548,9 @@ static void wait_for_events (struct daemon *d, bool busy)
         if (d->slots[i].control && relay_writer_pending (d->slots[i].control))
             fds[nfds++] = (struct pollfd){.fd = relay_writer_fd (d->slots[i].control),
                                           .events = POLLOUT};
-    poll (fds, nfds, busy ? 0 : 1000);
+    /* Strays to kill: look again soon, their SIGCHLD may come before their
+     * children are re-parented to the daemon. */
+    poll (fds, nfds, busy ? 0 : d->strays_deadline_ms ? 10 : 1000);
 }
 
 /* The daemon's private directory (userdir.h), after removing what dead
@@ -471,6 +576,12 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
     d->signal_fd = -1;
     d->dir_lock = -1;
     make_directory (d);
+    /* What a killed slot leaves comes to the daemon (kill_strays()). */
+    if (reaper_become () < 0)
+        log_msg (
+            "cannot adopt the orphans of slots: %s; a killed slot's task "
+            "children may outlive it",
+            strerror (errno));
     if (!(d->jobs = joblist_create (DAEMON_MAX_JOBS)))
         return errprintf_errno (errp, "cannot allocate the job list");
     if (!(d->topology = topology_create (d->cfg->topology, errp)))
@@ -515,6 +626,13 @@ static void daemon_fini (struct daemon *d)
         }
         close_control (&d->slots[i]);
     }
+    /* Every child left is what a slot left: the daemon is their last
+     * reaper. */
+    int left = reaper_clear (STRAY_KILL_MS);
+    if (left > 0)
+        log_msg ("%d processes left by slots survive SIGKILL", left);
+    else if (left < 0)
+        log_msg ("cannot list what slots left running: %s", strerror (errno));
     /* The slots are gone: nothing uses the directory any more. */
     if (d->dir && scratch_remove (d->dir, &error) < 0)
         log_msg ("%s", error.text);
@@ -554,6 +672,8 @@ int daemon_run (const struct daemon_config *cfg)
         handle_signals (&d);
         handle_broker (&d);
         flush_control (&d);
+        kill_strays (&d);
+        kill_stopped_slots (&d);
         spawning = respawn_slots (&d);
         int64_t now = clock_mono_ms ();
         /* Checked at least once a second: wait_for_events() wakes up then. */

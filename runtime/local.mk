@@ -26,6 +26,7 @@ runtime_krund_SOURCES = \
 	runtime/slotstate.c runtime/slotstate.h \
 	runtime/relay.c runtime/relay.h \
 	runtime/task.c runtime/task.h \
+	runtime/reaper.c runtime/reaper.h \
 	runtime/taskchannel.c runtime/taskchannel.h \
 	runtime/rankdata.c runtime/rankdata.h \
 	runtime/joblist.c runtime/joblist.h
@@ -42,6 +43,7 @@ RUNTIME_UNIT_TESTS = \
 	runtime/test/topology.t \
 	runtime/test/relay.t \
 	runtime/test/task.t \
+	runtime/test/reaper.t \
 	runtime/test/taskchannel.t \
 	runtime/test/rankdata.t \
 	runtime/test/stage.t \
@@ -63,6 +65,8 @@ runtime_test_cpumap_t_SOURCES = runtime/test/cpumap.c
 runtime_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_task_t_SOURCES = runtime/test/task.c runtime/task.c runtime/task.h
 runtime_test_task_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_reaper_t_SOURCES = runtime/test/reaper.c runtime/reaper.c runtime/reaper.h
+runtime_test_reaper_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_relay_t_SOURCES = runtime/test/relay.c runtime/relay.c runtime/relay.h
 runtime_test_relay_t_LDADD = tests/libtap.la
 runtime_test_topology_t_SOURCES = runtime/test/topology.c

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "rankdata.h"
+#include "reaper.h"
 #include "relay.h"
 #include "replay.h"
 #include "scratch.h"
@@ -36,6 +37,10 @@
 #define LEASE_CHECK_MS 3000
 /* At most one progress message per task in this time. */
 #define PROGRESS_INTERVAL_MS 200
+/* How long a slot waits for the strays of a task to die after SIGKILL
+ * before it logs them and goes on (only a process stuck in the kernel, in
+ * state D, takes longer; it is killed again after the next task). */
+#define STRAY_KILL_MS 1000
 
 /* A job this slot has heard of and takes part in. */
 struct slot_job {
@@ -100,10 +105,32 @@ struct slot {
 };
 
 static volatile sig_atomic_t stop_requested;
+/* The daemon died (SIGHUP, the slot's parent-death signal). */
+static volatile sig_atomic_t daemon_gone;
 
 static void on_stop_signal (int sig)
 {
     stop_requested = 1;
+}
+
+static void on_daemon_death (int sig)
+{
+    daemon_gone = 1;
+}
+
+/* Kill what the last task left behind: its process group is gone
+ * (task_destroy()), but a grandchild that called setsid() or was started
+ * in another group was re-parented to this slot, its subreaper, when its
+ * parent exited.  Between tasks every child of the slot is such a stray. */
+static void kill_strays (int rank)
+{
+    int left = reaper_clear (STRAY_KILL_MS);
+
+    if (left > 0)
+        log_msg ("rank %d: %d processes left by the task survive SIGKILL", rank, left);
+    else if (left < 0)
+        log_msg ("rank %d: cannot list the processes the task left: %s", rank,
+                 strerror (errno));
 }
 
 /* Tell the daemon, through the block it shares with its slots. */
@@ -948,7 +975,8 @@ static void finish_task (struct slot *s, int status)
     read_output (s, 2);
     read_control (s);
     data = taskchannel_result (r->channel, &data_len);
-    /* Grandchildren die with the task (task_destroy kills the group). */
+    /* Grandchildren die with the task: task_destroy() kills its group,
+     * kill_strays() those that left the group. */
     if (r->job && !r->drop && !r->give_back) {
         forward_output (s, 1, true);
         forward_output (s, 2, true);
@@ -967,6 +995,7 @@ static void finish_task (struct slot *s, int status)
         transport_reject (s->t, r->delivery_tag, r->give_back && r->job, NULL);
     task_destroy (r->task);
     r->task = NULL;
+    kill_strays (r->rank);
     empty_scratch (s);
     r->job = NULL;
     s->busy = false;
@@ -1187,7 +1216,16 @@ int slot_run (const struct slot_config *cfg)
     make_directory (&s);
     sigaction (SIGTERM, &sa, NULL);
     sigaction (SIGINT, &sa, NULL);
+    sa.sa_handler = on_daemon_death;
+    sigaction (SIGHUP, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
+    /* Orphans among the tasks' descendants come to this slot, which kills
+     * them when their task ends (kill_strays()). */
+    if (reaper_become () < 0)
+        log_msg (
+            "cannot adopt the orphans of tasks: %s; a task's setsid() "
+            "children may outlive it",
+            strerror (errno));
     if (!(s.seen = replay_create ()) || !(s.run.channel = taskchannel_create ())) {
         log_msg ("out of memory");
         goto done;
@@ -1197,7 +1235,12 @@ int slot_run (const struct slot_config *cfg)
         goto done;
     }
     while (!(stop_requested && !s.busy)) {
+        slotstate_beat (cfg->state, cfg->local);
         wait_for_events (&s);
+        if (daemon_gone) {
+            log_msg ("daemon gone, killing the running task");
+            goto done;
+        }
         if (s.busy) {
             read_output (&s, 1);
             read_output (&s, 2);
@@ -1223,6 +1266,7 @@ int slot_run (const struct slot_config *cfg)
 done:
     if (s.busy) {
         task_destroy (s.run.task);
+        kill_strays (s.run.rank);
         empty_scratch (&s);
         s.busy = false;
     }

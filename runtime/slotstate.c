@@ -12,8 +12,9 @@
  * make each other's caches miss. */
 struct entry {
     _Atomic int64_t changed_ms;
+    _Atomic int64_t beat_ms;
     _Atomic int busy;
-    char pad[64 - sizeof (int64_t) - sizeof (int)];
+    char pad[64 - 2 * sizeof (int64_t) - sizeof (int)];
 };
 _Static_assert(sizeof (struct entry) == 64, "one cache line per slot");
 
@@ -63,6 +64,21 @@ void slotstate_set_busy (struct slotstate *s, int i, bool busy)
         return;
     atomic_store (&s->entries[i].changed_ms, clock_mono_ms ());
     atomic_store (&s->entries[i].busy, busy ? 1 : 0);
+}
+
+void slotstate_beat (struct slotstate *s, int i)
+{
+    if (!s || i < 0 || i >= s->nslots)
+        return;
+    atomic_store_explicit (&s->entries[i].beat_ms, clock_mono_ms (),
+                           memory_order_relaxed);
+}
+
+int64_t slotstate_beat_ms (const struct slotstate *s, int i)
+{
+    if (!s || i < 0 || i >= s->nslots)
+        return 0;
+    return atomic_load_explicit (&s->entries[i].beat_ms, memory_order_relaxed);
 }
 
 bool slotstate_busy (const struct slotstate *s, int i)

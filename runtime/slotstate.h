@@ -1,5 +1,6 @@
 /* slotstate.h - what the slots of a node tell their daemon without a
- * system call: whether each is running a task, and when that last changed.
+ * system call: whether each is running a task, when that last changed, and
+ * that its event loop still turns (a heartbeat).
  *
  * The daemon maps one shared anonymous block before it forks its slots;
  * each slot writes its own entry when a task starts and ends, and the daemon
@@ -24,6 +25,13 @@ void slotstate_destroy (struct slotstate *s);
 
 /* Slot i starts (busy) or ends (not busy) a task, at clock_mono_ms(). */
 void slotstate_set_busy (struct slotstate *s, int i, bool busy);
+
+/* Slot i's event loop turned (at least once a second while it runs): the
+ * daemon tells a stopped slot by a heartbeat that no longer advances. */
+void slotstate_beat (struct slotstate *s, int i);
+
+/* The clock_mono_ms() of slot i's latest heartbeat, 0 if none yet. */
+int64_t slotstate_beat_ms (const struct slotstate *s, int i);
 
 bool slotstate_busy (const struct slotstate *s, int i);
 

@@ -23,6 +23,7 @@ INTEGRATION_TESTS = \
 	tests/t0220-timeout-retries.t \
 	tests/t0230-broker-restart.t \
 	tests/t0240-hostile-tasks.t \
+	tests/t0245-task-tree.t \
 	tests/t0250-fuzz-corpus.t \
 	tests/t0260-hostile-input.t \
 	tests/t0300-kube-run.t \
@@ -73,6 +74,7 @@ FAULT_TESTS = \
 	tests/t0220-timeout-retries.t \
 	tests/t0230-broker-restart.t \
 	tests/t0240-hostile-tasks.t \
+	tests/t0245-task-tree.t \
 	tests/t0250-fuzz-corpus.t \
 	tests/t0260-hostile-input.t
 check-faults:

@@ -41,6 +41,20 @@ int main (void)
             slotstate_last_change_ms (s) <= clock_mono_ms (),
         "the last change is the child's, on the same clock");
 
+    is_int (slotstate_beat_ms (s, 1), 0, "no heartbeat before the first");
+    if ((pid = fork ()) == 0) {
+        slotstate_beat (s, 1);
+        _exit (0);
+    }
+    ok (pid > 0 && waitpid (pid, &status, 0) == pid && status == 0, "a slot beat");
+    ok (slotstate_beat_ms (s, 1) >= before &&
+            slotstate_beat_ms (s, 1) <= clock_mono_ms (),
+        "the daemon sees its heartbeat, on the same clock");
+    is_int (slotstate_beat_ms (s, 0), 0, "the other slots' are untouched");
+    slotstate_beat (s, 4);
+    is_int (slotstate_beat_ms (s, 4) + slotstate_beat_ms (NULL, 0), 0,
+            "out of range or NULL: no heartbeat");
+
     slotstate_set_busy (s, 2, false);
     is_int (slotstate_busy_count (s), 0, "idle again");
     slotstate_set_busy (s, 4, true);
