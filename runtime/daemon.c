@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "clock.h"
 #include "daemon.h"
 #include "joblist.h"
@@ -78,6 +79,7 @@ struct daemon {
     int *cores; /* per slot: OS core index, -1 if unbound */
     struct slot_proc *slots;
     struct slotstate *state;  /* busy or idle, written by the slots themselves */
+    struct cgroup *cgroup;    /* one per slot, or NULL where none can be made */
     int64_t last_activity_ms; /* the daemon's own: its start */
     int64_t started_us;
     int64_t reconnect_at_ms;
@@ -160,6 +162,9 @@ static void slot_child (struct daemon *d, int i, int control_fd)
         if (d->slots[k].control)
             close (relay_writer_fd (d->slots[k].control));
     }
+    /* Its tasks are born in its cgroup (cgroup.h). */
+    if (d->cgroup && cgroup_enter (d->cgroup, i) < 0)
+        log_msg ("slot %d: cannot enter its cgroup: %s", i, strerror (errno));
     if (topology_bind_core (d->topology, i % d->ncores, &error) < 0)
         log_msg ("slot %d: %s (running unbound)", i, error.text);
     struct slot_config cfg = {
@@ -339,8 +344,11 @@ static void reap_slots (struct daemon *d)
                 continue;
             sp->pid = 0;
             close_control (sp);
-            /* What its task left comes to the daemon (reaper.h): killed by
-             * kill_strays() before the slot is restarted. */
+            /* What its task left is in its cgroup, and comes to the daemon
+             * (reaper.h): killed now and by kill_strays() before the slot is
+             * restarted. */
+            if (d->cgroup && cgroup_kill (d->cgroup, i) < 0)
+                log_msg ("slot %d: cannot kill its cgroup: %s", i, strerror (errno));
             if (!d->strays_deadline_ms) {
                 d->strays_since_ms = now;
                 d->strays_deadline_ms = now + STRAY_KILL_MS;
@@ -394,29 +402,6 @@ static void kill_strays (struct daemon *d)
     }
 }
 
-/* The pid's state letter in /proc/PID/stat (R, S, D, T, t, Z...), or 0 if
- * it cannot be read. */
-static char process_state (pid_t pid)
-{
-    char path[64], buf[512], *paren;
-    ssize_t n;
-    int fd;
-
-    snprintf (path, sizeof (path), "/proc/%d/stat", (int)pid);
-    if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
-        return 0;
-    n = read (fd, buf, sizeof (buf) - 1);
-    close (fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    /* The command name may hold spaces and parentheses: the state follows
-     * the last ')'. */
-    if (!(paren = strrchr (buf, ')')) || paren[1] != ' ')
-        return 0;
-    return paren[2];
-}
-
 /* A stopped slot (kill -STOP) holds its task, and the broker's prefetch may
  * have handed it one more: kill it, so that its connection closes and the
  * broker gives its rank to another slot now.  A task that stops itself
@@ -430,7 +415,7 @@ static void kill_stopped_slots (struct daemon *d)
         struct slot_proc *sp = &d->slots[i];
         int64_t beat = slotstate_beat_ms (d->state, i);
         if (sp->pid <= 0 || now - beat < SLOT_STOPPED_MS ||
-            process_state (sp->pid) != 'T')
+            reaper_process_state (sp->pid) != 'T')
             continue;
         log_msg (
             "slot %d (pid %d) stopped for %.1f s, killing it so that its rank "
@@ -594,6 +579,12 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
     d->slots = calloc (d->nslots, sizeof (*d->slots));
     if (!d->cores || !d->slots || !(d->state = slotstate_create (d->nslots)))
         return errprintf_errno (errp, "cannot allocate %d slots", d->nslots);
+    struct krun_error error;
+    if ((d->cgroup = cgroup_create (d->nslots, &error)))
+        log_msg ("slots' cgroups in %s", cgroup_path (d->cgroup));
+    else
+        log_msg ("%s: a task's processes are found through the slots' subreapers only",
+                 error.text);
     /* With more slots than cores (--slots, for sleep-like tasks) slots share
      * cores round robin. */
     for (int i = 0; i < d->nslots; i++)
@@ -633,6 +624,7 @@ static void daemon_fini (struct daemon *d)
         log_msg ("%d processes left by slots survive SIGKILL", left);
     else if (left < 0)
         log_msg ("cannot list what slots left running: %s", strerror (errno));
+    cgroup_destroy (d->cgroup);
     /* The slots are gone: nothing uses the directory any more. */
     if (d->dir && scratch_remove (d->dir, &error) < 0)
         log_msg ("%s", error.text);

@@ -27,6 +27,7 @@ runtime_krund_SOURCES = \
 	runtime/relay.c runtime/relay.h \
 	runtime/task.c runtime/task.h \
 	runtime/reaper.c runtime/reaper.h \
+	runtime/cgroup.c runtime/cgroup.h \
 	runtime/taskchannel.c runtime/taskchannel.h \
 	runtime/rankdata.c runtime/rankdata.h \
 	runtime/joblist.c runtime/joblist.h
@@ -44,6 +45,7 @@ RUNTIME_UNIT_TESTS = \
 	runtime/test/relay.t \
 	runtime/test/task.t \
 	runtime/test/reaper.t \
+	runtime/test/cgroup.t \
 	runtime/test/taskchannel.t \
 	runtime/test/rankdata.t \
 	runtime/test/stage.t \
@@ -67,6 +69,9 @@ runtime_test_task_t_SOURCES = runtime/test/task.c runtime/task.c runtime/task.h
 runtime_test_task_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_reaper_t_SOURCES = runtime/test/reaper.c runtime/reaper.c runtime/reaper.h
 runtime_test_reaper_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_cgroup_t_SOURCES = runtime/test/cgroup.c runtime/cgroup.c runtime/cgroup.h \
+	runtime/reaper.c runtime/reaper.h
+runtime_test_cgroup_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_relay_t_SOURCES = runtime/test/relay.c runtime/relay.c runtime/relay.h
 runtime_test_relay_t_LDADD = tests/libtap.la
 runtime_test_topology_t_SOURCES = runtime/test/topology.c

@@ -1,9 +1,11 @@
 /* reaper.c - see reaper.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,6 +17,29 @@
 int reaper_become (void)
 {
     return prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+/* The pid's state letter in /proc/PID/stat (R, S, D, T, t, Z...), or 0 if
+ * it cannot be read. */
+char reaper_process_state (pid_t pid)
+{
+    char path[64], buf[512], *paren;
+    ssize_t n;
+    int fd;
+
+    snprintf (path, sizeof (path), "/proc/%d/stat", (int)pid);
+    if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read (fd, buf, sizeof (buf) - 1);
+    close (fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* The command name may hold spaces and parentheses: the state follows
+     * the last ')'. */
+    if (!(paren = strrchr (buf, ')')) || paren[1] != ' ')
+        return 0;
+    return paren[2];
 }
 
 static bool kept (pid_t pid, const pid_t *keep, int nkeep)

@@ -38,4 +38,8 @@ int reaper_kill_strays (const pid_t *keep, int nkeep);
  * child at all, costs one waitpid(). */
 int reaper_clear (int timeout_ms);
 
+/* The state letter of process pid in /proc/PID/stat (R, S, D, T stopped,
+ * t traced, Z zombie...), or 0 if there is no such process. */
+char reaper_process_state (pid_t pid);
+
 #endif

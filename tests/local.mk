@@ -1,7 +1,8 @@
 # tests/: the TAP library and the whole-program scenarios (tNNNN-*.t),
 # which run the real krun and krund against a private RabbitMQ.
 noinst_LTLIBRARIES += tests/libtap.la
-tests_libtap_la_SOURCES = tests/tap.c tests/tap.h tests/testdir.c tests/testdir.h
+tests_libtap_la_SOURCES = tests/tap.c tests/tap.h tests/testdir.c tests/testdir.h \
+	tests/testproc.c tests/testproc.h
 
 INTEGRATION_TESTS = \
 	tests/t0010-transport.t \

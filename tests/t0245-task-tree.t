@@ -107,6 +107,31 @@ test_expect_success 'krun up brings the lost node back' '
     "$KRUN" up && [ -n "$(daemon_pid a)" ] && wait_for 10 slots_are 4 a
 '
 
+# The daemon and its slots killed at once (its process group): no subreaper
+# is left, so the detached processes of their tasks live on until the next
+# krund of the host starts (here: krun up; in a parallel make check, maybe
+# another test's) and kills what is left in the dead daemon's cgroups
+# (cgroup.h).  Where no cgroup v2 can be made there is nobody to kill them:
+# skipped, and said so in docs/reliability.md.
+if grep -q "slots' cgroups in" "$KRUN_STATE_DIR/krund-a.log"; then
+    test_expect_success 'kill -9 of a daemon and its slots at once: the next krund kills what their tasks left' '
+        rm -f pids/* &&
+        { TASK_SECONDS=4 "$KRUN" -n 8 --timeline t6.csv ./tree.sh >out6 2>err6 & } &&
+        pid=$! &&
+        wait_for 30 sh -c "[ \$(ls pids/*.ready | wc -l) -eq 8 ]" &&
+        pgid=$(ps -o pgid= -p "$(daemon_pid a)" | tr -d " ") && [ -n "$pgid" ] &&
+        kill -9 -- "-$pgid" &&
+        wait $pid && one_result_per_rank t6.csv 8 &&
+        "$KRUN" up && start=$(now) &&
+        wait_for 10 none_alive pids/a.*.1.tree && since $start >t6.time &&
+        wait_for 10 slots_are 4 a
+    '
+    echo "# daemon and slots kill -9: the task trees gone $(cat t6.time 2>/dev/null) s after the next krund started"
+else
+    test_count=$((test_count + 1))
+    echo "ok $test_count # SKIP no cgroup for the slots here: $(grep -m 1 "subreapers only" "$KRUN_STATE_DIR/krund-a.log")"
+fi
+
 test_expect_success 'a stopped slot is killed and restarted; its rank reruns within seconds' '
     rm -f pids/* &&
     { TASK_SECONDS=3 "$KRUN" -n 2 --timeline t4.csv ./tree.sh >out4 2>err4 & } &&

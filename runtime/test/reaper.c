@@ -12,51 +12,13 @@
 
 #include "reaper.h"
 #include "tests/tap.h"
+#include "tests/testproc.h"
 
 /* True while pid runs (a zombie counts as gone). */
 static bool alive (pid_t pid)
 {
-    char path[64], buf[512], *paren;
-    FILE *f;
-    size_t n;
-
-    snprintf (path, sizeof (path), "/proc/%d/stat", (int)pid);
-    if (!(f = fopen (path, "r")))
-        return false;
-    n = fread (buf, 1, sizeof (buf) - 1, f);
-    fclose (f);
-    buf[n] = '\0';
-    paren = strrchr (buf, ')');
-    return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
-}
-
-/* Fork a child that starts a detached grandchild (setsid, as a task's
- * daemon would) and exits: the grandchild is re-parented to this process.
- * Returns the grandchild's pid. */
-static pid_t orphan (void)
-{
-    int p[2];
-    pid_t child, grandchild = -1;
-
-    if (pipe (p) < 0 || (child = fork ()) < 0)
-        bail_out ("pipe or fork");
-    if (child == 0) {
-        pid_t g = fork ();
-        if (g == 0) {
-            setsid ();
-            execl ("/bin/sleep", "sleep", "300", (char *)NULL);
-            _exit (127);
-        }
-        if (write (p[1], &g, sizeof (g)) != sizeof (g))
-            _exit (1);
-        _exit (0);
-    }
-    close (p[1]);
-    if (read (p[0], &grandchild, sizeof (grandchild)) != sizeof (grandchild))
-        bail_out ("no grandchild pid");
-    close (p[0]);
-    waitpid (child, NULL, 0);
-    return grandchild;
+    char state = reaper_process_state (pid);
+    return state && state != 'Z' && state != 'X';
 }
 
 int main (void)
@@ -66,7 +28,7 @@ int main (void)
     if (!ok (reaper_become () == 0, "the test becomes a child subreaper"))
         bail_out ("no child subreaper on this kernel");
 
-    pid_t stray = orphan ();
+    pid_t stray = testproc_orphan (NULL, NULL);
     ok (alive (stray), "a setsid grandchild outlives its parent");
     is_int (reaper_clear (5000), 0, "reaper_clear() leaves no child");
     ok (!alive (stray), "the grandchild is gone");
@@ -79,7 +41,7 @@ int main (void)
         execl ("/bin/sleep", "sleep", "300", (char *)NULL);
         _exit (127);
     }
-    stray = orphan ();
+    stray = testproc_orphan (NULL, NULL);
     is_int (reaper_kill_strays (&keep, 1), 1, "one stray beside the kept child");
     ok (waitpid (stray, NULL, 0) == stray, "the stray died of SIGKILL");
     ok (alive (keep), "the kept child runs on");
