@@ -65,6 +65,8 @@ FAULT_TESTS = \
 	runtime/test/replay.t \
 	runtime/test/scratch.t \
 	runtime/test/userdir.t \
+	runtime/test/reaper.t \
+	runtime/test/cgroup.t \
 	launcher/test/joblog.t \
 	tests/t0130-cancel.t \
 	tests/t0160-bad-input.t \
