@@ -3,8 +3,9 @@
  * The child runs in its own process group so that task_kill() reaches the
  * grandchildren it forks, and it gets SIGKILL if its slot process dies
  * (PR_SET_PDEATHSIG), so a killed slot never leaves an orphan task running
- * while the broker hands the same rank to another slot.  It is started with
- * vfork() (see task.c for why).
+ * while the broker hands the same rank to another slot.  Descendants that
+ * leave the group are the slot's and its daemon's to kill (reaper.h).  It is
+ * started with vfork() (see task.c for why).
  *
  * Each task also gets one end of a socketpair as file descriptor
  * TASK_CONTROL_FD (3): the control channel on which libkrun sends its result
