@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,17 +103,12 @@ static int own_cgroup (char *dir, size_t size)
     return 0;
 }
 
-static bool is_krund (long pid)
+/* Whether pid runs, as anything: a set is swept only when its daemon's pid
+ * is free, never while that pid might still be a daemon (run under another
+ * name, by valgrind say).  A reused pid only delays the sweep. */
+static bool pid_alive (long pid)
 {
-    char path[64], comm[32] = "";
-    FILE *f;
-
-    snprintf (path, sizeof (path), "/proc/%ld/comm", pid);
-    if (!(f = fopen (path, "re")))
-        return false;
-    bool yes = fgets (comm, sizeof (comm), f) && strncmp (comm, "krund", 5) == 0;
-    fclose (f);
-    return yes;
+    return kill ((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 /* Remove dir and its children (cgroups: directories only), waiting up to
@@ -140,8 +136,8 @@ static void remove_tree (const char *dir)
     }
 }
 
-/* Kill and remove what daemons that died left under parent.  A live krund's
- * set is left alone (its pid names it). */
+/* Kill and remove what daemons that died left under parent.  A live
+ * daemon's set is left alone (its pid names it). */
 static void sweep_dead (const char *parent)
 {
     DIR *d = opendir (parent);
@@ -154,7 +150,7 @@ static void sweep_dead (const char *parent)
         if (strncmp (e->d_name, PREFIX, strlen (PREFIX)) != 0)
             continue;
         long pid = strtol (e->d_name + strlen (PREFIX), &end, 10);
-        if (*end || pid <= 0 || pid == getpid () || is_krund (pid))
+        if (*end || pid <= 0 || pid == getpid () || pid_alive (pid))
             continue;
         snprintf (dir, sizeof (dir), "%s/%s", parent, e->d_name);
         /* cgroup.kill of a parent kills its whole subtree. */

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,8 +63,6 @@ static pid_t detached_in (const struct cgroup *cg, int slot, const char *dir)
 int main (void)
 {
     struct krun_error error = {{0}};
-    /* A daemon's set is known to be alive by its krund's name. */
-    prctl (PR_SET_NAME, "krund-cgtest");
     struct cgroup *cg = cgroup_create (2, &error);
 
     if (!cg) {
