@@ -25,11 +25,13 @@
 #define HEADER "krun-sig-v2 1795371775334785 " NONCE "\n"
 /* printf END_BODY | tests/lib/seal.py seal KEYFILE(KEY32) EXPIRY NONCE:
  * the ciphertext (as long as END_BODY), then the 16-byte tag. */
-#define END_CIPHER                                                             \
-    "\x3f\xea\x87\xf9\xb5\xeb\x5b\x7c\xdd\x37\xe7\x26\xd4\x40\xd5\x4d\x39\xa3" \
+#define END_CIPHER "\x3f" END_CIPHER_TAIL
+#define END_CIPHER_TAIL                                                        \
+    "\xea\x87\xf9\xb5\xeb\x5b\x7c\xdd\x37\xe7\x26\xd4\x40\xd5\x4d\x39\xa3"     \
     "\xce\x31\x7a\xb9\x08\x30\xc9\x6e\x17\x7c\x92\x2e\x4d\x44\x1a\xf9\x44\xfb" \
-    "\x57\x49\x27\xd5\x6b\xf2\x97\xcb\x95\xc9\xa4"
-#define END_TAG "\x6f\x4a\x65\x73\x1b\x8a\x20\xb0\x07\x13\x89\xc0\xae\x65"
+    "\x57\x49\x27\xd5\x6b\xf2\x97\xcb\x95"
+#define END_TAG "\xc9" END_TAG_TAIL
+#define END_TAG_TAIL "\xa4\x6f\x4a\x65\x73\x1b\x8a\x20\xb0\x07\x13\x89\xc0\xae\x65"
 #define END_SEALED HEADER END_CIPHER END_TAG
 /* The same message as the first version sealed it (HMAC-SHA256, in clear). */
 #define END_SEALED_V1               \
@@ -147,7 +149,8 @@ static void test_confidential (void)
             strncmp (sealed, "krun-sig-v2 1795371775334785 ", 29) == 0 &&
             strspn (sealed + 29, "0123456789abcdef") == 48,
         "header: tag, expiry, 48 lower-case hex digits");
-    ok (nl && len == (size_t)(nl + 1 - sealed) + strlen (secret) + 16,
+    ok (nl && len == (size_t)(nl + 1 - sealed) + strlen (secret) + 16 &&
+            sizeof (END_CIPHER) - 1 == strlen (END_BODY) && sizeof (END_TAG) - 1 == 16,
         "then as many bytes as the body, and a 16-byte tag");
     ok (sealed && !memmem (sealed, len, "SECRET", 6) &&
             !memmem (sealed, len, "hunter", 6),
@@ -190,58 +193,71 @@ static void test_nonces (void)
     sign_key_destroy (k);
 }
 
-/* Each entry: a body the right key must refuse, and why. */
+/* Each entry: a body the right key must refuse, what it is, and a part of
+ * the reason sign_open() must give. */
 static void test_refused (void)
 {
+#define BAD_TAG "bad signature (wrong key or altered message)"
+#define EXPIRY_TEXT "signature header: malformed expiry"
+#define NONCE_TEXT "signature header: malformed nonce"
     static const struct {
         const char *body;
         const char *what;
+        const char *why;
     } table[] = {
-        {END_BODY, "unsigned protocol body"},
-        {"", "empty body"},
+        {END_BODY, "unsigned protocol body", "not signed"},
+        {"", "empty body", "not signed"},
         {"krun-sig-v2 01795371775334785 " NONCE "\n" END_CIPHER END_TAG,
-         "leading zero in the expiry"},
+         "leading zero in the expiry", EXPIRY_TEXT},
         {"krun-sig-v2 1795371775334786 " NONCE "\n" END_CIPHER END_TAG,
-         "expiry changed"},
+         "expiry changed", BAD_TAG},
         {"krun-sig-v2 99999999999999999999 " NONCE "\n" END_CIPHER END_TAG,
-         "expiry of 20 digits"},
-        {"krun-sig-v2 -1 " NONCE "\n" END_CIPHER END_TAG, "negative expiry"},
+         "expiry of 20 digits", "expiry out of range"},
+        {"krun-sig-v2 -1 " NONCE "\n" END_CIPHER END_TAG, "negative expiry",
+         EXPIRY_TEXT},
         {"krun-sig-v2 1795371775334785 "
          "000102030405060708090A0B0C0D0E0F1011121314151617\n" END_CIPHER END_TAG,
-         "upper-case nonce"},
+         "upper-case nonce", NONCE_TEXT},
         {"krun-sig-v2 1795371775334785 "
          "000102030405060708090a0b0c0d0e0f1011121314151616\n" END_CIPHER END_TAG,
-         "last nonce digit changed (the GCM nonce)"},
+         "last nonce digit changed (the GCM nonce)", BAD_TAG},
         {"krun-sig-v2 1795371775334785 "
          "100102030405060708090a0b0c0d0e0f1011121314151617\n" END_CIPHER END_TAG,
-         "first nonce digit changed (the message key)"},
+         "first nonce digit changed (the message key)", BAD_TAG},
         {"krun-sig-v2 1795371775334785 "
          "000102030405060708090a0b0c0d0e0f10111213141516\n" END_CIPHER END_TAG,
-         "nonce too short"},
-        {"krun-sig-v2 1795371775334785  " NONCE "\n" END_CIPHER END_TAG, "two spaces"},
+         "nonce too short", NONCE_TEXT},
+        {"krun-sig-v2 1795371775334785  " NONCE "\n" END_CIPHER END_TAG, "two spaces",
+         NONCE_TEXT},
         {"krun-sig-v2 1795371775334785 " NONCE "\r\n" END_CIPHER END_TAG,
-         "CR before the newline"},
-        {HEADER "\x3e" END_CIPHER + 1, "first ciphertext byte changed"},
-        {HEADER END_CIPHER "\x6e" END_TAG + 1, "first tag byte changed"},
-        {HEADER END_CIPHER END_TAG " ", "a byte appended"},
-        {HEADER END_TAG, "ciphertext removed"},
-        {HEADER END_CIPHER, "tag removed"},
-        {HEADER END_BODY "0123456789abcdef", "the body in clear with some tag"},
+         "CR before the newline", NONCE_TEXT},
+        {HEADER "\x3e" END_CIPHER_TAIL END_TAG, "first ciphertext byte changed",
+         BAD_TAG},
+        {HEADER END_CIPHER "\xc8" END_TAG_TAIL, "first tag byte changed", BAD_TAG},
+        {HEADER END_CIPHER END_TAG " ", "a byte appended", BAD_TAG},
+        {HEADER END_TAG, "ciphertext removed", BAD_TAG},
+        {HEADER END_CIPHER, "tag removed", BAD_TAG},
+        {HEADER "0123456789abcde", "shorter than a tag", "truncated (no tag)"},
+        {HEADER END_BODY "0123456789abcdef", "the body in clear with some tag",
+         BAD_TAG},
         {"krun-sig-v3 1795371775334785 " NONCE "\n" END_CIPHER END_TAG,
-         "another version"},
-        {END_SEALED_V1, "the first version (HMAC, in clear), though its MAC is good"},
-        {"krun-sig-v", "the bare tag"},
-        {"krun-sig-v2", "the bare tag and version"},
-        {"krun-sig-vx 1", "a version that is no number"},
+         "another version",
+         "sealed with version krun-sig-v3, which this build refuses"},
+        {END_SEALED_V1, "the first version (HMAC, in clear), though its MAC is good",
+         "sealed with version krun-sig-v1, which this build refuses"},
+        {"krun-sig-v", "the bare tag", "not signed"},
+        {"krun-sig-v2", "the bare tag and version", "malformed version"},
+        {"krun-sig-vx 1", "a version that is no number", "malformed version"},
     };
     struct sign_key *k = key32 ();
     struct krun_error error;
 
     for (size_t i = 0; i < sizeof (table) / sizeof (table[0]); i++) {
         errno = 0;
+        error.text[0] = '\0';
         ok (open_copy (k, table[i].body, strlen (table[i].body), 0, &error) < 0 &&
-                errno == EBADMSG,
-            "refused (EBADMSG): %s", table[i].what);
+                errno == EBADMSG && strstr (error.text, table[i].why),
+            "refused (EBADMSG): %s: %s", table[i].what, error.text);
     }
     errno = 0;
     ok (open_copy (k, END_BODY, strlen (END_BODY), 0, &error) < 0 &&
