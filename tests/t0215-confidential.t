@@ -63,6 +63,7 @@ test_expect_success 'a job with secrets in its environment, inputs and results r
 # firehose's copies follow within moments.
 sleep 2
 stop_capture
+echo "# $(ls cap | wc -l) messages captured, $(grep -l "^krun-sig-v2 " cap/* | wc -l) of them sealed"
 test_expect_success 'the firehose captured the job' '
     ls cap | wc -l >count && cat count &&
     [ "$(cat count)" -ge 10 ]
