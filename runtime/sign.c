@@ -46,9 +46,8 @@ struct seal_cache {
     size_t plain_size;
 };
 
+/* The key file's bytes are not kept: only E, inside the HMAC context. */
 struct sign_key {
-    size_t len;
-    unsigned char bytes[SIGN_KEY_MAX];
     /* Mutable through a const key: sealing and opening do not change the
      * key, only what it caches. */
     struct seal_cache *cache;
@@ -117,9 +116,7 @@ struct sign_key *sign_key_create (const void *bytes, size_t len)
     }
     if (!(key = calloc (1, sizeof (*key))))
         return NULL;
-    memcpy (key->bytes, bytes, len);
-    key->len = len;
-    if (!(key->cache = cache_create (key->bytes, len))) {
+    if (!(key->cache = cache_create (bytes, len))) {
         sign_key_destroy (key);
         errno = ENOMEM;
         return NULL;
@@ -133,7 +130,6 @@ void sign_key_destroy (struct sign_key *key)
 
     if (key) {
         cache_destroy (key->cache);
-        OPENSSL_cleanse (key->bytes, sizeof (key->bytes));
         free (key);
     }
     errno = saved_errno;
@@ -354,7 +350,14 @@ char *sign_seal (const struct sign_key *key, const void *body, size_t len,
         errprintf (errp, "cannot seal a message: bad arguments");
         return NULL;
     }
-    if (getrandom (nonce, sizeof (nonce), 0) != sizeof (nonce)) {
+    /* Up to 256 bytes, getrandom() gives all or fails (EINTR only while
+     * the system's entropy pool is not ready yet, at boot). */
+    ssize_t got;
+    while ((got = getrandom (nonce, sizeof (nonce), 0)) < 0 && errno == EINTR)
+        ;
+    if (got != sizeof (nonce)) {
+        if (got >= 0)
+            errno = EIO;
         errprintf_errno (errp, "cannot seal a message: no random nonce");
         return NULL;
     }
