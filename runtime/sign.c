@@ -32,6 +32,8 @@
 /* "krun-sig-v2 " + expiry + " " + nonce + "\n" */
 #define MAX_HEADER (sizeof (SIGN_HEADER) + MAX_EXPIRY_DIGITS + 1 + NONCE_HEX + 1)
 #define DERIVE_INFO SIGN_HEADER " AES-256-GCM"
+/* Size up to which the buffer of opened bodies is kept whatever comes next. */
+#define PLAIN_KEEP (1 << 20)
 
 _Static_assert(MAX_HEADER + TAG_BYTES <= SIGN_HEADER_MAX, "SIGN_HEADER_MAX too small");
 
@@ -440,7 +442,10 @@ static int plain_reserve (struct seal_cache *c, size_t len)
 {
     char *p;
 
-    if (len < c->plain_size)
+    /* Reused while it fits; but one 8 MiB announcement must not keep every
+     * slot 8 MiB bigger for good. */
+    if (len < c->plain_size &&
+        (c->plain_size <= PLAIN_KEEP || len >= c->plain_size / 4))
         return 0;
     if (len == SIZE_MAX || !(p = malloc (len + 1))) {
         errno = ENOMEM;

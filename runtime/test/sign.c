@@ -127,6 +127,12 @@ static void test_round_trips (void)
             inner_len == big_len && memcmp (inner, big, big_len) == 0,
         "an 8 MiB body survives, within SIGN_HEADER_MAX more bytes");
     free (sealed);
+    sealed = sign_seal (k, binary, sizeof (binary), 5, &len, &error);
+    ok (sealed &&
+            sign_open (k, sealed, len, 0, &inner, &inner_len, NULL, &error) == 0 &&
+            inner_len == sizeof (binary) && memcmp (inner, binary, inner_len) == 0,
+        "then a small one again (into a new, smaller buffer)");
+    free (sealed);
     free (big);
     errno = 0;
     ok (!sign_seal (k, "x", 1, -1, &len, &error) && errno == EINVAL,
