@@ -33,7 +33,7 @@ static const char usage_text[] =
     "\n"
     "Environment: KRUN_AMQP_URL, KRUN_AMQP_CACERT (CA file for amqps://),\n"
     "KRUN_NODE_NAME, KRUN_KEY_FILE (required: the key shared with krun that\n"
-    "signs job messages; mode 0600 or 0400).  The URL and the key file name are\n"
+    "seals job messages; mode 0600 or 0400).  The URL and the key file name are\n"
     "removed from the environment the tasks see.\n";
 
 static int parse_int (const char *opt, const char *s, int min)

@@ -1,24 +1,38 @@
-/* sign.h - HMAC-SHA256 signatures on the messages a worker acts on.
+/* sign.h - sealed messages: authenticated encryption of what travels the broker.
  *
  * Anyone who can publish to the broker could otherwise make a worker run any
- * program, or forge the result of a rank.  So the launcher seals every
- * announce, task, end and cancel body with a key it shares with the
- * workers, and a slot opens (verifies) them before it decodes them; the
- * slots seal their result, output and progress messages with the same key,
- * and the launcher opens them.  A sealed body is one header line and the
- * protocol body unchanged:
+ * program, or forge the result of a rank; anyone who can read from it (bind a
+ * queue to krun.control, consume a results queue) could read a job's
+ * environment, its inputs and its results.  So the launcher seals every
+ * announce, task, end and cancel body with a key it shares with the workers,
+ * and a slot opens them before it decodes them; the slots seal their result,
+ * output and progress messages with the same key, and the launcher opens
+ * them.  A sealed body is one ASCII header line, the protocol body encrypted,
+ * and a 16-byte tag:
  *
- *     krun-sig-v1 <expires_us> <64 hex digits of the MAC>\n<protocol body>
+ *     krun-sig-v2 <expires_us> <48 hex digits: 24 random bytes N>\n
+ *     <AES-256-GCM ciphertext of the protocol body><GCM tag>
  *
- * The MAC is HMAC-SHA256 (key, "krun-sig-v1 <expires_us>\n" <protocol body>):
- * it covers the exact bytes sent (the job id is inside the protocol body)
- * and the expiry, so neither can be changed without the key.  The key file
- * holds the key as text (krun writes 64 hex digits, i.e. 32 random bytes;
- * any 32 to 4096 bytes are accepted, a trailing newline is not part of it)
- * and must be readable by its owner only: a key others can read is no
- * secret, and is refused.  Read access for the process's own group is
+ * E = HKDF-SHA256 (key, no salt, info "krun-sig-v2 AES-256-GCM") is derived
+ * once per key; each message has its own AES-256-GCM key HMAC-SHA256 (E,
+ * N[0..12)) and nonce N[12..24), and the whole header line (newline included)
+ * is the associated data, so the expiry cannot be changed either.  (As
+ * XAES-256-GCM does: 192 random bits per message, so no count of messages
+ * per key wears a key out.)  The first version, krun-sig-v1 (HMAC-SHA256,
+ * body in clear), is refused with a message naming its version: an old krun
+ * or krund fails loudly instead of leaking or being ignored.
+ *
+ * The key file holds the key as text (krun writes 64 hex digits, i.e. 32
+ * random bytes; any 32 to 4096 bytes are accepted, a trailing newline is not
+ * part of it) and must be readable by its owner only: a key others can read
+ * is no secret, and is refused.  Read access for the process's own group is
  * accepted (a Kubernetes Secret volume of mode 0440 with the pod's fsGroup;
  * a user's private group); group write, another group or others are not.
+ *
+ * sign_seal() and sign_open() are the only ways in and out of a seal; a key
+ * keeps OpenSSL contexts and the last opened body, so it must not be used by
+ * two threads at once (krun and krund have one thread; a forked slot has its
+ * own copy).
  *
  * Errors follow error.h: -1 or NULL, errno, and a message naming the file.
  */
@@ -31,11 +45,13 @@
 
 #include "error.h"
 
-#define SIGN_HEADER "krun-sig-v1"
+/* The tag every seal starts with (then the version), and this version's. */
+#define SIGN_TAG "krun-sig-v"
+#define SIGN_HEADER "krun-sig-v2"
 /* Smallest and largest key accepted, in bytes. */
 #define SIGN_KEY_MIN 32
 #define SIGN_KEY_MAX 4096
-/* Longest header line sign_seal() puts before a body. */
+/* Most bytes sign_seal() adds to a body (header line and tag). */
 #define SIGN_HEADER_MAX 128
 
 /* How long a sealed message stays valid.  Announcements, end and cancel are
@@ -70,22 +86,26 @@ struct sign_key *sign_key_create (const void *bytes, size_t len);
 /* Accepts NULL; keeps errno. */
 void sign_key_destroy (struct sign_key *key);
 
-/* Seal body (len bytes) valid until expires_us (CLOCK_REALTIME
- * microseconds).  Returns the sealed body (caller must free), its length in
- * *lenp, or NULL with errno (EINVAL, ENOMEM). */
+/* Seal (encrypt and authenticate) body (len bytes) valid until expires_us
+ * (CLOCK_REALTIME microseconds).  Returns the sealed body (caller must
+ * free), its length in *lenp, or NULL with errno (EINVAL, ENOMEM, or
+ * getrandom's). */
 char *sign_seal (const struct sign_key *key, const void *body, size_t len,
                  int64_t expires_us, size_t *lenp, struct krun_error *errp);
 
-/* Whether body starts with a seal's header: sealed, well or badly (only
- * sign_open() tells).  For channels that carry both sealed and unsigned
- * messages. */
+/* Whether body starts with a seal's tag, of any version: sealed, well or
+ * badly (only sign_open() tells).  For channels that carry both sealed and
+ * unsigned messages. */
 bool sign_is_sealed (const void *body, size_t len);
 
-/* Check a sealed body at time now_us.  On success returns 0, and *inner /
- * *inner_len give the protocol body (borrowed from sealed).  Fails with
- * errno EBADMSG for an unsigned or malformed body or a wrong MAC (the message
- * says which), EKEYEXPIRED if the expiry has passed.  expires_us (may be
- * NULL) receives the expiry of a body whose MAC is good, expired or not. */
+/* Check and decrypt a sealed body at time now_us.  On success returns 0,
+ * and *inner / *inner_len give the protocol body, followed by a NUL byte:
+ * borrowed from key, valid until the next sign_open() with this key or
+ * sign_key_destroy().  Fails with errno EBADMSG for an unsigned or malformed
+ * body, a seal of another version, or a wrong tag (wrong key, altered
+ * message; the message says which), EKEYEXPIRED if the expiry has passed,
+ * ENOMEM.  expires_us (may be NULL) receives the expiry of a body whose tag
+ * is good, expired or not. */
 int sign_open (const struct sign_key *key, const void *sealed, size_t len,
                int64_t now_us, const char **inner, size_t *inner_len,
                int64_t *expires_us, struct krun_error *errp);

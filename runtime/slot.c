@@ -203,8 +203,9 @@ static int announce_global_slot (const struct slot *s,
 }
 
 /* Check the seal of a message a worker acts on (see sign.h).  Returns 0
- * and the protocol body in *body (borrowed from sealed), or -1 after logging and
- * counting the refusal: then nothing of m may be acted on. */
+ * and the protocol body in *body (borrowed from the key until its next
+ * sign_open()), or -1 after logging and counting the refusal: then nothing
+ * of m may be acted on. */
 static int verify (struct slot *s, const char *queue, const void *sealed,
                    size_t sealed_len, const char **body, size_t *len,
                    int64_t *expires_us)

@@ -21,6 +21,7 @@ INTEGRATION_TESTS = \
 	tests/t0186-dead-slot-dirs.t \
 	tests/t0200-faults.t \
 	tests/t0210-signing.t \
+	tests/t0215-confidential.t \
 	tests/t0220-timeout-retries.t \
 	tests/t0230-broker-restart.t \
 	tests/t0240-hostile-tasks.t \
@@ -74,6 +75,7 @@ FAULT_TESTS = \
 	tests/t0186-dead-slot-dirs.t \
 	tests/t0200-faults.t \
 	tests/t0210-signing.t \
+	tests/t0215-confidential.t \
 	tests/t0220-timeout-retries.t \
 	tests/t0230-broker-restart.t \
 	tests/t0240-hostile-tasks.t \

@@ -1,8 +1,9 @@
-# sign.sh - seal message bodies as krun does (docs/protocol.md, Signatures),
-# independently of krun's code (openssl dgst), for tests that forge or
-# replay messages (sourced after test-lib.sh).
+# sign.sh - seal message bodies as krun does (docs/protocol.md, Seals),
+# independently of krun's code (tests/lib/seal.py, Python's cryptography),
+# for tests that forge, replay or read messages (sourced after test-lib.sh).
 #
 #   seal KEYFILE EXPIRY_US < BODY > SEALED
+#   unseal KEYFILE < SEALED > BODY   (fails if the key does not open it)
 #   now_us                     current CLOCK_REALTIME in microseconds
 #   forge_setup                start the broker, configure one node "a" of
 #                              2 slots; sets URL, KEY (the key file), LOG
@@ -12,16 +13,8 @@
 
 now_us () { date +%s%6N; }
 
-seal () {
-    local body mac
-    body=$(mktemp "$TEST_DIR/body.XXXXXX")
-    cat >"$body"
-    mac=$({ printf 'krun-sig-v1 %s\n' "$2"; cat "$body"; } |
-        openssl dgst -sha256 -mac HMAC -macopt "key:$(tr -d '\n' <"$1")" -r | cut -d' ' -f1)
-    printf 'krun-sig-v1 %s %s\n' "$2" "$mac"
-    cat "$body"
-    rm -f "$body"
-}
+seal () { python3 "$KRUN_TOP_SRCDIR/tests/lib/seal.py" seal "$1" "$2"; }
+unseal () { python3 "$KRUN_TOP_SRCDIR/tests/lib/seal.py" open "$1"; }
 
 # announce JOB MARKER: an announcement of job JOB whose task touches MARKER,
 # for both slots of node a.
