@@ -17,6 +17,7 @@
 #include "job.h"
 #include "kubernetes.h"
 #include "local.h"
+#include "privatebroker.h"
 #include "inputs.h"
 #include "jobqueues.h"
 #include "presence.h"
@@ -286,7 +287,10 @@ static int parse_options (int argc, char *argv[], struct options *o)
     };
     int opt;
 
-    /* "+": options end at the program's name, its own options are its own. */
+    /* "+": options end at the program's name, its own options are its own.
+     * optind 0: a fresh scan, also when called again for the options after a
+     * subcommand (argv[0] is then the subcommand). */
+    optind = 0;
     while ((opt = getopt_long (argc, argv, "+n:f:x:qhV", options, NULL)) != -1) {
         switch (opt) {
             case 'n':
@@ -388,32 +392,61 @@ static int parse_options (int argc, char *argv[], struct options *o)
     return optind;
 }
 
-/* Connect, starting the private broker if the default one is not there. */
-static struct transport *connect_broker (const struct config *cfg, const char *url,
-                                         bool is_default, const char *state_dir,
-                                         bool autostart, bool quiet)
+/* Whether krun uses the private broker of its state directory: no broker
+ * configured, and the local provider with local.broker on. */
+static bool uses_private_broker (const struct config *cfg)
+{
+    bool is_default;
+    char *url = config_amqp_url (cfg, &is_default);
+
+    if (!url)
+        die ("out of memory");
+    free (url);
+    return is_default && cfg->local_broker && strcmp (cfg->provider, "local") == 0;
+}
+
+/* The broker URL (caller must free): the configured one, else that of the
+ * private broker, started first when start is true.  NULL (errno ESRCH) if
+ * the private broker does not run and start is false; dies on any other
+ * failure. */
+static char *broker_url (const struct config *cfg, const char *state_dir, bool start,
+                         bool quiet)
 {
     struct krun_error error;
-    struct transport *t = transport_connect (url, cfg->amqp_cacert, 30, &error);
+    bool is_default, started;
+    char *url;
 
-    if (t) {
-        if (is_default)
-            local_broker_touch (state_dir);
-        return t;
+    if (!uses_private_broker (cfg)) {
+        if (!(url = config_amqp_url (cfg, &is_default)))
+            die ("out of memory");
+        return url;
     }
-    if (!(autostart && errno == ECONNREFUSED && is_default && cfg->local_broker &&
-          strcmp (cfg->provider, "local") == 0))
-        die ("%s", error.text);
-    if (local_broker_start (cfg, state_dir, &error) < 0)
-        die ("%s", error.text);
-    if (!quiet)
+    if (!(url = private_broker_url (cfg, state_dir, start, &started, &error))) {
+        if (errno == ESRCH && !start)
+            return NULL;
+        fatal (error.text);
+    }
+    if (started && !quiet)
         fprintf (
             stderr,
             "krun: started a private RabbitMQ on 127.0.0.1:%d (state in %s/broker; "
             "`krun down` stops it)\n",
             cfg->local_broker_port, state_dir);
-    if (!(t = transport_connect (url, cfg->amqp_cacert, 30, &error)))
+    return url;
+}
+
+/* Connect to url (from broker_url()); a use of the private broker keeps it
+ * from leaving idle. */
+static struct transport *connect_broker (const struct config *cfg, const char *url,
+                                         const char *state_dir)
+{
+    struct krun_error error;
+    struct transport *t = transport_connect (url, cfg->amqp_cacert, 30, &error);
+
+    if (!t)
         die ("%s", error.text);
+    if (uses_private_broker (cfg))
+        private_broker_touch (state_dir);
     return t;
 }
 
@@ -588,7 +621,6 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     struct job_options jo = {0};
     enum cpumap_policy policy;
     char cwd[PATH_MAX];
-    bool is_default;
     char *path, *url, *state_dir;
     char **env;
     int rc;
@@ -627,8 +659,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     }
     if (!getcwd (cwd, sizeof (cwd)))
         die ("cannot get the current directory: %s", strerror (errno));
-    if (!(url = config_amqp_url (cfg, &is_default)) ||
-        !(state_dir = config_state_dir (cfg, &error)))
+    if (!(state_dir = config_state_dir (cfg, &error)))
         die ("%s", error.text);
 
     struct sigaction sa = {.sa_handler = on_cancel_signal};
@@ -662,11 +693,11 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.output_limit = o->output_limit;
     jo.joblog = o->joblog;
     jo.resume = o->resume;
-    jo.url = url;
     jo.cacert = cfg->amqp_cacert;
     jo.cancel = &cancel_signal;
     struct sign_key *key = load_signing_key (cfg, state_dir);
     jo.key = key;
+    jo.url = url = broker_url (cfg, state_dir, true, o->quiet);
 
     if (is_kubernetes (cfg)) {
         /* Checked before anything is published: the cluster is reachable. */
@@ -681,8 +712,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
         jo.on_published = kube_on_published;
         jo.on_published_arg = &ks;
     }
-    struct transport *t =
-        connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    struct transport *t = connect_broker (cfg, url, state_dir);
     if (jo.program_sha256) {
         int sent = stage_publish (t, path, jo.program_sha256, &error);
         if (sent < 0)
@@ -759,12 +789,26 @@ static void print_daemons (const struct presence *p)
 static int cmd_status (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
-    bool is_default;
-    char *url = config_amqp_url (cfg, &is_default);
+    char *state_dir = config_state_dir (cfg, &error);
+    char *url = state_dir ? broker_url (cfg, state_dir, false, true) : NULL;
     struct kubernetes *kube = is_kubernetes (cfg) ? kube_open (cfg, o, false) : NULL;
-    struct transport *t = transport_connect (url, cfg->amqp_cacert, 0, &error);
+    struct transport *t;
     struct presence *p;
     struct jobqueues *q;
+
+    if (!state_dir)
+        die ("%s", error.text);
+    if (!url) {
+        /* Without its broker nothing of the private setup can run. */
+        printf (
+            "krun: nothing is running (the private broker of %s is not "
+            "running)\n",
+            state_dir);
+        free (state_dir);
+        return 0;
+    }
+    free (state_dir);
+    t = transport_connect (url, cfg->amqp_cacert, 0, &error);
 
     if (!t && kube) {
         /* The pods can be listed without the broker. */
@@ -777,7 +821,7 @@ static int cmd_status (struct config *cfg, const struct options *o)
         return 1;
     }
     if (!t)
-        die ("%s", error.text);
+        fatal (error.text);
     if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
         die ("%s", error.text);
     if (kube && kubernetes_status (kube, p, stdout, &error) < 0)
@@ -844,16 +888,14 @@ static void kube_up (const struct config *cfg, const struct options *o,
 static int cmd_up (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
-    bool is_default;
-    char *url = config_amqp_url (cfg, &is_default);
     char *state_dir = config_state_dir (cfg, &error);
 
-    if (!url || !state_dir)
+    if (!state_dir)
         die ("%s", error.text);
     /* The daemons started now need the key file. */
     sign_key_destroy (load_signing_key (cfg, state_dir));
-    struct transport *t =
-        connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    char *url = broker_url (cfg, state_dir, true, o->quiet);
+    struct transport *t = connect_broker (cfg, url, state_dir);
     if (is_kubernetes (cfg)) {
         kube_up (cfg, o, t, url);
         transport_destroy (t);
@@ -871,14 +913,28 @@ static int cmd_up (struct config *cfg, const struct options *o)
 static int cmd_broker_start (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
-    bool is_default;
-    char *url = config_amqp_url (cfg, &is_default);
     char *state_dir = config_state_dir (cfg, &error);
+    pid_t pid;
+    int port;
 
-    if (!url || !state_dir)
+    if (!state_dir)
         die ("%s", error.text);
-    transport_destroy (
-        connect_broker (cfg, url, is_default, state_dir, true, o->quiet));
+    if (!uses_private_broker (cfg))
+        die (
+            "broker start: krun starts a broker only when none is configured "
+            "(amqp_url or $KRUN_AMQP_URL is set, or local.broker is false, or the "
+            "provider is not local)");
+    /* One broker per state directory: say which one runs. */
+    if (private_broker_running (state_dir, &pid, &port)) {
+        fprintf (stderr,
+                 "krun: the private broker of %s already runs on 127.0.0.1:%d "
+                 "(supervisor pid %d); `krun down` stops it\n",
+                 state_dir, port, (int)pid);
+        free (state_dir);
+        return 1;
+    }
+    char *url = broker_url (cfg, state_dir, true, o->quiet);
+    transport_destroy (connect_broker (cfg, url, state_dir));
     free (url);
     free (state_dir);
     return 0;
@@ -910,16 +966,16 @@ static int down_job_queues (struct transport *t, const struct presence *p)
  * local daemon can be found either, and pods are deleted all the same, so
  * `down` goes on (with a warning if warn).  *rc = 1 if the queues could not
  * be deleted. */
-static struct presence *down_query (const struct config *cfg, bool warn, int *rc)
+static struct presence *down_query (const struct config *cfg, const char *state_dir,
+                                    bool warn, int *rc)
 {
     struct krun_error error;
-    bool is_default;
-    char *url = config_amqp_url (cfg, &is_default);
+    char *url = broker_url (cfg, state_dir, false, true);
     struct transport *t;
     struct presence *p;
 
     if (!url)
-        die ("out of memory");
+        return NULL;
     t = transport_connect (url, cfg->amqp_cacert, 0, &error);
     free (url);
     if (!t) {
@@ -939,9 +995,13 @@ static int cmd_kube_down (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
     struct kubernetes *kube = kube_open (cfg, o, false);
+    char *state_dir = config_state_dir (cfg, &error);
     int rc = 0;
 
-    presence_destroy (down_query (cfg, true, &rc));
+    if (!state_dir)
+        die ("%s", error.text);
+    presence_destroy (down_query (cfg, state_dir, true, &rc));
+    free (state_dir);
     int n = kubernetes_down (kube, cfg->start_timeout, &error);
     if (n < 0)
         fatal (error.text);
@@ -955,18 +1015,18 @@ static int cmd_down (struct config *cfg, bool daemons, bool broker)
 {
     struct krun_error error;
     char *state_dir = config_state_dir (cfg, &error);
-    struct presence *p;
     int rc = 0;
 
     if (!state_dir)
         die ("%s", error.text);
-    if (daemons && (p = down_query (cfg, false, &rc))) {
-        int n = local_daemons_stop (p);
+    if (daemons) {
+        /* The queues first, while the daemons still name their jobs. */
+        presence_destroy (down_query (cfg, state_dir, false, &rc));
+        int n = local_daemons_stop (state_dir);
         printf ("krun: stopped %d local worker daemon%s\n", n, n == 1 ? "" : "s");
-        presence_destroy (p);
     }
     if (broker) {
-        int stopped = local_broker_stop (state_dir, &error);
+        int stopped = private_broker_stop (state_dir, &error);
         if (stopped < 0)
             die ("%s", error.text);
         printf ("krun: %s\n",
@@ -974,6 +1034,16 @@ static int cmd_down (struct config *cfg, bool daemons, bool broker)
     }
     free (state_dir);
     return rc;
+}
+
+static bool subcommand (const char *word)
+{
+    static const char *const subs[] = {"up", "down", "status", "broker"};
+
+    for (size_t i = 0; i < sizeof (subs) / sizeof (subs[0]); i++)
+        if (strcmp (word, subs[i]) == 0)
+            return true;
+    return false;
 }
 
 int main (int argc, char *argv[])
@@ -989,20 +1059,32 @@ int main (int argc, char *argv[])
     o.stage_files = stage_files;
     struct krun_error error;
     struct config *cfg;
-    const char *sub = NULL;
-    int first;
+    const char *sub = NULL, *action = NULL;
+    int first = parse_options (argc, argv, &o);
 
-    if (argc > 1 && argv[1][0] != '-') {
-        static const char *const subs[] = {"up", "down", "status", "broker"};
-        for (size_t i = 0; i < sizeof (subs) / sizeof (subs[0]); i++)
-            if (strcmp (argv[1], subs[i]) == 0)
-                sub = subs[i];
+    /* A subcommand is the first word that is not an option; options may
+     * come before and after it (and after `broker`'s start|stop). */
+    if (first < argc && subcommand (argv[first])) {
+        int k = first;
+        sub = argv[k];
+        k += parse_options (argc - k, argv + k, &o);
+        if (strcmp (sub, "broker") == 0) {
+            if (k >= argc ||
+                (strcmp (argv[k], "start") != 0 && strcmp (argv[k], "stop") != 0))
+                die ("broker: expected 'start' or 'stop'%s%s%s",
+                     k < argc ? ", got '" : "", k < argc ? argv[k] : "",
+                     k < argc ? "'" : "");
+            action = argv[k];
+            k += parse_options (argc - k, argv + k, &o);
+        }
+        if (k < argc)
+            die ("%s: unexpected argument '%s'", sub, argv[k]);
+        if (o.size || o.command_file || o.inputs || o.input_dir)
+            die (
+                "%s: -n, -f, --inputs and --input-dir are for running a program (a "
+                "program named %s needs a path: ./%s)",
+                sub, sub, sub);
     }
-    if (sub) {
-        argv++;
-        argc--;
-    }
-    first = parse_options (argc, argv, &o);
     if (!(cfg = config_create ()))
         die ("out of memory");
     if (config_load (cfg, o.config, &error) < 0)
@@ -1031,15 +1113,10 @@ int main (int argc, char *argv[])
         rc = cmd_up (cfg, &o);
     else if (strcmp (sub, "down") == 0)
         rc = is_kubernetes (cfg) ? cmd_kube_down (cfg, &o) : cmd_down (cfg, true, true);
-    else {
-        const char *what = first < argc ? argv[first] : "";
-        if (strcmp (what, "start") == 0)
-            rc = cmd_broker_start (cfg, &o);
-        else if (strcmp (what, "stop") == 0)
-            rc = cmd_down (cfg, false, true);
-        else
-            die ("broker: expected 'start' or 'stop'");
-    }
+    else if (strcmp (action, "start") == 0)
+        rc = cmd_broker_start (cfg, &o);
+    else
+        rc = cmd_down (cfg, false, true);
     config_destroy (cfg);
     free (exports);
     free (stage_files);

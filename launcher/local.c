@@ -1,15 +1,13 @@
 /* local.c - see local.h. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,44 +15,34 @@
 
 #include "clock.h"
 #include "local.h"
+#include "pidfile.h"
 
-#define RABBITMQ_SERVER "/usr/lib/rabbitmq/bin/rabbitmq-server"
-
-static bool port_answers (int port)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons (port)};
-    int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    bool ok;
-
-    if (fd < 0)
-        return false;
-    sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    ok = connect (fd, (struct sockaddr *)&sa, sizeof (sa)) == 0;
-    close (fd);
-    return ok;
-}
-
-static int write_file (const char *path, const char *text, struct krun_error *errp)
-{
-    FILE *f = fopen (path, "w");
-    if (!f || fputs (text, f) < 0 || fclose (f) != 0)
-        return errprintf_errno (errp, "cannot write %s", path);
-    return 0;
-}
+/* The most daemons `krun down` stops at once, and how long it waits for
+ * them (they let running tasks finish for their --grace, 10 s). */
+#define LOCAL_DAEMONS_MAX 1024
+#define DAEMON_STOP_MS 15000
 
 /* Fork a detached process (own session, not our child once started) that
- * runs argv with env additions, output appended to log.  Returns 0 or -1. */
-static int spawn_detached (const char *path, char *const argv[], char *const env_add[],
-                           const char *log, struct krun_error *errp)
+ * runs argv with env additions, output appended to log.  Returns its PID
+ * once it executes path (so that a record of it names path), or -1. */
+static pid_t spawn_detached (const char *path, char *const argv[],
+                             char *const env_add[], const char *log,
+                             struct krun_error *errp)
 {
-    int status;
-    pid_t pid = fork ();
+    int status, fds[2];
+    pid_t pid, detached = -1;
 
-    if (pid < 0)
+    /* The grandchild writes its PID, and the pipe closes when it executes
+     * path (close-on-exec) or dies. */
+    if (pipe2 (fds, O_CLOEXEC) < 0 || (pid = fork ()) < 0)
         return errprintf_errno (errp, "cannot start %s", path);
     if (pid == 0) {
+        close (fds[0]);
         if (setsid () < 0 || fork () != 0)
             _exit (0);
+        pid_t self = getpid ();
+        if (write (fds[1], &self, sizeof (self)) != sizeof (self))
+            _exit (127);
         int in = open ("/dev/null", O_RDONLY);
         int out = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (in < 0 || out < 0 || dup2 (in, 0) < 0 || dup2 (out, 1) < 0 ||
@@ -66,182 +54,28 @@ static int spawn_detached (const char *path, char *const argv[], char *const env
         dprintf (2, "cannot execute %s: %s\n", path, strerror (errno));
         _exit (127);
     }
+    close (fds[1]);
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
-    return 0;
-}
-
-static pid_t read_pid (const char *path);
-static bool is_running (pid_t pid);
-static void wait_stopped (const pid_t *pids, int n, int timeout_ms);
-
-/* How often the watchdog looks, and how much longer than the daemons' idle
- * timeout the broker stays: daemons must be gone before their broker. */
-#define WATCHDOG_PERIOD_S 30
-#define WATCHDOG_MARGIN_S 60
-
-/* A detached process that stops the private broker once no krun has used it
- * for idle_timeout + margin seconds (krun touches DIR/last-used on every
- * run), so the embedded broker leaves like the daemons do. */
-static int start_watchdog (const char *dir, int idle_timeout, struct krun_error *errp)
-{
-    char stamp[PATH_MAX + 16], pidfile[PATH_MAX + 16];
-    pid_t pid = fork ();
-    int status;
-
-    if (pid < 0)
-        return errprintf_errno (errp, "cannot start the broker watchdog");
-    if (pid > 0) {
-        while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-            ;
-        return 0;
+    if (read (fds[0], &detached, sizeof (detached)) != sizeof (detached))
+        detached = -1;
+    /* EOF: executed (or failed to). */
+    char byte;
+    while (read (fds[0], &byte, 1) < 0 && errno == EINTR)
+        ;
+    close (fds[0]);
+    if (detached <= 0) {
+        errno = ECHILD;
+        return errprintf (errp, "cannot start %s", path);
     }
-    if (setsid () < 0 || fork () != 0)
-        _exit (0);
-    if (chdir ("/") < 0)
-        _exit (1);
-    for (int fd = 0; fd < 3; fd++) {
-        int null = open ("/dev/null", O_RDWR);
-        if (null >= 0 && null != fd) {
-            dup2 (null, fd);
-            close (null);
-        }
-    }
-    snprintf (stamp, sizeof (stamp), "%s/last-used", dir);
-    snprintf (pidfile, sizeof (pidfile), "%s/pid", dir);
-    local_broker_touch_dir (dir);
-    for (;;) {
-        struct stat st;
-        pid_t broker;
-        sleep (WATCHDOG_PERIOD_S);
-        /* The pid file appears a moment after the port answers. */
-        if ((broker = read_pid (pidfile)) <= 0 || kill (broker, 0) < 0)
-            _exit (0);
-        if (stat (stamp, &st) == 0 &&
-            time (NULL) - st.st_mtime > idle_timeout + WATCHDOG_MARGIN_S) {
-            kill (broker, SIGTERM);
-            _exit (0);
-        }
-    }
+    return detached;
 }
 
-void local_broker_touch_dir (const char *dir)
+/* Where the record of node's daemon is (see pidfile.h). */
+static void daemon_record (const char *state_dir, const char *node, char *buf,
+                           size_t size)
 {
-    char stamp[PATH_MAX + 16];
-    int fd;
-
-    snprintf (stamp, sizeof (stamp), "%s/last-used", dir);
-    if ((fd = open (stamp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0) {
-        futimens (fd, NULL);
-        close (fd);
-    }
-}
-
-void local_broker_touch (const char *state_dir)
-{
-    char dir[PATH_MAX];
-    struct stat st;
-
-    snprintf (dir, sizeof (dir), "%s/broker", state_dir);
-    if (stat (dir, &st) == 0)
-        local_broker_touch_dir (dir);
-}
-
-int local_broker_start (const struct config *cfg, const char *state_dir,
-                        struct krun_error *errp)
-{
-    char dir[PATH_MAX], path[PATH_MAX + 64], text[512];
-    char env[12][PATH_MAX + 64];
-    char *env_add[13];
-    int port = cfg->local_broker_port;
-    char *argv[] = {RABBITMQ_SERVER, NULL};
-
-    if (access (RABBITMQ_SERVER, X_OK) < 0)
-        return errprintf (
-            errp,
-            "no broker at 127.0.0.1:%d and cannot start one: %s is missing "
-            "(apt-get install rabbitmq-server)",
-            port, RABBITMQ_SERVER);
-    snprintf (dir, sizeof (dir), "%s/broker", state_dir);
-    if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-        return errprintf_errno (errp, "cannot create %s", dir);
-    snprintf (path, sizeof (path), "%s/rabbitmq.conf", dir);
-    /* consumer_timeout: a task is unacked while it runs, and RabbitMQ closes
-     * the channel of a delivery unacked for longer (30 min by default). */
-    snprintf (text, sizeof (text),
-              "listeners.tcp.default = 127.0.0.1:%d\n"
-              "consumer_timeout = 604800000\n"
-              "log.console = false\n"
-              "log.file.level = warning\n",
-              port);
-    if (write_file (path, text, errp) < 0)
-        return -1;
-    snprintf (path, sizeof (path), "%s/enabled_plugins", dir);
-    if (write_file (path, "[].\n", errp) < 0)
-        return -1;
-    int k = 0;
-    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_NODENAME=krun-%d-%d@localhost",
-              (int)getuid (), port);
-    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_NODE_PORT=%d", port);
-    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_DIST_PORT=%d", port + 20000);
-    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_NODE_IP_ADDRESS=127.0.0.1");
-    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_MNESIA_BASE=%s/mnesia", dir);
-    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_LOG_BASE=%s/log", dir);
-    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_PID_FILE=%s/pid", dir);
-    snprintf (env[k++], sizeof (env[0]),
-              "RABBITMQ_ENABLED_PLUGINS_FILE=%s/enabled_plugins", dir);
-    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_FEATURE_FLAGS_FILE=%s/feature_flags",
-              dir);
-    snprintf (env[k++], sizeof (env[0]), "RABBITMQ_CONFIG_FILE=%s/rabbitmq", dir);
-    snprintf (env[k++], sizeof (env[0]), "HOME=%s", dir);
-    for (int i = 0; i < k; i++)
-        env_add[i] = env[i];
-    env_add[k] = NULL;
-    snprintf (path, sizeof (path), "%s/broker.log", dir);
-    if (spawn_detached (RABBITMQ_SERVER, argv, env_add, path, errp) < 0)
-        return -1;
-    int64_t deadline = clock_mono_ms () + (int64_t)cfg->start_timeout * 1000;
-    while (!port_answers (port)) {
-        if (clock_mono_ms () > deadline)
-            return errprintf (
-                errp,
-                "the private broker did not answer on 127.0.0.1:%d within "
-                "%d s; see %s",
-                port, cfg->start_timeout, path);
-        usleep (100 * 1000);
-    }
-    return start_watchdog (dir, cfg->idle_timeout, errp);
-}
-
-static pid_t read_pid (const char *path)
-{
-    FILE *f = fopen (path, "r");
-    long pid = 0;
-
-    if (!f)
-        return 0;
-    if (fscanf (f, "%ld", &pid) != 1)
-        pid = 0;
-    fclose (f);
-    return (pid_t)pid;
-}
-
-int local_broker_stop (const char *state_dir, struct krun_error *errp)
-{
-    char path[PATH_MAX];
-    pid_t pid;
-
-    snprintf (path, sizeof (path), "%s/broker/pid", state_dir);
-    if ((pid = read_pid (path)) <= 0 || kill (pid, 0) < 0)
-        return 0;
-    if (kill (pid, SIGTERM) < 0)
-        return errprintf_errno (errp, "cannot stop the private broker (pid %d)",
-                                (int)pid);
-    wait_stopped (&pid, 1, 30000);
-    if (is_running (pid))
-        kill (pid, SIGKILL);
-    unlink (path);
-    return 1;
+    snprintf (buf, size, "%s/krund-%s.pid", state_dir, node);
 }
 
 /* krund: beside krun in the build tree, else installed, else $PATH. */
@@ -281,6 +115,7 @@ static int start_daemon (const struct config *cfg, const char *url,
     char url_env[4096], cacert_env[PATH_MAX + 32], key_env[PATH_MAX + 32];
     char state_env[PATH_MAX + 32];
     char *env_add[5] = {url_env, key_env, state_env, NULL, NULL};
+    char record[PATH_MAX + 64];
     char *argv[12];
     bool is_default;
     char *key_file;
@@ -319,57 +154,30 @@ static int start_daemon (const struct config *cfg, const char *url,
         argv[k++] = (char *)topology;
     }
     argv[k] = NULL;
-    return spawn_detached (krund, argv, env_add, log, errp);
+    pid_t pid = spawn_detached (krund, argv, env_add, log, errp);
+    if (pid < 0)
+        return -1;
+    /* `krun down` stops what this record names, and nothing else. */
+    daemon_record (state_dir, node, record, sizeof (record));
+    return pidfile_record (record, pid, errp);
 }
 
-static bool is_krund (pid_t pid)
+/* The PID of node's daemon if this machine's krun started it and it still
+ * runs, else 0. */
+static pid_t recorded_daemon (const char *state_dir, const char *node)
 {
-    char path[64], comm[64] = "";
-    snprintf (path, sizeof (path), "/proc/%d/comm", (int)pid);
-    FILE *f = fopen (path, "r");
-    if (!f)
-        return false;
-    if (!fgets (comm, sizeof (comm), f))
-        comm[0] = '\0';
-    fclose (f);
-    return strncmp (comm, "krund", 5) == 0;
+    char record[PATH_MAX + 64];
+
+    daemon_record (state_dir, node, record, sizeof (record));
+    return pidfile_running (record);
 }
 
-/* True while pid runs: a zombie (exited, not yet reaped by whoever adopted
- * the detached daemon) counts as gone. */
-static bool is_running (pid_t pid)
+static void stop_daemon (const char *state_dir, const char *node)
 {
-    char path[64], line[256];
-    FILE *f;
-    bool running = false;
+    pid_t pid = recorded_daemon (state_dir, node);
 
-    snprintf (path, sizeof (path), "/proc/%d/stat", (int)pid);
-    if (!(f = fopen (path, "r")))
-        return false;
-    if (fgets (line, sizeof (line), f)) {
-        const char *paren = strrchr (line, ')');
-        running = paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
-    }
-    fclose (f);
-    return running;
-}
-
-/* Wait until none of pids runs, at most timeout_ms. */
-static void wait_stopped (const pid_t *pids, int n, int timeout_ms)
-{
-    int64_t deadline = clock_mono_ms () + timeout_ms;
-
-    for (int i = 0; i < n; i++)
-        while (pids[i] > 0 && is_running (pids[i]) && clock_mono_ms () < deadline)
-            usleep (20 * 1000);
-}
-
-static void stop_daemon (const struct presence_node *n)
-{
-    if (n->pid > 0 && is_krund (n->pid)) {
-        kill (n->pid, SIGTERM);
-        wait_stopped (&n->pid, 1, 15000);
-    }
+    if (pid > 0 && kill (pid, SIGTERM) == 0)
+        pidfile_wait_stopped (pid, DAEMON_STOP_MS);
 }
 
 static void default_node_name (char *buf, size_t size)
@@ -384,20 +192,21 @@ int local_node_count (const struct config *cfg)
     return cfg->local_nnodes > 0 ? cfg->local_nnodes : 1;
 }
 
-/* Whether the daemon n runs another krund than the one krun would start
- * now: its binary was rebuilt or upgraded since the daemon started, and a
- * warm daemon of an older build may not know what this krun sends.  Told
- * by the inode of /proc/PID/exe; false when that cannot be told (the daemon
- * is not a krund of this machine that this user may inspect). */
-static bool runs_other_build (const struct presence_node *n)
+/* Whether the daemon of node runs another krund than the one krun would
+ * start now: its binary was rebuilt or upgraded since the daemon started,
+ * and a warm daemon of an older build may not know what this krun sends.
+ * Told by the inode of /proc/PID/exe; false when that cannot be told (no
+ * daemon of node that this machine's krun started runs). */
+static bool runs_other_build (const char *state_dir, const char *node)
 {
     char exe[64], krund[PATH_MAX];
     struct stat running, current;
+    pid_t pid = recorded_daemon (state_dir, node);
 
-    if (n->pid <= 0 || !is_krund (n->pid))
+    if (pid <= 0)
         return false;
     krund_path (krund, sizeof (krund));
-    snprintf (exe, sizeof (exe), "/proc/%d/exe", n->pid);
+    snprintf (exe, sizeof (exe), "/proc/%d/exe", (int)pid);
     if (stat (exe, &running) < 0 || stat (krund, &current) < 0)
         return false;
     return running.st_dev != current.st_dev || running.st_ino != current.st_ino;
@@ -410,8 +219,14 @@ static int ensure_one (const struct config *cfg, const char *url, const char *st
     const struct presence_node *n = presence_find (p, node);
     bool other_slots = n && slots != 0 && n->nslots != slots;
 
-    if (n && !other_slots && !runs_other_build (n))
+    if (n && !other_slots && !runs_other_build (state_dir, node))
         return 0;
+    if (n && !recorded_daemon (state_dir, node))
+        return errprintf (errp,
+                          "node %s answers with %d slots, not %d, but its daemon was "
+                          "not started by krun on this machine: stop it, or ask for "
+                          "its slot count",
+                          node, n->nslots, slots);
     if (n) {
         if (other_slots)
             fprintf (stderr,
@@ -422,7 +237,7 @@ static int ensure_one (const struct config *cfg, const char *url, const char *st
                      "krun: restarting the daemon of node %s: its krund was rebuilt or "
                      "replaced since it started\n",
                      node);
-        stop_daemon (n);
+        stop_daemon (state_dir, node);
     }
     if (start_daemon (cfg, url, state_dir, node, slots, topology, errp) < 0)
         return -1;
@@ -452,20 +267,35 @@ int local_daemons_ensure (const struct config *cfg, const char *url,
     return started;
 }
 
-int local_daemons_stop (const struct presence *p)
+int local_daemons_stop (const char *state_dir)
 {
-    pid_t *pids = calloc (presence_count (p) + 1, sizeof (*pids));
+    pid_t pids[LOCAL_DAEMONS_MAX];
     int stopped = 0;
+    struct dirent *e;
+    DIR *d = opendir (state_dir);
 
-    if (!pids)
+    if (!d)
         return 0;
     /* Signal them all first: they stop in parallel. */
-    for (int i = 0; i < presence_count (p); i++) {
-        const struct presence_node *n = presence_node (p, i);
-        if (n->pid > 0 && is_krund (n->pid) && kill (n->pid, SIGTERM) == 0)
-            pids[stopped++] = n->pid;
+    while ((e = readdir (d)) && stopped < LOCAL_DAEMONS_MAX) {
+        size_t len = strlen (e->d_name);
+        char record[PATH_MAX + 256];
+        pid_t pid;
+
+        if (strncmp (e->d_name, "krund-", 6) != 0 || len < 10 ||
+            strcmp (e->d_name + len - 4, ".pid") != 0)
+            continue;
+        snprintf (record, sizeof (record), "%s/%s", state_dir, e->d_name);
+        if ((pid = pidfile_running (record)) > 0 && kill (pid, SIGTERM) == 0)
+            pids[stopped++] = pid;
+        /* Done with: the process is stopping or long gone. */
+        unlink (record);
     }
-    wait_stopped (pids, stopped, 15000);
-    free (pids);
+    closedir (d);
+    int64_t deadline = clock_mono_ms () + DAEMON_STOP_MS;
+    for (int i = 0; i < stopped; i++)
+        pidfile_wait_stopped (
+            pids[i],
+            (int)(deadline > clock_mono_ms () ? deadline - clock_mono_ms () : 0));
     return stopped;
 }

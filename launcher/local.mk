@@ -5,6 +5,8 @@ launcher_krun_SOURCES = \
 	launcher/config.c launcher/config.h \
 	launcher/job.c launcher/job.h \
 	launcher/local.c launcher/local.h \
+	launcher/privatebroker.c launcher/privatebroker.h \
+	launcher/pidfile.c launcher/pidfile.h \
 	launcher/presence.c launcher/presence.h \
 	launcher/jobqueues.c launcher/jobqueues.h \
 	launcher/program.c launcher/program.h \
@@ -24,7 +26,8 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/inputs.t \
 	launcher/test/program.t \
 	launcher/test/stagefiles.t \
-	launcher/test/progress.t
+	launcher/test/progress.t \
+	launcher/test/pidfile.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
@@ -43,3 +46,5 @@ launcher_test_progress_t_SOURCES = launcher/test/progress.c launcher/progress.c
 launcher_test_progress_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_stagefiles_t_SOURCES = launcher/test/stagefiles.c launcher/stagefiles.c
 launcher_test_stagefiles_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_pidfile_t_SOURCES = launcher/test/pidfile.c launcher/pidfile.c
+launcher_test_pidfile_t_LDADD = runtime/libkrunrt.la tests/libtap.la
