@@ -291,7 +291,8 @@ static int parse_options (int argc, char *argv[], struct options *o)
      * optind 0: a fresh scan, also when called again for the options after a
      * subcommand (argv[0] is then the subcommand). */
     optind = 0;
-    while ((opt = getopt_long (argc, argv, "+n:f:x:qhV", options, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long (argc, argv, "+:n:f:x:qhV", options, NULL)) != -1) {
         switch (opt) {
             case 'n':
                 o->size = parse_count ("-n", optarg, 1);
@@ -384,9 +385,13 @@ static int parse_options (int argc, char *argv[], struct options *o)
             case 'V':
                 printf ("krun %s (protocol %d)\n", PACKAGE_VERSION, PROTOCOL_VERSION);
                 exit (0);
+            case ':':
+                die ("option '%s' needs an argument (see krun --help)",
+                     argv[optind - 1]);
             default:
-                fputs (usage_text, stderr);
-                exit (2);
+                if (optopt)
+                    die ("unknown option '-%c' (see krun --help)", optopt);
+                die ("unknown option '%s' (see krun --help)", argv[optind - 1]);
         }
     }
     return optind;

@@ -16,6 +16,7 @@ INTEGRATION_TESTS = \
 	tests/t0160-bad-input.t \
 	tests/t0170-embedded.t \
 	tests/t0175-broker-idle.t \
+	tests/t0177-private-broker.t \
 	tests/t0180-stage.t \
 	tests/t0185-user-cache.t \
 	tests/t0186-dead-slot-dirs.t \
@@ -44,6 +45,10 @@ EXTRA_DIST += tests/lib tests/kube $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/amqp-capture
 tests_amqp_capture_SOURCES = tests/amqp-capture.c
 tests_amqp_capture_LDADD = runtime/libkrunrt.la
+# Helper of the private broker test (tests/t0177-private-broker.t).
+check_PROGRAMS += tests/fake-here
+tests_fake_here_SOURCES = tests/fake-here.c
+tests_fake_here_LDADD = runtime/libkrunrt.la
 
 # Fuzzing (tests/fuzz): `make fuzz` builds the libFuzzer harnesses with clang
 # and runs each for FUZZ_SECONDS; `make check` replays the committed corpus
@@ -71,6 +76,7 @@ FAULT_TESTS = \
 	launcher/test/joblog.t \
 	tests/t0130-cancel.t \
 	tests/t0160-bad-input.t \
+	tests/t0177-private-broker.t \
 	tests/t0185-user-cache.t \
 	tests/t0186-dead-slot-dirs.t \
 	tests/t0200-faults.t \
