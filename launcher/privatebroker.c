@@ -66,6 +66,38 @@ static bool port_answers (int port)
     return ok;
 }
 
+/* Who listens for TCP on port where a connection to 127.0.0.1 can land
+ * (127.0.0.1, 0.0.0.0, ::, ::ffff:127.0.0.1), per /proc/net/tcp and tcp6.
+ * Returns the listeners' uid if they are all one user's, -2 if several
+ * users listen, -1 if nobody does. */
+static long listener_uid (int port)
+{
+    static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    static const char *const addresses[] = {"0100007F", "00000000",
+                                            "00000000000000000000000000000000",
+                                            "0000000000000000FFFF00000100007F"};
+    long uid = -1;
+
+    for (size_t i = 0; i < sizeof (tables) / sizeof (tables[0]); i++) {
+        FILE *f = fopen (tables[i], "re");
+        char line[512], address[64];
+        unsigned local_port, state;
+        long owner;
+
+        if (!f)
+            continue;
+        while (fgets (line, sizeof (line), f))
+            if (sscanf (line, " %*u: %63[0-9A-F]:%x %*s %x %*s %*s %*s %ld", address,
+                        &local_port, &state, &owner) == 4 &&
+                state == 0x0A && local_port == (unsigned)port)
+                for (size_t k = 0; k < sizeof (addresses) / sizeof (addresses[0]); k++)
+                    if (strcmp (address, addresses[k]) == 0)
+                        uid = uid == -1 || uid == owner ? owner : -2;
+        fclose (f);
+    }
+    return uid;
+}
+
 /* Write text as path, mode 0600, never through a symbolic link. */
 static int write_private_file (const char *path, const char *text,
                                struct krun_error *errp)
@@ -386,7 +418,8 @@ static void supervise (const struct supervisor_args *a)
         _exit (1);
     }
     int64_t deadline = clock_mono_ms () + EPMD_START_MS;
-    while (!port_answers (a->epmd_port)) {
+    /* Looked up, not connected to: epmd logs every probe. */
+    while (listener_uid (a->epmd_port) != (long)getuid ()) {
         if (clock_mono_ms () > deadline || waitpid (epmd, &status, WNOHANG) != 0) {
             supervisor_log ("epmd did not listen on 127.0.0.1:%d within %d s",
                             a->epmd_port, EPMD_START_MS / 1000);
@@ -431,6 +464,9 @@ static void supervise (const struct supervisor_args *a)
     }
     /* Whatever beam left in its group (erl_child_setup, inet_gethost). */
     kill (-broker, SIGKILL);
+    snprintf (pidfile, sizeof (pidfile), "%s/pid", a->dir);
+    unlink (pidfile);
+    snprintf (pidfile, sizeof (pidfile), "%s/supervisor.pid", a->dir);
     supervisor_log ("the broker exited (status %d); stopping epmd", status);
     kill (epmd, SIGTERM);
     reap_child (epmd, 5000);
@@ -536,7 +572,27 @@ static int wait_answers (const char *dir, int port, int timeout_s,
 {
     int64_t deadline = clock_mono_ms () + (int64_t)timeout_s * 1000;
 
-    while (!port_answers (port)) {
+    for (;;) {
+        long uid = listener_uid (port);
+        /* Not just anybody's port: a listener of another user's (one that
+         * took the port first, so that ours could not bind) must not get
+         * the credentials. */
+        if (uid >= 0 && uid != (long)getuid ()) {
+            errno = EADDRINUSE;
+            return errprintf (errp,
+                              "127.0.0.1:%d is taken by user %ld, not by this user's "
+                              "private broker: not sending it the broker credentials",
+                              port, uid);
+        }
+        if (uid == -2) {
+            errno = EADDRINUSE;
+            return errprintf (errp,
+                              "127.0.0.1:%d is taken by several users: not sending it "
+                              "the broker credentials",
+                              port);
+        }
+        if (uid >= 0 && port_answers (port))
+            break;
         if (!lock_held (dir)) {
             errno = ECONNREFUSED;
             return errprintf (errp,
@@ -575,14 +631,15 @@ char *private_broker_url (const struct config *cfg, const char *state_dir, bool 
     if (flock (fd, LOCK_EX | LOCK_NB) == 0) {
         /* Ours does not run: whatever answers there is not ours. */
         int rc = -1;
-        if (port_answers (port)) {
+        long uid = listener_uid (port);
+        if (uid != -1 || port_answers (port)) {
             errno = EADDRINUSE;
             errprintf (errp,
-                       "127.0.0.1:%d answers, but this user's private broker (state "
-                       "in %s) does not run there: not sending it the broker "
-                       "credentials; set amqp_url to use that broker, or "
+                       "127.0.0.1:%d answers (listener of user %ld), but this user's "
+                       "private broker (state in %s) does not run there: not sending "
+                       "it the broker credentials; set amqp_url to use that broker, or "
                        "local.broker_port to another port",
-                       port, dir);
+                       port, uid, dir);
         } else if (!start) {
             errno = ESRCH;
             errprintf (errp, "the private broker (state in %s) does not run", dir);
@@ -627,6 +684,59 @@ void private_broker_touch (const char *state_dir)
     }
 }
 
+/* Whether process pid is a broker started with its database in dir: its
+ * environment (readable for this user's processes) says so. */
+static bool started_in (pid_t pid, const char *dir)
+{
+    char path[64], want[PATH_MAX + 64], *env = NULL;
+    size_t size = 0;
+    bool found = false;
+    FILE *f;
+
+    snprintf (path, sizeof (path), "/proc/%d/environ", (int)pid);
+    snprintf (want, sizeof (want), "RABBITMQ_MNESIA_BASE=%s/mnesia", dir);
+    if (!(f = fopen (path, "re")))
+        return false;
+    while (!found && getdelim (&env, &size, '\0', f) > 0)
+        found = strcmp (env, want) == 0;
+    free (env);
+    fclose (f);
+    return found;
+}
+
+/* A broker of an older krun (no supervisor, no lock): the beam.smp of
+ * this user's that dir/pid names.  Stops it (SIGTERM, then SIGKILL after
+ * BROKER_STOP_S); returns 1 if there was one, else 0. */
+static int stop_unsupervised (const char *dir)
+{
+    char path[PATH_MAX + 16], comm[32] = "";
+    struct stat st;
+    FILE *f;
+    int pid = 0;
+
+    snprintf (path, sizeof (path), "%s/pid", dir);
+    if (!(f = fopen (path, "re")))
+        return 0;
+    if (fscanf (f, "%d", &pid) != 1)
+        pid = 0;
+    fclose (f);
+    if (pid <= 0)
+        return 0;
+    snprintf (path, sizeof (path), "/proc/%d/comm", pid);
+    if (!(f = fopen (path, "re")))
+        return 0;
+    if (!fgets (comm, sizeof (comm), f))
+        comm[0] = '\0';
+    fclose (f);
+    snprintf (path, sizeof (path), "/proc/%d", pid);
+    if (strcmp (comm, "beam.smp\n") != 0 || stat (path, &st) < 0 ||
+        st.st_uid != getuid () || !started_in (pid, dir) || kill (pid, SIGTERM) < 0)
+        return 0;
+    if (!pidfile_wait_stopped (pid, BROKER_STOP_S * 1000))
+        kill (pid, SIGKILL);
+    return 1;
+}
+
 int private_broker_stop (const char *state_dir, struct krun_error *errp)
 {
     char dir[PATH_MAX], path[PATH_MAX + 32];
@@ -635,7 +745,7 @@ int private_broker_stop (const char *state_dir, struct krun_error *errp)
 
     snprintf (dir, sizeof (dir), "%s/broker", state_dir);
     if (!lock_held (dir))
-        return 0;
+        return stop_unsupervised (dir);
     snprintf (path, sizeof (path), "%s/supervisor.pid", dir);
     /* Held without a supervisor: a krun is starting one; it records itself
      * at once. */

@@ -19,9 +19,10 @@ CFG
 cp "$XDG_CONFIG_HOME/krun/krun.yaml" same.yaml
 sed "s/broker_port: $port/broker_port: $port2/" same.yaml >other.yaml
 other=krt2t$$
-sleeper=
+sleeper= squatter= has_other=
 private_cleanup () {
     [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
+    [ -n "$squatter" ] && kill "$squatter" 2>/dev/null && wait "$squatter" 2>/dev/null
     timeout 60 "$KRUN" down >/dev/null 2>&1 || true
     if [ "$(id -u)" = 0 ] && id "$other" >/dev/null 2>&1; then
         userdel -r "$other" >/dev/null 2>&1 || true
@@ -86,6 +87,7 @@ test_expect_success 'they work, and appear on no command line (krund, broker, ep
     done
 '
 if [ "$(id -u)" = 0 ] && useradd -M -s /bin/sh "$other" 2>useradd.err; then
+    has_other=1
     as_other () { runuser -u "$other" -- "$@"; }
     test_expect_success 'another user: guest/guest and no credentials are refused' '
         ! as_other amqp-declare-queue -u "amqp://guest:guest@127.0.0.1:$port/" -q stolen \
@@ -146,6 +148,26 @@ test_expect_success 'after krun down no process of the broker remains, epmd incl
     ! pgrep -f "epmd -port $epmd" && ! pgrep -f "$bdir" &&
     "$KRUN" status | grep -q "^krun: nothing is running"
 '
+if [ -n "$has_other" ]; then
+    # Another user takes the port before the broker: it gets nothing.
+    sq=$(mktemp -d) && chown "$other" "$sq"
+    setpriv --reuid="$other" --regid="$(id -g "$other")" --clear-groups \
+        socat "TCP-LISTEN:$port2,bind=127.0.0.1,reuseaddr,fork" "OPEN:$sq/got,creat,append" &
+    squatter=$!
+    test_expect_success 'a port another user listens on gets no credentials' '
+        wait_for 10 eval "ss -Hltn \"( sport = :$port2 )\" | grep -q ." &&
+        ! "$KRUN" --config other.yaml -n 1 /bin/true 2>q1 && cat q1 &&
+        grep -q "127.0.0.1:$port2 answers (listener of user $(id -u "$other"))" q1 &&
+        grep -q "not sending it the broker credentials" q1 &&
+        ! grep -q "$(cut -d" " -f2 "$bdir/credentials")" "$sq/got" 2>/dev/null &&
+        ! [ -s "$sq/got" ]
+    '
+    kill "$squatter" 2>/dev/null; wait "$squatter" 2>/dev/null; squatter=
+    rm -rf "$sq"
+else
+    test_count=$((test_count + 1))
+    echo "ok $test_count # skip a port another user listens on: needs root for useradd"
+fi
 test_expect_success 'krun broker start --config X uses X' '
     "$KRUN" broker start --config other.yaml 2>b1 && cat b1 &&
     grep -q "started a private RabbitMQ on 127.0.0.1:$port2" b1 &&
