@@ -45,7 +45,7 @@ static const char usage_text[] =
     "Usage: krun [OPTIONS] -n N PROGRAM [ARGS...]\n"
     "       krun [OPTIONS] --inputs FILE PROGRAM [ARGS...]\n"
     "       krun [OPTIONS] -f COMMANDS\n"
-    "       krun up | down | status | broker start|stop   [OPTIONS]\n"
+    "       krun [OPTIONS] up | down | status | broker start|stop [OPTIONS]\n"
     "Run N ranks of PROGRAM on warm, core-pinned worker slots that pull the\n"
     "ranks from a RabbitMQ queue.  {rank} and {size} in ARGS are replaced.\n"
     "\n"
@@ -411,13 +411,12 @@ static bool uses_private_broker (const struct config *cfg)
 }
 
 /* The broker URL (caller must free): the configured one, else that of the
- * private broker, started first when start is true.  NULL (errno ESRCH) if
- * the private broker does not run and start is false; dies on any other
- * failure. */
+ * private broker, started first when start is true.  Dies when it cannot
+ * start it; without start, returns NULL with errno and errp (ESRCH: the
+ * private broker does not run). */
 static char *broker_url (const struct config *cfg, const char *state_dir, bool start,
-                         bool quiet)
+                         bool quiet, struct krun_error *errp)
 {
-    struct krun_error error;
     bool is_default, started;
     char *url;
 
@@ -426,17 +425,16 @@ static char *broker_url (const struct config *cfg, const char *state_dir, bool s
             die ("out of memory");
         return url;
     }
-    if (!(url = private_broker_url (cfg, state_dir, start, &started, &error))) {
-        if (errno == ESRCH && !start)
+    if (!(url = private_broker_url (cfg, state_dir, start, &started, errp))) {
+        if (!start)
             return NULL;
-        fatal (error.text);
+        fatal (errp->text);
     }
     if (started && !quiet)
-        fprintf (
-            stderr,
-            "krun: started a private RabbitMQ on 127.0.0.1:%d (state in %s/broker; "
-            "`krun down` stops it)\n",
-            cfg->local_broker_port, state_dir);
+        fprintf (stderr,
+                 "krun: started a private RabbitMQ on 127.0.0.1:%d (state in %s/broker; "
+                 "`krun down` stops it)\n",
+                 cfg->local_broker_port, state_dir);
     return url;
 }
 
@@ -702,7 +700,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.cancel = &cancel_signal;
     struct sign_key *key = load_signing_key (cfg, state_dir);
     jo.key = key;
-    jo.url = url = broker_url (cfg, state_dir, true, o->quiet);
+    jo.url = url = broker_url (cfg, state_dir, true, o->quiet, &error);
 
     if (is_kubernetes (cfg)) {
         /* Checked before anything is published: the cluster is reachable. */
@@ -795,7 +793,7 @@ static int cmd_status (struct config *cfg, const struct options *o)
 {
     struct krun_error error;
     char *state_dir = config_state_dir (cfg, &error);
-    char *url = state_dir ? broker_url (cfg, state_dir, false, true) : NULL;
+    char *url = state_dir ? broker_url (cfg, state_dir, false, true, &error) : NULL;
     struct kubernetes *kube = is_kubernetes (cfg) ? kube_open (cfg, o, false) : NULL;
     struct transport *t;
     struct presence *p;
@@ -803,6 +801,8 @@ static int cmd_status (struct config *cfg, const struct options *o)
 
     if (!state_dir)
         die ("%s", error.text);
+    if (!url && errno != ESRCH)
+        fatal (error.text);
     if (!url) {
         /* Without its broker nothing of the private setup can run. */
         printf (
@@ -899,7 +899,7 @@ static int cmd_up (struct config *cfg, const struct options *o)
         die ("%s", error.text);
     /* The daemons started now need the key file. */
     sign_key_destroy (load_signing_key (cfg, state_dir));
-    char *url = broker_url (cfg, state_dir, true, o->quiet);
+    char *url = broker_url (cfg, state_dir, true, o->quiet, &error);
     struct transport *t = connect_broker (cfg, url, state_dir);
     if (is_kubernetes (cfg)) {
         kube_up (cfg, o, t, url);
@@ -938,7 +938,7 @@ static int cmd_broker_start (struct config *cfg, const struct options *o)
         free (state_dir);
         return 1;
     }
-    char *url = broker_url (cfg, state_dir, true, o->quiet);
+    char *url = broker_url (cfg, state_dir, true, o->quiet, &error);
     transport_destroy (connect_broker (cfg, url, state_dir));
     free (url);
     free (state_dir);
@@ -975,12 +975,15 @@ static struct presence *down_query (const struct config *cfg, const char *state_
                                     bool warn, int *rc)
 {
     struct krun_error error;
-    char *url = broker_url (cfg, state_dir, false, true);
+    char *url = broker_url (cfg, state_dir, false, true, &error);
     struct transport *t;
     struct presence *p;
 
-    if (!url)
+    if (!url) {
+        if (errno != ESRCH)
+            fprintf (stderr, "krun: warning: %s; job queues not deleted\n", error.text);
         return NULL;
+    }
     t = transport_connect (url, cfg->amqp_cacert, 0, &error);
     free (url);
     if (!t) {

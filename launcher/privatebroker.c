@@ -638,8 +638,11 @@ char *private_broker_url (const struct config *cfg, const char *state_dir, bool 
                        "127.0.0.1:%d answers (listener of user %ld), but this user's "
                        "private broker (state in %s) does not run there: not sending "
                        "it the broker credentials; set amqp_url to use that broker, or "
-                       "local.broker_port to another port",
-                       port, uid, dir);
+                       "local.broker_port to another port%s",
+                       port, uid, dir,
+                       uid == (long)getuid ()
+                           ? " (a broker of an older krun? `krun down` stops it)"
+                           : "");
         } else if (!start) {
             errno = ESRCH;
             errprintf (errp, "the private broker (state in %s) does not run", dir);
