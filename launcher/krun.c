@@ -431,10 +431,11 @@ static char *broker_url (const struct config *cfg, const char *state_dir, bool s
         fatal (errp->text);
     }
     if (started && !quiet)
-        fprintf (stderr,
-                 "krun: started a private RabbitMQ on 127.0.0.1:%d (state in %s/broker; "
-                 "`krun down` stops it)\n",
-                 cfg->local_broker_port, state_dir);
+        fprintf (
+            stderr,
+            "krun: started a private RabbitMQ on 127.0.0.1:%d (state in %s/broker; "
+            "`krun down` stops it)\n",
+            cfg->local_broker_port, state_dir);
     return url;
 }
 
