@@ -71,11 +71,61 @@ static pid_t spawn_detached (const char *path, char *const argv[],
     return detached;
 }
 
-/* Where the record of node's daemon is (see pidfile.h). */
-static void daemon_record (const char *state_dir, const char *node, char *buf,
-                           size_t size)
+/* Where the record of node's daemon pid is (see pidfile.h): one file per
+ * daemon, so that two krun starting one at once both leave a record. */
+static void daemon_record (const char *state_dir, const char *node, pid_t pid,
+                           char *buf, size_t size)
 {
-    snprintf (buf, size, "%s/krund-%s.pid", state_dir, node);
+    snprintf (buf, size, "%s/krund-%s.%d.pid", state_dir, node, (int)pid);
+}
+
+/* Whether name is a daemon record, krund-NODE.PID.pid (of node, or of any
+ * node if NULL). */
+static bool is_record (const char *name, const char *node)
+{
+    size_t len = strlen (name);
+    const char *end, *digits;
+
+    if (len < 13 || strncmp (name, "krund-", 6) != 0 || strcmp (name + len - 4, ".pid"))
+        return false;
+    end = name + len - 4;
+    for (digits = end; digits > name + 6 && '0' <= digits[-1] && digits[-1] <= '9';
+         digits--)
+        ;
+    /* A PID, after a dot, after a node name. */
+    if (digits == end || digits[-1] != '.' || digits - 1 == name + 6)
+        return false;
+    return !node || (strlen (node) == (size_t)(digits - 1 - (name + 6)) &&
+                     strncmp (name + 6, node, strlen (node)) == 0);
+}
+
+/* The running daemons recorded for node (NULL: every node), at most max
+ * into pids; records of processes that no longer run are removed, and so
+ * are those returned when take is true (the caller stops them).  Returns
+ * the count. */
+static int recorded_daemons (const char *state_dir, const char *node, bool take,
+                             pid_t *pids, int max)
+{
+    DIR *d = opendir (state_dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir (d)) && n < max) {
+        char record[PATH_MAX + 256];
+        pid_t pid;
+
+        if (!is_record (e->d_name, node))
+            continue;
+        snprintf (record, sizeof (record), "%s/%s", state_dir, e->d_name);
+        if ((pid = pidfile_running (record)) > 0)
+            pids[n++] = pid;
+        if (pid <= 0 || take)
+            unlink (record);
+    }
+    closedir (d);
+    return n;
 }
 
 /* krund: beside krun in the build tree, else installed, else $PATH. */
@@ -158,7 +208,7 @@ static int start_daemon (const struct config *cfg, const char *url,
     if (pid < 0)
         return -1;
     /* `krun down` stops what this record names, and nothing else. */
-    daemon_record (state_dir, node, record, sizeof (record));
+    daemon_record (state_dir, node, pid, record, sizeof (record));
     return pidfile_record (record, pid, errp);
 }
 
@@ -166,18 +216,29 @@ static int start_daemon (const struct config *cfg, const char *url,
  * runs, else 0. */
 static pid_t recorded_daemon (const char *state_dir, const char *node)
 {
-    char record[PATH_MAX + 64];
+    pid_t pid;
 
-    daemon_record (state_dir, node, record, sizeof (record));
-    return pidfile_running (record);
+    return recorded_daemons (state_dir, node, false, &pid, 1) == 1 ? pid : 0;
+}
+
+/* SIGTERM to the pids, then wait for them all, at most DAEMON_STOP_MS. */
+static void stop_all (const pid_t *pids, int n)
+{
+    int64_t deadline = clock_mono_ms () + DAEMON_STOP_MS;
+
+    for (int i = 0; i < n; i++)
+        kill (pids[i], SIGTERM);
+    for (int i = 0; i < n; i++)
+        pidfile_wait_stopped (
+            pids[i],
+            (int)(deadline > clock_mono_ms () ? deadline - clock_mono_ms () : 0));
 }
 
 static void stop_daemon (const char *state_dir, const char *node)
 {
-    pid_t pid = recorded_daemon (state_dir, node);
+    pid_t pids[LOCAL_DAEMONS_MAX];
 
-    if (pid > 0 && kill (pid, SIGTERM) == 0)
-        pidfile_wait_stopped (pid, DAEMON_STOP_MS);
+    stop_all (pids, recorded_daemons (state_dir, node, true, pids, LOCAL_DAEMONS_MAX));
 }
 
 static void default_node_name (char *buf, size_t size)
@@ -270,32 +331,9 @@ int local_daemons_ensure (const struct config *cfg, const char *url,
 int local_daemons_stop (const char *state_dir)
 {
     pid_t pids[LOCAL_DAEMONS_MAX];
-    int stopped = 0;
-    struct dirent *e;
-    DIR *d = opendir (state_dir);
+    int n = recorded_daemons (state_dir, NULL, true, pids, LOCAL_DAEMONS_MAX);
 
-    if (!d)
-        return 0;
-    /* Signal them all first: they stop in parallel. */
-    while ((e = readdir (d)) && stopped < LOCAL_DAEMONS_MAX) {
-        size_t len = strlen (e->d_name);
-        char record[PATH_MAX + 256];
-        pid_t pid;
-
-        if (strncmp (e->d_name, "krund-", 6) != 0 || len < 10 ||
-            strcmp (e->d_name + len - 4, ".pid") != 0)
-            continue;
-        snprintf (record, sizeof (record), "%s/%s", state_dir, e->d_name);
-        if ((pid = pidfile_running (record)) > 0 && kill (pid, SIGTERM) == 0)
-            pids[stopped++] = pid;
-        /* Done with: the process is stopping or long gone. */
-        unlink (record);
-    }
-    closedir (d);
-    int64_t deadline = clock_mono_ms () + DAEMON_STOP_MS;
-    for (int i = 0; i < stopped; i++)
-        pidfile_wait_stopped (
-            pids[i],
-            (int)(deadline > clock_mono_ms () ? deadline - clock_mono_ms () : 0));
-    return stopped;
+    /* Signalled all first: they stop in parallel. */
+    stop_all (pids, n);
+    return n;
 }

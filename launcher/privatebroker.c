@@ -655,7 +655,8 @@ char *private_broker_url (const struct config *cfg, const char *state_dir, bool 
     } else {
         int running = read_port (dir);
         close (fd);
-        if (running != port) {
+        /* 0: a krun is starting it and has not written the port yet. */
+        if (running != 0 && running != port) {
             errno = EADDRINUSE;
             errprintf (errp,
                        "the private broker of %s runs on 127.0.0.1:%d, not on port %d; "

@@ -17,15 +17,21 @@ idle_cleanup () {
 trap idle_cleanup EXIT
 
 broker_gone () { ! process_alive "$bpid"; }
+# The epmd started for it (privatebroker.c: AMQP port + 24000) and its
+# supervisor leave with it.
+epmd=$((port + 24000)); [ $epmd -le 65535 ] || epmd=$((epmd - 64512))
+epmd_gone () { ! ss -Hltn "( sport = :$epmd )" | grep -q .; }
 
 test_expect_success 'a run starts the private broker' '
     "$KRUN" -n 1 /bin/true 2>err && grep -q "started a private RabbitMQ" err &&
     [ -s "$KRUN_STATE_DIR/broker/pid" ]
 '
 bpid=$(cat "$KRUN_STATE_DIR/broker/pid" 2>/dev/null)
-test_expect_success 'the daemon leaves after its idle timeout, the broker after 61 s more' '
+test_expect_success 'the daemon leaves after its idle timeout, the broker (with its epmd and supervisor) after 61 s more' '
     [ -n "$bpid" ] && process_alive "$bpid" &&
     sleep 45 && process_alive "$bpid" &&
-    wait_for 60 broker_gone
+    ss -Hltn "( sport = :$epmd )" | grep -q . &&
+    wait_for 60 broker_gone && wait_for 10 epmd_gone &&
+    wait_for 10 eval "[ ! -e \"$KRUN_STATE_DIR/broker/supervisor.pid\" ]"
 '
 test_done

@@ -46,6 +46,8 @@ broker_pids () {
     ps -o pid= --ppid "$sup" 2>/dev/null
     cat "$bdir/pid" 2>/dev/null
 }
+# The daemon krun started (its record, see launcher/pidfile.h).
+our_daemon () { cat "$KRUN_STATE_DIR"/krund-*.pid 2>/dev/null | awk "{ print \$1 }"; }
 # Processes that run with this user's broker lock open: its supervisors.
 supervisors () {
     local p n=0
@@ -79,7 +81,7 @@ test_expect_success 'they work, and appear on no command line (krund, broker, ep
     amqp-delete-queue -u "$(private_url)" -q krun-t0177-probe >/dev/null &&
     read -r user pass <"$bdir/credentials" &&
     pids=$(broker_pids) && [ -n "$pids" ] &&
-    pgrep -f "krund --node $(hostname)" >/dev/null &&
+    dpid=$(our_daemon) && [ -n "$dpid" ] && process_alive "$dpid" &&
     for p in /proc/[0-9]*; do
         if tr "\0" " " <"$p/cmdline" 2>/dev/null | grep -qF "$pass"; then
             echo "password on the command line of ${p#/proc/}"; exit 1
@@ -132,7 +134,7 @@ test_expect_success 'options before and after the subcommand: --config X status'
 cp /bin/sleep krund && { ./krund 300 & sleeper=$!; }
 test_expect_success 'krun down spares a process named krund whose PID came over the broker' '
     wait_for 5 eval "[ \"\$(cat /proc/$sleeper/comm 2>/dev/null)\" = krund ]" &&
-    dpid=$(pgrep -f "krund --node $(hostname)" | head -n 1) && [ -n "$dpid" ] &&
+    dpid=$(our_daemon) && [ -n "$dpid" ] && process_alive "$dpid" &&
     { "$KRUN_TOP_BUILDDIR/tests/fake-here" "$(private_url)" elsewhere "$sleeper" 30 \
         2>fake.err & } &&
     wait_for 10 grep -q ready fake.err &&
