@@ -164,19 +164,20 @@ static bool lock_held (const char *dir)
     return held;
 }
 
-static int read_port (const char *dir)
+/* The number that the file dir/name starts with, 0 if none. */
+static int read_number (const char *dir, const char *name)
 {
-    char path[PATH_MAX + 16];
+    char path[PATH_MAX + 64];
     FILE *f;
-    int port = 0;
+    int value = 0;
 
-    snprintf (path, sizeof (path), "%s/port", dir);
+    snprintf (path, sizeof (path), "%s/%s", dir, name);
     if (!(f = fopen (path, "re")))
         return 0;
-    if (fscanf (f, "%d", &port) != 1)
-        port = 0;
+    if (fscanf (f, "%d", &value) != 1)
+        value = 0;
     fclose (f);
-    return port;
+    return value;
 }
 
 bool private_broker_running (const char *state_dir, pid_t *pid, int *port)
@@ -188,7 +189,7 @@ bool private_broker_running (const char *state_dir, pid_t *pid, int *port)
         return false;
     snprintf (path, sizeof (path), "%s/supervisor.pid", dir);
     *pid = pidfile_running (path);
-    *port = read_port (dir);
+    *port = read_number (dir, "port");
     return true;
 }
 
@@ -653,7 +654,7 @@ char *private_broker_url (const struct config *cfg, const char *state_dir, bool 
             return NULL;
         *started = true;
     } else {
-        int running = read_port (dir);
+        int running = read_number (dir, "port");
         close (fd);
         /* 0: a krun is starting it and has not written the port yet. */
         if (running != 0 && running != port) {
@@ -714,16 +715,10 @@ static bool started_in (pid_t pid, const char *dir)
 static int stop_unsupervised (const char *dir)
 {
     char path[PATH_MAX + 16], comm[32] = "";
+    int pid = read_number (dir, "pid");
     struct stat st;
     FILE *f;
-    int pid = 0;
 
-    snprintf (path, sizeof (path), "%s/pid", dir);
-    if (!(f = fopen (path, "re")))
-        return 0;
-    if (fscanf (f, "%d", &pid) != 1)
-        pid = 0;
-    fclose (f);
     if (pid <= 0)
         return 0;
     snprintf (path, sizeof (path), "/proc/%d/comm", pid);
