@@ -1,6 +1,10 @@
 /* privatebroker.c - see privatebroker.h. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -66,12 +70,86 @@ static bool port_answers (int port)
     return ok;
 }
 
-/* Who listens for TCP on port where a connection to 127.0.0.1 can land
- * (127.0.0.1, 0.0.0.0, ::, ::ffff:127.0.0.1), per /proc/net/tcp and tcp6.
+/* Merge owner into uid: -1 nobody yet, -2 several users. */
+static long merge_uid (long uid, long owner)
+{
+    return uid == -1 || uid == owner ? owner : -2;
+}
+
+/* Whether a listener's address takes connections to 127.0.0.1: 127.0.0.1,
+ * 0.0.0.0, ::, ::ffff:127.0.0.1 (a is in network order). */
+static bool takes_loopback (int family, const uint32_t a[4])
+{
+    if (family == AF_INET)
+        return a[0] == htonl (INADDR_LOOPBACK) || a[0] == 0;
+    return a[0] == 0 && a[1] == 0 &&
+           ((a[2] == 0 && a[3] == 0) ||
+            (a[2] == htonl (0xffff) && a[3] == htonl (INADDR_LOOPBACK)));
+}
+
+/* The TCP listeners of family on port, asked of the kernel (sock_diag
+ * netlink: it lists the listening sockets only, where /proc/net/tcp walks
+ * every socket of the machine at each read).  Returns the merged uid as
+ * listener_uid() does, or -3 if the kernel cannot be asked. */
+static long diag_listener_uid (int family, int port)
+{
+    struct {
+        struct nlmsghdr header;
+        struct inet_diag_req_v2 request;
+    } req = {
+        .header = {.nlmsg_len = sizeof (req),
+                   .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                   .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+        .request = {.sdiag_family = family,
+                    .sdiag_protocol = IPPROTO_TCP,
+                    .idiag_states = 1 << TCP_LISTEN},
+    };
+    long buf[8192 / sizeof (long)];
+    long uid = -1;
+    bool done = false;
+    int fd = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+    if (fd < 0)
+        return -3;
+    if (send (fd, &req, sizeof (req), 0) != sizeof (req)) {
+        close (fd);
+        return -3;
+    }
+    while (!done) {
+        ssize_t n = recv (fd, buf, sizeof (buf), 0);
+        if (n <= 0) {
+            uid = -3;
+            break;
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK (h, (size_t)n);
+             h = NLMSG_NEXT (h, n)) {
+            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+                if (h->nlmsg_type == NLMSG_ERROR)
+                    uid = -3;
+                done = true;
+                break;
+            }
+            const struct inet_diag_msg *m = NLMSG_DATA (h);
+            if (ntohs (m->id.idiag_sport) == port &&
+                takes_loopback (m->idiag_family, m->id.idiag_src))
+                uid = merge_uid (uid, m->idiag_uid);
+        }
+    }
+    close (fd);
+    return uid;
+}
+
+/* Who listens for TCP on port where a connection to 127.0.0.1 can land.
  * Returns the listeners' uid if they are all one user's, -2 if several
  * users listen, -1 if nobody does. */
 static long listener_uid (int port)
 {
+    long v4 = diag_listener_uid (AF_INET, port);
+    long v6 = v4 == -3 ? -3 : diag_listener_uid (AF_INET6, port);
+
+    if (v4 != -3 && v6 != -3)
+        return v6 == -1 ? v4 : merge_uid (v4, v6);
+    /* No sock_diag (an old or restricted kernel): /proc/net/tcp. */
     static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
     static const char *const addresses[] = {"0100007F", "00000000",
                                             "00000000000000000000000000000000",
@@ -92,7 +170,7 @@ static long listener_uid (int port)
                 state == 0x0A && local_port == (unsigned)port)
                 for (size_t k = 0; k < sizeof (addresses) / sizeof (addresses[0]); k++)
                     if (strcmp (address, addresses[k]) == 0)
-                        uid = uid == -1 || uid == owner ? owner : -2;
+                        uid = merge_uid (uid, owner);
         fclose (f);
     }
     return uid;
