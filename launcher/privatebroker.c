@@ -413,13 +413,20 @@ static void supervisor_log (const char *fmt, ...)
 }
 
 /* Fork and exec path in its own process group (so that the whole broker,
- * beam and its helpers, can be killed at once).  Returns the PID or -1. */
+ * beam and its helpers, can be killed at once), to get SIGTERM when the
+ * supervisor dies.  Returns the PID or -1. */
 static pid_t spawn_child (const char *path, char *const argv[], char *const env_add[])
 {
+    pid_t supervisor = getpid ();
     pid_t pid = fork ();
 
     if (pid != 0)
         return pid;
+    /* A supervisor killed outright takes its children along (the broker's
+     * script stops beam on SIGTERM), so that no broker runs unsupervised,
+     * without the lock. */
+    if (prctl (PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid () != supervisor)
+        _exit (127);
     setpgid (0, 0);
     signal (SIGTERM, SIG_DFL);
     signal (SIGINT, SIG_DFL);

@@ -184,4 +184,22 @@ test_expect_success 'restarts leave one supervisor (watchdog), not one per start
     "$KRUN" -q broker start && "$KRUN" -q broker start 2>/dev/null;
     [ "$(supervisors)" = 1 ] && "$KRUN" broker stop >/dev/null && [ "$(supervisors)" = 0 ]
 '
+# No broker without its supervisor (and so without the lock), and no
+# supervisor without its broker: kill -9 of either takes the rest along.
+gone_all () {
+    ! process_alive "$1" && ! process_alive "$2" &&
+        ! ss -Hltn "( sport = :$port or sport = :$dist or sport = :$epmd )" | grep -q .
+}
+test_expect_success 'kill -9 of the supervisor: the broker and epmd stop' '
+    "$KRUN" -q broker start && sup=$(awk "{ print \$1 }" "$bdir/supervisor.pid") &&
+    beam=$(cat "$bdir/pid") && process_alive "$beam" && kill -9 "$sup" &&
+    wait_for 30 gone_all "$sup" "$beam" &&
+    "$KRUN" status | grep -q "^krun: nothing is running"
+'
+test_expect_success 'kill -9 of the broker: the supervisor and epmd go, the next run starts anew' '
+    "$KRUN" -q broker start && sup=$(awk "{ print \$1 }" "$bdir/supervisor.pid") &&
+    beam=$(cat "$bdir/pid") && kill -9 "$beam" && wait_for 30 gone_all "$sup" "$beam" &&
+    "$KRUN" -n 1 "$HELLO" >again.out 2>again.err && cat again.err &&
+    grep -q "started a private RabbitMQ" again.err && grep -q "^hello from rank 0" again.out
+'
 test_done
