@@ -98,9 +98,29 @@ if [ "$(id -u)" = 0 ] && useradd -M -s /bin/sh "$other" 2>useradd.err; then
             >n.out 2>&1 && cat n.out && grep -q ACCESS_REFUSED n.out &&
         ! as_other cat "$bdir/credentials" >c.out 2>&1 && cat c.out
     '
+    # The other user's own krun, with the same port in its configuration:
+    # it finds a broker that is not its own and sends it nothing.
+    ohome=$(mktemp -d) && chown "$other" "$ohome" && cp same.yaml "$ohome/krun.yaml" &&
+        chmod 644 "$ohome/krun.yaml"
+    if as_other test -x "$KRUN"; then
+        test_expect_success "another user's krun status and run: refused, no job listed" '
+            ! as_other env HOME="$ohome" KRUN_STATE_DIR="$ohome/state" \
+                "$KRUN" --config "$ohome/krun.yaml" status >o1 2>&1 && cat o1 &&
+            grep -q "answers (listener of user $(id -u)), but this user.s private broker" o1 &&
+            ! grep -q "^NODE" o1 &&
+            ! as_other env HOME="$ohome" KRUN_STATE_DIR="$ohome/state" \
+                "$KRUN" --config "$ohome/krun.yaml" -n 1 /bin/true >o2 2>&1 && cat o2 &&
+            grep -q "not sending it the broker credentials" o2
+        '
+    else
+        test_count=$((test_count + 1))
+        echo "ok $test_count # skip another user's krun: $KRUN is not reachable for $other"
+    fi
+    rm -rf "$ohome"
 else
-    test_count=$((test_count + 1))
-    echo "ok $test_count # skip another user: needs root for useradd ($(cat useradd.err 2>/dev/null))"
+    test_count=$((test_count + 2))
+    echo "ok $((test_count - 1)) # skip another user: needs root for useradd ($(cat useradd.err 2>/dev/null))"
+    echo "ok $test_count # skip another user's krun: needs root for useradd"
 fi
 test_expect_success 'guest is refused for this user too: the database has no guest' '
     ! amqp-declare-queue -u "amqp://guest:guest@127.0.0.1:$port/" -q stolen >g2.out 2>&1 &&
