@@ -76,6 +76,20 @@ test_expect_success 'the credentials are a 0600 file of this user in a 0700 dire
     [ "$(stat -c %a "$bdir")" = 700 ] && [ "$(stat -c %a "$KRUN_STATE_DIR")" = 700 ] &&
     read -r user pass <"$bdir/credentials" && [ "$user" != guest ] && [ ${#pass} -ge 32 ]
 '
+# Each case restores the file before it checks, so that a failure leaves
+# the broker usable for the next tests.
+test_expect_success 'a credentials file others may read, or a symbolic link, is refused' '
+    chmod 644 "$bdir/credentials" && r1=0 && { "$KRUN" status >m1 2>&1 || r1=$?; } &&
+    chmod 600 "$bdir/credentials" && cat m1 && [ "$r1" = 1 ] &&
+    grep -q "broker credentials $bdir/credentials: not a file of this user.s with mode 0600" m1 &&
+    mv "$bdir/credentials" "$bdir/credentials.real" &&
+    ln -s credentials.real "$bdir/credentials" && r2=0 &&
+    { "$KRUN" status >m2 2>&1 || r2=$?; } &&
+    rm -f "$bdir/credentials" && mv "$bdir/credentials.real" "$bdir/credentials" &&
+    cat m2 && [ "$r2" = 1 ] &&
+    grep -q "cannot read the broker credentials $bdir/credentials" m2 &&
+    "$KRUN" status >m3 && grep -q "^$(hostname) " m3
+'
 test_expect_success 'they work, and appear on no command line (krund, broker, epmd)' '
     amqp-declare-queue -u "$(private_url)" -q krun-t0177-probe >/dev/null &&
     amqp-delete-queue -u "$(private_url)" -q krun-t0177-probe >/dev/null &&
