@@ -699,6 +699,20 @@ static int wait_answers (const char *dir, int port, int timeout_s,
     return 0;
 }
 
+/* The port of the broker whose lock is held: once its supervisor runs (it
+ * starts after the port file is written, which a krun starting the broker
+ * may not have done yet), at most timeout_s.  0 if not known. */
+static int running_port (const char *dir, int timeout_s)
+{
+    char path[PATH_MAX + 32];
+    int64_t deadline = clock_mono_ms () + (int64_t)timeout_s * 1000;
+
+    snprintf (path, sizeof (path), "%s/supervisor.pid", dir);
+    while (!pidfile_running (path) && lock_held (dir) && clock_mono_ms () < deadline)
+        usleep (20 * 1000);
+    return read_number (dir, "port");
+}
+
 char *private_broker_url (const struct config *cfg, const char *state_dir, bool start,
                           bool *started, struct krun_error *errp)
 {
@@ -739,9 +753,8 @@ char *private_broker_url (const struct config *cfg, const char *state_dir, bool 
             return NULL;
         *started = true;
     } else {
-        int running = read_number (dir, "port");
         close (fd);
-        /* 0: a krun is starting it and has not written the port yet. */
+        int running = running_port (dir, cfg->start_timeout);
         if (running != 0 && running != port) {
             errno = EADDRINUSE;
             errprintf (errp,

@@ -236,4 +236,14 @@ test_expect_success 'kill -9 of the broker: the supervisor and epmd go, the next
     "$KRUN" -n 1 "$HELLO" >again.out 2>again.err && cat again.err &&
     grep -q "started a private RabbitMQ" again.err && grep -q "^hello from rank 0" again.out
 '
+test_expect_success 'three krun at once with nothing running: one broker, every daemon stopped by down' '
+    "$KRUN" down >/dev/null &&
+    for i in 1 2 3; do "$KRUN" -q -n 1 "$HELLO" >par$i.out 2>&1 & done; wait &&
+    for i in 1 2 3; do grep -q "^hello from rank 0" par$i.out || { cat par$i.out; exit 1; }; done &&
+    [ "$(supervisors)" = 1 ] && started=$(our_daemon) && [ -n "$started" ] &&
+    "$KRUN" down >down3.out && cat down3.out &&
+    grep -q "stopped $(echo "$started" | wc -l) local worker daemon" down3.out &&
+    for p in $started; do wait_for 15 eval "! process_alive $p" || exit 1; done &&
+    [ "$(supervisors)" = 0 ]
+'
 test_done
