@@ -428,8 +428,11 @@ static pid_t spawn_child (const char *path, char *const argv[], char *const env_
     if (prctl (PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid () != supervisor)
         _exit (127);
     setpgid (0, 0);
+    /* Ignored signals stay ignored across exec: none of krun's. */
     signal (SIGTERM, SIG_DFL);
     signal (SIGINT, SIG_DFL);
+    signal (SIGPIPE, SIG_DFL);
+    signal (SIGHUP, SIG_DFL);
     for (int i = 0; env_add && env_add[i]; i++)
         putenv (env_add[i]);
     execv (path, argv);
