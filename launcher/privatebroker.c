@@ -28,6 +28,7 @@
 #include "pidfile.h"
 #include "privatebroker.h"
 #include "scratch.h"
+#include "userdir.h"
 
 #define RABBITMQ_SERVER "/usr/lib/rabbitmq/bin/rabbitmq-server"
 #define EPMD "/usr/bin/epmd"
@@ -200,24 +201,11 @@ static int write_private_file (const char *path, const char *text,
 static int broker_dir (const char *state_dir, char *dir, size_t size,
                        struct krun_error *errp)
 {
-    struct stat st;
-
     if (snprintf (dir, size, "%s/broker", state_dir) >= (int)size) {
         errno = ENAMETOOLONG;
         return errprintf_errno (errp, "%s/broker", state_dir);
     }
-    if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-        return errprintf_errno (errp, "cannot create %s", dir);
-    if (lstat (dir, &st) < 0)
-        return errprintf_errno (errp, "%s", dir);
-    if (!S_ISDIR (st.st_mode) || st.st_uid != getuid ()) {
-        errno = EPERM;
-        return errprintf (
-            errp, "%s is not a directory of this user's: refusing to use it", dir);
-    }
-    if ((st.st_mode & 077) && chmod (dir, 0700) < 0)
-        return errprintf_errno (errp, "cannot make %s private", dir);
-    return 0;
+    return userdir_make (dir, errp);
 }
 
 static int open_lock (const char *dir, bool create)
