@@ -43,9 +43,9 @@
  * their broker. */
 #define WATCHDOG_PERIOD_S 30
 #define WATCHDOG_MARGIN_S 60
-/* Bounds of the supervisor's waits: epmd to listen, the broker to stop
- * after SIGTERM (then SIGKILL), and `krun down` for the supervisor. */
-#define EPMD_START_MS 10000
+/* Bounds of the supervisor's waits: the broker to stop after SIGTERM (then
+ * SIGKILL), and `krun down` for the supervisor.  epmd gets start_timeout to
+ * listen, like the broker. */
 #define BROKER_STOP_S 30
 #define STOP_WAIT_MS 60000
 
@@ -461,6 +461,7 @@ struct supervisor_args {
     int port;
     int epmd_port;
     int idle_timeout;
+    int start_timeout;
     char *const *env_add;
 };
 
@@ -494,12 +495,12 @@ static void supervise (const struct supervisor_args *a)
         supervisor_log ("cannot start epmd: %s", strerror (errno));
         _exit (1);
     }
-    int64_t deadline = clock_mono_ms () + EPMD_START_MS;
+    int64_t deadline = clock_mono_ms () + (int64_t)a->start_timeout * 1000;
     /* Looked up, not connected to: epmd logs every probe. */
     while (listener_uid (a->epmd_port) != (long)getuid ()) {
         if (clock_mono_ms () > deadline || waitpid (epmd, &status, WNOHANG) != 0) {
             supervisor_log ("epmd did not listen on 127.0.0.1:%d within %d s",
-                            a->epmd_port, EPMD_START_MS / 1000);
+                            a->epmd_port, a->start_timeout);
             kill (epmd, SIGKILL);
             reap_child (epmd, 1000);
             unlink (pidfile);
@@ -594,6 +595,7 @@ static int start_locked (const struct config *cfg, const char *dir, int lock_fd,
                                 .port = port,
                                 .epmd_port = epmd_port,
                                 .idle_timeout = cfg->idle_timeout,
+                                .start_timeout = cfg->start_timeout,
                                 .env_add = env_add};
     char path[PATH_MAX + 32];
 

@@ -18,7 +18,8 @@ embedded_cleanup () {
 trap embedded_cleanup EXIT
 
 test_expect_success 'the first run starts a private broker and a daemon' '
-    "$KRUN" -n 2 "$HELLO" >out 2>err &&
+    "$KRUN" -n 2 "$HELLO" >out 2>err; rc=$?; cat err;
+    [ $rc = 0 ] || tail -n 20 "$KRUN_STATE_DIR/broker/broker.log"; [ $rc = 0 ] &&
     grep -q "started a private RabbitMQ on 127.0.0.1:$port" err &&
     grep -q "started 1 local worker daemon" err &&
     [ "$(grep -c "^hello from rank" out)" -eq 2 ]
