@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <search.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,9 +325,6 @@ static int load_node_entry (struct loader *l, struct config *c, int index,
         return load_error (l, entry, keypath, "a node needs a 'name'");
     if (!have_slots)
         return load_error (l, entry, keypath, "a node needs 'slots'");
-    for (int i = 0; i < index; i++)
-        if (strcmp (c->local_nodes[i].name, n->name) == 0)
-            return load_error (l, entry, keypath, "node name '%s' used twice", n->name);
     return 0;
 }
 
@@ -343,13 +341,31 @@ static int load_nodes (struct loader *l, struct config *c, const yaml_node_t *se
     if (!(c->local_nodes = calloc (n, sizeof (*c->local_nodes))))
         return errprintf_errno (l->errp, "%s", l->path);
     c->local_nnodes = n;
-    for (int i = 0; i < n; i++) {
+    /* The names seen so far, in a hash table: comparing each name with
+     * every earlier one made a long list load in quadratic time. */
+    struct hsearch_data names = {0};
+    if (!hcreate_r ((size_t)n * 2, &names))
+        return errprintf_errno (l->errp, "%s", l->path);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         yaml_node_t *entry =
             yaml_document_get_node (&l->doc, seq->data.sequence.items.start[i]);
-        if (load_node_entry (l, c, i, entry) < 0)
-            return -1;
+        ENTRY item, *found;
+        if ((rc = load_node_entry (l, c, i, entry)) < 0)
+            break;
+        item.key = c->local_nodes[i].name;
+        item.data = NULL;
+        /* ENTER finds an earlier entry of the same name, or adds this one. */
+        if (!hsearch_r (item, ENTER, &found, &names))
+            rc = errprintf_errno (l->errp, "%s", l->path);
+        else if (found->key != item.key) {
+            char keypath[32];
+            snprintf (keypath, sizeof (keypath), "local.nodes[%d]", i);
+            rc = load_error (l, entry, keypath, "node name '%s' used twice", item.key);
+        }
     }
-    return 0;
+    hdestroy_r (&names);
+    return rc;
 }
 
 static void free_pull_secrets (struct config *c)
@@ -629,9 +645,88 @@ static int config_copy (struct config *dst, const struct config *src)
     return dst->provider && dst->map_by ? 0 : -1;
 }
 
+/* The text of a configuration file as libyaml reads it: kept, so that the
+ * document is loaded from memory after check_depth() read it (the file may
+ * be a pipe). */
+struct text {
+    FILE *f;
+    char *buf;
+    size_t len, size;
+};
+
+static int text_read (void *data, unsigned char *out, size_t size, size_t *got)
+{
+    struct text *t = data;
+    size_t n = fread (out, 1, size, t->f);
+
+    if (n == 0 && ferror (t->f))
+        return 0;
+    if (t->len + n > t->size) {
+        size_t want = t->size ? t->size * 2 : 4096;
+        while (want < t->len + n)
+            want *= 2;
+        char *p = realloc (t->buf, want);
+        if (!p)
+            return 0;
+        t->buf = p;
+        t->size = want;
+    }
+    memcpy (t->buf + t->len, out, n);
+    t->len += n;
+    *got = n;
+    return 1;
+}
+
+/* Refuse a document nested deeper than CONFIG_MAX_DEPTH before libyaml loads
+ * it: libyaml's scanner spends time in the nesting depth for every token, so
+ * 100,000 nested brackets took 24 s to load, and a configuration needs four
+ * levels.  Reads all of t->f into t.  Returns 0, or -1 with errp naming the
+ * file and line. */
+static int check_depth (struct text *t, const char *path, struct krun_error *errp)
+{
+    unsigned char rest[4096];
+    yaml_parser_t parser;
+    yaml_event_t event;
+    int depth = 0, rc = 0;
+    bool end = false;
+    size_t n;
+
+    if (!yaml_parser_initialize (&parser)) {
+        errno = ENOMEM;
+        return errprintf (errp, "cannot read config %s: out of memory", path);
+    }
+    yaml_parser_set_input (&parser, text_read, t);
+    while (!end && rc == 0) {
+        if (!yaml_parser_parse (&parser, &event))
+            break; /* the loader reports syntax errors, with their line */
+        if (event.type == YAML_SEQUENCE_START_EVENT ||
+            event.type == YAML_MAPPING_START_EVENT) {
+            if (++depth > CONFIG_MAX_DEPTH) {
+                errno = EINVAL;
+                rc = errprintf (errp,
+                                "%s:%zu: nested more than %d levels deep (a krun "
+                                "configuration needs at most 4)",
+                                path, event.start_mark.line + 1, CONFIG_MAX_DEPTH);
+            }
+        } else if (event.type == YAML_SEQUENCE_END_EVENT ||
+                   event.type == YAML_MAPPING_END_EVENT)
+            depth--;
+        end = event.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete (&event);
+    }
+    yaml_parser_delete (&parser);
+    /* After a syntax error, the loader needs the whole text to say so. */
+    while (rc == 0 && (n = 0, text_read (t, rest, sizeof (rest), &n)) && n > 0)
+        ;
+    if (rc == 0 && ferror (t->f))
+        return errprintf_errno (errp, "cannot read config %s", path);
+    return rc;
+}
+
 int config_load_file (struct config *c, const char *path, struct krun_error *errp)
 {
     struct loader l = {.path = path, .errp = errp};
+    struct text text = {0};
     yaml_parser_t parser;
     struct config scratch;
     FILE *f;
@@ -639,17 +734,26 @@ int config_load_file (struct config *c, const char *path, struct krun_error *err
 
     if (!(f = fopen (path, "r")))
         return errprintf_errno (errp, "cannot read config %s", path);
+    text.f = f;
+    if (check_depth (&text, path, errp) < 0) {
+        free (text.buf);
+        fclose (f);
+        return -1;
+    }
     if (!yaml_parser_initialize (&parser)) {
+        free (text.buf);
         fclose (f);
         errno = ENOMEM;
         return errprintf (errp, "cannot read config %s: out of memory", path);
     }
-    yaml_parser_set_input_file (&parser, f);
+    yaml_parser_set_input_string (
+        &parser, (const unsigned char *)(text.buf ? text.buf : ""), text.len);
     if (!yaml_parser_load (&parser, &l.doc)) {
         errno = EINVAL;
         errprintf (errp, "%s:%zu: %s", path, parser.problem_mark.line + 1,
                    parser.problem ? parser.problem : "YAML syntax error");
         yaml_parser_delete (&parser);
+        free (text.buf);
         fclose (f);
         return -1;
     }
@@ -687,6 +791,7 @@ int config_load_file (struct config *c, const char *path, struct krun_error *err
 done:
     yaml_document_delete (&l.doc);
     yaml_parser_delete (&parser);
+    free (text.buf);
     fclose (f);
     return rc;
 }

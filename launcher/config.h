@@ -20,6 +20,8 @@
 
 #define CONFIG_DEFAULT_AMQP_URL_FMT "amqp://guest:guest@127.0.0.1:%d/"
 #define CONFIG_DEFAULT_BROKER_PORT 5672
+/* Deepest nesting of mappings and sequences a configuration file may have. */
+#define CONFIG_MAX_DEPTH 32
 
 struct config_local_node {
     char *name;

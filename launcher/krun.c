@@ -190,8 +190,12 @@ static int parse_count (const char *opt, const char *s, int min)
 
     errno = 0;
     v = strtol (s, &end, 10);
-    if (*s == '\0' || *end != '\0' || errno || v < min || v > INT_MAX)
+    if (*s == '\0' || *end != '\0' || (errno && errno != ERANGE) || v < min)
         die ("%s: expected an integer >= %d, got '%s'", opt, min, s);
+    /* A number too large for an int (or for a long) is a number all the
+     * same: say which limit it passed rather than that it is not one. */
+    if (errno == ERANGE || v > INT_MAX)
+        die ("%s: %s is out of range: at most %d", opt, s, INT_MAX);
     return (int)v;
 }
 
