@@ -229,6 +229,25 @@ static int parse_size (const char *opt, const char *s)
     return (int)(v << shift);
 }
 
+/* The broker URLs, checked before anything else happens: one the daemons
+ * could not use would otherwise show only as daemons that never answer. */
+static void check_urls (const struct config *cfg)
+{
+    struct krun_error error;
+    bool is_default;
+    char *url = config_amqp_url (cfg, &is_default);
+
+    if (!url)
+        die ("out of memory");
+    if (transport_url_check (url, &error) < 0)
+        die ("%s (%s%s)", error.text, cfg->amqp_url ? "amqp_url in " : "KRUN_AMQP_URL",
+             cfg->amqp_url ? cfg->source : "");
+    if (cfg->kube_worker_amqp_url &&
+        transport_url_check (cfg->kube_worker_amqp_url, &error) < 0)
+        die ("%s (kubernetes.worker_amqp_url in %s)", error.text, cfg->source);
+    free (url);
+}
+
 static int parse_options (int argc, char *argv[], struct options *o)
 {
     enum {
@@ -1011,6 +1030,7 @@ int main (int argc, char *argv[])
         die ("out of memory");
     if (config_load (cfg, o.config, &error) < 0)
         die ("%s", error.text);
+    check_urls (cfg);
     /* Command line wins over the file. */
     if (o.map_by) {
         free (cfg->map_by);
