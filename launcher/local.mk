@@ -13,6 +13,7 @@ launcher_krun_SOURCES = \
 	launcher/joblog.c launcher/joblog.h \
 	launcher/inputs.c launcher/inputs.h \
 	launcher/rankfiles.c launcher/rankfiles.h \
+	launcher/ranklist.c launcher/ranklist.h \
 	launcher/progress.c launcher/progress.h
 launcher_krun_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_krun_LDADD = runtime/libkrunrt.la $(YAML_LIBS)
@@ -24,13 +25,16 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/inputs.t \
 	launcher/test/program.t \
 	launcher/test/stagefiles.t \
-	launcher/test/progress.t
+	launcher/test/progress.t \
+	launcher/test/ranklist.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
 	launcher/quantity.c
 launcher_test_config_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_test_config_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS)
+launcher_test_ranklist_t_SOURCES = launcher/test/ranklist.c launcher/ranklist.c
+launcher_test_ranklist_t_LDADD = tests/libtap.la
 launcher_test_exitstatus_t_SOURCES = launcher/test/exitstatus.c launcher/exitstatus.c
 launcher_test_exitstatus_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_joblog_t_SOURCES = launcher/test/joblog.c launcher/joblog.c
