@@ -67,12 +67,14 @@ int rankfiles_write (const char *dir, const char *name, const void *data, size_t
                0666);
     if (fd < 0)
         return errprintf_errno (errp, "cannot write %s", path);
-    if (fdio_write_all (fd, data, len) < 0) {
-        errprintf_errno (errp, "cannot write %s", path);
-        close (fd);
-        return -1;
-    }
-    if (close (fd) < 0)
+    if (fdio_write_all (fd, data, len) < 0 || close (fd) < 0) {
+        int saved_errno = errno;
+        close (fd); /* EBADF after a failed close: harmless */
+        /* A cut file must not pass for the whole one. */
+        if (!append)
+            unlink (path);
+        errno = saved_errno;
         return errprintf_errno (errp, "cannot write %s", path);
+    }
     return 0;
 }

@@ -16,7 +16,8 @@
 int rankfiles_prepare (const char *dir, struct krun_error *errp);
 
 /* Write len bytes to dir/name: replace the file, or append to it.  Returns
- * 0, or -1 with errno and errp naming the file. */
+ * 0, or -1 with errno and errp naming the file; a file being replaced is
+ * then removed rather than left cut. */
 int rankfiles_write (const char *dir, const char *name, const void *data, size_t len,
                      bool append, struct krun_error *errp);
 

@@ -28,6 +28,7 @@ INTEGRATION_TESTS = \
 	tests/t0245-task-tree.t \
 	tests/t0250-fuzz-corpus.t \
 	tests/t0260-hostile-input.t \
+	tests/t0262-lost-output.t \
 	tests/t0300-kube-run.t \
 	tests/t0310-kube-pool.t \
 	tests/t0320-kube-auth.t \
@@ -81,7 +82,8 @@ FAULT_TESTS = \
 	tests/t0240-hostile-tasks.t \
 	tests/t0245-task-tree.t \
 	tests/t0250-fuzz-corpus.t \
-	tests/t0260-hostile-input.t
+	tests/t0260-hostile-input.t \
+	tests/t0262-lost-output.t
 check-faults:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(FAULT_TESTS)'
 .PHONY: check-faults
