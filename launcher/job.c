@@ -288,7 +288,8 @@ static void note_lost (struct job *j, enum lost_kind kind, int rank, const char 
     if (!j->lost[kind] && !(j->lost[kind] = ranklist_create (j->opts->size)))
         return;
     if (ranklist_add (j->lost[kind], rank) == 1 && ranklist_count (j->lost[kind]) == 1)
-        fprintf (stderr, "krun: rank %d: %s (ranks whose %s fails are listed at the end)\n",
+        fprintf (stderr,
+                 "krun: rank %d: %s (ranks whose %s fails are listed at the end)\n",
                  rank, why, lost_what[kind]);
 }
 
@@ -427,8 +428,7 @@ static void handle_output (struct job *j, const struct protocol_output *o)
         else if (hold (j, o->rank, stream, data, head) == 0) {
             /* The pending partial line, completed, with this chunk's
              * complete lines in one go. */
-            emit_lines (j, o->rank, stream, r->partial[stream],
-                        r->partial_len[stream]);
+            emit_lines (j, o->rank, stream, r->partial[stream], r->partial_len[stream]);
         }
         drop_partial (r, stream);
         data += head;
