@@ -29,6 +29,7 @@ INTEGRATION_TESTS = \
 	tests/t0250-fuzz-corpus.t \
 	tests/t0260-hostile-input.t \
 	tests/t0262-lost-output.t \
+	tests/t0263-long-lines.t \
 	tests/t0300-kube-run.t \
 	tests/t0310-kube-pool.t \
 	tests/t0320-kube-auth.t \
