@@ -111,7 +111,8 @@ static const char usage_text[] =
     "the local daemons and the private broker (deletes the pool's pods),\n"
     "`krun broker start|stop` only the broker.  Exit status: 0\n"
     "if every rank exited 0, else the highest rank status, 128+S for a rank\n"
-    "killed by signal S, 2 for bad usage (see krun(1)).\n";
+    "killed by signal S, at least 74 when output or results could not be\n"
+    "written, 2 for bad usage (see krun(1)).\n";
 
 struct options {
     int size;
