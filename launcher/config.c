@@ -659,8 +659,10 @@ static int text_read (void *data, unsigned char *out, size_t size, size_t *got)
     struct text *t = data;
     size_t n = fread (out, 1, size, t->f);
 
-    if (n == 0 && ferror (t->f))
-        return 0;
+    if (n == 0) {
+        *got = 0;
+        return !ferror (t->f);
+    }
     if (t->len + n > t->size) {
         size_t want = t->size ? t->size * 2 : 4096;
         while (want < t->len + n)

@@ -13,19 +13,28 @@ CFG
 # Peak resident size of krun, in KiB, from GNU time (/proc VmHWM ends with the
 # process).
 peak_kib () { sed -n 's/^peak //p' "$1"; }
+# The bound: 100 MB.  A sanitizer build (CI runs the suite with one) keeps
+# shadow memory and freed blocks: without its quarantine it measured 137 MB
+# where the plain build measured 25 to 56 MB; 300 MB there still fails the
+# 1.1 to 1.3 GB krun took before lines were bounded.
+BOUND_MB=100 MEASURED_ASAN_OPTIONS=${ASAN_OPTIONS:-}
+if [ -n "$TASK_CFLAGS" ]; then
+    BOUND_MB=300
+    MEASURED_ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
+fi
 
 test_expect_success 'warm up: the daemon runs' '
     "$KRUN" -q -n 24 /bin/true
 '
-test_expect_success '24 ranks each writing a 60 MB line without newline: krun stays under 100 MB' '
+test_expect_success "24 ranks each writing a 60 MB line without newline: krun stays under $BOUND_MB MB" '
     set -o pipefail &&
-    /usr/bin/time -f "peak %M" -o time.out \
+    ASAN_OPTIONS=$MEASURED_ASAN_OPTIONS /usr/bin/time -f "peak %M" -o time.out \
         "$KRUN" -q -n 24 sh -c "head -c 60000000 /dev/zero | tr \"\\0\" x" |
         # every byte arrives: 24 x 60,000,000 x, and newlines
         tr -d "\\n" | cmp - <(head -c 1440000000 /dev/zero | tr "\\0" x) &&
     peak=$(peak_kib time.out) &&
     echo "krun peak RSS: $peak KiB" &&
-    [ "$peak" -lt $((100 * 1024)) ]
+    [ "$peak" -lt $((BOUND_MB * 1024)) ]
 '
 test_expect_success 'one rank: the long line is written exactly, one newline added at its end' '
     "$KRUN" -q -n 1 sh -c "head -c 5000000 /dev/zero | tr \"\\0\" y" >one.out &&
