@@ -1,6 +1,7 @@
-/* config.c - see config.h.  The only file that includes libyaml.
+/* config.c - see config.h.
  *
- * The file is loaded as a YAML document and walked with a table of keys per
+ * The file is loaded as a YAML document (yamlfile.c, which bounds its
+ * nesting) and walked with a table of keys per
  * mapping, so a new key is one line in a table.  Values are parsed into a
  * scratch config that replaces the caller's only when the whole file is good.
  */
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "quantity.h"
 #include "userdir.h"
+#include "yamlfile.h"
 
 enum value_kind {
     VALUE_STRING,
@@ -645,120 +647,14 @@ static int config_copy (struct config *dst, const struct config *src)
     return dst->provider && dst->map_by ? 0 : -1;
 }
 
-/* The text of a configuration file as libyaml reads it: kept, so that the
- * document is loaded from memory after check_depth() read it (the file may
- * be a pipe). */
-struct text {
-    FILE *f;
-    char *buf;
-    size_t len, size;
-};
-
-static int text_read (void *data, unsigned char *out, size_t size, size_t *got)
-{
-    struct text *t = data;
-    size_t n = fread (out, 1, size, t->f);
-
-    if (n == 0) {
-        *got = 0;
-        return !ferror (t->f);
-    }
-    if (t->len + n > t->size) {
-        size_t want = t->size ? t->size * 2 : 4096;
-        while (want < t->len + n)
-            want *= 2;
-        char *p = realloc (t->buf, want);
-        if (!p)
-            return 0;
-        t->buf = p;
-        t->size = want;
-    }
-    memcpy (t->buf + t->len, out, n);
-    t->len += n;
-    *got = n;
-    return 1;
-}
-
-/* Refuse a document nested deeper than CONFIG_MAX_DEPTH before libyaml loads
- * it: libyaml's scanner spends time in the nesting depth for every token, so
- * 100,000 nested brackets took 24 s to load, and a configuration needs four
- * levels.  Reads all of t->f into t.  Returns 0, or -1 with errp naming the
- * file and line. */
-static int check_depth (struct text *t, const char *path, struct krun_error *errp)
-{
-    unsigned char rest[4096];
-    yaml_parser_t parser;
-    yaml_event_t event;
-    int depth = 0, rc = 0;
-    bool end = false;
-    size_t n;
-
-    if (!yaml_parser_initialize (&parser)) {
-        errno = ENOMEM;
-        return errprintf (errp, "cannot read config %s: out of memory", path);
-    }
-    yaml_parser_set_input (&parser, text_read, t);
-    while (!end && rc == 0) {
-        if (!yaml_parser_parse (&parser, &event))
-            break; /* the loader reports syntax errors, with their line */
-        if (event.type == YAML_SEQUENCE_START_EVENT ||
-            event.type == YAML_MAPPING_START_EVENT) {
-            if (++depth > CONFIG_MAX_DEPTH) {
-                errno = EINVAL;
-                rc = errprintf (errp,
-                                "%s:%zu: nested more than %d levels deep (a krun "
-                                "configuration needs at most 4)",
-                                path, event.start_mark.line + 1, CONFIG_MAX_DEPTH);
-            }
-        } else if (event.type == YAML_SEQUENCE_END_EVENT ||
-                   event.type == YAML_MAPPING_END_EVENT)
-            depth--;
-        end = event.type == YAML_STREAM_END_EVENT;
-        yaml_event_delete (&event);
-    }
-    yaml_parser_delete (&parser);
-    /* After a syntax error, the loader needs the whole text to say so. */
-    while (rc == 0 && (n = 0, text_read (t, rest, sizeof (rest), &n)) && n > 0)
-        ;
-    if (rc == 0 && ferror (t->f))
-        return errprintf_errno (errp, "cannot read config %s", path);
-    return rc;
-}
-
 int config_load_file (struct config *c, const char *path, struct krun_error *errp)
 {
     struct loader l = {.path = path, .errp = errp};
-    struct text text = {0};
-    yaml_parser_t parser;
     struct config scratch;
-    FILE *f;
     int rc = -1;
 
-    if (!(f = fopen (path, "r")))
-        return errprintf_errno (errp, "cannot read config %s", path);
-    text.f = f;
-    if (check_depth (&text, path, errp) < 0) {
-        free (text.buf);
-        fclose (f);
+    if (yamlfile_load ("config", path, CONFIG_MAX_DEPTH, &l.doc, errp) < 0)
         return -1;
-    }
-    if (!yaml_parser_initialize (&parser)) {
-        free (text.buf);
-        fclose (f);
-        errno = ENOMEM;
-        return errprintf (errp, "cannot read config %s: out of memory", path);
-    }
-    yaml_parser_set_input_string (
-        &parser, (const unsigned char *)(text.buf ? text.buf : ""), text.len);
-    if (!yaml_parser_load (&parser, &l.doc)) {
-        errno = EINVAL;
-        errprintf (errp, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-                   parser.problem ? parser.problem : "YAML syntax error");
-        yaml_parser_delete (&parser);
-        free (text.buf);
-        fclose (f);
-        return -1;
-    }
     if (config_copy (&scratch, c) < 0) {
         errprintf_errno (errp, "%s", path);
         config_free_fields (&scratch);
@@ -792,9 +688,6 @@ int config_load_file (struct config *c, const char *path, struct krun_error *err
     rc = 0;
 done:
     yaml_document_delete (&l.doc);
-    yaml_parser_delete (&parser);
-    free (text.buf);
-    fclose (f);
     return rc;
 }
 

@@ -1,5 +1,5 @@
-/* config.h - the launcher's configuration: defaults, the YAML file, and the
- * only module that talks to libyaml.
+/* config.h - the launcher's configuration: defaults and the YAML file (read
+ * with yamlfile.h, as kubeconfig files are).
  *
  * The file is found at --config, else $KRUN_CONFIG, else
  * ~/.config/krun/krun.yaml (a missing default file is not an error).  Command

@@ -3,6 +3,7 @@ bin_PROGRAMS += launcher/krun
 launcher_krun_SOURCES = \
 	launcher/krun.c \
 	launcher/config.c launcher/config.h \
+	launcher/yamlfile.c launcher/yamlfile.h \
 	launcher/job.c launcher/job.h \
 	launcher/local.c launcher/local.h \
 	launcher/presence.c launcher/presence.h \
@@ -30,6 +31,7 @@ LAUNCHER_UNIT_TESTS = \
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
+	launcher/yamlfile.c \
 	launcher/quantity.c
 launcher_test_config_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_test_config_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS)
