@@ -82,6 +82,10 @@ struct job {
      * (NULL while none); lost_any also when a list could not be made. */
     struct ranklist *lost[LOST_KINDS];
     bool lost_any;
+    /* The connection of the task queue's renewals (renewal_transport()),
+     * made at the first; renewer_failed once it could not be made. */
+    struct transport *renewer;
+    bool renewer_failed;
 };
 
 static int make_job_id (char *buf, size_t size)
@@ -184,14 +188,15 @@ static void report_map (const struct job *j)
     free (slots);
 }
 
-static int declare_task_queue (struct job *j, struct krun_error *errp)
+static int declare_task_queue (struct job *j, struct transport *t,
+                               struct krun_error *errp)
 {
     /* The control exchange exists: a daemon answered presence, and daemons
      * declare it.  Declaring it again would cost a round trip per run.
      * Durable queues cost the broker a disk transaction on declare and
      * delete (about 5 ms of a 20 ms warm `krun -n 1 true`) and only pay off
      * when the broker restarts under a job: see durable_queues. */
-    return transport_declare_queue (j->t, j->task_queue,
+    return transport_declare_queue (t, j->task_queue,
                                     j->opts->durable ? TRANSPORT_DURABLE : 0,
                                     PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp);
 }
@@ -694,6 +699,7 @@ void job_destroy (struct job *j)
     free (j->ranks);
     free (j->announce);
     joblog_close (j->joblog, NULL);
+    transport_destroy (j->renewer);
     transport_destroy (j->owned);
     free (j);
     errno = saved_errno;
@@ -817,7 +823,7 @@ static void job_finish (struct job *j, enum protocol_type how)
  * a new connection. */
 static int rejoin (struct job *j, struct krun_error *errp)
 {
-    if (declare_results_queue (j, errp) < 0 || declare_task_queue (j, errp) < 0 ||
+    if (declare_results_queue (j, errp) < 0 || declare_task_queue (j, j->t, errp) < 0 ||
         transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
                         PROTOCOL_KEY_JOINED, errp) < 0)
         return -1;
@@ -886,20 +892,46 @@ static int queue_gone (struct job *j, const char *which, const char *queue,
                       j->id, which, queue, j->done, j->opts->size);
 }
 
+/* The connection the renewals use.  Not the job's own: while a round trip
+ * on it waits for its answer, librabbitmq keeps in memory every delivery
+ * the broker pushed before the answer, and results are consumed without
+ * acks, so without a prefetch bound: under 24 ranks streaming output, krun
+ * held up to 120 MB of them during one renewal.  Made at the first renewal
+ * (a job shorter than PROTOCOL_JOB_QUEUE_RENEW_MS never needs it); the
+ * job's own when it cannot be made. */
+static struct transport *renewal_transport (struct job *j)
+{
+    if (!j->renewer && !j->renewer_failed && j->opts->url)
+        j->renewer_failed =
+            !(j->renewer = transport_connect (j->opts->url, j->opts->cacert, 0, NULL));
+    return j->renewer ? j->renewer : j->t;
+}
+
 /* Renew the task queue's x-expires lease by declaring it again, unless it
  * is gone: declaring would make an empty queue that no task ever reaches
  * again, and the job would wait forever.  Returns 0, or -1 with errp (errno
  * ENOENT when the queue is gone). */
 static int renew_task_queue (struct job *j, struct krun_error *errp)
 {
-    if (transport_queue_info (j->t, j->task_queue, NULL, NULL, errp) < 0) {
+    struct transport *t = renewal_transport (j);
+    int rc = transport_queue_info (t, j->task_queue, NULL, NULL, errp);
+
+    if (rc < 0 && errno != ENOENT && t != j->t) {
+        /* That connection broke: the job's own says whether the broker is
+         * gone; the next renewal makes a new one. */
+        transport_destroy (j->renewer);
+        j->renewer = NULL;
+        t = j->t;
+        rc = transport_queue_info (t, j->task_queue, NULL, NULL, errp);
+    }
+    if (rc < 0) {
         if (errno != ENOENT)
             return -1;
         queue_gone (j, "task", j->task_queue, errp);
         errno = ENOENT;
         return -1;
     }
-    return declare_task_queue (j, errp);
+    return declare_task_queue (j, t, errp);
 }
 
 /* The status line shows the busy slots of each node taking part. */
@@ -927,7 +959,7 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
 
     j->map = map;
     if (open_joblog (j, errp) < 0 || encode_announce (j, errp) < 0 ||
-        declare_task_queue (j, errp) < 0)
+        declare_task_queue (j, j->t, errp) < 0)
         return -1;
     /* On a cold start (Kubernetes: the pods come after the tasks) no daemon
      * has declared the exchanges yet; declaring is idempotent. */
