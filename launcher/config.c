@@ -1,12 +1,14 @@
-/* config.c - see config.h.  The only file that includes libyaml.
+/* config.c - see config.h.
  *
- * The file is loaded as a YAML document and walked with a table of keys per
+ * The file is loaded as a YAML document (yamlfile.c, which bounds its
+ * nesting) and walked with a table of keys per
  * mapping, so a new key is one line in a table.  Values are parsed into a
  * scratch config that replaces the caller's only when the whole file is good.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <search.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "config.h"
 #include "quantity.h"
 #include "userdir.h"
+#include "yamlfile.h"
 
 enum value_kind {
     VALUE_STRING,
@@ -324,9 +327,6 @@ static int load_node_entry (struct loader *l, struct config *c, int index,
         return load_error (l, entry, keypath, "a node needs a 'name'");
     if (!have_slots)
         return load_error (l, entry, keypath, "a node needs 'slots'");
-    for (int i = 0; i < index; i++)
-        if (strcmp (c->local_nodes[i].name, n->name) == 0)
-            return load_error (l, entry, keypath, "node name '%s' used twice", n->name);
     return 0;
 }
 
@@ -343,13 +343,31 @@ static int load_nodes (struct loader *l, struct config *c, const yaml_node_t *se
     if (!(c->local_nodes = calloc (n, sizeof (*c->local_nodes))))
         return errprintf_errno (l->errp, "%s", l->path);
     c->local_nnodes = n;
-    for (int i = 0; i < n; i++) {
+    /* The names seen so far, in a hash table: comparing each name with
+     * every earlier one made a long list load in quadratic time. */
+    struct hsearch_data names = {0};
+    if (!hcreate_r ((size_t)n * 2, &names))
+        return errprintf_errno (l->errp, "%s", l->path);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         yaml_node_t *entry =
             yaml_document_get_node (&l->doc, seq->data.sequence.items.start[i]);
-        if (load_node_entry (l, c, i, entry) < 0)
-            return -1;
+        ENTRY item, *found;
+        if ((rc = load_node_entry (l, c, i, entry)) < 0)
+            break;
+        item.key = c->local_nodes[i].name;
+        item.data = NULL;
+        /* ENTER finds an earlier entry of the same name, or adds this one. */
+        if (!hsearch_r (item, ENTER, &found, &names))
+            rc = errprintf_errno (l->errp, "%s", l->path);
+        else if (found->key != item.key) {
+            char keypath[32];
+            snprintf (keypath, sizeof (keypath), "local.nodes[%d]", i);
+            rc = load_error (l, entry, keypath, "node name '%s' used twice", item.key);
+        }
     }
-    return 0;
+    hdestroy_r (&names);
+    return rc;
 }
 
 static void free_pull_secrets (struct config *c)
@@ -632,27 +650,11 @@ static int config_copy (struct config *dst, const struct config *src)
 int config_load_file (struct config *c, const char *path, struct krun_error *errp)
 {
     struct loader l = {.path = path, .errp = errp};
-    yaml_parser_t parser;
     struct config scratch;
-    FILE *f;
     int rc = -1;
 
-    if (!(f = fopen (path, "r")))
-        return errprintf_errno (errp, "cannot read config %s", path);
-    if (!yaml_parser_initialize (&parser)) {
-        fclose (f);
-        errno = ENOMEM;
-        return errprintf (errp, "cannot read config %s: out of memory", path);
-    }
-    yaml_parser_set_input_file (&parser, f);
-    if (!yaml_parser_load (&parser, &l.doc)) {
-        errno = EINVAL;
-        errprintf (errp, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-                   parser.problem ? parser.problem : "YAML syntax error");
-        yaml_parser_delete (&parser);
-        fclose (f);
+    if (yamlfile_load ("config", path, CONFIG_MAX_DEPTH, &l.doc, errp) < 0)
         return -1;
-    }
     if (config_copy (&scratch, c) < 0) {
         errprintf_errno (errp, "%s", path);
         config_free_fields (&scratch);
@@ -686,8 +688,6 @@ int config_load_file (struct config *c, const char *path, struct krun_error *err
     rc = 0;
 done:
     yaml_document_delete (&l.doc);
-    yaml_parser_delete (&parser);
-    fclose (f);
     return rc;
 }
 

@@ -1,5 +1,5 @@
-/* config.h - the launcher's configuration: defaults, the YAML file, and the
- * only module that talks to libyaml.
+/* config.h - the launcher's configuration: defaults and the YAML file (read
+ * with yamlfile.h, as kubeconfig files are).
  *
  * The file is found at --config, else $KRUN_CONFIG, else
  * ~/.config/krun/krun.yaml (a missing default file is not an error).  Command
@@ -20,6 +20,8 @@
 
 #define CONFIG_DEFAULT_AMQP_URL_FMT "amqp://guest:guest@127.0.0.1:%d/"
 #define CONFIG_DEFAULT_BROKER_PORT 5672
+/* Deepest nesting of mappings and sequences a configuration file may have. */
+#define CONFIG_MAX_DEPTH 32
 
 struct config_local_node {
     char *name;

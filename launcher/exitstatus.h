@@ -13,6 +13,11 @@
 
 #include "protocol.h"
 
+/* krun's status when output or results could not be written (sysexits.h's
+ * EX_IOERR), folded like a rank's: a job whose results are lost never
+ * exits 0. */
+#define EXITSTATUS_WRITE_FAILED 74
+
 /* The status one rank contributes (0..255). */
 int exitstatus_of_rank (enum protocol_status status, int code);
 

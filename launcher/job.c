@@ -10,11 +10,13 @@
 
 #include "clock.h"
 #include "exitstatus.h"
+#include "fdio.h"
 #include "job.h"
 #include "joblog.h"
 #include "protocol.h"
 #include "sign.h"
 #include "rankfiles.h"
+#include "ranklist.h"
 
 #define RESULTS_TAG "results"
 /* Reconnection after a lost broker (durable jobs): first delay, longest
@@ -26,6 +28,19 @@
  * later than the launcher announces the job: announce it again with the
  * next few queue renewals (slots that know the job ignore it). */
 #define REANNOUNCE_AFTER_RECONNECT 3
+/* A line without its newline is held at most this long, then written out
+ * as it is (see handle_output()): krun's memory does not grow with the
+ * length of the ranks' lines. */
+#define LINE_HOLD_MAX (1024 * 1024)
+
+/* Where a rank's output or result may fail to be written. */
+enum lost_kind { LOST_STDOUT, LOST_STDERR, LOST_OUTPUT_DIR, LOST_RESULTS, LOST_KINDS };
+static const char *const lost_what[LOST_KINDS] = {
+    "output to stdout",
+    "output to stderr",
+    "output to --output-dir",
+    "result to --results",
+};
 
 /* What the launcher knows of one rank. */
 struct rank {
@@ -60,6 +75,17 @@ struct job {
     struct joblog *joblog;
     int reannounce;        /* renewals that also announce the job again */
     unsigned long refused; /* unsigned or badly signed reports ignored */
+    /* Per stream (1, 2): the rank whose line longer than LINE_HOLD_MAX is
+     * written but not ended yet, or -1. */
+    int midline[3];
+    /* The ranks whose output or result could not be written, per kind
+     * (NULL while none); lost_any also when a list could not be made. */
+    struct ranklist *lost[LOST_KINDS];
+    bool lost_any;
+    /* The connection of the task queue's renewals (renewal_transport()),
+     * made at the first; renewer_failed once it could not be made. */
+    struct transport *renewer;
+    bool renewer_failed;
 };
 
 static int make_job_id (char *buf, size_t size)
@@ -162,14 +188,15 @@ static void report_map (const struct job *j)
     free (slots);
 }
 
-static int declare_task_queue (struct job *j, struct krun_error *errp)
+static int declare_task_queue (struct job *j, struct transport *t,
+                               struct krun_error *errp)
 {
     /* The control exchange exists: a daemon answered presence, and daemons
      * declare it.  Declaring it again would cost a round trip per run.
      * Durable queues cost the broker a disk transaction on declare and
      * delete (about 5 ms of a 20 ms warm `krun -n 1 true`) and only pay off
      * when the broker restarts under a job: see durable_queues. */
-    return transport_declare_queue (j->t, j->task_queue,
+    return transport_declare_queue (t, j->task_queue,
                                     j->opts->durable ? TRANSPORT_DURABLE : 0,
                                     PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp);
 }
@@ -257,17 +284,43 @@ static int publish_control (struct job *j, enum protocol_type type,
     return rc;
 }
 
-static void write_all (int fd, const char *buf, size_t len)
+/* A rank's output or result could not be written (why says what failed):
+ * the first failure of each kind is said at once, and every rank is named
+ * at the end (report_lost()); krun's exit status then says so too. */
+static void note_lost (struct job *j, enum lost_kind kind, int rank, const char *why)
 {
-    while (len > 0) {
-        ssize_t n = write (fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        buf += n;
-        len -= n;
-    }
+    j->lost_any = true;
+    if (!j->lost[kind] && !(j->lost[kind] = ranklist_create (j->opts->size)))
+        return;
+    if (ranklist_add (j->lost[kind], rank) == 1 && ranklist_count (j->lost[kind]) == 1)
+        fprintf (stderr,
+                 "krun: rank %d: %s (ranks whose %s fails are listed at the end)\n",
+                 rank, why, lost_what[kind]);
+}
+
+/* Write rank's bytes to krun's stdout or stderr as they are. */
+static void write_stream (struct job *j, int rank, int stream, const char *data,
+                          size_t len)
+{
+    char why[160];
+
+    if (fdio_write_all (stream, data, len) == 0)
+        return;
+    snprintf (why, sizeof (why), "cannot write its output to %s: %s",
+              stream == 2 ? "stderr" : "stdout", strerror (errno));
+    note_lost (j, stream == 2 ? LOST_STDERR : LOST_STDOUT, rank, why);
+}
+
+/* End the long line another rank left open on stream (see handle_output()):
+ * two ranks never share a line. */
+static void end_midline (struct job *j, int stream)
+{
+    int rank = j->midline[stream];
+
+    if (rank < 0)
+        return;
+    j->midline[stream] = -1;
+    write_stream (j, rank, stream, "\n", 1);
 }
 
 /* --output-dir: rank's stream goes to DIR/<rank>.out or .err, which the
@@ -282,109 +335,152 @@ static void write_output_file (struct job *j, int rank, int stream, const char *
     snprintf (name, sizeof (name), "%d.%s", rank, stream == 2 ? "err" : "out");
     if (rankfiles_write (j->opts->output_dir, name, data, len,
                          r->output_file_started[stream], &error) < 0)
-        fprintf (stderr, "krun: %s\n", error.text);
+        note_lost (j, LOST_OUTPUT_DIR, rank, error.text);
     r->output_file_started[stream] = true;
 }
 
 /* Write whole lines only, one write per line when tagged, so two ranks never
- * share a line. */
+ * share a line.  The last line may lack its newline only when it is longer
+ * than LINE_HOLD_MAX. */
 static void emit_lines (struct job *j, int rank, int stream, const char *data,
                         size_t len)
 {
-    int fd = stream == 2 ? 2 : 1;
-
-    if (j->opts->output_dir) {
-        write_output_file (j, rank, stream, data, len);
-        return;
-    }
     progress_erase (j->opts->progress);
+    end_midline (j, stream);
     if (!j->opts->tag_output) {
-        write_all (fd, data, len);
+        write_stream (j, rank, stream, data, len);
         return;
     }
     while (len > 0) {
         const char *nl = memchr (data, '\n', len);
         size_t line = nl ? (size_t)(nl - data + 1) : len;
         char *buf = malloc (line + 32);
-        if (!buf)
+        if (!buf) {
+            note_lost (j, stream == 2 ? LOST_STDERR : LOST_STDOUT, rank,
+                       "cannot tag its output: out of memory");
             return;
+        }
         int n = snprintf (buf, 32, "[%d] ", rank);
         memcpy (buf + n, data, line);
-        write_all (fd, buf, n + line);
+        write_stream (j, rank, stream, buf, n + line);
         free (buf);
         data += line;
         len -= line;
     }
 }
 
+/* Keep len bytes of a line that has no newline yet.  Returns 0, or -1 if
+ * they could not be kept (said, and counted as lost). */
+static int hold (struct job *j, int rank, int stream, const char *data, size_t len)
+{
+    struct rank *r = &j->ranks[rank];
+    char *p = realloc (r->partial[stream], r->partial_len[stream] + len);
+
+    if (!p) {
+        note_lost (j, stream == 2 ? LOST_STDERR : LOST_STDOUT, rank,
+                   "cannot hold its output: out of memory");
+        return -1;
+    }
+    memcpy (p + r->partial_len[stream], data, len);
+    r->partial[stream] = p;
+    r->partial_len[stream] += len;
+    return 0;
+}
+
+static void drop_partial (struct rank *r, int stream)
+{
+    free (r->partial[stream]);
+    r->partial[stream] = NULL;
+    r->partial_len[stream] = 0;
+}
+
+/* Output goes out in whole lines: what follows a chunk's last newline is
+ * held until its line is complete.  A line that grows beyond LINE_HOLD_MAX
+ * is written out as it is instead, and the rest of it as it comes: the
+ * bytes stay exact, and krun's memory stays bounded.  Should another rank
+ * write to the same stream before that line ends, a newline ends it first
+ * (end_midline()) and its rest starts a line of its own.  With
+ * --output-dir each rank has files of its own: the bytes go as they come. */
 static void handle_output (struct job *j, const struct protocol_output *o)
 {
     struct rank *r = &j->ranks[o->rank];
+    int stream = o->stream;
     const char *data = o->data;
     size_t len = o->len;
     const char *last_nl;
 
-    if (r->done || o->stream < 1 || o->stream > 2)
+    if (r->done || stream < 1 || stream > 2)
         return;
-    last_nl = memrchr (data, '\n', len);
-    if (!last_nl) {
-        char *p = realloc (r->partial[o->stream], r->partial_len[o->stream] + len);
-        if (!p)
-            return;
-        memcpy (p + r->partial_len[o->stream], data, len);
-        r->partial[o->stream] = p;
-        r->partial_len[o->stream] += len;
+    if (j->opts->output_dir) {
+        write_output_file (j, o->rank, stream, data, len);
         return;
     }
-    size_t head = last_nl - data + 1;
-    if (r->partial_len[o->stream] > 0) {
-        /* Complete the pending partial line and write it with this chunk's
-         * complete lines in one go. */
-        char *p = realloc (r->partial[o->stream], r->partial_len[o->stream] + head);
-        if (!p)
+    if (j->midline[stream] == o->rank) {
+        const char *nl = memchr (data, '\n', len);
+        size_t piece = nl ? (size_t)(nl - data + 1) : len;
+        progress_erase (j->opts->progress);
+        write_stream (j, o->rank, stream, data, piece);
+        if (!nl)
             return;
-        memcpy (p + r->partial_len[o->stream], data, head);
-        emit_lines (j, o->rank, o->stream, p, r->partial_len[o->stream] + head);
-        free (p);
-        r->partial[o->stream] = NULL;
-        r->partial_len[o->stream] = 0;
-    } else
-        emit_lines (j, o->rank, o->stream, data, head);
-    if (head < len) {
-        r->partial[o->stream] = malloc (len - head);
-        if (r->partial[o->stream]) {
-            memcpy (r->partial[o->stream], data + head, len - head);
-            r->partial_len[o->stream] = len - head;
+        j->midline[stream] = -1;
+        data += piece;
+        len -= piece;
+    }
+    if ((last_nl = memrchr (data, '\n', len))) {
+        size_t head = last_nl - data + 1;
+        if (r->partial_len[stream] == 0)
+            emit_lines (j, o->rank, stream, data, head);
+        else if (hold (j, o->rank, stream, data, head) == 0) {
+            /* The pending partial line, completed, with this chunk's
+             * complete lines in one go. */
+            emit_lines (j, o->rank, stream, r->partial[stream], r->partial_len[stream]);
         }
+        drop_partial (r, stream);
+        data += head;
+        len -= head;
+    }
+    if (len == 0 || hold (j, o->rank, stream, data, len) < 0)
+        return;
+    if (r->partial_len[stream] > LINE_HOLD_MAX) {
+        emit_lines (j, o->rank, stream, r->partial[stream], r->partial_len[stream]);
+        drop_partial (r, stream);
+        j->midline[stream] = o->rank;
     }
 }
 
+/* The rank ended: its last line is written, with a newline added on a
+ * terminal or pipe (a file gets the bytes as they were). */
 static void flush_partial (struct job *j, int rank)
 {
     struct rank *r = &j->ranks[rank];
 
     for (int stream = 1; stream <= 2; stream++) {
+        if (j->midline[stream] == rank) {
+            progress_erase (j->opts->progress);
+            end_midline (j, stream);
+        }
         if (r->partial_len[stream] == 0)
             continue;
-        if (j->opts->output_dir) {
-            /* A file gets the bytes as they were: no newline added. */
-            write_output_file (j, rank, stream, r->partial[stream],
-                               r->partial_len[stream]);
-            free (r->partial[stream]);
-            r->partial[stream] = NULL;
-            r->partial_len[stream] = 0;
-            continue;
-        }
-        char *p = realloc (r->partial[stream], r->partial_len[stream] + 1);
-        if (p) {
-            p[r->partial_len[stream]] = '\n';
-            emit_lines (j, rank, stream, p, r->partial_len[stream] + 1);
-            r->partial[stream] = p;
-        }
-        free (r->partial[stream]);
-        r->partial[stream] = NULL;
-        r->partial_len[stream] = 0;
+        if (hold (j, rank, stream, "\n", 1) == 0)
+            emit_lines (j, rank, stream, r->partial[stream], r->partial_len[stream]);
+        drop_partial (r, stream);
     }
+}
+
+/* The ranks whose output or result could not be written, named by kind.
+ * Returns true if there were any. */
+static bool report_lost (struct job *j)
+{
+    char ranks[512];
+
+    for (int kind = 0; kind < LOST_KINDS; kind++) {
+        int n = j->lost[kind] ? ranklist_count (j->lost[kind]) : 0;
+        if (n > 0)
+            fprintf (stderr, "krun: the %s failed for %d rank%s: %s\n", lost_what[kind],
+                     n, n == 1 ? "" : "s",
+                     ranklist_format (j->lost[kind], ranks, sizeof (ranks)));
+    }
+    return j->lost_any;
 }
 
 /* The word the joblog uses for a result. */
@@ -469,7 +565,7 @@ static void handle_result (struct job *j, struct protocol_result *res)
         snprintf (name, sizeof (name), "%d", res->rank);
         if (rankfiles_write (j->opts->results_dir, name, res->data, res->data_len,
                              false, &error) < 0)
-            fprintf (stderr, "krun: %s\n", error.text);
+            note_lost (j, LOST_RESULTS, res->rank, error.text);
     }
     /* Every finished rank has its two files, empty ones included. */
     for (int stream = 1; stream <= 2 && j->opts->output_dir; stream++)
@@ -598,9 +694,12 @@ void job_destroy (struct job *j)
         free (r->partial[1]);
         free (r->partial[2]);
     }
+    for (int kind = 0; kind < LOST_KINDS; kind++)
+        ranklist_destroy (j->lost[kind]);
     free (j->ranks);
     free (j->announce);
     joblog_close (j->joblog, NULL);
+    transport_destroy (j->renewer);
     transport_destroy (j->owned);
     free (j);
     errno = saved_errno;
@@ -638,6 +737,7 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
     }
     j->t = t;
     j->opts = opts;
+    j->midline[1] = j->midline[2] = -1;
     if (make_job_id (j->id, sizeof (j->id)) < 0) {
         errprintf_errno (errp, "cannot make a job id");
         goto error;
@@ -723,7 +823,7 @@ static void job_finish (struct job *j, enum protocol_type how)
  * a new connection. */
 static int rejoin (struct job *j, struct krun_error *errp)
 {
-    if (declare_results_queue (j, errp) < 0 || declare_task_queue (j, errp) < 0 ||
+    if (declare_results_queue (j, errp) < 0 || declare_task_queue (j, j->t, errp) < 0 ||
         transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
                         PROTOCOL_KEY_JOINED, errp) < 0)
         return -1;
@@ -792,20 +892,46 @@ static int queue_gone (struct job *j, const char *which, const char *queue,
                       j->id, which, queue, j->done, j->opts->size);
 }
 
+/* The connection the renewals use.  Not the job's own: while a round trip
+ * on it waits for its answer, librabbitmq keeps in memory every delivery
+ * the broker pushed before the answer, and results are consumed without
+ * acks, so without a prefetch bound: under 24 ranks streaming output, krun
+ * held up to 120 MB of them during one renewal.  Made at the first renewal
+ * (a job shorter than PROTOCOL_JOB_QUEUE_RENEW_MS never needs it); the
+ * job's own when it cannot be made. */
+static struct transport *renewal_transport (struct job *j)
+{
+    if (!j->renewer && !j->renewer_failed && j->opts->url)
+        j->renewer_failed =
+            !(j->renewer = transport_connect (j->opts->url, j->opts->cacert, 0, NULL));
+    return j->renewer ? j->renewer : j->t;
+}
+
 /* Renew the task queue's x-expires lease by declaring it again, unless it
  * is gone: declaring would make an empty queue that no task ever reaches
  * again, and the job would wait forever.  Returns 0, or -1 with errp (errno
  * ENOENT when the queue is gone). */
 static int renew_task_queue (struct job *j, struct krun_error *errp)
 {
-    if (transport_queue_info (j->t, j->task_queue, NULL, NULL, errp) < 0) {
+    struct transport *t = renewal_transport (j);
+    int rc = transport_queue_info (t, j->task_queue, NULL, NULL, errp);
+
+    if (rc < 0 && errno != ENOENT && t != j->t) {
+        /* That connection broke: the job's own says whether the broker is
+         * gone; the next renewal makes a new one. */
+        transport_destroy (j->renewer);
+        j->renewer = NULL;
+        t = j->t;
+        rc = transport_queue_info (t, j->task_queue, NULL, NULL, errp);
+    }
+    if (rc < 0) {
         if (errno != ENOENT)
             return -1;
         queue_gone (j, "task", j->task_queue, errp);
         errno = ENOENT;
         return -1;
     }
-    return declare_task_queue (j, errp);
+    return declare_task_queue (j, t, errp);
 }
 
 /* The status line shows the busy slots of each node taking part. */
@@ -833,7 +959,7 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
 
     j->map = map;
     if (open_joblog (j, errp) < 0 || encode_announce (j, errp) < 0 ||
-        declare_task_queue (j, errp) < 0)
+        declare_task_queue (j, j->t, errp) < 0)
         return -1;
     /* On a cold start (Kubernetes: the pods come after the tasks) no daemon
      * has declared the exchanges yet; declaring is idempotent. */
@@ -878,6 +1004,7 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
             progress_erase (opts->progress);
             fprintf (stderr, "krun: job %s cancelled, %d of %d ranks done\n", j->id,
                      j->done, opts->size);
+            report_lost (j);
             return 128 + *opts->cancel;
         }
         if ((rc = transport_next (j->t, 200, &m, errp)) < 0) {
@@ -892,7 +1019,8 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
             queue_gone (j, "results", j->results_queue, errp);
             goto error;
         }
-        if (opts->progress)
+        /* Not over a long line still being written (see handle_output()). */
+        if (opts->progress && j->midline[1] < 0 && j->midline[2] < 0)
             progress_draw (opts->progress, clock_mono_ms (), false);
     }
     if (opts->progress)
@@ -906,8 +1034,12 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
                  j->retried);
     if (opts->timeline && write_timeline (j, errp) < 0)
         fprintf (stderr, "krun: %s\n", errp ? errp->text : "cannot write timeline");
+    /* Output or results lost: never a success, whatever the ranks said. */
+    if (report_lost (j))
+        j->exit_status = exitstatus_fold (j->exit_status, EXITSTATUS_WRITE_FAILED);
     return j->exit_status;
 error:
     transport_delete_queue (j->t, j->task_queue, NULL);
+    report_lost (j);
     return -1;
 }

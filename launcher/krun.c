@@ -112,7 +112,8 @@ static const char usage_text[] =
     "the local daemons and the private broker (deletes the pool's pods),\n"
     "`krun broker start|stop` only the broker.  Exit status: 0\n"
     "if every rank exited 0, else the highest rank status, 128+S for a rank\n"
-    "killed by signal S, 2 for bad usage (see krun(1)).\n";
+    "killed by signal S, at least 74 when output or results could not be\n"
+    "written, 2 for bad usage (see krun(1)).\n";
 
 struct options {
     int size;
@@ -191,8 +192,12 @@ static int parse_count (const char *opt, const char *s, int min)
 
     errno = 0;
     v = strtol (s, &end, 10);
-    if (*s == '\0' || *end != '\0' || errno || v < min || v > INT_MAX)
+    if (*s == '\0' || *end != '\0' || (errno && errno != ERANGE) || v < min)
         die ("%s: expected an integer >= %d, got '%s'", opt, min, s);
+    /* A number too large for an int (or for a long) is a number all the
+     * same: say which limit it passed rather than that it is not one. */
+    if (errno == ERANGE || v > INT_MAX)
+        die ("%s: %s is out of range: at most %d", opt, s, INT_MAX);
     return (int)v;
 }
 
@@ -224,6 +229,25 @@ static int parse_size (const char *opt, const char *s)
     if (*s == '\0' || *end != '\0' || errno || v < 0 || v > (INT_MAX >> shift))
         die ("%s: expected a byte count (K, M, G suffixes) below 2G, got '%s'", opt, s);
     return (int)(v << shift);
+}
+
+/* The broker URLs, checked before anything else happens: one the daemons
+ * could not use would otherwise show only as daemons that never answer. */
+static void check_urls (const struct config *cfg)
+{
+    struct krun_error error;
+    bool is_default;
+    char *url = config_amqp_url (cfg, &is_default);
+
+    if (!url)
+        die ("out of memory");
+    if (transport_url_check (url, &error) < 0)
+        die ("%s (%s%s)", error.text, cfg->amqp_url ? "amqp_url in " : "KRUN_AMQP_URL",
+             cfg->amqp_url ? cfg->source : "");
+    if (cfg->kube_worker_amqp_url &&
+        transport_url_check (cfg->kube_worker_amqp_url, &error) < 0)
+        die ("%s (kubernetes.worker_amqp_url in %s)", error.text, cfg->source);
+    free (url);
 }
 
 static int parse_options (int argc, char *argv[], struct options *o)
@@ -1098,6 +1122,7 @@ int main (int argc, char *argv[])
         die ("out of memory");
     if (config_load (cfg, o.config, &error) < 0)
         die ("%s", error.text);
+    check_urls (cfg);
     /* Command line wins over the file. */
     if (o.map_by) {
         free (cfg->map_by);

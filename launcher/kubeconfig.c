@@ -22,9 +22,12 @@
 #include <yaml.h>
 
 #include "kubeconfig.h"
+#include "yamlfile.h"
 
 #define SERVICEACCOUNT_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 #define MAX_SECRET_FILE (1024 * 1024)
+/* Deepest nesting of a kubeconfig file (they need five levels). */
+#define KUBECONFIG_MAX_DEPTH 64
 /* Renew an exec credential this long before it expires. */
 #define EXPIRY_MARGIN_S 10
 
@@ -153,7 +156,7 @@ static cJSON *yaml_to_json (yaml_document_t *doc, yaml_node_t *node, int depth)
 {
     cJSON *out = NULL;
 
-    if (!node || depth > 64)
+    if (!node || depth > KUBECONFIG_MAX_DEPTH)
         return NULL;
     switch (node->type) {
         case YAML_SCALAR_NODE:
@@ -200,27 +203,11 @@ error:
 /* Parse one kubeconfig file into a tree.  NULL with errno and errp. */
 static cJSON *parse_file (const char *path, struct krun_error *errp)
 {
-    yaml_parser_t parser;
     yaml_document_t doc;
     cJSON *tree = NULL;
-    FILE *f;
 
-    if (!(f = fopen (path, "r")))
-        return errprintf_errno (errp, "cannot read kubeconfig %s", path), NULL;
-    if (!yaml_parser_initialize (&parser)) {
-        fclose (f);
-        errno = ENOMEM;
-        return errprintf (errp, "kubeconfig %s: out of memory", path), NULL;
-    }
-    yaml_parser_set_input_file (&parser, f);
-    if (!yaml_parser_load (&parser, &doc)) {
-        errprintf (errp, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-                   parser.problem ? parser.problem : "YAML syntax error");
-        yaml_parser_delete (&parser);
-        fclose (f);
-        errno = EINVAL;
+    if (yamlfile_load ("kubeconfig", path, KUBECONFIG_MAX_DEPTH, &doc, errp) < 0)
         return NULL;
-    }
     yaml_node_t *root = yaml_document_get_root_node (&doc);
     if (!root || (root->type == YAML_SCALAR_NODE && !*root->data.scalar.value))
         tree = cJSON_CreateObject (); /* an empty file is an empty config */
@@ -229,8 +216,6 @@ static cJSON *parse_file (const char *path, struct krun_error *errp)
     else if (!(tree = yaml_to_json (&doc, root, 0)))
         errprintf (errp, "%s: keys must be scalars", path);
     yaml_document_delete (&doc);
-    yaml_parser_delete (&parser);
-    fclose (f);
     if (!tree)
         errno = EINVAL;
     return tree;

@@ -16,14 +16,15 @@ KUBE_UNIT_TESTS = \
 	launcher/test/kubenodes.t
 check_PROGRAMS += $(KUBE_UNIT_TESTS)
 TESTS += $(KUBE_UNIT_TESTS)
-launcher_test_kubeconfig_t_SOURCES = launcher/test/kubeconfig.c launcher/kubeconfig.c
+launcher_test_kubeconfig_t_SOURCES = launcher/test/kubeconfig.c launcher/kubeconfig.c \
+	launcher/yamlfile.c
 launcher_test_kubeconfig_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(CJSON_CFLAGS)
 launcher_test_kubeconfig_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS) \
 	$(CJSON_LIBS)
 launcher_test_quantity_t_SOURCES = launcher/test/quantity.c launcher/quantity.c
 launcher_test_quantity_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_kubenodes_t_SOURCES = launcher/test/kubenodes.c launcher/kubenodes.c \
-	launcher/kubeapi.c launcher/kubeconfig.c launcher/quantity.c
+	launcher/kubeapi.c launcher/kubeconfig.c launcher/yamlfile.c launcher/quantity.c
 launcher_test_kubenodes_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
 launcher_test_kubenodes_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS) \
 	$(CJSON_LIBS)

@@ -162,8 +162,8 @@ static int start_daemon (const struct config *cfg, const char *url,
                          const char *topology, struct krun_error *errp)
 {
     char krund[PATH_MAX], log[PATH_MAX + 64], slots_s[16], idle_s[16];
-    char url_env[4096], cacert_env[PATH_MAX + 32], key_env[PATH_MAX + 32];
-    char state_env[PATH_MAX + 32];
+    char url_env[TRANSPORT_URL_MAX + 32], cacert_env[PATH_MAX + 32];
+    char key_env[PATH_MAX + 32], state_env[PATH_MAX + 32];
     char *env_add[5] = {url_env, key_env, state_env, NULL, NULL};
     char record[PATH_MAX + 64];
     char *argv[12];
@@ -175,7 +175,10 @@ static int start_daemon (const struct config *cfg, const char *url,
     snprintf (log, sizeof (log), "%s/krund-%s.log", state_dir, node);
     snprintf (slots_s, sizeof (slots_s), "%d", slots);
     snprintf (idle_s, sizeof (idle_s), "%d", cfg->idle_timeout);
-    /* The URL may hold a password: environment, never argv (ps shows argv). */
+    /* The URL may hold a password: environment, never argv (ps shows argv).
+     * A cut URL would fail in the daemon, and show part of the password. */
+    if (transport_url_check (url, errp) < 0)
+        return -1;
     snprintf (url_env, sizeof (url_env), "KRUN_AMQP_URL=%s", url);
     /* The daemons verify job messages with the launcher's key (krun made
      * sure the file exists before it starts them). */

@@ -3,6 +3,7 @@ bin_PROGRAMS += launcher/krun
 launcher_krun_SOURCES = \
 	launcher/krun.c \
 	launcher/config.c launcher/config.h \
+	launcher/yamlfile.c launcher/yamlfile.h \
 	launcher/job.c launcher/job.h \
 	launcher/local.c launcher/local.h \
 	launcher/privatebroker.c launcher/privatebroker.h \
@@ -15,6 +16,7 @@ launcher_krun_SOURCES = \
 	launcher/joblog.c launcher/joblog.h \
 	launcher/inputs.c launcher/inputs.h \
 	launcher/rankfiles.c launcher/rankfiles.h \
+	launcher/ranklist.c launcher/ranklist.h \
 	launcher/progress.c launcher/progress.h
 launcher_krun_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_krun_LDADD = runtime/libkrunrt.la $(YAML_LIBS)
@@ -27,13 +29,17 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/program.t \
 	launcher/test/stagefiles.t \
 	launcher/test/progress.t \
-	launcher/test/pidfile.t
+	launcher/test/pidfile.t \
+	launcher/test/ranklist.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
+	launcher/yamlfile.c \
 	launcher/quantity.c
 launcher_test_config_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_test_config_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS)
+launcher_test_ranklist_t_SOURCES = launcher/test/ranklist.c launcher/ranklist.c
+launcher_test_ranklist_t_LDADD = tests/libtap.la
 launcher_test_exitstatus_t_SOURCES = launcher/test/exitstatus.c launcher/exitstatus.c
 launcher_test_exitstatus_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_joblog_t_SOURCES = launcher/test/joblog.c launcher/joblog.c

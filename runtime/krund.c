@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "protocol.h"
 #include "sign.h"
+#include "transport.h"
 
 #define DEFAULT_URL "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -133,12 +134,19 @@ int main (int argc, char *argv[])
         perror ("krund");
         return 1;
     }
+    /* A cut or malformed URL: say so at once, the password hidden. */
+    struct krun_error error;
+    if (transport_url_check (url, &error) < 0) {
+        fprintf (stderr, "krund: %s (KRUN_AMQP_URL)\n", error.text);
+        free (url);
+        free (cacert);
+        return 1;
+    }
     cfg.url = url;
     cfg.cacert = cacert;
     /* Without the key a worker could not tell the launcher's jobs from
      * anybody's: refuse to start. */
     const char *key_file = getenv ("KRUN_KEY_FILE");
-    struct krun_error error;
     struct sign_key *key = sign_key_load (key_file, &error);
     if (!key) {
         fprintf (stderr, "krund: %s%s\n", error.text,

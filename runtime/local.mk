@@ -2,6 +2,7 @@
 noinst_LTLIBRARIES += runtime/libkrunrt.la
 runtime_libkrunrt_la_SOURCES = \
 	runtime/error.c runtime/error.h \
+	runtime/fdio.c runtime/fdio.h \
 	runtime/protocol.c runtime/protocol.h \
 	runtime/sign.c runtime/sign.h \
 	runtime/replay.c runtime/replay.h \
@@ -50,7 +51,8 @@ RUNTIME_UNIT_TESTS = \
 	runtime/test/rankdata.t \
 	runtime/test/stage.t \
 	runtime/test/slotstate.t \
-	runtime/test/joblist.t
+	runtime/test/joblist.t \
+	runtime/test/fdio.t
 check_PROGRAMS += $(RUNTIME_UNIT_TESTS)
 TESTS += $(RUNTIME_UNIT_TESTS)
 runtime_test_protocol_t_SOURCES = runtime/test/protocol.c
@@ -89,6 +91,8 @@ runtime_test_slotstate_t_SOURCES = runtime/test/slotstate.c runtime/slotstate.c 
 runtime_test_slotstate_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_joblist_t_SOURCES = runtime/test/joblist.c runtime/joblist.c
 runtime_test_joblist_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_fdio_t_SOURCES = runtime/test/fdio.c
+runtime_test_fdio_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 
 # Needs a broker: run by tests/t0010-transport.t, not directly by make check.
 check_PROGRAMS += runtime/test/transport-check

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "sign.h"
 
 #define NEW_KEY_BYTES 32
@@ -226,20 +227,6 @@ struct sign_key *sign_key_load (const char *path, struct krun_error *errp)
     return key;
 }
 
-static int write_all (int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write (fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        buf += n;
-        len -= n;
-    }
-    return 0;
-}
-
 /* Write a new key to a temporary file next to path and link it into place:
  * link() fails if path exists, so a launcher that lost the race loads the
  * winner's key instead of overwriting it. */
@@ -264,7 +251,7 @@ static int create_key_file (const char *path, struct krun_error *errp)
         errprintf_errno (errp, "cannot create signing key %s", path);
         goto out;
     }
-    if (fchmod (fd, 0600) < 0 || write_all (fd, hex, 2 * NEW_KEY_BYTES + 1) < 0 ||
+    if (fchmod (fd, 0600) < 0 || fdio_write_all (fd, hex, 2 * NEW_KEY_BYTES + 1) < 0 ||
         fsync (fd) < 0) {
         errprintf_errno (errp, "cannot write signing key %s", tmp);
         close (fd);

@@ -113,13 +113,56 @@ char *transport_url_redact (const char *url)
     /* The last '@' ends the userinfo: an unencoded '@' or '/' in a password
      * then still ends up hidden (at worst, more than the password is). */
     at = strrchr (userinfo, '@');
-    colon = at ? memchr (userinfo, ':', at - userinfo) : NULL;
+    if (!at) {
+        /* No userinfo, or a URL cut inside it: what follows the first ':'
+         * is a port only if digits run from there to '/' or the end. */
+        colon = strchr (userinfo, ':');
+        size_t digits = colon ? strspn (colon + 1, "0123456789") : 0;
+        if (!colon ||
+            (digits > 0 && (colon[1 + digits] == '\0' || colon[1 + digits] == '/')))
+            return strdup (url);
+        at = colon + strlen (colon); /* hide all of the rest */
+    } else
+        colon = memchr (userinfo, ':', at - userinfo);
     if (!colon)
         return strdup (url);
     if (!(copy = malloc (strlen (url) + 4)))
         return NULL;
     sprintf (copy, "%.*s***%s", (int)(colon + 1 - url), url, at);
     return copy;
+}
+
+int transport_url_check (const char *url, struct krun_error *errp)
+{
+    struct amqp_connection_info info;
+    size_t len = strlen (url);
+    char *shown = transport_url_redact (url);
+    char *parsed = NULL;
+    int rc = 0;
+
+    if (!shown) {
+        errno = ENOMEM;
+        return errprintf_errno (errp, "broker URL");
+    }
+    errno = EINVAL;
+    /* Handed to a daemon through its environment and to libraries that
+     * would cut it: refuse what is too long, naming only its start. */
+    if (len > TRANSPORT_URL_MAX)
+        rc = errprintf (
+            errp, "broker URL %.40s%s is %zu bytes long: at most %d are accepted",
+            shown, strlen (shown) > 40 ? "..." : "", len, TRANSPORT_URL_MAX);
+    else if (!(parsed = strdup (url)))
+        rc = errprintf_errno (errp, "broker URL");
+    else if (amqp_parse_url (parsed, &info) != AMQP_STATUS_OK)
+        rc = errprintf (
+            errp,
+            "invalid broker URL %s (expected amqp[s]://user:password@host:port/vhost)",
+            shown);
+    free (parsed);
+    free (shown);
+    if (rc < 0 && errno != ENOMEM)
+        errno = EINVAL;
+    return rc;
 }
 
 /* The errno that best describes a librabbitmq status code. */
@@ -820,6 +863,8 @@ struct transport *transport_connect (const char *url, const char *cacert,
         errprintf (errp, "no broker URL");
         return NULL;
     }
+    if (transport_url_check (url, errp) < 0)
+        return NULL;
     if (!(t = calloc (1, sizeof (*t))) || !(t->url = transport_url_redact (url)) ||
         !(parsed = strdup (url))) {
         errno = ENOMEM;
@@ -828,11 +873,8 @@ struct transport *transport_connect (const char *url, const char *cacert,
     }
     t->heartbeat_sec = heartbeat_sec > 0 ? heartbeat_sec : 0;
     if (amqp_parse_url (parsed, &info) != AMQP_STATUS_OK) {
-        errno = EINVAL;
-        errprintf (
-            errp,
-            "invalid broker URL %s (expected amqp[s]://user:password@host:port/vhost)",
-            t->url);
+        errno = EINVAL; /* transport_url_check() let it through: not expected */
+        errprintf (errp, "invalid broker URL %s", t->url);
         goto error;
     }
     if (!(t->conn = amqp_new_connection ())) {

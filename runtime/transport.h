@@ -67,8 +67,18 @@ struct transport *transport_connect (const char *url, const char *cacert,
 void transport_destroy (struct transport *t);
 
 /* Returns a malloc'd copy of url with the password replaced by "***"
- * (caller must free), or NULL on ENOMEM. */
+ * (caller must free), or NULL on ENOMEM.  The one way a broker URL is
+ * shown: also a malformed URL (a cut one) keeps what may be a password
+ * hidden. */
 char *transport_url_redact (const char *url);
+
+/* The longest broker URL accepted, in bytes. */
+#define TRANSPORT_URL_MAX 4096
+
+/* Check url before it is used or handed on: at most TRANSPORT_URL_MAX bytes
+ * and of the form amqp[s]://user:password@host:port/vhost.  Returns 0, or -1
+ * with errno EINVAL and errp naming the URL without its password. */
+int transport_url_check (const char *url, struct krun_error *errp);
 
 int transport_declare_exchange (struct transport *t, const char *name, const char *type,
                                 struct krun_error *errp);

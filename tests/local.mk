@@ -29,6 +29,9 @@ INTEGRATION_TESTS = \
 	tests/t0245-task-tree.t \
 	tests/t0250-fuzz-corpus.t \
 	tests/t0260-hostile-input.t \
+	tests/t0262-lost-output.t \
+	tests/t0263-long-lines.t \
+	tests/t0264-input-limits.t \
 	tests/t0300-kube-run.t \
 	tests/t0310-kube-pool.t \
 	tests/t0320-kube-auth.t \
@@ -87,7 +90,9 @@ FAULT_TESTS = \
 	tests/t0240-hostile-tasks.t \
 	tests/t0245-task-tree.t \
 	tests/t0250-fuzz-corpus.t \
-	tests/t0260-hostile-input.t
+	tests/t0260-hostile-input.t \
+	tests/t0262-lost-output.t \
+	tests/t0264-input-limits.t
 check-faults:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(FAULT_TESTS)'
 .PHONY: check-faults

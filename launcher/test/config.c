@@ -194,6 +194,25 @@ static const struct {
     {"kubernetes:\n  image_pull_secrets: regcred\n",
      ":2:", "kubernetes.image_pull_secrets"},
     {"idle_timeout: [1,\n", ":", "yaml"},
+    /* 33 levels: refused before libyaml loads it, naming the line. */
+    {"idle_timeout: 5\nlocal: "
+     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+     ":2:", "nested more than 32 levels"},
+    {"a:\n b:\n  c:\n   d:\n    e:\n     f:\n      g:\n       h:\n        i:\n"
+     "         j:\n          k:\n           l:\n            m:\n             n:\n"
+     "              o:\n               p:\n                q:\n                 r:\n"
+     "                  s:\n                   t:\n                    u:\n"
+     "                     v:\n                      w:\n                       x:\n"
+     "                        y:\n                         z:\n"
+     "                          A:\n                           B:\n"
+     "                            C:\n                             D:\n"
+     "                              E:\n                               F:\n"
+     "                                G: 1\n",
+     ":33:", "nested more than 32 levels"},
+    {"local:\n  nodes:\n    - {name: a, slots: 1}\n    - {name: b, slots: 1}\n"
+     "    - {name: c, slots: 1}\n    - {name: b, slots: 2}\n    - {name: a, slots: "
+     "1}\n",
+     ":6:", "node name 'b' used twice"},
 };
 
 static void test_bad_files (void)
@@ -220,6 +239,37 @@ static void test_bad_files (void)
     ok (config_load_file (c, "/no/such/krun.yaml", &error) < 0 && errno == ENOENT &&
             strstr (error.text, "/no/such/krun.yaml"),
         "missing explicit file: ENOENT naming it");
+    config_destroy (c);
+}
+
+/* A deep document is refused at once, and a long node list loads (in time
+ * linear in its length: the bound is only a guard against hanging). */
+static void test_large_files (void)
+{
+    size_t depth = 100000, nnodes = 50000;
+    char *deep = malloc (4 + 2 * depth + 2), *p = deep;
+    struct krun_error error = {{0}};
+    struct config *c = config_create ();
+
+    p += sprintf (p, "a: ");
+    memset (p, '[', depth);
+    memset (p + depth, ']', depth);
+    strcpy (p + 2 * depth, "\n");
+    errno = 0;
+    ok (config_load_file (c, testdir_write ("deep.yaml", deep), &error) < 0 &&
+            errno == EINVAL && strstr (error.text, "deep.yaml:1: nested more than"),
+        "100,000 nested brackets refused: %s", error.text);
+    free (deep);
+
+    char *list = malloc (nnodes * 40 + 32);
+    p = list + sprintf (list, "local:\n  nodes:\n");
+    for (size_t i = 0; i < nnodes; i++)
+        p += sprintf (p, "    - name: n%zu\n      slots: 1\n", i);
+    ok (config_load_file (c, testdir_write ("long.yaml", list), &error) == 0 &&
+            c->local_nnodes == (int)nnodes &&
+            strcmp (c->local_nodes[nnodes - 1].name, "n49999") == 0,
+        "a list of 50,000 nodes loads");
+    free (list);
     config_destroy (c);
 }
 
@@ -349,6 +399,7 @@ int main (void)
     test_full_file ();
     test_empty_and_minimal ();
     test_bad_files ();
+    test_large_files ();
     test_kubernetes_section ();
     test_url_precedence ();
     test_load_precedence ();

@@ -168,6 +168,21 @@ static void test_errors (void)
         "certificate without key refused: %s", error.text);
     k = kubeconfig_load (testdir_path ("does-not-exist"), NULL, &error);
     ok (!k && errno == ENOENT, "explicit missing file: %s", error.text);
+
+    /* 100,000 nested brackets: refused before libyaml loads them (it took
+     * seconds), naming file and line. */
+    size_t depth = 100000;
+    char *deep = malloc (16 + 2 * depth), *p = deep;
+    p += sprintf (p, "users:\n- ");
+    memset (p, '[', depth);
+    memset (p + depth, ']', depth);
+    strcpy (p + 2 * depth, "\n");
+    errno = 0;
+    k = kubeconfig_load (testdir_write ("deep.yaml", deep), NULL, &error);
+    ok (!k && errno == EINVAL &&
+            strstr (error.text, "deep.yaml:2: nested more than 64"),
+        "deep nesting refused: %s", error.text);
+    free (deep);
 }
 
 static void test_token_file (void)

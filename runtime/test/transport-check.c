@@ -137,12 +137,51 @@ static void test_url_redact (void)
         {"amqp://localhost", "amqp://localhost"},
         {"not a url", "not a url"},
         {"", ""},
+        /* Cut inside the password: the rest may be part of it. */
+        {"amqp://user:s3cretpa", "amqp://user:***"},
+        {"amqp://user:12ab/x", "amqp://user:***"},
+        {"amqp://localhost:5672", "amqp://localhost:5672"},
+        {"amqp://localhost:/", "amqp://localhost:***"},
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
         char *got = transport_url_redact (cases[i].url);
         is_str (got, cases[i].want, "url_redact '%s'", cases[i].url);
         free (got);
     }
+}
+
+/* Too long, cut or malformed URLs are refused before use, the password
+ * hidden and the length named. */
+static void test_url_check (void)
+{
+    size_t plen = TRANSPORT_URL_MAX;
+    char *password = malloc (plen + 1), *url;
+    struct krun_error error = {{0}};
+
+    memset (password, 'p', plen);
+    password[plen] = '\0';
+    if (asprintf (&url, "amqp://guest:%s@127.0.0.1:5672/", password) < 0)
+        bail_out ("out of memory");
+    errno = 0;
+    ok (transport_url_check (url, &error) < 0 && errno == EINVAL &&
+            strstr (error.text, "bytes long: at most 4096") &&
+            !strstr (error.text, "ppp"),
+        "a %zu-byte URL is refused, the password hidden: %s", strlen (url), error.text);
+    url[TRANSPORT_URL_MAX - 4] = '\0';
+    errno = 0;
+    ok (transport_url_check (url, &error) < 0 && errno == EINVAL &&
+            strstr (error.text, "invalid broker URL amqp://guest:***") &&
+            !strstr (error.text, "ppp"),
+        "a URL cut inside the password is refused, the password hidden: %.60s",
+        error.text);
+    free (url);
+    free (password);
+    ok (transport_url_check ("amqp://guest:guest@127.0.0.1:5672/", &error) == 0,
+        "a good URL passes");
+    errno = 0;
+    ok (transport_connect ("http://guest:s3cret@127.0.0.1/", NULL, 0, &error) == NULL &&
+            errno == EINVAL && !strstr (error.text, "s3cret"),
+        "connect refuses a malformed URL: %s", error.text);
 }
 
 static void test_connect_failures (const char *url)
@@ -583,6 +622,7 @@ int main (int argc, char **argv)
     snprintf (prefix, sizeof (prefix), "krun-check-%d", (int)getpid ());
     plan (NO_PLAN);
     test_url_redact ();
+    test_url_check ();
     test_connect_failures (argv[1]);
 
     t = connect_or_bail (argv[1], 0);
