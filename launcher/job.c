@@ -180,10 +180,12 @@ static void report_map (const struct job *j)
     for (int k = 0; k < count; k++) {
         int s = slots[k];
         int core = cpumap_slot_core (j->map, s);
-        fprintf (stderr, "krun: slot %d: node %s local %d core %s%d\n", s,
+        char where[32] = "unbound";
+        if (core >= 0)
+            snprintf (where, sizeof (where), "core %d", core);
+        fprintf (stderr, "krun: slot %d: node %s local %d %s\n", s,
                  cpumap_node_name (j->map, cpumap_slot_node (j->map, s)),
-                 cpumap_slot_local (j->map, s), core < 0 ? "unbound " : "",
-                 core < 0 ? -1 : core);
+                 cpumap_slot_local (j->map, s), where);
     }
     free (slots);
 }
@@ -590,11 +592,18 @@ static void handle_result (struct job *j, struct protocol_result *res)
     else if (r->result.status == PROTOCOL_SIGNALED)
         fprintf (stderr, "krun: rank %d killed by signal %d on node %s\n",
                  r->result.rank, r->result.code, r->result.node);
-    if (j->opts->report_bindings)
+    /* The binding the slot reports having, not the planned core. */
+    if (j->opts->report_bindings) {
+        char where[300] = "unbound";
+        if (r->result.cpus && strcmp (r->result.cpus, "unbound") != 0)
+            snprintf (where, sizeof (where), "cpus %s", r->result.cpus);
+        else if (!r->result.cpus && r->result.core >= 0)
+            snprintf (where, sizeof (where), "core %d", r->result.core);
         fprintf (stderr,
-                 "krun: rank %d ran on node %s slot %d local %d core %d (attempt %d)\n",
-                 r->result.rank, r->result.node, r->result.slot, r->result.local,
-                 r->result.core, r->result.attempt);
+                 "krun: rank %d ran on node %s slot %d local %d %s (attempt %d)\n",
+                 r->result.rank, r->result.node, r->result.slot, r->result.local, where,
+                 r->result.attempt);
+    }
 }
 
 /* A message on the results queue that is refused: say so for the first

@@ -165,14 +165,24 @@ static void slot_child (struct daemon *d, int i, int control_fd)
     /* Its tasks are born in its cgroup (cgroup.h). */
     if (d->cgroup && cgroup_enter (d->cgroup, i) < 0)
         log_msg ("slot %d: cannot enter its cgroup: %s", i, strerror (errno));
+    /* What the slot really got, not what was planned: the mask the kernel
+     * applied, or "unbound". */
+    char cpus[256] = "unbound";
+    int core = -1;
     if (topology_bind_core (d->topology, i % d->ncores, &error) < 0)
         log_msg ("slot %d: %s (running unbound)", i, error.text);
+    else if (topology_is_this_machine (d->topology) &&
+             topology_current_cpus (d->topology, cpus, sizeof (cpus)) == 0)
+        core = d->cores[i];
+    else
+        strcpy (cpus, "unbound");
     struct slot_config cfg = {
         .url = d->cfg->url,
         .cacert = d->cfg->cacert,
         .node = d->cfg->node,
         .local = i,
-        .core = d->cores[i],
+        .core = core,
+        .cpus = cpus,
         .heartbeat = d->cfg->heartbeat,
         .grace = d->cfg->grace,
         .state = d->state,
@@ -571,6 +581,9 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
         return errprintf_errno (errp, "cannot allocate the job list");
     if (!(d->topology = topology_create (d->cfg->topology, errp)))
         return -1;
+    if (topology_set_unit (d->topology, d->cfg->unit) < 0)
+        return errprintf_errno (errp, "cannot count slots by %s",
+                                d->cfg->unit == TOPOLOGY_PU ? "PU" : "core");
     d->ncores = topology_core_count (d->topology);
     if (d->ncores < 1)
         return errprintf (errp, "no usable core found");

@@ -7,6 +7,7 @@
 #define KRUN_DAEMON_H
 
 #include "sign.h"
+#include "topology.h"
 
 struct daemon_config {
     const char *url;            /* broker URL (secret: never logged) */
@@ -14,6 +15,7 @@ struct daemon_config {
     const char *node;           /* node name */
     int slots;                  /* slot count; 0 = one per usable core */
     const char *topology;       /* NULL = this machine; else XML file or synthetic */
+    enum topology_unit unit;    /* a slot per core (default) or per PU */
     int idle_timeout;           /* seconds without work before exiting */
     int heartbeat;              /* AMQP heartbeat, seconds */
     int grace;                  /* seconds running tasks get to finish on SIGTERM */

@@ -24,6 +24,8 @@ static const char usage_text[] =
     "  --node NAME           node name (default: $KRUN_NODE_NAME, else host name)\n"
     "  --slots N             run N slots (default: one per usable core; more than\n"
     "                        the cores oversubscribes them, for sleep-like tasks)\n"
+    "  --bind-to core|pu     a slot per core (default) or per PU (hardware\n"
+    "                        thread: a Kubernetes CPU is one)\n"
     "  --topology SPEC       use an hwloc XML file or synthetic description\n"
     "                        instead of this machine (binding is then skipped)\n"
     "  --idle-timeout SECS   exit after SECS without work (default 600)\n"
@@ -54,6 +56,7 @@ int main (int argc, char *argv[])
     enum {
         OPT_NODE = 256,
         OPT_SLOTS,
+        OPT_BIND_TO,
         OPT_TOPOLOGY,
         OPT_IDLE,
         OPT_GRACE,
@@ -64,6 +67,7 @@ int main (int argc, char *argv[])
     static const struct option options[] = {
         {"node", required_argument, NULL, OPT_NODE},
         {"slots", required_argument, NULL, OPT_SLOTS},
+        {"bind-to", required_argument, NULL, OPT_BIND_TO},
         {"topology", required_argument, NULL, OPT_TOPOLOGY},
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
         {"grace", required_argument, NULL, OPT_GRACE},
@@ -88,6 +92,18 @@ int main (int argc, char *argv[])
                 break;
             case OPT_SLOTS:
                 cfg.slots = parse_int ("--slots", optarg, 1);
+                break;
+            case OPT_BIND_TO:
+                if (strcmp (optarg, "core") == 0)
+                    cfg.unit = TOPOLOGY_CORE;
+                else if (strcmp (optarg, "pu") == 0)
+                    cfg.unit = TOPOLOGY_PU;
+                else {
+                    fprintf (stderr,
+                             "krund: --bind-to: expected core or pu, got '%s'\n",
+                             optarg);
+                    return 2;
+                }
                 break;
             case OPT_TOPOLOGY:
                 cfg.topology = optarg;

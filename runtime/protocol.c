@@ -697,6 +697,11 @@ static int codec_result (struct codec *c, struct protocol_result *r)
         field_time (c, "end_us", &r->end_us) < 0 ||
         field_payload (c, "data", &r->data, &r->data_len, PROTOCOL_MAX_RESULT) < 0)
         return -1;
+    /* Optional (added later): the CPUs the slot really runs on. */
+    if (((c->encoding && r->cpus) || (!c->encoding && lookup (c, "cpus"))) &&
+        field_string_sized (c, "cpus", &r->cpus, 1, 256,
+                            "a CPU list of 1 to 256 bytes") < 0)
+        return -1;
     /* Only a failure has a reason; an error field on other results is
      * ignored like any unknown field. */
     if (r->status == PROTOCOL_FAILED)
@@ -1051,6 +1056,7 @@ void protocol_msg_clear (struct protocol_msg *msg)
         case PROTOCOL_RESULT:
             free (msg->result.node);
             free (msg->result.error);
+            free (msg->result.cpus);
             break;
         case PROTOCOL_TASK:
             free_strings (msg->task.args, msg->task.argc);

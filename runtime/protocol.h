@@ -146,9 +146,11 @@ struct protocol_result {
     int rank;
     int attempt;
     char *node;
-    int slot;  /* global slot id */
-    int local; /* local slot index on node */
-    int core;  /* OS core index, -1 if unbound */
+    int slot;   /* global slot id */
+    int local;  /* local slot index on node */
+    int core;   /* OS core index, -1 if unbound */
+    char *cpus; /* optional: the CPUs the slot is bound to as a CPU list
+                   ("2-3"), "unbound", or NULL (an older daemon) */
     enum protocol_status status;
     int code;
     int64_t start_us; /* CLOCK_REALTIME microseconds */

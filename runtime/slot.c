@@ -402,6 +402,7 @@ static void publish_result (struct slot *s, struct slot_job *j, int rank, int at
                 .slot = j->global_slot,
                 .local = s->cfg->local,
                 .core = s->cfg->core,
+                .cpus = (char *)s->cfg->cpus,
                 .status = status,
                 .code = code,
                 .start_us = start_us,

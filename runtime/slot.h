@@ -17,6 +17,7 @@ struct slot_config {
     const char *node;           /* node name */
     int local;                  /* index of this slot on the node */
     int core;                   /* OS index of the core it is pinned to, -1 if none */
+    const char *cpus;           /* the CPUs it is bound to ("2-3") or "unbound" */
     int heartbeat;              /* AMQP heartbeat in seconds */
     int grace;                  /* seconds a running task may finish after SIGTERM */
     struct slotstate *state;    /* shared with the daemon: this slot's entry is

@@ -11,6 +11,7 @@ INTEGRATION_TESTS = \
 	tests/t0120-exit-status.t \
 	tests/t0130-cancel.t \
 	tests/t0140-nodes.t \
+	tests/t0145-bindings.t \
 	tests/t0150-warm.t \
 	tests/t0155-jobs.t \
 	tests/t0160-bad-input.t \

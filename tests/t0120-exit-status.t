@@ -29,6 +29,6 @@ test_expect_success '--report-bindings shows the map and where each rank ran' '
     "$KRUN" -n 2 --report-bindings /bin/true 2>rb &&
     grep -q "^krun: slot 0: node $(hostname) local 0 core" rb &&
     grep -q "^krun: slot 1: node $(hostname) local 1 core" rb &&
-    [ "$(grep -c "^krun: rank [01] ran on node $(hostname) slot [0-3] local [0-3] core -\?[0-9]* (attempt 1)$" rb)" -eq 2 ]
+    [ "$(grep -c "^krun: rank [01] ran on node $(hostname) slot [0-3] local [0-3] cpus [0-9][0-9,-]* (attempt 1)$" rb)" -eq 2 ]
 '
 test_done

@@ -169,6 +169,8 @@ static void test_wire_form (void)
     exited.result.code = 0;
     exited.result.core = 1;
     exited.result.error = "ignored: only failures carry an error";
+    struct protocol_msg bound = exited;
+    bound.result.cpus = "2-3";
     struct {
         struct protocol_msg msg;
         const char *body;
@@ -196,6 +198,10 @@ static void test_wire_form (void)
          "{'v':1,'type':'result','job':'" JOB "','rank':17,'attempt':2,'node':'b',"
          "'slot':130,'local':2,'core':1,'status':'exited','code':0,"
          "'start_us':1795371475334785,'end_us':1795371480336012}"},
+        {bound,
+         "{'v':1,'type':'result','job':'" JOB "','rank':17,'attempt':2,'node':'b',"
+         "'slot':130,'local':2,'core':1,'status':'exited','code':0,"
+         "'start_us':1795371475334785,'end_us':1795371480336012,'cpus':'2-3'}"},
         {good (PROTOCOL_OUTPUT), "{'v':1,'type':'output','job':'" JOB
                                  "','rank':5,'attempt':1,'stream':2}\nhi\n"},
         {good (PROTOCOL_END), "{'v':1,'type':'end','job':'" JOB "'}"},
@@ -379,6 +385,15 @@ static void test_round_trip_result (void)
     }
 
     struct protocol_msg msg = good (PROTOCOL_RESULT), out;
+    msg.result.cpus = "0,4-5";
+    ok (round_trip (&msg, &out) == 0 && same (out.result.cpus, "0,4-5"),
+        "result with the slot's cpus round-trips");
+    protocol_msg_clear (&out);
+    msg = good (PROTOCOL_RESULT);
+    ok (round_trip (&msg, &out) == 0 && out.result.cpus == NULL,
+        "result without cpus (an older daemon): NULL");
+    protocol_msg_clear (&out);
+    msg = good (PROTOCOL_RESULT);
     msg.result.code = INT_MIN;
     msg.result.error = "";
     ok (round_trip (&msg, &out) == 0 && out.result.code == INT_MIN &&

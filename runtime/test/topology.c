@@ -38,6 +38,44 @@ static void test_synthetic (void)
     topology_destroy (t);
 }
 
+/* A process's affinity mask restricts the slots (issue 13, item 2), and a
+ * slot is a PU under TOPOLOGY_PU (item 11).  Synthetic topologies number
+ * PUs like Linux: core k of "core:4 pu:2" has PUs 2k and 2k+1. */
+static void test_restrict_and_unit (void)
+{
+    struct krun_error error = {{0}};
+    struct topology *t = topology_create ("core:4 pu:2", NULL);
+    char cpus[64];
+
+    if (!ok (t != NULL, "synthetic core:4 pu:2 loads"))
+        return;
+    ok (topology_restrict (t, "0-7", &error) == 0, "a mask of all 8 PUs");
+    is_int (topology_core_count (t), 4, "by core: 4 slots");
+    ok (topology_set_unit (t, TOPOLOGY_PU) == 0, "unit PU");
+    is_int (topology_core_count (t), 8, "by PU: 8 slots, one per Kubernetes CPU");
+    is_int (topology_core_os_index (t, 5), 5, "PU slot 5 is cpu 5");
+    ok (topology_set_unit (t, TOPOLOGY_CORE) == 0, "back to unit core");
+    ok (topology_restrict (t, "2-4", &error) == 0, "a mask of PUs 2-4");
+    is_int (topology_core_count (t), 2, "by core: 2 slots (cores 1 and 2)");
+    is_int (topology_core_os_index (t, 1), 4, "core slot 1 is cpu 4 (its allowed PU)");
+    ok (topology_allowed_cpus (t, cpus, sizeof (cpus)) == 0 &&
+            strcmp (cpus, "2-4") == 0,
+        "allowed cpus are 2-4: %s", cpus);
+    ok (topology_set_unit (t, TOPOLOGY_PU) == 0 && topology_core_count (t) == 3,
+        "by PU: 3 slots");
+    errno = 0;
+    ok (topology_restrict (t, "6-7", &error) < 0 && errno == ENODEV,
+        "a mask leaving no PU: ENODEV");
+    ok (strstr (error.text, "6-7") != NULL, "message names the list: %s", error.text);
+    is_int (topology_core_count (t), 3, "and the topology is unchanged");
+    errno = 0;
+    ok (topology_restrict (t, "zero", &error) < 0 && errno == EINVAL,
+        "a bad list: EINVAL");
+    errno = 0;
+    ok (topology_set_unit (t, 7) < 0 && errno == EINVAL, "unknown unit: EINVAL");
+    topology_destroy (t);
+}
+
 static void test_bad_specs (void)
 {
     struct krun_error error = {{0}};
@@ -89,12 +127,44 @@ static void test_this_machine (void)
     topology_destroy (t);
 }
 
+/* Under a narrower affinity mask (taskset) this machine's topology has the
+ * cores of that mask only, whatever hwloc's cpuset says. */
+static void test_this_machine_masked (void)
+{
+    cpu_set_t set, one;
+    struct topology *t;
+    char cpus[64], want[16];
+    int cpu;
+
+    if (sched_getaffinity (0, sizeof (set), &set) < 0)
+        return;
+    for (cpu = CPU_SETSIZE - 1; cpu > 0 && !CPU_ISSET (cpu, &set); cpu--)
+        ;
+    CPU_ZERO (&one);
+    CPU_SET (cpu, &one);
+    if (!ok (sched_setaffinity (0, sizeof (one), &one) == 0,
+             "affinity narrowed to cpu %d", cpu))
+        return;
+    t = topology_create (NULL, NULL);
+    ok (t && topology_core_count (t) == 1, "this machine under the mask: 1 core (%d)",
+        t ? topology_core_count (t) : -1);
+    ok (t && topology_core_os_index (t, 0) == cpu, "and it is cpu %d", cpu);
+    snprintf (want, sizeof (want), "%d", cpu);
+    ok (t && topology_current_cpus (t, cpus, sizeof (cpus)) == 0 &&
+            strcmp (cpus, want) == 0,
+        "current cpus: %s", t ? cpus : "?");
+    topology_destroy (t);
+    sched_setaffinity (0, sizeof (set), &set);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
     test_synthetic ();
+    test_restrict_and_unit ();
     test_bad_specs ();
     test_xml ();
+    test_this_machine_masked ();
     test_this_machine ();
     done_testing ();
     return exit_status ();
