@@ -662,7 +662,7 @@ int daemon_run (const struct daemon_config *cfg)
     log_set_ident ("krund[%s]", cfg->node);
     signal (SIGPIPE, SIG_IGN);
     if (daemon_init (&d, &error) < 0) {
-        log_msg ("%s", error.text);
+        log_fatal ("%s", error.text);
         goto done;
     }
     d.started_us = clock_wall_us ();

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "log.h"
 #include "protocol.h"
 #include "sign.h"
 #include "transport.h"
@@ -38,6 +39,24 @@ static const char usage_text[] =
     "KRUN_NODE_NAME, KRUN_KEY_FILE (required: the key shared with krun that\n"
     "seals job messages; mode 0600 or 0400).  The URL and the key file name are\n"
     "removed from the environment the tasks see.\n";
+
+extern char **environ;
+
+/* Remove name from the environment, and first overwrite its value where it
+ * lies: /proc/PID/environ shows the block the process started with, not
+ * environ, so after unsetenv() alone any process of the same user (a task)
+ * could still read the broker password there, in krund's and in each
+ * slot's (a fork shares the block). */
+static void scrub_env (const char *name)
+{
+    size_t len = strlen (name);
+
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp (*e, name, len) == 0 && (*e)[len] == '=')
+            memset (*e + len + 1, 0, strlen (*e + len + 1));
+    }
+    unsetenv (name);
+}
 
 static int parse_int (const char *opt, const char *s, int min)
 {
@@ -145,7 +164,7 @@ int main (int argc, char *argv[])
     url = strdup (url && *url ? url : DEFAULT_URL);
     cacert = getenv ("KRUN_AMQP_CACERT");
     cacert = cacert && *cacert ? strdup (cacert) : NULL;
-    unsetenv ("KRUN_AMQP_URL");
+    scrub_env ("KRUN_AMQP_URL");
     if (!url) {
         perror ("krund");
         return 1;
@@ -165,13 +184,16 @@ int main (int argc, char *argv[])
     const char *key_file = getenv ("KRUN_KEY_FILE");
     struct sign_key *key = sign_key_load (key_file, &error);
     if (!key) {
-        fprintf (stderr, "krund: %s%s\n", error.text,
-                 key_file && *key_file ? "" : " (set KRUN_KEY_FILE)");
+        char why[sizeof (error.text) + 32];
+        snprintf (why, sizeof (why), "%s%s", error.text,
+                  key_file && *key_file ? "" : " (set KRUN_KEY_FILE)");
+        fprintf (stderr, "krund: %s\n", why);
+        log_termination (why);
         free (url);
         free (cacert);
         return 1;
     }
-    unsetenv ("KRUN_KEY_FILE");
+    scrub_env ("KRUN_KEY_FILE");
     cfg.key = key;
     int rc = daemon_run (&cfg);
     sign_key_destroy (key);

@@ -174,10 +174,20 @@ static struct sign_key *load_fd (int fd, const char *path, struct krun_error *er
     }
     if (!mode_is_private (&st)) {
         errno = EACCES;
-        errprintf (errp,
-                   "signing key %s is accessible by group or others (mode %04o): "
-                   "run chmod 600 %s",
-                   path, (unsigned)(st.st_mode & 07777), path);
+        /* In a pod the file is a Secret volume's, which chmod cannot change
+         * (read-only, and remade by the kubelet): say what to set instead. */
+        if (getenv ("KUBERNETES_SERVICE_HOST"))
+            errprintf (errp,
+                       "signing key %s is accessible by group or others (mode %04o, "
+                       "group %u): set the Secret volume's defaultMode to 0440 (or "
+                       "0400) and the pod's securityContext.fsGroup to %u",
+                       path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid,
+                       (unsigned)getegid ());
+        else
+            errprintf (errp,
+                       "signing key %s is accessible by group or others (mode %04o): "
+                       "run chmod 600 %s",
+                       path, (unsigned)(st.st_mode & 07777), path);
         return NULL;
     }
     while (len < sizeof (buf) && (n = read (fd, buf + len, sizeof (buf) - len)) != 0) {

@@ -62,6 +62,21 @@ test_expect_success 'the broker password does not reach the tasks' '
     "$KRUN" -n 1 --slots 225 /usr/bin/env >envout &&
     ! grep -q KRUN_AMQP_URL envout && ! grep -q guest envout
 '
+test_expect_success 'nor through /proc: the environ of their slot and of krund' '
+    cat >procenv.sh <<-\SH &&
+	#!/bin/sh
+	daemon=$(sed -n "s/^PPid:[[:space:]]*//p" /proc/$PPID/status)
+	echo "slot=$PPID daemon=$daemon"
+	tr "\0" "\n" </proc/$PPID/environ
+	tr "\0" "\n" </proc/$daemon/environ
+	SH
+    chmod +x procenv.sh &&
+    password=$(printf "%s" "$KRUN_AMQP_URL" | sed -n "s|^amqps\?://[^:]*:\([^@]*\)@.*|\1|p") &&
+    [ -n "$password" ] &&
+    "$KRUN" -n 1 --slots 225 ./procenv.sh >procenv && cat procenv &&
+    grep -q "^PATH=" procenv &&
+    ! grep -q -F "$password" procenv && ! grep -q "KRUN_AMQP_URL=." procenv
+'
 test_expect_success 'examples/hello reports node, slot and cpu' '
     "$KRUN" -n 3 --slots 225 "$HELLO" >hello &&
     [ "$(grep -c "^hello from rank [0-2] of 3 on node $(hostname), slot [0-9]*, cpu [0-9]*$" hello)" -eq 3 ]

@@ -440,6 +440,13 @@ static void test_key_files (void)
               "chmod 600 %s",
               path, path);
     is_str (error.text, msg, "the message names the file and its mode");
+    setenv ("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
+    ok (!sign_key_load (path, &error) && errno == EACCES &&
+            strstr (error.text, "defaultMode to 0440") &&
+            strstr (error.text, "securityContext.fsGroup") &&
+            !strstr (error.text, "chmod"),
+        "in a pod the message says what to set, not chmod: %s", error.text);
+    unsetenv ("KUBERNETES_SERVICE_HOST");
     errno = 0;
     ok (!sign_key_load_or_create (path, &error) && errno == EACCES,
         "load_or_create does not replace a refused file");
