@@ -887,12 +887,20 @@ static void kube_up (const struct config *cfg, const struct options *o,
     if (created < 0 || kubernetes_wait (kube, -1, cfg->kube_pod_timeout, &error) < 0)
         fatal (error.text);
     int64_t deadline = clock_mono_ms () + (int64_t)cfg->start_timeout * 1000;
+    int turns = 0;
     for (;;) {
         int answering = 0;
         for (int i = 0; i < cpumap_node_count (map); i++)
             answering += presence_find (p, cpumap_node_name (map, i)) != NULL;
         if (answering == cpumap_node_count (map))
             break;
+        /* A pod that ended (restartPolicy Never) will not answer: say why it
+         * ended, in krund's words, instead of waiting for the deadline. */
+        char failed[700] = "worker pod failed: ";
+        size_t len = strlen (failed);
+        if (++turns % 10 == 0 &&
+            kubernetes_failed (kube, failed + len, sizeof (failed) - len, &error) > 0)
+            fatal (failed);
         if (clock_mono_ms () > deadline) {
             snprintf (error.text, sizeof (error.text),
                       "%d of %d worker daemons answer after %d s (pods run; see `krun "

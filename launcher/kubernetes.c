@@ -31,6 +31,7 @@ struct pool_pod {
     char *phase;
     char *hash;
     char *created;
+    char *failure; /* why a Failed pod ended (pod_reason()), else NULL */
     bool deleting;
 };
 
@@ -139,6 +140,7 @@ static void free_pods (struct kubernetes *k)
         free (k->pods[i].phase);
         free (k->pods[i].hash);
         free (k->pods[i].created);
+        free (k->pods[i].failure);
     }
     free (k->pods);
     k->pods = NULL;
@@ -180,6 +182,8 @@ static char *dup_or_empty (const char *s)
     return strdup (s ? s : "");
 }
 
+static char *pod_reason (const cJSON *pod);
+
 /* List the pool's pods into k->pods. */
 static int list_pods (struct kubernetes *k, struct krun_error *errp)
 {
@@ -219,6 +223,8 @@ static int list_pods (struct kubernetes *k, struct krun_error *errp)
             cJSON_GetObjectItemCaseSensitive (meta, "annotations"), ANNOTATION_HASH));
         p->created = dup_or_empty (kubeapi_string (meta, "creationTimestamp"));
         p->deleting = kubeapi_string (meta, "deletionTimestamp") != NULL;
+        if (strcmp (p->phase, "Failed") == 0)
+            p->failure = pod_reason (item);
     }
     cJSON_Delete (list);
     return 0;
@@ -463,7 +469,10 @@ static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
     if (!pod || !(node_part = dns_part (node->name, 20)) ||
         asprintf (&generate, "krun-%s-%s-", k->pool, node_part) < 0)
         goto error;
-    const char *argv[] = {c->kube_krund, "--slots", cpus, "--idle-timeout", idle};
+    /* A Kubernetes CPU is a hardware thread: one slot per PU is what the pod
+     * was given (docs/man/krund.8). */
+    const char *argv[] = {c->kube_krund, "--slots",        cpus, "--bind-to",
+                          "pu",          "--idle-timeout", idle};
     if (!cJSON_AddStringToObject (pod, "apiVersion", "v1") ||
         !cJSON_AddStringToObject (pod, "kind", "Pod") ||
         !(meta = cJSON_AddObjectToObject (pod, "metadata")) ||
@@ -491,10 +500,12 @@ static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
     if (!terms || !(term = cJSON_CreateObject ()) ||
         !cJSON_AddItemToArray (terms, term))
         goto error;
-    cJSON *exprs = cJSON_AddArrayToObject (term, "matchExpressions");
+    /* By the node's name itself: its kubernetes.io/hostname label may differ
+     * from it (cloud providers). */
+    cJSON *exprs = cJSON_AddArrayToObject (term, "matchFields");
     if (!exprs || !(expr = cJSON_CreateObject ()) ||
         !cJSON_AddItemToArray (exprs, expr) ||
-        !cJSON_AddStringToObject (expr, "key", "kubernetes.io/hostname") ||
+        !cJSON_AddStringToObject (expr, "key", "metadata.name") ||
         !cJSON_AddStringToObject (expr, "operator", "In") ||
         !(values = string_array ((const char *[]){node->name}, 1)) ||
         !cJSON_AddItemToObject (expr, "values", values))
@@ -545,6 +556,9 @@ static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
         !cJSON_AddStringToObject (v, "name", "work") ||
         !cJSON_AddObjectToObject (v, "emptyDir") || !(v = cJSON_CreateObject ()) ||
         !cJSON_AddItemToArray (vols, v) ||
+        !cJSON_AddStringToObject (v, "name", "tmp") ||
+        !cJSON_AddObjectToObject (v, "emptyDir") || !(v = cJSON_CreateObject ()) ||
+        !cJSON_AddItemToArray (vols, v) ||
         !cJSON_AddStringToObject (v, "name", "secret"))
         goto error;
     cJSON *sv = cJSON_AddObjectToObject (v, "secret");
@@ -568,6 +582,10 @@ static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
             container, "command",
             string_array (argv, sizeof (argv) / sizeof (argv[0]))) ||
         !cJSON_AddStringToObject (container, "workingDir", c->kube_workdir) ||
+        /* krund writes why it failed to /dev/termination-log; the log's end
+         * is the message when it could not. */
+        !cJSON_AddStringToObject (container, "terminationMessagePolicy",
+                                  "FallbackToLogsOnError") ||
         !(env = cJSON_AddArrayToObject (container, "env")) ||
         !add_env (env, "KRUN_NODE_NAME", NULL, NULL, NULL, "spec.nodeName") ||
         !add_env (env, "KRUN_AMQP_URL", NULL, "amqp-url", k->secret, NULL) ||
@@ -594,6 +612,9 @@ static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
         !(v = cJSON_CreateObject ()) || !cJSON_AddItemToArray (mounts, v) ||
         !cJSON_AddStringToObject (v, "name", "work") ||
         !cJSON_AddStringToObject (v, "mountPath", c->kube_workdir) ||
+        !(v = cJSON_CreateObject ()) || !cJSON_AddItemToArray (mounts, v) ||
+        !cJSON_AddStringToObject (v, "name", "tmp") ||
+        !cJSON_AddStringToObject (v, "mountPath", "/tmp") ||
         !(v = cJSON_CreateObject ()) || !cJSON_AddItemToArray (mounts, v) ||
         !cJSON_AddStringToObject (v, "name", "secret") ||
         !cJSON_AddStringToObject (v, "mountPath", SECRET_MOUNT) ||
@@ -733,6 +754,37 @@ static int watch_slot (struct watch_state *w, const char *name)
     return w->count++;
 }
 
+/* "terminated, exit code N: <krund's message>": the message (krund's
+ * termination log, or the end of its log: terminationMessagePolicy) on one
+ * line, its lines joined by "; ".  Returns NULL if out of memory. */
+static char *terminated_reason (const cJSON *term)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive (term, "exitCode");
+    const char *message = kubeapi_string (term, "message");
+    char *out = NULL, *text = strdup (message ? message : "");
+    size_t len;
+
+    if (!text)
+        return NULL;
+    while ((len = strlen (text)) > 0 && strchr (" \t\r\n", text[len - 1]))
+        text[len - 1] = '\0';
+    for (char *nl; (nl = strchr (text, '\n'));) {
+        *nl = '\0';
+        char *joined;
+        if (asprintf (&joined, "%s; %s", text, nl + 1) < 0) {
+            free (text);
+            return NULL;
+        }
+        free (text);
+        text = joined;
+    }
+    if (asprintf (&out, "terminated, exit code %d%s%s", code ? code->valueint : -1,
+                  *text ? ": " : "", text) < 0)
+        out = NULL;
+    free (text);
+    return out;
+}
+
 /* Why a pod that is not Running waits, from its status. */
 static char *pod_reason (const cJSON *pod)
 {
@@ -749,13 +801,8 @@ static char *pod_reason (const cJSON *pod)
             asprintf (&out, "%s: %s", kubeapi_string (waiting, "reason") ?: "waiting",
                       kubeapi_string (waiting, "message") ?: "") >= 0)
             return out;
-        if (term &&
-            asprintf (
-                &out, "terminated, exit code %d",
-                cJSON_GetObjectItemCaseSensitive (term, "exitCode")
-                    ? cJSON_GetObjectItemCaseSensitive (term, "exitCode")->valueint
-                    : -1) >= 0)
-            return out;
+        if (term)
+            return terminated_reason (term);
     }
     cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive (status, "conditions"))
     {
@@ -891,6 +938,30 @@ static int watch_pods (struct kubernetes *k, struct watch_state *w, int timeout_
     }
     free (path);
     return rc;
+}
+
+int kubernetes_failed (struct kubernetes *k, char *report, size_t size,
+                       struct krun_error *errp)
+{
+    size_t used = 0;
+    int failed = 0;
+
+    if (list_pods (k, errp) < 0)
+        return -1;
+    if (size > 0)
+        report[0] = '\0';
+    for (int i = 0; i < k->npods; i++) {
+        const struct pool_pod *pod = &k->pods[i];
+        if (pod->deleting || strcmp (pod->phase, "Failed") != 0)
+            continue;
+        failed++;
+        if (used < size) {
+            used += (size_t)snprintf (report + used, size - used, "%s%s (%s)",
+                                      used ? "; " : "", pod->name,
+                                      pod->failure ? pod->failure : "Failed");
+        }
+    }
+    return failed;
 }
 
 int kubernetes_wait (struct kubernetes *k, int want, int timeout_s,

@@ -57,6 +57,13 @@ int kubernetes_provision (struct kubernetes *k, const char *worker_url,
 int kubernetes_wait (struct kubernetes *k, int want, int timeout_s,
                      struct krun_error *errp);
 
+/* List the pool's pods again; write those that failed (phase Failed, not
+ * being deleted) into report as "name (terminated, exit code N: krund's
+ * message)", joined by "; ", truncated to size.  Returns how many failed,
+ * or -1 with errno and errp. */
+int kubernetes_failed (struct kubernetes *k, char *report, size_t size,
+                       struct krun_error *errp);
+
 /* Delete the pool's pods and wait until they are gone (at most timeout_s).
  * Needs no survey.  Returns the number deleted, or -1. */
 int kubernetes_down (struct kubernetes *k, int timeout_s, struct krun_error *errp);

@@ -24,7 +24,7 @@ test_expect_success 'one pod per usable node: node-a (3 CPUs), node-b (2 CPUs)' 
     ! grep -q -E "node-(tainted|cordoned|full)" pods
 '
 
-test_expect_success 'the pod spec: Guaranteed whole CPUs, affinity, secrets by reference' '
+test_expect_success 'the pod spec: Guaranteed whole CPUs, affinity by node name, secrets by reference, /tmp writable' '
     kube_get /api/v1/namespaces/krun-test/pods >pods.json &&
     python3 - pods.json <<-\EOF
 	import json, sys
@@ -36,7 +36,9 @@ test_expect_success 'the pod spec: Guaranteed whole CPUs, affinity, secrets by r
 	assert pods["node-b"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] == "2"
 	assert a["spec"]["restartPolicy"] == "Never"
 	term = a["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
-	assert term["matchExpressions"][0] == {"key": "kubernetes.io/hostname", "operator": "In", "values": ["node-a"]}
+	assert term == {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-a"]}]}, term
+	assert c["command"][c["command"].index("--bind-to") + 1] == "pu", c["command"]
+	assert c["terminationMessagePolicy"] == "FallbackToLogsOnError"
 	assert a["metadata"]["labels"]["app.kubernetes.io/name"] == "krun-worker"
 	assert a["metadata"]["labels"]["krun.io/pool"] == "tester"
 	env = {e["name"]: e for e in c["env"]}
@@ -46,6 +48,10 @@ test_expect_success 'the pod spec: Guaranteed whole CPUs, affinity, secrets by r
 	assert vols["secret"]["secret"]["defaultMode"] == 0o440
 	assert a["spec"]["securityContext"]["fsGroup"] == a["spec"]["securityContext"]["runAsGroup"]
 	assert "emptyDir" in vols["work"]
+	assert vols["tmp"] == {"name": "tmp", "emptyDir": {}}, vols
+	mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+	assert mounts["/tmp"] == "tmp" and mounts[c["workingDir"]] == "work", mounts
+	assert env["KRUN_STATE_DIR"]["value"].startswith(c["workingDir"] + "/"), env["KRUN_STATE_DIR"]
 	assert c["securityContext"]["readOnlyRootFilesystem"] is True
 	assert c["securityContext"]["allowPrivilegeEscalation"] is False
 	assert a["spec"]["securityContext"]["runAsNonRoot"] is True

@@ -116,4 +116,20 @@ test_expect_success 'a pod that cannot start is reported with its reason' '
     grep -q "ErrImagePull: Failed to pull image \"missing/krun-worker:none\"" err
 '
 
+test_expect_success 'a pod whose krund fails is reported with krund'"'"'s own message (terminated.message)' '
+    "$KRUN" down >/dev/null &&
+    port=$(broker_free_port) &&
+    kube_config <<-EOF &&
+	  worker_amqp_url: amqp://guest:guest@127.0.0.1:$port/
+	  pod_timeout: 5
+	EOF
+    { "$KRUN" up >out 2>err; rc=$?; } ;
+    cat err &&
+    [ $rc -ne 0 ] &&
+    grep -q "terminated, exit code 1: .*127.0.0.1:$port" err &&
+    ! grep -q "guest:guest" err &&
+    log=$(ls "$KUBE_DIR"/pod-*/termination-log | head -n 1) && [ -n "$log" ] &&
+    grep -q "127.0.0.1:$port" "$KUBE_DIR"/pod-*/termination-log
+'
+
 test_done

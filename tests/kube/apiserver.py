@@ -58,6 +58,7 @@ objects = {"pods": {}, "secrets": {}}  # (namespace, name) -> object
 events = []  # (rv, kind, type, object)
 recorded = []  # Event objects
 procs = {}  # (namespace, name) -> Popen
+PORT = 0  # the port this server listens on (main() sets it)
 rv_counter = [1000]
 uid_counter = [0]
 
@@ -293,15 +294,45 @@ def pod_cpu(pod):
                for c in pod["spec"]["containers"])
 
 
-def affinity_node(pod):
+def selector_req_match(req, value):
+    op, values = req.get("operator"), req.get("values", [])
+    if op == "In":
+        return value is not None and value in values
+    if op == "NotIn":
+        return value is None or value not in values
+    if op == "Exists":
+        return value is not None
+    if op == "DoesNotExist":
+        return value is None
+    return False  # Gt, Lt and unknown operators: krun uses none
+
+
+def affinity_nodes(pod, nodes):
+    """The names of the nodes the pod's required node affinity allows, as a
+    scheduler matches it: matchExpressions against the node's labels,
+    matchFields against its metadata.name (the only field Kubernetes
+    supports there); terms are ORed, requirements of a term ANDed.  Without
+    affinity: spec.nodeName, else every node."""
     terms = (pod["spec"].get("affinity", {}).get("nodeAffinity", {})
              .get("requiredDuringSchedulingIgnoredDuringExecution", {})
              .get("nodeSelectorTerms", []))
-    for t in terms:
-        for e in t.get("matchExpressions", []):
-            if e["key"] == "kubernetes.io/hostname" and e["operator"] == "In" and e.get("values"):
-                return e["values"][0]
-    return pod["spec"].get("nodeName")
+    if not terms:
+        want = pod["spec"].get("nodeName")
+        return [n for n in nodes if want is None or n == want]
+    out = []
+    for name, node in nodes.items():
+        labels = node["metadata"].get("labels", {})
+        for t in terms:
+            exprs, fields = t.get("matchExpressions", []), t.get("matchFields", [])
+            if not exprs and not fields:
+                continue
+            if any(f["key"] != "metadata.name" for f in fields):
+                continue  # the API server would refuse it; never matches here
+            if (all(selector_req_match(e, labels.get(e["key"])) for e in exprs) and
+                    all(selector_req_match(f, name) for f in fields)):
+                out.append(name)
+                break
+    return out
 
 
 def tolerated(taint, tolerations):
@@ -319,10 +350,12 @@ def tolerated(taint, tolerations):
 
 def schedule(pod):
     """The node name, or None and a reason."""
-    want = affinity_node(pod)
     nodes = {n["metadata"]["name"]: n for n in load_nodes()["items"]}
-    if want not in nodes:
+    matching = affinity_nodes(pod, nodes)
+    if not matching:
         return None, f"0/{len(nodes)} nodes are available: {len(nodes)} node(s) didn't match Pod's node affinity/selector."
+    # krun's pods name one node each; the first match is enough here.
+    want = matching[0]
     node = nodes[want]
     if node["spec"].get("unschedulable"):
         return None, f"0/{len(nodes)} nodes are available: 1 node(s) were unschedulable."
@@ -385,10 +418,23 @@ def start_krund(pod):
                    "metadata.namespace": ns}.get(fp, "")
         else:
             val = ""
-        for mount, real in paths.items():
+        # The deepest mount holding the path (/tmp holds the test's work dir).
+        for mount in sorted(paths, key=len, reverse=True):
             if val.startswith(mount + "/"):
-                val = real + val[len(mount):]
+                val = paths[mount] + val[len(mount):]
+                break
         env[e["name"]] = val
+    # What a kubelet gives every container: the API server's address, and
+    # /tmp and /dev/termination-log where a process cannot be given them as
+    # mounts: $TMPDIR for a volume mounted at /tmp, $KRUN_TERMINATION_LOG
+    # for the termination log (krund writes either).
+    env["KUBERNETES_SERVICE_HOST"] = "127.0.0.1"
+    env["KUBERNETES_SERVICE_PORT"] = str(PORT)
+    if "/tmp" in paths:
+        env["TMPDIR"] = paths["/tmp"]
+    termination_log = os.path.join(workdir, "termination-log")
+    open(termination_log, "w").close()
+    env["KRUN_TERMINATION_LOG"] = termination_log
     argv = list(c.get("command", [])) + list(c.get("args", []))
     if argv and argv[0] == "krund":
         argv[0] = KRUND
@@ -406,6 +452,27 @@ def start_krund(pod):
         f.write(f"{procs[(ns, name)].pid}\n")
     pod["metadata"].setdefault("annotations", {})["test.krun/workdir"] = workdir
     return None
+
+
+def termination_message(pod, rc):
+    """As the kubelet fills terminated.message: the termination log, else
+    (FallbackToLogsOnError, a failed container) the end of the log (the last
+    80 lines, at most 2048 bytes)."""
+    name = pod["metadata"]["name"]
+    workdir = pod["metadata"].get("annotations", {}).get("test.krun/workdir")
+    try:
+        with open(os.path.join(workdir, "termination-log"), "rb") as f:
+            text = f.read(4096)
+    except (OSError, TypeError):
+        text = b""
+    c = pod["spec"]["containers"][0]
+    if not text and rc != 0 and c.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+        try:
+            with open(os.path.join(STATE, f"krund-{name}.log"), "rb") as f:
+                text = b"\n".join(f.read().splitlines()[-80:])[-2048:]
+        except OSError:
+            text = b""
+    return text.decode(errors="replace")
 
 
 def kubelet_admit(pod):
@@ -469,8 +536,11 @@ def reaper():
                     continue
                 procs.pop(key)
                 pod["status"]["phase"] = "Succeeded" if rc == 0 else "Failed"
-                pod["status"]["containerStatuses"][0]["state"] = {
-                    "terminated": {"exitCode": rc if rc >= 0 else 128 - rc}}
+                terminated = {"exitCode": rc if rc >= 0 else 128 - rc}
+                message = termination_message(pod, rc)
+                if message:
+                    terminated["message"] = message
+                pod["status"]["containerStatuses"][0]["state"] = {"terminated": terminated}
                 bump(pod)
                 emit("pods", "MODIFIED", pod)
 
@@ -752,6 +822,8 @@ def main():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    global PORT
+    PORT = server.server_address[1]
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     threading.Thread(target=reaper, daemon=True).start()
