@@ -84,11 +84,12 @@ static bool never_sent (const char *entry)
 static bool host_specific (const char *entry)
 {
     static const char *const names[] = {
-        "HOSTNAME",        "DISPLAY",        "XAUTHORITY",
-        "SSH_AUTH_SOCK",   "SSH_AGENT_PID",  "SSH_CONNECTION",
-        "SSH_CLIENT",      "SSH_TTY",        "DBUS_SESSION_BUS_ADDRESS",
-        "XDG_RUNTIME_DIR", "XDG_SESSION_ID", "PWD",
-        "OLDPWD",          "SHLVL",          "_"};
+        "HOSTNAME", "DISPLAY", "XAUTHORITY", "SSH_AUTH_SOCK", "SSH_AGENT_PID",
+        "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "DBUS_SESSION_BUS_ADDRESS",
+        "XDG_RUNTIME_DIR", "XDG_SESSION_ID", "PWD", "OLDPWD", "SHLVL", "_",
+        /* The launcher user's home: on a node the daemon's user may not
+         * write it (a pod's uid); krund gives tasks a writable one. */
+        "HOME"};
     for (size_t i = 0; i < sizeof (names) / sizeof (names[0]); i++) {
         size_t n = strlen (names[i]);
         if (strncmp (entry, names[i], n) == 0 && entry[n] == '=')

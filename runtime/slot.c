@@ -56,6 +56,8 @@ struct slot_job {
     int env_attempt;     /* index of KRUN_ATTEMPT in env */
     int env_scratch;     /* index of KRUN_TMPDIR in env */
     int env_tmpdir;      /* index of TMPDIR in env */
+    int env_home;        /* index of HOME in env when it follows the scratch
+                            directory (see task_environment()), else -1 */
     char *scratch;       /* where the rank's input file goes, if the job has inputs */
     char *scratch_error; /* why there is none although the job has inputs */
     char *stage_cache;   /* the node's cache of staged files (stage.h), or NULL */
@@ -524,7 +526,7 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
 {
     extern char **environ;
     const struct protocol_announce *a = &j->announce.announce;
-    char krun[12][PATH_MAX + 32];
+    char krun[13][PATH_MAX + 32];
     int nkrun = 10;
     size_t n = 0, count = 0;
     char **env;
@@ -545,6 +547,16 @@ static char **task_environment (const struct slot *s, const struct slot_job *j,
                   RANKDATA_INPUT_NAME);
     if (j->staged_dir)
         snprintf (krun[nkrun++], sizeof (krun[0]), "KRUN_STAGED=%s", j->staged_dir);
+
+    /* HOME: the job's if the launcher sent one (-x HOME), else the slot's
+     * own if its user may write there, else the scratch directory (set with
+     * TMPDIR): a pod's user often has no home it can write. */
+    bool job_home = false;
+    for (int i = 0; i < a->envc; i++)
+        job_home = job_home || strncmp (a->env[i], "HOME=", 5) == 0;
+    const char *home = getenv ("HOME");
+    if (!job_home && (!home || home[0] != '/' || access (home, W_OK | X_OK) < 0))
+        snprintf (krun[nkrun++], sizeof (krun[0]), "HOME=");
 
     while (environ[count])
         count++;
@@ -593,6 +605,9 @@ static int job_environment (const struct slot *s, struct slot_job *j)
     j->env_attempt = find_variable (j->env, "KRUN_ATTEMPT=");
     j->env_scratch = find_variable (j->env, "KRUN_TMPDIR=");
     j->env_tmpdir = find_variable (j->env, "TMPDIR=");
+    /* An empty HOME is task_environment()'s mark: it follows TMPDIR. */
+    int home = find_variable (j->env, "HOME=");
+    j->env_home = home >= 0 && j->env[home][5] == '\0' ? home : -1;
     return 0;
 }
 
@@ -633,6 +648,16 @@ static int job_environment_scratch (struct slot_job *j, const char *scratch)
                                           : "/tmp") < 0) {
         free (k);
         return -1;
+    }
+    if (j->env_home >= 0) {
+        char *h;
+        if (asprintf (&h, "HOME=%s", t + strlen ("TMPDIR=")) < 0) {
+            free (k);
+            free (t);
+            return -1;
+        }
+        free (j->env[j->env_home]);
+        j->env[j->env_home] = h;
     }
     free (j->env[j->env_scratch]);
     j->env[j->env_scratch] = k;

@@ -69,6 +69,14 @@ import os; assert base64.b64decode(d[\"signing-key\"]) == open(os.environ[\"KRUN
     [ "$(stat -c %a "$key")" = 440 ]
 '
 
+test_expect_success 'tasks get a writable HOME (the scratch directory), not the launcher'"'"'s' '
+    "$KRUN" -n 2 /bin/sh -c "echo \"home=\$HOME tmp=\$KRUN_TMPDIR\"; touch \"\$HOME/x\" && echo writable" >homes &&
+    cat homes &&
+    [ "$(grep -c "^writable$" homes)" -eq 2 ] &&
+    ! grep -q "home=$HOME " homes &&
+    [ "$(grep -c "^home=\(/[^ ]*\) tmp=\1$" homes)" -eq 2 ]
+'
+
 test_expect_success 'warm rerun: no pod created, no pod deleted' '
     before=$(kube_requests POST "/api/v1/namespaces/krun-test/pods") &&
     "$KRUN" -n 5 "$HELLO" >out 2>err &&

@@ -47,6 +47,14 @@ test_expect_success 'default environment: broker settings and host-specific vari
     ! grep -q "^DISPLAY=" env0 && ! grep -q "^SSH_AUTH_SOCK=" env0 &&
     ! grep -q "^KRUN_AMQP_URL=" env0 && ! grep -q "amqp://" env0
 '
+test_expect_success 'HOME is the daemon'"'"'s (writable for it), not the launcher'"'"'s, unless -x HOME' '
+    "$KRUN" -n 1 /bin/true &&
+    mkdir -p elsewhere &&
+    HOME="$PWD/elsewhere" "$KRUN" -n 1 /bin/sh -c "echo \$HOME" >home0 &&
+    [ "$(cat home0)" = "$HOME" ] &&
+    HOME="$PWD/elsewhere" "$KRUN" -n 1 -x HOME /bin/sh -c "echo \$HOME" >home1 &&
+    [ "$(cat home1)" = "$PWD/elsewhere" ]
+'
 test_expect_success '-x VAR sends a host-specific variable, -x VAR=value sets one' '
     DISPLAY=:7 MY_SETTING=launcher "$KRUN" -n 2 -x DISPLAY -x MY_SETTING=override \
         -x NEW_ONE=a=b /bin/sh -c "echo \$DISPLAY \$MY_SETTING \$NEW_ONE" >envx &&

@@ -403,7 +403,10 @@ def start_krund(pod):
     paths = {m["mountPath"]: mounts[m["name"]] for m in c.get("volumeMounts", [])}
     # The harness's sanitizer settings reach krund too, so CI sees its reports.
     env = {k: v for k, v in os.environ.items()
-           if k in ("PATH", "HOME", "LANG", "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
+           if k in ("PATH", "LANG", "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
+    # A container's HOME comes from the image's passwd entry (or is /); on a
+    # read-only root file system its user cannot write there.
+    env["HOME"] = "/nonexistent"
     for e in c.get("env", []):
         if "value" in e:
             val = e["value"]
