@@ -41,7 +41,8 @@ INTEGRATION_TESTS = \
 	tests/t0400-task-api.t \
 	tests/t0410-commands.t \
 	tests/t0420-progress.t \
-	tests/t0430-install.t
+	tests/t0430-install.t \
+	tests/t0440-dockerignore.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib tests/kube $(INTEGRATION_TESTS)
 
