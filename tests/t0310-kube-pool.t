@@ -123,10 +123,12 @@ test_expect_success 'a pod whose krund fails is reported with krund'"'"'s own me
 	  worker_amqp_url: amqp://guest:guest@127.0.0.1:$port/
 	  pod_timeout: 5
 	EOF
+    start=$SECONDS &&
     { "$KRUN" up >out 2>err; rc=$?; } ;
-    cat err &&
+    cat err && echo "krun up failed after $((SECONDS - start)) s" &&
     [ $rc -ne 0 ] &&
-    grep -q "terminated, exit code 1: .*127.0.0.1:$port" err &&
+    grep -q "^krun: worker pod failed: krun-tester-node-.* (terminated, exit code 1: .*127.0.0.1:$port" err &&
+    [ $((SECONDS - start)) -lt 50 ] &&
     ! grep -q "guest:guest" err &&
     log=$(ls "$KUBE_DIR"/pod-*/termination-log | head -n 1) && [ -n "$log" ] &&
     grep -q "127.0.0.1:$port" "$KUBE_DIR"/pod-*/termination-log
