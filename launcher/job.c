@@ -700,6 +700,7 @@ void job_destroy (struct job *j)
         struct rank *r = &j->ranks[i];
         free (r->result.node);
         free (r->result.error);
+        free (r->result.cpus);
         free (r->partial[1]);
         free (r->partial[2]);
     }

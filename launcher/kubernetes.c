@@ -730,6 +730,7 @@ struct watch_state {
     char **names;
     char **why; /* last known reason a pod is not running */
     bool *running;
+    bool *ended; /* Failed or Succeeded: will never run (restartPolicy Never) */
     int count;
 };
 
@@ -747,10 +748,14 @@ static int watch_slot (struct watch_state *w, const char *name)
     bool *r = realloc (w->running, (w->count + 1) * sizeof (*r));
     if (r)
         w->running = r;
-    if (!n || !y || !r || !(w->names[w->count] = strdup (name)))
+    bool *e = realloc (w->ended, (w->count + 1) * sizeof (*e));
+    if (e)
+        w->ended = e;
+    if (!n || !y || !r || !e || !(w->names[w->count] = strdup (name)))
         return -1;
     w->why[w->count] = NULL;
     w->running[w->count] = false;
+    w->ended[w->count] = false;
     return w->count++;
 }
 
@@ -848,9 +853,13 @@ static int on_pod_event (void *arg, const char *type, const cJSON *pod,
         w->names[i] = w->names[w->count];
         w->why[i] = w->why[w->count];
         w->running[i] = w->running[w->count];
+        w->ended[i] = w->ended[w->count];
     } else {
         bool deleting = kubeapi_string (meta, "deletionTimestamp") != NULL;
         w->running[i] = !deleting && phase && strcmp (phase, "Running") == 0;
+        w->ended[i] =
+            !deleting && phase &&
+            (strcmp (phase, "Failed") == 0 || strcmp (phase, "Succeeded") == 0);
         free (w->why[i]);
         w->why[i] = w->running[i] ? NULL
                     : deleting    ? strdup ("being deleted")
@@ -860,6 +869,15 @@ static int on_pod_event (void *arg, const char *type, const cJSON *pod,
         return w->count == 0 ? 1 : 0;
     if (w->count == 0)
         return 0;
+    /* Waiting for every pod: one that ended will never run, so say why now
+     * (krund's own message, terminated.message) instead of at the timeout. */
+    for (int j = 0; w->want < 0 && j < w->count; j++) {
+        if (w->ended[j]) {
+            errno = ECHILD;
+            return errprintf (errp, "worker pod failed: %s (%s)", w->names[j],
+                              w->why[j] ?: "ended");
+        }
+    }
     int want = w->want < 0 ? w->count : w->want;
     /* Pods being deleted do not count as wanted. */
     int live = 0;
@@ -910,6 +928,7 @@ static void watch_state_free (struct watch_state *w)
     free (w->names);
     free (w->why);
     free (w->running);
+    free (w->ended);
 }
 
 static int watch_pods (struct kubernetes *k, struct watch_state *w, int timeout_s,
@@ -932,7 +951,7 @@ static int watch_pods (struct kubernetes *k, struct watch_state *w, int timeout_
             break;
         watch_state_free (w);
         w->names = w->why = NULL;
-        w->running = NULL;
+        w->running = w->ended = NULL;
         w->count = 0;
         rc = kubeapi_watch (k->api, path, (int)left, on_pod_event, w, errp);
     }
