@@ -670,7 +670,10 @@ int daemon_run (const struct daemon_config *cfg)
     /* Forked from the loop, a batch per turn (SPAWN_BATCH). */
     for (int i = 0; i < d.nslots; i++)
         d.slots[i].respawn_at_ms = d.last_activity_ms;
-    log_msg ("serving %d slots on %d cores (pid %d)", d.nslots, d.ncores, getpid ());
+    char allowed[256] = "?";
+    topology_allowed_cpus (d.topology, allowed, sizeof (allowed));
+    log_msg ("serving %d slots on %d %s of cpus %s (pid %d)", d.nslots, d.ncores,
+             cfg->unit == TOPOLOGY_PU ? "PUs" : "cores", allowed, getpid ());
     bool spawning = true;
     for (;;) {
         wait_for_events (&d, spawning);

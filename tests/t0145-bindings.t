@@ -20,7 +20,8 @@ test_expect_success 'a daemon started under taskset -c 0 has one slot, bound to 
     grep -q "^$(hostname) *1 " status &&
     "$KRUN" -n 1 --report-bindings ./cpus.sh >out 2>err && cat out err &&
     [ "$(cat out)" = 0 ] &&
-    grep -q "^krun: slot 0: node $(hostname) local 0 core 0$" err
+    grep -q "^krun: slot 0: node $(hostname) local 0 core 0$" err &&
+    grep -q "serving 1 slots on 1 cores of cpus 0 (pid" "$KRUN_STATE_DIR"/krund-*.log
 '
 test_expect_success 'the rank line gives the cpus the task really had' '
     grep -q "^krun: rank 0 ran on node $(hostname) slot 0 local 0 cpus 0 (attempt 1)$" err
