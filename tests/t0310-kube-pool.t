@@ -61,6 +61,12 @@ test_expect_success 'a pod whose daemon died (Failed) is replaced, the other kep
     pid=$(grep -h "pid" "$KUBE_DIR/krund-$victim.log" | sed -n "s/.*(pid \([0-9]*\)).*/\1/p" | head -n 1) &&
     [ -n "$pid" ] && kill -9 "$pid" &&
     wait_for 20 pod_failed "$victim" &&
+    kube_get "/api/v1/namespaces/krun-test/pods/$victim" >victim.json &&
+    python3 -c "import json, sys
+t = json.load(open(\"victim.json\"))[\"status\"][\"containerStatuses\"][0][\"state\"][\"terminated\"]
+assert t[\"exitCode\"] == 137, t
+assert \"serving\" in t.get(\"message\", \"\"), t  # FallbackToLogsOnError: the log ends it
+" &&
     pod_names >before &&
     "$KRUN" -n 5 "$HELLO" >out 2>err && cat err &&
     grep -q "created 1 worker pod in" err &&
