@@ -173,6 +173,7 @@ int main (int argc, char *argv[])
     struct krun_error error;
     if (transport_url_check (url, &error) < 0) {
         fprintf (stderr, "krund: %s (KRUN_AMQP_URL)\n", error.text);
+        log_termination (error.text);
         free (url);
         free (cacert);
         return 1;
