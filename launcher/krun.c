@@ -17,6 +17,8 @@
 #include "job.h"
 #include "kubernetes.h"
 #include "local.h"
+#include "nodefilter.h"
+#include "pool.h"
 #include "inputs.h"
 #include "jobqueues.h"
 #include "presence.h"
@@ -57,6 +59,11 @@ static const char usage_text[] =
     "                          slots: fill node after node (slot, default) or\n"
     "                          round robin over the nodes (node)\n"
     "      --delivery-limit K  give up on a rank after K deliveries (default 5)\n"
+    "      --nodes A,B         run only on these nodes of the pool\n"
+    "      --exclude C,D       do not run on these nodes\n"
+    "      --wait              keep waiting when tasks are queued and no slot\n"
+    "                          consumes them (default: fail after\n"
+    "                          stall_timeout_ms, 30 s)\n"
     "Data in and out (at most 1 MiB per rank each way):\n"
     "      --inputs FILE       line i of FILE (- for stdin) is rank i's input\n"
     "      --input-dir DIR     the i-th file of DIR (by name) is rank i's input\n"
@@ -143,6 +150,9 @@ struct options {
     int nexports;
     char **stage_files; /* --stage arguments, borrowed from argv */
     int nstage_files;
+    const char *nodes;   /* --nodes */
+    const char *exclude; /* --exclude */
+    bool wait;
 };
 
 static void die (const char *fmt, ...)
@@ -250,7 +260,10 @@ static int parse_options (int argc, char *argv[], struct options *o)
         OPT_INPUT_DIR,
         OPT_RESULTS,
         OPT_OUTPUT_DIR,
-        OPT_PROGRESS
+        OPT_PROGRESS,
+        OPT_NODES,
+        OPT_EXCLUDE,
+        OPT_WAIT
     };
     static const struct option options[] = {
         {"np", required_argument, NULL, 'n'},
@@ -279,6 +292,9 @@ static int parse_options (int argc, char *argv[], struct options *o)
         {"results", required_argument, NULL, OPT_RESULTS},
         {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
         {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"nodes", required_argument, NULL, OPT_NODES},
+        {"exclude", required_argument, NULL, OPT_EXCLUDE},
+        {"wait", no_argument, NULL, OPT_WAIT},
         {"export", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -369,6 +385,15 @@ static int parse_options (int argc, char *argv[], struct options *o)
                 break;
             case OPT_PROGRESS:
                 o->progress = true;
+                break;
+            case OPT_NODES:
+                o->nodes = optarg;
+                break;
+            case OPT_EXCLUDE:
+                o->exclude = optarg;
+                break;
+            case OPT_WAIT:
+                o->wait = true;
                 break;
             case 'x':
                 /* argv outlives the options: keep pointers into it. */
@@ -465,16 +490,56 @@ static struct sign_key *load_signing_key (const struct config *cfg,
     return key;
 }
 
+/* The pool this configuration's jobs and daemons use: the Kubernetes
+ * pool's name (kube), else local.pool, else one named after the key.
+ * Dies on a bad name. */
+static void pool_of (const struct config *cfg, const struct kubernetes *kube,
+                     const struct sign_key *key, struct pool *pool)
+{
+    struct krun_error error;
+
+    if (pool_init_default (pool, kube ? kubernetes_pool (kube) : cfg->local_pool, key,
+                           &error) < 0)
+        die ("%s", error.text);
+}
+
+/* Which nodes a job may use: the provider's own (local: the configured
+ * nodes, else the default node; Kubernetes: the pool's, by the pool's
+ * exchanges already) and --nodes / --exclude.  Caller must destroy. */
+static struct nodefilter *node_filter (const struct config *cfg,
+                                       const struct options *o)
+{
+    struct krun_error error;
+    struct nodefilter *f = nodefilter_create (o->nodes, o->exclude, &error);
+    char host[256];
+    int rc = 0;
+
+    if (!f)
+        die ("%s", error.text);
+    if (!is_kubernetes (cfg) && cfg->local_nnodes == 0) {
+        if (gethostname (host, sizeof (host)) < 0)
+            snprintf (host, sizeof (host), "localhost");
+        host[sizeof (host) - 1] = '\0';
+        rc = nodefilter_add_provider_node (f, host);
+    }
+    for (int i = 0; !is_kubernetes (cfg) && i < cfg->local_nnodes && rc == 0; i++)
+        rc = nodefilter_add_provider_node (f, cfg->local_nodes[i].name);
+    if (rc < 0)
+        die ("out of memory");
+    return f;
+}
+
 /* Make sure the local daemons run; returns the presence to build the map
  * from (caller must destroy). */
 static struct presence *ensure_workers (struct transport *t, const struct config *cfg,
-                                        const char *url, const char *state_dir,
-                                        const struct options *o,
+                                        const struct pool *pool,
+                                        const struct sign_key *key, const char *url,
+                                        const char *state_dir, const struct options *o,
                                         const char *reply_queue, const char *reply_tag)
 {
     struct krun_error error;
-    struct presence *p =
-        presence_query (t, reply_queue, reply_tag, cfg->presence_timeout_ms, &error);
+    struct presence *p = presence_query (t, pool, key, reply_queue, reply_tag,
+                                         cfg->presence_timeout_ms, &error);
     int started;
 
     if (!p)
@@ -499,8 +564,8 @@ static struct presence *ensure_workers (struct transport *t, const struct config
                 cfg->start_timeout, state_dir);
         usleep (20 * 1000);
         presence_destroy (p);
-        if (!(p = presence_query (t, reply_queue, reply_tag, cfg->presence_timeout_ms,
-                                  &error)))
+        if (!(p = presence_query (t, pool, key, reply_queue, reply_tag,
+                                  cfg->presence_timeout_ms, &error)))
             die ("%s", error.text);
     }
     return p;
@@ -666,7 +731,14 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.cacert = cfg->amqp_cacert;
     jo.cancel = &cancel_signal;
     struct sign_key *key = load_signing_key (cfg, state_dir);
+    struct pool pool;
     jo.key = key;
+    jo.pool = &pool;
+    jo.join_timeout_ms = cfg->join_timeout_ms;
+    jo.cold_join_timeout_ms = cfg->join_timeout_ms;
+    jo.stall_timeout_ms = cfg->stall_timeout_ms;
+    jo.wait = o->wait;
+    struct nodefilter *filter = node_filter (cfg, o);
 
     if (is_kubernetes (cfg)) {
         /* Checked before anything is published: the cluster is reachable. */
@@ -680,7 +752,12 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
         jo.staged_cwd = jo.nstaged > 0;
         jo.on_published = kube_on_published;
         jo.on_published_arg = &ks;
+        /* A node without a running pod yet gets the pod's start time. */
+        jo.cold_join_timeout_ms = cfg->kube_pod_timeout > INT_MAX / 1000
+                                      ? INT_MAX
+                                      : cfg->kube_pod_timeout * 1000;
     }
+    pool_of (cfg, ks.kube, key, &pool);
     struct transport *t =
         connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
     if (jo.program_sha256) {
@@ -705,13 +782,23 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     struct job *job = job_create (t, &jo, &error);
     if (!job)
         die ("%s", error.text);
-    struct presence *p = ensure_workers (
-        t, cfg, url, state_dir, o, job_results_queue (job), job_results_tag (job));
+    struct presence *p =
+        ensure_workers (t, cfg, &pool, key, url, state_dir, o, job_results_queue (job),
+                        job_results_tag (job));
     /* Kubernetes: the map is what the pods will have, known before they run. */
-    struct cpumap *map =
+    struct cpumap *all =
         ks.kube ? kubernetes_cpumap (ks.kube, &error) : presence_cpumap (p, &error);
+    struct cpumap *map =
+        all ? cpumap_filter (all, nodefilter_keep, filter, &error) : NULL;
     if (!map)
         die ("%s", error.text);
+    if (!ks.kube && cpumap_slot_count (map) == 0 && cpumap_slot_count (all) > 0)
+        die (
+            "none of the %d nodes that answered may run the job (configured nodes, "
+            "--nodes, --exclude)",
+            cpumap_node_count (all));
+    cpumap_destroy (all);
+    jo.presence = p;
     ks.presence = p;
     if (ks.kube && cpumap_slot_count (map) == 0)
         fatal (
@@ -726,6 +813,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     if (rc < 0)
         fprintf (stderr, "krun: %s\n", error.text);
     cpumap_destroy (map);
+    nodefilter_destroy (filter);
     presence_destroy (p);
     transport_destroy (t);
     sign_key_destroy (key);
@@ -763,8 +851,10 @@ static int cmd_status (struct config *cfg, const struct options *o)
     char *url = config_amqp_url (cfg, &is_default);
     struct kubernetes *kube = is_kubernetes (cfg) ? kube_open (cfg, o, false) : NULL;
     struct transport *t = transport_connect (url, cfg->amqp_cacert, 0, &error);
+    char *state_dir = config_state_dir (cfg, &error);
     struct presence *p;
     struct jobqueues *q;
+    struct pool pool;
 
     if (!t && kube) {
         /* The pods can be listed without the broker. */
@@ -776,9 +866,13 @@ static int cmd_status (struct config *cfg, const struct options *o)
         free (url);
         return 1;
     }
-    if (!t)
+    if (!t || !state_dir)
         die ("%s", error.text);
-    if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
+    /* Only the pool's daemons answer, and only to its key. */
+    struct sign_key *key = load_signing_key (cfg, state_dir);
+    pool_of (cfg, kube, key, &pool);
+    if (!(p = presence_query (t, &pool, key, NULL, NULL, cfg->presence_timeout_ms,
+                              &error)))
         die ("%s", error.text);
     if (kube && kubernetes_status (kube, p, stdout, &error) < 0)
         fatal (error.text);
@@ -791,18 +885,22 @@ static int cmd_status (struct config *cfg, const struct options *o)
     kubernetes_destroy (kube);
     presence_destroy (p);
     transport_destroy (t);
+    sign_key_destroy (key);
+    free (state_dir);
     free (url);
     return 0;
 }
 
 /* Provision the pool and wait until every pod runs and its daemon answers. */
 static void kube_up (const struct config *cfg, const struct options *o,
-                     struct transport *t, const char *url)
+                     struct transport *t, const char *url, const struct sign_key *key)
 {
     struct krun_error error;
     struct kubernetes *kube = kube_open (cfg, o, true);
+    struct pool pool;
+    pool_of (cfg, kube, key, &pool);
     struct presence *p =
-        presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error);
+        presence_query (t, &pool, key, NULL, NULL, cfg->presence_timeout_ms, &error);
     struct cpumap *map = p ? kubernetes_cpumap (kube, &error) : NULL;
     int created;
 
@@ -828,7 +926,8 @@ static void kube_up (const struct config *cfg, const struct options *o,
         }
         usleep (100 * 1000);
         presence_destroy (p);
-        if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
+        if (!(p = presence_query (t, &pool, key, NULL, NULL, cfg->presence_timeout_ms,
+                                  &error)))
             fatal (error.text);
     }
     if (!o->quiet)
@@ -851,17 +950,22 @@ static int cmd_up (struct config *cfg, const struct options *o)
     if (!url || !state_dir)
         die ("%s", error.text);
     /* The daemons started now need the key file. */
-    sign_key_destroy (load_signing_key (cfg, state_dir));
+    struct sign_key *key = load_signing_key (cfg, state_dir);
     struct transport *t =
         connect_broker (cfg, url, is_default, state_dir, true, o->quiet);
+    struct pool pool;
     if (is_kubernetes (cfg)) {
-        kube_up (cfg, o, t, url);
+        kube_up (cfg, o, t, url, key);
         transport_destroy (t);
+        sign_key_destroy (key);
         free (url);
         free (state_dir);
         return 0;
     }
-    presence_destroy (ensure_workers (t, cfg, url, state_dir, o, NULL, NULL));
+    pool_of (cfg, NULL, key, &pool);
+    presence_destroy (
+        ensure_workers (t, cfg, &pool, key, url, state_dir, o, NULL, NULL));
+    sign_key_destroy (key);
     transport_destroy (t);
     free (url);
     free (state_dir);
@@ -910,24 +1014,33 @@ static int down_job_queues (struct transport *t, const struct presence *p)
  * local daemon can be found either, and pods are deleted all the same, so
  * `down` goes on (with a warning if warn).  *rc = 1 if the queues could not
  * be deleted. */
-static struct presence *down_query (const struct config *cfg, bool warn, int *rc)
+static struct presence *down_query (const struct config *cfg,
+                                    const struct kubernetes *kube, bool warn, int *rc)
 {
     struct krun_error error;
     bool is_default;
     char *url = config_amqp_url (cfg, &is_default);
+    char *state_dir = config_state_dir (cfg, &error);
     struct transport *t;
     struct presence *p;
+    struct pool pool;
 
-    if (!url)
-        die ("out of memory");
+    if (!url || !state_dir)
+        die ("%s", url ? error.text : "out of memory");
+    struct sign_key *key = load_signing_key (cfg, state_dir);
+    free (state_dir);
+    pool_of (cfg, kube, key, &pool);
     t = transport_connect (url, cfg->amqp_cacert, 0, &error);
     free (url);
     if (!t) {
         if (warn)
             fprintf (stderr, "krun: warning: %s; job queues not deleted\n", error.text);
+        sign_key_destroy (key);
         return NULL;
     }
-    if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
+    p = presence_query (t, &pool, key, NULL, NULL, cfg->presence_timeout_ms, &error);
+    sign_key_destroy (key);
+    if (!p)
         die ("%s", error.text);
     if (down_job_queues (t, p) < 0)
         *rc = 1;
@@ -941,7 +1054,7 @@ static int cmd_kube_down (struct config *cfg, const struct options *o)
     struct kubernetes *kube = kube_open (cfg, o, false);
     int rc = 0;
 
-    presence_destroy (down_query (cfg, true, &rc));
+    presence_destroy (down_query (cfg, kube, true, &rc));
     int n = kubernetes_down (kube, cfg->start_timeout, &error);
     if (n < 0)
         fatal (error.text);
@@ -960,7 +1073,7 @@ static int cmd_down (struct config *cfg, bool daemons, bool broker)
 
     if (!state_dir)
         die ("%s", error.text);
-    if (daemons && (p = down_query (cfg, false, &rc))) {
+    if (daemons && (p = down_query (cfg, NULL, false, &rc))) {
         int n = local_daemons_stop (p);
         printf ("krun: stopped %d local worker daemon%s\n", n, n == 1 ? "" : "s");
         presence_destroy (p);

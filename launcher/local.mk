@@ -6,6 +6,8 @@ launcher_krun_SOURCES = \
 	launcher/job.c launcher/job.h \
 	launcher/local.c launcher/local.h \
 	launcher/presence.c launcher/presence.h \
+	launcher/joins.c launcher/joins.h \
+	launcher/nodefilter.c launcher/nodefilter.h \
 	launcher/jobqueues.c launcher/jobqueues.h \
 	launcher/program.c launcher/program.h \
 	launcher/stagefiles.c launcher/stagefiles.h \
@@ -24,7 +26,9 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/inputs.t \
 	launcher/test/program.t \
 	launcher/test/stagefiles.t \
-	launcher/test/progress.t
+	launcher/test/progress.t \
+	launcher/test/nodefilter.t \
+	launcher/test/joins.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
@@ -43,3 +47,7 @@ launcher_test_progress_t_SOURCES = launcher/test/progress.c launcher/progress.c
 launcher_test_progress_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_stagefiles_t_SOURCES = launcher/test/stagefiles.c launcher/stagefiles.c
 launcher_test_stagefiles_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_nodefilter_t_SOURCES = launcher/test/nodefilter.c launcher/nodefilter.c
+launcher_test_nodefilter_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_joins_t_SOURCES = launcher/test/joins.c launcher/joins.c
+launcher_test_joins_t_LDADD = runtime/libkrunrt.la tests/libtap.la

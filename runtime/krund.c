@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "pool.h"
 #include "protocol.h"
 #include "sign.h"
 
@@ -21,6 +22,10 @@ static const char usage_text[] =
     ").\n"
     "\n"
     "  --node NAME           node name (default: $KRUN_NODE_NAME, else host name)\n"
+    "  --pool NAME           the pool to serve (default: $KRUN_POOL, else the\n"
+    "                        pool of the key: 'k' and its first 16 hex digits\n"
+    "                        of HMAC-SHA256(E, \"krun-pool\"), E derived from\n"
+    "                        the key as for the seals)\n"
     "  --slots N             run N slots (default: one per usable core; more than\n"
     "                        the cores oversubscribes them, for sleep-like tasks)\n"
     "  --topology SPEC       use an hwloc XML file or synthetic description\n"
@@ -32,7 +37,8 @@ static const char usage_text[] =
     "  --help, --version\n"
     "\n"
     "Environment: KRUN_AMQP_URL, KRUN_AMQP_CACERT (CA file for amqps://),\n"
-    "KRUN_NODE_NAME, KRUN_KEY_FILE (required: the key shared with krun that\n"
+    "KRUN_NODE_NAME, KRUN_POOL, KRUN_KEY_FILE (required: the key shared with\n"
+    "krun that "
     "seals job messages; mode 0600 or 0400).  The URL and the key file name are\n"
     "removed from the environment the tasks see.\n";
 
@@ -52,6 +58,7 @@ int main (int argc, char *argv[])
 {
     enum {
         OPT_NODE = 256,
+        OPT_POOL,
         OPT_SLOTS,
         OPT_TOPOLOGY,
         OPT_IDLE,
@@ -62,6 +69,7 @@ int main (int argc, char *argv[])
     };
     static const struct option options[] = {
         {"node", required_argument, NULL, OPT_NODE},
+        {"pool", required_argument, NULL, OPT_POOL},
         {"slots", required_argument, NULL, OPT_SLOTS},
         {"topology", required_argument, NULL, OPT_TOPOLOGY},
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
@@ -78,12 +86,17 @@ int main (int argc, char *argv[])
     };
     char hostname[HOST_NAME_MAX + 1];
     char *url, *cacert;
+    const char *pool_name = getenv ("KRUN_POOL");
+    struct pool pool;
     int opt;
 
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
             case OPT_NODE:
                 cfg.node = optarg;
+                break;
+            case OPT_POOL:
+                pool_name = optarg;
                 break;
             case OPT_SLOTS:
                 cfg.slots = parse_int ("--slots", optarg, 1);
@@ -149,6 +162,14 @@ int main (int argc, char *argv[])
     }
     unsetenv ("KRUN_KEY_FILE");
     cfg.key = key;
+    if (pool_init_default (&pool, pool_name, key, &error) < 0) {
+        fprintf (stderr, "krund: %s\n", error.text);
+        sign_key_destroy (key);
+        free (url);
+        free (cacert);
+        return 2;
+    }
+    cfg.pool = &pool;
     int rc = daemon_run (&cfg);
     sign_key_destroy (key);
     free (url);

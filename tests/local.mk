@@ -28,6 +28,7 @@ INTEGRATION_TESTS = \
 	tests/t0245-task-tree.t \
 	tests/t0250-fuzz-corpus.t \
 	tests/t0260-hostile-input.t \
+	tests/t0270-pools.t \
 	tests/t0300-kube-run.t \
 	tests/t0310-kube-pool.t \
 	tests/t0320-kube-auth.t \
@@ -44,6 +45,9 @@ EXTRA_DIST += tests/lib tests/kube $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/amqp-capture
 tests_amqp_capture_SOURCES = tests/amqp-capture.c
 tests_amqp_capture_LDADD = runtime/libkrunrt.la
+check_PROGRAMS += tests/fake-daemon
+tests_fake_daemon_SOURCES = tests/fake-daemon.c
+tests_fake_daemon_LDADD = runtime/libkrunrt.la
 
 # Fuzzing (tests/fuzz): `make fuzz` builds the libFuzzer harnesses with clang
 # and runs each for FUZZ_SECONDS; `make check` replays the committed corpus
