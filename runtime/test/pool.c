@@ -32,8 +32,7 @@ int main (void)
     /* Computed independently: Python's hmac (HKDF by hand), and openssl kdf + dgst in
      * tests/lib/test-lib.sh (pool_of). */
     ok (key && sign_key_id (key, id, sizeof (id)) == 0, "the key's id");
-    is_str (id, "9cf7a9c07280f37e",
-            "the id is HMAC-SHA256 (E, \"krun-pool\"), 16 hex");
+    is_str (id, "9cf7a9c07280f37e", "the id is HMAC-SHA256 (E, \"krun-pool\"), 16 hex");
     errno = 0;
     ok (sign_key_id (key, id, SIGN_KEY_ID_LEN) < 0 && errno == EINVAL,
         "a buffer without room for the NUL is refused");
