@@ -73,6 +73,8 @@ static const struct key top_keys[] = {
     CHOICE_KEY ("map_by", map_by, "slot", "node"),
     INT_KEY ("idle_timeout", idle_timeout, 1, INT_MAX),
     INT_KEY ("presence_timeout_ms", presence_timeout_ms, 1, INT_MAX),
+    INT_KEY ("join_timeout_ms", join_timeout_ms, 1, INT_MAX),
+    INT_KEY ("stall_timeout_ms", stall_timeout_ms, 1, INT_MAX),
     INT_KEY ("start_timeout", start_timeout, 1, INT_MAX),
     INT_KEY ("delivery_limit", delivery_limit, 1, INT_MAX),
     BOOL_KEY ("durable_queues", durable_queues),
@@ -84,6 +86,7 @@ static const struct key local_keys[] = {
     BOOL_KEY ("broker", local_broker),
     INT_KEY ("broker_port", local_broker_port, 1, 65535),
     INT_KEY ("slots", local_slots, 0, INT_MAX),
+    STRING_KEY ("pool", local_pool),
     {.name = NULL},
 };
 
@@ -122,6 +125,7 @@ static const size_t string_fields[] = {
     FIELD (kube_image),
     FIELD (kube_image_pull_policy),
     FIELD (kube_pool),
+    FIELD (local_pool),
     FIELD (kube_secret),
     FIELD (kube_node_selector),
     FIELD (kube_reserve_cpu),
@@ -562,6 +566,8 @@ struct config *config_create (void)
     }
     c->idle_timeout = 600;
     c->presence_timeout_ms = 2000;
+    c->join_timeout_ms = 5000;
+    c->stall_timeout_ms = 30000;
     c->start_timeout = 60;
     c->delivery_limit = 5;
     c->local_broker = true;

@@ -44,6 +44,8 @@ struct config {
     char *map_by;            /* "slot" (default) or "node" */
     int idle_timeout;        /* seconds a daemon started by krun waits for work: 600 */
     int presence_timeout_ms; /* longest wait for presence answers: 2000 */
+    int join_timeout_ms;     /* a node's bound to confirm or refuse a job: 5000 */
+    int stall_timeout_ms;    /* tasks queued, no consumer: fail after 30000 */
     int start_timeout;       /* seconds to wait for started daemons: 60 */
     int delivery_limit;      /* attempts per rank before it fails: 5 */
     bool durable_queues;     /* durable task queues, persistent tasks: false */
@@ -54,6 +56,7 @@ struct config {
     bool local_broker;     /* local.broker: start a private broker: true */
     int local_broker_port; /* local.broker_port: 5672 */
     int local_slots;       /* local.slots: slots of the default node, 0 = cores */
+    char *local_pool;      /* local.pool: NULL = named after the key */
     int local_nnodes;      /* local.nodes: simulated nodes, 0 = one node named
                               after the host */
     struct config_local_node *local_nodes;

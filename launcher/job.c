@@ -12,6 +12,7 @@
 #include "exitstatus.h"
 #include "fdio.h"
 #include "job.h"
+#include "joins.h"
 #include "joblog.h"
 #include "protocol.h"
 #include "sign.h"
@@ -86,6 +87,13 @@ struct job {
      * made at the first; renewer_failed once it could not be made. */
     struct transport *renewer;
     bool renewer_failed;
+    struct joins *joins;      /* which nodes confirmed, refused, were dropped */
+    struct cpumap *remap;     /* the map without them, once a node was lost */
+    int64_t check_at_ms;      /* next look at the task queue's consumers */
+    int64_t joins_at_ms;      /* next look at the nodes that did not answer */
+    bool refused_node;        /* a node refused since the last look */
+    int64_t stalled_since_ms; /* tasks queued and nobody consuming, or 0 */
+    bool stall_said;
 };
 
 static int make_job_id (char *buf, size_t size)
@@ -249,6 +257,36 @@ static int publish_task (struct job *j, int rank, int attempt, struct krun_error
     return rc;
 }
 
+/* How long node has to confirm or refuse: a node that answered presence
+ * runs, one that did not may be a pod still starting. */
+static int join_bound (const struct job *j, const char *node)
+{
+    const struct presence *p = j->opts->presence;
+    return p && presence_find (p, node) ? j->opts->join_timeout_ms
+                                        : j->opts->cold_join_timeout_ms;
+}
+
+/* The announcement just went out: every node it gives slots must confirm
+ * or refuse within its bound. */
+static int expect_joins (struct job *j, struct krun_error *errp)
+{
+    int nnodes, rc = 0;
+    struct protocol_node *nodes = announce_nodes (j, &nnodes);
+    int64_t now = clock_mono_ms ();
+
+    if (!nodes)
+        return errprintf_errno (errp, "job %s: cannot build the slot map", j->id);
+    for (int i = 0; i < nnodes; i++) {
+        if (rc == 0 && nodes[i].nused > 0 &&
+            joins_expect (j->joins, nodes[i].name, now, join_bound (j, nodes[i].name)) <
+                0)
+            rc = errprintf_errno (errp, "job %s", j->id);
+        free (nodes[i].used);
+    }
+    free (nodes);
+    return rc;
+}
+
 static int publish_tasks (struct job *j, struct krun_error *errp)
 {
     int published = 0;
@@ -264,10 +302,11 @@ static int publish_tasks (struct job *j, struct krun_error *errp)
         return 0; /* --resume: nothing left to run */
     /* Every task is safely queued before any slot hears of the job, so an
      * empty queue always means the job is drained. */
-    if (transport_wait_confirms (j->t, -1, errp) < 0)
+    if (transport_wait_confirms (j->t, TRANSPORT_CONFIRM_TIMEOUT_MS, errp) < 0 ||
+        publish_signed (j, j->opts->pool->control, "", "announce", 0,
+                        SIGN_CONTROL_TTL_US, j->announce, j->announce_len, errp) < 0)
         return -1;
-    return publish_signed (j, PROTOCOL_EXCHANGE_CONTROL, "", "announce", 0,
-                           SIGN_CONTROL_TTL_US, j->announce, j->announce_len, errp);
+    return expect_joins (j, errp);
 }
 
 static int publish_control (struct job *j, enum protocol_type type,
@@ -280,7 +319,7 @@ static int publish_control (struct job *j, enum protocol_type type,
 
     if (!body)
         return -1;
-    rc = publish_signed (j, PROTOCOL_EXCHANGE_CONTROL, "", protocol_type_name (type), 0,
+    rc = publish_signed (j, j->opts->pool->control, "", protocol_type_name (type), 0,
                          SIGN_CONTROL_TTL_US, body, len, errp);
     free (body);
     return rc;
@@ -531,7 +570,7 @@ static bool retry (struct job *j, struct rank *r, const struct protocol_result *
          strcmp (result_status_name (res), "timeout")))
         return false;
     if (publish_task (j, res->rank, res->attempt + 1, &error) < 0 ||
-        transport_wait_confirms (j->t, -1, &error) < 0) {
+        transport_wait_confirms (j->t, TRANSPORT_CONFIRM_TIMEOUT_MS, &error) < 0) {
         fprintf (stderr, "krun: rank %d: cannot retry: %s\n", res->rank, error.text);
         return false;
     }
@@ -606,6 +645,22 @@ static void handle_result (struct job *j, struct protocol_result *res)
     }
 }
 
+/* A daemon confirmed or refused the job for its node: a refusal is said in
+ * one line, once, and the node leaves the map at the next check_joins(). */
+static void handle_join (struct job *j, const struct protocol_msg *msg)
+{
+    if (msg->type == PROTOCOL_CONFIRM) {
+        joins_confirm (j->joins, msg->join.node);
+        return;
+    }
+    if (!joins_refuse (j->joins, msg->join.node, msg->join.reason))
+        return;
+    j->refused_node = true;
+    progress_erase (j->opts->progress);
+    fprintf (stderr, "krun: job %s: node %s refused the job: %s\n", j->id,
+             msg->join.node, msg->join.reason);
+}
+
 /* A message on the results queue that is refused: say so for the first
  * few, then count them. */
 static void refuse (struct job *j, const char *why)
@@ -635,10 +690,8 @@ static void handle_message (struct job *j, const struct transport_message *m)
                  error.text);
         goto out;
     }
-    /* Only the key's holders may report on ranks; joined and presence
-     * answers travel unsigned. */
-    if (!sealed && (msg.type == PROTOCOL_RESULT || msg.type == PROTOCOL_OUTPUT ||
-                    msg.type == PROTOCOL_PROGRESS)) {
+    /* Only the pool's key holders may report on ranks or join. */
+    if (!sealed) {
         char why[128];
         snprintf (why, sizeof (why),
                   "an unsigned %s (forged, or from a krund older than this krun)",
@@ -647,7 +700,11 @@ static void handle_message (struct job *j, const struct transport_message *m)
         goto out;
     }
     if (msg.type == PROTOCOL_JOINED) {
-        /* A slot started after the announcement: tell it about the job. */
+        /* A slot started after the announcement: tell it about the job,
+         * unless its node refused it or was dropped. */
+        if (!joins_usable (j->joins, msg.joined.node))
+            goto out;
+        joins_confirm (j->joins, msg.joined.node);
         if (m->reply_to[0] &&
             publish_signed (j, "", m->reply_to, "announce", 0, SIGN_CONTROL_TTL_US,
                             j->announce, j->announce_len, &error) < 0)
@@ -657,7 +714,9 @@ static void handle_message (struct job *j, const struct transport_message *m)
     /* Presence answers ("here") share this queue: not ours to handle. */
     if (!msg.job || strcmp (msg.job, j->id) != 0)
         goto out;
-    if (msg.type == PROTOCOL_OUTPUT && msg.output.rank < j->opts->size)
+    if (msg.type == PROTOCOL_CONFIRM || msg.type == PROTOCOL_REFUSE)
+        handle_join (j, &msg);
+    else if (msg.type == PROTOCOL_OUTPUT && msg.output.rank < j->opts->size)
         handle_output (j, &msg.output);
     else if (msg.type == PROTOCOL_RESULT && msg.result.rank < j->opts->size)
         handle_result (j, &msg.result);
@@ -708,6 +767,8 @@ void job_destroy (struct job *j)
         ranklist_destroy (j->lost[kind]);
     free (j->ranks);
     free (j->announce);
+    joins_destroy (j->joins);
+    cpumap_destroy (j->remap);
     joblog_close (j->joblog, NULL);
     transport_destroy (j->renewer);
     transport_destroy (j->owned);
@@ -752,7 +813,8 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
         errprintf_errno (errp, "cannot make a job id");
         goto error;
     }
-    if (!(j->ranks = calloc (opts->size, sizeof (*j->ranks)))) {
+    if (!(j->joins = joins_create ()) ||
+        !(j->ranks = calloc (opts->size, sizeof (*j->ranks)))) {
         errprintf_errno (errp, "job %s: cannot allocate %d ranks", j->id, opts->size);
         goto error;
     }
@@ -834,11 +896,11 @@ static void job_finish (struct job *j, enum protocol_type how)
 static int rejoin (struct job *j, struct krun_error *errp)
 {
     if (declare_results_queue (j, errp) < 0 || declare_task_queue (j, j->t, errp) < 0 ||
-        transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
+        transport_bind (j->t, j->results_queue, j->opts->pool->presence,
                         PROTOCOL_KEY_JOINED, errp) < 0)
         return -1;
     /* Slots that restarted meanwhile missed it; the others ignore it. */
-    return publish_signed (j, PROTOCOL_EXCHANGE_CONTROL, "", "announce", 0,
+    return publish_signed (j, j->opts->pool->control, "", "announce", 0,
                            SIGN_CONTROL_TTL_US, j->announce, j->announce_len, errp);
 }
 
@@ -961,6 +1023,140 @@ static int progress_nodes (struct job *j)
     return rc;
 }
 
+static bool node_usable (const char *name, void *joins)
+{
+    return joins_usable (joins, name);
+}
+
+/* The map without the nodes that refused the job or were dropped: the job
+ * is announced again on it, and the slots that take part now and did not
+ * before join.  Returns 0, or -1 with errp (with every node's reason) when
+ * no node is left; the job is then cancelled. */
+static int remap (struct job *j, struct krun_error *errp)
+{
+    struct cpumap *m = cpumap_filter (j->map, node_usable, j->joins, errp);
+    char reasons[sizeof (errp->text)];
+
+    if (!m)
+        return -1;
+    if (cpumap_slot_count (m) == 0) {
+        cpumap_destroy (m);
+        publish_control (j, PROTOCOL_CANCEL, NULL);
+        progress_erase (j->opts->progress);
+        return errprintf (errp,
+                          "job %s: no node left to run it (%s); %d of %d ranks done",
+                          j->id, joins_reasons (j->joins, reasons, sizeof (reasons)),
+                          j->done, j->opts->size);
+    }
+    j->map = m;
+    cpumap_destroy (j->remap);
+    j->remap = m;
+    free (j->announce);
+    j->announce = NULL;
+    if (encode_announce (j, errp) < 0 ||
+        publish_signed (j, j->opts->pool->control, "", "announce", 0,
+                        SIGN_CONTROL_TTL_US, j->announce, j->announce_len, errp) < 0)
+        return -1;
+    fprintf (stderr, "krun: job %s: announced again on %d node%s (%d slots)\n", j->id,
+             cpumap_node_count (m), cpumap_node_count (m) == 1 ? "" : "s",
+             cpumap_slot_count (m));
+    return expect_joins (j, errp);
+}
+
+/* How often the launcher looks for nodes past their bound to answer. */
+#define JOINS_CHECK_MS 100
+
+/* Drop the nodes that neither confirmed nor refused in time; announce the
+ * job again without them and those that refused.  Returns 0, or -1 with
+ * errp. */
+static int check_joins (struct job *j, struct krun_error *errp)
+{
+    const char **dropped = NULL;
+    int64_t now = clock_mono_ms ();
+    bool lost = false;
+
+    /* Not for every message: a job may get thousands a second. */
+    if (!j->refused_node && now < j->joins_at_ms)
+        return 0;
+    j->refused_node = false;
+    j->joins_at_ms = now + JOINS_CHECK_MS;
+    int n = joins_expire (j->joins, now, &dropped);
+
+    for (int i = 0; i < n; i++) {
+        progress_erase (j->opts->progress);
+        fprintf (stderr,
+                 "krun: warning: job %s: node %s neither confirmed nor refused the job "
+                 "within %.1f s; dropped from the map\n",
+                 j->id, dropped[i], join_bound (j, dropped[i]) / 1000.0);
+    }
+    for (int i = 0; i < cpumap_node_count (j->map) && !lost; i++)
+        lost = !joins_usable (j->joins, cpumap_node_name (j->map, i));
+    return lost ? remap (j, errp) : 0;
+}
+
+/* How often the launcher looks at its task queue's consumers. */
+#define STALL_CHECK_MS 1000
+
+/* Tasks queued and no slot consuming them: say so after stall_timeout_ms,
+ * naming the nodes, and fail unless --wait.  Not while a node may still
+ * join (its own bound applies).  Returns 0, or -1 with errp. */
+static int check_stall (struct job *j, struct krun_error *errp)
+{
+    unsigned messages = 0, consumers = 0;
+    int64_t now = clock_mono_ms ();
+    bool pending = false;
+    char nodes[512];
+    size_t used = 0;
+
+    if (now < j->check_at_ms)
+        return 0;
+    j->check_at_ms = now + STALL_CHECK_MS;
+    for (int i = 0; i < cpumap_node_count (j->map); i++)
+        pending |=
+            joins_state (j->joins, cpumap_node_name (j->map, i)) == JOINS_PENDING;
+    /* A queue that is gone is the renewal's business. */
+    if (pending ||
+        transport_queue_info (j->t, j->task_queue, &messages, &consumers, NULL) < 0 ||
+        messages == 0 || consumers > 0) {
+        j->stalled_since_ms = 0;
+        j->stall_said = false;
+        return 0;
+    }
+    if (!j->stalled_since_ms)
+        j->stalled_since_ms = now;
+    if (now - j->stalled_since_ms < j->opts->stall_timeout_ms || j->stall_said)
+        return 0;
+    nodes[0] = '\0';
+    for (int i = 0; i < cpumap_node_count (j->map) && used < sizeof (nodes); i++) {
+        const char *name = cpumap_node_name (j->map, i);
+        static const char *const states[] = {
+            [JOINS_UNKNOWN] = "no slot in the job",
+            [JOINS_PENDING] = "pending",
+            [JOINS_CONFIRMED] = "confirmed",
+            [JOINS_REFUSED] = "refused",
+            [JOINS_DROPPED] = "dropped",
+        };
+        int w = snprintf (nodes + used, sizeof (nodes) - used, "%s%s (%s)",
+                          used ? ", " : "", name, states[joins_state (j->joins, name)]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    progress_erase (j->opts->progress);
+    fprintf (stderr,
+             "krun: job %s: %u tasks queued, no slot consuming for %d s; nodes %s%s\n",
+             j->id, messages, j->opts->stall_timeout_ms / 1000, nodes,
+             j->opts->wait ? " (waiting: --wait)" : "");
+    j->stall_said = true;
+    if (j->opts->wait)
+        return 0;
+    publish_control (j, PROTOCOL_CANCEL, NULL);
+    return errprintf (errp,
+                      "job %s: cancelled: %u tasks queued with no slot consuming them "
+                      "(krun --wait waits); %d of %d ranks done",
+                      j->id, messages, j->done, j->opts->size);
+}
+
 int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
 {
     const struct job_options *opts = j->opts;
@@ -974,13 +1170,13 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
     /* On a cold start (Kubernetes: the pods come after the tasks) no daemon
      * has declared the exchanges yet; declaring is idempotent. */
     if (opts->declare_exchanges &&
-        (transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) <
+        (transport_declare_exchange (j->t, j->opts->pool->control, "fanout", errp) <
              0 ||
-         transport_declare_exchange (j->t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) <
+         transport_declare_exchange (j->t, j->opts->pool->presence, "direct", errp) <
              0))
         goto error;
     /* Slots that start from now on say "joined" and get the announcement. */
-    if (transport_bind (j->t, j->results_queue, PROTOCOL_EXCHANGE_PRESENCE,
+    if (transport_bind (j->t, j->results_queue, j->opts->pool->presence,
                         PROTOCOL_KEY_JOINED, errp) < 0)
         goto error;
     if (opts->report_bindings)
@@ -1001,7 +1197,7 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
                 goto error;
             if (j->reannounce > 0) {
                 j->reannounce--;
-                if (publish_signed (j, PROTOCOL_EXCHANGE_CONTROL, "", "announce", 0,
+                if (publish_signed (j, j->opts->pool->control, "", "announce", 0,
                                     SIGN_CONTROL_TTL_US, j->announce, j->announce_len,
                                     errp) < 0 &&
                     recover (j, errp) < 0)
@@ -1009,6 +1205,8 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
             }
             renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
         }
+        if (check_joins (j, errp) < 0 || check_stall (j, errp) < 0)
+            goto error;
         if (opts->cancel && *opts->cancel) {
             job_finish (j, PROTOCOL_CANCEL);
             progress_erase (opts->progress);

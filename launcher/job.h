@@ -13,6 +13,8 @@
 
 #include "cpumap.h"
 #include "error.h"
+#include "pool.h"
+#include "presence.h"
 #include "sign.h"
 #include "inputs.h"
 #include "progress.h"
@@ -65,6 +67,19 @@ struct job_options {
      * starts working.  Returns 0, or -1 with errp to fail the job. */
     int (*on_published) (void *arg, struct krun_error *errp);
     void *on_published_arg;
+    /* The pool's exchanges (borrowed). */
+    const struct pool *pool;
+    /* Who answered presence (borrowed, may be NULL): a node of the map has
+     * join_timeout_ms to confirm or refuse the job if it answered, else
+     * cold_join_timeout_ms (a pod still starting); then it is dropped and
+     * the job announced again on the remaining nodes. */
+    const struct presence *presence;
+    int join_timeout_ms;
+    int cold_join_timeout_ms;
+    /* Tasks queued with no slot consuming them for longer than this: one
+     * line naming the nodes, and the job fails unless wait is set. */
+    int stall_timeout_ms;
+    bool wait;
     /* Set from a signal handler: cancel the job (value = the signal). */
     volatile sig_atomic_t *cancel;
 };

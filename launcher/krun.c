@@ -17,6 +17,8 @@
 #include "job.h"
 #include "kubernetes.h"
 #include "local.h"
+#include "nodefilter.h"
+#include "pool.h"
 #include "privatebroker.h"
 #include "inputs.h"
 #include "jobqueues.h"
@@ -58,6 +60,11 @@ static const char usage_text[] =
     "                          slots: fill node after node (slot, default) or\n"
     "                          round robin over the nodes (node)\n"
     "      --delivery-limit K  give up on a rank after K deliveries (default 5)\n"
+    "      --nodes A,B         run only on these nodes of the pool\n"
+    "      --exclude C,D       do not run on these nodes\n"
+    "      --wait              keep waiting when tasks are queued and no slot\n"
+    "                          consumes them (default: fail after\n"
+    "                          stall_timeout_ms, 30 s)\n"
     "Data in and out (at most 1 MiB per rank each way):\n"
     "      --inputs FILE       line i of FILE (- for stdin) is rank i's input\n"
     "      --input-dir DIR     the i-th file of DIR (by name) is rank i's input\n"
@@ -145,6 +152,9 @@ struct options {
     int nexports;
     char **stage_files; /* --stage arguments, borrowed from argv */
     int nstage_files;
+    const char *nodes;   /* --nodes */
+    const char *exclude; /* --exclude */
+    bool wait;
 };
 
 static void die (const char *fmt, ...)
@@ -275,7 +285,10 @@ static int parse_options (int argc, char *argv[], struct options *o)
         OPT_INPUT_DIR,
         OPT_RESULTS,
         OPT_OUTPUT_DIR,
-        OPT_PROGRESS
+        OPT_PROGRESS,
+        OPT_NODES,
+        OPT_EXCLUDE,
+        OPT_WAIT
     };
     static const struct option options[] = {
         {"np", required_argument, NULL, 'n'},
@@ -304,6 +317,9 @@ static int parse_options (int argc, char *argv[], struct options *o)
         {"results", required_argument, NULL, OPT_RESULTS},
         {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
         {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"nodes", required_argument, NULL, OPT_NODES},
+        {"exclude", required_argument, NULL, OPT_EXCLUDE},
+        {"wait", no_argument, NULL, OPT_WAIT},
         {"export", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -398,6 +414,15 @@ static int parse_options (int argc, char *argv[], struct options *o)
                 break;
             case OPT_PROGRESS:
                 o->progress = true;
+                break;
+            case OPT_NODES:
+                o->nodes = optarg;
+                break;
+            case OPT_EXCLUDE:
+                o->exclude = optarg;
+                break;
+            case OPT_WAIT:
+                o->wait = true;
                 break;
             case 'x':
                 /* argv outlives the options: keep pointers into it. */
@@ -526,16 +551,56 @@ static struct sign_key *load_signing_key (const struct config *cfg,
     return key;
 }
 
+/* The pool this configuration's jobs and daemons use: the Kubernetes
+ * pool's name (kube), else local.pool, else one named after the key.
+ * Dies on a bad name. */
+static void pool_of (const struct config *cfg, const struct kubernetes *kube,
+                     const struct sign_key *key, struct pool *pool)
+{
+    struct krun_error error;
+
+    if (pool_init_default (pool, kube ? kubernetes_pool (kube) : cfg->local_pool, key,
+                           &error) < 0)
+        die ("%s", error.text);
+}
+
+/* Which nodes a job may use: the provider's own (local: the configured
+ * nodes, else the default node; Kubernetes: the pool's, by the pool's
+ * exchanges already) and --nodes / --exclude.  Caller must destroy. */
+static struct nodefilter *node_filter (const struct config *cfg,
+                                       const struct options *o)
+{
+    struct krun_error error;
+    struct nodefilter *f = nodefilter_create (o->nodes, o->exclude, &error);
+    char host[256];
+    int rc = 0;
+
+    if (!f)
+        die ("%s", error.text);
+    if (!is_kubernetes (cfg) && cfg->local_nnodes == 0) {
+        if (gethostname (host, sizeof (host)) < 0)
+            snprintf (host, sizeof (host), "localhost");
+        host[sizeof (host) - 1] = '\0';
+        rc = nodefilter_add_provider_node (f, host);
+    }
+    for (int i = 0; !is_kubernetes (cfg) && i < cfg->local_nnodes && rc == 0; i++)
+        rc = nodefilter_add_provider_node (f, cfg->local_nodes[i].name);
+    if (rc < 0)
+        die ("out of memory");
+    return f;
+}
+
 /* Make sure the local daemons run; returns the presence to build the map
  * from (caller must destroy). */
 static struct presence *ensure_workers (struct transport *t, const struct config *cfg,
-                                        const char *url, const char *state_dir,
-                                        const struct options *o,
+                                        const struct pool *pool,
+                                        const struct sign_key *key, const char *url,
+                                        const char *state_dir, const struct options *o,
                                         const char *reply_queue, const char *reply_tag)
 {
     struct krun_error error;
-    struct presence *p =
-        presence_query (t, reply_queue, reply_tag, cfg->presence_timeout_ms, &error);
+    struct presence *p = presence_query (t, pool, key, reply_queue, reply_tag,
+                                         cfg->presence_timeout_ms, &error);
     int started;
 
     if (!p)
@@ -560,8 +625,8 @@ static struct presence *ensure_workers (struct transport *t, const struct config
                 cfg->start_timeout, state_dir);
         usleep (20 * 1000);
         presence_destroy (p);
-        if (!(p = presence_query (t, reply_queue, reply_tag, cfg->presence_timeout_ms,
-                                  &error)))
+        if (!(p = presence_query (t, pool, key, reply_queue, reply_tag,
+                                  cfg->presence_timeout_ms, &error)))
             die ("%s", error.text);
     }
     return p;
@@ -724,8 +789,15 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     jo.cacert = cfg->amqp_cacert;
     jo.cancel = &cancel_signal;
     struct sign_key *key = load_signing_key (cfg, state_dir);
+    struct pool pool;
     jo.key = key;
     jo.url = url = broker_url (cfg, state_dir, true, o->quiet, &error);
+    jo.pool = &pool;
+    jo.join_timeout_ms = cfg->join_timeout_ms;
+    jo.cold_join_timeout_ms = cfg->join_timeout_ms;
+    jo.stall_timeout_ms = cfg->stall_timeout_ms;
+    jo.wait = o->wait;
+    struct nodefilter *filter = node_filter (cfg, o);
 
     if (is_kubernetes (cfg)) {
         /* Checked before anything is published: the cluster is reachable. */
@@ -739,7 +811,12 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
         jo.staged_cwd = jo.nstaged > 0;
         jo.on_published = kube_on_published;
         jo.on_published_arg = &ks;
+        /* A node without a running pod yet gets the pod's start time. */
+        jo.cold_join_timeout_ms = cfg->kube_pod_timeout > INT_MAX / 1000
+                                      ? INT_MAX
+                                      : cfg->kube_pod_timeout * 1000;
     }
+    pool_of (cfg, ks.kube, key, &pool);
     struct transport *t = connect_broker (cfg, url, state_dir);
     if (jo.program_sha256) {
         int sent = stage_publish (t, path, jo.program_sha256, &error);
@@ -763,13 +840,23 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     struct job *job = job_create (t, &jo, &error);
     if (!job)
         die ("%s", error.text);
-    struct presence *p = ensure_workers (
-        t, cfg, url, state_dir, o, job_results_queue (job), job_results_tag (job));
+    struct presence *p =
+        ensure_workers (t, cfg, &pool, key, url, state_dir, o, job_results_queue (job),
+                        job_results_tag (job));
     /* Kubernetes: the map is what the pods will have, known before they run. */
-    struct cpumap *map =
+    struct cpumap *all =
         ks.kube ? kubernetes_cpumap (ks.kube, &error) : presence_cpumap (p, &error);
+    struct cpumap *map =
+        all ? cpumap_filter (all, nodefilter_keep, filter, &error) : NULL;
     if (!map)
         die ("%s", error.text);
+    if (!ks.kube && cpumap_slot_count (map) == 0 && cpumap_slot_count (all) > 0)
+        die (
+            "none of the %d nodes that answered may run the job (configured nodes, "
+            "--nodes, --exclude)",
+            cpumap_node_count (all));
+    cpumap_destroy (all);
+    jo.presence = p;
     ks.presence = p;
     if (ks.kube && cpumap_slot_count (map) == 0)
         fatal (
@@ -784,6 +871,7 @@ static int run_job (int argc, char *argv[], struct config *cfg, const struct opt
     if (rc < 0)
         fprintf (stderr, "krun: %s\n", error.text);
     cpumap_destroy (map);
+    nodefilter_destroy (filter);
     presence_destroy (p);
     transport_destroy (t);
     sign_key_destroy (key);
@@ -823,6 +911,7 @@ static int cmd_status (struct config *cfg, const struct options *o)
     struct transport *t;
     struct presence *p;
     struct jobqueues *q;
+    struct pool pool;
 
     if (!state_dir)
         die ("%s", error.text);
@@ -837,6 +926,9 @@ static int cmd_status (struct config *cfg, const struct options *o)
         free (state_dir);
         return 0;
     }
+    /* Only the pool's daemons answer, and only to its key. */
+    struct sign_key *key = load_signing_key (cfg, state_dir);
+    pool_of (cfg, kube, key, &pool);
     free (state_dir);
     t = transport_connect (url, cfg->amqp_cacert, 0, &error);
 
@@ -847,12 +939,14 @@ static int cmd_status (struct config *cfg, const struct options *o)
         if (rc < 0)
             fatal (error.text);
         kubernetes_destroy (kube);
+        sign_key_destroy (key);
         free (url);
         return 1;
     }
     if (!t)
         fatal (error.text);
-    if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
+    if (!(p = presence_query (t, &pool, key, NULL, NULL, cfg->presence_timeout_ms,
+                              &error)))
         die ("%s", error.text);
     if (kube && kubernetes_status (kube, p, stdout, &error) < 0)
         fatal (error.text);
@@ -865,18 +959,21 @@ static int cmd_status (struct config *cfg, const struct options *o)
     kubernetes_destroy (kube);
     presence_destroy (p);
     transport_destroy (t);
+    sign_key_destroy (key);
     free (url);
     return 0;
 }
 
 /* Provision the pool and wait until every pod runs and its daemon answers. */
 static void kube_up (const struct config *cfg, const struct options *o,
-                     struct transport *t, const char *url)
+                     struct transport *t, const char *url, const struct sign_key *key)
 {
     struct krun_error error;
     struct kubernetes *kube = kube_open (cfg, o, true);
+    struct pool pool;
+    pool_of (cfg, kube, key, &pool);
     struct presence *p =
-        presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error);
+        presence_query (t, &pool, key, NULL, NULL, cfg->presence_timeout_ms, &error);
     struct cpumap *map = p ? kubernetes_cpumap (kube, &error) : NULL;
     int created;
 
@@ -910,7 +1007,8 @@ static void kube_up (const struct config *cfg, const struct options *o,
         }
         usleep (100 * 1000);
         presence_destroy (p);
-        if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
+        if (!(p = presence_query (t, &pool, key, NULL, NULL, cfg->presence_timeout_ms,
+                                  &error)))
             fatal (error.text);
     }
     if (!o->quiet)
@@ -931,17 +1029,22 @@ static int cmd_up (struct config *cfg, const struct options *o)
     if (!state_dir)
         die ("%s", error.text);
     /* The daemons started now need the key file. */
-    sign_key_destroy (load_signing_key (cfg, state_dir));
+    struct sign_key *key = load_signing_key (cfg, state_dir);
     char *url = broker_url (cfg, state_dir, true, o->quiet, &error);
     struct transport *t = connect_broker (cfg, url, state_dir);
+    struct pool pool;
     if (is_kubernetes (cfg)) {
-        kube_up (cfg, o, t, url);
+        kube_up (cfg, o, t, url, key);
         transport_destroy (t);
+        sign_key_destroy (key);
         free (url);
         free (state_dir);
         return 0;
     }
-    presence_destroy (ensure_workers (t, cfg, url, state_dir, o, NULL, NULL));
+    pool_of (cfg, NULL, key, &pool);
+    presence_destroy (
+        ensure_workers (t, cfg, &pool, key, url, state_dir, o, NULL, NULL));
+    sign_key_destroy (key);
     transport_destroy (t);
     free (url);
     free (state_dir);
@@ -1005,26 +1108,32 @@ static int down_job_queues (struct transport *t, const struct presence *p)
  * `down` goes on (with a warning if warn).  *rc = 1 if the queues could not
  * be deleted. */
 static struct presence *down_query (const struct config *cfg, const char *state_dir,
-                                    bool warn, int *rc)
+                                    const struct kubernetes *kube, bool warn, int *rc)
 {
     struct krun_error error;
     char *url = broker_url (cfg, state_dir, false, true, &error);
     struct transport *t;
     struct presence *p;
+    struct pool pool;
 
     if (!url) {
         if (errno != ESRCH)
             fprintf (stderr, "krun: warning: %s; job queues not deleted\n", error.text);
         return NULL;
     }
+    struct sign_key *key = load_signing_key (cfg, state_dir);
+    pool_of (cfg, kube, key, &pool);
     t = transport_connect (url, cfg->amqp_cacert, 0, &error);
     free (url);
     if (!t) {
         if (warn)
             fprintf (stderr, "krun: warning: %s; job queues not deleted\n", error.text);
+        sign_key_destroy (key);
         return NULL;
     }
-    if (!(p = presence_query (t, NULL, NULL, cfg->presence_timeout_ms, &error)))
+    p = presence_query (t, &pool, key, NULL, NULL, cfg->presence_timeout_ms, &error);
+    sign_key_destroy (key);
+    if (!p)
         die ("%s", error.text);
     if (down_job_queues (t, p) < 0)
         *rc = 1;
@@ -1041,7 +1150,7 @@ static int cmd_kube_down (struct config *cfg, const struct options *o)
 
     if (!state_dir)
         die ("%s", error.text);
-    presence_destroy (down_query (cfg, state_dir, true, &rc));
+    presence_destroy (down_query (cfg, state_dir, kube, true, &rc));
     free (state_dir);
     int n = kubernetes_down (kube, cfg->start_timeout, &error);
     if (n < 0)
@@ -1062,7 +1171,7 @@ static int cmd_down (struct config *cfg, bool daemons, bool broker)
         die ("%s", error.text);
     if (daemons) {
         /* The queues first, while the daemons still name their jobs. */
-        presence_destroy (down_query (cfg, state_dir, false, &rc));
+        presence_destroy (down_query (cfg, state_dir, NULL, false, &rc));
         int n = local_daemons_stop (state_dir);
         printf ("krun: stopped %d local worker daemon%s\n", n, n == 1 ? "" : "s");
     }

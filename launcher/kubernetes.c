@@ -590,6 +590,8 @@ static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
         !add_env (env, "KRUN_NODE_NAME", NULL, NULL, NULL, "spec.nodeName") ||
         !add_env (env, "KRUN_AMQP_URL", NULL, "amqp-url", k->secret, NULL) ||
         !add_env (env, "KRUN_KEY_FILE", key_file, NULL, NULL, NULL) ||
+        /* The pool's exchanges: pools never see each other on a broker. */
+        !add_env (env, "KRUN_POOL", k->pool, NULL, NULL, NULL) ||
         !add_env (env, "KRUN_STAGE_DIR", stage_dir, NULL, NULL, NULL) ||
         !add_env (env, "KRUN_STATE_DIR", state_dir, NULL, NULL, NULL) ||
         !(res = cJSON_AddObjectToObject (container, "resources")) ||

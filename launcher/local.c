@@ -163,8 +163,9 @@ static int start_daemon (const struct config *cfg, const char *url,
 {
     char krund[PATH_MAX], log[PATH_MAX + 64], slots_s[16], idle_s[16];
     char url_env[TRANSPORT_URL_MAX + 32], cacert_env[PATH_MAX + 32];
-    char key_env[PATH_MAX + 32], state_env[PATH_MAX + 32];
-    char *env_add[5] = {url_env, key_env, state_env, NULL, NULL};
+    char key_env[PATH_MAX + 32], state_env[PATH_MAX + 32], pool_env[128];
+    char *env_add[6] = {url_env, key_env, state_env, NULL, NULL, NULL};
+    int nenv = 3;
     char record[PATH_MAX + 64];
     char *argv[12];
     bool is_default;
@@ -191,7 +192,12 @@ static int start_daemon (const struct config *cfg, const char *url,
     if (cfg->amqp_cacert) {
         snprintf (cacert_env, sizeof (cacert_env), "KRUN_AMQP_CACERT=%s",
                   cfg->amqp_cacert);
-        env_add[3] = cacert_env;
+        env_add[nenv++] = cacert_env;
+    }
+    /* local.pool: else krund names the pool after the key, as krun does. */
+    if (cfg->local_pool) {
+        snprintf (pool_env, sizeof (pool_env), "KRUN_POOL=%s", cfg->local_pool);
+        env_add[nenv++] = pool_env;
     }
     argv[k++] = krund;
     argv[k++] = "--node";

@@ -9,6 +9,8 @@ launcher_krun_SOURCES = \
 	launcher/privatebroker.c launcher/privatebroker.h \
 	launcher/pidfile.c launcher/pidfile.h \
 	launcher/presence.c launcher/presence.h \
+	launcher/joins.c launcher/joins.h \
+	launcher/nodefilter.c launcher/nodefilter.h \
 	launcher/jobqueues.c launcher/jobqueues.h \
 	launcher/program.c launcher/program.h \
 	launcher/stagefiles.c launcher/stagefiles.h \
@@ -30,7 +32,9 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/stagefiles.t \
 	launcher/test/progress.t \
 	launcher/test/pidfile.t \
-	launcher/test/ranklist.t
+	launcher/test/ranklist.t \
+	launcher/test/nodefilter.t \
+	launcher/test/joins.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
@@ -54,3 +58,7 @@ launcher_test_stagefiles_t_SOURCES = launcher/test/stagefiles.c launcher/stagefi
 launcher_test_stagefiles_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_pidfile_t_SOURCES = launcher/test/pidfile.c launcher/pidfile.c
 launcher_test_pidfile_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_nodefilter_t_SOURCES = launcher/test/nodefilter.c launcher/nodefilter.c
+launcher_test_nodefilter_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_joins_t_SOURCES = launcher/test/joins.c launcher/joins.c
+launcher_test_joins_t_LDADD = runtime/libkrunrt.la tests/libtap.la

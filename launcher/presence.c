@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "clock.h"
 #include "presence.h"
@@ -12,6 +13,7 @@
 struct presence {
     int count;
     struct presence_node *nodes;
+    unsigned long ignored; /* answers not sealed with the key */
 };
 
 struct presence *presence_create (void)
@@ -19,18 +21,22 @@ struct presence *presence_create (void)
     return calloc (1, sizeof (struct presence));
 }
 
+static void node_clear (struct presence_node *n)
+{
+    free (n->name);
+    free (n->cores);
+    free (n->version);
+    for (int k = 0; k < n->njobs; k++)
+        free (n->jobs[k]);
+    free (n->jobs);
+}
+
 void presence_destroy (struct presence *p)
 {
     int saved_errno = errno;
     if (p) {
-        for (int i = 0; i < p->count; i++) {
-            free (p->nodes[i].name);
-            free (p->nodes[i].cores);
-            free (p->nodes[i].version);
-            for (int k = 0; k < p->nodes[i].njobs; k++)
-                free (p->nodes[i].jobs[k]);
-            free (p->nodes[i].jobs);
-        }
+        for (int i = 0; i < p->count; i++)
+            node_clear (&p->nodes[i]);
         free (p->nodes);
         free (p);
     }
@@ -92,8 +98,23 @@ static int presence_add (struct presence *p, struct protocol_here *here)
     return 0;
 }
 
-static int collect (struct presence *p, struct transport *t, const char *tag,
-                    unsigned expected, int timeout_ms, struct krun_error *errp)
+/* An answer that does not count: say so once per process, count them all. */
+static void ignore (struct presence *p, const char *why)
+{
+    static bool said;
+
+    if (p->ignored++ == 0 && !said) {
+        said = true;
+        fprintf (stderr,
+                 "krun: warning: ignoring a presence answer: %s (further ones are "
+                 "counted, not shown)\n",
+                 why);
+    }
+}
+
+static int collect (struct presence *p, struct transport *t, const struct sign_key *key,
+                    const char *nonce, const char *tag, unsigned expected,
+                    int timeout_ms, struct krun_error *errp)
 {
     int64_t deadline = clock_mono_ms () + timeout_ms;
     struct transport_message m;
@@ -110,9 +131,19 @@ static int collect (struct presence *p, struct transport *t, const char *tag,
             continue;
         struct protocol_msg msg = {0};
         struct krun_error error;
-        if (protocol_decode (m.body, m.len, &msg, &error) < 0)
-            fprintf (stderr, "krun: warning: ignoring a bad presence answer: %s\n",
-                     error.text);
+        const char *body;
+        size_t len;
+        /* The job's results queue is the reply queue too: only "here"
+         * answers are looked at now, sealed or not. */
+        if (sign_open (key, m.body, m.len, clock_wall_us (), &body, &len, NULL,
+                       &error) < 0) {
+            ignore (p, error.text);
+            continue;
+        }
+        if (protocol_decode (body, len, &msg, &error) < 0)
+            ignore (p, error.text);
+        else if (msg.type == PROTOCOL_HERE && strcmp (msg.here.nonce, nonce) != 0)
+            ; /* a late answer to an earlier query, or a replay: not counted */
         else if (msg.type == PROTOCOL_HERE) {
             answers++;
             if (presence_add (p, &msg.here) < 0) {
@@ -125,21 +156,46 @@ static int collect (struct presence *p, struct transport *t, const char *tag,
     return 0;
 }
 
-struct presence *presence_query (struct transport *t, const char *reply_queue,
+/* Publish who, sealed, with a fresh nonce (written into nonce). */
+static int ask (struct transport *t, const struct pool *pool,
+                const struct sign_key *key, const char *reply_queue, char *nonce,
+                struct krun_error *errp)
+{
+    struct protocol_msg who = {.type = PROTOCOL_WHO, .who.nonce = nonce};
+    unsigned char raw[8];
+    char *body = NULL, *sealed = NULL;
+    size_t len, sealed_len;
+    int rc = -1;
+
+    if (getrandom (raw, sizeof (raw), 0) != sizeof (raw))
+        return errprintf_errno (errp, "cannot make a presence nonce");
+    for (size_t i = 0; i < sizeof (raw); i++)
+        snprintf (nonce + 2 * i, 3, "%02x", raw[i]);
+    if ((body = protocol_encode (&who, &len, errp)) &&
+        (sealed = sign_seal (key, body, len, clock_wall_us () + SIGN_CONTROL_TTL_US,
+                             &sealed_len, errp)))
+        rc = transport_publish (t, pool->presence, PROTOCOL_KEY_WHO, "who", reply_queue,
+                                0, sealed, sealed_len, errp);
+    free (sealed);
+    free (body);
+    return rc;
+}
+
+struct presence *presence_query (struct transport *t, const struct pool *pool,
+                                 const struct sign_key *key, const char *reply_queue,
                                  const char *reply_tag, int timeout_ms,
                                  struct krun_error *errp)
 {
-    struct protocol_msg who = {.type = PROTOCOL_WHO};
     struct presence *p;
     unsigned consumers = 0;
-    char *own_queue = NULL, *body = NULL;
-    size_t len;
+    char *own_queue = NULL;
+    char nonce[17];
 
     if (!(p = presence_create ()))
         return NULL;
-    if (transport_queue_info (t, PROTOCOL_QUEUE_ROSTER, NULL, &consumers, errp) < 0) {
+    if (transport_queue_info (t, pool->roster, NULL, &consumers, errp) < 0) {
         if (errno == ENOENT)
-            return p; /* no daemon ever ran against this broker */
+            return p; /* no daemon of the pool ever ran against this broker */
         goto error;
     }
     if (consumers == 0)
@@ -153,19 +209,15 @@ struct presence *presence_query (struct transport *t, const char *reply_queue,
         reply_queue = own_queue;
         reply_tag = HERE_TAG;
     }
-    if (!(body = protocol_encode (&who, &len, errp)) ||
-        transport_publish (t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_WHO, "who",
-                           reply_queue, 0, body, len, errp) < 0 ||
-        collect (p, t, reply_tag, consumers, timeout_ms, errp) < 0)
+    if (ask (t, pool, key, reply_queue, nonce, errp) < 0 ||
+        collect (p, t, key, nonce, reply_tag, consumers, timeout_ms, errp) < 0)
         goto error;
     if (own_queue && (transport_cancel (t, HERE_TAG, errp) < 0 ||
                       transport_delete_queue (t, own_queue, errp) < 0))
         goto error;
-    free (body);
     free (own_queue);
     return p;
 error:
-    free (body);
     free (own_queue);
     presence_destroy (p);
     return NULL;

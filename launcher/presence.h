@@ -1,8 +1,13 @@
 /* presence.h - "who is there": the launcher's view of the live worker
- * daemons.  It reads the consumer count of the roster queue (one consumer per
- * live daemon), asks them all on the presence exchange and waits until that
- * many have answered, or until the timeout, so a warm query costs one round
- * trip instead of a fixed waiting window.
+ * daemons of its pool.  It reads the consumer count of the pool's roster
+ * queue (one consumer per live daemon), asks them all on the pool's
+ * presence exchange and waits until that many have answered, or until the
+ * timeout, so a warm query costs one round trip instead of a fixed waiting
+ * window.  The question ("who") and the answers ("here") are sealed with
+ * the pool's key, and each answer repeats the question's random nonce: an
+ * answer that is not sealed with the key is ignored and counted (and said
+ * once per process); one that answers another query (a late answer to an
+ * earlier query of this launcher, or a replay) does not count.
  */
 #ifndef KRUN_PRESENCE_H
 #define KRUN_PRESENCE_H
@@ -11,6 +16,8 @@
 
 #include "cpumap.h"
 #include "error.h"
+#include "pool.h"
+#include "sign.h"
 #include "transport.h"
 
 struct presence;
@@ -33,7 +40,8 @@ struct presence_node {
  * reply_queue is NULL, to a queue made for this query.  Returns a presence
  * (caller must destroy) or NULL with errno and errp.  When two daemons answer
  * for the same node name, the first is kept and a warning is printed. */
-struct presence *presence_query (struct transport *t, const char *reply_queue,
+struct presence *presence_query (struct transport *t, const struct pool *pool,
+                                 const struct sign_key *key, const char *reply_queue,
                                  const char *reply_tag, int timeout_ms,
                                  struct krun_error *errp);
 

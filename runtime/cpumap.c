@@ -199,3 +199,24 @@ int cpumap_policy_parse (const char *s, enum cpumap_policy *policy)
     }
     return 0;
 }
+
+struct cpumap *cpumap_filter (const struct cpumap *m,
+                              bool (*keep) (const char *name, void *arg), void *arg,
+                              struct krun_error *errp)
+{
+    struct cpumap *out = cpumap_create ();
+
+    if (!out) {
+        errprintf_errno (errp, "cpu map");
+        return NULL;
+    }
+    for (int i = 0; i < m->nnodes; i++) {
+        const struct cpumap_node *n = &m->nodes[i];
+        if (keep (n->name, arg) &&
+            cpumap_add_node (out, n->name, n->nslots, n->cores, errp) < 0) {
+            cpumap_destroy (out);
+            return NULL;
+        }
+    }
+    return out;
+}

@@ -13,6 +13,8 @@
 #ifndef KRUN_CPUMAP_H
 #define KRUN_CPUMAP_H
 
+#include <stdbool.h>
+
 #include "error.h"
 
 struct cpumap;
@@ -53,6 +55,13 @@ int cpumap_slot_core (const struct cpumap *m, int s);
  * and returns the count, or -1 (EINVAL for n < 1 or an empty map). */
 int cpumap_select (const struct cpumap *m, int n, enum cpumap_policy policy,
                    int **slotsp, struct krun_error *errp);
+
+/* A new map of the nodes of m for which keep (name, arg) is true, numbered
+ * afresh (caller must destroy), or NULL with errno ENOMEM.  Used for the
+ * --nodes / --exclude filter and to drop nodes that left a job. */
+struct cpumap *cpumap_filter (const struct cpumap *m,
+                              bool (*keep) (const char *name, void *arg), void *arg,
+                              struct krun_error *errp);
 
 /* Parse "slot" / "node".  Returns 0 or -1 with EINVAL. */
 int cpumap_policy_parse (const char *s, enum cpumap_policy *policy);

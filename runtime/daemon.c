@@ -23,6 +23,7 @@
 #include "relay.h"
 #include "scratch.h"
 #include "slot.h"
+#include "stage.h"
 #include "slotstate.h"
 #include "topology.h"
 #include "transport.h"
@@ -71,7 +72,7 @@ struct daemon {
     /* The node's control queue, bound to the control fanout: the daemon
      * relays what arrives there to its slots (see relay.h).  The same name
      * on every reconnection, because slots give it as reply_to. */
-    char control_queue[64];
+    char control_queue[POOL_NAME_MAX + 64];
     unsigned long rejected; /* malformed control messages */
     struct joblist *jobs;   /* announced, not ended: for presence answers */
     int ncores;
@@ -108,23 +109,23 @@ static int daemon_connect (struct daemon *d, struct krun_error *errp)
     struct transport *t;
     char *presence = NULL;
 
+    const struct pool *pool = d->cfg->pool;
+
     if (!(t = transport_connect (d->cfg->url, d->cfg->cacert, d->cfg->heartbeat, errp)))
         return -1;
-    if (transport_declare_exchange (t, PROTOCOL_EXCHANGE_CONTROL, "fanout", errp) < 0 ||
-        transport_declare_exchange (t, PROTOCOL_EXCHANGE_PRESENCE, "direct", errp) <
-            0 ||
-        transport_declare_queue (t, PROTOCOL_QUEUE_ROSTER, 0, 0, NULL, errp) < 0 ||
+    if (transport_declare_exchange (t, pool->control, "fanout", errp) < 0 ||
+        transport_declare_exchange (t, pool->presence, "direct", errp) < 0 ||
+        transport_declare_queue (t, pool->roster, 0, 0, NULL, errp) < 0 ||
         transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
                                  &presence, errp) < 0 ||
         transport_declare_queue (t, d->control_queue,
                                  TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0, NULL,
                                  errp) < 0 ||
-        transport_bind (t, d->control_queue, PROTOCOL_EXCHANGE_CONTROL, "", errp) < 0 ||
+        transport_bind (t, d->control_queue, pool->control, "", errp) < 0 ||
         transport_consume (t, d->control_queue, CONTROL_TAG, true, errp) < 0 ||
-        transport_bind (t, presence, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_WHO,
-                        errp) < 0 ||
+        transport_bind (t, presence, pool->presence, PROTOCOL_KEY_WHO, errp) < 0 ||
         transport_consume (t, presence, PRESENCE_TAG, true, errp) < 0 ||
-        transport_consume (t, PROTOCOL_QUEUE_ROSTER, ROSTER_TAG, true, errp) < 0) {
+        transport_consume (t, pool->roster, ROSTER_TAG, true, errp) < 0) {
         free (presence);
         transport_destroy (t);
         return -1;
@@ -192,6 +193,7 @@ static void slot_child (struct daemon *d, int i, int control_fd)
         .base = d->base,
         .daemon_dir = d->dir,
         .dir_error = d->dir_error.text,
+        .pool = d->cfg->pool,
     };
     _exit (slot_run (&cfg));
 }
@@ -229,20 +231,50 @@ static int spawn_slot (struct daemon *d, int i)
     return 0;
 }
 
+/* Publish msg sealed with the pool's key to queue (the default exchange):
+ * what a launcher acts on must come from the pool.  Logs a failure. */
+static void publish_sealed (struct daemon *d, const char *queue,
+                            const struct protocol_msg *msg)
+{
+    struct krun_error error;
+    size_t len, sealed_len;
+    char *body = protocol_encode (msg, &len, &error);
+    char *sealed =
+        body ? sign_seal (d->cfg->key, body, len,
+                          clock_wall_us () + SIGN_CONTROL_TTL_US, &sealed_len, &error)
+             : NULL;
+
+    if (!sealed || transport_publish (d->t, "", queue, protocol_type_name (msg->type),
+                                      NULL, 0, sealed, sealed_len, &error) < 0)
+        log_msg ("%s to %s: %s", protocol_type_name (msg->type), queue, error.text);
+    free (sealed);
+    free (body);
+}
+
+/* Answer a "who" sealed with the pool's key, repeating its nonce: a
+ * launcher counts only answers to its own query. */
 static void answer_presence (struct daemon *d, const struct transport_message *m)
 {
     struct krun_error error;
     struct protocol_msg who = {0};
     struct protocol_msg here = {.type = PROTOCOL_HERE};
+    const char *body;
     size_t len;
-    char *body = NULL;
 
-    if (protocol_decode (m->body, m->len, &who, &error) < 0 ||
-        who.type != PROTOCOL_WHO || !m->reply_to[0]) {
+    if (sign_open (d->cfg->key, m->body, m->len, clock_wall_us (), &body, &len, NULL,
+                   &error) < 0) {
+        d->rejected++;
+        log_msg ("presence queue: rejected message: %s (%lu refused so far)",
+                 error.text, d->rejected);
+        return;
+    }
+    if (protocol_decode (body, len, &who, &error) < 0 || who.type != PROTOCOL_WHO ||
+        !m->reply_to[0]) {
         log_msg ("presence queue: rejected message: %s",
                  who.type ? "not a who with reply_to" : error.text);
         goto out;
     }
+    here.here.nonce = who.who.nonce;
     here.here.node = (char *)d->cfg->node;
     here.here.pid = getpid ();
     here.here.nslots = d->nslots;
@@ -252,12 +284,8 @@ static void answer_presence (struct daemon *d, const struct transport_message *m
     here.here.version = PACKAGE_VERSION;
     here.here.njobs = joblist_count (d->jobs);
     here.here.jobs = joblist_ids (d->jobs);
-    if (!(body = protocol_encode (&here, &len, &error)) ||
-        transport_publish (d->t, "", m->reply_to, "here", NULL, 0, body, len, &error) <
-            0)
-        log_msg ("presence: %s", error.text);
+    publish_sealed (d, m->reply_to, &here);
 out:
-    free (body);
     protocol_msg_clear (&who);
 }
 
@@ -271,20 +299,71 @@ static bool takes_part (const struct daemon *d, const struct protocol_announce *
     return false;
 }
 
-/* Keep the list of jobs that presence answers report: the jobs this node
- * serves, not every job announced on the broker. */
-static void track_job (struct daemon *d, const struct protocol_msg *msg)
+/* Why this node cannot take part in the announced job, or NULL if it can
+ * (written into buf).  Checked once per job, before the slots hear of it,
+ * so that the launcher learns at once instead of from failed ranks: a
+ * staged program or files need the node's cache, inputs the daemon's
+ * private directory (userdir.h). */
+static const char *cannot_take_part (const struct daemon *d,
+                                     const struct protocol_announce *a, char *buf,
+                                     size_t size)
 {
+    struct krun_error error;
+
+    if (a->program_sha256 || a->nstaged > 0) {
+        char *dir = stage_dir (d->base);
+        int rc =
+            dir ? userdir_make (dir, &error)
+                : errprintf (&error, "%s",
+                             errno == ENOENT ? d->dir_error.text : "out of memory");
+        free (dir);
+        if (rc < 0) {
+            snprintf (buf, size, "cannot stage: %s", error.text);
+            return buf;
+        }
+    }
+    if (a->inputs && !d->dir) {
+        snprintf (buf, size, "no scratch space: %s", d->dir_error.text);
+        return buf;
+    }
+    return NULL;
+}
+
+/* Keep the list of jobs that presence answers report: the jobs this node
+ * serves, not every job announced on the broker.  A job that lists the
+ * node for the first time is confirmed to its launcher, or refused with
+ * the reason.  Returns false if the slots must not hear of it (refused). */
+static bool track_job (struct daemon *d, const struct protocol_msg *msg)
+{
+    char why[sizeof (((struct krun_error *)0)->text) + 32];
+    struct protocol_msg answer = {.job = msg->job};
+
     if (msg->type != PROTOCOL_ANNOUNCE) {
         joblist_remove (d->jobs, msg->job);
-        return;
+        return true;
     }
     if (!takes_part (d, &msg->announce))
-        return;
+        return true;
+    answer.join.node = (char *)d->cfg->node;
+    if ((answer.join.reason =
+             (char *)cannot_take_part (d, &msg->announce, why, sizeof (why)))) {
+        log_msg ("job %s: refused: %s", msg->job, why);
+        answer.type = PROTOCOL_REFUSE;
+        publish_sealed (d, msg->announce.results_queue, &answer);
+        return false;
+    }
+    /* Confirmed once: the same announcement comes again (answers to
+     * starting slots' "joined", a launcher that reconnected). */
+    bool known = joblist_remove (d->jobs, msg->job) == 1;
     /* The job still runs; it is only missing from `krun status`. */
     if (joblist_add (d->jobs, msg->job) < 0)
         log_msg ("job %s: not listed in presence answers: %s", msg->job,
                  errno == EINVAL ? "not a valid job id" : strerror (errno));
+    if (!known) {
+        answer.type = PROTOCOL_CONFIRM;
+        publish_sealed (d, msg->announce.results_queue, &answer);
+    }
+    return true;
 }
 
 /* A control message for the node: check it once here, then hand the same
@@ -318,8 +397,10 @@ static void relay_control (struct daemon *d, const struct transport_message *m)
         protocol_msg_clear (&msg);
         return;
     }
-    track_job (d, &msg);
+    bool relay = track_job (d, &msg);
     protocol_msg_clear (&msg);
+    if (!relay)
+        return;
     for (int i = 0; i < d->nslots; i++) {
         struct slot_proc *sp = &d->slots[i];
         if (sp->pid <= 0 || !sp->control)
@@ -566,6 +647,35 @@ static void make_directory (struct daemon *d)
                  removed == 1 ? "y" : "ies");
 }
 
+/* Whether a job the node takes part in still has tasks queued: its slots
+ * may be busy elsewhere or paused, and the job would hang if the daemon
+ * left.  Jobs whose queue is gone are forgotten. */
+static bool queued_tasks (struct daemon *d)
+{
+    struct krun_error error;
+    char queue[128];
+    bool queued = false;
+
+    if (!d->t)
+        return false;
+    for (int i = joblist_count (d->jobs) - 1; i >= 0; i--) {
+        const char *id = joblist_ids (d->jobs)[i];
+        unsigned messages = 0;
+        protocol_task_queue (id, queue, sizeof (queue));
+        if (transport_queue_info (d->t, queue, &messages, NULL, &error) < 0) {
+            if (errno != ENOENT) {
+                log_msg ("job %s: %s", id, error.text);
+                return false;
+            }
+            joblist_remove (d->jobs, id);
+        } else if (messages > 0) {
+            log_msg ("idle, but job %s has %u tasks queued: staying", id, messages);
+            queued = true;
+        }
+    }
+    return queued;
+}
+
 static int daemon_init (struct daemon *d, struct krun_error *errp)
 {
     d->signal_fd = -1;
@@ -606,8 +716,8 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
     if (getrandom (raw, sizeof (raw), 0) != sizeof (raw))
         return errprintf_errno (errp, "cannot name the control queue");
     snprintf (d->control_queue, sizeof (d->control_queue),
-              "krun.node.%d.%02x%02x%02x%02x%02x%02x", (int)getpid (), raw[0], raw[1],
-              raw[2], raw[3], raw[4], raw[5]);
+              "krun.%s.node.%d.%02x%02x%02x%02x%02x%02x", d->cfg->pool->name,
+              (int)getpid (), raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]);
     sigemptyset (&d->signals);
     sigaddset (&d->signals, SIGCHLD);
     sigaddset (&d->signals, SIGTERM);
@@ -689,8 +799,12 @@ int daemon_run (const struct daemon_config *cfg)
         if (last < d.last_activity_ms)
             last = d.last_activity_ms;
         if (!d.stopping && now - last >= (int64_t)cfg->idle_timeout * 1000 &&
-            slotstate_busy_count (d.state) == 0)
-            begin_stop (&d, "idle timeout");
+            slotstate_busy_count (d.state) == 0) {
+            if (queued_tasks (&d))
+                d.last_activity_ms = now; /* looked at again after the timeout */
+            else
+                begin_stop (&d, "idle timeout");
+        }
         if (d.stopping && (live_slots (&d) == 0 || now >= d.stop_deadline_ms))
             break;
     }

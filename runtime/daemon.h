@@ -1,11 +1,15 @@
 /* daemon.h - the worker daemon (krund) of one node: finds the cores it may
  * use, forks one slot process per core and pins it there once, at start, so
- * that every later job starts warm; answers presence queries; restarts slots
- * that die; leaves after idle_timeout seconds without work.
+ * that every later job starts warm; answers presence queries of its pool;
+ * confirms or refuses each job that lists its node (the launcher hears why
+ * a node cannot take part); restarts slots that die; leaves after
+ * idle_timeout seconds without work, but not while a job it takes part in
+ * still has tasks queued.
  */
 #ifndef KRUN_DAEMON_H
 #define KRUN_DAEMON_H
 
+#include "pool.h"
 #include "sign.h"
 #include "topology.h"
 
@@ -20,6 +24,7 @@ struct daemon_config {
     int heartbeat;              /* AMQP heartbeat, seconds */
     int grace;                  /* seconds running tasks get to finish on SIGTERM */
     const struct sign_key *key; /* checks job messages (secret: never logged) */
+    const struct pool *pool;    /* the exchanges and queues of the node's pool */
 };
 
 /* Run until SIGTERM/SIGINT or the idle timeout.  Returns the exit status. */

@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "pool.h"
 #include "protocol.h"
 #include "sign.h"
 #include "transport.h"
@@ -23,6 +24,10 @@ static const char usage_text[] =
     ").\n"
     "\n"
     "  --node NAME           node name (default: $KRUN_NODE_NAME, else host name)\n"
+    "  --pool NAME           the pool to serve (default: $KRUN_POOL, else the\n"
+    "                        pool of the key: 'k' and its first 16 hex digits\n"
+    "                        of HMAC-SHA256(E, \"krun-pool\"), E derived from\n"
+    "                        the key as for the seals)\n"
     "  --slots N             run N slots (default: one per usable core; more than\n"
     "                        the cores oversubscribes them, for sleep-like tasks)\n"
     "  --bind-to core|pu     a slot per core (default) or per PU (hardware\n"
@@ -36,7 +41,8 @@ static const char usage_text[] =
     "  --help, --version\n"
     "\n"
     "Environment: KRUN_AMQP_URL, KRUN_AMQP_CACERT (CA file for amqps://),\n"
-    "KRUN_NODE_NAME, KRUN_KEY_FILE (required: the key shared with krun that\n"
+    "KRUN_NODE_NAME, KRUN_POOL, KRUN_KEY_FILE (required: the key shared with\n"
+    "krun that "
     "seals job messages; mode 0600 or 0400).  The URL and the key file name are\n"
     "removed from the environment the tasks see.\n";
 
@@ -74,6 +80,7 @@ int main (int argc, char *argv[])
 {
     enum {
         OPT_NODE = 256,
+        OPT_POOL,
         OPT_SLOTS,
         OPT_BIND_TO,
         OPT_TOPOLOGY,
@@ -85,6 +92,7 @@ int main (int argc, char *argv[])
     };
     static const struct option options[] = {
         {"node", required_argument, NULL, OPT_NODE},
+        {"pool", required_argument, NULL, OPT_POOL},
         {"slots", required_argument, NULL, OPT_SLOTS},
         {"bind-to", required_argument, NULL, OPT_BIND_TO},
         {"topology", required_argument, NULL, OPT_TOPOLOGY},
@@ -102,12 +110,17 @@ int main (int argc, char *argv[])
     };
     char hostname[HOST_NAME_MAX + 1];
     char *url, *cacert;
+    const char *pool_name = getenv ("KRUN_POOL");
+    struct pool pool;
     int opt;
 
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
             case OPT_NODE:
                 cfg.node = optarg;
+                break;
+            case OPT_POOL:
+                pool_name = optarg;
                 break;
             case OPT_SLOTS:
                 cfg.slots = parse_int ("--slots", optarg, 1);
@@ -196,6 +209,14 @@ int main (int argc, char *argv[])
     }
     scrub_env ("KRUN_KEY_FILE");
     cfg.key = key;
+    if (pool_init_default (&pool, pool_name, key, &error) < 0) {
+        fprintf (stderr, "krund: %s\n", error.text);
+        sign_key_destroy (key);
+        free (url);
+        free (cacert);
+        return 2;
+    }
+    cfg.pool = &pool;
     int rc = daemon_run (&cfg);
     sign_key_destroy (key);
     free (url);

@@ -5,6 +5,7 @@ runtime_libkrunrt_la_SOURCES = \
 	runtime/fdio.c runtime/fdio.h \
 	runtime/protocol.c runtime/protocol.h \
 	runtime/sign.c runtime/sign.h \
+	runtime/pool.c runtime/pool.h \
 	runtime/replay.c runtime/replay.h \
 	runtime/transport.c runtime/transport.h \
 	runtime/topology.c runtime/topology.h \
@@ -38,6 +39,7 @@ runtime_krund_LDADD = runtime/libkrunrt.la
 RUNTIME_UNIT_TESTS = \
 	runtime/test/protocol.t \
 	runtime/test/sign.t \
+	runtime/test/pool.t \
 	runtime/test/replay.t \
 	runtime/test/scratch.t \
 	runtime/test/userdir.t \
@@ -59,6 +61,8 @@ runtime_test_protocol_t_SOURCES = runtime/test/protocol.c
 runtime_test_protocol_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_sign_t_SOURCES = runtime/test/sign.c
 runtime_test_sign_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_test_pool_t_SOURCES = runtime/test/pool.c
+runtime_test_pool_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_replay_t_SOURCES = runtime/test/replay.c
 runtime_test_replay_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_test_scratch_t_SOURCES = runtime/test/scratch.c

@@ -37,11 +37,12 @@
 #define MAX_TIME_US 9007199254740992LL
 
 static const char *const type_names[] = {
-    [PROTOCOL_WHO] = "who",       [PROTOCOL_HERE] = "here",
-    [PROTOCOL_JOINED] = "joined", [PROTOCOL_ANNOUNCE] = "announce",
-    [PROTOCOL_TASK] = "task",     [PROTOCOL_RESULT] = "result",
-    [PROTOCOL_OUTPUT] = "output", [PROTOCOL_END] = "end",
-    [PROTOCOL_CANCEL] = "cancel", [PROTOCOL_PROGRESS] = "progress",
+    [PROTOCOL_WHO] = "who",         [PROTOCOL_HERE] = "here",
+    [PROTOCOL_JOINED] = "joined",   [PROTOCOL_ANNOUNCE] = "announce",
+    [PROTOCOL_TASK] = "task",       [PROTOCOL_RESULT] = "result",
+    [PROTOCOL_OUTPUT] = "output",   [PROTOCOL_END] = "end",
+    [PROTOCOL_CANCEL] = "cancel",   [PROTOCOL_PROGRESS] = "progress",
+    [PROTOCOL_CONFIRM] = "confirm", [PROTOCOL_REFUSE] = "refuse",
 };
 
 static const char *const status_names[] = {
@@ -52,7 +53,7 @@ static const char *const status_names[] = {
 
 static bool type_known (int type)
 {
-    return type >= PROTOCOL_WHO && type <= PROTOCOL_PROGRESS;
+    return type >= PROTOCOL_WHO && type <= PROTOCOL_LAST_TYPE;
 }
 
 const char *protocol_type_name (enum protocol_type type)
@@ -509,6 +510,12 @@ static int field_status (struct codec *c, const char *name,
 
 /* ---- the messages ---- */
 
+static int field_nonce (struct codec *c, char **nonce)
+{
+    return field_string_sized (c, "nonce", nonce, 1, PROTOCOL_MAX_NONCE,
+                               "a nonce of 1 to 64 bytes");
+}
+
 static int codec_here (struct codec *c, struct protocol_here *h)
 {
     const struct int_array_rule cores = {1, MAX_ARRAY, -1, INT_MAX, false};
@@ -525,15 +532,24 @@ static int codec_here (struct codec *c, struct protocol_here *h)
         return -1;
     /* Optional, added without a new version: absent (an older daemon, or
      * no job) means none, and an empty list is not sent. */
-    if (c->encoding ? h->njobs != 0 : lookup (c, "jobs") != NULL)
-        return field_string_array (c, "jobs", &h->jobs, &h->njobs, &jobs);
-    return 0;
+    if ((c->encoding ? h->njobs != 0 : lookup (c, "jobs") != NULL) &&
+        field_string_array (c, "jobs", &h->jobs, &h->njobs, &jobs) < 0)
+        return -1;
+    return field_nonce (c, &h->nonce);
 }
 
 static int codec_joined (struct codec *c, struct protocol_joined *j)
 {
     if (field_name (c, "node", &j->node) < 0 ||
         field_int (c, "local", &j->local, 0, INT_MAX) < 0)
+        return -1;
+    return 0;
+}
+
+static int codec_join (struct codec *c, struct protocol_join *j, bool refuse)
+{
+    if (field_name (c, "node", &j->node) < 0 ||
+        (refuse && field_name (c, "reason", &j->reason) < 0))
         return -1;
     return 0;
 }
@@ -734,9 +750,13 @@ static int codec_msg (struct codec *c, struct protocol_msg *msg)
         return -1;
     switch (msg->type) {
         case PROTOCOL_WHO:
+            return field_nonce (c, &msg->who.nonce);
         case PROTOCOL_END:
         case PROTOCOL_CANCEL:
             return 0;
+        case PROTOCOL_CONFIRM:
+        case PROTOCOL_REFUSE:
+            return codec_join (c, &msg->join, msg->type == PROTOCOL_REFUSE);
         case PROTOCOL_HERE:
             return codec_here (c, &msg->here);
         case PROTOCOL_JOINED:
@@ -942,7 +962,7 @@ static int decode_header (struct codec *c, struct protocol_msg *msg)
                                what, PROTOCOL_VERSION);
     }
     if (cJSON_IsString (type) && type->valuestring) {
-        for (int t = PROTOCOL_WHO; t <= PROTOCOL_PROGRESS; t++) {
+        for (int t = PROTOCOL_WHO; t <= PROTOCOL_LAST_TYPE; t++) {
             if (strcmp (type->valuestring, type_names[t]) == 0) {
                 msg->type = t;
                 c->type = type_names[t];
@@ -1041,7 +1061,16 @@ void protocol_msg_clear (struct protocol_msg *msg)
     if (!msg)
         return;
     switch (msg->type) {
+        case PROTOCOL_WHO:
+            free (msg->who.nonce);
+            break;
+        case PROTOCOL_CONFIRM:
+        case PROTOCOL_REFUSE:
+            free (msg->join.node);
+            free (msg->join.reason);
+            break;
         case PROTOCOL_HERE:
+            free (msg->here.nonce);
             free (msg->here.node);
             free (msg->here.cores);
             free (msg->here.version);

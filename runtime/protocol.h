@@ -38,13 +38,13 @@
 #define PROTOCOL_MAX_RESULT (1024 * 1024)
 
 /* Exchanges and queues (see docs/protocol.md for flags and arguments). */
-#define PROTOCOL_EXCHANGE_CONTROL "krun.control"   /* fanout: announce/end/cancel */
-#define PROTOCOL_EXCHANGE_PRESENCE "krun.presence" /* direct: "who", "joined" */
+/* The exchanges (control: fanout of announce/end/cancel; presence: direct,
+ * "who" and "joined") and the roster queue carry the pool's name: see
+ * pool.h.  Every daemon consumes the roster queue (it never carries
+ * messages), so its consumer count tells a launcher how many presence
+ * answers to wait for.  Routing keys on the presence exchange: */
 #define PROTOCOL_KEY_WHO "who"
 #define PROTOCOL_KEY_JOINED "joined"
-/* Every daemon consumes this queue (it never carries messages), so its
- * consumer count tells a launcher how many presence answers to wait for. */
-#define PROTOCOL_QUEUE_ROSTER "krun.roster"
 /* Unused job queues vanish after this long (x-expires), e.g. when the
  * launcher was killed and no slot consumes them any more.  A live launcher
  * declares its task queue again every PROTOCOL_JOB_QUEUE_RENEW_MS, which
@@ -68,7 +68,13 @@ enum protocol_type {
     PROTOCOL_END,      /* launcher -> slots: job finished, stop consuming */
     PROTOCOL_CANCEL,   /* launcher -> slots: job cancelled, kill its tasks */
     PROTOCOL_PROGRESS, /* slot -> launcher: a rank started or reported progress */
+    PROTOCOL_CONFIRM,  /* daemon -> launcher: my node takes part in the job */
+    PROTOCOL_REFUSE,   /* daemon -> launcher: my node cannot take part, and why */
 };
+#define PROTOCOL_LAST_TYPE PROTOCOL_REFUSE
+
+/* Longest nonce of a "who" (and of the "here" answering it). */
+#define PROTOCOL_MAX_NONCE 64
 
 /* One node of a job's slot map, as carried by an announcement. */
 struct protocol_node {
@@ -79,7 +85,13 @@ struct protocol_node {
     int *used;      /* local indices taking part, nused entries */
 };
 
+struct protocol_who {
+    char *nonce; /* 1 to PROTOCOL_MAX_NONCE bytes, repeated by the answers */
+};
+
 struct protocol_here {
+    char *nonce; /* the nonce of the "who" answered: a replayed answer to an
+                    earlier query does not count */
     char *node;
     int pid;
     int nslots;
@@ -96,6 +108,12 @@ struct protocol_here {
 struct protocol_joined {
     char *node;
     int local; /* local slot index */
+};
+
+/* A daemon's answer to an announcement that lists its node. */
+struct protocol_join {
+    char *node;
+    char *reason; /* REFUSE only: why the node cannot take part */
 };
 
 struct protocol_announce {
@@ -182,7 +200,9 @@ struct protocol_msg {
     enum protocol_type type;
     char *job; /* job id; NULL for WHO, HERE, JOINED */
     union {
+        struct protocol_who who;
         struct protocol_here here;
+        struct protocol_join join; /* CONFIRM, REFUSE */
         struct protocol_joined joined;
         struct protocol_announce announce;
         struct protocol_task task;

@@ -110,4 +110,14 @@ int sign_open (const struct sign_key *key, const void *sealed, size_t len,
                int64_t now_us, const char **inner, size_t *inner_len,
                int64_t *expires_us, struct krun_error *errp);
 
+/* A public name of the key that does not reveal it: the first
+ * SIGN_KEY_ID_LEN hex digits of HMAC-SHA256 (E, "krun-pool"), E being the
+ * key derived from the key file (see above).  The local
+ * provider's pool is named by it, so that launchers and daemons holding
+ * the same key meet on the broker and others do not.  Writes it with its
+ * NUL into buf (size > SIGN_KEY_ID_LEN).  Returns 0, or -1 with errno
+ * (EINVAL: buf too small; ENOMEM). */
+#define SIGN_KEY_ID_LEN 16
+int sign_key_id (const struct sign_key *key, char *buf, size_t size);
+
 #endif

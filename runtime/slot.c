@@ -255,9 +255,11 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg,
 
     if (stop_requested || job_find (s, msg->job))
         return; /* a repeated announcement (answer to a "joined") */
-    if (!announce_is_new (s, msg, expires_us))
-        return;
+    /* Not noted when the slot does not take part: the launcher may announce
+     * the job again with a map that includes it (a node was dropped). */
     if ((global_slot = announce_global_slot (s, &msg->announce)) < 0)
+        return;
+    if (!announce_is_new (s, msg, expires_us))
         return;
     if (!(j = calloc (1, sizeof (*j))) || !(j->id = strdup (msg->job))) {
         log_msg ("job %s: out of memory", msg->job);
@@ -1143,10 +1145,19 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
         return -1;
     joined.joined.node = (char *)s->cfg->node;
     joined.joined.local = s->cfg->local;
-    if (!(body = protocol_encode (&joined, &len, errp)))
+    /* Sealed: a launcher answers only its pool's slots. */
+    size_t sealed_len;
+    char *sealed = NULL;
+    if (!(body = protocol_encode (&joined, &len, errp)) ||
+        !(sealed =
+              sign_seal (s->cfg->key, body, len, clock_wall_us () + SIGN_CONTROL_TTL_US,
+                         &sealed_len, errp))) {
+        free (body);
         return -1;
-    rc = transport_publish (s->t, PROTOCOL_EXCHANGE_PRESENCE, PROTOCOL_KEY_JOINED,
-                            "joined", DIRECT_REPLY_TO, 0, body, len, errp);
+    }
+    rc = transport_publish (s->t, s->cfg->pool->presence, PROTOCOL_KEY_JOINED, "joined",
+                            DIRECT_REPLY_TO, 0, sealed, sealed_len, errp);
+    free (sealed);
     free (body);
     return rc;
 }

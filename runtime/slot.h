@@ -8,6 +8,7 @@
 #ifndef KRUN_SLOT_H
 #define KRUN_SLOT_H
 
+#include "pool.h"
 #include "sign.h"
 #include "slotstate.h"
 
@@ -28,6 +29,7 @@ struct slot_config {
     const char *base;           /* krund's private directory (userdir.h), or NULL */
     const char *daemon_dir;     /* the daemon's directory in it, or NULL */
     const char *dir_error;      /* why there is no base or daemon_dir */
+    const struct pool *pool;    /* the node's pool: where "joined" goes */
 };
 
 /* Serve until SIGTERM (or the daemon's death).  Returns the process exit

@@ -120,7 +120,7 @@ int stage_publish (struct transport *t, const char *path, const char *hex,
     if (rc == 0)
         rc = transport_publish (t, "", queue, "stage", NULL, 0, data, len, errp);
     free (data);
-    if (rc < 0 || transport_wait_confirms (t, -1, errp) < 0)
+    if (rc < 0 || transport_wait_confirms (t, TRANSPORT_CONFIRM_TIMEOUT_MS, errp) < 0)
         return -1;
     return 1;
 }

@@ -136,6 +136,9 @@ int transport_publish (struct transport *t, const char *exchange,
  * delivered meanwhile are kept and handed out by later transport_next()
  * calls.  Returns 0, or -1 with errno EIO if the broker nacked a message,
  * ETIMEDOUT after timeout_ms (< 0 = no limit). */
+/* A bound for callers: a live broker that blocks publishers (a memory or
+ * disk alarm) keeps sending heartbeats, so only a bound ends that wait. */
+#define TRANSPORT_CONFIRM_TIMEOUT_MS (120 * 1000)
 int transport_wait_confirms (struct transport *t, int timeout_ms,
                              struct krun_error *errp);
 

@@ -33,6 +33,7 @@ INTEGRATION_TESTS = \
 	tests/t0262-lost-output.t \
 	tests/t0263-long-lines.t \
 	tests/t0264-input-limits.t \
+	tests/t0270-pools.t \
 	tests/t0300-kube-run.t \
 	tests/t0310-kube-pool.t \
 	tests/t0320-kube-auth.t \
@@ -54,6 +55,9 @@ tests_amqp_capture_LDADD = runtime/libkrunrt.la
 check_PROGRAMS += tests/fake-here
 tests_fake_here_SOURCES = tests/fake-here.c
 tests_fake_here_LDADD = runtime/libkrunrt.la
+check_PROGRAMS += tests/fake-daemon
+tests_fake_daemon_SOURCES = tests/fake-daemon.c
+tests_fake_daemon_LDADD = runtime/libkrunrt.la
 
 # Fuzzing (tests/fuzz): `make fuzz` builds the libFuzzer harnesses with clang
 # and runs each for FUZZ_SECONDS; `make check` replays the committed corpus

@@ -49,9 +49,10 @@ test_expect_success 'an unknown config key is refused' '
 '
 test_expect_success 'malformed control messages are rejected and the worker keeps serving' '
     "$KRUN" -n 2 /bin/true &&
-    amqp-publish --url="${BROKER_URL%/}" -e krun.control -r "" -b "this is not json" &&
-    amqp-publish --url="${BROKER_URL%/}" -e krun.control -r "" -b "{\"v\":99,\"type\":\"announce\"}" &&
-    amqp-publish --url="${BROKER_URL%/}" -e krun.presence -r who -b "{\"v\":1}" &&
+    pool=$(pool_of) &&
+    amqp-publish --url="${BROKER_URL%/}" -e "krun.$pool.control" -r "" -b "this is not json" &&
+    amqp-publish --url="${BROKER_URL%/}" -e "krun.$pool.control" -r "" -b "{\"v\":99,\"type\":\"announce\"}" &&
+    amqp-publish --url="${BROKER_URL%/}" -e "krun.$pool.presence" -r who -b "{\"v\":1}" &&
     "$KRUN" -n 2 /bin/true &&
     grep -q "control queue: rejected message" "$KRUN_STATE_DIR"/krund-*.log &&
     grep -q "presence queue: rejected message" "$KRUN_STATE_DIR"/krund-*.log

@@ -118,13 +118,15 @@ test_expect_success 'the victim runs a staged job; its krund directory is its ow
     as_victim "$KRUN" down >/dev/null
 '
 
+# The victim's daemon refuses each of these jobs, naming the directory and
+# what is wrong with it, before any slot fetches or runs anything (issue 11).
 test_expect_success 'the attack: another user made $TMPDIR/krun-<uid> (0777) with their program under the hash: refused, not run' '
     plant "$BASE" && [ "$(stat -c %U "$BASE")" = "$A" ] &&
     start_victim_krund &&
     { run_staged >out 2>err; rc=$?; } ;
     cat err out && [ $rc -ne 0 ] && no_attacker_code &&
     want="refusing $BASE: owned by uid $AUID, not by uid $VUID (this user)" &&
-    [ "$(grep -c "^krun: rank [01] failed on node .*: no cache for staged files: $want$" err)" -eq 2 ] &&
+    [ "$(grep -c "^krun: job [0-9a-f]*: node .* refused the job: cannot stage: $want$" err)" -eq 1 ] &&
     grep -q "$want" "$TEST_DIR/krund-v.log"
 '
 
@@ -134,7 +136,7 @@ test_expect_success 'the victim'\''s own directory left open (0777) and the cach
     start_victim_krund &&
     { run_staged >out 2>err; rc=$?; } ;
     cat err out && [ $rc -ne 0 ] && no_attacker_code &&
-    [ "$(grep -c "refusing $BASE: mode 0777 lets group or others in (must be 0700)$" err)" -eq 2 ]
+    [ "$(grep -c "refused the job: cannot stage: refusing $BASE: mode 0777 lets group or others in (must be 0700)$" err)" -eq 1 ]
 '
 
 test_expect_success 'a symbolic link in place of the directory: refused' '
@@ -143,7 +145,7 @@ test_expect_success 'a symbolic link in place of the directory: refused' '
     start_victim_krund &&
     { run_staged >out 2>err; rc=$?; } ;
     cat err out && [ $rc -ne 0 ] && no_attacker_code &&
-    [ "$(grep -c "refusing $BASE: it is a symbolic link$" err)" -eq 2 ]
+    [ "$(grep -c "refused the job: cannot stage: refusing $BASE: it is a symbolic link$" err)" -eq 1 ]
 '
 
 test_expect_success 'a cache directory of the victim'\''s that is a link ($KRUN_STAGE_DIR): refused' '
@@ -153,7 +155,7 @@ test_expect_success 'a cache directory of the victim'\''s that is a link ($KRUN_
     { as_victim env KRUN_STAGE_DIR="$VHOME/cache/stage" "$KRUN" -n 2 --stage run.sh \
         sh -c "sh \"\$KRUN_STAGED/run.sh\"" >out 2>err; rc=$?; } ;
     cat err out && [ $rc -ne 0 ] && no_attacker_code &&
-    [ "$(grep -c "stage directory: refusing $VHOME/cache/stage: it is a symbolic link$" err)" -eq 2 ] &&
+    [ "$(grep -c "refused the job: cannot stage: refusing $VHOME/cache/stage: it is a symbolic link$" err)" -eq 1 ] &&
     as_victim "$KRUN" down >/dev/null
 '
 

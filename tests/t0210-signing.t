@@ -13,7 +13,7 @@ forge_setup
 # background ($consumer is its PID); return once its queue is bound.
 capture_control () {
     rm -f "$1.1" "$1.ready"
-    "$KRUN_TOP_BUILDDIR/tests/amqp-capture" "$URL" krun.control 1 "$1" 60 2>"$1.ready" &
+    "$KRUN_TOP_BUILDDIR/tests/amqp-capture" "$URL" "krun.$(pool_of).control" 1 "$1" 60 2>"$1.ready" &
     consumer=$!
     wait_for 20 grep -q ready "$1.ready"
 }

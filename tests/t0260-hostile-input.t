@@ -41,7 +41,7 @@ job_with_tasks () {
     amqp-declare-queue --url="$URL" -q "krun.job.$job.results" >/dev/null &&
     for f in "$@"; do amqp-publish --url="$URL" -r "krun.job.$job.tasks" <"$f" || return 1; done &&
     announce "$job" "$TEST_DIR/run-$job" | seal "$KEY" $exp >"ann-$job" &&
-    amqp-publish --url="$URL" -e krun.control -r "" <"ann-$job"
+    amqp-publish --url="$URL" -e "krun.$(pool_of).control" -r "" <"ann-$job"
 }
 queue_depth () { broker_ctl list_queues -q name messages 2>/dev/null | awk -v q="$1" '$1 == q { print $2 }'; }
 queue_empty () { [ "$(queue_depth "$1")" = 0 ]; }
@@ -67,11 +67,11 @@ test_expect_success 'signed but malformed, wrong-version and oversized control m
     printf "{\"v\":1,\"type\":\"announce\",\"job\":\"c1\",\"pa" | seal "$KEY" $exp >c-trunc &&
     printf "{\"v\":3,\"type\":\"end\",\"job\":\"c2\"}" | seal "$KEY" $exp >c-v3 &&
     printf "{\"v\":1,\"type\":\"announce\",\"job\":\"c3\"}" | seal "$KEY" $exp >c-missing &&
-    printf "{\"v\":1,\"type\":\"who\"}" | seal "$KEY" $exp >c-type &&
+    printf "{\"v\":1,\"type\":\"who\",\"nonce\":\"n\"}" | seal "$KEY" $exp >c-type &&
     { printf "{\"v\":1,\"type\":\"end\",\"job\":\"c5\"}"; head -c 9000000 /dev/zero | tr "\0" " "; } |
         seal "$KEY" $exp >c-big &&
     for f in c-trunc c-v3 c-missing c-type c-big; do
-        amqp-publish --url="$URL" -e krun.control -r "" <$f || exit 1
+        amqp-publish --url="$URL" -e "krun.$(pool_of).control" -r "" <$f || exit 1
     done &&
     wait_for 20 grep -q "control queue: rejected message: message of 9000[0-9]* bytes is over the 8388608 byte limit" "$LOG" &&
     grep -q "control queue: rejected message: message is not valid JSON" "$LOG" &&

@@ -107,12 +107,15 @@ test_expect_success '--output-dir makes empty files for silent ranks and truncat
     [ -s outs/sub/2.out ]
 '
 # Last: it restarts the daemon with a directory it must refuse.
-test_expect_success 'a worker without a scratch directory fails the ranks and says why' '
+# Its daemon refuses the job, saying why (issue 11), instead of failing each
+# rank; with no other node the job ends at once, with the reason.
+test_expect_success 'a worker without a scratch directory refuses the job and says why' '
     "$KRUN" down >/dev/null &&
     chmod 755 "$KRUN_STATE_DIR/krund" &&
-    test_expect_code 126 timeout 120 "$KRUN" --inputs four /bin/cat 2>err &&
+    test_expect_code 1 timeout 120 "$KRUN" --inputs four /bin/cat 2>err &&
     chmod 700 "$KRUN_STATE_DIR/krund" &&
     cat err &&
-    [ "$(grep -c "^krun: rank [0-3] failed on node .*: job [0-9a-f]*: no scratch directory: refusing $KRUN_STATE_DIR/krund: mode 0755 lets group or others in (must be 0700)$" err)" -eq 4 ]
+    [ "$(grep -c "^krun: job [0-9a-f]*: node .* refused the job: no scratch space: refusing $KRUN_STATE_DIR/krund: mode 0755 lets group or others in (must be 0700)$" err)" -eq 1 ] &&
+    grep -q "no node left to run it (.*: no scratch space: refusing $KRUN_STATE_DIR/krund" err
 '
 test_done

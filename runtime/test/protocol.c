@@ -94,9 +94,22 @@ static struct protocol_msg good (enum protocol_type type)
 
     switch (type) {
         case PROTOCOL_WHO:
+            m.who.nonce = "5f3a9c0e7b21d468";
+            break;
+        case PROTOCOL_CONFIRM:
+            m.job = JOB;
+            m.join.node = "a";
+            break;
+        case PROTOCOL_REFUSE:
+            m.job = JOB;
+            m.join = (struct protocol_join){.node = "a",
+                                            .reason =
+                                                "cannot stage: cannot create stage "
+                                                "directory /x/cache: Not a directory"};
             break;
         case PROTOCOL_HERE:
-            m.here = (struct protocol_here){.node = "a",
+            m.here = (struct protocol_here){.nonce = "5f3a9c0e7b21d468",
+                                            .node = "a",
                                             .pid = 4242,
                                             .nslots = 4,
                                             .cores = here_cores,
@@ -175,10 +188,16 @@ static void test_wire_form (void)
         struct protocol_msg msg;
         const char *body;
     } cases[] = {
-        {good (PROTOCOL_WHO), "{'v':1,'type':'who'}"},
+        {good (PROTOCOL_WHO), "{'v':1,'type':'who','nonce':'5f3a9c0e7b21d468'}"},
         {good (PROTOCOL_HERE),
          "{'v':1,'type':'here','node':'a','pid':4242,'cores':[0,2,-1,7],'busy':2,"
-         "'started_us':1795371475334785,'version':'0.1.0'}"},
+         "'started_us':1795371475334785,'version':'0.1.0','nonce':'5f3a9c0e7b21d468'}"},
+        {good (PROTOCOL_CONFIRM),
+         "{'v':1,'type':'confirm','job':'" JOB "','node':'a'}"},
+        {good (PROTOCOL_REFUSE),
+         "{'v':1,'type':'refuse','job':'" JOB
+         "','node':'a','reason':'cannot stage: cannot create stage directory /x/cache: "
+         "Not a directory'}"},
         {good (PROTOCOL_JOINED), "{'v':1,'type':'joined','node':'node-7','local':12}"},
         {good (PROTOCOL_ANNOUNCE),
          "{'v':1,'type':'announce','job':'" JOB "','path':'/bin/task',"
@@ -274,7 +293,50 @@ static void test_round_trip_here (void)
     is_int (out.here.busy, 2, "here: busy");
     ok (out.here.started_us == 1795371475334785LL, "here: started_us exact");
     is_str (out.here.version, "0.1.0", "here: version");
+    is_str (out.here.nonce, "5f3a9c0e7b21d468", "here: the nonce of the who answered");
     protocol_msg_clear (&out);
+}
+
+static void test_round_trip_presence (void)
+{
+    struct protocol_msg msg = good (PROTOCOL_WHO), out;
+    struct krun_error error = {{0}};
+
+    ok (round_trip (&msg, &out) == 0 && out.type == PROTOCOL_WHO &&
+            same (out.who.nonce, "5f3a9c0e7b21d468"),
+        "who round-trips with its nonce");
+    protocol_msg_clear (&out);
+    msg = good (PROTOCOL_CONFIRM);
+    ok (round_trip (&msg, &out) == 0 && out.type == PROTOCOL_CONFIRM &&
+            same (out.job, JOB) && same (out.join.node, "a") && !out.join.reason,
+        "confirm round-trips: job, node");
+    protocol_msg_clear (&out);
+    msg = good (PROTOCOL_REFUSE);
+    ok (round_trip (&msg, &out) == 0 && out.type == PROTOCOL_REFUSE &&
+            same (out.job, JOB) && same (out.join.node, "a") &&
+            same (out.join.reason,
+                  "cannot stage: cannot create stage directory /x/cache: Not a "
+                  "directory"),
+        "refuse round-trips: job, node, reason");
+    protocol_msg_clear (&out);
+    errno = 0;
+    ok (decode_text ("{'v':1,'type':'who'}", &out, &error) < 0 && errno == EPROTO &&
+            strstr (error.text, "'nonce'"),
+        "a who without a nonce is refused: %s", error.text);
+    protocol_msg_clear (&out);
+    ok (decode_text ("{'v':1,'type':'refuse','job':'j','node':'a'}", &out, &error) <
+                0 &&
+            strstr (error.text, "'reason'"),
+        "a refusal without a reason is refused: %s", error.text);
+    protocol_msg_clear (&out);
+    ok (decode_text ("{'v':1,'type':'confirm','node':'a'}", &out, &error) < 0 &&
+            strstr (error.text, "'job'"),
+        "a confirmation without a job is refused: %s", error.text);
+    protocol_msg_clear (&out);
+    msg = good (PROTOCOL_HERE);
+    msg.here.nonce = NULL;
+    ok (protocol_encode (&msg, NULL, &error) == NULL && errno == EINVAL,
+        "a here without a nonce is not encoded");
 }
 
 static void test_round_trip_announce (void)
@@ -559,7 +621,8 @@ static void test_accepted (void)
     struct krun_error error = {{0}};
     struct protocol_msg out;
 
-    ok (decode_text ("{'v':1,'type':'who','future':{'x':[1,{'y':null}]},'z':true}",
+    ok (decode_text ("{'v':1,'type':'who','nonce':'n','future':{'x':[1,{'y':null}]},"
+                     "'z':true}",
                      &out, &error) == 0 &&
             out.type == PROTOCOL_WHO,
         "unknown fields are ignored");
@@ -1297,7 +1360,7 @@ static bool mutate (int i, struct protocol_msg *m)
             m->type = 0;
             break;
         case 60:
-            m->type = PROTOCOL_PROGRESS + 1;
+            m->type = PROTOCOL_LAST_TYPE + 1;
             break;
         default:
             return false;
@@ -1336,12 +1399,12 @@ static void test_bad_encodes (void)
 
 static void test_names (void)
 {
-    const char *names[] = {"who",    "here",   "joined", "announce", "task",
-                           "result", "output", "end",    "cancel",   "progress"};
+    const char *names[] = {"who",    "here", "joined", "announce", "task",    "result",
+                           "output", "end",  "cancel", "progress", "confirm", "refuse"};
     char buf[128];
     bool all = true;
 
-    for (int t = PROTOCOL_WHO; t <= PROTOCOL_PROGRESS; t++)
+    for (int t = PROTOCOL_WHO; t <= PROTOCOL_LAST_TYPE; t++)
         all = all && same (protocol_type_name (t), names[t - PROTOCOL_WHO]);
     ok (all, "type names");
     is_str (protocol_type_name (0), "?", "type 0 has no name");
@@ -1629,7 +1692,7 @@ static void test_here_jobs (void)
     check_wire (&msg,
                 "{'v':1,'type':'here','node':'a','pid':4242,'cores':[0,2,-1,7],"
                 "'busy':2,'started_us':1795371475334785,'version':'0.1.0',"
-                "'jobs':['" JOB "','0a1b2c3d4e5f6071']}",
+                "'jobs':['" JOB "','0a1b2c3d4e5f6071'],'nonce':'5f3a9c0e7b21d468'}",
                 NULL, 0, "here with jobs encodes as documented");
     ok (round_trip (&msg, &out) == 0 && out.here.njobs == 2 &&
             same (out.here.jobs[0], JOB) && same (out.here.jobs[1], "0a1b2c3d4e5f6071"),
@@ -1638,13 +1701,13 @@ static void test_here_jobs (void)
 
     /* An older daemon sends no jobs field; an empty list is not sent. */
     ok (decode_text ("{'v':1,'type':'here','node':'a','pid':1,'cores':[0],'busy':0,"
-                     "'started_us':1,'version':'x'}",
+                     "'started_us':1,'version':'x','nonce':'n'}",
                      &out, &error) == 0 &&
             out.here.njobs == 0 && out.here.jobs == NULL,
         "here without jobs decodes as no jobs");
     protocol_msg_clear (&out);
     ok (decode_text ("{'v':1,'type':'here','node':'a','pid':1,'cores':[0],'busy':0,"
-                     "'started_us':1,'version':'x','jobs':[]}",
+                     "'started_us':1,'version':'x','jobs':[],'nonce':'n'}",
                      &out, &error) == 0 &&
             out.here.njobs == 0,
         "here with an empty jobs array decodes as no jobs");
@@ -1736,6 +1799,7 @@ int main (void)
     test_wire_form ();
     test_round_trip_simple ();
     test_round_trip_here ();
+    test_round_trip_presence ();
     test_round_trip_announce ();
     test_round_trip_result ();
     test_time_stamps ();

@@ -30,7 +30,7 @@ inject () {
     amqp-declare-queue --url="$URL" -q "krun.job.$1.tasks" >/dev/null &&
     amqp-declare-queue --url="$URL" -q "krun.job.$1.results" >/dev/null &&
     amqp-publish --url="$URL" -r "krun.job.$1.tasks" <"$2" &&
-    amqp-publish --url="$URL" -e krun.control -r "" <"$3"
+    amqp-publish --url="$URL" -e "krun.$(pool_of).control" -r "" <"$3"
 }
 
 forge_setup () {

@@ -99,6 +99,19 @@ wait_for () {
     done
 }
 
+# The pool of key file $1 (default: the state directory's key), computed
+# independently of krun (docs/protocol.md, Pools): "k" and the first 16 hex
+# digits of HMAC-SHA256(E, "krun-pool"), E = HKDF-SHA256(key, no salt,
+# info "krun-sig-v2 AES-256-GCM") as the seals derive it.
+pool_of () {
+    local key=${1:-$KRUN_STATE_DIR/key} e
+    e=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 \
+        -kdfopt "key:$(tr -d '\n' <"$key")" -kdfopt "info:krun-sig-v2 AES-256-GCM" HKDF |
+        tr -d ':' | tr 'A-F' 'a-f')
+    printf 'k%s\n' "$(printf 'krun-pool' |
+        openssl dgst -sha256 -mac HMAC -macopt "hexkey:$e" -r | cut -c1-16)"
+}
+
 # A free loopback port (for the embedded broker test).
 broker_free_port () {
     _broker_free_port
