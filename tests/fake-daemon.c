@@ -2,7 +2,7 @@
  * queries but never takes part in a job, to test how a launcher treats
  * nodes that answer and then fall silent, and answers it must not believe.
  *
- *   fake-daemon URL POOL KEYFILE NODE MODE [SLOTS [TIMEOUT_S]]
+ *   fake-daemon URL POOL KEYFILE NODE MODE [SLOTS [TIMEOUT_S [PID]]]
  *
  * It consumes the pool's roster queue (so launchers wait for its answer) and
  * answers each "who" for node NODE with SLOTS slots (default 2):
@@ -12,6 +12,8 @@
  *   replayed  sealed with KEYFILE, but with another nonce (a replay of an
  *             answer to an earlier query)
  *   unsigned  the answer without a seal (forged)
+ * The answer names PID as the daemon's (default its own): a daemon elsewhere
+ * (a container, another machine) may report any number.
  * Prints "ready" on stderr once it listens; exits after TIMEOUT_S (300). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,8 @@
 #include "transport.h"
 
 static void answer (struct transport *t, const struct sign_key *key, const char *node,
-                    int slots, const char *mode, const struct transport_message *m)
+                    int slots, int pid, const char *mode,
+                    const struct transport_message *m)
 {
     struct protocol_msg who = {0};
     struct protocol_msg here = {.type = PROTOCOL_HERE};
@@ -47,7 +50,7 @@ static void answer (struct transport *t, const struct sign_key *key, const char 
     here.here = (struct protocol_here){
         .nonce = strcmp (mode, "replayed") == 0 ? "0000000000000000" : who.who.nonce,
         .node = (char *)node,
-        .pid = getpid (),
+        .pid = pid,
         .nslots = slots,
         .cores = cores,
         .started_us = clock_wall_us (),
@@ -82,11 +85,12 @@ int main (int argc, char *argv[])
     if (argc < 6) {
         fprintf (stderr,
                  "usage: fake-daemon URL POOL KEYFILE NODE ghost|replayed|unsigned "
-                 "[SLOTS [TIMEOUT_S]]\n");
+                 "[SLOTS [TIMEOUT_S [PID]]]\n");
         return 2;
     }
     int slots = argc > 6 ? atoi (argv[6]) : 2;
     int64_t deadline = clock_mono_ms () + (argc > 7 ? atoi (argv[7]) : 300) * 1000LL;
+    int pid = argc > 8 ? atoi (argv[8]) : (int)getpid ();
     if (slots < 1 || slots > 256)
         return 2;
     if (pool_init (&pool, argv[2], &error) < 0 ||
@@ -110,7 +114,7 @@ int main (int argc, char *argv[])
             goto out;
         }
         if (got == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, "who") == 0)
-            answer (t, key, argv[4], slots, argv[5], &m);
+            answer (t, key, argv[4], slots, pid, argv[5], &m);
     }
     rc = 0;
 out:

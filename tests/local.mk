@@ -51,10 +51,7 @@ EXTRA_DIST += tests/lib tests/kube $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/amqp-capture
 tests_amqp_capture_SOURCES = tests/amqp-capture.c
 tests_amqp_capture_LDADD = runtime/libkrunrt.la
-# Helper of the private broker test (tests/t0177-private-broker.t).
-check_PROGRAMS += tests/fake-here
-tests_fake_here_SOURCES = tests/fake-here.c
-tests_fake_here_LDADD = runtime/libkrunrt.la
+# A daemon that answers presence only (t0270, and t0177 for a reported PID).
 check_PROGRAMS += tests/fake-daemon
 tests_fake_daemon_SOURCES = tests/fake-daemon.c
 tests_fake_daemon_LDADD = runtime/libkrunrt.la

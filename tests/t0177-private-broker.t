@@ -169,8 +169,8 @@ cp /bin/sleep krund && { ./krund 300 & sleeper=$!; }
 test_expect_success 'krun down spares a process named krund whose PID came over the broker' '
     wait_for 5 eval "[ \"\$(cat /proc/$sleeper/comm 2>/dev/null)\" = krund ]" &&
     dpid=$(our_daemon) && [ -n "$dpid" ] && process_alive "$dpid" &&
-    { "$KRUN_TOP_BUILDDIR/tests/fake-here" "$(private_url)" elsewhere "$sleeper" 30 \
-        2>fake.err & } &&
+    { "$KRUN_TOP_BUILDDIR/tests/fake-daemon" "$(private_url)" "$(pool_of)" \
+        "$KRUN_STATE_DIR/key" elsewhere ghost 1 30 "$sleeper" 2>fake.err & } &&
     wait_for 10 grep -q ready fake.err &&
     "$KRUN" status >st2 && cat st2 && grep -qE "^elsewhere +1 +0 +$sleeper " st2 &&
     "$KRUN" down >down.out && cat down.out &&
