@@ -1,9 +1,10 @@
 #!/bin/bash
-# Broker restarts spend no attempts of tasks that never ran.  The broker
-# marks every message it recovers from disk "redelivered"; only the tasks
-# that were running when it went down ran, so only they run again with
-# KRUN_ATTEMPT=2.  With delivery_limit 2, two restarts fail no rank, and
-# the rerun summary counts the real reruns.
+# Broker crashes spend no attempts of tasks that never ran.  A broker that
+# recovers from a crash (not a clean stop) marks every message it recovers
+# from disk "redelivered"; only the tasks that were running when it went
+# down ran, so only they run again with KRUN_ATTEMPT=2.  With
+# delivery_limit 2, two crashes fail no rank, and the rerun summary counts
+# the real reruns.
 . "$(dirname "$0")/lib/test-lib.sh"
 test_start_broker
 test_config <<CFG
@@ -22,18 +23,26 @@ echo "done rank=$KRUN_RANK attempt=$KRUN_ATTEMPT"
 SH
 chmod +x work.sh
 
+# kill -9 of the broker's whole process group, then a start on the same
+# port and directory.
+broker_crash () {
+    kill -KILL -- "-$(cat "$BROKER_DIR/session.pid")" &&
+    broker_stop &&
+    broker_start "$BROKER_DIR"
+}
+
 test_expect_success 'warm up the daemon' '
     "$KRUN" -n 4 /bin/true
 '
 reconnects () { [ "$(grep -c "reconnected" err1)" -ge "$1" ]; }
-test_expect_success 'two broker restarts during a 120-rank run with delivery_limit 2' '
+test_expect_success 'two broker crashes during a 120-rank run with delivery_limit 2' '
     "$KRUN" -n 120 --timeline out1.csv ./work.sh >out1 2>err1 &
     pid=$!
     sleep 3 &&
-    broker_restart >restart1.log 2>&1 &&
+    broker_crash >restart1.log 2>&1 &&
     wait_for 120 reconnects 1 &&
     sleep 3 &&
-    broker_restart >restart2.log 2>&1 &&
+    broker_crash >restart2.log 2>&1 &&
     wait_for 120 reconnects 2 &&
     { wait $pid; rc=$?; } &&
     cat err1 &&
@@ -41,7 +50,7 @@ test_expect_success 'two broker restarts during a 120-rank run with delivery_lim
     [ $rc -eq 0 ]
 '
 # A rank ran again only if its earlier attempt started (the task's own
-# record), and at most the 4 running ones per restart did.
+# record), and at most the 4 running ones per crash did.
 reruns () { awk '$2 > 1' started | wc -l; }
 test_expect_success 'no rank failed, every rank has one result' '
     ! grep -q "delivered .* times" err1 &&
