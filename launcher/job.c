@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "exitstatus.h"
 #include "fdio.h"
+#include "handled.h"
 #include "job.h"
 #include "joblog.h"
 #include "protocol.h"
@@ -80,6 +81,7 @@ struct job {
     struct joblog *joblog;
     int reannounce;        /* renewals that also announce the job again */
     bool started_known;    /* slots report each attempt they start (progress 0) */
+    struct handled *handled; /* durable jobs: messages handled lately */
     unsigned long refused; /* unsigned or badly signed reports ignored */
     /* Per stream (1, 2): the rank whose line longer than LINE_HOLD_MAX is
      * written but not ended yet, or -1. */
@@ -759,6 +761,27 @@ out:
     return rc;
 }
 
+/* Handle a delivery of the results queue, unless it is a copy of one that
+ * was handled already but whose ack did not reach the broker (handled.h):
+ * the broker delivers those again after a reconnection.  Returns 0, or -1
+ * with errp if the broker failed. */
+static int handle_delivery (struct job *j, const struct transport_message *m,
+                            struct krun_error *errp)
+{
+    uint64_t id;
+
+    if (!j->handled)
+        return handle_message (j, m, errp);
+    id = handled_id (m->body, m->len);
+    if (m->redelivered && handled_contains (j->handled, id))
+        return 0;
+    if (handle_message (j, m, errp) < 0)
+        return -1;
+    /* Out of memory only risks printing output twice after a reconnection. */
+    handled_add (j->handled, id);
+    return 0;
+}
+
 static int write_timeline (const struct job *j, struct krun_error *errp)
 {
     FILE *f = fopen (j->opts->timeline, "w");
@@ -802,6 +825,7 @@ void job_destroy (struct job *j)
     free (j->announce);
     joblog_close (j->joblog, NULL);
     transport_destroy (j->renewer);
+    handled_destroy (j->handled);
     transport_destroy (j->owned);
     free (j);
     errno = saved_errno;
@@ -848,6 +872,10 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
     j->opts = opts;
     j->midline[1] = j->midline[2] = -1;
     j->started_known = opts->durable || opts->progress;
+    if (opts->durable && !(j->handled = handled_create ())) {
+        errprintf_errno (errp, "cannot create a job");
+        goto error;
+    }
     if (make_job_id (j->id, sizeof (j->id)) < 0) {
         errprintf_errno (errp, "cannot make a job id");
         goto error;
@@ -1118,8 +1146,11 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
     int64_t renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
     while (j->done < opts->size) {
         if (clock_mono_ms () >= renew_at) {
-            if (renew_task_queue (j, errp) < 0 &&
-                (errno == ENOENT || recover (j, errp) < 0))
+            /* A round trip: the broker has the acks sent before it. */
+            if (renew_task_queue (j, errp) == 0) {
+                if (j->handled)
+                    handled_rotate (j->handled);
+            } else if (errno == ENOENT || recover (j, errp) < 0)
                 goto error;
             if (j->reannounce > 0) {
                 j->reannounce--;
@@ -1149,10 +1180,11 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
          * declare_results_queue()). */
         if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, RESULTS_TAG) == 0) {
             uint64_t tag = m.delivery_tag;
-            if ((handle_message (j, &m, errp) < 0 ||
-                 (j->opts->durable && transport_ack (j->t, tag, errp) < 0)) &&
-                recover (j, errp) < 0)
-                goto error;
+            if (handle_delivery (j, &m, errp) < 0 ||
+                (j->opts->durable && transport_ack (j->t, tag, errp) < 0)) {
+                if (recover (j, errp) < 0)
+                    goto error;
+            }
         }
         /* The broker cancels the consumer of a queue that is deleted. */
         if (rc == TRANSPORT_CANCELLED && strcmp (m.consumer_tag, RESULTS_TAG) == 0) {

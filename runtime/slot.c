@@ -1088,9 +1088,10 @@ static void check_leases (struct slot *s)
         struct krun_error error;
         char queue[sizeof (j->queue)];
         snprintf (queue, sizeof (queue), "%s", j->queue);
-        log_msg ("job %s: launcher gone (no consumer on its results queue for %d s), "
-                 "deleting its task queue",
-                 j->id, (int)((now - j->orphaned_ms) / 1000));
+        log_msg (
+            "job %s: launcher gone (no consumer on its results queue for %d s), "
+            "deleting its task queue",
+            j->id, (int)((now - j->orphaned_ms) / 1000));
         job_drop (s, j, true);
         if (transport_delete_queue (s->t, queue, &error) < 0)
             log_msg ("%s", error.text);

@@ -1055,8 +1055,8 @@ int transport_qos (struct transport *t, int prefetch, struct krun_error *errp)
                         "cannot set prefetch count");
 }
 
-static int consume (struct transport *t, const char *queue, const char *tag, bool no_ack,
-                    bool exclusive, struct krun_error *errp)
+static int consume (struct transport *t, const char *queue, const char *tag,
+                    bool no_ack, bool exclusive, struct krun_error *errp)
 {
     amqp_basic_consume_ok_t *ok;
     struct consumer *c;

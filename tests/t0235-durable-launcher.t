@@ -32,18 +32,6 @@ every_result_once () {
     [ "$(tail -n +2 "$1.csv" | cut -d, -f6 | sort -u)" = 0 ]
 }
 results_queue () { broker_queue_names | grep '^krun\.job\..*\.results$'; }
-# Wait at most $1 seconds for process $2 to end, then kill it; its exit
-# status, or 124 if it had to be killed.
-wait_bounded () {
-    if wait_for "$1" eval '! process_alive $2'; then
-        wait "$2"
-    else
-        echo "process $2 still runs after $1 s: killing it"
-        kill -9 "$2"
-        wait "$2"
-        return 124
-    fi
-}
 
 test_expect_success 'warm up the daemon' '
     "$KRUN" -n 4 /bin/true
@@ -56,12 +44,12 @@ steal () {
     pid=$!
     wait_for 30 results_queue &&
     q=$(results_queue) &&
-    { amqp-consume -u "$KRUN_AMQP_URL" -q "$q" -A -c 60 cat >"$1.stolen" 2>"$1.thief"; rc=$?; } &&
-    echo "thief exit status $rc" &&
-    cat "$1.thief" &&
+    { amqp-consume -u "${KRUN_AMQP_URL%/}" -q "$q" -A -c 60 cat >"$1.stolen" 2>"$1.thief"; rc=$?; }
+    echo "thief exit status $rc"
+    cat "$1.thief"
+    wait_bounded 120 $pid &&
     [ $rc -ne 0 ] && grep -q "ACCESS_REFUSED" "$1.thief" &&
     [ ! -s "$1.stolen" ] &&
-    wait_bounded 120 $pid &&
     every_result_once "$1" 60
 }
 test_expect_success 'another consumer of a durable results queue is refused; every result arrives' '
@@ -84,16 +72,13 @@ SH
 chmod +x long.sh
 mkdir pids
 all_started () { [ "$(ls pids | wc -l)" -eq 4 ]; }
-none_alive () {
-    for f in pids/*; do process_alive "$(cat "$f")" && return 1; done
-    return 0
-}
-no_job_queues () { ! broker_queue_names | grep -q "^krun\.job\."; }
 test_expect_success 'durable launcher killed with SIGKILL: the next job runs on its slots within 90 s + checks' '
     "$KRUN" -n 8 ./long.sh >out3 2>err3 &
     pid=$!
-    wait_for 30 all_started && kill -9 $pid && { wait $pid; true; } &&
-    start=$(date +%s) &&
+    wait_for 30 all_started || { kill -9 $pid; exit 1; }
+    kill -9 $pid
+    wait $pid
+    start=$(date +%s)
     "$KRUN" -n 4 /bin/echo again >out4 2>err4 &
     next=$!
     wait_bounded 150 $next &&
@@ -101,7 +86,7 @@ test_expect_success 'durable launcher killed with SIGKILL: the next job runs on 
     echo "the next job ended $elapsed s after the launcher was killed" &&
     [ "$(grep -c "^again$" out4)" -eq 4 ] &&
     [ "$elapsed" -ge 80 ] &&
-    none_alive
+    pids_none_alive pids
 '
 test_expect_success '... and the killed job leaves no queue behind' '
     wait_for 60 no_job_queues
@@ -116,8 +101,10 @@ test_expect_success 'durable launcher stopped for 90 s, then continued: every re
     pid=$!
     sleep 2 && kill -STOP $pid &&
     sleep 90 && kill -CONT $pid &&
-    wait_bounded 120 $pid &&
-    cat err5 &&
+    { wait_bounded 120 $pid; rc=$?; }
+    cat err5
+    echo "exit status $rc"
+    [ $rc -eq 0 ] &&
     grep -q "reconnected" err5 &&
     every_result_once out5 40
 '

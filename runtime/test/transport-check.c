@@ -631,12 +631,14 @@ static void test_exclusive_consumer (const char *url)
         "another connection's consumer is refused with EACCES: %s", error.text);
     transport_destroy (thief);
     thief = connect_or_bail (url, 0);
-    ok (transport_queue_info (thief, q, NULL, &consumers, &error) == 0 && consumers == 1,
+    ok (transport_queue_info (thief, q, NULL, &consumers, &error) == 0 &&
+            consumers == 1,
         "another connection's passive declare works and counts 1 consumer");
     ok (publish (thief, "", q, "result", NULL, 0, "{\"n\":1}") == 0 &&
             transport_wait_confirms (thief, 10000, &error) == 0,
         "another connection publishes to it");
-    ok (next_event (owner, 5000, &m) == TRANSPORT_DELIVERY && body_is (&m, "{\"n\":1}") &&
+    ok (next_event (owner, 5000, &m) == TRANSPORT_DELIVERY &&
+            body_is (&m, "{\"n\":1}") &&
             transport_ack (owner, m.delivery_tag, &error) == 0,
         "the exclusive consumer gets it");
     ok (transport_cancel (owner, "owner", &error) == 0 &&
