@@ -621,11 +621,14 @@ static void test_exclusive_consumer (const char *url)
     struct transport *thief = connect_or_bail (url, 0);
     const char *q = name ("exclusive-consumer");
     unsigned consumers = 0;
+    void *body = NULL;
+    size_t len = 0;
 
     ok (transport_declare_queue (owner, q, 0, 60000, NULL, &error) == 0,
         "declare a queue that is neither exclusive nor auto-delete");
-    ok (transport_consume_exclusive (owner, q, "owner", false, &error) == 0,
-        "consume it exclusively");
+    ok (transport_qos (owner, 1, &error) == 0 &&
+            transport_consume_exclusive (owner, q, "owner", false, &error) == 0,
+        "consume it exclusively, prefetch 1");
     errno = 0;
     ok (transport_consume (thief, q, "thief", true, &error) < 0 && errno == EACCES,
         "another connection's consumer is refused with EACCES: %s", error.text);
@@ -635,12 +638,22 @@ static void test_exclusive_consumer (const char *url)
             consumers == 1,
         "another connection's passive declare works and counts 1 consumer");
     ok (publish (thief, "", q, "result", NULL, 0, "{\"n\":1}") == 0 &&
+            publish (thief, "", q, "result", NULL, 0, "{\"n\":2}") == 0 &&
             transport_wait_confirms (thief, 10000, &error) == 0,
-        "another connection publishes to it");
-    ok (next_event (owner, 5000, &m) == TRANSPORT_DELIVERY &&
-            body_is (&m, "{\"n\":1}") &&
+        "another connection publishes two messages to it");
+    ok (next_event (owner, 5000, &m) == TRANSPORT_DELIVERY && body_is (&m, "{\"n\":1}"),
+        "the exclusive consumer gets the first");
+    /* What docs/protocol.md says: an exclusive consumer keeps other
+     * consumers out, not basic.get. */
+    ok (transport_peek (thief, q, &body, &len, &error) == 0 && len == 7 &&
+            memcmp (body, "{\"n\":2}", 7) == 0,
+        "basic.get by another connection is not refused");
+    free (body);
+    ok (transport_ack (owner, m.delivery_tag, &error) == 0 &&
+            next_event (owner, 5000, &m) == TRANSPORT_DELIVERY &&
+            body_is (&m, "{\"n\":2}") &&
             transport_ack (owner, m.delivery_tag, &error) == 0,
-        "the exclusive consumer gets it");
+        "the exclusive consumer gets the second, put back");
     ok (transport_cancel (owner, "owner", &error) == 0 &&
             transport_consume_exclusive (thief, q, "thief", true, &error) == 0,
         "once it is cancelled, another consumer may take the queue");
