@@ -83,11 +83,12 @@ test_expect_success 'durable launcher killed with SIGKILL: the next job runs on 
     next=$!
     wait_bounded 150 $next &&
     elapsed=$(($(date +%s) - start)) &&
-    echo "the next job ended $elapsed s after the launcher was killed" &&
+    echo "$elapsed" >sigkill.elapsed &&
     [ "$(grep -c "^again$" out4)" -eq 4 ] &&
     [ "$elapsed" -ge 80 ] &&
     pids_none_alive pids
 '
+echo "# the next job ended $(cat sigkill.elapsed 2>/dev/null) s after the launcher was killed"
 test_expect_success '... and the killed job leaves no queue behind' '
     wait_for 60 no_job_queues
 '
@@ -100,14 +101,17 @@ test_expect_success 'durable launcher stopped for 90 s, then continued: every re
     "$KRUN" -n 40 --timeline out5.csv ./work.sh >out5 2>err5 &
     pid=$!
     sleep 2 && kill -STOP $pid &&
-    sleep 90 && kill -CONT $pid &&
+    sleep 90 && kill -CONT $pid && start=$(date +%s) &&
     { wait_bounded 120 $pid; rc=$?; }
+    echo "$(($(date +%s) - start)) s after SIGCONT, $(grep -c "^done rank=" out5) lines" \
+        "for 40 ranks; $(grep reconnected err5)" >sigstop.figures
     cat err5
     echo "exit status $rc"
     [ $rc -eq 0 ] &&
     grep -q "reconnected" err5 &&
     every_result_once out5 40
 '
+echo "# the stopped launcher ended $(cat sigstop.figures 2>/dev/null)"
 test_expect_success 'the pool serves the next job' '
     "$KRUN" -n 8 --timeline out6.csv ./work.sh >out6 && every_result_once out6 8
 '
