@@ -639,7 +639,7 @@ static void fail_rank (struct job *j, int rank, int attempt, const char *why)
     struct protocol_result res = {
         .rank = rank,
         .attempt = attempt,
-        .node = strdup (r->started_node ? r->started_node : "(none)"),
+        .node = strdup (r->started_node ? r->started_node : "(unknown)"),
         .slot = -1,
         .local = -1,
         .core = -1,
@@ -846,7 +846,7 @@ void job_destroy (struct job *j)
  * without a consumer), or when the launcher deletes it.  Its messages are
  * acked after they are handled, so those the broker pushed to a connection
  * that died come back; a transient job cannot survive its connection, so
- * it consumes without acks (docs/protocol.md, "Results queue"). */
+ * it consumes without acks (docs/protocol.md, "Results queue acks"). */
 static int declare_results_queue (struct job *j, struct krun_error *errp)
 {
     if (transport_declare_queue (
