@@ -11,8 +11,9 @@
  * handles and skips a redelivered one whose id it noted.
  *
  * Ids are kept in two generations: handled_rotate(), called after each
- * successful broker round trip of the launcher (every 10 s: such a round
- * trip proves the broker had the acks sent before it), drops the older one.
+ * successful round trip on the launcher's connection (every 10 s: such a
+ * round trip proves the broker had the acks sent before it), drops the
+ * older one.
  * So the set holds at most two renewal periods of messages.
  */
 #ifndef KRUN_HANDLED_H

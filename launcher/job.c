@@ -42,6 +42,8 @@ static const char *const lost_what[LOST_KINDS] = {
     "output to --output-dir",
     "result to --results",
 };
+/* Unacked results a durable job's launcher may hold. */
+#define RESULTS_PREFETCH 256
 /* How long to wait for the broker to confirm a task published again. */
 #define PUBLISH_CONFIRM_MS 30000
 
@@ -79,10 +81,10 @@ struct job {
     int retried;
     int exit_status;
     struct joblog *joblog;
-    int reannounce;        /* renewals that also announce the job again */
-    bool started_known;    /* slots report each attempt they start (progress 0) */
+    int reannounce;          /* renewals that also announce the job again */
+    bool started_known;      /* slots report each attempt they start (progress 0) */
     struct handled *handled; /* durable jobs: messages handled lately */
-    unsigned long refused; /* unsigned or badly signed reports ignored */
+    unsigned long refused;   /* unsigned or badly signed reports ignored */
     /* Per stream (1, 2): the rank whose line longer than LINE_HOLD_MAX is
      * written but not ended yet, or -1. */
     int midline[3];
@@ -849,10 +851,13 @@ void job_destroy (struct job *j)
  * it consumes without acks (docs/protocol.md, "Results queue acks"). */
 static int declare_results_queue (struct job *j, struct krun_error *errp)
 {
+    /* Acked deliveries are bounded: a round trip on this connection (see
+     * job_run()) holds at most RESULTS_PREFETCH of them in memory. */
     if (transport_declare_queue (
             j->t, j->results_queue,
             j->opts->durable ? TRANSPORT_DURABLE : TRANSPORT_AUTO_DELETE,
             PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp) < 0 ||
+        (j->opts->durable && transport_qos (j->t, RESULTS_PREFETCH, errp) < 0) ||
         transport_consume_exclusive (j->t, j->results_queue, RESULTS_TAG,
                                      !j->opts->durable, errp) < 0)
         return -1;
@@ -1146,12 +1151,14 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
     int64_t renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
     while (j->done < opts->size) {
         if (clock_mono_ms () >= renew_at) {
-            /* A round trip: the broker has the acks sent before it. */
-            if (renew_task_queue (j, errp) == 0) {
-                if (j->handled)
-                    handled_rotate (j->handled);
-            } else if (errno == ENOENT || recover (j, errp) < 0)
+            if (renew_task_queue (j, errp) < 0 &&
+                (errno == ENOENT || recover (j, errp) < 0))
                 goto error;
+            /* A round trip on the job's own connection (the renewals use
+             * another): the broker has the acks sent on it before. */
+            if (j->handled &&
+                transport_queue_info (j->t, j->results_queue, NULL, NULL, NULL) == 0)
+                handled_rotate (j->handled);
             if (j->reannounce > 0) {
                 j->reannounce--;
                 if (publish_signed (j, PROTOCOL_EXCHANGE_CONTROL, "", "announce", 0,
