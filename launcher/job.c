@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "exitstatus.h"
 #include "fdio.h"
+#include "handled.h"
 #include "job.h"
 #include "joins.h"
 #include "joblog.h"
@@ -42,6 +43,10 @@ static const char *const lost_what[LOST_KINDS] = {
     "output to --output-dir",
     "result to --results",
 };
+/* Unacked results a durable job's launcher may hold. */
+#define RESULTS_PREFETCH 256
+/* How long to wait for the broker to confirm a task published again. */
+#define PUBLISH_CONFIRM_MS 30000
 
 /* What the launcher knows of one rank. */
 struct rank {
@@ -53,6 +58,9 @@ struct rank {
     char *partial[3];              /* output of stream 1/2 after the last newline */
     size_t partial_len[3];
     int min_attempt;             /* results of earlier attempts are stale (--retries) */
+    int published_attempt;       /* the attempt this launcher published last */
+    int started;                 /* highest attempt a slot reported started */
+    char *started_node;          /* where it started */
     int retries;                 /* --retries used */
     bool resumed;                /* succeeded in the run --resume named: not run */
     bool output_file_started[3]; /* --output-dir: this job truncated it already */
@@ -74,8 +82,10 @@ struct job {
     int retried;
     int exit_status;
     struct joblog *joblog;
-    int reannounce;        /* renewals that also announce the job again */
-    unsigned long refused; /* unsigned or badly signed reports ignored */
+    int reannounce;          /* renewals that also announce the job again */
+    bool started_known;      /* slots report each attempt they start (progress 0) */
+    struct handled *handled; /* durable jobs: messages handled lately */
+    unsigned long refused;   /* unsigned or badly signed reports ignored */
     /* Per stream (1, 2): the rank whose line longer than LINE_HOLD_MAX is
      * written but not ended yet, or -1. */
     int midline[3];
@@ -161,7 +171,10 @@ static int encode_announce (struct job *j, struct krun_error *errp)
     a->timeout_ms = o->timeout_ms;
     a->output_limit = o->output_limit;
     a->inputs = o->inputs != NULL;
-    a->progress = o->progress != NULL;
+    /* The progress messages also say which attempts started, which a
+     * durable job needs to tell a task recovered by a restarted broker from
+     * one whose slot failed (handle_redelivered()). */
+    a->progress = j->started_known;
     a->program_sha256 = (char *)o->program_sha256;
     a->nstaged = o->nstaged;
     a->staged_files = o->staged_files;
@@ -250,6 +263,7 @@ static int publish_task (struct job *j, int rank, int attempt, struct krun_error
     if (!(body = protocol_encode (&msg, &len, errp)))
         return -1;
     j->ranks[rank].published_us = clock_wall_us ();
+    j->ranks[rank].published_attempt = attempt;
     rc = publish_signed (j, "", j->task_queue, "task",
                          j->opts->durable ? TRANSPORT_PERSISTENT : 0, SIGN_TASK_TTL_US,
                          body, len, errp);
@@ -661,6 +675,78 @@ static void handle_join (struct job *j, const struct protocol_msg *msg)
              msg->join.node, msg->join.reason);
 }
 
+/* A slot reported that it starts attempt of rank (a progress message). */
+static void rank_started (struct job *j, const struct protocol_progress *p)
+{
+    struct rank *r = &j->ranks[p->rank];
+    char *node;
+
+    if (p->attempt <= r->started || !(node = strdup (p->node)))
+        return;
+    free (r->started_node);
+    r->started_node = node;
+    r->started = p->attempt;
+}
+
+/* End rank as failed without a slot's result (why says why). */
+static void fail_rank (struct job *j, int rank, int attempt, const char *why)
+{
+    struct rank *r = &j->ranks[rank];
+    int64_t now = clock_wall_us ();
+    struct protocol_result res = {
+        .rank = rank,
+        .attempt = attempt,
+        .node = strdup (r->started_node ? r->started_node : "(unknown)"),
+        .slot = -1,
+        .local = -1,
+        .core = -1,
+        .status = PROTOCOL_FAILED,
+        .code = 127,
+        .start_us = now,
+        .end_us = now,
+        .error = strdup (why),
+    };
+
+    if (res.node && res.error)
+        handle_result (j, &res);
+    free (res.node);
+    free (res.error);
+}
+
+/* A slot handed back a task that the broker delivered to it redelivered
+ * (slot.c: handle_redelivery()).  Its attempt counts only if a slot said it
+ * started it: a task that a restarted broker recovered from disk, or that a
+ * slot held without starting, keeps its attempt.  When started records are
+ * not asked for (a transient job without a status line), every redelivery
+ * counts, as the broker cannot recover a transient queue.  Publishes the
+ * task again with the attempt it earned, or fails the rank at the delivery
+ * limit.  Returns 0, or -1 with errp if the broker failed (the delivery is
+ * then not acked, and comes back). */
+static int handle_redelivered (struct job *j, const struct protocol_task *task,
+                               struct krun_error *errp)
+{
+    struct rank *r = &j->ranks[task->rank];
+    bool started = !j->started_known || r->started >= task->attempt;
+    int attempt = started ? task->attempt + 1 : task->attempt;
+
+    /* Late copies: the rank has its result, or was published again since
+     * (--retries, or an earlier copy of this redelivery). */
+    if (r->done || task->attempt < r->published_attempt)
+        return 0;
+    if (attempt > j->opts->delivery_limit) {
+        char why[128];
+        snprintf (why, sizeof (why),
+                  "delivered %d times without finishing (delivery limit)",
+                  task->attempt);
+        fail_rank (j, task->rank, task->attempt, why);
+        return 0;
+    }
+    if (publish_task (j, task->rank, attempt, errp) < 0 ||
+        transport_wait_confirms (j->t, PUBLISH_CONFIRM_MS, errp) < 0)
+        return -1;
+    return 0;
+}
+
 /* A message on the results queue that is refused: say so for the first
  * few, then count them. */
 static void refuse (struct job *j, const char *why)
@@ -671,10 +757,14 @@ static void refuse (struct job *j, const char *why)
                  j->refused == 3 ? " (further ones not shown)" : "");
 }
 
-static void handle_message (struct job *j, const struct transport_message *m)
+/* Handle a message of the results queue.  Returns 0 (also for a message
+ * that is ignored), or -1 with errp if the broker failed. */
+static int handle_message (struct job *j, const struct transport_message *m,
+                           struct krun_error *errp)
 {
     struct protocol_msg msg = {0};
     struct krun_error error;
+    int rc = 0;
     const char *body = m->body;
     size_t len = m->len;
     /* Slots seal what they report; joined and presence answers are not. */
@@ -683,7 +773,7 @@ static void handle_message (struct job *j, const struct transport_message *m)
     if (sealed && sign_open (j->opts->key, m->body, m->len, clock_wall_us (), &body,
                              &len, NULL, &error) < 0) {
         refuse (j, error.text);
-        return;
+        return 0;
     }
     if (protocol_decode (body, len, &msg, &error) < 0) {
         fprintf (stderr, "krun: ignoring a bad message on %s: %s\n", j->results_queue,
@@ -720,11 +810,37 @@ static void handle_message (struct job *j, const struct transport_message *m)
         handle_output (j, &msg.output);
     else if (msg.type == PROTOCOL_RESULT && msg.result.rank < j->opts->size)
         handle_result (j, &msg.result);
-    else if (msg.type == PROTOCOL_PROGRESS && j->opts->progress)
-        progress_rank_running (j->opts->progress, msg.progress.rank, msg.progress.node,
-                               msg.progress.fraction);
+    else if (msg.type == PROTOCOL_PROGRESS && msg.progress.rank < j->opts->size) {
+        rank_started (j, &msg.progress);
+        if (j->opts->progress)
+            progress_rank_running (j->opts->progress, msg.progress.rank,
+                                   msg.progress.node, msg.progress.fraction);
+    } else if (msg.type == PROTOCOL_TASK && msg.task.rank < j->opts->size)
+        rc = handle_redelivered (j, &msg.task, errp);
 out:
     protocol_msg_clear (&msg);
+    return rc;
+}
+
+/* Handle a delivery of the results queue, unless it is a copy of one that
+ * was handled already but whose ack did not reach the broker (handled.h):
+ * the broker delivers those again after a reconnection.  Returns 0, or -1
+ * with errp if the broker failed. */
+static int handle_delivery (struct job *j, const struct transport_message *m,
+                            struct krun_error *errp)
+{
+    uint64_t id;
+
+    if (!j->handled)
+        return handle_message (j, m, errp);
+    id = handled_id (m->body, m->len);
+    if (m->redelivered && handled_contains (j->handled, id))
+        return 0;
+    if (handle_message (j, m, errp) < 0)
+        return -1;
+    /* Out of memory only risks printing output twice after a reconnection. */
+    handled_add (j->handled, id);
+    return 0;
 }
 
 static int write_timeline (const struct job *j, struct krun_error *errp)
@@ -762,6 +878,7 @@ void job_destroy (struct job *j)
         free (r->result.cpus);
         free (r->partial[1]);
         free (r->partial[2]);
+        free (r->started_node);
     }
     for (int kind = 0; kind < LOST_KINDS; kind++)
         ranklist_destroy (j->lost[kind]);
@@ -771,6 +888,7 @@ void job_destroy (struct job *j)
     cpumap_destroy (j->remap);
     joblog_close (j->joblog, NULL);
     transport_destroy (j->renewer);
+    handled_destroy (j->handled);
     transport_destroy (j->owned);
     free (j);
     errno = saved_errno;
@@ -778,21 +896,31 @@ void job_destroy (struct job *j)
 
 /* The results queue lives as long as this launcher consumes it
  * (auto-delete): if the launcher dies, the queue goes, and slots notice that
- * their results come back or that it is gone.  Not exclusive: a slot's
- * passive declare of another connection's exclusive queue fails with a
- * channel error (RESOURCE_LOCKED) that the broker logs at error level, and
- * every slot checks every 3 s.  x-expires removes it should the launcher die
- * between the declare and the consume.  A durable job must outlive its
- * consumer (a broker restart), so its results queue is durable and not
- * auto-delete: it vanishes by x-expires, PROTOCOL_JOB_QUEUE_EXPIRES_MS after
- * its launcher stopped consuming it, or when the launcher deletes it. */
+ * their results come back or that it is gone.  Not an exclusive queue: a
+ * slot's passive declare of another connection's exclusive queue fails with
+ * a channel error (RESOURCE_LOCKED) that the broker logs at error level, and
+ * every slot checks every 3 s.  But consumed exclusively: nobody else can
+ * take results from it, and its consumer count is this launcher.
+ * x-expires removes it should the launcher die between the declare and the
+ * consume.  A durable job must outlive its consumer (a broker restart, a
+ * launcher away), so its results queue is durable and not auto-delete: it
+ * vanishes by x-expires, PROTOCOL_JOB_QUEUE_EXPIRES_MS after the last
+ * declare (the slots let go of the job after PROTOCOL_LAUNCHER_GRACE_MS
+ * without a consumer), or when the launcher deletes it.  Its messages are
+ * acked after they are handled, so those the broker pushed to a connection
+ * that died come back; a transient job cannot survive its connection, so
+ * it consumes without acks (docs/protocol.md, "Results queue acks"). */
 static int declare_results_queue (struct job *j, struct krun_error *errp)
 {
+    /* Acked deliveries are bounded: a round trip on this connection (see
+     * job_run()) holds at most RESULTS_PREFETCH of them in memory. */
     if (transport_declare_queue (
             j->t, j->results_queue,
             j->opts->durable ? TRANSPORT_DURABLE : TRANSPORT_AUTO_DELETE,
             PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp) < 0 ||
-        transport_consume (j->t, j->results_queue, RESULTS_TAG, true, errp) < 0)
+        (j->opts->durable && transport_qos (j->t, RESULTS_PREFETCH, errp) < 0) ||
+        transport_consume_exclusive (j->t, j->results_queue, RESULTS_TAG,
+                                     !j->opts->durable, errp) < 0)
         return -1;
     return 0;
 }
@@ -809,6 +937,11 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
     j->t = t;
     j->opts = opts;
     j->midline[1] = j->midline[2] = -1;
+    j->started_known = opts->durable || opts->progress;
+    if (opts->durable && !(j->handled = handled_create ())) {
+        errprintf_errno (errp, "cannot create a job");
+        goto error;
+    }
     if (make_job_id (j->id, sizeof (j->id)) < 0) {
         errprintf_errno (errp, "cannot make a job id");
         goto error;
@@ -892,9 +1025,26 @@ static void job_finish (struct job *j, enum protocol_type how)
 }
 
 /* The queues and binding of a running job, and its announcement, again on
- * a new connection. */
+ * a new connection.  Returns 0, or -1 with errp (errno ENOENT if a queue of
+ * the job is gone: declaring it again would make an empty queue that no
+ * slot serves, and the job would wait forever). */
 static int rejoin (struct job *j, struct krun_error *errp)
 {
+    const char *queues[] = {j->results_queue, j->task_queue};
+
+    for (int i = 0; i < 2; i++) {
+        if (transport_queue_info (j->t, queues[i], NULL, NULL, errp) == 0)
+            continue;
+        if (errno == ENOENT)
+            errprintf (errp,
+                       "job %s: its queue %s is gone: the slots let go of a job whose "
+                       "launcher is away from the broker for more than %d s, and "
+                       "`krun down` deletes the queues of running jobs; %d of %d "
+                       "ranks done",
+                       j->id, queues[i], PROTOCOL_LAUNCHER_GRACE_MS / 1000, j->done,
+                       j->opts->size);
+        return -1;
+    }
     if (declare_results_queue (j, errp) < 0 || declare_task_queue (j, j->t, errp) < 0 ||
         transport_bind (j->t, j->results_queue, j->opts->pool->presence,
                         PROTOCOL_KEY_JOINED, errp) < 0)
@@ -931,6 +1081,11 @@ static int reconnect (struct job *j, const char *lost, struct krun_error *errp)
             fprintf (stderr, "krun: job %s: reconnected, %d of %d ranks done\n", j->id,
                      j->done, j->opts->size);
             return 0;
+        }
+        if (errno == ENOENT) {
+            publish_control (j, PROTOCOL_CANCEL, NULL);
+            progress_erase (j->opts->progress);
+            return errprintf (errp, "%s", error.text);
         }
     }
     return errprintf (errp, "job %s: broker still unreachable after %d s: %s", j->id,
@@ -1195,6 +1350,11 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
             if (renew_task_queue (j, errp) < 0 &&
                 (errno == ENOENT || recover (j, errp) < 0))
                 goto error;
+            /* A round trip on the job's own connection (the renewals use
+             * another): the broker has the acks sent on it before. */
+            if (j->handled &&
+                transport_queue_info (j->t, j->results_queue, NULL, NULL, NULL) == 0)
+                handled_rotate (j->handled);
             if (j->reannounce > 0) {
                 j->reannounce--;
                 if (publish_signed (j, j->opts->pool->control, "", "announce", 0,
@@ -1220,8 +1380,17 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
                 goto error;
             continue;
         }
-        if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, RESULTS_TAG) == 0)
-            handle_message (j, &m);
+        /* Acked once handled (written, folded), so that a result is not lost
+         * with a connection that dies meanwhile (durable jobs only: see
+         * declare_results_queue()). */
+        if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, RESULTS_TAG) == 0) {
+            uint64_t tag = m.delivery_tag;
+            if (handle_delivery (j, &m, errp) < 0 ||
+                (j->opts->durable && transport_ack (j->t, tag, errp) < 0)) {
+                if (recover (j, errp) < 0)
+                    goto error;
+            }
+        }
         /* The broker cancels the consumer of a queue that is deleted. */
         if (rc == TRANSPORT_CANCELLED && strcmp (m.consumer_tag, RESULTS_TAG) == 0) {
             queue_gone (j, "results", j->results_queue, errp);

@@ -19,7 +19,8 @@ launcher_krun_SOURCES = \
 	launcher/inputs.c launcher/inputs.h \
 	launcher/rankfiles.c launcher/rankfiles.h \
 	launcher/ranklist.c launcher/ranklist.h \
-	launcher/progress.c launcher/progress.h
+	launcher/progress.c launcher/progress.h \
+	launcher/handled.c launcher/handled.h
 launcher_krun_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_krun_LDADD = runtime/libkrunrt.la $(YAML_LIBS)
 
@@ -34,7 +35,8 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/pidfile.t \
 	launcher/test/ranklist.t \
 	launcher/test/nodefilter.t \
-	launcher/test/joins.t
+	launcher/test/joins.t \
+	launcher/test/handled.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
@@ -54,6 +56,8 @@ launcher_test_program_t_SOURCES = launcher/test/program.c launcher/program.c
 launcher_test_program_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_progress_t_SOURCES = launcher/test/progress.c launcher/progress.c
 launcher_test_progress_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_handled_t_SOURCES = launcher/test/handled.c launcher/handled.c
+launcher_test_handled_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_stagefiles_t_SOURCES = launcher/test/stagefiles.c launcher/stagefiles.c
 launcher_test_stagefiles_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_pidfile_t_SOURCES = launcher/test/pidfile.c launcher/pidfile.c

@@ -52,6 +52,15 @@
  * elsewhere never expires under a waiting launcher. */
 #define PROTOCOL_JOB_QUEUE_EXPIRES_MS 30000
 #define PROTOCOL_JOB_QUEUE_RENEW_MS 10000
+/* A slot lets go of a job whose results queue has had no consumer for this
+ * long: its launcher was killed (a durable results queue outlives it, and
+ * the slots' passive declares keep renewing its x-expires), or has been
+ * away from the broker (suspended, stopped, network) for longer than the
+ * slots wait.  A launcher consumes its results queue exclusively, so the
+ * consumer count is the launcher's connection and nobody else's.  Longer
+ * than a launcher that the broker dropped after missing heartbeats (30 s
+ * heartbeat) needs to come back from a 90 s stop. */
+#define PROTOCOL_LAUNCHER_GRACE_MS 90000
 /* Most job ids a "here" answer carries.  A daemon reports at most 64
  * (DAEMON_MAX_JOBS, daemon.c); decoders take more, so that a later daemon
  * may keep a longer list. */

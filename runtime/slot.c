@@ -50,6 +50,7 @@ struct slot_job {
     char tag[160];   /* consumer tag on the task queue */
     char queue[160]; /* the task queue */
     int64_t lease_checked_ms;
+    int64_t orphaned_ms; /* since when its results queue has no consumer (0: it has) */
     bool consuming;      /* false while paused: see bounce_task() */
     char **env;          /* the tasks' environment, built once per job */
     int env_rank;        /* index of KRUN_RANK in env */
@@ -691,49 +692,29 @@ static void ack (struct slot *s, uint64_t tag)
         log_msg ("%s", error.text);
 }
 
-/* A redelivered task was running on a slot that died, or was given back.
- * Republish it with attempt + 1 (confirmed) before acking the original, so
- * KRUN_ATTEMPT is exact and a poison task stops after delivery_limit. */
+/* A redelivered task may have run on a slot that died or gave it back, or
+ * never have started: the broker marks every message it recovers after a
+ * restart redelivered, and a slot may die holding a task it had not started.
+ * Only the launcher knows which (the slot reports "started" before it runs a
+ * task, see publish_started()), so the task goes to the launcher unchanged
+ * (mandatory, persistent, confirmed before the original is acked), which
+ * publishes it again with the attempt it has earned or fails the rank at
+ * the delivery limit (docs/protocol.md, "Attempts"). */
 static void handle_redelivery (struct slot *s, struct slot_job *j,
-                               const struct transport_message *m,
-                               const struct protocol_msg *task)
+                               const struct transport_message *m, int rank)
 {
     struct krun_error error;
-    int attempt = task->task.attempt + 1;
 
-    if (attempt > j->announce.announce.delivery_limit) {
-        char why[128];
-        snprintf (why, sizeof (why),
-                  "delivered %d times without finishing (delivery limit)", attempt - 1);
-        log_msg ("job %s rank %d: %s", j->id, task->task.rank, why);
-        publish_result (s, j, task->task.rank, attempt - 1, PROTOCOL_FAILED, 127,
-                        clock_wall_us (), why, NULL, 0);
-        ack (s, m->delivery_tag);
-        return;
-    }
-    struct protocol_msg again = *task;
-    again.task.attempt = attempt;
-    size_t len, sealed_len = 0;
-    char *body = protocol_encode (&again, &len, &error);
-    char *sealed =
-        body ? sign_seal (s->cfg->key, body, len, clock_wall_us () + SIGN_TASK_TTL_US,
-                          &sealed_len, &error)
-             : NULL;
-    free (body);
-    body = sealed;
-    len = sealed_len;
-    if (!body ||
-        transport_publish (s->t, "", j->queue, "task", NULL, TRANSPORT_PERSISTENT, body,
-                           len, &error) < 0 ||
+    if (transport_publish (s->t, "", j->announce.announce.results_queue, "task", NULL,
+                           TRANSPORT_MANDATORY | TRANSPORT_PERSISTENT, m->body, m->len,
+                           &error) < 0 ||
         transport_wait_confirms (s->t, 30000, &error) < 0) {
-        /* Leave it unacked: the broker keeps it and retries later. */
-        log_msg ("job %s rank %d: cannot requeue: %s", j->id, task->task.rank,
-                 error.text);
-        free (body);
+        /* Leave it to the broker, which delivers it again later. */
+        log_msg ("job %s rank %d: cannot hand a redelivered task to the launcher: %s",
+                 j->id, rank, error.text);
         transport_reject (s->t, m->delivery_tag, true, NULL);
         return;
     }
-    free (body);
     ack (s, m->delivery_tag);
 }
 
@@ -795,8 +776,13 @@ static void publish_progress (struct slot *s, double fraction)
     r->progress_pending = false;
 }
 
-/* A task just started: a launcher that shows progress counts it running. */
-static void task_started (struct slot *s)
+/* The task is about to start: a launcher that shows progress counts it
+ * running, and one that asked for progress records this attempt as started
+ * before it runs, so that a redelivery of the task counts as a new attempt
+ * only if this one started (handle_redelivery()).  Sent before the program
+ * runs: a slot that dies between the two wastes no attempt it did not
+ * report. */
+static void publish_started (struct slot *s)
 {
     struct running *r = &s->run;
 
@@ -903,7 +889,7 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         goto out;
     }
     if (m->redelivered) {
-        handle_redelivery (s, j, m, &msg);
+        handle_redelivery (s, j, m, msg.task.rank);
         goto out;
     }
     const struct protocol_announce *a = &j->announce.announce;
@@ -943,6 +929,7 @@ static void handle_task (struct slot *s, const struct transport_message *m)
         transport_reject (s->t, m->delivery_tag, true, NULL);
         goto out;
     }
+    publish_started (s);
     if (fetch_staged (s, j, &error) == 0)
         r->task = task_start (j->program ? j->program : a->path, argv, j->env,
                               a->staged_cwd && j->staged_dir ? j->staged_dir : a->cwd,
@@ -958,7 +945,6 @@ static void handle_task (struct slot *s, const struct transport_message *m)
     }
     s->busy = true;
     notify_daemon (s, true);
-    task_started (s);
 out:
     rankdata_argv_free (argv);
     protocol_msg_clear (&msg);
@@ -1065,24 +1051,52 @@ static void handle_returned (struct slot *s, const struct transport_message *m)
 
 /* Jobs whose launcher died without anything to return (an idle slot) keep
  * their task queue alive by consuming it: check the launcher's results
- * queue (auto-delete: it goes with the launcher's consumer) now and then,
- * and let go when it is gone. */
+ * queue now and then.  A transient job's queue is auto-delete: it goes with
+ * the launcher's consumer, and the slot lets go at once.  A durable job's
+ * queue outlives its launcher (and this passive declare renews its
+ * x-expires), so its consumer count tells instead: the launcher consumes it
+ * exclusively, and none for PROTOCOL_LAUNCHER_GRACE_MS means the launcher is
+ * dead or away for longer than the slots wait.  The slot then also deletes
+ * the job's task queue: the other slots let go at once (the broker cancels
+ * their consumers), and a launcher that comes back later finds its job gone
+ * and fails instead of announcing it to slots that refuse it as a replay. */
 static void check_leases (struct slot *s)
 {
     int64_t now = clock_mono_ms ();
     struct slot_job *j = s->jobs, *next;
+    unsigned consumers;
 
     for (; j; j = next) {
         next = j->next;
         if (now - j->lease_checked_ms < LEASE_CHECK_MS)
             continue;
         j->lease_checked_ms = now;
-        if (transport_queue_info (s->t, j->announce.announce.results_queue, NULL, NULL,
-                                  NULL) < 0 &&
-            errno == ENOENT) {
-            log_msg ("job %s: launcher gone", j->id);
-            job_drop (s, j, true);
+        if (transport_queue_info (s->t, j->announce.announce.results_queue, NULL,
+                                  &consumers, NULL) < 0) {
+            if (errno == ENOENT) {
+                log_msg ("job %s: launcher gone", j->id);
+                job_drop (s, j, true);
+            }
+            continue;
         }
+        if (consumers > 0) {
+            j->orphaned_ms = 0;
+            continue;
+        }
+        if (j->orphaned_ms == 0)
+            j->orphaned_ms = now;
+        if (now - j->orphaned_ms < PROTOCOL_LAUNCHER_GRACE_MS)
+            continue;
+        struct krun_error error;
+        char queue[sizeof (j->queue)];
+        snprintf (queue, sizeof (queue), "%s", j->queue);
+        log_msg (
+            "job %s: launcher gone (no consumer on its results queue for %d s), "
+            "deleting its task queue",
+            j->id, (int)((now - j->orphaned_ms) / 1000));
+        job_drop (s, j, true);
+        if (transport_delete_queue (s->t, queue, &error) < 0)
+            log_msg ("%s", error.text);
     }
 }
 

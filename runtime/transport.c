@@ -1055,8 +1055,8 @@ int transport_qos (struct transport *t, int prefetch, struct krun_error *errp)
                         "cannot set prefetch count");
 }
 
-int transport_consume (struct transport *t, const char *queue, const char *tag,
-                       bool no_ack, struct krun_error *errp)
+static int consume (struct transport *t, const char *queue, const char *tag,
+                    bool no_ack, bool exclusive, struct krun_error *errp)
 {
     amqp_basic_consume_ok_t *ok;
     struct consumer *c;
@@ -1076,7 +1076,7 @@ int transport_consume (struct transport *t, const char *queue, const char *tag,
     if (transport_queue_info (t, queue, NULL, NULL, errp) < 0)
         return -1;
     ok = amqp_basic_consume (t->conn, MAIN_CHANNEL, cstring (queue), cstring (tag), 0,
-                             no_ack, 0, amqp_empty_table);
+                             no_ack, exclusive, amqp_empty_table);
     if (check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what) < 0)
         return -1;
     if (!(c = calloc (1, sizeof (*c) + ok->consumer_tag.len + 1))) {
@@ -1087,6 +1087,18 @@ int transport_consume (struct transport *t, const char *queue, const char *tag,
     c->next = t->consumers;
     t->consumers = c;
     return 0;
+}
+
+int transport_consume (struct transport *t, const char *queue, const char *tag,
+                       bool no_ack, struct krun_error *errp)
+{
+    return consume (t, queue, tag, no_ack, false, errp);
+}
+
+int transport_consume_exclusive (struct transport *t, const char *queue,
+                                 const char *tag, bool no_ack, struct krun_error *errp)
+{
+    return consume (t, queue, tag, no_ack, true, errp);
 }
 
 int transport_cancel (struct transport *t, const char *tag, struct krun_error *errp)

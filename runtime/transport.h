@@ -123,6 +123,14 @@ int transport_qos (struct transport *t, int prefetch, struct krun_error *errp);
 
 int transport_consume (struct transport *t, const char *queue, const char *tag,
                        bool no_ack, struct krun_error *errp);
+/* Like transport_consume(), but as the queue's only consumer (basic.consume
+ * with exclusive set): while this consumer exists, the broker refuses every
+ * other consumer of the queue with ACCESS_REFUSED, which closes that
+ * consumer's channel; passive declares of the queue still work, and report
+ * this consumer in their consumer count.  Fails with errno EACCES if another
+ * consumer holds the queue. */
+int transport_consume_exclusive (struct transport *t, const char *queue,
+                                 const char *tag, bool no_ack, struct krun_error *errp);
 int transport_cancel (struct transport *t, const char *tag, struct krun_error *errp);
 
 /* Publish body.  type and reply_to may be NULL.  Does not wait for the

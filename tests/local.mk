@@ -26,6 +26,8 @@ INTEGRATION_TESTS = \
 	tests/t0215-confidential.t \
 	tests/t0220-timeout-retries.t \
 	tests/t0230-broker-restart.t \
+	tests/t0232-broker-crash-attempts.t \
+	tests/t0235-durable-launcher.t \
 	tests/t0240-hostile-tasks.t \
 	tests/t0245-task-tree.t \
 	tests/t0250-fuzz-corpus.t \
@@ -90,6 +92,8 @@ FAULT_TESTS = \
 	tests/t0215-confidential.t \
 	tests/t0220-timeout-retries.t \
 	tests/t0230-broker-restart.t \
+	tests/t0232-broker-crash-attempts.t \
+	tests/t0235-durable-launcher.t \
 	tests/t0240-hostile-tasks.t \
 	tests/t0245-task-tree.t \
 	tests/t0250-fuzz-corpus.t \

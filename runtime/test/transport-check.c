@@ -610,6 +610,61 @@ static void test_tls (const char *url, const char *ca, const char *other_ca)
     free (ip_url);
 }
 
+/* An exclusive consumer: the broker refuses every other consumer of the
+ * queue (the thief's connection then needs a new channel), passive declares
+ * still work and count it, and once it is gone another may consume. */
+static void test_exclusive_consumer (const char *url)
+{
+    struct krun_error error;
+    struct transport_message m;
+    struct transport *owner = connect_or_bail (url, 0);
+    struct transport *thief = connect_or_bail (url, 0);
+    const char *q = name ("exclusive-consumer");
+    unsigned consumers = 0;
+    void *body = NULL;
+    size_t len = 0;
+
+    ok (transport_declare_queue (owner, q, 0, 60000, NULL, &error) == 0,
+        "declare a queue that is neither exclusive nor auto-delete");
+    ok (transport_qos (owner, 1, &error) == 0 &&
+            transport_consume_exclusive (owner, q, "owner", false, &error) == 0,
+        "consume it exclusively, prefetch 1");
+    errno = 0;
+    ok (transport_consume (thief, q, "thief", true, &error) < 0 && errno == EACCES,
+        "another connection's consumer is refused with EACCES: %s", error.text);
+    transport_destroy (thief);
+    thief = connect_or_bail (url, 0);
+    ok (transport_queue_info (thief, q, NULL, &consumers, &error) == 0 &&
+            consumers == 1,
+        "another connection's passive declare works and counts 1 consumer");
+    ok (publish (thief, "", q, "result", NULL, 0, "{\"n\":1}") == 0 &&
+            publish (thief, "", q, "result", NULL, 0, "{\"n\":2}") == 0 &&
+            transport_wait_confirms (thief, 10000, &error) == 0,
+        "another connection publishes two messages to it");
+    ok (next_event (owner, 5000, &m) == TRANSPORT_DELIVERY && body_is (&m, "{\"n\":1}"),
+        "the exclusive consumer gets the first");
+    /* What docs/protocol.md says: an exclusive consumer keeps other
+     * consumers out, not basic.get. */
+    ok (transport_peek (thief, q, &body, &len, &error) == 0 && len == 7 &&
+            memcmp (body, "{\"n\":2}", 7) == 0,
+        "basic.get by another connection is not refused");
+    free (body);
+    ok (transport_ack (owner, m.delivery_tag, &error) == 0 &&
+            next_event (owner, 5000, &m) == TRANSPORT_DELIVERY &&
+            body_is (&m, "{\"n\":2}") &&
+            transport_ack (owner, m.delivery_tag, &error) == 0,
+        "the exclusive consumer gets the second, put back");
+    ok (transport_cancel (owner, "owner", &error) == 0 &&
+            transport_consume_exclusive (thief, q, "thief", true, &error) == 0,
+        "once it is cancelled, another consumer may take the queue");
+    errno = 0;
+    ok (transport_consume (owner, q, "owner2", true, &error) < 0 && errno == EACCES,
+        "and the first is refused in turn");
+    transport_delete_queue (thief, q, NULL);
+    transport_destroy (owner);
+    transport_destroy (thief);
+}
+
 int main (int argc, char **argv)
 {
     struct transport *t, *other;
@@ -638,6 +693,7 @@ int main (int argc, char **argv)
     test_timeout (t);
     test_heartbeat (argv[1]);
     test_channel_error (argv[1]);
+    test_exclusive_consumer (argv[1]);
     if (argc == 5)
         test_tls (argv[2], argv[3], argv[4]);
     else

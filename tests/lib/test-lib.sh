@@ -126,6 +126,33 @@ process_alive () {
     [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
+# True when none of the processes whose PIDs the files DIR/* hold runs.
+pids_none_alive () {
+    local f
+    for f in "$1"/*; do process_alive "$(cat "$f")" && return 1; done
+    return 0
+}
+
+# True when the broker holds no queue of a job.
+no_job_queues () { ! broker_queue_names | grep -q "^krun\.job\."; }
+
+# Wait at most $1 seconds for our child process $2 to end, then kill it;
+# its exit status, or 124 if it had to be killed.
+wait_bounded () {
+    local i=0
+    while process_alive "$2"; do
+        i=$((i + 1))
+        if [ $i -gt $(($1 * 10)) ]; then
+            echo "process $2 still runs after $1 s: killing it"
+            kill -9 "$2"
+            wait "$2"
+            return 124
+        fi
+        sleep 0.1
+    done
+    wait "$2"
+}
+
 # Run a command; succeed only if it exits with status $1.
 test_expect_code () {
     local want=$1 rc=0
