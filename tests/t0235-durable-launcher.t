@@ -83,7 +83,9 @@ test_expect_success 'durable launcher killed with SIGKILL: the next job runs on 
     kill -9 $pid
     wait $pid
     start=$(date +%s)
-    "$KRUN" -n 4 /bin/echo again >out4 2>err4 &
+    # --wait: its slots stay busy with the killed job for the grace period,
+    # longer than stall_timeout_ms, and that is what this test waits out.
+    "$KRUN" --wait -n 4 /bin/echo again >out4 2>err4 &
     next=$!
     wait_bounded 150 $next &&
     elapsed=$(($(date +%s) - start)) &&
