@@ -104,6 +104,7 @@ struct job {
     bool refused_node;        /* a node refused since the last look */
     int64_t stalled_since_ms; /* tasks queued and nobody consuming, or 0 */
     bool stall_said;
+    bool busy_said; /* "busy with other work" said */
 };
 
 static int make_job_id (char *buf, size_t size)
@@ -1252,6 +1253,29 @@ static int check_joins (struct job *j, struct krun_error *errp)
 /* How often the launcher looks at its task queue's consumers. */
 #define STALL_CHECK_MS 1000
 
+/* How long the stall check waits for the pool's presence answers. */
+#define STALL_PRESENCE_MS 2000
+
+/* Whether a node of the job's map answers presence with busy slots: asked
+ * on the renewals' connection, which consumes nothing else (on the job's
+ * own, the query would drop the results it consumes meanwhile). */
+static bool slots_busy_elsewhere (struct job *j)
+{
+    struct transport *t = renewal_transport (j);
+    struct presence *p;
+    bool busy = false;
+
+    if (t == j->t || !(p = presence_query (t, j->opts->pool, j->opts->key, NULL, NULL,
+                                           STALL_PRESENCE_MS, NULL)))
+        return false;
+    for (int i = 0; i < cpumap_node_count (j->map) && !busy; i++) {
+        const struct presence_node *n = presence_find (p, cpumap_node_name (j->map, i));
+        busy = n && n->busy > 0;
+    }
+    presence_destroy (p);
+    return busy;
+}
+
 /* Tasks queued and no slot consuming them: say so after stall_timeout_ms,
  * naming the nodes, and fail unless --wait.  Not while a node may still
  * join (its own bound applies).  Returns 0, or -1 with errp. */
@@ -1281,6 +1305,21 @@ static int check_stall (struct job *j, struct krun_error *errp)
         j->stalled_since_ms = now;
     if (now - j->stalled_since_ms < j->opts->stall_timeout_ms || j->stall_said)
         return 0;
+    /* Slots that run other jobs' tasks are alive and come to this job when
+     * they are free (a second krun beside a long first one): that is a
+     * queue, not a stall.  Said once; looked at again after another bound. */
+    if (slots_busy_elsewhere (j)) {
+        if (!j->busy_said) {
+            progress_erase (j->opts->progress);
+            fprintf (stderr,
+                     "krun: job %s: %u tasks queued; the job's slots are busy with "
+                     "other work, waiting for them\n",
+                     j->id, messages);
+        }
+        j->busy_said = true;
+        j->stalled_since_ms = now;
+        return 0;
+    }
     nodes[0] = '\0';
     for (int i = 0; i < cpumap_node_count (j->map) && used < sizeof (nodes); i++) {
         const char *name = cpumap_node_name (j->map, i);

@@ -12,6 +12,9 @@
  *   replayed  sealed with KEYFILE, but with another nonce (a replay of an
  *             answer to an earlier query)
  *   unsigned  the answer without a seal (forged)
+ *   confirm   sealed with the nonce, and it confirms each job that lists
+ *             NODE, as a daemon does, but no slot ever consumes its tasks
+ *             (a node whose slots cannot reach the task queue)
  * The answer names PID as the daemon's (default its own): a daemon elsewhere
  * (a container, another machine) may report any number.
  * Prints "ready" on stderr once it listens; exits after TIMEOUT_S (300). */
@@ -72,6 +75,39 @@ static void answer (struct transport *t, const struct sign_key *key, const char 
     protocol_msg_clear (&who);
 }
 
+/* Confirm an announcement that lists node to its launcher (mode confirm). */
+static void confirm (struct transport *t, const struct sign_key *key, const char *node,
+                     const struct transport_message *m)
+{
+    struct protocol_msg msg = {0};
+    struct krun_error error;
+    const char *body;
+    size_t len, out_len;
+    char *out = NULL, *sealed = NULL;
+    bool listed = false;
+
+    if (sign_open (key, m->body, m->len, clock_wall_us (), &body, &len, NULL, &error) <
+            0 ||
+        protocol_decode (body, len, &msg, &error) < 0 ||
+        msg.type != PROTOCOL_ANNOUNCE) {
+        protocol_msg_clear (&msg);
+        return;
+    }
+    for (int i = 0; i < msg.announce.nnodes; i++)
+        listed |= strcmp (msg.announce.nodes[i].name, node) == 0;
+    struct protocol_msg answer = {
+        .type = PROTOCOL_CONFIRM, .job = msg.job, .join = {.node = (char *)node}};
+    if (listed && (out = protocol_encode (&answer, &out_len, &error)))
+        sealed = sign_seal (key, out, out_len, clock_wall_us () + SIGN_CONTROL_TTL_US,
+                            &out_len, &error);
+    if (sealed && transport_publish (t, "", msg.announce.results_queue, "confirm", NULL,
+                                     0, sealed, out_len, &error) == 0)
+        fprintf (stderr, "fake-daemon: confirmed job %s\n", msg.job);
+    free (out);
+    free (sealed);
+    protocol_msg_clear (&msg);
+}
+
 int main (int argc, char *argv[])
 {
     struct krun_error error;
@@ -79,13 +115,14 @@ int main (int argc, char *argv[])
     struct transport *t = NULL;
     struct sign_key *key = NULL;
     struct pool pool;
-    char *queue = NULL;
+    char *queue = NULL, *control = NULL;
     int rc = 1;
 
     if (argc < 6) {
-        fprintf (stderr,
-                 "usage: fake-daemon URL POOL KEYFILE NODE ghost|replayed|unsigned "
-                 "[SLOTS [TIMEOUT_S [PID]]]\n");
+        fprintf (
+            stderr,
+            "usage: fake-daemon URL POOL KEYFILE NODE ghost|replayed|unsigned|confirm "
+            "[SLOTS [TIMEOUT_S [PID]]]\n");
         return 2;
     }
     int slots = argc > 6 ? atoi (argv[6]) : 2;
@@ -102,7 +139,13 @@ int main (int argc, char *argv[])
                                  &queue, &error) < 0 ||
         transport_bind (t, queue, pool.presence, PROTOCOL_KEY_WHO, &error) < 0 ||
         transport_consume (t, queue, "who", true, &error) < 0 ||
-        transport_consume (t, pool.roster, "roster", true, &error) < 0) {
+        transport_consume (t, pool.roster, "roster", true, &error) < 0 ||
+        (strcmp (argv[5], "confirm") == 0 &&
+         (transport_declare_exchange (t, pool.control, "fanout", &error) < 0 ||
+          transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE,
+                                   0, &control, &error) < 0 ||
+          transport_bind (t, control, pool.control, "", &error) < 0 ||
+          transport_consume (t, control, "control", true, &error) < 0))) {
         fprintf (stderr, "fake-daemon: %s\n", error.text);
         goto out;
     }
@@ -115,11 +158,14 @@ int main (int argc, char *argv[])
         }
         if (got == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, "who") == 0)
             answer (t, key, argv[4], slots, pid, argv[5], &m);
+        else if (got == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, "control") == 0)
+            confirm (t, key, argv[4], &m);
     }
     rc = 0;
 out:
     transport_destroy (t);
     sign_key_destroy (key);
     free (queue);
+    free (control);
     return rc;
 }

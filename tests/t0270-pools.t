@@ -42,6 +42,7 @@ CFG
 cat >c.yaml <<CFG
 idle_timeout: 300
 join_timeout_ms: 3000
+stall_timeout_ms: 3000
 local:
   nodes:
     - name: c0
@@ -166,22 +167,16 @@ test_expect_success '--nodes and --exclude choose among the nodes' '
     grep -q "none of the .* nodes that answered may run the job" errn
 '
 
-test_expect_success 'tasks queued with no slot consuming: one line, non-zero exit' '
+# Slots busy with another job are alive and come to this one when free: a
+# queue, not a stall (a second krun beside a long first one).
+test_expect_success 'slots busy with another job: said once, the job waits and completes' '
     { timeout 120 "$KRUN" -n 2 --nodes alpha-1 sh -c "echo running; sleep 12" >busy9 & } &&
     busy=$! && wait_for 30 count_is running busy9 2 &&
     start=$(now_ms) &&
-    ! timeout 120 "$KRUN" -n 2 --nodes alpha-1 /bin/true 2>errs && took $start && cat errs &&
-    grep -q "^krun: job [0-9a-f]*: 2 tasks queued, no slot consuming for 3 s; nodes alpha-1 (confirmed)$" errs &&
-    [ $(($(now_ms) - start)) -lt 30000 ] &&
-    wait $busy
-'
-test_expect_success 'with --wait it says so once and waits' '
-    { timeout 120 "$KRUN" -n 2 --nodes alpha-1 sh -c "echo running; sleep 12" >busy10 & } &&
-    busy=$! && wait_for 30 count_is running busy10 2 &&
-    { timeout 120 "$KRUN" -n 2 --nodes alpha-1 --wait echo waited >outw 2>errw
-      echo "exit $?" >>errw; } && cat errw && grep -qx "exit 0" errw &&
-    [ "$(grep -c "no slot consuming" errw)" -eq 1 ] && grep -q "(waiting: --wait)" errw &&
-    [ "$(grep -cx waited outw)" -eq 2 ] &&
+    timeout 120 "$KRUN" -n 2 --nodes alpha-1 echo queued >outq 2>errq && took $start &&
+    cat errq && [ "$(grep -cx queued outq)" -eq 2 ] &&
+    [ "$(grep -c "busy with other work, waiting for them" errq)" -eq 1 ] &&
+    ! grep -q "no slot consuming" errq &&
     wait $busy
 '
 
@@ -237,6 +232,25 @@ test_expect_success 'a node that answered and then fell silent is dropped within
     timeline_ok tg.csv 2 c1 &&
     [ $(($(now_ms) - start)) -lt 30000 ]
 '
+# A node that confirms the job and whose slots never consume it (a daemon
+# answering for slots that cannot reach the task queue): the tasks stall.
+test_expect_success 'tasks queued, a confirmed node and no slot consuming: one line, non-zero exit' '
+    kill "$(cat ghost.pid)" &&
+    { "$FAKE" "$URL" "$POOLC" "$KEYC" c0 confirm 2 >stuck.log 2>&1 & } &&
+    started $! && echo $! >stuck.pid && wait_for 20 grep -q ready stuck.log &&
+    start=$(now_ms) &&
+    ! krun_c -n 2 --nodes c0 /bin/true 2>errs && took $start && cat errs &&
+    grep -q "^krun: job [0-9a-f]*: 2 tasks queued, no slot consuming for 3 s; nodes c0 (confirmed)$" errs &&
+    grep -q "confirmed job" stuck.log &&
+    [ $(($(now_ms) - start)) -lt 30000 ]
+'
+test_expect_success 'with --wait it says so once and waits' '
+    { KRUN_STATE_DIR=$C_STATE timeout 20 "$KRUN" --config "$TEST_DIR/c.yaml" -n 2 \
+        --nodes c0 --wait /bin/true >outw 2>errw
+      echo "exit $?" >>errw; } ; cat errw && grep -qx "exit 124" errw &&
+    [ "$(grep -c "no slot consuming" errw)" -eq 1 ] && grep -q "(waiting: --wait)" errw &&
+    kill "$(cat stuck.pid)"
+'
 test_expect_success 'forged here answers are ignored and said once; a replayed one does not count' '
     { "$FAKE" "$URL" "$POOLC" "$KEYC" 0-forged unsigned 2 >forged.log 2>&1 & } &&
     forged=$! && started $forged && wait_for 20 grep -q ready forged.log &&
@@ -274,7 +288,9 @@ test_expect_success 'forged joined (unsigned, other key) gets no announcement; a
 # tasks queued stays.  The job is sealed by hand: it gives node c0 slot 5,
 # which this daemon of 2 slots does not have, so nothing consumes its task.
 test_expect_success 'a daemon does not leave on idle timeout while its job has queued tasks' '
-    kill "$(cat ghost.pid)" && wait_for 20 sh -c "! kill -0 $(cat ghost.pid) 2>/dev/null" &&
+    { kill "$(cat ghost.pid)" "$(cat stuck.pid)" 2>/dev/null; true; } &&
+    wait_for 20 sh -c "! kill -0 $(cat ghost.pid) 2>/dev/null" &&
+    wait_for 20 sh -c "! kill -0 $(cat stuck.pid) 2>/dev/null" &&
     { KRUN_KEY_FILE=$KEYC "$KRUND" --node c0 --slots 2 --idle-timeout 3 >idle.log 2>&1 & } &&
     daemon=$! && started $daemon && wait_for 20 grep -q "serving 2 slots" idle.log &&
     job=idle$$ && exp=$(( $(now_us) + 120000000 )) &&
