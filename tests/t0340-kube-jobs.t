@@ -21,13 +21,17 @@ test_expect_success 'krun up: the pool runs, no job' '
 '
 
 # 8 ranks on the pool's 5 slots (node-a 3, node-b 2): 5 run, 3 wait.
+# A slot reports itself busy once its task started, a moment after the
+# queue counts show the delivery: wait for both in the same status.
+busy_as_expected () {
+    status_has "$1" 3 5 && grep -qE "node-a +Running +3 +3" status &&
+        grep -qE "node-b +Running +2 +2" status
+}
 test_expect_success 'a running job: status shows its pods busy, 3 tasks queued, 5 consumers' '
     start_job a -n 8 --no-stage /bin/sleep 30 &&
     a=$(job_id a) && [ -n "$a" ] && echo "$a" >a.id &&
-    { wait_for 30 status_has "$a" 3 5 || { cat status a.err; false; }; } &&
-    cat status &&
-    grep -qE "node-a +Running +3 +3" status && grep -qE "node-b +Running +2 +2" status &&
-    grep -qE "^JOB +QUEUED +CONSUMERS$" status
+    { wait_for 30 busy_as_expected "$a" || { cat status a.err; false; }; } &&
+    cat status && grep -qE "^JOB +QUEUED +CONSUMERS$" status
 '
 
 test_expect_success 'krun down deletes the job queues and the pods; the launcher fails at once' '
