@@ -116,20 +116,20 @@ if [ "$(id -u)" = 0 ] && useradd -M -s /bin/sh "$other" 2>useradd.err; then
     # it finds a broker that is not its own and sends it nothing.
     ohome=$(mktemp -d) && chown "$other" "$ohome" && cp same.yaml "$ohome/krun.yaml" &&
         chmod 644 "$ohome/krun.yaml"
-    if as_other test -x "$KRUN"; then
-        test_expect_success "another user's krun status and run: refused, no job listed" '
-            ! as_other env HOME="$ohome" KRUN_STATE_DIR="$ohome/state" \
-                "$KRUN" --config "$ohome/krun.yaml" status >o1 2>&1 && cat o1 &&
-            grep -q "answers (listener of user $(id -u)), but this user.s private broker" o1 &&
-            ! grep -q "^NODE" o1 &&
-            ! as_other env HOME="$ohome" KRUN_STATE_DIR="$ohome/state" \
-                "$KRUN" --config "$ohome/krun.yaml" -n 1 /bin/true >o2 2>&1 && cat o2 &&
-            grep -q "not sending it the broker credentials" o2
-        '
-    else
-        test_count=$((test_count + 1))
-        echo "ok $test_count # skip another user's krun: $KRUN is not reachable for $other"
+    # A build tree the other user cannot enter (CI's mktemp -d): a copy.
+    okrun=$KRUN
+    if ! as_other test -x "$KRUN"; then
+        cp "$KRUN" "$ohome/krun" && chmod 755 "$ohome/krun" && okrun=$ohome/krun
     fi
+    test_expect_success "another user's krun status and run: refused, no job listed" '
+        ! as_other env HOME="$ohome" KRUN_STATE_DIR="$ohome/state" \
+            "$okrun" --config "$ohome/krun.yaml" status >o1 2>&1 && cat o1 &&
+        grep -q "answers (listener of user $(id -u)), but this user.s private broker" o1 &&
+        ! grep -q "^NODE" o1 &&
+        ! as_other env HOME="$ohome" KRUN_STATE_DIR="$ohome/state" \
+            "$okrun" --config "$ohome/krun.yaml" -n 1 /bin/true >o2 2>&1 && cat o2 &&
+        grep -q "not sending it the broker credentials" o2
+    '
     rm -rf "$ohome"
 else
     test_count=$((test_count + 2))

@@ -68,6 +68,16 @@ as_user () {
 as_victim () { as_user "$V" "$VHOME" "$@"; }
 as_attacker () { as_user "$A" "$SHARED/home-a" "$@"; }
 
+# A build tree the test users cannot enter (a 0700 home, CI's mktemp -d):
+# they run copies of the two programs from the shared place instead.
+if ! as_victim test -x "$KRUN" || ! as_victim test -x "$KRUND"; then
+    mkdir -m 755 "$SHARED/bin" && cp "$KRUN" "$KRUND" "$SHARED/bin/" &&
+        chmod 755 "$SHARED/bin/krun" "$SHARED/bin/krund" ||
+        bail_out "cannot copy krun and krund where the test users can run them"
+    KRUN=$SHARED/bin/krun
+    KRUND=$SHARED/bin/krund
+fi
+
 # The victim's staged script and the job that runs it.
 printf 'echo "trusted $(id -un)"\n' >"$VHOME/run.sh"
 chown "$V:$V" "$VHOME/run.sh"
