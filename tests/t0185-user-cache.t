@@ -28,7 +28,7 @@ VKRUND_PIDFILE=$TEST_DIR/vkrund.pid
 user_cleanup () {
     [ -s "$VKRUND_PIDFILE" ] && kill -KILL "$(cat "$VKRUND_PIDFILE")" 2>/dev/null
     if id "$V" >/dev/null 2>&1; then
-        timeout 30 as_victim "$KRUN" down >/dev/null 2>&1
+        as_victim timeout 30 "$KRUN" down >/dev/null 2>&1
         # What the test users still run was started by this test.
         for p in $(ps -o pid= -u "$V,$A" 2>/dev/null); do
             kill -KILL "$p" 2>/dev/null
