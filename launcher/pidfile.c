@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "pidfile.h"
+#include "procstat.h"
 
 struct identity {
     unsigned long long start_ticks;
@@ -20,35 +21,6 @@ struct identity {
     char state;
 };
 
-/* State (field 3) and start time (field 22) of pid from /proc/PID/stat.
- * Returns 0, or -1 with errno ESRCH if pid does not exist. */
-static int read_stat (pid_t pid, char *state, unsigned long long *start_ticks)
-{
-    char path[64], line[1024];
-    FILE *f;
-    int ok = 0;
-
-    snprintf (path, sizeof (path), "/proc/%d/stat", (int)pid);
-    if (!(f = fopen (path, "re"))) {
-        errno = ESRCH;
-        return -1;
-    }
-    if (fgets (line, sizeof (line), f)) {
-        /* The name may hold spaces and parentheses: fields follow the last
-         * ')'. */
-        const char *p = strrchr (line, ')');
-        if (p && sscanf (p + 1,
-                         " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
-                         "%*d %*d %*d %*d %*d %*d %llu",
-                         state, start_ticks) == 2)
-            ok = 1;
-    }
-    fclose (f);
-    if (!ok)
-        errno = ESRCH;
-    return ok ? 0 : -1;
-}
-
 /* What /proc says about pid.  Returns 0, or -1 with errno (ESRCH if gone,
  * EPERM if it is another user's). */
 static int identify (pid_t pid, struct identity *id)
@@ -56,7 +28,7 @@ static int identify (pid_t pid, struct identity *id)
     char path[64];
     struct stat st;
 
-    if (read_stat (pid, &id->state, &id->start_ticks) < 0)
+    if (procstat_read (pid, &id->state, &id->start_ticks) < 0)
         return -1;
     snprintf (path, sizeof (path), "/proc/%d", (int)pid);
     if (stat (path, &st) < 0 || st.st_uid != getuid ()) {
@@ -132,7 +104,7 @@ bool pidfile_is_running (pid_t pid)
     unsigned long long start;
     char state;
 
-    return read_stat (pid, &state, &start) == 0 && state != 'Z' && state != 'X';
+    return procstat_read (pid, &state, &start) == 0 && state != 'Z' && state != 'X';
 }
 
 bool pidfile_wait_stopped (pid_t pid, int timeout_ms)

@@ -12,6 +12,7 @@ runtime_libkrunrt_la_SOURCES = \
 	runtime/cpumap.c runtime/cpumap.h \
 	runtime/clock.c runtime/clock.h \
 	runtime/log.c runtime/log.h \
+	runtime/procstat.c runtime/procstat.h \
 	runtime/scratch.c runtime/scratch.h \
 	runtime/userdir.c runtime/userdir.h \
 	runtime/stage.c runtime/stage.h

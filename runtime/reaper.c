@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "procstat.h"
 #include "reaper.h"
 
 int reaper_become (void)
@@ -23,23 +24,9 @@ int reaper_become (void)
  * it cannot be read. */
 char reaper_process_state (pid_t pid)
 {
-    char path[64], buf[512], *paren;
-    ssize_t n;
-    int fd;
+    char state;
 
-    snprintf (path, sizeof (path), "/proc/%d/stat", (int)pid);
-    if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
-        return 0;
-    n = read (fd, buf, sizeof (buf) - 1);
-    close (fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    /* The command name may hold spaces and parentheses: the state follows
-     * the last ')'. */
-    if (!(paren = strrchr (buf, ')')) || paren[1] != ' ')
-        return 0;
-    return paren[2];
+    return procstat_read (pid, &state, NULL) == 0 ? state : 0;
 }
 
 static bool kept (pid_t pid, const pid_t *keep, int nkeep)
