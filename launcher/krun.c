@@ -251,13 +251,14 @@ static void check_urls (const struct config *cfg)
 
     if (!url)
         die ("out of memory");
-    if (transport_url_check (url, &error) < 0)
+    int rc = transport_url_check (url, &error);
+    free (url);
+    if (rc < 0)
         die ("%s (%s%s)", error.text, cfg->amqp_url ? "amqp_url in " : "KRUN_AMQP_URL",
              cfg->amqp_url ? cfg->source : "");
     if (cfg->kube_worker_amqp_url &&
         transport_url_check (cfg->kube_worker_amqp_url, &error) < 0)
         die ("%s (kubernetes.worker_amqp_url in %s)", error.text, cfg->source);
-    free (url);
 }
 
 static int parse_options (int argc, char *argv[], struct options *o)
