@@ -18,7 +18,7 @@
 #include <yaml.h>
 
 #include "config.h"
-#include "quantity.h"
+#include "kubernetes/quantity.h"
 #include "userdir.h"
 #include "yamlfile.h"
 

@@ -1,13 +1,11 @@
-# launcher/: the krun command and its providers.
+# launcher/: the krun command; each provider's folder (launcher/local/,
+# launcher/kubernetes/) adds its files in its own local.mk.
 bin_PROGRAMS += launcher/krun
 launcher_krun_SOURCES = \
 	launcher/krun.c \
 	launcher/config.c launcher/config.h \
 	launcher/yamlfile.c launcher/yamlfile.h \
 	launcher/job.c launcher/job.h \
-	launcher/local.c launcher/local.h \
-	launcher/privatebroker.c launcher/privatebroker.h \
-	launcher/pidfile.c launcher/pidfile.h \
 	launcher/presence.c launcher/presence.h \
 	launcher/joins.c launcher/joins.h \
 	launcher/nodefilter.c launcher/nodefilter.h \
@@ -32,7 +30,6 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/program.t \
 	launcher/test/stagefiles.t \
 	launcher/test/progress.t \
-	launcher/test/pidfile.t \
 	launcher/test/ranklist.t \
 	launcher/test/nodefilter.t \
 	launcher/test/joins.t \
@@ -41,7 +38,7 @@ check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
 	launcher/yamlfile.c \
-	launcher/quantity.c
+	launcher/kubernetes/quantity.c
 launcher_test_config_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_test_config_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS)
 launcher_test_ranklist_t_SOURCES = launcher/test/ranklist.c launcher/ranklist.c
@@ -60,9 +57,10 @@ launcher_test_handled_t_SOURCES = launcher/test/handled.c launcher/handled.c
 launcher_test_handled_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_stagefiles_t_SOURCES = launcher/test/stagefiles.c launcher/stagefiles.c
 launcher_test_stagefiles_t_LDADD = runtime/libkrunrt.la tests/libtap.la
-launcher_test_pidfile_t_SOURCES = launcher/test/pidfile.c launcher/pidfile.c
-launcher_test_pidfile_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_nodefilter_t_SOURCES = launcher/test/nodefilter.c launcher/nodefilter.c
 launcher_test_nodefilter_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_joins_t_SOURCES = launcher/test/joins.c launcher/joins.c
 launcher_test_joins_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+
+include launcher/local/local.mk
+include launcher/kubernetes/local.mk
