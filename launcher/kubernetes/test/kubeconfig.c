@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "launcher/kubeconfig.h"
+#include "launcher/kubernetes/kubeconfig.h"
 #include "tests/tap.h"
 #include "tests/testdir.h"
 

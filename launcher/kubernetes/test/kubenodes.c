@@ -1,7 +1,7 @@
 /* Unit tests of the taint rules of the cluster map, driven by a table. */
 #include <stdio.h>
 
-#include "launcher/kubenodes.h"
+#include "launcher/kubernetes/kubenodes.h"
 #include "tests/tap.h"
 
 static const struct config_toleration gpu_equal[] = {

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "launcher/quantity.h"
+#include "launcher/kubernetes/quantity.h"
 #include "tests/tap.h"
 
 static const struct {
