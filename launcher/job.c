@@ -70,6 +70,7 @@ struct job {
     struct transport *t;
     struct transport *owned; /* made by reconnect(); t points to it then */
     const struct cpumap *map;
+    const struct presence *presence; /* who answered before the run (job_run()) */
     const struct job_options *opts;
     char id[40];
     char task_queue[128];
@@ -276,7 +277,7 @@ static int publish_task (struct job *j, int rank, int attempt, struct krun_error
  * runs, one that did not may be a pod still starting. */
 static int join_bound (const struct job *j, const char *node)
 {
-    const struct presence *p = j->opts->presence;
+    const struct presence *p = j->presence;
     return p && presence_find (p, node) ? j->opts->join_timeout_ms
                                         : j->opts->cold_join_timeout_ms;
 }
@@ -1351,19 +1352,21 @@ static int check_stall (struct job *j, struct krun_error *errp)
                       j->id, messages, j->done, j->opts->size);
 }
 
-int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
+int job_run (struct job *j, const struct cpumap *map, const struct presence *p,
+             struct krun_error *errp)
 {
     const struct job_options *opts = j->opts;
     struct transport_message m;
     int rc;
 
     j->map = map;
+    j->presence = p;
     if (open_joblog (j, errp) < 0 || encode_announce (j, errp) < 0 ||
         declare_task_queue (j, j->t, errp) < 0)
         return -1;
     /* On a cold start (Kubernetes: the pods come after the tasks) no daemon
      * has declared the exchanges yet; declaring is idempotent. */
-    if (opts->declare_exchanges &&
+    if ((!p || presence_count (p) == 0) &&
         (transport_declare_exchange (j->t, j->opts->pool->control, "fanout", errp) <
              0 ||
          transport_declare_exchange (j->t, j->opts->pool->presence, "direct", errp) <
@@ -1381,7 +1384,7 @@ int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp)
     }
     if (publish_tasks (j, errp) < 0)
         goto error;
-    if (opts->on_published && opts->on_published (opts->on_published_arg, errp) < 0)
+    if (opts->on_published && opts->on_published (opts->on_published_arg, p, errp) < 0)
         goto error;
     int64_t renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
     while (j->done < opts->size) {

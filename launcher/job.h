@@ -58,22 +58,18 @@ struct job_options {
      * job_run()); borrowed. */
     const char *url;
     const char *cacert;
-    /* Declare the control and presence exchanges before using them: only
-     * needed when no daemon answered (they declare them), as on a
-     * Kubernetes cold start; otherwise two round trips saved per run. */
-    bool declare_exchanges;
-    /* Called once right after the tasks are published (may be NULL): the
-     * Kubernetes provider creates its pods then, so that the first pod up
-     * starts working.  Returns 0, or -1 with errp to fail the job. */
-    int (*on_published) (void *arg, struct krun_error *errp);
+    /* Called once right after the tasks are published (may be NULL), with
+     * the presence job_run() got: the Kubernetes provider creates its pods
+     * then, so that the first pod up starts working.  Returns 0, or -1 with
+     * errp to fail the job. */
+    int (*on_published) (void *arg, const struct presence *p, struct krun_error *errp);
     void *on_published_arg;
     /* The pool's exchanges (borrowed). */
     const struct pool *pool;
-    /* Who answered presence (borrowed, may be NULL): a node of the map has
-     * join_timeout_ms to confirm or refuse the job if it answered, else
-     * cold_join_timeout_ms (a pod still starting); then it is dropped and
-     * the job announced again on the remaining nodes. */
-    const struct presence *presence;
+    /* A node of the map has join_timeout_ms to confirm or refuse the job
+     * if it answered presence (see job_run()), else cold_join_timeout_ms (a
+     * pod still starting); then it is dropped and the job announced again
+     * on the remaining nodes. */
     int join_timeout_ms;
     int cold_join_timeout_ms;
     /* Tasks queued with no slot consuming them for longer than this: one
@@ -101,12 +97,16 @@ void job_destroy (struct job *j);
 const char *job_results_queue (const struct job *j);
 const char *job_results_tag (const struct job *j);
 
-/* Run the job on the slots of map.  With opts->durable, a lost broker
+/* Run the job on the slots of map.  p (borrowed until job_destroy(), may
+ * be NULL) is who answered presence: with nobody there, the job declares
+ * the control and presence exchanges itself (daemons declare them), as on a
+ * Kubernetes cold start.  With opts->durable, a lost broker
  * connection (a broker restart) is not fatal: the launcher connects again
  * with backoff, declares its queues again and announces the job again, and
  * the job goes on with the durable queues' tasks and results.  Returns the folded exit
  * status (0..255; 128 + signal when cancelled by a signal), or -1 with errp if the job
  * could not be run (broker failure). */
-int job_run (struct job *j, const struct cpumap *map, struct krun_error *errp);
+int job_run (struct job *j, const struct cpumap *map, const struct presence *p,
+             struct krun_error *errp);
 
 #endif

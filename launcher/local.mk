@@ -3,6 +3,11 @@
 bin_PROGRAMS += launcher/krun
 launcher_krun_SOURCES = \
 	launcher/krun.c \
+	launcher/run.c launcher/run.h \
+	launcher/commands.c launcher/commands.h \
+	launcher/session.c launcher/session.h \
+	launcher/die.c launcher/die.h \
+	launcher/provider.c launcher/provider.h \
 	launcher/config.c launcher/config.h \
 	launcher/yamlfile.c launcher/yamlfile.h \
 	launcher/job.c launcher/job.h \

@@ -89,8 +89,7 @@ static char *user_name (void)
     return strdup (user && *user ? user : "krun");
 }
 
-struct kubernetes *kubernetes_create (const struct config *cfg, const char *kubeconfig,
-                                      const char *context, struct krun_error *errp)
+struct kubernetes *kubernetes_create (const struct config *cfg, struct krun_error *errp)
 {
     struct kubernetes *k = calloc (1, sizeof (*k));
     char *user = NULL, *selector = NULL;
@@ -99,8 +98,7 @@ struct kubernetes *kubernetes_create (const struct config *cfg, const char *kube
         return errprintf_errno (errp, "kubernetes provider"), NULL;
     k->cfg = cfg;
     if (!(k->kubeconfig =
-              kubeconfig_load (kubeconfig ? kubeconfig : cfg->kube_kubeconfig,
-                               context ? context : cfg->kube_context, errp)))
+              kubeconfig_load (cfg->kube_kubeconfig, cfg->kube_context, errp)))
         goto error;
     if (!(k->api = kubeapi_create (k->kubeconfig, cfg->kube_api_timeout_ms, errp)))
         goto error;

@@ -26,11 +26,12 @@
 
 struct kubernetes;
 
-/* Load the credentials (kubeconfig and context may be NULL: the config's,
- * then kubectl's order) and name the pool.  No request is made yet.
- * Returns the pool (caller must destroy) or NULL with errno and errp. */
-struct kubernetes *kubernetes_create (const struct config *cfg, const char *kubeconfig,
-                                      const char *context, struct krun_error *errp);
+/* Load the credentials (cfg's kube_kubeconfig and kube_context, which
+ * --kubeconfig and --context set; NULL: kubectl's order) and name the pool.
+ * No request is made yet.  cfg is borrowed until destroy.  Returns the pool
+ * (caller must destroy) or NULL with errno and errp. */
+struct kubernetes *kubernetes_create (const struct config *cfg,
+                                      struct krun_error *errp);
 /* Accepts NULL; keeps errno. */
 void kubernetes_destroy (struct kubernetes *k);
 

@@ -5,7 +5,8 @@ launcher_krun_SOURCES += \
 	launcher/kubernetes/kubeapi.c launcher/kubernetes/kubeapi.h \
 	launcher/kubernetes/quantity.c launcher/kubernetes/quantity.h \
 	launcher/kubernetes/kubenodes.c launcher/kubernetes/kubenodes.h \
-	launcher/kubernetes/kubernetes.c launcher/kubernetes/kubernetes.h
+	launcher/kubernetes/kubernetes.c launcher/kubernetes/kubernetes.h \
+	launcher/kubernetes/kubeprovider.c
 launcher_krun_CFLAGS += $(CJSON_CFLAGS) $(CURL_CFLAGS)
 # libcurl is not linked: kubeapi.c loads it with dlopen() when needed.
 launcher_krun_LDADD += $(CJSON_LIBS)

@@ -250,7 +250,7 @@ static void stop_daemon (const char *state_dir, const char *node)
     stop_all (pids, recorded_daemons (state_dir, node, true, pids, LOCAL_DAEMONS_MAX));
 }
 
-static void default_node_name (char *buf, size_t size)
+void local_default_node (char *buf, size_t size)
 {
     if (gethostname (buf, size) < 0)
         snprintf (buf, size, "localhost");
@@ -322,7 +322,7 @@ int local_daemons_ensure (const struct config *cfg, const char *url,
 
     if (cfg->local_nnodes == 0) {
         char host[256];
-        default_node_name (host, sizeof (host));
+        local_default_node (host, sizeof (host));
         rc = ensure_one (cfg, url, state_dir, p, host,
                          slots > 0 ? slots : cfg->local_slots, NULL, errp);
         return rc;

@@ -30,6 +30,10 @@ int local_daemons_ensure (const struct config *cfg, const char *url,
  * for them at most 15 s.  Returns the number signalled. */
 int local_daemons_stop (const char *state_dir);
 
+/* The name of the default node (when local.nodes is empty): the host's
+ * name, else "localhost", into buf (NUL-terminated, truncated to size). */
+void local_default_node (char *buf, size_t size);
+
 /* The node names and slot counts krun expects locally (for waiting).
  * Returns the count; *names borrowed from cfg or a static host name. */
 int local_node_count (const struct config *cfg);

@@ -2,6 +2,7 @@
 # private broker and krund daemons started on demand) and its unit tests.
 launcher_krun_SOURCES += \
 	launcher/local/local.c launcher/local/local.h \
+	launcher/local/localprovider.c \
 	launcher/local/privatebroker.c launcher/local/privatebroker.h \
 	launcher/local/pidfile.c launcher/local/pidfile.h
 
