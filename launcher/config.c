@@ -18,6 +18,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "parseint.h"
 #include "kubernetes/quantity.h"
 #include "userdir.h"
 #include "yamlfile.h"
@@ -194,19 +195,6 @@ static char *expand_home (const char *s)
     return strdup (s);
 }
 
-static int parse_int (const char *s, long min, long max, int *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol (s, &end, 10);
-    if (!*s || *end || errno || v < min || v > max)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int set_value (struct loader *l, struct config *c, const struct key *k,
                       const char *keypath, const yaml_node_t *value)
 {
@@ -219,7 +207,7 @@ static int set_value (struct loader *l, struct config *c, const struct key *k,
     switch (k->kind) {
         case VALUE_INT: {
             int *field = (int *)((char *)c + k->offset);
-            if (parse_int (s, k->min, k->max, field) < 0)
+            if (parseint_int (s, k->min, k->max, field) < 0)
                 return load_error (l, value, keypath,
                                    "expected an integer %s%ld, got '%s'",
                                    k->max == INT_MAX ? ">= " : "in ", k->min, s);
@@ -315,7 +303,7 @@ static int load_node_entry (struct loader *l, struct config *c, int index,
             if (!(n->name = strdup (v)))
                 return errprintf_errno (l->errp, "%s", l->path);
         } else if (strcmp (key, "slots") == 0) {
-            if (parse_int (v, 1, INT_MAX, &n->slots) < 0)
+            if (parseint_int (v, 1, INT_MAX, &n->slots) < 0)
                 return load_error (l, vn, keypath, "expected an integer >= 1, got '%s'",
                                    v);
             have_slots = true;

@@ -18,6 +18,7 @@
 #include "protocol.h"
 #include "sign.h"
 #include "rankfiles.h"
+#include "rankresult.h"
 #include "ranklist.h"
 
 #define RESULTS_TAG "results"
@@ -540,20 +541,6 @@ static bool report_lost (struct job *j)
     return j->lost_any;
 }
 
-/* The word the joblog uses for a result. */
-static const char *result_status_name (const struct protocol_result *res)
-{
-    switch (res->status) {
-        case PROTOCOL_EXITED:
-            return "exited";
-        case PROTOCOL_SIGNALED:
-            return "signaled";
-        default:
-            /* Only a slot's --timeout kill reports 124 as a failure. */
-            return res->code == 124 ? "timeout" : "failed";
-    }
-}
-
 static void log_result (struct job *j, const struct rank *r)
 {
     struct krun_error error;
@@ -562,7 +549,7 @@ static void log_result (struct job *j, const struct rank *r)
         .node = r->result.node,
         .slot = r->result.slot,
         .attempts = r->result.attempt,
-        .status = result_status_name (&r->result),
+        .status = rankresult_status_name (&r->result),
         .exit = r->status,
         .start_us = r->result.start_us,
         .end_us = r->result.end_us,
@@ -578,12 +565,7 @@ static bool retry (struct job *j, struct rank *r, const struct protocol_result *
 {
     struct krun_error error;
 
-    /* A program that cannot run, or a rank that reached the delivery
-     * limit, would only fail again; a timeout may not. */
-    if (r->retries >= j->opts->retries ||
-        exitstatus_of_rank (res->status, res->code) == 0 ||
-        (res->status == PROTOCOL_FAILED &&
-         strcmp (result_status_name (res), "timeout")))
+    if (!rankresult_retry (res, r->retries, j->opts->retries))
         return false;
     if (publish_task (j, res->rank, res->attempt + 1, &error) < 0 ||
         transport_wait_confirms (j->t, TRANSPORT_CONFIRM_TIMEOUT_MS, &error) < 0) {
@@ -611,7 +593,7 @@ static void handle_result (struct job *j, struct protocol_result *res)
         r->attempts = res->attempt;
     /* At-least-once delivery: the first final result of a rank counts.  A
      * result of an attempt before a retry is a late duplicate. */
-    if (r->done || res->attempt < r->min_attempt)
+    if (!rankresult_counts (r->done, r->min_attempt, res->attempt))
         return;
     flush_partial (j, res->rank);
     if (retry (j, r, res))
@@ -637,8 +619,7 @@ static void handle_result (struct job *j, struct protocol_result *res)
     r->status = exitstatus_of_rank (r->result.status, r->result.code);
     j->exit_status = exitstatus_fold (j->exit_status, r->status);
     j->done++;
-    /* Attempts beyond the first and the --retries: the slot failed. */
-    if (r->result.attempt > 1 + r->retries)
+    if (rankresult_rerun (&r->result, r->retries))
         j->reruns++;
     log_result (j, r);
     if (r->result.status == PROTOCOL_FAILED)

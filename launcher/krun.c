@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "parseint.h"
 #include "die.h"
 #include "protocol.h"
 #include "provider.h"
@@ -182,18 +183,15 @@ static const struct option_spec option_table[] = {
 /* An integer >= min; dies naming the option otherwise. */
 static int parse_count (const char *opt, const char *s, int min)
 {
-    char *end;
-    long v;
+    int v;
 
-    errno = 0;
-    v = strtol (s, &end, 10);
-    if (*s == '\0' || *end != '\0' || (errno && errno != ERANGE) || v < min)
-        die ("%s: expected an integer >= %d, got '%s'", opt, min, s);
+    if (parseint_int (s, min, INT_MAX, &v) == 0)
+        return v;
     /* A number too large for an int (or for a long) is a number all the
      * same: say which limit it passed rather than that it is not one. */
-    if (errno == ERANGE || v > INT_MAX)
+    if (errno == ERANGE && s[0] != '-' && parseint_int (s, INT_MIN, min - 1, &v) < 0)
         die ("%s: %s is out of range: at most %d", opt, s, INT_MAX);
-    return (int)v;
+    die ("%s: expected an integer >= %d, got '%s'", opt, min, s);
 }
 
 /* Seconds (decimals allowed, > 0) as milliseconds. */

@@ -18,6 +18,7 @@ launcher_krun_SOURCES = \
 	launcher/program.c launcher/program.h \
 	launcher/stagefiles.c launcher/stagefiles.h \
 	launcher/exitstatus.c launcher/exitstatus.h \
+	launcher/rankresult.c launcher/rankresult.h \
 	launcher/joblog.c launcher/joblog.h \
 	launcher/inputs.c launcher/inputs.h \
 	launcher/rankfiles.c launcher/rankfiles.h \
@@ -30,6 +31,7 @@ launcher_krun_LDADD = runtime/libkrunrt.la $(YAML_LIBS)
 LAUNCHER_UNIT_TESTS = \
 	launcher/test/config.t \
 	launcher/test/exitstatus.t \
+	launcher/test/rankresult.t \
 	launcher/test/joblog.t \
 	launcher/test/inputs.t \
 	launcher/test/program.t \
@@ -50,6 +52,9 @@ launcher_test_ranklist_t_SOURCES = launcher/test/ranklist.c launcher/ranklist.c
 launcher_test_ranklist_t_LDADD = tests/libtap.la
 launcher_test_exitstatus_t_SOURCES = launcher/test/exitstatus.c launcher/exitstatus.c
 launcher_test_exitstatus_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_rankresult_t_SOURCES = launcher/test/rankresult.c launcher/rankresult.c \
+	launcher/exitstatus.c
+launcher_test_rankresult_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_joblog_t_SOURCES = launcher/test/joblog.c launcher/joblog.c
 launcher_test_joblog_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_inputs_t_SOURCES = launcher/test/inputs.c launcher/inputs.c

@@ -21,15 +21,16 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "base64.h"
+#include "fileio.h"
 #include "kubeconfig.h"
+#include "kubeexec.h"
 #include "yamlfile.h"
 
 #define SERVICEACCOUNT_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 #define MAX_SECRET_FILE (1024 * 1024)
 /* Deepest nesting of a kubeconfig file (they need five levels). */
 #define KUBECONFIG_MAX_DEPTH 64
-/* Renew an exec credential this long before it expires. */
-#define EXPIRY_MARGIN_S 10
 
 struct named {
     char *name;
@@ -56,13 +57,8 @@ struct kubeconfig {
     char *cert_pem, *key_pem;
     size_t cert_len, key_len;
 
-    cJSON *exec; /* the user's exec section, or NULL */
-    char *exec_dir;
-    char *exec_token, *exec_cert, *exec_key;
-    time_t exec_expiry; /* 0 = no expiry */
-    bool exec_cached;
-    int exec_runs;
-    char *file_token; /* last read of token_file */
+    struct kubeexec *exec; /* the user's exec credential plugin, or NULL */
+    char *file_token;      /* last read of token_file */
 };
 
 static void wipe_free (char *s, size_t len)
@@ -81,53 +77,11 @@ static void wipe_free_str (char *s)
         wipe_free (s, strlen (s));
 }
 
-/* Read a whole (small) file.  Returns a NUL-terminated buffer (caller must
- * free) and its length, or NULL with errno. */
-static char *read_file (const char *path, size_t *lenp)
-{
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    size_t len = 0, cap = 4096;
-    char *buf, *bigger;
-    ssize_t n;
-
-    if (fd < 0)
-        return NULL;
-    if (!(buf = malloc (cap)))
-        goto error;
-    while ((n = read (fd, buf + len, cap - len - 1)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            goto error;
-        }
-        len += (size_t)n;
-        if (len + 1 == cap) {
-            if (cap >= MAX_SECRET_FILE) {
-                errno = EFBIG;
-                goto error;
-            }
-            if (!(bigger = realloc (buf, cap * 2)))
-                goto error;
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    buf[len] = '\0';
-    close (fd);
-    if (lenp)
-        *lenp = len;
-    return buf;
-error:
-    wipe_free (buf, cap);
-    close (fd);
-    return NULL;
-}
-
 /* A file's content with surrounding white space removed (tokens). */
 static char *read_trimmed (const char *path)
 {
     size_t len;
-    char *s = read_file (path, &len);
+    char *s = fileio_read (path, MAX_SECRET_FILE, &len, NULL);
     char *start;
 
     if (!s)
@@ -307,53 +261,6 @@ static char *dir_of (const char *path)
     return getcwd (NULL, 0);
 }
 
-static int base64_value (unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Decode standard base64 (white space and padding ignored).  Returns a
- * NUL-terminated buffer (caller must free) or NULL with EINVAL/ENOMEM. */
-static char *base64_decode (const char *in, size_t *lenp)
-{
-    size_t len = 0;
-    unsigned int acc = 0;
-    int bits = 0;
-    char *out = malloc (strlen (in) / 4 * 3 + 4);
-
-    if (!out)
-        return NULL;
-    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
-        int v;
-        if (*p == '=' || *p == '\n' || *p == '\r' || *p == ' ')
-            continue;
-        if ((v = base64_value (*p)) < 0) {
-            wipe_free (out, len);
-            errno = EINVAL;
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned int)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[len++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[len] = '\0';
-    *lenp = len;
-    return out;
-}
-
 /* Read a PEM from inline base64 `<key>-data` or from the file `<key>`.
  * Returns 0 (also when neither is set: *out stays NULL) or -1. */
 static int load_pem (const cJSON *body, const char *key, const char *dir, char **out,
@@ -373,7 +280,7 @@ static int load_pem (const cJSON *body, const char *key, const char *dir, char *
         char *path = resolve_path (dir, file);
         if (!path)
             return errprintf_errno (errp, "kubeconfig %s", entry);
-        *out = read_file (path, lenp);
+        *out = fileio_read (path, MAX_SECRET_FILE, lenp, NULL);
         if (!*out) {
             errprintf_errno (errp, "kubeconfig %s: cannot read %s %s", entry, key,
                              path);
@@ -399,15 +306,9 @@ static int set_user (struct kubeconfig *k, const struct named *user,
     char what[200];
 
     snprintf (what, sizeof (what), "user '%s'", user->name);
-    if (cJSON_IsObject (exec)) {
-        if (!get_string (exec, "command")) {
-            errno = EINVAL;
-            return errprintf (errp, "kubeconfig %s: exec needs a 'command'", what);
-        }
-        if (!(k->exec = cJSON_Duplicate (exec, true)) ||
-            (user->dir && !(k->exec_dir = strdup (user->dir))))
-            return errprintf_errno (errp, "kubeconfig %s", what);
-    }
+    if (cJSON_IsObject (exec) &&
+        !(k->exec = kubeexec_create (exec, user->dir, what, errp)))
+        return -1;
     if (token && !(k->token = strdup (token)))
         return errprintf_errno (errp, "kubeconfig %s", what);
     if (token_file && !token && !(k->token_file = resolve_path (user->dir, token_file)))
@@ -579,7 +480,7 @@ static int load_in_cluster (struct kubeconfig *k, struct krun_error *errp)
     if (!(k->token_file = strdup (path)))
         return errprintf_errno (errp, "kubeconfig");
     snprintf (path, sizeof (path), "%s/ca.crt", dir);
-    if (!(k->ca_pem = read_file (path, &k->ca_len)))
+    if (!(k->ca_pem = fileio_read (path, MAX_SECRET_FILE, &k->ca_len, NULL)))
         return errprintf_errno (errp, "in-cluster CA %s", path);
     snprintf (path, sizeof (path), "%s/namespace", dir);
     ns = read_trimmed (path);
@@ -624,22 +525,12 @@ struct kubeconfig *kubeconfig_load (const char *explicit_path, const char *conte
     return k;
 }
 
-static void forget_exec (struct kubeconfig *k)
-{
-    wipe_free_str (k->exec_token);
-    wipe_free_str (k->exec_cert);
-    wipe_free_str (k->exec_key);
-    k->exec_token = k->exec_cert = k->exec_key = NULL;
-    k->exec_cached = false;
-    k->exec_expiry = 0;
-}
-
 void kubeconfig_destroy (struct kubeconfig *k)
 {
     int saved_errno = errno;
 
     if (k) {
-        forget_exec (k);
+        kubeexec_destroy (k->exec);
         free (k->source);
         free (k->context);
         free (k->server);
@@ -650,8 +541,6 @@ void kubeconfig_destroy (struct kubeconfig *k)
         wipe_free_str (k->file_token);
         wipe_free (k->cert_pem, k->cert_len);
         wipe_free (k->key_pem, k->key_len);
-        cJSON_Delete (k->exec);
-        free (k->exec_dir);
         free (k);
     }
     errno = saved_errno;
@@ -690,190 +579,13 @@ bool kubeconfig_insecure (const struct kubeconfig *k)
 
 int kubeconfig_exec_runs (const struct kubeconfig *k)
 {
-    return k->exec_runs;
+    return k->exec ? kubeexec_runs (k->exec) : 0;
 }
 
 void kubeconfig_forget_cached (struct kubeconfig *k)
 {
-    forget_exec (k);
-}
-
-/* RFC 3339 ("2026-11-23T05:00:00Z", fraction and offset allowed) to a
- * time_t, or -1. */
-static time_t parse_rfc3339 (const char *s)
-{
-    struct tm tm = {0};
-    const char *rest = strptime (s, "%Y-%m-%dT%H:%M:%S", &tm);
-    time_t t;
-    int sign, hh, mm;
-
-    if (!rest)
-        return -1;
-    if (*rest == '.')
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
-            ;
-    t = timegm (&tm);
-    if (*rest == 'Z' || *rest == 'z')
-        return rest[1] ? -1 : t;
-    if ((*rest == '+' || *rest == '-') && sscanf (rest + 1, "%2d:%2d", &hh, &mm) == 2) {
-        sign = *rest == '+' ? 1 : -1;
-        return t - sign * (hh * 3600 + mm * 60);
-    }
-    return -1;
-}
-
-/* Run the plugin: argv from command + args, its env added to ours, and
- * KUBERNETES_EXEC_INFO.  Returns its stdout (caller must free) or NULL. */
-static char *run_plugin (struct kubeconfig *k, const char *command,
-                         struct krun_error *errp)
-{
-    const cJSON *args = cJSON_GetObjectItemCaseSensitive (k->exec, "args");
-    const cJSON *env = cJSON_GetObjectItemCaseSensitive (k->exec, "env");
-    const char *api_version = get_string (k->exec, "apiVersion");
-    int argc = cJSON_IsArray (args) ? cJSON_GetArraySize (args) : 0;
-    char **argv = calloc (argc + 2, sizeof (*argv));
-    char *path = NULL, *out = NULL, *info = NULL;
-    size_t len = 0, cap = 0;
-    int fds[2], status, i = 1;
-    pid_t pid;
-    const cJSON *a;
-
-    if (!argv)
-        return errprintf_errno (errp, "exec plugin"), NULL;
-    /* A command with a slash is relative to the kubeconfig's directory. */
-    path =
-        strchr (command, '/') ? resolve_path (k->exec_dir, command) : strdup (command);
-    if (asprintf (&info,
-                  "{\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\",\"spec\":"
-                  "{\"interactive\":false}}",
-                  api_version ? api_version : "client.authentication.k8s.io/v1") < 0)
-        info = NULL;
-    if (!path || !info)
-        goto nomem;
-    argv[0] = path;
-    cJSON_ArrayForEach (a, args)
-    {
-        if (cJSON_IsString (a))
-            argv[i++] = a->valuestring;
-    }
-    if (pipe2 (fds, O_CLOEXEC) < 0)
-        goto nomem;
-    if ((pid = fork ()) < 0) {
-        close (fds[0]);
-        close (fds[1]);
-        goto nomem;
-    }
-    if (pid == 0) {
-        const cJSON *e;
-        dup2 (fds[1], STDOUT_FILENO);
-        cJSON_ArrayForEach (e, env)
-        {
-            const char *name = get_string (e, "name");
-            const char *value = get_string (e, "value");
-            if (name && value)
-                setenv (name, value, 1);
-        }
-        setenv ("KUBERNETES_EXEC_INFO", info, 1);
-        execvp (argv[0], argv);
-        fprintf (stderr, "krun: exec plugin %s: %s\n", argv[0], strerror (errno));
-        _exit (127);
-    }
-    close (fds[1]);
-    k->exec_runs++;
-    for (;;) {
-        ssize_t n;
-        if (len + 4096 > cap) {
-            char *bigger = realloc (out, cap + 65536);
-            if (!bigger)
-                break;
-            out = bigger;
-            cap += 65536;
-        }
-        n = read (fds[0], out + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || len + (size_t)n > MAX_SECRET_FILE)
-            break;
-        len += (size_t)n;
-    }
-    close (fds[0]);
-    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
-        errno = EPERM;
-        errprintf (errp, "exec credential plugin %s failed (%s %d)", command,
-                   WIFEXITED (status) ? "exit status" : "signal",
-                   WIFEXITED (status) ? WEXITSTATUS (status) : WTERMSIG (status));
-        wipe_free (out, cap);
-        out = NULL;
-        goto done;
-    }
-    if (!out) {
-        errno = ENOMEM;
-        errprintf (errp, "exec credential plugin %s: out of memory", command);
-        goto done;
-    }
-    out[len] = '\0';
-    goto done;
-nomem:
-    errprintf_errno (errp, "exec credential plugin %s", command);
-done:
-    free (argv);
-    free (path);
-    free (info);
-    return out;
-}
-
-static int run_exec (struct kubeconfig *k, struct krun_error *errp)
-{
-    const char *command = get_string (k->exec, "command");
-    char *out = run_plugin (k, command, errp);
-    cJSON *json, *status;
-    const char *token, *cert, *key, *expiry;
-    int rc = -1;
-
-    if (!out)
-        return -1;
-    json = cJSON_Parse (out);
-    wipe_free_str (out);
-    status = cJSON_GetObjectItemCaseSensitive (json, "status");
-    token = get_string (status, "token");
-    cert = get_string (status, "clientCertificateData");
-    key = get_string (status, "clientKeyData");
-    expiry = get_string (status, "expirationTimestamp");
-    if (!cJSON_IsObject (status) || !(token || (cert && key))) {
-        errno = EINVAL;
-        errprintf (errp,
-                   "exec credential plugin %s: no ExecCredential with status.token or "
-                   "status.clientCertificateData/clientKeyData on its output",
-                   command);
-        goto done;
-    }
-    forget_exec (k);
-    if (expiry && (k->exec_expiry = parse_rfc3339 (expiry)) == (time_t)-1) {
-        errno = EINVAL;
-        errprintf (errp, "exec credential plugin %s: bad expirationTimestamp '%s'",
-                   command, expiry);
-        k->exec_expiry = 0;
-        goto done;
-    }
-    if ((token && !(k->exec_token = strdup (token))) ||
-        (cert && !(k->exec_cert = strdup (cert))) ||
-        (key && !(k->exec_key = strdup (key)))) {
-        errprintf_errno (errp, "exec credential plugin %s", command);
-        forget_exec (k);
-        goto done;
-    }
-    k->exec_cached = true;
-    rc = 0;
-done:
-    /* The parsed copy holds the secrets too. */
-    if (token)
-        memset ((char *)token, 0, strlen (token));
-    if (key)
-        memset ((char *)key, 0, strlen (key));
-    cJSON_Delete (json);
-    return rc;
+    if (k->exec)
+        kubeexec_forget (k->exec);
 }
 
 int kubeconfig_credentials (struct kubeconfig *k, struct kubeconfig_credentials *out,
@@ -881,18 +593,15 @@ int kubeconfig_credentials (struct kubeconfig *k, struct kubeconfig_credentials 
 {
     memset (out, 0, sizeof (*out));
     if (k->exec) {
-        if (!k->exec_cached ||
-            (k->exec_expiry && time (NULL) + EXPIRY_MARGIN_S >= k->exec_expiry)) {
-            if (run_exec (k, errp) < 0)
-                return -1;
-        }
-        if (k->exec_token)
-            out->token = k->exec_token;
-        if (k->exec_cert) {
-            out->cert_pem = k->exec_cert;
-            out->cert_len = strlen (k->exec_cert);
-            out->key_pem = k->exec_key;
-            out->key_len = strlen (k->exec_key);
+        const char *token, *cert, *key;
+        if (kubeexec_credentials (k->exec, &token, &cert, &key, errp) < 0)
+            return -1;
+        out->token = token;
+        if (cert) {
+            out->cert_pem = cert;
+            out->cert_len = strlen (cert);
+            out->key_pem = key;
+            out->key_len = strlen (key);
         }
     }
     if (!out->token && k->token)

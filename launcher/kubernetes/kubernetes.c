@@ -10,19 +10,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "clock.h"
 #include "kubeapi.h"
 #include "kubeconfig.h"
 #include "kubenodes.h"
 #include "kubernetes.h"
+#include "podspec.h"
+#include "podwatch.h"
 #include "quantity.h"
 
-#define LABEL_NAME "app.kubernetes.io/name"
-#define LABEL_NAME_VALUE "krun-worker"
-#define LABEL_POOL "krun.io/pool"
-#define LABEL_NODE "krun.io/node"
-#define ANNOTATION_HASH "krun.io/config-hash"
-#define SECRET_MOUNT "/etc/krun/secret"
 #define SIGNING_KEY_BYTES 32
 
 struct pool_pod {
@@ -31,7 +28,7 @@ struct pool_pod {
     char *phase;
     char *hash;
     char *created;
-    char *failure; /* why a Failed pod ended (pod_reason()), else NULL */
+    char *failure; /* why a Failed pod ended (podwatch_reason()), else NULL */
     bool deleting;
 };
 
@@ -49,12 +46,6 @@ struct kubernetes {
     int npods;
     char *list_version; /* resourceVersion of the last pod list */
 };
-
-static const cJSON *json_get (const cJSON *obj, const char *a, const char *b)
-{
-    return cJSON_GetObjectItemCaseSensitive (cJSON_GetObjectItemCaseSensitive (obj, a),
-                                             b);
-}
 
 /* A label value / name part: lower case letters, digits and '-', at most
  * max bytes, starting and ending with an alphanumeric. */
@@ -107,9 +98,9 @@ struct kubernetes *kubernetes_create (const struct config *cfg, struct krun_erro
         !(k->namespace =
               strdup (cfg->kube_namespace ? cfg->kube_namespace
                                           : kubeconfig_namespace (k->kubeconfig))) ||
-        asprintf (&k->pool_label, "%s=%s", LABEL_POOL, k->pool) < 0 ||
-        asprintf (&selector, "%s=%s,%s", LABEL_NAME, LABEL_NAME_VALUE, k->pool_label) <
-            0 ||
+        asprintf (&k->pool_label, "%s=%s", PODSPEC_LABEL_POOL, k->pool) < 0 ||
+        asprintf (&selector, "%s=%s,%s", PODSPEC_LABEL_NAME, PODSPEC_LABEL_NAME_VALUE,
+                  k->pool_label) < 0 ||
         !(k->selector = kubeapi_escape (selector)))
         goto nomem;
     if (cfg->kube_secret)
@@ -180,8 +171,6 @@ static char *dup_or_empty (const char *s)
     return strdup (s ? s : "");
 }
 
-static char *pod_reason (const cJSON *pod);
-
 /* List the pool's pods into k->pods. */
 static int list_pods (struct kubernetes *k, struct krun_error *errp)
 {
@@ -214,15 +203,16 @@ static int list_pods (struct kubernetes *k, struct krun_error *errp)
         k->npods++;
         p->name = dup_or_empty (kubeapi_string (meta, "name"));
         p->node = dup_or_empty (kubeapi_string (
-            cJSON_GetObjectItemCaseSensitive (meta, "labels"), LABEL_NODE));
+            cJSON_GetObjectItemCaseSensitive (meta, "labels"), PODSPEC_LABEL_NODE));
         p->phase = dup_or_empty (kubeapi_string (
             cJSON_GetObjectItemCaseSensitive (item, "status"), "phase"));
-        p->hash = dup_or_empty (kubeapi_string (
-            cJSON_GetObjectItemCaseSensitive (meta, "annotations"), ANNOTATION_HASH));
+        p->hash = dup_or_empty (
+            kubeapi_string (cJSON_GetObjectItemCaseSensitive (meta, "annotations"),
+                            PODSPEC_ANNOTATION_HASH));
         p->created = dup_or_empty (kubeapi_string (meta, "creationTimestamp"));
         p->deleting = kubeapi_string (meta, "deletionTimestamp") != NULL;
         if (strcmp (p->phase, "Failed") == 0)
-            p->failure = pod_reason (item);
+            p->failure = podwatch_reason (item);
     }
     cJSON_Delete (list);
     return 0;
@@ -281,29 +271,6 @@ static void config_hash (const struct kubernetes *k, const struct kubenode *node
     snprintf (out, 17, "%016llx", (unsigned long long)h);
 }
 
-static char *base64_encode (const unsigned char *in, size_t len)
-{
-    static const char table[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc ((len + 2) / 3 * 4 + 1), *p = out;
-
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned int v = (unsigned int)in[i] << 16;
-        if (i + 1 < len)
-            v |= (unsigned int)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        *p++ = table[(v >> 18) & 63];
-        *p++ = table[(v >> 12) & 63];
-        *p++ = i + 1 < len ? table[(v >> 6) & 63] : '=';
-        *p++ = i + 2 < len ? table[v & 63] : '=';
-    }
-    *p = '\0';
-    return out;
-}
-
 /* The signing key to store: the configured file's content, else the
  * Secret's current one (keep), else a new random one.  Caller must free
  * the base64 text. */
@@ -358,8 +325,7 @@ static int ensure_secret (struct kubernetes *k, const char *worker_url,
     current = kubeapi_request (k->api, "GET", path, NULL, &status, errp);
     if (!current && status != 404)
         goto done;
-    if (!(url_b64 =
-              base64_encode ((const unsigned char *)worker_url, strlen (worker_url))) ||
+    if (!(url_b64 = base64_encode (worker_url, strlen (worker_url))) ||
         !(key_b64 = signing_key_b64 (k, current, errp)))
         goto done;
     const cJSON *old = cJSON_GetObjectItemCaseSensitive (current, "data");
@@ -381,8 +347,10 @@ static int ensure_secret (struct kubernetes *k, const char *worker_url,
         !cJSON_AddStringToObject (data, "signing-key", key_b64))
         goto nomem;
     cJSON *labels = cJSON_AddObjectToObject (meta, "labels");
-    if (!labels || !cJSON_AddStringToObject (labels, LABEL_NAME, LABEL_NAME_VALUE) ||
-        !cJSON_AddStringToObject (labels, LABEL_POOL, k->pool))
+    if (!labels ||
+        !cJSON_AddStringToObject (labels, PODSPEC_LABEL_NAME,
+                                  PODSPEC_LABEL_NAME_VALUE) ||
+        !cJSON_AddStringToObject (labels, PODSPEC_LABEL_POOL, k->pool))
         goto nomem;
     if (current)
         reply = kubeapi_request (k->api, "PUT", path, body, NULL, errp);
@@ -412,224 +380,6 @@ done:
     return rc;
 }
 
-static cJSON *string_array (const char *const *items, int n)
-{
-    cJSON *a = cJSON_CreateArray ();
-    for (int i = 0; a && i < n; i++) {
-        cJSON *s = cJSON_CreateString (items[i]);
-        if (!s || !cJSON_AddItemToArray (a, s)) {
-            cJSON_Delete (s);
-            cJSON_Delete (a);
-            return NULL;
-        }
-    }
-    return a;
-}
-
-static bool add_env (cJSON *env, const char *name, const char *value,
-                     const char *secret_key, const char *secret, const char *field)
-{
-    cJSON *e = cJSON_CreateObject (), *from, *ref;
-
-    if (!e || !cJSON_AddItemToArray (env, e) ||
-        !cJSON_AddStringToObject (e, "name", name))
-        return false;
-    if (value)
-        return cJSON_AddStringToObject (e, "value", value) != NULL;
-    if (!(from = cJSON_AddObjectToObject (e, "valueFrom")))
-        return false;
-    if (field)
-        return (ref = cJSON_AddObjectToObject (from, "fieldRef")) &&
-               cJSON_AddStringToObject (ref, "fieldPath", field);
-    return (ref = cJSON_AddObjectToObject (from, "secretKeyRef")) &&
-           cJSON_AddStringToObject (ref, "name", secret) &&
-           cJSON_AddStringToObject (ref, "key", secret_key);
-}
-
-/* The pod for one node. */
-static cJSON *pod_spec (const struct kubernetes *k, const struct kubenode *node,
-                        const char *hash)
-{
-    const struct config *c = k->cfg;
-    cJSON *pod = cJSON_CreateObject ();
-    cJSON *meta, *labels, *ann, *spec, *container, *res, *req, *lim, *env, *sc, *psc;
-    cJSON *vols, *mounts, *v, *term, *expr, *values;
-    char cpus[16], idle[16], key_file[128], stage_dir[4096], state_dir[4096];
-    char *generate = NULL, *node_part = NULL;
-
-    snprintf (cpus, sizeof (cpus), "%d", node->cpus);
-    snprintf (idle, sizeof (idle), "%d", c->idle_timeout);
-    snprintf (key_file, sizeof (key_file), "%s/signing-key", SECRET_MOUNT);
-    /* Staged programs are cached in the writable work dir. */
-    snprintf (stage_dir, sizeof (stage_dir), "%s/.krun-stage", c->kube_workdir);
-    /* And the slots' scratch space: the root file system is read-only. */
-    snprintf (state_dir, sizeof (state_dir), "%s/.krun", c->kube_workdir);
-    if (!pod || !(node_part = dns_part (node->name, 20)) ||
-        asprintf (&generate, "krun-%s-%s-", k->pool, node_part) < 0)
-        goto error;
-    /* A Kubernetes CPU is a hardware thread: one slot per PU is what the pod
-     * was given (docs/man/krund.8). */
-    const char *argv[] = {c->kube_krund, "--slots",        cpus, "--bind-to",
-                          "pu",          "--idle-timeout", idle};
-    if (!cJSON_AddStringToObject (pod, "apiVersion", "v1") ||
-        !cJSON_AddStringToObject (pod, "kind", "Pod") ||
-        !(meta = cJSON_AddObjectToObject (pod, "metadata")) ||
-        !cJSON_AddStringToObject (meta, "generateName", generate) ||
-        !(labels = cJSON_AddObjectToObject (meta, "labels")) ||
-        !cJSON_AddStringToObject (labels, LABEL_NAME, LABEL_NAME_VALUE) ||
-        !cJSON_AddStringToObject (labels, LABEL_POOL, k->pool) ||
-        !cJSON_AddStringToObject (labels, LABEL_NODE, node_part) ||
-        !(ann = cJSON_AddObjectToObject (meta, "annotations")) ||
-        !cJSON_AddStringToObject (ann, ANNOTATION_HASH, hash) ||
-        !cJSON_AddStringToObject (ann, "krun.io/node-name", node->name) ||
-        !(spec = cJSON_AddObjectToObject (pod, "spec")) ||
-        !cJSON_AddStringToObject (spec, "restartPolicy", "Never") ||
-        !cJSON_AddBoolToObject (spec, "automountServiceAccountToken", false) ||
-        !cJSON_AddBoolToObject (spec, "enableServiceLinks", false))
-        goto error;
-    /* Affinity, not nodeName: the scheduler still checks the pod fits. */
-    cJSON *aff = cJSON_AddObjectToObject (spec, "affinity");
-    cJSON *na = aff ? cJSON_AddObjectToObject (aff, "nodeAffinity") : NULL;
-    cJSON *req_sched = na ? cJSON_AddObjectToObject (
-                                na, "requiredDuringSchedulingIgnoredDuringExecution")
-                          : NULL;
-    cJSON *terms =
-        req_sched ? cJSON_AddArrayToObject (req_sched, "nodeSelectorTerms") : NULL;
-    if (!terms || !(term = cJSON_CreateObject ()) ||
-        !cJSON_AddItemToArray (terms, term))
-        goto error;
-    /* By the node's name itself: its kubernetes.io/hostname label may differ
-     * from it (cloud providers). */
-    cJSON *exprs = cJSON_AddArrayToObject (term, "matchFields");
-    if (!exprs || !(expr = cJSON_CreateObject ()) ||
-        !cJSON_AddItemToArray (exprs, expr) ||
-        !cJSON_AddStringToObject (expr, "key", "metadata.name") ||
-        !cJSON_AddStringToObject (expr, "operator", "In") ||
-        !(values = string_array ((const char *[]){node->name}, 1)) ||
-        !cJSON_AddItemToObject (expr, "values", values))
-        goto error;
-    if (c->kube_ntolerations) {
-        cJSON *tols = cJSON_AddArrayToObject (spec, "tolerations");
-        for (int i = 0; tols && i < c->kube_ntolerations; i++) {
-            const struct config_toleration *t = &c->kube_tolerations[i];
-            cJSON *o = cJSON_CreateObject ();
-            if (!o || !cJSON_AddItemToArray (tols, o) ||
-                (t->key && !cJSON_AddStringToObject (o, "key", t->key)) ||
-                !cJSON_AddStringToObject (o, "operator",
-                                          t->operator ? t->operator : "Equal") ||
-                (t->value && !cJSON_AddStringToObject (o, "value", t->value)) ||
-                (t->effect && !cJSON_AddStringToObject (o, "effect", t->effect)))
-                goto error;
-        }
-        if (!tols)
-            goto error;
-    }
-    if (c->kube_nimage_pull_secrets) {
-        cJSON *ips = cJSON_AddArrayToObject (spec, "imagePullSecrets");
-        for (int i = 0; ips && i < c->kube_nimage_pull_secrets; i++) {
-            cJSON *o = cJSON_CreateObject ();
-            if (!o || !cJSON_AddItemToArray (ips, o) ||
-                !cJSON_AddStringToObject (o, "name", c->kube_image_pull_secrets[i]))
-                goto error;
-        }
-        if (!ips)
-            goto error;
-    }
-    if (!(psc = cJSON_AddObjectToObject (spec, "securityContext")) ||
-        !cJSON_AddBoolToObject (psc, "runAsNonRoot", true) ||
-        !cJSON_AddNumberToObject (psc, "runAsUser", 1000) ||
-        !cJSON_AddNumberToObject (psc, "runAsGroup", 1000) ||
-        !cJSON_AddNumberToObject (psc, "fsGroup", 1000))
-        goto error;
-    cJSON *seccomp = cJSON_AddObjectToObject (psc, "seccompProfile");
-    if (!seccomp || !cJSON_AddStringToObject (seccomp, "type", "RuntimeDefault"))
-        goto error;
-    /* The work dir is the only writable place: the root file system is
-     * read-only.  A secret volume's files belong to root; with fsGroup the
-     * kubelet gives them the pod's group, and 0440 lets krund (uid 1000, gid
-     * 1000) read the key through that group: krund accepts a key file
-     * readable by its own group, never by others. */
-    if (!(vols = cJSON_AddArrayToObject (spec, "volumes")) ||
-        !(v = cJSON_CreateObject ()) || !cJSON_AddItemToArray (vols, v) ||
-        !cJSON_AddStringToObject (v, "name", "work") ||
-        !cJSON_AddObjectToObject (v, "emptyDir") || !(v = cJSON_CreateObject ()) ||
-        !cJSON_AddItemToArray (vols, v) ||
-        !cJSON_AddStringToObject (v, "name", "tmp") ||
-        !cJSON_AddObjectToObject (v, "emptyDir") || !(v = cJSON_CreateObject ()) ||
-        !cJSON_AddItemToArray (vols, v) ||
-        !cJSON_AddStringToObject (v, "name", "secret"))
-        goto error;
-    cJSON *sv = cJSON_AddObjectToObject (v, "secret");
-    cJSON *items = sv ? cJSON_AddArrayToObject (sv, "items") : NULL;
-    cJSON *item = cJSON_CreateObject ();
-    if (!items || !item || !cJSON_AddItemToArray (items, item) ||
-        !cJSON_AddStringToObject (item, "key", "signing-key") ||
-        !cJSON_AddStringToObject (item, "path", "signing-key") ||
-        !cJSON_AddStringToObject (sv, "secretName", k->secret) ||
-        !cJSON_AddNumberToObject (sv, "defaultMode", 0440))
-        goto error;
-    cJSON *containers = cJSON_AddArrayToObject (spec, "containers");
-    if (!containers || !(container = cJSON_CreateObject ()) ||
-        !cJSON_AddItemToArray (containers, container) ||
-        !cJSON_AddStringToObject (container, "name", "krund") ||
-        !cJSON_AddStringToObject (container, "image", c->kube_image) ||
-        (c->kube_image_pull_policy &&
-         !cJSON_AddStringToObject (container, "imagePullPolicy",
-                                   c->kube_image_pull_policy)) ||
-        !cJSON_AddItemToObject (
-            container, "command",
-            string_array (argv, sizeof (argv) / sizeof (argv[0]))) ||
-        !cJSON_AddStringToObject (container, "workingDir", c->kube_workdir) ||
-        /* krund writes why it failed to /dev/termination-log; the log's end
-         * is the message when it could not. */
-        !cJSON_AddStringToObject (container, "terminationMessagePolicy",
-                                  "FallbackToLogsOnError") ||
-        !(env = cJSON_AddArrayToObject (container, "env")) ||
-        !add_env (env, "KRUN_NODE_NAME", NULL, NULL, NULL, "spec.nodeName") ||
-        !add_env (env, "KRUN_AMQP_URL", NULL, "amqp-url", k->secret, NULL) ||
-        !add_env (env, "KRUN_KEY_FILE", key_file, NULL, NULL, NULL) ||
-        /* The pool's exchanges: pools never see each other on a broker. */
-        !add_env (env, "KRUN_POOL", k->pool, NULL, NULL, NULL) ||
-        !add_env (env, "KRUN_STAGE_DIR", stage_dir, NULL, NULL, NULL) ||
-        !add_env (env, "KRUN_STATE_DIR", state_dir, NULL, NULL, NULL) ||
-        !(res = cJSON_AddObjectToObject (container, "resources")) ||
-        !(req = cJSON_AddObjectToObject (res, "requests")) ||
-        !(lim = cJSON_AddObjectToObject (res, "limits")) ||
-        !cJSON_AddStringToObject (req, "cpu", cpus) ||
-        !cJSON_AddStringToObject (req, "memory", c->kube_memory) ||
-        !cJSON_AddStringToObject (lim, "cpu", cpus) ||
-        !cJSON_AddStringToObject (lim, "memory", c->kube_memory) ||
-        !(sc = cJSON_AddObjectToObject (container, "securityContext")) ||
-        !cJSON_AddBoolToObject (sc, "allowPrivilegeEscalation", false) ||
-        !cJSON_AddBoolToObject (sc, "readOnlyRootFilesystem", true) ||
-        !cJSON_AddBoolToObject (sc, "runAsNonRoot", true))
-        goto error;
-    cJSON *caps = cJSON_AddObjectToObject (sc, "capabilities");
-    if (!caps ||
-        !cJSON_AddItemToObject (caps, "drop",
-                                string_array ((const char *[]){"ALL"}, 1)) ||
-        !(mounts = cJSON_AddArrayToObject (container, "volumeMounts")) ||
-        !(v = cJSON_CreateObject ()) || !cJSON_AddItemToArray (mounts, v) ||
-        !cJSON_AddStringToObject (v, "name", "work") ||
-        !cJSON_AddStringToObject (v, "mountPath", c->kube_workdir) ||
-        !(v = cJSON_CreateObject ()) || !cJSON_AddItemToArray (mounts, v) ||
-        !cJSON_AddStringToObject (v, "name", "tmp") ||
-        !cJSON_AddStringToObject (v, "mountPath", "/tmp") ||
-        !(v = cJSON_CreateObject ()) || !cJSON_AddItemToArray (mounts, v) ||
-        !cJSON_AddStringToObject (v, "name", "secret") ||
-        !cJSON_AddStringToObject (v, "mountPath", SECRET_MOUNT) ||
-        !cJSON_AddBoolToObject (v, "readOnly", true))
-        goto error;
-    free (generate);
-    free (node_part);
-    return pod;
-error:
-    free (generate);
-    free (node_part);
-    cJSON_Delete (pod);
-    return NULL;
-}
-
 static int delete_pod (struct kubernetes *k, const char *name, struct krun_error *errp)
 {
     char *path;
@@ -649,9 +399,20 @@ static int delete_pod (struct kubernetes *k, const char *name, struct krun_error
 static int create_pod (struct kubernetes *k, const struct kubenode *node,
                        const char *hash, struct krun_error *errp)
 {
-    cJSON *pod = pod_spec (k, node, hash), *reply = NULL;
+    char *node_label = dns_part (node->name, 20);
+    struct podspec spec = {
+        .cfg = k->cfg,
+        .pool = k->pool,
+        .secret = k->secret,
+        .node = node->name,
+        .node_label = node_label,
+        .cpus = node->cpus,
+        .hash = hash,
+    };
+    cJSON *pod = node_label ? podspec_build (&spec) : NULL, *reply = NULL;
     char *path = NULL;
 
+    free (node_label);
     if (!pod || asprintf (&path, "/api/v1/namespaces/%s/pods", k->namespace) < 0) {
         cJSON_Delete (pod);
         return errprintf_errno (errp, "kubernetes pod spec");
@@ -722,243 +483,6 @@ int kubernetes_provision (struct kubernetes *k, const char *worker_url,
     return created;
 }
 
-/* Watch state: pods by name, with what is known about why they wait. */
-struct watch_state {
-    struct kubernetes *k;
-    int want; /* running pods wanted; -1 all; 0 = none left (down) */
-    bool down;
-    char **names;
-    char **why; /* last known reason a pod is not running */
-    bool *running;
-    bool *ended; /* Failed or Succeeded: will never run (restartPolicy Never) */
-    int count;
-};
-
-static int watch_slot (struct watch_state *w, const char *name)
-{
-    for (int i = 0; i < w->count; i++)
-        if (strcmp (w->names[i], name) == 0)
-            return i;
-    char **n = realloc (w->names, (w->count + 1) * sizeof (*n));
-    if (n)
-        w->names = n;
-    char **y = realloc (w->why, (w->count + 1) * sizeof (*y));
-    if (y)
-        w->why = y;
-    bool *r = realloc (w->running, (w->count + 1) * sizeof (*r));
-    if (r)
-        w->running = r;
-    bool *e = realloc (w->ended, (w->count + 1) * sizeof (*e));
-    if (e)
-        w->ended = e;
-    if (!n || !y || !r || !e || !(w->names[w->count] = strdup (name)))
-        return -1;
-    w->why[w->count] = NULL;
-    w->running[w->count] = false;
-    w->ended[w->count] = false;
-    return w->count++;
-}
-
-/* "terminated, exit code N: <krund's message>": the message (krund's
- * termination log, or the end of its log: terminationMessagePolicy) on one
- * line, its lines joined by "; ".  Returns NULL if out of memory. */
-static char *terminated_reason (const cJSON *term)
-{
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive (term, "exitCode");
-    const char *message = kubeapi_string (term, "message");
-    char *out = NULL, *text = strdup (message ? message : "");
-    size_t len;
-
-    if (!text)
-        return NULL;
-    while ((len = strlen (text)) > 0 && strchr (" \t\r\n", text[len - 1]))
-        text[len - 1] = '\0';
-    for (char *nl; (nl = strchr (text, '\n'));) {
-        *nl = '\0';
-        char *joined;
-        if (asprintf (&joined, "%s; %s", text, nl + 1) < 0) {
-            free (text);
-            return NULL;
-        }
-        free (text);
-        text = joined;
-    }
-    if (asprintf (&out, "terminated, exit code %d%s%s", code ? code->valueint : -1,
-                  *text ? ": " : "", text) < 0)
-        out = NULL;
-    free (text);
-    return out;
-}
-
-/* Why a pod that is not Running waits, from its status. */
-static char *pod_reason (const cJSON *pod)
-{
-    const cJSON *status = cJSON_GetObjectItemCaseSensitive (pod, "status");
-    const cJSON *c;
-    char *out = NULL;
-
-    cJSON_ArrayForEach (c,
-                        cJSON_GetObjectItemCaseSensitive (status, "containerStatuses"))
-    {
-        const cJSON *waiting = json_get (c, "state", "waiting");
-        const cJSON *term = json_get (c, "state", "terminated");
-        if (waiting &&
-            asprintf (&out, "%s: %s", kubeapi_string (waiting, "reason") ?: "waiting",
-                      kubeapi_string (waiting, "message") ?: "") >= 0)
-            return out;
-        if (term)
-            return terminated_reason (term);
-    }
-    cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive (status, "conditions"))
-    {
-        const char *cs = kubeapi_string (c, "status");
-        if (cs && strcmp (cs, "False") == 0 && kubeapi_string (c, "reason") &&
-            asprintf (&out, "%s: %s", kubeapi_string (c, "reason"),
-                      kubeapi_string (c, "message") ?: "") >= 0)
-            return out;
-    }
-    if (asprintf (&out, "%s", kubeapi_string (status, "phase") ?: "Pending") < 0)
-        return NULL;
-    return out;
-}
-
-static int count_running (const struct watch_state *w)
-{
-    int n = 0;
-    for (int i = 0; i < w->count; i++)
-        n += w->running[i];
-    return n;
-}
-
-static int on_pod_event (void *arg, const char *type, const cJSON *pod,
-                         struct krun_error *errp)
-{
-    struct watch_state *w = arg;
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive (pod, "metadata");
-    const char *name = kubeapi_string (meta, "name");
-    int i;
-    const char *phase =
-        kubeapi_string (cJSON_GetObjectItemCaseSensitive (pod, "status"), "phase");
-    if (strcmp (type, "ERROR") == 0) {
-        errno = EIO;
-        return errprintf (errp, "kubernetes API: watch of pods failed: %s",
-                          kubeapi_string (pod, "message") ?: "ERROR event");
-    }
-    if (!name || (i = watch_slot (w, name)) < 0)
-        return 0;
-    if (strcmp (type, "DELETED") == 0) {
-        free (w->names[i]);
-        free (w->why[i]);
-        w->count--;
-        w->names[i] = w->names[w->count];
-        w->why[i] = w->why[w->count];
-        w->running[i] = w->running[w->count];
-        w->ended[i] = w->ended[w->count];
-    } else {
-        bool deleting = kubeapi_string (meta, "deletionTimestamp") != NULL;
-        w->running[i] = !deleting && phase && strcmp (phase, "Running") == 0;
-        w->ended[i] =
-            !deleting && phase &&
-            (strcmp (phase, "Failed") == 0 || strcmp (phase, "Succeeded") == 0);
-        free (w->why[i]);
-        w->why[i] = w->running[i] ? NULL
-                    : deleting    ? strdup ("being deleted")
-                                  : pod_reason (pod);
-    }
-    if (w->down)
-        return w->count == 0 ? 1 : 0;
-    if (w->count == 0)
-        return 0;
-    /* Waiting for every pod: one that ended will never run, so say why now
-     * (krund's own message, terminated.message) instead of at the timeout. */
-    for (int j = 0; w->want < 0 && j < w->count; j++) {
-        if (w->ended[j]) {
-            errno = ECHILD;
-            return errprintf (errp, "worker pod failed: %s (%s)", w->names[j],
-                              w->why[j] ?: "ended");
-        }
-    }
-    int want = w->want < 0 ? w->count : w->want;
-    /* Pods being deleted do not count as wanted. */
-    int live = 0;
-    for (int j = 0; j < w->count; j++)
-        live += !(w->why[j] && strcmp (w->why[j], "being deleted") == 0);
-    if (w->want < 0)
-        want = live;
-    return want > 0 && count_running (w) >= want ? 1 : 0;
-}
-
-/* Events of a pod, the newest message, for the stuck report. */
-static char *pod_events (struct kubernetes *k, const char *name)
-{
-    char *path = NULL, *selector = NULL, *field = NULL, *out = NULL;
-    cJSON *list;
-    const cJSON *e;
-
-    if (asprintf (&field, "involvedObject.name=%s", name) < 0 ||
-        !(selector = kubeapi_escape (field)) ||
-        asprintf (&path, "/api/v1/namespaces/%s/events?fieldSelector=%s", k->namespace,
-                  selector) < 0) {
-        free (field);
-        free (selector);
-        return NULL;
-    }
-    if ((list = kubeapi_request (k->api, "GET", path, NULL, NULL, NULL))) {
-        cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive (list, "items"))
-        {
-            free (out);
-            if (asprintf (&out, "%s: %s", kubeapi_string (e, "reason") ?: "event",
-                          kubeapi_string (e, "message") ?: "") < 0)
-                out = NULL;
-        }
-        cJSON_Delete (list);
-    }
-    free (path);
-    free (field);
-    free (selector);
-    return out;
-}
-
-static void watch_state_free (struct watch_state *w)
-{
-    for (int i = 0; i < w->count; i++) {
-        free (w->names[i]);
-        free (w->why[i]);
-    }
-    free (w->names);
-    free (w->why);
-    free (w->running);
-    free (w->ended);
-}
-
-static int watch_pods (struct kubernetes *k, struct watch_state *w, int timeout_s,
-                       struct krun_error *errp)
-{
-    int64_t deadline = clock_mono_ms () + (int64_t)timeout_s * 1000;
-    char *path;
-    int rc = 0;
-
-    if (asprintf (&path,
-                  "/api/v1/namespaces/%s/pods?labelSelector=%s&timeoutSeconds=%d",
-                  k->namespace, k->selector, timeout_s + 1) < 0)
-        return errprintf_errno (errp, "kubernetes provider");
-    /* Without a resourceVersion the watch starts with the pods that exist
-     * (as ADDED events), so nothing that happened before is missed.  A
-     * server may end a watch early: start again until the deadline. */
-    while (rc == 0) {
-        int64_t left = deadline - clock_mono_ms ();
-        if (left <= 0)
-            break;
-        watch_state_free (w);
-        w->names = w->why = NULL;
-        w->running = w->ended = NULL;
-        w->count = 0;
-        rc = kubeapi_watch (k->api, path, (int)left, on_pod_event, w, errp);
-    }
-    free (path);
-    return rc;
-}
-
 int kubernetes_failed (struct kubernetes *k, char *report, size_t size,
                        struct krun_error *errp)
 {
@@ -986,37 +510,9 @@ int kubernetes_failed (struct kubernetes *k, char *report, size_t size,
 int kubernetes_wait (struct kubernetes *k, int want, int timeout_s,
                      struct krun_error *errp)
 {
-    struct watch_state w = {.k = k, .want = want};
-    int rc = watch_pods (k, &w, timeout_s, errp);
-    char report[600] = "";
-    size_t used = 0;
+    struct podwatch_pods pods = {k->api, k->namespace, k->selector};
 
-    if (rc < 0) {
-        watch_state_free (&w);
-        return -1;
-    }
-    int running = count_running (&w);
-    if (rc == 1) {
-        watch_state_free (&w);
-        return running;
-    }
-    for (int i = 0; i < w.count && used < sizeof (report) - 1; i++) {
-        if (w.running[i])
-            continue;
-        char *events = pod_events (k, w.names[i]);
-        used +=
-            (size_t)snprintf (report + used, sizeof (report) - used, "%s%s (%s%s%s)",
-                              used ? "; " : "", w.names[i], w.why[i] ?: "unknown",
-                              events ? "; last event: " : "", events ? events : "");
-        if (used >= sizeof (report))
-            used = sizeof (report) - 1;
-        free (events);
-    }
-    watch_state_free (&w);
-    errno = ETIMEDOUT;
-    return errprintf (errp, "%d worker pod%s running after %d s; stuck: %s", running,
-                      running == 1 ? "" : "s", timeout_s,
-                      *report ? report : "no pod exists");
+    return podwatch_running (&pods, want, timeout_s, errp);
 }
 
 /* Pods being deleted go away one by one: list them, then watch from that
@@ -1024,12 +520,10 @@ int kubernetes_wait (struct kubernetes *k, int want, int timeout_s,
  * happens between the two is missed). */
 static int wait_gone (struct kubernetes *k, int timeout_s, struct krun_error *errp)
 {
+    struct podwatch_pods pods = {k->api, k->namespace, k->selector};
     int64_t deadline = clock_mono_ms () + (int64_t)timeout_s * 1000;
 
     for (;;) {
-        struct watch_state w = {.k = k, .down = true};
-        char *path;
-        int rc = 0;
         if (list_pods (k, errp) < 0)
             return -1;
         if (k->npods == 0)
@@ -1040,17 +534,14 @@ static int wait_gone (struct kubernetes *k, int timeout_s, struct krun_error *er
             return errprintf (errp, "%d worker pod%s still there after %d s", k->npods,
                               k->npods == 1 ? "" : "s", timeout_s);
         }
-        if (asprintf (&path,
-                      "/api/v1/namespaces/%s/pods?labelSelector=%s&resourceVersion=%s"
-                      "&timeoutSeconds=%d",
-                      k->namespace, k->selector, k->list_version, timeout_s + 1) < 0)
+        char **names = calloc (k->npods, sizeof (*names));
+        if (!names)
             return errprintf_errno (errp, "kubernetes provider");
-        for (int i = 0; i < k->npods && rc >= 0; i++)
-            rc = watch_slot (&w, k->pods[i].name);
-        if (rc >= 0)
-            rc = kubeapi_watch (k->api, path, (int)left, on_pod_event, &w, errp);
-        free (path);
-        watch_state_free (&w);
+        for (int i = 0; i < k->npods; i++)
+            names[i] = k->pods[i].name;
+        int rc = podwatch_gone (&pods, k->list_version, (const char *const *)names,
+                                k->npods, left, timeout_s, errp);
+        free (names);
         if (rc < 0)
             return -1;
     }
