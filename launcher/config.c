@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "config.h"
 #include "parseint.h"
@@ -140,14 +139,14 @@ static const size_t string_fields[] = {
 #define STRING_FIELD(c, offset) (*(char **)((char *)(c) + (offset)))
 
 struct loader {
-    yaml_document_t doc;
+    struct yamlfile *file;
     const char *path;
     struct krun_error *errp;
 };
 
-static int load_error (struct loader *l, const yaml_node_t *node, const char *key,
+static int load_error (struct loader *l, const struct yamlnode *node, const char *key,
                        const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
-static int load_error (struct loader *l, const yaml_node_t *node, const char *key,
+static int load_error (struct loader *l, const struct yamlnode *node, const char *key,
                        const char *fmt, ...)
 {
     char what[200];
@@ -157,29 +156,8 @@ static int load_error (struct loader *l, const yaml_node_t *node, const char *ke
     vsnprintf (what, sizeof (what), fmt, ap);
     va_end (ap);
     errno = EINVAL;
-    return errprintf (l->errp, "%s:%zu: key '%s': %s", l->path,
-                      node ? node->start_mark.line + 1 : 1, key, what);
-}
-
-static const char *scalar (const yaml_node_t *node)
-{
-    return node && node->type == YAML_SCALAR_NODE
-               ? (const char *)node->data.scalar.value
-               : NULL;
-}
-
-static const char *node_kind (const yaml_node_t *node)
-{
-    switch (node ? node->type : YAML_NO_NODE) {
-        case YAML_SCALAR_NODE:
-            return "a scalar";
-        case YAML_SEQUENCE_NODE:
-            return "a sequence";
-        case YAML_MAPPING_NODE:
-            return "a mapping";
-        default:
-            return "nothing";
-    }
+    return errprintf (l->errp, "%s:%d: key '%s': %s", l->path, yamlnode_line (node),
+                      key, what);
 }
 
 static char *expand_home (const char *s)
@@ -196,14 +174,14 @@ static char *expand_home (const char *s)
 }
 
 static int set_value (struct loader *l, struct config *c, const struct key *k,
-                      const char *keypath, const yaml_node_t *value)
+                      const char *keypath, const struct yamlnode *value)
 {
-    const char *s = scalar (value);
+    const char *s = yamlnode_scalar (value);
     char *copy;
 
     if (!s)
         return load_error (l, value, keypath, "expected a scalar, got %s",
-                           node_kind (value));
+                           yamlnode_kind_name (value));
     switch (k->kind) {
         case VALUE_INT: {
             int *field = (int *)((char *)c + k->offset);
@@ -267,30 +245,28 @@ static bool valid_node_name (const char *s)
 }
 
 static int load_node_entry (struct loader *l, struct config *c, int index,
-                            const yaml_node_t *entry)
+                            const struct yamlnode *entry)
 {
     struct config_local_node *n = &c->local_nodes[index];
     char keypath[96];
-    yaml_node_pair_t *pair;
     bool have_slots = false;
 
     snprintf (keypath, sizeof (keypath), "local.nodes[%d]", index);
-    if (entry->type != YAML_MAPPING_NODE)
+    if (yamlnode_kind (entry) != YAMLNODE_MAPPING)
         return load_error (l, entry, keypath, "expected a mapping, got %s",
-                           node_kind (entry));
-    for (pair = entry->data.mapping.pairs.start; pair < entry->data.mapping.pairs.top;
-         pair++) {
-        yaml_node_t *kn = yaml_document_get_node (&l->doc, pair->key);
-        yaml_node_t *vn = yaml_document_get_node (&l->doc, pair->value);
-        const char *key = scalar (kn);
-        const char *v = scalar (vn);
+                           yamlnode_kind_name (entry));
+    for (int i = 0; i < yamlnode_count (entry); i++) {
+        const struct yamlnode *kn = yamlfile_key (l->file, entry, i);
+        const struct yamlnode *vn = yamlfile_value (l->file, entry, i);
+        const char *key = yamlnode_scalar (kn);
+        const char *v = yamlnode_scalar (vn);
         snprintf (keypath, sizeof (keypath), "local.nodes[%d].%s", index,
                   key ? key : "?");
         if (!key)
             return load_error (l, kn, keypath, "keys must be scalars");
         if (!v)
             return load_error (l, vn, keypath, "expected a scalar, got %s",
-                               node_kind (vn));
+                               yamlnode_kind_name (vn));
         if (strcmp (key, "name") == 0) {
             if (n->name)
                 return load_error (l, kn, keypath, "given twice");
@@ -322,14 +298,14 @@ static int load_node_entry (struct loader *l, struct config *c, int index,
     return 0;
 }
 
-static int load_nodes (struct loader *l, struct config *c, const yaml_node_t *seq)
+static int load_nodes (struct loader *l, struct config *c, const struct yamlnode *seq)
 {
     int n;
 
-    if (seq->type != YAML_SEQUENCE_NODE)
+    if (yamlnode_kind (seq) != YAMLNODE_SEQUENCE)
         return load_error (l, seq, "local.nodes", "expected a sequence, got %s",
-                           node_kind (seq));
-    n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+                           yamlnode_kind_name (seq));
+    n = yamlnode_count (seq);
     if (n == 0)
         return load_error (l, seq, "local.nodes", "expected at least one node");
     if (!(c->local_nodes = calloc (n, sizeof (*c->local_nodes))))
@@ -342,8 +318,7 @@ static int load_nodes (struct loader *l, struct config *c, const yaml_node_t *se
         return errprintf_errno (l->errp, "%s", l->path);
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        yaml_node_t *entry =
-            yaml_document_get_node (&l->doc, seq->data.sequence.items.start[i]);
+        const struct yamlnode *entry = yamlfile_item (l->file, seq, i);
         ENTRY item, *found;
         if ((rc = load_node_entry (l, c, i, entry)) < 0)
             break;
@@ -385,25 +360,24 @@ static void free_tolerations (struct config *c)
 }
 
 static int load_pull_secrets (struct loader *l, struct config *c,
-                              const yaml_node_t *seq)
+                              const struct yamlnode *seq)
 {
     const char *keypath = "kubernetes.image_pull_secrets";
     int n;
 
-    if (seq->type != YAML_SEQUENCE_NODE)
+    if (yamlnode_kind (seq) != YAMLNODE_SEQUENCE)
         return load_error (l, seq, keypath, "expected a sequence of names, got %s",
-                           node_kind (seq));
-    n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+                           yamlnode_kind_name (seq));
+    n = yamlnode_count (seq);
     free_pull_secrets (c);
     if (!(c->kube_image_pull_secrets = calloc (n + 1, sizeof (char *))))
         return errprintf_errno (l->errp, "%s", l->path);
     for (int i = 0; i < n; i++) {
-        yaml_node_t *item =
-            yaml_document_get_node (&l->doc, seq->data.sequence.items.start[i]);
-        const char *v = scalar (item);
+        const struct yamlnode *item = yamlfile_item (l->file, seq, i);
+        const char *v = yamlnode_scalar (item);
         if (!v || !*v)
             return load_error (l, item, keypath, "expected a secret name, got %s",
-                               node_kind (item));
+                               yamlnode_kind_name (item));
         if (!(c->kube_image_pull_secrets[i] = strdup (v)))
             return errprintf_errno (l->errp, "%s", l->path);
         c->kube_nimage_pull_secrets = i + 1;
@@ -412,20 +386,19 @@ static int load_pull_secrets (struct loader *l, struct config *c,
 }
 
 static int load_toleration (struct loader *l, struct config_toleration *t, int index,
-                            const yaml_node_t *entry)
+                            const struct yamlnode *entry)
 {
     static const char *const names[] = {"key", "operator", "value", "effect"};
     char keypath[96];
 
     snprintf (keypath, sizeof (keypath), "kubernetes.tolerations[%d]", index);
-    if (entry->type != YAML_MAPPING_NODE)
+    if (yamlnode_kind (entry) != YAMLNODE_MAPPING)
         return load_error (l, entry, keypath, "expected a mapping, got %s",
-                           node_kind (entry));
-    for (yaml_node_pair_t *pair = entry->data.mapping.pairs.start;
-         pair < entry->data.mapping.pairs.top; pair++) {
-        yaml_node_t *kn = yaml_document_get_node (&l->doc, pair->key);
-        yaml_node_t *vn = yaml_document_get_node (&l->doc, pair->value);
-        const char *key = scalar (kn), *v = scalar (vn);
+                           yamlnode_kind_name (entry));
+    for (int i = 0; i < yamlnode_count (entry); i++) {
+        const struct yamlnode *kn = yamlfile_key (l->file, entry, i);
+        const struct yamlnode *vn = yamlfile_value (l->file, entry, i);
+        const char *key = yamlnode_scalar (kn), *v = yamlnode_scalar (vn);
         char **fields[] = {&t->key, &t->operator, & t->value, &t->effect};
         int which = -1;
         snprintf (keypath, sizeof (keypath), "kubernetes.tolerations[%d].%s", index,
@@ -437,7 +410,7 @@ static int load_toleration (struct loader *l, struct config_toleration *t, int i
             return load_error (l, kn, keypath, "unknown key");
         if (!v)
             return load_error (l, vn, keypath, "expected a scalar, got %s",
-                               node_kind (vn));
+                               yamlnode_kind_name (vn));
         if (which == 1 && strcmp (v, "Equal") != 0 && strcmp (v, "Exists") != 0)
             return load_error (l, vn, keypath, "expected Equal or Exists, got '%s'", v);
         if (which == 3 && strcmp (v, "NoSchedule") != 0 &&
@@ -452,21 +425,21 @@ static int load_toleration (struct loader *l, struct config_toleration *t, int i
     return 0;
 }
 
-static int load_tolerations (struct loader *l, struct config *c, const yaml_node_t *seq)
+static int load_tolerations (struct loader *l, struct config *c,
+                             const struct yamlnode *seq)
 {
     int n;
 
-    if (seq->type != YAML_SEQUENCE_NODE)
+    if (yamlnode_kind (seq) != YAMLNODE_SEQUENCE)
         return load_error (l, seq, "kubernetes.tolerations",
-                           "expected a sequence, got %s", node_kind (seq));
-    n = (int)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+                           "expected a sequence, got %s", yamlnode_kind_name (seq));
+    n = yamlnode_count (seq);
     free_tolerations (c);
     if (!(c->kube_tolerations = calloc (n + 1, sizeof (*c->kube_tolerations))))
         return errprintf_errno (l->errp, "%s", l->path);
     c->kube_ntolerations = n;
     for (int i = 0; i < n; i++) {
-        yaml_node_t *entry =
-            yaml_document_get_node (&l->doc, seq->data.sequence.items.start[i]);
+        const struct yamlnode *entry = yamlfile_item (l->file, seq, i);
         if (load_toleration (l, &c->kube_tolerations[i], i, entry) < 0)
             return -1;
     }
@@ -474,27 +447,24 @@ static int load_tolerations (struct loader *l, struct config *c, const yaml_node
 }
 
 /* Walk a mapping with table keys; "local" and "nodes" are sections. */
-static int load_mapping (struct loader *l, struct config *c, const yaml_node_t *map,
+static int load_mapping (struct loader *l, struct config *c, const struct yamlnode *map,
                          const struct key *keys, const char *prefix)
 {
-    yaml_node_pair_t *pair, *other;
-
-    if (map->type != YAML_MAPPING_NODE)
+    if (yamlnode_kind (map) != YAMLNODE_MAPPING)
         return load_error (l, map, *prefix ? prefix : "(top level)",
-                           "expected a mapping, got %s", node_kind (map));
-    for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
-         pair++) {
-        yaml_node_t *kn = yaml_document_get_node (&l->doc, pair->key);
-        yaml_node_t *vn = yaml_document_get_node (&l->doc, pair->value);
-        const char *key = scalar (kn);
+                           "expected a mapping, got %s", yamlnode_kind_name (map));
+    for (int i = 0; i < yamlnode_count (map); i++) {
+        const struct yamlnode *kn = yamlfile_key (l->file, map, i);
+        const struct yamlnode *vn = yamlfile_value (l->file, map, i);
+        const char *key = yamlnode_scalar (kn);
         char keypath[128];
         const struct key *k;
 
         snprintf (keypath, sizeof (keypath), "%s%s", prefix, key ? key : "?");
         if (!key)
             return load_error (l, kn, keypath, "keys must be scalars");
-        for (other = map->data.mapping.pairs.start; other < pair; other++) {
-            const char *earlier = scalar (yaml_document_get_node (&l->doc, other->key));
+        for (int other = 0; other < i; other++) {
+            const char *earlier = yamlnode_scalar (yamlfile_key (l->file, map, other));
             if (earlier && strcmp (earlier, key) == 0)
                 return load_error (l, kn, keypath, "given twice");
         }
@@ -647,16 +617,15 @@ int config_load_file (struct config *c, const char *path, struct krun_error *err
     struct config scratch;
     int rc = -1;
 
-    if (yamlfile_load ("config", path, CONFIG_MAX_DEPTH, &l.doc, errp) < 0)
+    if (!(l.file = yamlfile_load ("config", path, CONFIG_MAX_DEPTH, errp)))
         return -1;
     if (config_copy (&scratch, c) < 0) {
         errprintf_errno (errp, "%s", path);
         config_free_fields (&scratch);
         goto done;
     }
-    yaml_node_t *root = yaml_document_get_root_node (&l.doc);
     /* An empty file (or only comments) is an empty configuration. */
-    if (root && !(root->type == YAML_SCALAR_NODE && !*scalar (root))) {
+    if (!yamlfile_empty (l.file)) {
         if (scratch.local_nnodes) {
             /* The file's node list replaces, never extends, the old one. */
             for (int i = 0; i < scratch.local_nnodes; i++) {
@@ -667,7 +636,7 @@ int config_load_file (struct config *c, const char *path, struct krun_error *err
             scratch.local_nodes = NULL;
             scratch.local_nnodes = 0;
         }
-        if (load_mapping (&l, &scratch, root, top_keys, "") < 0) {
+        if (load_mapping (&l, &scratch, yamlfile_root (l.file), top_keys, "") < 0) {
             config_free_fields (&scratch);
             goto done;
         }
@@ -681,7 +650,7 @@ int config_load_file (struct config *c, const char *path, struct krun_error *err
     *c = scratch;
     rc = 0;
 done:
-    yaml_document_delete (&l.doc);
+    yamlfile_destroy (l.file);
     return rc;
 }
 

@@ -19,7 +19,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "base64.h"
 #include "fileio.h"
@@ -106,41 +105,39 @@ static char *resolve_path (const char *dir, const char *path)
     return out;
 }
 
-static cJSON *yaml_to_json (yaml_document_t *doc, yaml_node_t *node, int depth)
+/* The node as a cJSON tree, every scalar a string.  NULL if a key is not a
+ * scalar, or out of memory. */
+static cJSON *yaml_to_json (const struct yamlfile *f, const struct yamlnode *node,
+                            int depth)
 {
     cJSON *out = NULL;
 
-    if (!node || depth > KUBECONFIG_MAX_DEPTH)
+    if (depth > KUBECONFIG_MAX_DEPTH)
         return NULL;
-    switch (node->type) {
-        case YAML_SCALAR_NODE:
-            return cJSON_CreateString ((const char *)node->data.scalar.value);
-        case YAML_SEQUENCE_NODE:
+    switch (yamlnode_kind (node)) {
+        case YAMLNODE_SCALAR:
+            return cJSON_CreateString (yamlnode_scalar (node));
+        case YAMLNODE_SEQUENCE:
             if (!(out = cJSON_CreateArray ()))
                 return NULL;
-            for (yaml_node_item_t *i = node->data.sequence.items.start;
-                 i < node->data.sequence.items.top; i++) {
-                cJSON *item =
-                    yaml_to_json (doc, yaml_document_get_node (doc, *i), depth + 1);
+            for (int i = 0; i < yamlnode_count (node); i++) {
+                cJSON *item = yaml_to_json (f, yamlfile_item (f, node, i), depth + 1);
                 if (!item || !cJSON_AddItemToArray (out, item)) {
                     cJSON_Delete (item);
                     goto error;
                 }
             }
             return out;
-        case YAML_MAPPING_NODE:
+        case YAMLNODE_MAPPING:
             if (!(out = cJSON_CreateObject ()))
                 return NULL;
-            for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-                 p < node->data.mapping.pairs.top; p++) {
-                yaml_node_t *kn = yaml_document_get_node (doc, p->key);
+            for (int i = 0; i < yamlnode_count (node); i++) {
+                const char *key = yamlnode_scalar (yamlfile_key (f, node, i));
                 cJSON *value;
-                if (!kn || kn->type != YAML_SCALAR_NODE)
+                if (!key)
                     goto error;
-                value = yaml_to_json (doc, yaml_document_get_node (doc, p->value),
-                                      depth + 1);
-                if (!value || !cJSON_AddItemToObject (
-                                  out, (const char *)kn->data.scalar.value, value)) {
+                value = yaml_to_json (f, yamlfile_value (f, node, i), depth + 1);
+                if (!value || !cJSON_AddItemToObject (out, key, value)) {
                     cJSON_Delete (value);
                     goto error;
                 }
@@ -157,19 +154,20 @@ error:
 /* Parse one kubeconfig file into a tree.  NULL with errno and errp. */
 static cJSON *parse_file (const char *path, struct krun_error *errp)
 {
-    yaml_document_t doc;
+    struct yamlfile *f = yamlfile_load ("kubeconfig", path, KUBECONFIG_MAX_DEPTH, errp);
+    const struct yamlnode *root;
     cJSON *tree = NULL;
 
-    if (yamlfile_load ("kubeconfig", path, KUBECONFIG_MAX_DEPTH, &doc, errp) < 0)
+    if (!f)
         return NULL;
-    yaml_node_t *root = yaml_document_get_root_node (&doc);
-    if (!root || (root->type == YAML_SCALAR_NODE && !*root->data.scalar.value))
+    root = yamlfile_root (f);
+    if (yamlfile_empty (f))
         tree = cJSON_CreateObject (); /* an empty file is an empty config */
-    else if (root->type != YAML_MAPPING_NODE)
+    else if (yamlnode_kind (root) != YAMLNODE_MAPPING)
         errprintf (errp, "%s: expected a mapping at the top", path);
-    else if (!(tree = yaml_to_json (&doc, root, 0)))
+    else if (!(tree = yaml_to_json (f, root, 0)))
         errprintf (errp, "%s: keys must be scalars", path);
-    yaml_document_delete (&doc);
+    yamlfile_destroy (f);
     if (!tree)
         errno = EINVAL;
     return tree;

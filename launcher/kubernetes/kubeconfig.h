@@ -13,9 +13,10 @@
  * Certificates and keys are read into memory, never copied to files.  The
  * bearer token comes from `token`, `tokenFile` (re-read every time, so a
  * rotated token is picked up) or an `exec` credential plugin, whose
- * ExecCredential answer is cached in memory until its expirationTimestamp.
+ * ExecCredential answer is cached in memory until its expirationTimestamp
+ * (kubeexec.h).
  * Error messages name files, contexts and servers, never a secret.
- * This module and config.c are the only users of libyaml.
+ * Files are read with yamlfile.h, as krun's configuration is.
  */
 #ifndef KRUN_KUBECONFIG_H
 #define KRUN_KUBECONFIG_H
