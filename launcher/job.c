@@ -1333,6 +1333,58 @@ static int check_stall (struct job *j, struct krun_error *errp)
                       j->id, messages, j->done, j->opts->size);
 }
 
+/* Before the loop: the queues and exchanges, the tasks published, the
+ * provider told.  Returns 0 or -1 (the caller deletes the task queue). */
+static int job_start (struct job *j, struct krun_error *errp)
+{
+    const struct job_options *opts = j->opts;
+    const struct presence *p = j->presence;
+
+    /* On a cold start (Kubernetes: the pods come after the tasks) no daemon
+     * has declared the exchanges yet; declaring is idempotent. */
+    if ((!p || presence_count (p) == 0) &&
+        (transport_declare_exchange (j->t, j->opts->pool->control, "fanout", errp) <
+             0 ||
+         transport_declare_exchange (j->t, j->opts->pool->presence, "direct", errp) <
+             0))
+        return -1;
+    /* Slots that start from now on say "joined" and get the announcement. */
+    if (transport_bind (j->t, j->results_queue, j->opts->pool->presence,
+                        PROTOCOL_KEY_JOINED, errp) < 0)
+        return -1;
+    if (opts->report_bindings)
+        report_map (j);
+    if (opts->progress && progress_nodes (j) < 0)
+        return errprintf_errno (errp, "job %s: status line", j->id);
+    if (publish_tasks (j, errp) < 0)
+        return -1;
+    if (opts->on_published && opts->on_published (opts->on_published_arg, p, errp) < 0)
+        return -1;
+    return 0;
+}
+
+/* Every rank is done: the summary lines and the exit status. */
+static int job_end (struct job *j, struct krun_error *errp)
+{
+    const struct job_options *opts = j->opts;
+
+    if (opts->progress)
+        progress_finish (opts->progress, clock_mono_ms ());
+    job_finish (j, PROTOCOL_END);
+    if (j->reruns > 0)
+        fprintf (stderr, "krun: %d ranks were rerun after a failure of their slot\n",
+                 j->reruns);
+    if (j->retried > 0)
+        fprintf (stderr, "krun: %d retries (--retries) of ranks that ended non-zero\n",
+                 j->retried);
+    if (opts->timeline && write_timeline (j, errp) < 0)
+        fprintf (stderr, "krun: %s\n", errp ? errp->text : "cannot write timeline");
+    /* Output or results lost: never a success, whatever the ranks said. */
+    if (report_lost (j))
+        j->exit_status = exitstatus_fold (j->exit_status, EXITSTATUS_WRITE_FAILED);
+    return j->exit_status;
+}
+
 int job_run (struct job *j, const struct cpumap *map, const struct presence *p,
              struct krun_error *errp)
 {
@@ -1345,27 +1397,7 @@ int job_run (struct job *j, const struct cpumap *map, const struct presence *p,
     if (open_joblog (j, errp) < 0 || encode_announce (j, errp) < 0 ||
         declare_task_queue (j, j->t, errp) < 0)
         return -1;
-    /* On a cold start (Kubernetes: the pods come after the tasks) no daemon
-     * has declared the exchanges yet; declaring is idempotent. */
-    if ((!p || presence_count (p) == 0) &&
-        (transport_declare_exchange (j->t, j->opts->pool->control, "fanout", errp) <
-             0 ||
-         transport_declare_exchange (j->t, j->opts->pool->presence, "direct", errp) <
-             0))
-        goto error;
-    /* Slots that start from now on say "joined" and get the announcement. */
-    if (transport_bind (j->t, j->results_queue, j->opts->pool->presence,
-                        PROTOCOL_KEY_JOINED, errp) < 0)
-        goto error;
-    if (opts->report_bindings)
-        report_map (j);
-    if (opts->progress && progress_nodes (j) < 0) {
-        errprintf_errno (errp, "job %s: status line", j->id);
-        goto error;
-    }
-    if (publish_tasks (j, errp) < 0)
-        goto error;
-    if (opts->on_published && opts->on_published (opts->on_published_arg, p, errp) < 0)
+    if (job_start (j, errp) < 0)
         goto error;
     int64_t renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
     while (j->done < opts->size) {
@@ -1423,21 +1455,7 @@ int job_run (struct job *j, const struct cpumap *map, const struct presence *p,
         if (opts->progress && j->midline[1] < 0 && j->midline[2] < 0)
             progress_draw (opts->progress, clock_mono_ms (), false);
     }
-    if (opts->progress)
-        progress_finish (opts->progress, clock_mono_ms ());
-    job_finish (j, PROTOCOL_END);
-    if (j->reruns > 0)
-        fprintf (stderr, "krun: %d ranks were rerun after a failure of their slot\n",
-                 j->reruns);
-    if (j->retried > 0)
-        fprintf (stderr, "krun: %d retries (--retries) of ranks that ended non-zero\n",
-                 j->retried);
-    if (opts->timeline && write_timeline (j, errp) < 0)
-        fprintf (stderr, "krun: %s\n", errp ? errp->text : "cannot write timeline");
-    /* Output or results lost: never a success, whatever the ranks said. */
-    if (report_lost (j))
-        j->exit_status = exitstatus_fold (j->exit_status, EXITSTATUS_WRITE_FAILED);
-    return j->exit_status;
+    return job_end (j, errp);
 error:
     transport_delete_queue (j->t, j->task_queue, NULL);
     report_lost (j);

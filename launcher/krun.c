@@ -12,95 +12,17 @@
 
 #include "commands.h"
 #include "config.h"
-#include "parseint.h"
+#include "optvalue.h"
 #include "die.h"
 #include "protocol.h"
 #include "provider.h"
 #include "run.h"
 #include "transport.h"
+#include "usage.h"
 
 /* Output a rank may send before it is cut (--output-limit): enough for any
  * reasonable log, small enough that a runaway task cannot fill the broker. */
 #define DEFAULT_OUTPUT_LIMIT (64 << 20)
-
-static const char usage_text[] =
-    "Usage: krun [OPTIONS] -n N PROGRAM [ARGS...]\n"
-    "       krun [OPTIONS] --inputs FILE PROGRAM [ARGS...]\n"
-    "       krun [OPTIONS] -f COMMANDS\n"
-    "       krun [OPTIONS] up | down | status | broker start|stop [OPTIONS]\n"
-    "Run N ranks of PROGRAM on warm, core-pinned worker slots that pull the\n"
-    "ranks from a RabbitMQ queue.  {rank} and {size} in ARGS are replaced.\n"
-    "\n"
-    "Job:\n"
-    "  -n, --np N              number of ranks (else the number of inputs or\n"
-    "                          commands)\n"
-    "  -f, --command-file FILE run each line of FILE with /bin/sh -c, one rank\n"
-    "                          per line (rank = line number - 1)\n"
-    "      --map-by slot|node  which slots take part when N is smaller than the\n"
-    "                          slots: fill node after node (slot, default) or\n"
-    "                          round robin over the nodes (node)\n"
-    "      --delivery-limit K  give up on a rank after K deliveries (default 5)\n"
-    "      --nodes A,B         run only on these nodes of the pool\n"
-    "      --exclude C,D       do not run on these nodes\n"
-    "      --wait              keep waiting when tasks are queued and no slot\n"
-    "                          consumes them (default: fail after\n"
-    "                          stall_timeout_ms, 30 s)\n"
-    "Data in and out (at most 1 MiB per rank each way):\n"
-    "      --inputs FILE       line i of FILE (- for stdin) is rank i's input\n"
-    "      --input-dir DIR     the i-th file of DIR (by name) is rank i's input\n"
-    "      --results DIR       write rank i's krun_result bytes to DIR/i\n"
-    "      --output-dir DIR    rank i's stdout and stderr to DIR/i.out, DIR/i.err\n"
-    "Environment:\n"
-    "  -x VAR | VAR=value      send VAR (even a host-specific one) or set it\n"
-    "Output and reports:\n"
-    "      --tag-output        prefix every output line with [rank]\n"
-    "      --progress          status line on stderr even when it is not a\n"
-    "                          terminal (default: on a terminal, unless -q)\n"
-    "      --report-bindings   print the slot map, and where each rank ran\n"
-    "      --timeline FILE     write one CSV row per rank: node, slot, core,\n"
-    "                          attempt, published/started/finished times (us)\n"
-    "  -q, --quiet             no status line, no notes about started brokers\n"
-    "                          and daemons\n"
-    "Limits, retries, logs:\n"
-    "      --timeout S         kill a task running longer than S seconds (SIGTERM,\n"
-    "                          SIGKILL 2 s later); it counts as exit status 124\n"
-    "      --retries N         run a rank that ended non-zero up to N more times\n"
-    "      --joblog FILE       one line per rank as it ends: rank, node, slot,\n"
-    "                          attempts, status, exit, start, end, seconds\n"
-    "      --resume FILE       run only the ranks FILE (a joblog) has no success\n"
-    "                          for; with --joblog FILE too, appends to it\n"
-    "      --output-limit B    forward at most B bytes of output per rank (K, M, G\n"
-    "                          suffixes; default 64M; 0 = no limit), then a marker\n"
-    "Workers (local provider):\n"
-    "      --slots N           slots of this machine's daemon (default: one per\n"
-    "                          core; more oversubscribes, for sleep-like tasks)\n"
-    "      --idle-timeout S    daemons started now exit after S idle seconds\n"
-    "Workers (kubernetes provider):\n"
-    "      --kubeconfig FILE   Kubernetes credentials (default $KUBECONFIG, else\n"
-    "                          ~/.kube/config, else the in-cluster account)\n"
-    "      --context NAME      kubeconfig context (default: current-context)\n"
-    "      --no-stage          do not send the program through the broker: it\n"
-    "                          exists at the same absolute path in the image\n"
-    "Files the tasks need (both providers):\n"
-    "      --stage FILE        send FILE through the broker once; every task finds\n"
-    "                          it in $KRUN_STAGED (a relative path is kept: data/x\n"
-    "                          is $KRUN_STAGED/data/x), which on Kubernetes is also\n"
-    "                          its working directory; repeat for more files\n"
-    "Configuration:\n"
-    "      --provider local|kubernetes   where the workers come from\n"
-    "      --config FILE       configuration file (default $KRUN_CONFIG, else\n"
-    "                          ~/.config/krun/krun.yaml)\n"
-    "  -h, --help              this text\n"
-    "  -V, --version           version and protocol version\n"
-    "\n"
-    "Subcommands: `krun up` starts the broker and daemons (or worker pods)\n"
-    "without running anything, `krun status` lists the live daemons (pods)\n"
-    "and the running jobs' queues, `krun down` deletes those queues and stops\n"
-    "the local daemons and the private broker (deletes the pool's pods),\n"
-    "`krun broker start|stop` only the broker.  Exit status: 0\n"
-    "if every rank exited 0, else the highest rank status, 128+S for a rank\n"
-    "killed by signal S, at least 74 when output or results could not be\n"
-    "written, 2 for bad usage (see krun(1)).\n";
 
 /* What the command line says: a run's options, and the configuration keys
  * it overrides (applied after the file is loaded, so they win). */
@@ -180,55 +102,13 @@ static const struct option_spec option_table[] = {
 
 #define NOPTIONS (sizeof (option_table) / sizeof (option_table[0]))
 
-/* An integer >= min; dies naming the option otherwise. */
-static int parse_count (const char *opt, const char *s, int min)
-{
-    int v;
-
-    if (parseint_int (s, min, INT_MAX, &v) == 0)
-        return v;
-    /* A number too large for an int (or for a long) is a number all the
-     * same: say which limit it passed rather than that it is not one. */
-    if (errno == ERANGE && s[0] != '-' && parseint_int (s, INT_MIN, min - 1, &v) < 0)
-        die ("%s: %s is out of range: at most %d", opt, s, INT_MAX);
-    die ("%s: expected an integer >= %d, got '%s'", opt, min, s);
-}
-
-/* Seconds (decimals allowed, > 0) as milliseconds. */
-static int parse_seconds_ms (const char *opt, const char *s)
-{
-    char *end;
-    double v;
-
-    errno = 0;
-    v = strtod (s, &end);
-    if (*s == '\0' || *end != '\0' || errno || !(v >= 0.001) || v > INT_MAX / 1000.0)
-        die ("%s: expected a number of seconds > 0, got '%s'", opt, s);
-    return (int)(v * 1000 + 0.5);
-}
-
-/* A byte count with an optional K, M or G suffix (powers of 1024), at most
- * INT_MAX. */
-static int parse_size (const char *opt, const char *s)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll (s, &end, 10);
-    int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
-    if (shift)
-        end++;
-    if (*s == '\0' || *end != '\0' || errno || v < 0 || v > (INT_MAX >> shift))
-        die ("%s: expected a byte count (K, M, G suffixes) below 2G, got '%s'", opt, s);
-    return (int)(v << shift);
-}
-
 /* Store optarg as spec says. */
 static void apply_option (const struct option_spec *spec, char *arg, struct options *o)
 {
     void *field = (char *)o + spec->offset;
+    struct krun_error error;
     char name[64];
+    int rc = 0;
 
     if (spec->letter)
         snprintf (name, sizeof (name), "-%c", spec->letter);
@@ -243,13 +123,13 @@ static void apply_option (const struct option_spec *spec, char *arg, struct opti
             break;
         case KIND_COUNT:
         case KIND_COUNT0:
-            *(int *)field = parse_count (name, arg, spec->kind == KIND_COUNT);
+            rc = optvalue_count (name, arg, spec->kind == KIND_COUNT, field, &error);
             break;
         case KIND_SECONDS:
-            *(int *)field = parse_seconds_ms (name, arg);
+            rc = optvalue_seconds_ms (name, arg, field, &error);
             break;
         case KIND_SIZE:
-            *(int *)field = parse_size (name, arg);
+            rc = optvalue_size (name, arg, field, &error);
             break;
         case KIND_LIST: {
             /* argv outlives the options: keep pointers into it. */
@@ -269,6 +149,8 @@ static void apply_option (const struct option_spec *spec, char *arg, struct opti
             printf ("krun %s (protocol %d)\n", PACKAGE_VERSION, PROTOCOL_VERSION);
             exit (0);
     }
+    if (rc < 0)
+        die ("%s", error.text);
 }
 
 /* Parse the options of argv up to the first word that is not one.  Returns

@@ -3,10 +3,12 @@
 bin_PROGRAMS += launcher/krun
 launcher_krun_SOURCES = \
 	launcher/krun.c \
+	launcher/usage.c launcher/usage.h \
 	launcher/run.c launcher/run.h \
 	launcher/commands.c launcher/commands.h \
 	launcher/session.c launcher/session.h \
 	launcher/die.c launcher/die.h \
+	launcher/optvalue.c launcher/optvalue.h \
 	launcher/provider.c launcher/provider.h \
 	launcher/config.c launcher/config.h \
 	launcher/yamlfile.c launcher/yamlfile.h \
@@ -32,6 +34,7 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/config.t \
 	launcher/test/exitstatus.t \
 	launcher/test/rankresult.t \
+	launcher/test/optvalue.t \
 	launcher/test/joblog.t \
 	launcher/test/inputs.t \
 	launcher/test/program.t \
@@ -55,6 +58,8 @@ launcher_test_exitstatus_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_rankresult_t_SOURCES = launcher/test/rankresult.c launcher/rankresult.c \
 	launcher/exitstatus.c
 launcher_test_rankresult_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_optvalue_t_SOURCES = launcher/test/optvalue.c launcher/optvalue.c
+launcher_test_optvalue_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_joblog_t_SOURCES = launcher/test/joblog.c launcher/joblog.c
 launcher_test_joblog_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_inputs_t_SOURCES = launcher/test/inputs.c launcher/inputs.c

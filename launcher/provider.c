@@ -45,7 +45,10 @@ const char *provider_names (void)
     if (names[0] == '\0')
         for (size_t i = 0; i < NPROVIDERS; i++) {
             size_t len = strlen (names);
-            snprintf (names + len, sizeof (names) - len, "%s%s", i ? "|" : "",
+            snprintf (names + len, sizeof (names) - len, "%s'%s'",
+                      i == 0                ? ""
+                      : i + 1 == NPROVIDERS ? " or "
+                                            : ", ",
                       registry[i]->name);
         }
     return names;

@@ -154,7 +154,7 @@ void provider_destroy (struct provider *p);
 
 /* Whether name names a provider of the registry. */
 bool provider_known (const char *name);
-/* The registry's names joined by "|" ("local|kubernetes"), for messages. */
+/* The registry's names for messages: "'local' or 'kubernetes'". */
 const char *provider_names (void);
 /* Whether the provider called name uses the private broker. */
 bool provider_uses_private_broker (const char *name);
