@@ -8,7 +8,9 @@
  * a `const struct provider_ops` and names it in the registry of provider.c
  * (one line); its folder's local.mk adds its files to launcher_krun_SOURCES
  * and is included from launcher/local.mk.  `--provider NAME` and the
- * configuration key `provider` pick it by ops->name.
+ * configuration key `provider` pick it by ops->name (config.c's table of
+ * keys lists the names the file may give: add it there too, with its
+ * section of keys, and to docs/configuration.md).
  *
  * What every provider gets: the configuration (struct config, borrowed for
  * the provider's life; command-line options that concern a provider are
@@ -19,22 +21,45 @@
  * (presence.h) and consume the job's task queue; a provider only decides
  * where they run and how they are started and stopped.
  *
- * The order of calls.  A run (run.c): provider_create(); survey; the
- * signing key (key_file) and the pool (pool_name); filter_nodes; the job is
- * created; find_workers (presence, start what is missing); cpumap (the slots
- * the job is mapped on); prepare_job adjusts the job's options (working
- * directory, the callback after publishing) before job_create(); the job
- * runs; provider_destroy().  `krun up`: survey, up.  `krun status`: status.
- * `krun down`: the job queues are deleted (generic), then down.
+ * The order of calls.  A run (run.c): provider_create(); program (where
+ * the program lives); key_file (the signing key); filter_nodes; survey;
+ * prepare_job (the job's options, before job_create()); pool_name; the
+ * job is created; find_workers (presence, start what is
+ * missing); cpumap (the slots the job is mapped on, then filtered); the
+ * job runs and calls jo->on_published once its tasks are queued;
+ * provider_destroy().  `krun up`: survey, up.  `krun status`: status (with
+ * who answered, or NULL without a broker).  `krun down`: the job queues
+ * are deleted (generic), then down, then the private broker is stopped if
+ * private_broker is set.
  *
- * Rules for an operation: return 0 (or what it says) on success, -1 with
- * errno and errp filled (a line naming the thing that failed) on failure;
- * print notes to stderr only when not quiet; every wait has a bound
- * (config's start_timeout, a provider timeout) and says what it waited for
- * when it gives up.  An operation left NULL has the default written next to
- * it.  A failure of an operation ends krun with status 1 (the workers' side
- * failed), except find_workers and up when the provider has private_broker
- * set (status 2: the local setup is the user's), as before this interface.
+ * Rules for an operation: return 0 (or what it says) on success, -1 (or
+ * NULL) with errno and errp filled (one line naming the thing that failed)
+ * on failure, also when out of memory; print notes to stderr only when not
+ * quiet; every wait has a bound (the configuration's start_timeout, a
+ * provider timeout) and says what it waited for when it gives up.  An
+ * operation left NULL has the default written next to it.  krun ends with
+ * status 1 when an operation fails (the workers' side failed), except
+ * find_workers, and up of a provider with private_broker, which end it
+ * with status 2 (the local setup is the user's), as before this interface.
+ *
+ * A sketch of a provider whose daemons run where ssh reaches:
+ *
+ *     static struct presence *ssh_find_workers (void *impl,
+ *                                               const struct provider_broker *b,
+ *                                               struct krun_error *errp)
+ *     {
+ *         struct presence *p = provider_query (cfg, b, errp);
+ *         // start krund on each configured host missing from p (ssh HOST
+ *         // krund --node HOST ... with KRUN_AMQP_URL=b->url, KRUN_POOL and
+ *         // the key file), then provider_query () again until all answer
+ *         // or start_timeout passes
+ *         return p;
+ *     }
+ *     const struct provider_ops ssh_provider_ops = {
+ *         .name = "ssh", .create = ssh_create, .destroy = ssh_destroy,
+ *         .filter_nodes = ssh_filter_nodes, .find_workers = ssh_find_workers,
+ *         .down = ssh_down,
+ *     };
  */
 #ifndef KRUN_PROVIDER_H
 #define KRUN_PROVIDER_H
@@ -131,10 +156,10 @@ struct provider_ops {
      * find_workers, then nothing. */
     int (*up) (void *impl, const struct provider_broker *b, struct krun_error *errp);
     /* `krun status`: print the workers to out, from p (who answered), or
-     * with p NULL when the broker could not be reached (then status is 1
-     * whatever this returns).  NULL: a table of p's daemons (presence.h);
-     * with p NULL nothing can be shown: krun fails with the broker's
-     * error. */
+     * with p NULL when the broker could not be reached (krun has said so;
+     * its status is 1 whatever this returns): return -1 with ENOTCONN if
+     * there is nothing to show then.  NULL: a table of p's daemons
+     * (presence.h), nothing without a broker. */
     int (*status) (void *impl, const struct presence *p, FILE *out,
                    struct krun_error *errp);
     /* `krun down`, after the job queues were deleted: stop the workers and
