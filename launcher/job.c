@@ -15,6 +15,7 @@
 #include "job.h"
 #include "joins.h"
 #include "joblog.h"
+#include "outputlines.h"
 #include "protocol.h"
 #include "sign.h"
 #include "rankfiles.h"
@@ -32,8 +33,8 @@
  * next few queue renewals (slots that know the job ignore it). */
 #define REANNOUNCE_AFTER_RECONNECT 3
 /* A line without its newline is held at most this long, then written out
- * as it is (see handle_output()): krun's memory does not grow with the
- * length of the ranks' lines. */
+ * as it is (outputlines.h): krun's memory does not grow with the length of
+ * the ranks' lines. */
 #define LINE_HOLD_MAX (1024 * 1024)
 
 /* Where a rank's output or result may fail to be written. */
@@ -56,8 +57,6 @@ struct rank {
     int status;   /* folded status of the final result */
     int64_t published_us;
     struct protocol_result result; /* final result (strings owned) */
-    char *partial[3];              /* output of stream 1/2 after the last newline */
-    size_t partial_len[3];
     int min_attempt;             /* results of earlier attempts are stale (--retries) */
     int published_attempt;       /* the attempt this launcher published last */
     int started;                 /* highest attempt a slot reported started */
@@ -84,13 +83,11 @@ struct job {
     int retried;
     int exit_status;
     struct joblog *joblog;
-    int reannounce;          /* renewals that also announce the job again */
-    bool started_known;      /* slots report each attempt they start (progress 0) */
-    struct handled *handled; /* durable jobs: messages handled lately */
-    unsigned long refused;   /* unsigned or badly signed reports ignored */
-    /* Per stream (1, 2): the rank whose line longer than LINE_HOLD_MAX is
-     * written but not ended yet, or -1. */
-    int midline[3];
+    int reannounce;            /* renewals that also announce the job again */
+    bool started_known;        /* slots report each attempt they start (progress 0) */
+    struct handled *handled;   /* durable jobs: messages handled lately */
+    unsigned long refused;     /* unsigned or badly signed reports ignored */
+    struct outputlines *lines; /* stdout and stderr in whole lines */
     /* The ranks whose output or result could not be written, per kind
      * (NULL while none); lost_any also when a list could not be made. */
     struct ranklist *lost[LOST_KINDS];
@@ -357,11 +354,12 @@ static void note_lost (struct job *j, enum lost_kind kind, int rank, const char 
 }
 
 /* Write rank's bytes to krun's stdout or stderr as they are. */
-static void write_stream (struct job *j, int rank, int stream, const char *data,
-                          size_t len)
+static void write_stream (void *arg, int rank, int stream, const char *data, size_t len)
 {
+    struct job *j = arg;
     char why[160];
 
+    progress_erase (j->opts->progress);
     if (fdio_write_all (stream, data, len) == 0)
         return;
     snprintf (why, sizeof (why), "cannot write its output to %s: %s",
@@ -369,16 +367,12 @@ static void write_stream (struct job *j, int rank, int stream, const char *data,
     note_lost (j, stream == 2 ? LOST_STDERR : LOST_STDOUT, rank, why);
 }
 
-/* End the long line another rank left open on stream (see handle_output()):
- * two ranks never share a line. */
-static void end_midline (struct job *j, int stream)
+/* The rank's output could not be held or tagged. */
+static void lost_stream (void *arg, int rank, int stream, const char *why)
 {
-    int rank = j->midline[stream];
+    struct job *j = arg;
 
-    if (rank < 0)
-        return;
-    j->midline[stream] = -1;
-    write_stream (j, rank, stream, "\n", 1);
+    note_lost (j, stream == 2 ? LOST_STDERR : LOST_STDOUT, rank, why);
 }
 
 /* --output-dir: rank's stream goes to DIR/<rank>.out or .err, which the
@@ -397,132 +391,18 @@ static void write_output_file (struct job *j, int rank, int stream, const char *
     r->output_file_started[stream] = true;
 }
 
-/* Write whole lines only, one write per line when tagged, so two ranks never
- * share a line.  The last line may lack its newline only when it is longer
- * than LINE_HOLD_MAX. */
-static void emit_lines (struct job *j, int rank, int stream, const char *data,
-                        size_t len)
-{
-    progress_erase (j->opts->progress);
-    end_midline (j, stream);
-    if (!j->opts->tag_output) {
-        write_stream (j, rank, stream, data, len);
-        return;
-    }
-    while (len > 0) {
-        const char *nl = memchr (data, '\n', len);
-        size_t line = nl ? (size_t)(nl - data + 1) : len;
-        char *buf = malloc (line + 32);
-        if (!buf) {
-            note_lost (j, stream == 2 ? LOST_STDERR : LOST_STDOUT, rank,
-                       "cannot tag its output: out of memory");
-            return;
-        }
-        int n = snprintf (buf, 32, "[%d] ", rank);
-        memcpy (buf + n, data, line);
-        write_stream (j, rank, stream, buf, n + line);
-        free (buf);
-        data += line;
-        len -= line;
-    }
-}
-
-/* Keep len bytes of a line that has no newline yet.  Returns 0, or -1 if
- * they could not be kept (said, and counted as lost). */
-static int hold (struct job *j, int rank, int stream, const char *data, size_t len)
-{
-    struct rank *r = &j->ranks[rank];
-    char *p = realloc (r->partial[stream], r->partial_len[stream] + len);
-
-    if (!p) {
-        note_lost (j, stream == 2 ? LOST_STDERR : LOST_STDOUT, rank,
-                   "cannot hold its output: out of memory");
-        return -1;
-    }
-    memcpy (p + r->partial_len[stream], data, len);
-    r->partial[stream] = p;
-    r->partial_len[stream] += len;
-    return 0;
-}
-
-static void drop_partial (struct rank *r, int stream)
-{
-    free (r->partial[stream]);
-    r->partial[stream] = NULL;
-    r->partial_len[stream] = 0;
-}
-
-/* Output goes out in whole lines: what follows a chunk's last newline is
- * held until its line is complete.  A line that grows beyond LINE_HOLD_MAX
- * is written out as it is instead, and the rest of it as it comes: the
- * bytes stay exact, and krun's memory stays bounded.  Should another rank
- * write to the same stream before that line ends, a newline ends it first
- * (end_midline()) and its rest starts a line of its own.  With
- * --output-dir each rank has files of its own: the bytes go as they come. */
+/* Output goes out in whole lines (outputlines.h).  With --output-dir each
+ * rank has files of its own: the bytes go as they come. */
 static void handle_output (struct job *j, const struct protocol_output *o)
 {
-    struct rank *r = &j->ranks[o->rank];
-    int stream = o->stream;
-    const char *data = o->data;
-    size_t len = o->len;
-    const char *last_nl;
+    const struct rank *r = &j->ranks[o->rank];
 
-    if (r->done || stream < 1 || stream > 2)
+    if (r->done || o->stream < 1 || o->stream > 2)
         return;
-    if (j->opts->output_dir) {
-        write_output_file (j, o->rank, stream, data, len);
-        return;
-    }
-    if (j->midline[stream] == o->rank) {
-        const char *nl = memchr (data, '\n', len);
-        size_t piece = nl ? (size_t)(nl - data + 1) : len;
-        progress_erase (j->opts->progress);
-        write_stream (j, o->rank, stream, data, piece);
-        if (!nl)
-            return;
-        j->midline[stream] = -1;
-        data += piece;
-        len -= piece;
-    }
-    if ((last_nl = memrchr (data, '\n', len))) {
-        size_t head = last_nl - data + 1;
-        if (r->partial_len[stream] == 0)
-            emit_lines (j, o->rank, stream, data, head);
-        else if (hold (j, o->rank, stream, data, head) == 0) {
-            /* The pending partial line, completed, with this chunk's
-             * complete lines in one go. */
-            emit_lines (j, o->rank, stream, r->partial[stream], r->partial_len[stream]);
-        }
-        drop_partial (r, stream);
-        data += head;
-        len -= head;
-    }
-    if (len == 0 || hold (j, o->rank, stream, data, len) < 0)
-        return;
-    if (r->partial_len[stream] > LINE_HOLD_MAX) {
-        emit_lines (j, o->rank, stream, r->partial[stream], r->partial_len[stream]);
-        drop_partial (r, stream);
-        j->midline[stream] = o->rank;
-    }
-}
-
-/* The rank ended: its last line is written, with a newline added on a
- * terminal or pipe (a file gets the bytes as they were). */
-static void flush_partial (struct job *j, int rank)
-{
-    struct rank *r = &j->ranks[rank];
-
-    for (int stream = 1; stream <= 2; stream++) {
-        if (j->midline[stream] == rank) {
-            progress_erase (j->opts->progress);
-            end_midline (j, stream);
-        }
-        if (r->partial_len[stream] == 0)
-            continue;
-        if (hold (j, rank, stream, "\n", 1) == 0)
-            emit_lines (j, rank, stream, r->partial[stream], r->partial_len[stream]);
-        drop_partial (r, stream);
-    }
+    if (j->opts->output_dir)
+        write_output_file (j, o->rank, o->stream, o->data, o->len);
+    else
+        outputlines_add (j->lines, o->rank, o->stream, o->data, o->len);
 }
 
 /* The ranks whose output or result could not be written, named by kind.
@@ -595,7 +475,7 @@ static void handle_result (struct job *j, struct protocol_result *res)
      * result of an attempt before a retry is a late duplicate. */
     if (!rankresult_counts (r->done, r->min_attempt, res->attempt))
         return;
-    flush_partial (j, res->rank);
+    outputlines_flush (j->lines, res->rank);
     if (retry (j, r, res))
         return;
     if (j->opts->results_dir && res->data) {
@@ -859,8 +739,6 @@ void job_destroy (struct job *j)
         free (r->result.node);
         free (r->result.error);
         free (r->result.cpus);
-        free (r->partial[1]);
-        free (r->partial[2]);
         free (r->started_node);
     }
     for (int kind = 0; kind < LOST_KINDS; kind++)
@@ -868,6 +746,7 @@ void job_destroy (struct job *j)
     free (j->ranks);
     free (j->announce);
     joins_destroy (j->joins);
+    outputlines_destroy (j->lines);
     cpumap_destroy (j->remap);
     joblog_close (j->joblog, NULL);
     transport_destroy (j->renewer);
@@ -919,7 +798,6 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
     }
     j->t = t;
     j->opts = opts;
-    j->midline[1] = j->midline[2] = -1;
     j->started_known = opts->durable || opts->progress;
     if (opts->durable && !(j->handled = handled_create ())) {
         errprintf_errno (errp, "cannot create a job");
@@ -929,8 +807,11 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
         errprintf_errno (errp, "cannot make a job id");
         goto error;
     }
+    struct outputlines_sink sink = {write_stream, lost_stream, j};
     if (!(j->joins = joins_create ()) ||
-        !(j->ranks = calloc (opts->size, sizeof (*j->ranks)))) {
+        !(j->ranks = calloc (opts->size, sizeof (*j->ranks))) ||
+        !(j->lines = outputlines_create (opts->size, opts->tag_output, LINE_HOLD_MAX,
+                                         &sink))) {
         errprintf_errno (errp, "job %s: cannot allocate %d ranks", j->id, opts->size);
         goto error;
     }
@@ -1452,7 +1333,7 @@ int job_run (struct job *j, const struct cpumap *map, const struct presence *p,
             goto error;
         }
         /* Not over a long line still being written (see handle_output()). */
-        if (opts->progress && j->midline[1] < 0 && j->midline[2] < 0)
+        if (opts->progress && !outputlines_midline (j->lines))
             progress_draw (opts->progress, clock_mono_ms (), false);
     }
     return job_end (j, errp);

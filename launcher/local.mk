@@ -21,6 +21,7 @@ launcher_krun_SOURCES = \
 	launcher/stagefiles.c launcher/stagefiles.h \
 	launcher/exitstatus.c launcher/exitstatus.h \
 	launcher/rankresult.c launcher/rankresult.h \
+	launcher/outputlines.c launcher/outputlines.h \
 	launcher/joblog.c launcher/joblog.h \
 	launcher/inputs.c launcher/inputs.h \
 	launcher/rankfiles.c launcher/rankfiles.h \
@@ -35,6 +36,7 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/exitstatus.t \
 	launcher/test/rankresult.t \
 	launcher/test/optvalue.t \
+	launcher/test/outputlines.t \
 	launcher/test/joblog.t \
 	launcher/test/inputs.t \
 	launcher/test/program.t \
@@ -60,6 +62,8 @@ launcher_test_rankresult_t_SOURCES = launcher/test/rankresult.c launcher/rankres
 launcher_test_rankresult_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_optvalue_t_SOURCES = launcher/test/optvalue.c launcher/optvalue.c
 launcher_test_optvalue_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_outputlines_t_SOURCES = launcher/test/outputlines.c launcher/outputlines.c
+launcher_test_outputlines_t_LDADD = tests/libtap.la
 launcher_test_joblog_t_SOURCES = launcher/test/joblog.c launcher/joblog.c
 launcher_test_joblog_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_inputs_t_SOURCES = launcher/test/inputs.c launcher/inputs.c
