@@ -255,9 +255,9 @@ static int load_node_entry (struct loader *l, struct config *c, int index,
     if (yamlnode_kind (entry) != YAMLNODE_MAPPING)
         return load_error (l, entry, keypath, "expected a mapping, got %s",
                            yamlnode_kind_name (entry));
-    for (int i = 0; i < yamlnode_count (entry); i++) {
-        const struct yamlnode *kn = yamlfile_key (l->file, entry, i);
-        const struct yamlnode *vn = yamlfile_value (l->file, entry, i);
+    for (int pair = 0; pair < yamlnode_count (entry); pair++) {
+        const struct yamlnode *kn = yamlfile_key (l->file, entry, pair);
+        const struct yamlnode *vn = yamlfile_value (l->file, entry, pair);
         const char *key = yamlnode_scalar (kn);
         const char *v = yamlnode_scalar (vn);
         snprintf (keypath, sizeof (keypath), "local.nodes[%d].%s", index,
@@ -395,9 +395,9 @@ static int load_toleration (struct loader *l, struct config_toleration *t, int i
     if (yamlnode_kind (entry) != YAMLNODE_MAPPING)
         return load_error (l, entry, keypath, "expected a mapping, got %s",
                            yamlnode_kind_name (entry));
-    for (int i = 0; i < yamlnode_count (entry); i++) {
-        const struct yamlnode *kn = yamlfile_key (l->file, entry, i);
-        const struct yamlnode *vn = yamlfile_value (l->file, entry, i);
+    for (int pair = 0; pair < yamlnode_count (entry); pair++) {
+        const struct yamlnode *kn = yamlfile_key (l->file, entry, pair);
+        const struct yamlnode *vn = yamlfile_value (l->file, entry, pair);
         const char *key = yamlnode_scalar (kn), *v = yamlnode_scalar (vn);
         char **fields[] = {&t->key, &t->operator, & t->value, &t->effect};
         int which = -1;
@@ -453,9 +453,9 @@ static int load_mapping (struct loader *l, struct config *c, const struct yamlno
     if (yamlnode_kind (map) != YAMLNODE_MAPPING)
         return load_error (l, map, *prefix ? prefix : "(top level)",
                            "expected a mapping, got %s", yamlnode_kind_name (map));
-    for (int i = 0; i < yamlnode_count (map); i++) {
-        const struct yamlnode *kn = yamlfile_key (l->file, map, i);
-        const struct yamlnode *vn = yamlfile_value (l->file, map, i);
+    for (int pair = 0; pair < yamlnode_count (map); pair++) {
+        const struct yamlnode *kn = yamlfile_key (l->file, map, pair);
+        const struct yamlnode *vn = yamlfile_value (l->file, map, pair);
         const char *key = yamlnode_scalar (kn);
         char keypath[128];
         const struct key *k;
@@ -463,7 +463,7 @@ static int load_mapping (struct loader *l, struct config *c, const struct yamlno
         snprintf (keypath, sizeof (keypath), "%s%s", prefix, key ? key : "?");
         if (!key)
             return load_error (l, kn, keypath, "keys must be scalars");
-        for (int other = 0; other < i; other++) {
+        for (int other = 0; other < pair; other++) {
             const char *earlier = yamlnode_scalar (yamlfile_key (l->file, map, other));
             if (earlier && strcmp (earlier, key) == 0)
                 return load_error (l, kn, keypath, "given twice");

@@ -46,7 +46,7 @@ broker_pids () {
     ps -o pid= --ppid "$sup" 2>/dev/null
     cat "$bdir/pid" 2>/dev/null
 }
-# The daemon krun started (its record, see launcher/pidfile.h).
+# The daemon krun started (its record, see launcher/local/pidfile.h).
 our_daemon () { cat "$KRUN_STATE_DIR"/krund-*.pid 2>/dev/null | awk "{ print \$1 }"; }
 # Processes that run with this user's broker lock open: its supervisors.
 supervisors () {
