@@ -137,6 +137,8 @@ static const size_t string_fields[] = {
 };
 
 #define STRING_FIELD(c, offset) (*(char **)((char *)(c) + (offset)))
+/* The same of a config only read. */
+#define CONST_STRING_FIELD(c, offset) (*(char *const *)((const char *)(c) + (offset)))
 
 struct loader {
     struct yamlfile *file;
@@ -564,7 +566,7 @@ static int config_copy (struct config *dst, const struct config *src)
 {
     *dst = *src;
     for (size_t i = 0; i < sizeof (string_fields) / sizeof (string_fields[0]); i++) {
-        const char *s = STRING_FIELD (src, string_fields[i]);
+        const char *s = CONST_STRING_FIELD (src, string_fields[i]);
         STRING_FIELD (dst, string_fields[i]) = s ? strdup (s) : NULL;
     }
     dst->kube_image_pull_secrets = NULL;

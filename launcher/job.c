@@ -132,7 +132,7 @@ static struct protocol_node *announce_nodes (const struct job *j, int *nnodes)
         0)
         goto error;
     for (int i = 0; i < nn; i++) {
-        nodes[i].name = (char *)cpumap_node_name (j->map, i);
+        nodes[i].name_out = cpumap_node_name (j->map, i);
         nodes[i].first_slot = cpumap_node_first_slot (j->map, i);
         nodes[i].nslots = cpumap_node_slots (j->map, i);
         if (!(nodes[i].used = calloc (nodes[i].nslots, sizeof (int))))
@@ -159,12 +159,12 @@ static int encode_announce (struct job *j, struct krun_error *errp)
     struct protocol_announce *a = &msg.announce;
     const struct job_options *o = j->opts;
 
-    a->path = (char *)o->path;
+    a->path_out = o->path;
     a->argc = o->argc;
     a->argv = o->argv;
     a->envc = o->envc;
     a->env = o->env;
-    a->cwd = (char *)o->cwd;
+    a->cwd_out = o->cwd;
     a->size = o->size;
     a->results_queue = j->results_queue;
     a->delivery_limit = o->delivery_limit;
@@ -175,7 +175,7 @@ static int encode_announce (struct job *j, struct krun_error *errp)
      * durable job needs to tell a task recovered by a restarted broker from
      * one whose slot failed (handle_redelivered()). */
     a->progress = j->started_known;
-    a->program_sha256 = (char *)o->program_sha256;
+    a->program_sha256_out = o->program_sha256;
     a->nstaged = o->nstaged;
     a->staged_files = o->staged_files;
     a->staged_sha256 = o->staged_sha256;
@@ -246,7 +246,7 @@ static int publish_signed (struct job *j, const char *exchange, const char *key,
 static int publish_task (struct job *j, int rank, int attempt, struct krun_error *errp)
 {
     struct protocol_msg msg = {.type = PROTOCOL_TASK, .job = j->id};
-    char *body, *command;
+    char *body, *command = NULL;
     size_t len;
     int rc;
 
@@ -256,11 +256,15 @@ static int publish_task (struct job *j, int rank, int attempt, struct krun_error
         msg.task.input = inputs_get (j->opts->inputs, rank, &msg.task.input_len);
     if (j->opts->commands) {
         size_t command_len;
-        command = (char *)inputs_get (j->opts->commands, rank, &command_len);
+        /* A copy: the task's args are not const (the decoder owns them). */
+        if (!(command = strdup (inputs_get (j->opts->commands, rank, &command_len))))
+            return errprintf_errno (errp, "job %s: rank %d", j->id, rank);
         msg.task.argc = 1;
         msg.task.args = &command;
     }
-    if (!(body = protocol_encode (&msg, &len, errp)))
+    body = protocol_encode (&msg, &len, errp);
+    free (command);
+    if (!body)
         return -1;
     j->ranks[rank].published_us = clock_wall_us ();
     j->ranks[rank].published_attempt = attempt;

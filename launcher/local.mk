@@ -28,7 +28,8 @@ launcher_krun_SOURCES = \
 	launcher/ranklist.c launcher/ranklist.h \
 	launcher/progress.c launcher/progress.h \
 	launcher/handled.c launcher/handled.h
-launcher_krun_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
+# The program is built with the stricter warnings too (-Wcast-qual).
+launcher_krun_CFLAGS = $(AM_CFLAGS) $(STRICT_WARNING_CFLAGS) $(YAML_CFLAGS)
 launcher_krun_LDADD = runtime/libkrunrt.la $(YAML_LIBS)
 
 LAUNCHER_UNIT_TESTS = \

@@ -322,6 +322,16 @@ static int transport_error (struct kubeapi *api, const char *verb, const char *p
     }
 }
 
+/* A blob libcurl copies (CURL_BLOB_COPY): its data pointer is not const in
+ * libcurl's struct but is only read; the pointer is copied, not cast. */
+static struct curl_blob blob_of (const char *data, size_t len)
+{
+    struct curl_blob blob = {.len = len, .flags = CURL_BLOB_COPY};
+
+    memcpy (&blob.data, &data, sizeof (blob.data));
+    return blob;
+}
+
 /* Set up the handle for one request.  *headers must be freed by the caller
  * with curl_slist_free_all (also on failure). */
 static int prepare (struct kubeapi *api, const char *verb, const char *url,
@@ -343,8 +353,7 @@ static int prepare (struct kubeapi *api, const char *verb, const char *url,
     curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
     curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "https,http");
     if (ca) {
-        struct curl_blob blob = {
-            .data = (void *)ca, .len = ca_len, .flags = CURL_BLOB_COPY};
+        struct curl_blob blob = blob_of (ca, ca_len);
         curl_easy_setopt (c, CURLOPT_CAINFO_BLOB, &blob);
     }
     if (kubeconfig_insecure (api->config)) {
@@ -352,11 +361,8 @@ static int prepare (struct kubeapi *api, const char *verb, const char *url,
         curl_easy_setopt (c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (cred.cert_pem) {
-        struct curl_blob cert = {.data = (void *)cred.cert_pem,
-                                 .len = cred.cert_len,
-                                 .flags = CURL_BLOB_COPY};
-        struct curl_blob key = {
-            .data = (void *)cred.key_pem, .len = cred.key_len, .flags = CURL_BLOB_COPY};
+        struct curl_blob cert = blob_of (cred.cert_pem, cred.cert_len);
+        struct curl_blob key = blob_of (cred.key_pem, cred.key_len);
         curl_easy_setopt (c, CURLOPT_SSLCERT_BLOB, &cert);
         curl_easy_setopt (c, CURLOPT_SSLCERTTYPE, "PEM");
         curl_easy_setopt (c, CURLOPT_SSLKEY_BLOB, &key);

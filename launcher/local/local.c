@@ -199,21 +199,29 @@ static int start_daemon (const struct config *cfg, const char *url,
         snprintf (pool_env, sizeof (pool_env), "KRUN_POOL=%s", cfg->local_pool);
         env_add[nenv++] = pool_env;
     }
+    /* Copies: argv's strings are not const (execv's prototype). */
+    char *node_arg = strdup (node), *topology_arg = topology ? strdup (topology) : NULL;
+    if (!node_arg || (topology && !topology_arg)) {
+        free (node_arg);
+        return errprintf_errno (errp, "cannot start krund for node %s", node);
+    }
     argv[k++] = krund;
     argv[k++] = "--node";
-    argv[k++] = (char *)node;
+    argv[k++] = node_arg;
     argv[k++] = "--idle-timeout";
     argv[k++] = idle_s;
     if (slots > 0) {
         argv[k++] = "--slots";
         argv[k++] = slots_s;
     }
-    if (topology) {
+    if (topology_arg) {
         argv[k++] = "--topology";
-        argv[k++] = (char *)topology;
+        argv[k++] = topology_arg;
     }
     argv[k] = NULL;
     pid_t pid = spawn_detached (krund, argv, env_add, log, errp);
+    free (node_arg);
+    free (topology_arg);
     if (pid < 0)
         return -1;
     /* `krun down` stops what this record names, and nothing else. */
