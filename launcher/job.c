@@ -1160,9 +1160,14 @@ static int check_stall (struct job *j, struct krun_error *errp)
     for (int i = 0; i < cpumap_node_count (j->map); i++)
         pending |=
             joins_state (j->joins, cpumap_node_name (j->map, i)) == JOINS_PENDING;
-    /* A queue that is gone is the renewal's business. */
+    /* A queue that is gone is the renewal's business.  Asked on the
+     * renewals' connection: a round trip on the job's own would make
+     * librabbitmq hold every result the broker pushed before its answer
+     * (krun reached 1.9 GB under 24 ranks streaming output, in a slow
+     * sanitizer build on a loaded machine). */
     if (pending ||
-        transport_queue_info (j->t, j->task_queue, &messages, &consumers, NULL) < 0 ||
+        transport_queue_info (renewal_transport (j), j->task_queue, &messages,
+                              &consumers, NULL) < 0 ||
         messages == 0 || consumers > 0) {
         j->stalled_since_ms = 0;
         j->stall_said = false;
