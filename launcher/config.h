@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 
-#include "runtime/error.h"
+#include "error.h"
 
 #define CONFIG_DEFAULT_AMQP_URL_FMT "amqp://guest:guest@127.0.0.1:%d/"
 #define CONFIG_DEFAULT_BROKER_PORT 5672

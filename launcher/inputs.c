@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "inputs.h"
 #include "protocol.h"
 
@@ -165,33 +166,15 @@ static int read_file (const char *path, char **data, size_t *len,
                       struct krun_error *errp)
 {
     struct stat st;
-    FILE *f = fopen (path, "r");
-    char *buf = NULL;
 
-    if (!f || fstat (fileno (f), &st) < 0)
-        goto error;
-    if (st.st_size > PROTOCOL_MAX_INPUT) {
-        fclose (f);
-        errno = E2BIG;
-        return errprintf (
-            errp, "%s: %lld bytes, over the limit of %d bytes per rank; %s", path,
-            (long long)st.st_size, PROTOCOL_MAX_INPUT, too_big_advice);
-    }
-    if (!(buf = malloc (st.st_size + 1)))
-        goto error;
-    *len = fread (buf, 1, st.st_size, f);
-    if (ferror (f))
-        goto error;
-    buf[*len] = '\0';
-    fclose (f);
-    *data = buf;
-    return 0;
-error:
-    errprintf_errno (errp, "cannot read %s", path);
-    free (buf);
-    if (f)
-        fclose (f);
-    return -1;
+    if ((*data = fileio_read (path, PROTOCOL_MAX_INPUT, len, errp)))
+        return 0;
+    if (errno != EFBIG)
+        return -1;
+    errno = E2BIG;
+    return errprintf (errp, "%s: %lld bytes, over the limit of %d bytes per rank; %s",
+                      path, stat (path, &st) == 0 ? (long long)st.st_size : -1LL,
+                      PROTOCOL_MAX_INPUT, too_big_advice);
 }
 
 struct inputs *inputs_from_dir (const char *dir, struct krun_error *errp)

@@ -20,7 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "kubeconfig.h"
-#include "runtime/error.h"
+#include "error.h"
 
 struct kubeapi;
 

@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "presence.h"
 #include "protocol.h"
+#include "sealed.h"
 
 #define HERE_TAG "here"
 
@@ -162,23 +163,17 @@ static int ask (struct transport *t, const struct pool *pool,
                 struct krun_error *errp)
 {
     struct protocol_msg who = {.type = PROTOCOL_WHO, .who.nonce = nonce};
+    const struct sealed_dest dest = {.exchange = pool->presence,
+                                     .routing_key = PROTOCOL_KEY_WHO,
+                                     .reply_to = reply_queue,
+                                     .ttl_us = SIGN_CONTROL_TTL_US};
     unsigned char raw[8];
-    char *body = NULL, *sealed = NULL;
-    size_t len, sealed_len;
-    int rc = -1;
 
     if (getrandom (raw, sizeof (raw), 0) != sizeof (raw))
         return errprintf_errno (errp, "cannot make a presence nonce");
     for (size_t i = 0; i < sizeof (raw); i++)
         snprintf (nonce + 2 * i, 3, "%02x", raw[i]);
-    if ((body = protocol_encode (&who, &len, errp)) &&
-        (sealed = sign_seal (key, body, len, clock_wall_us () + SIGN_CONTROL_TTL_US,
-                             &sealed_len, errp)))
-        rc = transport_publish (t, pool->presence, PROTOCOL_KEY_WHO, "who", reply_queue,
-                                0, sealed, sealed_len, errp);
-    free (sealed);
-    free (body);
-    return rc;
+    return sealed_publish (t, key, &dest, &who, errp);
 }
 
 struct presence *presence_query (struct transport *t, const struct pool *pool,

@@ -24,6 +24,7 @@
 
 #include "krun/krun.h"
 #include "libkrun/record.h"
+#include "clock.h"
 
 static struct {
     bool initialized;
@@ -39,13 +40,6 @@ static struct {
  * PROGRESS_INTERVAL_MS reaches the slot (which forwards even fewer), except
  * the first, 0 and 1, which always go. */
 #define PROGRESS_INTERVAL_MS 10
-
-static int64_t now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* An integer variable in [min, INT_MAX]; fallback when it is not set. */
 static int env_int (const char *name, int min, int fallback, int *value)
@@ -274,7 +268,7 @@ int krun_progress (double fraction)
     }
     if (state.control_fd < 0)
         return 0;
-    int64_t now = now_ms ();
+    int64_t now = clock_mono_ms ();
     if (state.progress_sent_ms && fraction > 0 && fraction < 1 &&
         now - state.progress_sent_ms < PROGRESS_INTERVAL_MS)
         return 0;

@@ -2,10 +2,14 @@
 # header and a pkg-config file.  It links nothing but libc and libm: a task
 # talks only to its slot, never to the broker.
 lib_LTLIBRARIES += libkrun/libkrun.la
-libkrun_libkrun_la_SOURCES = libkrun/krun.c libkrun/record.h
+# clock.c is compiled in (libkrunutil.la would bring all of itself), and only
+# the krun_ names are exported.
+libkrun_libkrun_la_SOURCES = libkrun/krun.c libkrun/record.h runtime/util/clock.c \
+	runtime/util/clock.h
 libkrun_libkrun_la_LIBADD = -lm
 # current:revision:age of the library interface (libtool versioning).
-libkrun_libkrun_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined
+libkrun_libkrun_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined \
+	-export-symbols-regex '^krun_'
 krunincludedir = $(includedir)/krun
 kruninclude_HEADERS = include/krun/krun.h
 pkgconfigdir = $(libdir)/pkgconfig
@@ -15,5 +19,5 @@ EXTRA_DIST += libkrun/krun.pc.in
 LIBKRUN_UNIT_TESTS = libkrun/test/krun.t
 check_PROGRAMS += $(LIBKRUN_UNIT_TESTS)
 TESTS += $(LIBKRUN_UNIT_TESTS)
-libkrun_test_krun_t_SOURCES = libkrun/test/krun.c runtime/taskchannel.c
+libkrun_test_krun_t_SOURCES = libkrun/test/krun.c runtime/daemon/taskchannel.c
 libkrun_test_krun_t_LDADD = libkrun/libkrun.la runtime/libkrunrt.la tests/libtap.la

@@ -75,12 +75,12 @@ fuzz: all
 # The fault and bad-input group (issue 5, docs/reliability.md): also part of
 # `make check`; `make check-faults` runs only these.
 FAULT_TESTS = \
-	runtime/test/sign.t \
-	runtime/test/replay.t \
-	runtime/test/scratch.t \
-	runtime/test/userdir.t \
-	runtime/test/reaper.t \
-	runtime/test/cgroup.t \
+	runtime/lib/test/sign.t \
+	runtime/lib/test/replay.t \
+	runtime/lib/test/scratch.t \
+	runtime/lib/test/userdir.t \
+	runtime/daemon/test/reaper.t \
+	runtime/daemon/test/cgroup.t \
 	launcher/test/joblog.t \
 	tests/t0130-cancel.t \
 	tests/t0160-bad-input.t \

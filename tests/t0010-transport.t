@@ -1,7 +1,7 @@
 #!/bin/bash
 # t0010-transport: the AMQP wrapper (runtime/transport.c) against a private
 # RabbitMQ, over plain AMQP and over TLS; the checks themselves are in
-# runtime/test/transport-check.c, whose TAP output is this test's output.
+# runtime/lib/test/transport-check.c, whose TAP output is this test's output.
 set -u
 
 : "${KRUN_TOP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -9,7 +9,7 @@ set -u
 
 . "$KRUN_TOP_SRCDIR/tests/lib/broker.sh"
 
-CHECK="$KRUN_TOP_BUILDDIR/runtime/test/transport-check"
+CHECK="$KRUN_TOP_BUILDDIR/runtime/lib/test/transport-check"
 if [ ! -x "$CHECK" ]; then
     echo "Bail out! $CHECK is not built (make check builds it)"
     exit 1

@@ -8,27 +8,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "joblog.h"
 #include "tests/tap.h"
 
 static char *slurp (const char *path)
 {
-    FILE *f = fopen (path, "r");
-    char *text = calloc (1, 4096);
+    char *text = fileio_read (path, 1 << 20, NULL, NULL);
 
-    if (!f || !text)
+    if (!text)
         bail_out ("cannot read %s", path);
-    if (fread (text, 1, 4095, f) == 0 && ferror (f))
-        bail_out ("cannot read %s", path);
-    fclose (f);
     return text;
 }
 
 static void spit (const char *path, const char *text)
 {
-    FILE *f = fopen (path, "w");
-
-    if (!f || fputs (text, f) < 0 || fclose (f) != 0)
+    if (fileio_write (path, text, strlen (text), 0644, NULL) < 0)
         bail_out ("cannot write %s", path);
 }
 

@@ -99,7 +99,7 @@ static void test_xml (void)
     char path[PATH_MAX];
     struct topology *t;
 
-    snprintf (path, sizeof (path), "%s/runtime/test/topology-4core.xml",
+    snprintf (path, sizeof (path), "%s/runtime/lib/test/topology-4core.xml",
               top ? top : SRCDIR_FALLBACK);
     t = topology_create (path, NULL);
     ok (t && topology_core_count (t) == 4, "XML fixture loads with 4 cores");

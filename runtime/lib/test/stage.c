@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "stage.h"
 #include "tests/tap.h"
 
@@ -105,28 +106,21 @@ static void test_files_dir (void)
 static void put (const char *dir, const char *name, const char *data)
 {
     char path[4096];
-    int fd;
 
     snprintf (path, sizeof (path), "%s/%s", dir, name);
-    if ((fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0500)) < 0 ||
-        write (fd, data, strlen (data)) != (ssize_t)strlen (data) || close (fd) < 0)
+    if (fileio_write (path, data, strlen (data), 0500, NULL) < 0)
         bail_out ("cannot write %s", path);
 }
 
+/* The content of dir/name, or NULL; valid until the next call. */
 static char *slurp (const char *dir, const char *name)
 {
-    static char buf[64];
+    static char *last;
     char path[4096];
-    ssize_t n;
-    int fd;
 
     snprintf (path, sizeof (path), "%s/%s", dir, name);
-    if ((fd = open (path, O_RDONLY)) < 0)
-        return NULL;
-    n = read (fd, buf, sizeof (buf) - 1);
-    close (fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return buf;
+    free (last);
+    return last = fileio_read (path, 1 << 20, NULL, NULL);
 }
 
 static void test_fetch_files_warm (void)

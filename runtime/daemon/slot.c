@@ -18,6 +18,7 @@
 #include "relay.h"
 #include "replay.h"
 #include "scratch.h"
+#include "sealed.h"
 #include "sign.h"
 #include "slot.h"
 #include "stage.h"
@@ -362,34 +363,22 @@ out:
 
 static int publish (struct slot *s, struct slot_job *j, const struct protocol_msg *msg)
 {
+    /* Sealed: nobody without the key can forge a rank's result.  Persistent:
+     * a durable results queue keeps them over a broker restart (the task is
+     * acked already); the flag costs nothing on the exclusive queue of a
+     * transient job. */
+    const struct sealed_dest dest = {
+        .exchange = "",
+        .routing_key = j->announce.announce.results_queue,
+        .flags = TRANSPORT_MANDATORY | TRANSPORT_PERSISTENT,
+        .ttl_us = SIGN_REPORT_TTL_US};
     struct krun_error error;
-    size_t len;
-    char *body;
-    int rc;
 
-    char *sealed = NULL;
-    size_t sealed_len;
-
-    /* Sealed: nobody without the key can forge a rank's result. */
-    if (!(body = protocol_encode (msg, &len, &error)) ||
-        !(sealed =
-              sign_seal (s->cfg->key, body, len, clock_wall_us () + SIGN_REPORT_TTL_US,
-                         &sealed_len, &error))) {
+    if (sealed_publish (s->t, s->cfg->key, &dest, msg, &error) < 0) {
         log_msg ("job %s: %s", j->id, error.text);
-        free (body);
         return -1;
     }
-    /* Persistent: a durable results queue keeps them over a broker restart
-     * (the task is acked already); the flag costs nothing on the exclusive
-     * queue of a transient job. */
-    rc = transport_publish (
-        s->t, "", j->announce.announce.results_queue, protocol_type_name (msg->type),
-        NULL, TRANSPORT_MANDATORY | TRANSPORT_PERSISTENT, sealed, sealed_len, &error);
-    if (rc < 0)
-        log_msg ("job %s: %s", j->id, error.text);
-    free (body);
-    free (sealed);
-    return rc;
+    return 0;
 }
 
 static void publish_result (struct slot *s, struct slot_job *j, int rank, int attempt,
@@ -1136,9 +1125,10 @@ static int handle_events (struct slot *s)
 static int slot_setup (struct slot *s, struct krun_error *errp)
 {
     struct protocol_msg joined = {.type = PROTOCOL_JOINED};
-    size_t len;
-    char *body;
-    int rc;
+    const struct sealed_dest dest = {.exchange = s->cfg->pool->presence,
+                                     .routing_key = PROTOCOL_KEY_JOINED,
+                                     .reply_to = DIRECT_REPLY_TO,
+                                     .ttl_us = SIGN_CONTROL_TTL_US};
 
     if (!(s->control = relay_reader_create (s->cfg->control_fd,
                                             PROTOCOL_MAX_BODY + SIGN_HEADER_MAX)))
@@ -1160,20 +1150,7 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
     joined.joined.node = (char *)s->cfg->node;
     joined.joined.local = s->cfg->local;
     /* Sealed: a launcher answers only its pool's slots. */
-    size_t sealed_len;
-    char *sealed = NULL;
-    if (!(body = protocol_encode (&joined, &len, errp)) ||
-        !(sealed =
-              sign_seal (s->cfg->key, body, len, clock_wall_us () + SIGN_CONTROL_TTL_US,
-                         &sealed_len, errp))) {
-        free (body);
-        return -1;
-    }
-    rc = transport_publish (s->t, s->cfg->pool->presence, PROTOCOL_KEY_JOINED, "joined",
-                            DIRECT_REPLY_TO, 0, sealed, sealed_len, errp);
-    free (sealed);
-    free (body);
-    return rc;
+    return sealed_publish (s->t, s->cfg->key, &dest, &joined, errp);
 }
 
 static void wait_for_events (struct slot *s)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "fileio.h"
 
 #define PREFIX "krund."
 /* How long removing a killed cgroup may wait for its processes to go. */
@@ -25,21 +26,16 @@ struct cgroup {
     char path[PATH_MAX + 32]; /* parent/krund.<pid> */
 };
 
-/* Write text to dir/name.  Returns 0 or -1 with errno. */
+/* Write text to the control file dir/name.  Returns 0 or -1 with errno. */
 static int write_file (const char *dir, const char *name, const char *text)
 {
     char path[PATH_MAX + 128];
-    int fd, rc = 0;
 
-    snprintf (path, sizeof (path), "%s/%s", dir, name);
-    if ((fd = open (path, O_WRONLY | O_CLOEXEC)) < 0)
+    if (snprintf (path, sizeof (path), "%s/%s", dir, name) >= (int)sizeof (path)) {
+        errno = ENAMETOOLONG;
         return -1;
-    if (write (fd, text, strlen (text)) != (ssize_t)strlen (text))
-        rc = -1;
-    int saved_errno = errno;
-    close (fd);
-    errno = saved_errno;
-    return rc;
+    }
+    return fileio_write (path, text, strlen (text), 0644, NULL);
 }
 
 /* Where the cgroup v2 hierarchy is mounted, and its root's path inside it

@@ -37,3 +37,13 @@ int fdio_write_all (int fd, const void *buf, size_t len)
     }
     return 0;
 }
+
+void fdio_close (int *fd)
+{
+    int saved_errno = errno;
+
+    if (*fd >= 0)
+        close (*fd);
+    *fd = -1;
+    errno = saved_errno;
+}

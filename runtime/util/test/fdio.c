@@ -1,4 +1,4 @@
-/* Unit tests of fdio_write_all(). */
+/* Unit tests of fdio_write_all() and fdio_close(). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/fdio.h"
+#include "fdio.h"
 #include "tests/tap.h"
 
 /* A buffer larger than a pipe's capacity goes through whole, also when
@@ -72,12 +72,31 @@ static void test_failures (void)
     ok (fdio_write_all (-1, "", 0) == 0, "nothing to write: 0");
 }
 
+static void test_close (void)
+{
+    int fds[2], none = -1;
+
+    if (pipe (fds) < 0)
+        bail_out ("pipe");
+    errno = ENOSPC;
+    fdio_close (&fds[0]);
+    ok (fds[0] == -1 && errno == ENOSPC,
+        "fdio_close: the variable says -1, errno kept");
+    ok (write (fds[1], "x", 1) < 0 && errno == EPIPE, "the fd is closed (no reader)");
+    fdio_close (&fds[1]);
+    fdio_close (&fds[1]);
+    ok (fds[1] == -1, "closing twice is harmless");
+    fdio_close (&none);
+    ok (none == -1, "an fd of -1 stays -1");
+}
+
 int main (void)
 {
     plan (NO_PLAN);
     test_pipe (false);
     test_pipe (true);
     test_failures ();
+    test_close ();
     done_testing ();
     return exit_status ();
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "fileio.h"
 #include "sign.h"
 
 #define NEW_KEY_BYTES 32
@@ -152,16 +153,15 @@ static bool mode_is_private (const struct stat *st)
     return (st->st_mode & S_IRWXG) == S_IRGRP && st->st_gid == getegid ();
 }
 
-/* Read the whole file (at most SIGN_KEY_MAX + 2 bytes, to tell "too long").
+/* Read the whole file (at most SIGN_KEY_MAX + 2 bytes).
  * The mode is checked on the open file, not the name, so that a file
  * swapped between the check and the read cannot slip through. */
 static struct sign_key *load_fd (int fd, const char *path, struct krun_error *errp)
 {
-    unsigned char buf[SIGN_KEY_MAX + 2];
     struct sign_key *key;
     struct stat st;
     size_t len = 0;
-    ssize_t n;
+    char *buf;
 
     if (fstat (fd, &st) < 0) {
         errprintf_errno (errp, "signing key %s", path);
@@ -190,15 +190,14 @@ static struct sign_key *load_fd (int fd, const char *path, struct krun_error *er
                        path, (unsigned)(st.st_mode & 07777), path);
         return NULL;
     }
-    while (len < sizeof (buf) && (n = read (fd, buf + len, sizeof (buf) - len)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+    if (!(buf = fileio_read_fd (fd, SIGN_KEY_MAX + 2, &len))) {
+        if (errno == EFBIG) {
+            errno = EINVAL;
+            errprintf (errp, "signing key %s: more than %d bytes, expected %d to %d",
+                       path, SIGN_KEY_MAX + 2, SIGN_KEY_MIN, SIGN_KEY_MAX);
+        } else
             errprintf_errno (errp, "cannot read signing key %s", path);
-            OPENSSL_cleanse (buf, sizeof (buf));
-            return NULL;
-        }
-        len += n;
+        return NULL;
     }
     /* One trailing newline (or CR LF) is how text editors and `echo` end a
      * file, not part of the key. */
@@ -207,7 +206,8 @@ static struct sign_key *load_fd (int fd, const char *path, struct krun_error *er
     if (len > 0 && buf[len - 1] == '\r')
         len--;
     key = sign_key_create (buf, len);
-    OPENSSL_cleanse (buf, sizeof (buf));
+    OPENSSL_cleanse (buf, len);
+    free (buf);
     if (!key) {
         if (errno == EINVAL)
             errprintf (errp, "signing key %s: %zu bytes, expected %d to %d", path, len,

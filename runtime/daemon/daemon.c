@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "cgroup.h"
 #include "clock.h"
 #include "daemon.h"
@@ -22,6 +23,7 @@
 #include "reaper.h"
 #include "relay.h"
 #include "scratch.h"
+#include "sealed.h"
 #include "slot.h"
 #include "stage.h"
 #include "slotstate.h"
@@ -95,14 +97,6 @@ struct daemon {
     int dir_lock;                /* holds dir's lock while the daemon runs */
     struct krun_error dir_error; /* why base or dir is NULL */
 };
-
-static void close_fd (int *fd)
-{
-    if (*fd >= 0) {
-        close (*fd);
-        *fd = -1;
-    }
-}
 
 static int daemon_connect (struct daemon *d, struct krun_error *errp)
 {
@@ -236,19 +230,12 @@ static int spawn_slot (struct daemon *d, int i)
 static void publish_sealed (struct daemon *d, const char *queue,
                             const struct protocol_msg *msg)
 {
+    const struct sealed_dest dest = {
+        .exchange = "", .routing_key = queue, .ttl_us = SIGN_CONTROL_TTL_US};
     struct krun_error error;
-    size_t len, sealed_len;
-    char *body = protocol_encode (msg, &len, &error);
-    char *sealed =
-        body ? sign_seal (d->cfg->key, body, len,
-                          clock_wall_us () + SIGN_CONTROL_TTL_US, &sealed_len, &error)
-             : NULL;
 
-    if (!sealed || transport_publish (d->t, "", queue, protocol_type_name (msg->type),
-                                      NULL, 0, sealed, sealed_len, &error) < 0)
+    if (sealed_publish (d->t, d->cfg->key, &dest, msg, &error) < 0)
         log_msg ("%s to %s: %s", protocol_type_name (msg->type), queue, error.text);
-    free (sealed);
-    free (body);
 }
 
 /* Answer a "who" sealed with the pool's key, repeating its nonce: a
@@ -751,14 +738,14 @@ static void daemon_fini (struct daemon *d)
     /* The slots are gone: nothing uses the directory any more. */
     if (d->dir && scratch_remove (d->dir, &error) < 0)
         log_msg ("%s", error.text);
-    close_fd (&d->dir_lock);
+    fdio_close (&d->dir_lock);
     free (d->dir);
     free (d->base);
     slotstate_destroy (d->state);
     transport_destroy (d->t);
     topology_destroy (d->topology);
     joblist_destroy (d->jobs);
-    close_fd (&d->signal_fd);
+    fdio_close (&d->signal_fd);
     free (d->cores);
     free (d->slots);
 }

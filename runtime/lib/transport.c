@@ -37,6 +37,7 @@
 #include <amqp_tcp_socket.h>
 #include <openssl/x509.h>
 
+#include "clock.h"
 #include "transport.h"
 
 enum {
@@ -88,13 +89,6 @@ struct transport {
     struct event *kept_head, *kept_tail; /* received during wait_confirms */
     int64_t last_rx_ms;                  /* see heartbeat_suspect() */
 };
-
-static int64_t now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static amqp_bytes_t cstring (const char *s)
 {
@@ -292,7 +286,7 @@ static int check_reply (struct transport *t, amqp_channel_t channel,
 {
     switch (reply.reply_type) {
         case AMQP_RESPONSE_NORMAL:
-            t->last_rx_ms = now_ms (); /* the broker answered */
+            t->last_rx_ms = clock_mono_ms (); /* the broker answered */
             return 0;
         case AMQP_RESPONSE_LIBRARY_EXCEPTION: {
             int errnum = status_errno (reply.library_error);
@@ -330,7 +324,7 @@ static int wait_connected (int fd, int64_t deadline)
     int rc, err, left;
 
     do {
-        left = (int)(deadline - now_ms ());
+        left = (int)(deadline - clock_mono_ms ());
         rc = poll (&pfd, 1, left > 0 ? left : 0);
     } while (rc < 0 && errno == EINTR);
     if (rc < 0)
@@ -352,7 +346,7 @@ static int tcp_connect (const char *host, int port, int timeout_ms,
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *list, *ai;
     char service[16];
-    int64_t deadline = now_ms () + timeout_ms;
+    int64_t deadline = clock_mono_ms () + timeout_ms;
     int rc, err = ECONNREFUSED, fd = -1, one = 1;
 
     snprintf (service, sizeof (service), "%d", port);
@@ -765,7 +759,7 @@ static int handle_frame (struct transport *t, const amqp_frame_t *frame,
 static bool heartbeat_suspect (struct transport *t)
 {
     struct pollfd pfd = {.fd = amqp_get_sockfd (t->conn), .events = POLLIN};
-    int64_t now = now_ms ();
+    int64_t now = clock_mono_ms ();
 
     if (t->heartbeat_sec <= 0)
         return false;
@@ -807,7 +801,7 @@ static int read_event (struct transport *t, const struct timeval *tv,
             errno = ENOMEM;
             return errprintf_errno (errp, "delivery on %s", t->url);
         }
-        t->last_rx_ms = now_ms ();
+        t->last_rx_ms = clock_mono_ms ();
         return READ_EVENT;
     }
     if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
@@ -815,14 +809,14 @@ static int read_event (struct transport *t, const struct timeval *tv,
             /* A wait that was not immediate would have failed with
              * AMQP_STATUS_HEARTBEAT_TIMEOUT if the broker had gone silent. */
             if (!immediate)
-                t->last_rx_ms = now_ms ();
+                t->last_rx_ms = clock_mono_ms ();
             return READ_TIMEOUT;
         }
         if (reply.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
             /* The frame was put back: this returns it without waiting. */
             if ((status = amqp_simple_wait_frame (t->conn, &frame)) != AMQP_STATUS_OK)
                 return check_status (t, status, errp, "connection lost");
-            t->last_rx_ms = now_ms ();
+            t->last_rx_ms = clock_mono_ms ();
             return handle_frame (t, &frame, evp, errp);
         }
     }
@@ -837,7 +831,7 @@ static struct timeval *remaining (int64_t deadline, struct timeval *tv)
 
     if (deadline < 0)
         return NULL;
-    left = deadline - now_ms ();
+    left = deadline - clock_mono_ms ();
     if (left < 0)
         left = 0;
     tv->tv_sec = left / 1000;
@@ -847,7 +841,7 @@ static struct timeval *remaining (int64_t deadline, struct timeval *tv)
 
 static int64_t deadline_after (int timeout_ms)
 {
-    return timeout_ms < 0 ? -1 : now_ms () + timeout_ms;
+    return timeout_ms < 0 ? -1 : clock_mono_ms () + timeout_ms;
 }
 
 struct transport *transport_connect (const char *url, const char *cacert,
@@ -885,7 +879,7 @@ struct transport *transport_connect (const char *url, const char *cacert,
     if (open_socket (t, &info, cacert, errp) < 0 || login (t, &info, errp) < 0 ||
         open_channels (t, errp) < 0)
         goto error;
-    t->last_rx_ms = now_ms ();
+    t->last_rx_ms = clock_mono_ms ();
     free (parsed);
     return t;
 error:

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "task.h"
 
 struct task {
@@ -20,14 +21,6 @@ struct task {
     bool exited;
     int status;
 };
-
-static void close_fd (int *fd)
-{
-    if (*fd >= 0) {
-        close (*fd);
-        *fd = -1;
-    }
-}
 
 /* What the child of vfork() needs, in one place so that nothing the
  * compiler keeps in registers has to survive vfork(). */
@@ -154,9 +147,9 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
     /* Also in the parent, so that a kill right after start reaches the
      * group even if the child has not run setpgid yet. */
     setpgid (t->pid, t->pid);
-    close_fd (&outp[1]);
-    close_fd (&errp2[1]);
-    close_fd (&ctlp[1]);
+    fdio_close (&outp[1]);
+    fdio_close (&errp2[1]);
+    fdio_close (&ctlp[1]);
     if (sp.child_errno != 0) {
         waitpid (t->pid, NULL, 0);
         t->pid = 0;
@@ -180,12 +173,12 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
 #endif
     return t;
 error:
-    close_fd (&outp[0]);
-    close_fd (&outp[1]);
-    close_fd (&errp2[0]);
-    close_fd (&errp2[1]);
-    close_fd (&ctlp[0]);
-    close_fd (&ctlp[1]);
+    fdio_close (&outp[0]);
+    fdio_close (&outp[1]);
+    fdio_close (&errp2[0]);
+    fdio_close (&errp2[1]);
+    fdio_close (&ctlp[0]);
+    fdio_close (&ctlp[1]);
     task_destroy (t);
     return NULL;
 }
@@ -201,10 +194,10 @@ void task_destroy (struct task *t)
         waitpid (t->pid, NULL, 0);
     } else if (t->pid > 0)
         kill (-t->pid, SIGKILL); /* grandchildren left in the group */
-    close_fd (&t->out[1]);
-    close_fd (&t->out[2]);
-    close_fd (&t->exit_fd);
-    close_fd (&t->control);
+    fdio_close (&t->out[1]);
+    fdio_close (&t->out[2]);
+    fdio_close (&t->exit_fd);
+    fdio_close (&t->control);
     free (t);
     errno = saved_errno;
 }
@@ -226,7 +219,7 @@ int task_control_fd (const struct task *t)
 
 void task_control_close (struct task *t)
 {
-    close_fd (&t->control);
+    fdio_close (&t->control);
 }
 
 int task_exit_fd (const struct task *t)
@@ -246,7 +239,7 @@ ssize_t task_read (struct task *t, int stream, char *buf, size_t size)
         n = read (t->out[stream], buf, size);
     } while (n < 0 && errno == EINTR);
     if (n == 0 || (n < 0 && errno != EAGAIN))
-        close_fd (&t->out[stream]);
+        fdio_close (&t->out[stream]);
     return n < 0 && errno != EAGAIN ? 0 : n;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "scratch.h"
 #include "stage.h"
 #include "userdir.h"
@@ -44,48 +45,10 @@ static int hash_bytes (const void *data, size_t len, char *hex)
     return 0;
 }
 
-/* The whole file (caller must free), or NULL with errno. */
-static void *read_all (const char *path, size_t *lenp)
-{
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    char *buf = NULL;
-    size_t len = 0;
-
-    if (fd < 0)
-        return NULL;
-    if (fstat (fd, &st) < 0)
-        goto error;
-    if (st.st_size > STAGE_MAX_BYTES) {
-        errno = EFBIG;
-        goto error;
-    }
-    if (!(buf = malloc ((size_t)st.st_size + 1)))
-        goto error;
-    while (len < (size_t)st.st_size) {
-        ssize_t n = read (fd, buf + len, (size_t)st.st_size - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EIO; /* shrank while read */
-            goto error;
-        }
-        len += (size_t)n;
-    }
-    close (fd);
-    *lenp = len;
-    return buf;
-error:
-    free (buf);
-    close (fd);
-    return NULL;
-}
-
 int stage_hash_file (const char *path, char *hex, struct krun_error *errp)
 {
     size_t len;
-    void *data = read_all (path, &len);
+    void *data = fileio_read (path, STAGE_MAX_BYTES, &len, NULL);
     int rc;
 
     if (!data)
@@ -108,7 +71,7 @@ int stage_publish (struct transport *t, const char *path, const char *hex,
     snprintf (queue, sizeof (queue), "%s%s", STAGE_QUEUE_PREFIX, hex);
     if (transport_queue_info (t, queue, &messages, NULL, NULL) == 0 && messages > 0)
         return 0;
-    if (!(data = read_all (path, &len)))
+    if (!(data = fileio_read (path, STAGE_MAX_BYTES, &len, NULL)))
         return errprintf_errno (errp, "cannot read %s to stage it", path);
     /* The file may have changed since it was hashed: send what was hashed. */
     if (hash_bytes (data, len, check) < 0 || strcmp (check, hex) != 0) {
@@ -141,37 +104,21 @@ char *stage_dir (const char *base)
     return dir;
 }
 
-bool stage_hash_valid (const char *hex)
-{
-    size_t n = strspn (hex, "0123456789abcdef");
-    return n == STAGE_HASH_LEN && hex[n] == '\0';
-}
-
 /* Write data as final (dir/hex), atomically, readable and executable by its
  * owner only: tasks cannot overwrite the node's copy by accident. */
 static int store (const char *dir, const char *hex, const void *data, size_t len,
                   const char *final, struct krun_error *errp)
 {
     char tmp[4096];
-    int fd;
 
     snprintf (tmp, sizeof (tmp), "%s/.%s.%d", dir, hex, (int)getpid ());
-    if ((fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0500)) <
-        0)
-        return errprintf_errno (errp, "cannot write %s", tmp);
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write (fd, (const char *)data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            errprintf_errno (errp, "cannot write %s", tmp);
-            close (fd);
-            unlink (tmp);
-            return -1;
-        }
-        done += (size_t)n;
+    if (fileio_write (tmp, data, len, 0500, errp) < 0) {
+        int saved_errno = errno;
+        unlink (tmp);
+        errno = saved_errno;
+        return -1;
     }
-    if (close (fd) < 0 || rename (tmp, final) < 0) {
+    if (rename (tmp, final) < 0) {
         errprintf_errno (errp, "cannot store %s", final);
         unlink (tmp);
         return -1;
@@ -266,18 +213,11 @@ static bool checked_for (const char *dir, const char *hex, const char *job)
 static void mark_checked (const char *dir, const char *hex, const char *job)
 {
     char path[4096];
-    int fd;
 
     if (!job)
         return;
     checked_path (dir, hex, path, sizeof (path));
-    fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        if (write (fd, job, strlen (job)) < 0) {
-            /* nothing to do: see above */
-        }
-        close (fd);
-    }
+    (void)fileio_write (path, job, strlen (job), 0600, NULL);
 }
 
 /* With the lock held: make sure path (dir/hex) holds the file of hash hex
@@ -303,7 +243,7 @@ static int use_locked (struct transport *t, const char *dir, const char *hex,
             return -1;
         if (checked_for (dir, hex, job))
             return 0;
-        if (!(data = read_all (path, &len)))
+        if (!(data = fileio_read (path, STAGE_MAX_BYTES, &len, NULL)))
             return errprintf_errno (errp, "cannot read %s", path);
         rc = hash_bytes (data, len, check);
         free (data);
@@ -358,24 +298,6 @@ char *stage_fetch (struct transport *t, const char *dir, const char *hex,
 }
 
 /* ---- staged files ---- */
-
-bool stage_name_valid (const char *name)
-{
-    size_t len = name ? strlen (name) : 0;
-
-    if (len == 0 || len > STAGE_NAME_MAX || name[0] == '/')
-        return false;
-    for (const char *p = name; *p;) {
-        size_t part = strcspn (p, "/");
-        if (part == 0 || (part == 1 && p[0] == '.') ||
-            (part == 2 && p[0] == '.' && p[1] == '.'))
-            return false;
-        p += part;
-        if (*p == '/' && !*++p)
-            return false; /* a trailing '/' */
-    }
-    return true;
-}
 
 char *stage_name_for (const char *path)
 {

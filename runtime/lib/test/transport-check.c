@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tests/tap.h"
+#include "clock.h"
 #include "transport.h"
 
 static char prefix[64]; /* "krun-check-<pid>" */
@@ -28,13 +29,6 @@ static const char *name (const char *what)
     char *p = buf[next++ % 8];
     snprintf (p, sizeof (buf[0]), "%s-%s", prefix, what);
     return p;
-}
-
-static long long now_ms (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* url with another password, port (0 = keep) and vhost. */
@@ -503,14 +497,14 @@ static void test_timeout (struct transport *t)
     long long start, elapsed;
     int rc;
 
-    start = now_ms ();
+    start = clock_mono_ms ();
     rc = next_event (t, 400, &m);
-    elapsed = now_ms () - start;
+    elapsed = clock_mono_ms () - start;
     is_int (rc, TRANSPORT_TIMEOUT, "nothing to receive: TRANSPORT_TIMEOUT");
     ok (elapsed >= 380 && elapsed < 1000, "after about 400 ms (%lld ms)", elapsed);
-    start = now_ms ();
+    start = clock_mono_ms ();
     rc = next_event (t, 0, &m);
-    elapsed = now_ms () - start;
+    elapsed = clock_mono_ms () - start;
     ok (rc == TRANSPORT_TIMEOUT && elapsed < 100, "timeout 0 does not block (%lld ms)",
         elapsed);
 }
@@ -522,17 +516,17 @@ static void test_heartbeat (const char *url)
     struct transport *t = connect_or_bail (url, 1);
     struct krun_error error;
     struct transport_message m;
-    long long end = now_ms () + 4000;
+    long long end = clock_mono_ms () + 4000;
     int rc = 0;
 
-    while (now_ms () < end && rc >= 0) {
+    while (clock_mono_ms () < end && rc >= 0) {
         rc = next_event (t, 0, &m);
         usleep (100 * 1000);
     }
     ok (rc >= 0, "4 s of transport_next (t, 0) on a 1 s heartbeat: no error");
     /* A waiting call must not make the next immediate one see silence. */
-    end = now_ms () + 2500;
-    while (now_ms () < end && rc >= 0)
+    end = clock_mono_ms () + 2500;
+    while (clock_mono_ms () < end && rc >= 0)
         rc = next_event (t, 500, &m);
     ok (rc >= 0 && (rc = next_event (t, 0, &m)) >= 0,
         "waiting calls then an immediate one: no false heartbeat failure");

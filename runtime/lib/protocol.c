@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "protocol.h"
-#include "stage.h"
+#include "stagename.h"
 
 /* Most entries of any array (argv, env, nodes, cores, used). */
 #define MAX_ARRAY 65536

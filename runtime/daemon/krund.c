@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "parseint.h"
 #include "pool.h"
 #include "protocol.h"
 #include "sign.h"
@@ -66,14 +67,14 @@ static void scrub_env (const char *name)
 
 static int parse_int (const char *opt, const char *s, int min)
 {
-    char *end;
-    long v = strtol (s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < min || v > INT_MAX) {
+    int v;
+
+    if (parseint_int (s, min, INT_MAX, &v) < 0) {
         fprintf (stderr, "krund: %s: expected an integer >= %d, got '%s'\n", opt, min,
                  s);
         exit (2);
     }
-    return (int)v;
+    return v;
 }
 
 int main (int argc, char *argv[])

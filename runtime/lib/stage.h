@@ -21,9 +21,9 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "stagename.h"
 #include "transport.h"
 
-#define STAGE_HASH_LEN 64 /* hex digits of a SHA-256 */
 #define STAGE_QUEUE_PREFIX "krun.stage."
 /* A staged program is kept by the broker this long after its last use. */
 #define STAGE_QUEUE_EXPIRES_MS (24 * 3600 * 1000)
@@ -31,10 +31,6 @@
 /* The SHA-256 of the file at path as hex into hex[STAGE_HASH_LEN + 1].
  * Returns 0 or -1 with errno and errp naming the file. */
 int stage_hash_file (const char *path, char *hex, struct krun_error *errp);
-
-/* Whether hex is a SHA-256 as stage_hash_file() writes it: 64 lower-case
- * hex digits. */
-bool stage_hash_valid (const char *hex);
 
 /* Launcher side: make sure the broker holds the file at path (of hash
  * hex).  Returns 1 if it was sent now, 0 if the broker had it, -1 on error. */
@@ -62,13 +58,6 @@ char *stage_fetch (struct transport *t, const char *dir, const char *hex,
  * dir/files.<hash of the list of names and hashes>, where each name is a
  * symbolic link to the cached file.  The same files give the same directory,
  * so a warm rerun finds it made. */
-
-/* The longest name a staged file may have. */
-#define STAGE_NAME_MAX 1024
-
-/* Whether name may name a staged file: relative, at most STAGE_NAME_MAX
- * bytes, parts separated by one '/', none of them empty, "." or "..". */
-bool stage_name_valid (const char *name);
 
 /* Launcher side: the name the file given as path gets in the staged
  * directory: path itself when it is relative and valid once leading "./"

@@ -1,0 +1,54 @@
+# runtime/daemon/: krund's own files (the daemon, its slots and their
+# tasks), on top of runtime/lib/.  The program stays runtime/krund.
+sbin_PROGRAMS += runtime/krund
+runtime_krund_SOURCES = \
+	runtime/daemon/krund.c \
+	runtime/daemon/daemon.c runtime/daemon/daemon.h \
+	runtime/daemon/slot.c runtime/daemon/slot.h \
+	runtime/daemon/slotstate.c runtime/daemon/slotstate.h \
+	runtime/daemon/relay.c runtime/daemon/relay.h \
+	runtime/daemon/task.c runtime/daemon/task.h \
+	runtime/daemon/reaper.c runtime/daemon/reaper.h \
+	runtime/daemon/cgroup.c runtime/daemon/cgroup.h \
+	runtime/daemon/taskchannel.c runtime/daemon/taskchannel.h \
+	runtime/daemon/rankdata.c runtime/daemon/rankdata.h \
+	runtime/daemon/joblist.c runtime/daemon/joblist.h
+runtime_krund_LDADD = runtime/libkrunrt.la
+
+# Unit tests, next to the code.
+DAEMON_UNIT_TESTS = \
+	runtime/daemon/test/relay.t \
+	runtime/daemon/test/task.t \
+	runtime/daemon/test/reaper.t \
+	runtime/daemon/test/cgroup.t \
+	runtime/daemon/test/taskchannel.t \
+	runtime/daemon/test/rankdata.t \
+	runtime/daemon/test/slotstate.t \
+	runtime/daemon/test/joblist.t
+check_PROGRAMS += $(DAEMON_UNIT_TESTS)
+TESTS += $(DAEMON_UNIT_TESTS)
+runtime_daemon_test_task_t_SOURCES = runtime/daemon/test/task.c runtime/daemon/task.c \
+	runtime/daemon/task.h
+runtime_daemon_test_task_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_reaper_t_SOURCES = runtime/daemon/test/reaper.c \
+	runtime/daemon/reaper.c runtime/daemon/reaper.h
+runtime_daemon_test_reaper_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_cgroup_t_SOURCES = runtime/daemon/test/cgroup.c \
+	runtime/daemon/cgroup.c runtime/daemon/cgroup.h \
+	runtime/daemon/reaper.c runtime/daemon/reaper.h
+runtime_daemon_test_cgroup_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_relay_t_SOURCES = runtime/daemon/test/relay.c \
+	runtime/daemon/relay.c runtime/daemon/relay.h
+runtime_daemon_test_relay_t_LDADD = tests/libtap.la
+runtime_daemon_test_taskchannel_t_SOURCES = runtime/daemon/test/taskchannel.c \
+	runtime/daemon/taskchannel.c
+runtime_daemon_test_taskchannel_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_rankdata_t_SOURCES = runtime/daemon/test/rankdata.c \
+	runtime/daemon/rankdata.c
+runtime_daemon_test_rankdata_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_slotstate_t_SOURCES = runtime/daemon/test/slotstate.c \
+	runtime/daemon/slotstate.c runtime/daemon/slotstate.h
+runtime_daemon_test_slotstate_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_joblist_t_SOURCES = runtime/daemon/test/joblist.c \
+	runtime/daemon/joblist.c
+runtime_daemon_test_joblist_t_LDADD = runtime/libkrunrt.la tests/libtap.la
