@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "envlist.h"
 #include "program.h"
 
 static int check_executable (const char *path)
@@ -98,32 +99,11 @@ static bool host_specific (const char *entry)
     return false;
 }
 
-static size_t name_length (const char *entry)
-{
-    const char *eq = strchr (entry, '=');
-    return eq ? (size_t)(eq - entry) : strlen (entry);
-}
-
-/* Replace the entry of the same name in env[0..*n), else append. */
-static void set_entry (char **env, int *n, char *entry)
-{
-    size_t len = name_length (entry);
-
-    for (int i = 0; i < *n; i++) {
-        if (strncmp (env[i], entry, len) == 0 && env[i][len] == '=') {
-            env[i] = entry;
-            return;
-        }
-    }
-    env[(*n)++] = entry;
-}
-
 char **program_environment (char *const exports[], int nexports, int *countp,
                             struct krun_error *errp)
 {
     extern char **environ;
-    size_t total = 0;
-    int k = 0;
+    size_t total = 0, k = 0;
     char **env;
 
     while (environ[total])
@@ -134,10 +114,10 @@ char **program_environment (char *const exports[], int nexports, int *countp,
     }
     for (size_t i = 0; i < total; i++)
         if (!never_sent (environ[i]) && !host_specific (environ[i]))
-            set_entry (env, &k, environ[i]);
+            envlist_put (env, &k, environ[i]);
     for (int i = 0; i < nexports; i++) {
-        const char *x = exports[i];
-        size_t len = name_length (x);
+        char *x = exports[i];
+        size_t len = envlist_name_length (x);
         if (len == 0) {
             errno = EINVAL;
             errprintf (errp, "-x %s: expected VAR or VAR=value", x);
@@ -150,23 +130,20 @@ char **program_environment (char *const exports[], int nexports, int *countp,
             goto error;
         }
         if (x[len] == '=') {
-            set_entry (env, &k, (char *)x);
+            envlist_put (env, &k, x);
             continue;
         }
-        size_t i;
-        for (i = 0; i < total; i++)
-            if (strncmp (environ[i], x, len) == 0 && environ[i][len] == '=')
-                break;
-        if (i == total) {
+        int found = envlist_find (environ, total, x);
+        if (found < 0) {
             errno = ENOENT;
             errprintf (errp, "-x %s: %s is not set in the launcher's environment", x,
                        x);
             goto error;
         }
-        set_entry (env, &k, environ[i]);
+        envlist_put (env, &k, environ[found]);
     }
     env[k] = NULL;
-    *countp = k;
+    *countp = (int)k;
     return env;
 error:
     free (env);

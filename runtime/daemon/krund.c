@@ -77,7 +77,10 @@ static int parse_int (const char *opt, const char *s, int min)
     return v;
 }
 
-int main (int argc, char *argv[])
+/* Parse the options into cfg and *pool_name.  Returns -1 to go on, else
+ * the exit status (after --help, --version or a usage error). */
+static int parse_options (int argc, char *argv[], struct daemon_config *cfg,
+                          const char **pool_name)
 {
     enum {
         OPT_NODE = 256,
@@ -104,33 +107,24 @@ int main (int argc, char *argv[])
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
-    struct daemon_config cfg = {
-        .idle_timeout = 600,
-        .heartbeat = 30,
-        .grace = 10,
-    };
-    char hostname[HOST_NAME_MAX + 1];
-    char *url, *cacert;
-    const char *pool_name = getenv ("KRUN_POOL");
-    struct pool pool;
     int opt;
 
     while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
             case OPT_NODE:
-                cfg.node = optarg;
+                cfg->node = optarg;
                 break;
             case OPT_POOL:
-                pool_name = optarg;
+                *pool_name = optarg;
                 break;
             case OPT_SLOTS:
-                cfg.slots = parse_int ("--slots", optarg, 1);
+                cfg->slots = parse_int ("--slots", optarg, 1);
                 break;
             case OPT_BIND_TO:
                 if (strcmp (optarg, "core") == 0)
-                    cfg.unit = TOPOLOGY_CORE;
+                    cfg->unit = TOPOLOGY_CORE;
                 else if (strcmp (optarg, "pu") == 0)
-                    cfg.unit = TOPOLOGY_PU;
+                    cfg->unit = TOPOLOGY_PU;
                 else {
                     fprintf (stderr,
                              "krund: --bind-to: expected core or pu, got '%s'\n",
@@ -139,16 +133,16 @@ int main (int argc, char *argv[])
                 }
                 break;
             case OPT_TOPOLOGY:
-                cfg.topology = optarg;
+                cfg->topology = optarg;
                 break;
             case OPT_IDLE:
-                cfg.idle_timeout = parse_int ("--idle-timeout", optarg, 1);
+                cfg->idle_timeout = parse_int ("--idle-timeout", optarg, 1);
                 break;
             case OPT_GRACE:
-                cfg.grace = parse_int ("--grace", optarg, 0);
+                cfg->grace = parse_int ("--grace", optarg, 0);
                 break;
             case OPT_HEARTBEAT:
-                cfg.heartbeat = parse_int ("--heartbeat", optarg, 0);
+                cfg->heartbeat = parse_int ("--heartbeat", optarg, 0);
                 break;
             case OPT_HELP:
                 fputs (usage_text, stdout);
@@ -165,6 +159,77 @@ int main (int argc, char *argv[])
         fprintf (stderr, "krund: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    return -1;
+}
+
+/* The broker's URL and CA file (malloc'd: caller must free), the URL
+ * checked and kept out of the tasks' environment.  Returns 0, or -1 after
+ * saying why. */
+static int take_broker (char **urlp, char **cacertp)
+{
+    struct krun_error error;
+    char *url = getenv ("KRUN_AMQP_URL");
+    char *cacert = getenv ("KRUN_AMQP_CACERT");
+
+    url = strdup (url && *url ? url : DEFAULT_URL);
+    cacert = cacert && *cacert ? strdup (cacert) : NULL;
+    scrub_env ("KRUN_AMQP_URL");
+    if (!url) {
+        perror ("krund");
+        free (cacert);
+        return -1;
+    }
+    /* A cut or malformed URL: say so at once, the password hidden. */
+    if (transport_url_check (url, &error) < 0) {
+        fprintf (stderr, "krund: %s (KRUN_AMQP_URL)\n", error.text);
+        log_termination (error.text);
+        free (url);
+        free (cacert);
+        return -1;
+    }
+    *urlp = url;
+    *cacertp = cacert;
+    return 0;
+}
+
+/* Without the key a worker could not tell the launcher's jobs from
+ * anybody's: refuse to start.  Returns the key (caller must destroy), or
+ * NULL after saying why. */
+static struct sign_key *take_key (void)
+{
+    struct krun_error error;
+    const char *key_file = getenv ("KRUN_KEY_FILE");
+    struct sign_key *key = sign_key_load (key_file, &error);
+
+    if (!key) {
+        char why[sizeof (error.text) + 32];
+        snprintf (why, sizeof (why), "%s%s", error.text,
+                  key_file && *key_file ? "" : " (set KRUN_KEY_FILE)");
+        fprintf (stderr, "krund: %s\n", why);
+        log_termination (why);
+        return NULL;
+    }
+    scrub_env ("KRUN_KEY_FILE");
+    return key;
+}
+
+int main (int argc, char *argv[])
+{
+    struct daemon_config cfg = {
+        .idle_timeout = 600,
+        .heartbeat = 30,
+        .grace = 10,
+    };
+    char hostname[HOST_NAME_MAX + 1];
+    const char *pool_name = getenv ("KRUN_POOL");
+    char *url, *cacert;
+    struct sign_key *key;
+    struct krun_error error;
+    struct pool pool;
+    int rc = parse_options (argc, argv, &cfg, &pool_name);
+
+    if (rc >= 0)
+        return rc;
     if (!cfg.node)
         cfg.node = getenv ("KRUN_NODE_NAME");
     if (!cfg.node || !*cfg.node) {
@@ -173,52 +238,22 @@ int main (int argc, char *argv[])
         hostname[sizeof (hostname) - 1] = '\0';
         cfg.node = hostname;
     }
-    /* Keep the secret out of the tasks' environment. */
-    url = getenv ("KRUN_AMQP_URL");
-    url = strdup (url && *url ? url : DEFAULT_URL);
-    cacert = getenv ("KRUN_AMQP_CACERT");
-    cacert = cacert && *cacert ? strdup (cacert) : NULL;
-    scrub_env ("KRUN_AMQP_URL");
-    if (!url) {
-        perror ("krund");
+    if (take_broker (&url, &cacert) < 0)
         return 1;
-    }
-    /* A cut or malformed URL: say so at once, the password hidden. */
-    struct krun_error error;
-    if (transport_url_check (url, &error) < 0) {
-        fprintf (stderr, "krund: %s (KRUN_AMQP_URL)\n", error.text);
-        log_termination (error.text);
-        free (url);
-        free (cacert);
-        return 1;
-    }
     cfg.url = url;
     cfg.cacert = cacert;
-    /* Without the key a worker could not tell the launcher's jobs from
-     * anybody's: refuse to start. */
-    const char *key_file = getenv ("KRUN_KEY_FILE");
-    struct sign_key *key = sign_key_load (key_file, &error);
-    if (!key) {
-        char why[sizeof (error.text) + 32];
-        snprintf (why, sizeof (why), "%s%s", error.text,
-                  key_file && *key_file ? "" : " (set KRUN_KEY_FILE)");
-        fprintf (stderr, "krund: %s\n", why);
-        log_termination (why);
-        free (url);
-        free (cacert);
-        return 1;
-    }
-    scrub_env ("KRUN_KEY_FILE");
+    rc = 1;
+    if (!(key = take_key ()))
+        goto out;
     cfg.key = key;
+    rc = 2;
     if (pool_init_default (&pool, pool_name, key, &error) < 0) {
         fprintf (stderr, "krund: %s\n", error.text);
-        sign_key_destroy (key);
-        free (url);
-        free (cacert);
-        return 2;
+        goto out;
     }
     cfg.pool = &pool;
-    int rc = daemon_run (&cfg);
+    rc = daemon_run (&cfg);
+out:
     sign_key_destroy (key);
     free (url);
     free (cacert);

@@ -5,6 +5,9 @@ runtime_krund_SOURCES = \
 	runtime/daemon/krund.c \
 	runtime/daemon/daemon.c runtime/daemon/daemon.h \
 	runtime/daemon/slot.c runtime/daemon/slot.h \
+	runtime/daemon/taskenv.c runtime/daemon/taskenv.h \
+	runtime/daemon/taskoutput.c runtime/daemon/taskoutput.h \
+	runtime/daemon/disposition.c runtime/daemon/disposition.h \
 	runtime/daemon/slotstate.c runtime/daemon/slotstate.h \
 	runtime/daemon/relay.c runtime/daemon/relay.h \
 	runtime/daemon/task.c runtime/daemon/task.h \
@@ -24,7 +27,10 @@ DAEMON_UNIT_TESTS = \
 	runtime/daemon/test/taskchannel.t \
 	runtime/daemon/test/rankdata.t \
 	runtime/daemon/test/slotstate.t \
-	runtime/daemon/test/joblist.t
+	runtime/daemon/test/joblist.t \
+	runtime/daemon/test/taskenv.t \
+	runtime/daemon/test/taskoutput.t \
+	runtime/daemon/test/disposition.t
 check_PROGRAMS += $(DAEMON_UNIT_TESTS)
 TESTS += $(DAEMON_UNIT_TESTS)
 runtime_daemon_test_task_t_SOURCES = runtime/daemon/test/task.c runtime/daemon/task.c \
@@ -52,3 +58,12 @@ runtime_daemon_test_slotstate_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_daemon_test_joblist_t_SOURCES = runtime/daemon/test/joblist.c \
 	runtime/daemon/joblist.c
 runtime_daemon_test_joblist_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_taskenv_t_SOURCES = runtime/daemon/test/taskenv.c \
+	runtime/daemon/taskenv.c runtime/daemon/taskenv.h
+runtime_daemon_test_taskenv_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_taskoutput_t_SOURCES = runtime/daemon/test/taskoutput.c \
+	runtime/daemon/taskoutput.c runtime/daemon/taskoutput.h
+runtime_daemon_test_taskoutput_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_disposition_t_SOURCES = runtime/daemon/test/disposition.c \
+	runtime/daemon/disposition.c runtime/daemon/disposition.h
+runtime_daemon_test_disposition_t_LDADD = runtime/libkrunrt.la tests/libtap.la

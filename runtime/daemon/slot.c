@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "disposition.h"
 #include "log.h"
 #include "protocol.h"
 #include "rankdata.h"
@@ -23,6 +24,8 @@
 #include "slot.h"
 #include "stage.h"
 #include "task.h"
+#include "taskenv.h"
+#include "taskoutput.h"
 #include "taskchannel.h"
 #include "transport.h"
 #include "userdir.h"
@@ -42,6 +45,9 @@
  * before it logs them and goes on (only a process stuck in the kernel, in
  * state D, takes longer; it is killed again after the next task). */
 #define STRAY_KILL_MS 1000
+/* How long a slot waits for the broker to confirm a copy of a task (put
+ * back, or handed to the launcher) before it gives the original back. */
+#define COPY_CONFIRM_MS 30000
 
 /* A job this slot has heard of and takes part in. */
 struct slot_job {
@@ -53,13 +59,7 @@ struct slot_job {
     int64_t lease_checked_ms;
     int64_t orphaned_ms; /* since when its results queue has no consumer (0: it has) */
     bool consuming;      /* false while paused: see bounce_task() */
-    char **env;          /* the tasks' environment, built once per job */
-    int env_rank;        /* index of KRUN_RANK in env */
-    int env_attempt;     /* index of KRUN_ATTEMPT in env */
-    int env_scratch;     /* index of KRUN_TMPDIR in env */
-    int env_tmpdir;      /* index of TMPDIR in env */
-    int env_home;        /* index of HOME in env when it follows the scratch
-                            directory (see task_environment()), else -1 */
+    struct taskenv *env; /* the tasks' environment, built once per job */
     char *scratch;       /* where the rank's input file goes, if the job has inputs */
     char *scratch_error; /* why there is none although the job has inputs */
     char *stage_cache;   /* the node's cache of staged files (stage.h), or NULL */
@@ -77,15 +77,12 @@ struct running {
     int rank;
     int attempt;
     int64_t start_us;
-    int64_t kill_at_ms;    /* SIGKILL at this time (0 = not being killed) */
-    bool drop;             /* cancelled or launcher gone: no result, no requeue */
-    bool give_back;        /* stopping: requeue the task */
-    int64_t timeout_at_ms; /* the job's per-task time limit ends (0 = none) */
-    bool timed_out;        /* killed for running past it */
-    char out[3][PROTOCOL_MAX_OUTPUT_CHUNK];
-    size_t used[3];
-    size_t forwarded;            /* bytes of output of both streams, for output_limit */
-    bool capped;                 /* output_limit reached: the rest is dropped */
+    int64_t kill_at_ms;          /* SIGKILL at this time (0 = not being killed) */
+    bool drop;                   /* cancelled or launcher gone: no result, no requeue */
+    bool give_back;              /* stopping: requeue the task */
+    int64_t timeout_at_ms;       /* the job's per-task time limit ends (0 = none) */
+    bool timed_out;              /* killed for running past it */
+    struct taskoutput *output;   /* its stdout and stderr, by lines, within the limit */
     struct taskchannel *channel; /* result and progress from libkrun */
     bool progress_pending;       /* a progress update waits for its interval */
     double progress;
@@ -143,7 +140,7 @@ static void notify_daemon (struct slot *s, bool busy)
     slotstate_set_busy (s->cfg->state, s->cfg->local, busy);
 }
 
-static struct slot_job *job_find (struct slot *s, const char *id)
+static struct slot_job *find_job (struct slot *s, const char *id)
 {
     for (struct slot_job *j = s->jobs; j; j = j->next)
         if (strcmp (j->id, id) == 0)
@@ -151,10 +148,7 @@ static struct slot_job *job_find (struct slot *s, const char *id)
     return NULL;
 }
 
-static void free_environment (char **env);
-static int job_environment (const struct slot *s, struct slot_job *j);
-
-static void job_free (struct slot_job *j)
+static void free_job (struct slot_job *j)
 {
     if (j) {
         rankdata_scratch_remove (j->scratch);
@@ -163,7 +157,7 @@ static void job_free (struct slot_job *j)
         free (j->stage_cache);
         free (j->staged_dir);
         free (j->program);
-        free_environment (j->env);
+        taskenv_destroy (j->env);
         free (j->id);
         protocol_msg_clear (&j->announce);
         free (j);
@@ -171,7 +165,7 @@ static void job_free (struct slot_job *j)
 }
 
 /* Stop consuming job j's tasks and forget it. */
-static void job_forget (struct slot *s, struct slot_job *j, bool cancel_consumer)
+static void forget_job (struct slot *s, struct slot_job *j, bool cancel_consumer)
 {
     struct krun_error error;
     struct slot_job **pp;
@@ -186,7 +180,7 @@ static void job_forget (struct slot *s, struct slot_job *j, bool cancel_consumer
             break;
         }
     }
-    job_free (j);
+    free_job (j);
 }
 
 /* Which global slot this slot is in the announced job, or -1 if it does not
@@ -248,6 +242,24 @@ static bool announce_is_new (struct slot *s, const struct protocol_msg *msg,
     return seen == 0;
 }
 
+/* The job's tasks' environment (taskenv.h), once its scratch and staged
+ * directories are known.  Returns 0 or -1 with ENOMEM. */
+static int make_environment (const struct slot *s, struct slot_job *j)
+{
+    const struct protocol_announce *a = &j->announce.announce;
+    const struct taskenv_job job = {.job_id = j->id,
+                                    .size = a->size,
+                                    .node = s->cfg->node,
+                                    .local = s->cfg->local,
+                                    .global_slot = j->global_slot,
+                                    .env = a->env,
+                                    .envc = a->envc,
+                                    .input_dir = j->scratch,
+                                    .staged_dir = j->staged_dir};
+
+    return (j->env = taskenv_create (&job)) ? 0 : -1;
+}
+
 static void handle_announce (struct slot *s, struct protocol_msg *msg,
                              int64_t expires_us)
 {
@@ -255,7 +267,7 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg,
     struct slot_job *j;
     int global_slot;
 
-    if (stop_requested || job_find (s, msg->job))
+    if (stop_requested || find_job (s, msg->job))
         return; /* a repeated announcement (answer to a "joined") */
     /* Not noted when the slot does not take part: the launcher may announce
      * the job again with a map that includes it (a node was dropped). */
@@ -290,9 +302,9 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg,
         (a->nstaged > 0 && j->stage_cache &&
          !(j->staged_dir = stage_files_dir (j->stage_cache, a->nstaged, a->staged_files,
                                             a->staged_sha256))) ||
-        job_environment (s, j) < 0) {
+        make_environment (s, j) < 0) {
         log_msg ("job %s: out of memory", j->id);
-        job_free (j);
+        free_job (j);
         return;
     }
     snprintf (j->tag, sizeof (j->tag), JOB_TAG_PREFIX "%s", j->id);
@@ -300,7 +312,7 @@ static void handle_announce (struct slot *s, struct protocol_msg *msg,
     if (transport_consume (s->t, j->queue, j->tag, false, &error) < 0) {
         /* The job may already be over and its queue deleted. */
         log_msg ("job %s: %s", j->id, error.text);
-        job_free (j);
+        free_job (j);
         return;
     }
     j->consuming = true;
@@ -340,17 +352,17 @@ static void handle_control (void *arg, const char *sealed, size_t sealed_len)
             handle_announce (s, &msg, expires_us);
             break;
         case PROTOCOL_END:
-            if ((j = job_find (s, msg.job)))
-                job_forget (s, j, true);
+            if ((j = find_job (s, msg.job)))
+                forget_job (s, j, true);
             break;
         case PROTOCOL_CANCEL:
-            if (!(j = job_find (s, msg.job)))
+            if (!(j = find_job (s, msg.job)))
                 break;
             if (s->busy && s->run.job == j) {
                 s->run.drop = true;
                 kill_running (s, SIGTERM);
             }
-            job_forget (s, j, true);
+            forget_job (s, j, true);
             break;
         default:
             s->rejected++;
@@ -409,8 +421,10 @@ static void publish_result (struct slot *s, struct slot_job *j, int rank, int at
     publish (s, j, &msg);
 }
 
-static void send_output (struct slot *s, int stream, const char *data, size_t len)
+/* Send output of the running task (taskoutput_send_fn). */
+static void send_output (void *arg, int stream, const char *data, size_t len)
 {
+    struct slot *s = arg;
     struct running *r = &s->run;
     struct protocol_msg msg = {.type = PROTOCOL_OUTPUT};
 
@@ -423,239 +437,28 @@ static void send_output (struct slot *s, int stream, const char *data, size_t le
     publish (s, r->job, &msg);
 }
 
-/* Send len bytes of stream's buffer, within the job's output limit: the
- * bytes up to the limit, then one marker line on the stream that crossed
- * it, and nothing after (the task's pipes are still drained, so it is not
- * blocked).  A task printing without end costs the broker no more than the
- * limit. */
-static void send_limited (struct slot *s, int stream, size_t len)
-{
-    struct running *r = &s->run;
-    size_t limit = (size_t)r->job->announce.announce.output_limit;
-    size_t room = limit > r->forwarded ? limit - r->forwarded : 0;
-
-    if (r->capped)
-        return;
-    if (limit == 0 || len <= room) {
-        send_output (s, stream, r->out[stream], len);
-        r->forwarded += len;
-        return;
-    }
-    if (room > 0)
-        send_output (s, stream, r->out[stream], room);
-    char marker[160];
-    int n = snprintf (marker, sizeof (marker),
-                      "\n[krun: output of rank %d cut at %zu bytes (--output-limit); "
-                      "the rest is dropped]\n",
-                      r->rank, limit);
-    send_output (s, stream, marker, (size_t)n);
-    r->forwarded = limit;
-    r->capped = true;
-    log_msg ("rank %d: output limit of %zu bytes reached", r->rank, limit);
-}
-
-/* Send stream's buffered output: everything up to the last newline, or all
- * of it when flushing or when the buffer is full of one long line. */
+/* Send the running task's buffered output of stream (see
+ * taskoutput_forward()), while its job is known. */
 static void forward_output (struct slot *s, int stream, bool flush)
 {
-    struct running *r = &s->run;
-    size_t len = r->used[stream];
-
-    if (len == 0 || !r->job)
-        return;
-    if (!flush && len < sizeof (r->out[stream])) {
-        char *nl = memrchr (r->out[stream], '\n', len);
-        if (!nl)
-            return;
-        len = nl - r->out[stream] + 1;
-    }
-    send_limited (s, stream, len);
-    memmove (r->out[stream], r->out[stream] + len, r->used[stream] - len);
-    r->used[stream] -= len;
+    if (s->run.job)
+        taskoutput_forward (s->run.output, stream, flush);
 }
 
 static void read_output (struct slot *s, int stream)
 {
     struct running *r = &s->run;
+    size_t room;
     ssize_t n;
 
     while (task_output_fd (r->task, stream) >= 0) {
-        n = task_read (r->task, stream, r->out[stream] + r->used[stream],
-                       sizeof (r->out[stream]) - r->used[stream]);
+        char *space = taskoutput_space (r->output, stream, &room);
+        n = task_read (r->task, stream, space, room);
         if (n <= 0)
             break;
-        r->used[stream] += n;
+        taskoutput_append (r->output, stream, (size_t)n);
         forward_output (s, stream, false);
     }
-}
-
-/* Set entry ("NAME=value", copied) in env, which holds *n entries and has
- * room for one more: replace an entry of the same name, else append. */
-static int environment_set (char **env, size_t *n, const char *entry)
-{
-    const char *eq = strchr (entry, '=');
-    size_t name_len = eq ? (size_t)(eq - entry) : strlen (entry);
-    char *copy = strdup (entry);
-    size_t k;
-
-    if (!copy)
-        return -1;
-    for (k = 0; k < *n; k++)
-        if (strncmp (env[k], entry, name_len) == 0 && env[k][name_len] == '=')
-            break;
-    if (k < *n)
-        free (env[k]);
-    else
-        (*n)++;
-    env[k] = copy;
-    return 0;
-}
-
-/* Build the task's environment: the slot's own, then the job's variables,
- * then KRUN_*.  Returns a NULL-terminated malloc'd array of malloc'd strings. */
-static char **task_environment (const struct slot *s, const struct slot_job *j,
-                                int rank, int attempt)
-{
-    extern char **environ;
-    const struct protocol_announce *a = &j->announce.announce;
-    char krun[13][PATH_MAX + 32];
-    int nkrun = 10;
-    size_t n = 0, count = 0;
-    char **env;
-
-    snprintf (krun[0], sizeof (krun[0]), "KRUN_RANK=%d", rank);
-    snprintf (krun[1], sizeof (krun[1]), "KRUN_SIZE=%d", a->size);
-    snprintf (krun[2], sizeof (krun[2]), "KRUN_LOCAL_RANK=%d", s->cfg->local);
-    snprintf (krun[3], sizeof (krun[3]), "KRUN_NODE=%s", s->cfg->node);
-    snprintf (krun[4], sizeof (krun[4]), "KRUN_SLOT=%d", j->global_slot);
-    snprintf (krun[5], sizeof (krun[5]), "KRUN_JOB_ID=%s", j->id);
-    snprintf (krun[6], sizeof (krun[6]), "KRUN_ATTEMPT=%d", attempt);
-    snprintf (krun[7], sizeof (krun[7]), "KRUN_CONTROL_FD=%d", TASK_CONTROL_FD);
-    /* Set per task by job_environment_scratch(). */
-    snprintf (krun[8], sizeof (krun[8]), "KRUN_TMPDIR=");
-    snprintf (krun[9], sizeof (krun[9]), "TMPDIR=");
-    if (j->scratch)
-        snprintf (krun[nkrun++], sizeof (krun[0]), "KRUN_INPUT_FILE=%s/%s", j->scratch,
-                  RANKDATA_INPUT_NAME);
-    if (j->staged_dir)
-        snprintf (krun[nkrun++], sizeof (krun[0]), "KRUN_STAGED=%s", j->staged_dir);
-
-    /* HOME: the job's if the launcher sent one (-x HOME), else the slot's
-     * own if its user may write there, else the scratch directory (set with
-     * TMPDIR): a pod's user often has no home it can write. */
-    bool job_home = false;
-    for (int i = 0; i < a->envc; i++)
-        job_home = job_home || strncmp (a->env[i], "HOME=", 5) == 0;
-    const char *home = getenv ("HOME");
-    if (!job_home && (!home || home[0] != '/' || access (home, W_OK | X_OK) < 0))
-        snprintf (krun[nkrun++], sizeof (krun[0]), "HOME=");
-
-    while (environ[count])
-        count++;
-    if (!(env = calloc (count + a->envc + nkrun + 1, sizeof (*env))))
-        return NULL;
-    for (size_t i = 0; i < count; i++)
-        if (environment_set (env, &n, environ[i]) < 0)
-            goto nomem;
-    for (int i = 0; i < a->envc; i++)
-        if (environment_set (env, &n, a->env[i]) < 0)
-            goto nomem;
-    for (int i = 0; i < nkrun; i++)
-        if (environment_set (env, &n, krun[i]) < 0)
-            goto nomem;
-    return env;
-nomem:
-    free_environment (env);
-    return NULL;
-}
-
-static void free_environment (char **env)
-{
-    if (env) {
-        for (char **e = env; *e; e++)
-            free (*e);
-        free (env);
-    }
-}
-
-static int find_variable (char **env, const char *prefix)
-{
-    for (int k = 0; env[k]; k++)
-        if (strncmp (env[k], prefix, strlen (prefix)) == 0)
-            return k;
-    return -1;
-}
-
-/* The environment is the same for every task of a job but for KRUN_RANK and
- * KRUN_ATTEMPT: build it once, when the job is announced, so that a task
- * costs two small strings instead of a merge of two environments. */
-static int job_environment (const struct slot *s, struct slot_job *j)
-{
-    if (!(j->env = task_environment (s, j, 0, 1)))
-        return -1;
-    j->env_rank = find_variable (j->env, "KRUN_RANK=");
-    j->env_attempt = find_variable (j->env, "KRUN_ATTEMPT=");
-    j->env_scratch = find_variable (j->env, "KRUN_TMPDIR=");
-    j->env_tmpdir = find_variable (j->env, "TMPDIR=");
-    /* An empty HOME is task_environment()'s mark: it follows TMPDIR. */
-    int home = find_variable (j->env, "HOME=");
-    j->env_home = home >= 0 && j->env[home][5] == '\0' ? home : -1;
-    return 0;
-}
-
-static int job_environment_set (struct slot_job *j, int rank, int attempt)
-{
-    char *r, *a;
-
-    if (asprintf (&r, "KRUN_RANK=%d", rank) < 0)
-        return -1;
-    if (asprintf (&a, "KRUN_ATTEMPT=%d", attempt) < 0) {
-        free (r);
-        return -1;
-    }
-    free (j->env[j->env_rank]);
-    j->env[j->env_rank] = r;
-    free (j->env[j->env_attempt]);
-    j->env[j->env_attempt] = a;
-    return 0;
-}
-
-/* The slot's scratch directory (scratch.h) as KRUN_TMPDIR and TMPDIR.  If
- * none could be made, KRUN_TMPDIR is empty and TMPDIR the slot's own.  The
- * directory stays the same from task to task: the strings are made again
- * only when it changed. */
-static int job_environment_scratch (struct slot_job *j, const char *scratch)
-{
-    const char *fallback = getenv ("TMPDIR");
-    char *k, *t;
-
-    if (scratch &&
-        strcmp (j->env[j->env_scratch] + strlen ("KRUN_TMPDIR="), scratch) == 0)
-        return 0; /* TMPDIR was set with it */
-    if (asprintf (&k, "KRUN_TMPDIR=%s", scratch ? scratch : "") < 0)
-        return -1;
-    if (asprintf (&t, "TMPDIR=%s",
-                  scratch                 ? scratch
-                  : fallback && *fallback ? fallback
-                                          : "/tmp") < 0) {
-        free (k);
-        return -1;
-    }
-    if (j->env_home >= 0) {
-        char *h;
-        if (asprintf (&h, "HOME=%s", t + strlen ("TMPDIR=")) < 0) {
-            free (k);
-            free (t);
-            return -1;
-        }
-        free (j->env[j->env_home]);
-        j->env[j->env_home] = h;
-    }
-    free (j->env[j->env_scratch]);
-    j->env[j->env_scratch] = k;
-    free (j->env[j->env_tmpdir]);
-    j->env[j->env_tmpdir] = t;
-    return 0;
 }
 
 /* Empty the tasks' scratch directory (after the task's process group is
@@ -674,11 +477,22 @@ static void empty_scratch (struct slot *s)
     s->scratch = NULL;
 }
 
-static void ack (struct slot *s, uint64_t tag)
+/* Publish a copy of task m to queue (persistent; mandatory when it goes to
+ * a launcher) and wait for the broker's confirmation: only then may the
+ * original be acked.  Returns DISPOSITION_ACK, or DISPOSITION_REQUEUE after
+ * logging what failed (the broker delivers the original again later). */
+static enum disposition copy_task (struct slot *s, const char *queue, int flags,
+                                   const struct transport_message *m, const char *what)
 {
     struct krun_error error;
-    if (transport_ack (s->t, tag, &error) < 0)
-        log_msg ("%s", error.text);
+
+    if (transport_publish (s->t, "", queue, "task", NULL, flags | TRANSPORT_PERSISTENT,
+                           m->body, m->len, &error) < 0 ||
+        transport_wait_confirms (s->t, COPY_CONFIRM_MS, &error) < 0) {
+        log_msg ("%s: %s", what, error.text);
+        return DISPOSITION_REQUEUE;
+    }
+    return DISPOSITION_ACK;
 }
 
 /* A redelivered task may have run on a slot that died or gave it back, or
@@ -689,22 +503,16 @@ static void ack (struct slot *s, uint64_t tag)
  * (mandatory, persistent, confirmed before the original is acked), which
  * publishes it again with the attempt it has earned or fails the rank at
  * the delivery limit (docs/protocol.md, "Attempts"). */
-static void handle_redelivery (struct slot *s, struct slot_job *j,
-                               const struct transport_message *m, int rank)
+static enum disposition hand_to_launcher (struct slot *s, struct slot_job *j,
+                                          const struct transport_message *m, int rank)
 {
-    struct krun_error error;
+    char what[200];
 
-    if (transport_publish (s->t, "", j->announce.announce.results_queue, "task", NULL,
-                           TRANSPORT_MANDATORY | TRANSPORT_PERSISTENT, m->body, m->len,
-                           &error) < 0 ||
-        transport_wait_confirms (s->t, 30000, &error) < 0) {
-        /* Leave it to the broker, which delivers it again later. */
-        log_msg ("job %s rank %d: cannot hand a redelivered task to the launcher: %s",
-                 j->id, rank, error.text);
-        transport_reject (s->t, m->delivery_tag, true, NULL);
-        return;
-    }
-    ack (s, m->delivery_tag);
+    snprintf (what, sizeof (what),
+              "job %s rank %d: cannot hand a redelivered task to the launcher", j->id,
+              rank);
+    return copy_task (s, j->announce.announce.results_queue, TRANSPORT_MANDATORY, m,
+                      what);
 }
 
 /* Prefetch is per consumer, so a slot that takes part in two jobs can be
@@ -713,21 +521,19 @@ static void handle_redelivery (struct slot *s, struct slot_job *j,
  * and without the redelivered flag a reject would set, which would count as
  * a failed attempt), and pause that job's consumer until this slot is idle,
  * so the task is not handed straight back. */
-static void bounce_task (struct slot *s, struct slot_job *j,
-                         const struct transport_message *m)
+static enum disposition bounce_task (struct slot *s, struct slot_job *j,
+                                     const struct transport_message *m)
 {
     struct krun_error error;
+    char what[200];
+    enum disposition d;
 
-    if (transport_publish (s->t, "", j->queue, "task", NULL, TRANSPORT_PERSISTENT,
-                           m->body, m->len, &error) < 0 ||
-        transport_wait_confirms (s->t, 30000, &error) < 0) {
-        log_msg ("job %s: cannot put a task back: %s", j->id, error.text);
-        transport_reject (s->t, m->delivery_tag, true, NULL);
-    } else
-        ack (s, m->delivery_tag);
+    snprintf (what, sizeof (what), "job %s: cannot put a task back", j->id);
+    d = copy_task (s, j->queue, 0, m, what);
     if (j->consuming && transport_cancel (s->t, j->tag, &error) < 0)
         log_msg ("job %s: %s", j->id, error.text);
     j->consuming = false;
+    return d;
 }
 
 /* Consume again the jobs paused by bounce_task(). */
@@ -742,7 +548,7 @@ static void resume_jobs (struct slot *s)
             continue;
         if (transport_consume (s->t, j->queue, j->tag, false, &error) < 0) {
             log_msg ("job %s: %s", j->id, error.text);
-            job_forget (s, j, false);
+            forget_job (s, j, false);
         } else
             j->consuming = true;
     }
@@ -842,100 +648,139 @@ static int fetch_staged (struct slot *s, struct slot_job *j, struct krun_error *
     return rc;
 }
 
-static void handle_task (struct slot *s, const struct transport_message *m)
+/* Start the task msg (delivered as m) of job j, after writing its input.
+ * Returns DISPOSITION_KEEP when it runs (settled by finish_task()),
+ * DISPOSITION_ACK when it failed to start and its result says why, or
+ * DISPOSITION_REQUEUE when the slot ran out of memory. */
+static enum disposition start_task (struct slot *s, struct slot_job *j,
+                                    const struct protocol_msg *msg,
+                                    const struct transport_message *m)
 {
-    struct krun_error error;
-    struct protocol_msg msg = {0};
-    struct slot_job *j = job_find (s, m->consumer_tag + strlen (JOB_TAG_PREFIX));
-    char **argv = NULL;
-    const char *body;
-    size_t len;
-
-    if (!j) {
-        transport_reject (s->t, m->delivery_tag, true, NULL);
-        return;
-    }
-    char where[sizeof (j->queue) + 8];
-    snprintf (where, sizeof (where), "queue %s", j->queue);
-    if (verify (s, where, m->body, m->len, &body, &len, NULL) < 0) {
-        transport_reject (s->t, m->delivery_tag, false, NULL);
-        return;
-    }
-    if (protocol_decode (body, len, &msg, &error) < 0 || msg.type != PROTOCOL_TASK ||
-        strcmp (msg.job, j->id) != 0 || msg.task.rank >= j->announce.announce.size) {
-        s->rejected++;
-        log_msg ("queue %s: rejected message: %s", j->queue,
-                 msg.type == PROTOCOL_TASK ? "wrong job or rank" : error.text);
-        transport_reject (s->t, m->delivery_tag, false, NULL);
-        goto out;
-    }
-    if (stop_requested) {
-        transport_reject (s->t, m->delivery_tag, true, NULL);
-        goto out;
-    }
-    if (s->busy) {
-        bounce_task (s, j, m);
-        goto out;
-    }
-    if (m->redelivered) {
-        handle_redelivery (s, j, m, msg.task.rank);
-        goto out;
-    }
     const struct protocol_announce *a = &j->announce.announce;
-    argv = rankdata_argv (a->argv, a->argc, msg.task.args, msg.task.argc, msg.task.rank,
-                          a->size);
-    if (!argv || job_environment_set (j, msg.task.rank, msg.task.attempt) < 0) {
-        transport_reject (s->t, m->delivery_tag, true, NULL);
-        goto out;
+    const struct protocol_task *task = &msg->task;
+    struct running *r = &s->run;
+    struct krun_error error;
+    enum disposition d = DISPOSITION_KEEP;
+    char **argv =
+        rankdata_argv (a->argv, a->argc, task->args, task->argc, task->rank, a->size);
+
+    if (!argv || taskenv_set_task (j->env, task->rank, task->attempt) < 0) {
+        rankdata_argv_free (argv);
+        return DISPOSITION_REQUEUE;
     }
     if (a->inputs &&
-        (!j->scratch || rankdata_write_input (j->scratch, msg.task.input,
-                                              msg.task.input_len, &error) < 0)) {
+        (!j->scratch ||
+         rankdata_write_input (j->scratch, task->input, task->input_len, &error) < 0)) {
         const char *why = j->scratch         ? error.text
                           : j->scratch_error ? j->scratch_error
                                              : "no scratch directory for the input";
-        log_msg ("job %s rank %d: %s", j->id, msg.task.rank, why);
-        publish_result (s, j, msg.task.rank, msg.task.attempt, PROTOCOL_FAILED, 126,
+        log_msg ("job %s rank %d: %s", j->id, task->rank, why);
+        publish_result (s, j, task->rank, task->attempt, PROTOCOL_FAILED, 126,
                         clock_wall_us (), why, NULL, 0);
-        ack (s, m->delivery_tag);
-        goto out;
+        rankdata_argv_free (argv);
+        return DISPOSITION_ACK;
     }
-    struct running *r = &s->run;
-    memset (r->used, 0, sizeof (r->used));
-    r->forwarded = 0;
-    r->capped = false;
+    taskoutput_reset (r->output, task->rank, (size_t)a->output_limit);
     r->job = j;
     r->delivery_tag = m->delivery_tag;
-    r->rank = msg.task.rank;
-    r->attempt = msg.task.attempt;
+    r->rank = task->rank;
+    r->attempt = task->attempt;
     r->kill_at_ms = 0;
     r->drop = r->give_back = r->timed_out = false;
     r->timeout_at_ms = a->timeout_ms > 0 ? clock_mono_ms () + a->timeout_ms : 0;
     r->start_us = clock_wall_us ();
     if (!s->scratch && s->dir && !(s->scratch = scratch_create (s->dir, "tmp", &error)))
         log_msg ("rank %d: %s", r->rank, error.text);
-    if (job_environment_scratch (j, s->scratch) < 0) {
-        transport_reject (s->t, m->delivery_tag, true, NULL);
-        goto out;
+    if (taskenv_set_scratch (j->env, s->scratch) < 0) {
+        r->job = NULL;
+        rankdata_argv_free (argv);
+        return DISPOSITION_REQUEUE;
     }
     publish_started (s);
+    r->task = NULL;
     if (fetch_staged (s, j, &error) == 0)
-        r->task = task_start (j->program ? j->program : a->path, argv, j->env,
-                              a->staged_cwd && j->staged_dir ? j->staged_dir : a->cwd,
-                              &error);
-    else
-        r->task = NULL;
+        r->task = task_start (
+            j->program ? j->program : a->path, argv, taskenv_get (j->env),
+            a->staged_cwd && j->staged_dir ? j->staged_dir : a->cwd, &error);
     if (!r->task) {
-        int err = errno;
         publish_result (s, j, r->rank, r->attempt, PROTOCOL_FAILED,
-                        exit_code_for_errno (err), r->start_us, error.text, NULL, 0);
-        ack (s, m->delivery_tag);
-        goto out;
+                        exit_code_for_errno (errno), r->start_us, error.text, NULL, 0);
+        d = DISPOSITION_ACK;
+    } else {
+        s->busy = true;
+        notify_daemon (s, true);
     }
-    s->busy = true;
-    notify_daemon (s, true);
-out:
     rankdata_argv_free (argv);
+    return d;
+}
+
+/* Check and decode task m of job j into msg.  Returns 0, or -1 after
+ * logging and counting a refusal; *authentic says whether the seal held. */
+static int read_task (struct slot *s, struct slot_job *j,
+                      const struct transport_message *m, struct protocol_msg *msg,
+                      bool *authentic)
+{
+    struct krun_error error = {.text = "wrong job or rank"};
+    char where[sizeof (j->queue) + 8];
+    const char *body;
+    size_t len;
+
+    snprintf (where, sizeof (where), "queue %s", j->queue);
+    *authentic = verify (s, where, m->body, m->len, &body, &len, NULL) == 0;
+    if (!*authentic)
+        return -1;
+    if (protocol_decode (body, len, msg, &error) < 0 || msg->type != PROTOCOL_TASK ||
+        strcmp (msg->job, j->id) != 0 || msg->task.rank >= j->announce.announce.size) {
+        s->rejected++;
+        log_msg ("queue %s: rejected message: %s", j->queue,
+                 msg->type == PROTOCOL_TASK ? "wrong job or rank" : error.text);
+        return -1;
+    }
+    return 0;
+}
+
+/* A task delivered from a job's queue: what to do with it (disposition.h),
+ * done.  Returns how the delivery is to be settled. */
+static enum disposition handle_task (struct slot *s, const struct transport_message *m,
+                                     struct protocol_msg *msg)
+{
+    struct slot_job *j = find_job (s, m->consumer_tag + strlen (JOB_TAG_PREFIX));
+    struct delivery_facts facts = {.job_known = j != NULL,
+                                   .stopping = stop_requested,
+                                   .busy = s->busy,
+                                   .redelivered = m->redelivered};
+
+    if (j)
+        facts.well_formed = read_task (s, j, m, msg, &facts.authentic) == 0;
+    switch (disposition_route (&facts)) {
+        case ROUTE_REQUEUE:
+            return DISPOSITION_REQUEUE;
+        case ROUTE_DROP:
+            return DISPOSITION_DROP;
+        case ROUTE_BOUNCE:
+            return bounce_task (s, j, m);
+        case ROUTE_LAUNCHER:
+            return hand_to_launcher (s, j, m, msg->task.rank);
+        case ROUTE_RUN:
+            break;
+    }
+    return start_task (s, j, msg, m);
+}
+
+/* Settle a delivery as d, logging a failure. */
+static void settle (struct slot *s, uint64_t tag, enum disposition d)
+{
+    struct krun_error error;
+
+    if (disposition_apply (s->t, tag, d, &error) < 0)
+        log_msg ("%s", error.text);
+}
+
+static void on_task (struct slot *s, const struct transport_message *m)
+{
+    struct protocol_msg msg = {0};
+
+    settle (s, m->delivery_tag, handle_task (s, m, &msg));
     protocol_msg_clear (&msg);
 }
 
@@ -981,7 +826,8 @@ static void finish_task (struct slot *s, int status)
     data = taskchannel_result (r->channel, &data_len);
     /* Grandchildren die with the task: task_destroy() kills its group,
      * kill_strays() those that left the group. */
-    if (r->job && !r->drop && !r->give_back) {
+    enum disposition d = disposition_finished (r->job != NULL, r->drop, r->give_back);
+    if (d == DISPOSITION_ACK) {
         forward_output (s, 1, true);
         forward_output (s, 2, true);
         if (r->timed_out)
@@ -992,11 +838,10 @@ static void finish_task (struct slot *s, int status)
         else
             publish_result (s, r->job, r->rank, r->attempt, PROTOCOL_EXITED,
                             WEXITSTATUS (status), r->start_us, NULL, data, data_len);
-        /* Acked only now, after the result: AMQP keeps a channel's order, so
-         * the broker has the result before it forgets the task. */
-        ack (s, r->delivery_tag);
-    } else
-        transport_reject (s->t, r->delivery_tag, r->give_back && r->job, NULL);
+    }
+    /* Settled only now, after the result: AMQP keeps a channel's order, so
+     * the broker has the result before it forgets the task. */
+    settle (s, r->delivery_tag, d);
     task_destroy (r->task);
     r->task = NULL;
     kill_strays (r->rank);
@@ -1010,13 +855,13 @@ static void finish_task (struct slot *s, int status)
 
 /* Let go of job j, whose launcher or queues are gone: kill its running
  * task, which then reports nothing and is not requeued, and forget it. */
-static void job_drop (struct slot *s, struct slot_job *j, bool cancel_consumer)
+static void drop_job (struct slot *s, struct slot_job *j, bool cancel_consumer)
 {
     if (s->busy && s->run.job == j) {
         s->run.drop = true;
         kill_running (s, SIGTERM);
     }
-    job_forget (s, j, cancel_consumer);
+    forget_job (s, j, cancel_consumer);
 }
 
 /* A result or output could not be routed: the job's launcher is gone. */
@@ -1031,9 +876,9 @@ static void handle_returned (struct slot *s, const struct transport_message *m)
     if (sign_open (s->cfg->key, m->body, m->len, clock_wall_us (), &body, &len, NULL,
                    NULL) == 0 &&
         protocol_decode (body, len, &msg, NULL) == 0 && msg.job &&
-        (j = job_find (s, msg.job))) {
+        (j = find_job (s, msg.job))) {
         log_msg ("job %s: launcher gone, dropping its tasks", j->id);
-        job_drop (s, j, true);
+        drop_job (s, j, true);
     }
     protocol_msg_clear (&msg);
 }
@@ -1064,7 +909,7 @@ static void check_leases (struct slot *s)
                                   &consumers, NULL) < 0) {
             if (errno == ENOENT) {
                 log_msg ("job %s: launcher gone", j->id);
-                job_drop (s, j, true);
+                drop_job (s, j, true);
             }
             continue;
         }
@@ -1083,7 +928,7 @@ static void check_leases (struct slot *s)
             "job %s: launcher gone (no consumer on its results queue for %d s), "
             "deleting its task queue",
             j->id, (int)((now - j->orphaned_ms) / 1000));
-        job_drop (s, j, true);
+        drop_job (s, j, true);
         if (transport_delete_queue (s->t, queue, &error) < 0)
             log_msg ("%s", error.text);
     }
@@ -1099,19 +944,19 @@ static int handle_events (struct slot *s)
         if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, JOINED_TAG) == 0)
             handle_control (s, m.body, m.len);
         else if (rc == TRANSPORT_DELIVERY)
-            handle_task (s, &m);
+            on_task (s, &m);
         else if (rc == TRANSPORT_RETURNED)
             handle_returned (s, &m);
         else if (rc == TRANSPORT_CANCELLED) {
             struct slot_job *j =
                 strncmp (m.consumer_tag, JOB_TAG_PREFIX, strlen (JOB_TAG_PREFIX)) == 0
-                    ? job_find (s, m.consumer_tag + strlen (JOB_TAG_PREFIX))
+                    ? find_job (s, m.consumer_tag + strlen (JOB_TAG_PREFIX))
                     : NULL;
             /* The broker deleted the job's task queue: `krun down`, or
              * its launcher failed.  A result could not count any more. */
             if (j) {
                 log_msg ("job %s: task queue deleted", j->id);
-                job_drop (s, j, false);
+                drop_job (s, j, false);
             }
         }
     }
@@ -1200,7 +1045,7 @@ static void check_stop (struct slot *s)
                     log_msg ("job %s: %s", j->id, error.text);
                 j->consuming = false;
             } else
-                job_forget (s, j, true);
+                forget_job (s, j, true);
         }
     }
     if (s->busy && s->stop_deadline_ms && now >= s->stop_deadline_ms &&
@@ -1255,7 +1100,8 @@ int slot_run (const struct slot_config *cfg)
             "cannot adopt the orphans of tasks: %s; a task's setsid() "
             "children may outlive it",
             strerror (errno));
-    if (!(s.seen = replay_create ()) || !(s.run.channel = taskchannel_create ())) {
+    if (!(s.seen = replay_create ()) || !(s.run.channel = taskchannel_create ()) ||
+        !(s.run.output = taskoutput_create (send_output, &s))) {
         log_msg ("out of memory");
         goto done;
     }
@@ -1303,7 +1149,7 @@ done:
         log_msg ("%s", error.text);
     free (s.scratch);
     while (s.jobs)
-        job_forget (&s, s.jobs, false);
+        forget_job (&s, s.jobs, false);
     /* With what a task left next to its scratch directory. */
     if (s.dir && scratch_remove (s.dir, &error) < 0)
         log_msg ("%s", error.text);
@@ -1312,5 +1158,6 @@ done:
     relay_reader_destroy (s.control);
     replay_destroy (s.seen);
     taskchannel_destroy (s.run.channel);
+    taskoutput_destroy (s.run.output);
     return rc;
 }

@@ -46,13 +46,14 @@ void taskchannel_destroy (struct taskchannel *c)
     errno = saved;
 }
 
-static int broken (struct taskchannel *c, struct krun_error *errp, const char *fmt,
-                   unsigned long value)
+static void mark_broken (struct taskchannel *c)
 {
     c->broken = true;
     errno = EPROTO;
-    return errprintf (errp, fmt, value);
 }
+
+/* Mark the channel broken and say why: -1 with EPROTO. */
+#define broken(c, errp, ...) (mark_broken (c), errprintf ((errp), __VA_ARGS__))
 
 /* A whole record is in: keep what it says. */
 static int complete (struct taskchannel *c, struct krun_error *errp)

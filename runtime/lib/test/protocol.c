@@ -1725,7 +1725,7 @@ static void test_here_jobs (void)
     protocol_msg_clear (&out);
     free (msg.here.jobs);
 
-    static const char *const bad_bodies[][2] = {
+    static const char *const bad_here_bodies[][2] = {
         {"'jobs':'" JOB "'", "'jobs' missing or not an array of 0 to"},
         {"'jobs':[1]", "'jobs[0]' missing or not a job id"},
         {"'jobs':['" JOB "','a.b']", "'jobs[1]' missing or not a job id"},
@@ -1737,16 +1737,16 @@ static void test_here_jobs (void)
          "'jobs[0]'"},
         {"'jobs':null", "'jobs'"},
     };
-    for (size_t i = 0; i < LEN (bad_bodies); i++) {
+    for (size_t i = 0; i < LEN (bad_here_bodies); i++) {
         char text[512];
         snprintf (text, sizeof (text),
                   "{'v':1,'type':'here','node':'a','pid':1,'cores':[0],'busy':0,"
                   "'started_us':1,'version':'x',%s}",
-                  bad_bodies[i][0]);
+                  bad_here_bodies[i][0]);
         errno = 0;
         ok (decode_text (text, &out, &error) < 0 && errno == EPROTO &&
-                strstr (error.text, bad_bodies[i][1]),
-            "here refused: %s: %s", bad_bodies[i][0], error.text);
+                strstr (error.text, bad_here_bodies[i][1]),
+            "here refused: %s: %s", bad_here_bodies[i][0], error.text);
         protocol_msg_clear (&out);
     }
 
@@ -1773,21 +1773,21 @@ static void test_here_jobs (void)
         int njobs;
         char **jobs;
         const char *names;
-    } bad_encodes[] = {
+    } bad_here_encodes[] = {
         {1, bad_id, "'jobs[0]'"},
         {1, null_id, "'jobs[0]'"},
         {1, NULL, "'jobs'"},
         {-1, jobs, "'jobs'"},
         {PROTOCOL_MAX_HERE_JOBS + 1, jobs, "'jobs'"},
     };
-    for (size_t i = 0; i < LEN (bad_encodes); i++) {
+    for (size_t i = 0; i < LEN (bad_here_encodes); i++) {
         size_t len;
         char *body;
-        msg.here.njobs = bad_encodes[i].njobs;
-        msg.here.jobs = bad_encodes[i].jobs;
+        msg.here.njobs = bad_here_encodes[i].njobs;
+        msg.here.jobs = bad_here_encodes[i].jobs;
         errno = 0;
         body = protocol_encode (&msg, &len, &error);
-        ok (!body && errno == EINVAL && strstr (error.text, bad_encodes[i].names),
+        ok (!body && errno == EINVAL && strstr (error.text, bad_here_encodes[i].names),
             "here with bad jobs not encoded (case %zu): %s", i, error.text);
         free (body);
     }
