@@ -6,6 +6,7 @@ lib_LTLIBRARIES += libkrun/libkrun.la
 # the krun_ names are exported.
 libkrun_libkrun_la_SOURCES = libkrun/krun.c libkrun/record.h runtime/util/clock.c \
 	runtime/util/clock.h
+libkrun_libkrun_la_CFLAGS = $(RUNTIME_CFLAGS)
 libkrun_libkrun_la_LIBADD = -lm
 # current:revision:age of the library interface (libtool versioning).
 libkrun_libkrun_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined \
@@ -20,4 +21,5 @@ LIBKRUN_UNIT_TESTS = libkrun/test/krun.t
 check_PROGRAMS += $(LIBKRUN_UNIT_TESTS)
 TESTS += $(LIBKRUN_UNIT_TESTS)
 libkrun_test_krun_t_SOURCES = libkrun/test/krun.c runtime/daemon/taskchannel.c
+libkrun_test_krun_t_CFLAGS = $(RUNTIME_CFLAGS)
 libkrun_test_krun_t_LDADD = libkrun/libkrun.la runtime/libkrunrt.la tests/libtap.la

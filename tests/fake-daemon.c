@@ -52,7 +52,7 @@ static void answer (struct transport *t, const struct sign_key *key, const char 
         cores[i] = -1;
     here.here = (struct protocol_here){
         .nonce = strcmp (mode, "replayed") == 0 ? "0000000000000000" : who.who.nonce,
-        .node = (char *)node,
+        .node_out = node,
         .pid = pid,
         .nslots = slots,
         .cores = cores,
@@ -96,7 +96,7 @@ static void confirm (struct transport *t, const struct sign_key *key, const char
     for (int i = 0; i < msg.announce.nnodes; i++)
         listed |= strcmp (msg.announce.nodes[i].name, node) == 0;
     struct protocol_msg answer = {
-        .type = PROTOCOL_CONFIRM, .job = msg.job, .join = {.node = (char *)node}};
+        .type = PROTOCOL_CONFIRM, .job = msg.job, .join = {.node_out = node}};
     if (listed && (out = protocol_encode (&answer, &out_len, &error)))
         sealed = sign_seal (key, out, out_len, clock_wall_us () + SIGN_CONTROL_TTL_US,
                             &out_len, &error);

@@ -262,7 +262,7 @@ static void answer_presence (struct daemon *d, const struct transport_message *m
         goto out;
     }
     here.here.nonce = who.who.nonce;
-    here.here.node = (char *)d->cfg->node;
+    here.here.node_out = d->cfg->node;
     here.here.pid = getpid ();
     here.here.nslots = d->nslots;
     here.here.cores = d->cores;
@@ -331,9 +331,9 @@ static bool track_job (struct daemon *d, const struct protocol_msg *msg)
     }
     if (!takes_part (d, &msg->announce))
         return true;
-    answer.join.node = (char *)d->cfg->node;
-    if ((answer.join.reason =
-             (char *)cannot_take_part (d, &msg->announce, why, sizeof (why)))) {
+    answer.join.node_out = d->cfg->node;
+    if ((answer.join.reason_out =
+             cannot_take_part (d, &msg->announce, why, sizeof (why)))) {
         log_msg ("job %s: refused: %s", msg->job, why);
         answer.type = PROTOCOL_REFUSE;
         publish_sealed (d, msg->announce.results_queue, &answer);

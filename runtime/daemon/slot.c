@@ -404,16 +404,16 @@ static void publish_result (struct slot *s, struct slot_job *j, int rank, int at
             {
                 .rank = rank,
                 .attempt = attempt,
-                .node = (char *)s->cfg->node,
+                .node_out = s->cfg->node,
                 .slot = j->global_slot,
                 .local = s->cfg->local,
                 .core = s->cfg->core,
-                .cpus = (char *)s->cfg->cpus,
+                .cpus_out = s->cfg->cpus,
                 .status = status,
                 .code = code,
                 .start_us = start_us,
                 .end_us = clock_wall_us (),
-                .error = (char *)why,
+                .error_out = why,
                 .data = data,
                 .data_len = data_len,
             },
@@ -562,7 +562,7 @@ static void publish_progress (struct slot *s, double fraction)
         .job = r->job->id,
         .progress = {.rank = r->rank,
                      .attempt = r->attempt,
-                     .node = (char *)s->cfg->node,
+                     .node_out = s->cfg->node,
                      .fraction = fraction},
     };
 
@@ -992,7 +992,7 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
     if (transport_qos (s->t, 1, errp) < 0 ||
         transport_consume (s->t, DIRECT_REPLY_TO, JOINED_TAG, true, errp) < 0)
         return -1;
-    joined.joined.node = (char *)s->cfg->node;
+    joined.joined.node_out = s->cfg->node;
     joined.joined.local = s->cfg->local;
     /* Sealed: a launcher answers only its pool's slots. */
     return sealed_publish (s->t, s->cfg->key, &dest, &joined, errp);

@@ -16,7 +16,7 @@ runtime_libkrunrt_la_SOURCES = \
 	runtime/lib/scratch.c runtime/lib/scratch.h \
 	runtime/lib/userdir.c runtime/lib/userdir.h \
 	runtime/lib/stage.c runtime/lib/stage.h
-runtime_libkrunrt_la_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS) $(HWLOC_CFLAGS) \
+runtime_libkrunrt_la_CFLAGS = $(RUNTIME_CFLAGS) $(RABBITMQ_CFLAGS) $(HWLOC_CFLAGS) \
 	$(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
 runtime_libkrunrt_la_LIBADD = runtime/util/libkrunutil.la $(RABBITMQ_LIBS) \
 	$(HWLOC_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) -lm
@@ -35,27 +35,37 @@ LIB_UNIT_TESTS = \
 check_PROGRAMS += $(LIB_UNIT_TESTS)
 TESTS += $(LIB_UNIT_TESTS)
 runtime_lib_test_protocol_t_SOURCES = runtime/lib/test/protocol.c
+runtime_lib_test_protocol_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_protocol_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_lib_test_sign_t_SOURCES = runtime/lib/test/sign.c
+runtime_lib_test_sign_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_sign_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_lib_test_pool_t_SOURCES = runtime/lib/test/pool.c
+runtime_lib_test_pool_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_pool_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_lib_test_replay_t_SOURCES = runtime/lib/test/replay.c
+runtime_lib_test_replay_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_replay_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_lib_test_scratch_t_SOURCES = runtime/lib/test/scratch.c
+runtime_lib_test_scratch_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_scratch_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_lib_test_userdir_t_SOURCES = runtime/lib/test/userdir.c
+runtime_lib_test_userdir_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_userdir_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_lib_test_cpumap_t_SOURCES = runtime/lib/test/cpumap.c
+runtime_lib_test_cpumap_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_cpumap_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_lib_test_topology_t_SOURCES = runtime/lib/test/topology.c
+runtime_lib_test_topology_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_topology_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_lib_test_topology_t_CPPFLAGS = $(AM_CPPFLAGS) -DSRCDIR_FALLBACK=\"$(abs_top_srcdir)\"
 EXTRA_DIST += runtime/lib/test/topology-4core.xml
 runtime_lib_test_stage_t_SOURCES = runtime/lib/test/stage.c
+runtime_lib_test_stage_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_stage_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 
 # Needs a broker: run by tests/t0010-transport.t, not directly by make check.
 check_PROGRAMS += runtime/lib/test/transport-check
 runtime_lib_test_transport_check_SOURCES = runtime/lib/test/transport-check.c
+runtime_lib_test_transport_check_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_transport_check_LDADD = runtime/libkrunrt.la tests/libtap.la

@@ -85,9 +85,19 @@ enum protocol_type {
 /* Longest nonce of a "who" (and of the "here" answering it). */
 #define PROTOCOL_MAX_NONCE 64
 
+/* A string field of a message.  A decoded message owns it (char *name,
+ * freed by protocol_msg_clear()); a message built only to be encoded may
+ * set it from a string it borrows through name_out, the encode-only view,
+ * which needs no cast: the encoder only reads it. */
+#define PROTOCOL_STRING(name)   \
+    union {                     \
+        char *name;             \
+        const char *name##_out; \
+    }
+
 /* One node of a job's slot map, as carried by an announcement. */
 struct protocol_node {
-    char *name;
+    PROTOCOL_STRING (name);
     int first_slot; /* global id of the node's local slot 0 */
     int nslots;     /* slots the node has */
     int nused;      /* how many of them take part */
@@ -101,49 +111,49 @@ struct protocol_who {
 struct protocol_here {
     char *nonce; /* the nonce of the "who" answered: a replayed answer to an
                     earlier query does not count */
-    char *node;
+    PROTOCOL_STRING (node);
     int pid;
     int nslots;
     int *cores; /* nslots entries: OS index of the core each slot is
                    pinned to, -1 when not bound (synthetic topology) */
     int busy;   /* slots running a task right now */
     int64_t started_us;
-    char *version; /* package version of the daemon */
-    int njobs;     /* optional: absent (an older daemon) means 0 */
-    char **jobs;   /* njobs ids of the jobs the daemon heard announced and
-                      not ended, each valid for protocol_job_id_valid() */
+    PROTOCOL_STRING (version); /* package version of the daemon */
+    int njobs;                 /* optional: absent (an older daemon) means 0 */
+    char **jobs;               /* njobs ids of the jobs the daemon heard announced and
+                                  not ended, each valid for protocol_job_id_valid() */
 };
 
 struct protocol_joined {
-    char *node;
+    PROTOCOL_STRING (node);
     int local; /* local slot index */
 };
 
 /* A daemon's answer to an announcement that lists its node. */
 struct protocol_join {
-    char *node;
-    char *reason; /* REFUSE only: why the node cannot take part */
+    PROTOCOL_STRING (node);
+    PROTOCOL_STRING (reason); /* REFUSE only: why the node cannot take part */
 };
 
 struct protocol_announce {
-    char *path; /* program to execute (absolute) */
+    PROTOCOL_STRING (path); /* program to execute (absolute) */
     int argc;
     char **argv; /* argc entries */
     int envc;
     char **env; /* "NAME=value" entries set on top of the worker's env */
-    char *cwd;
+    PROTOCOL_STRING (cwd);
     int size; /* N, the number of ranks */
     char *results_queue;
     int nnodes;
     struct protocol_node *nodes;
-    int delivery_limit;   /* attempts before a rank is failed, >= 1 */
-    int timeout_ms;       /* a task running longer is killed; 0 = no limit
-                             (optional field: absent means 0) */
-    int output_limit;     /* bytes of output forwarded per rank, then a marker
-                             and the rest dropped; 0 = no limit (optional) */
-    bool inputs;          /* tasks carry input: slots make a scratch directory */
-    bool progress;        /* slots send "progress" messages (start, krun_progress) */
-    char *program_sha256; /* optional: the program is staged (stage.h) under
+    int delivery_limit; /* attempts before a rank is failed, >= 1 */
+    int timeout_ms;     /* a task running longer is killed; 0 = no limit
+                           (optional field: absent means 0) */
+    int output_limit;   /* bytes of output forwarded per rank, then a marker
+                           and the rest dropped; 0 = no limit (optional) */
+    bool inputs;        /* tasks carry input: slots make a scratch directory */
+    bool progress;      /* slots send "progress" messages (start, krun_progress) */
+    PROTOCOL_STRING (program_sha256); /* optional: the program is staged (stage.h) under
                              this hash and runs from the worker's cache; NULL:
                              path is run as is */
     int nstaged;          /* files staged with --stage (optional, 0 = none) */
@@ -172,19 +182,19 @@ enum protocol_status {
 struct protocol_result {
     int rank;
     int attempt;
-    char *node;
-    int slot;   /* global slot id */
-    int local;  /* local slot index on node */
-    int core;   /* OS core index, -1 if unbound */
-    char *cpus; /* optional: the CPUs the slot is bound to as a CPU list
+    PROTOCOL_STRING (node);
+    int slot;               /* global slot id */
+    int local;              /* local slot index on node */
+    int core;               /* OS core index, -1 if unbound */
+    PROTOCOL_STRING (cpus); /* optional: the CPUs the slot is bound to as a CPU list
                    ("2-3"), "unbound", or NULL (an older daemon) */
     enum protocol_status status;
     int code;
     int64_t start_us; /* CLOCK_REALTIME microseconds */
     int64_t end_us;
-    char *error;      /* NULL unless status == PROTOCOL_FAILED */
-    const char *data; /* krun_result() bytes; borrowed from the decoded body */
-    size_t data_len;  /* at most PROTOCOL_MAX_RESULT */
+    PROTOCOL_STRING (error); /* NULL unless status == PROTOCOL_FAILED */
+    const char *data;        /* krun_result() bytes; borrowed from the decoded body */
+    size_t data_len;         /* at most PROTOCOL_MAX_RESULT */
 };
 
 struct protocol_output {
@@ -198,7 +208,7 @@ struct protocol_output {
 struct protocol_progress {
     int rank;
     int attempt;
-    char *node;
+    PROTOCOL_STRING (node);
     double fraction; /* 0 when the task starts, then what krun_progress() said */
 };
 

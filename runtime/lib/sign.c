@@ -3,6 +3,7 @@
  * for messages (stage.c hashes staged files with SHA-256). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -82,7 +83,9 @@ static struct seal_cache *cache_create (const unsigned char *key, size_t len)
     EVP_KDF_CTX *kctx = hkdf ? EVP_KDF_CTX_new (hkdf) : NULL;
     OSSL_PARAM kdf_params[] = {
         OSSL_PARAM_construct_utf8_string (OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
-        OSSL_PARAM_construct_octet_string (OSSL_KDF_PARAM_KEY, (void *)key, len),
+        /* OpenSSL only reads the key: the cast through uintptr_t says so. */
+        OSSL_PARAM_construct_octet_string (OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)key,
+                                           len),
         OSSL_PARAM_construct_octet_string (OSSL_KDF_PARAM_INFO, DERIVE_INFO,
                                            strlen (DERIVE_INFO)),
         OSSL_PARAM_construct_end (),
@@ -509,7 +512,7 @@ int sign_open (const struct sign_key *key, const void *sealed, size_t len,
     /* The tag is compared in constant time by OpenSSL; until it matched,
      * the decrypted bytes are not to be looked at. */
     if (EVP_CIPHER_CTX_ctrl (c->cipher, EVP_CTRL_AEAD_SET_TAG, TAG_BYTES,
-                             (void *)(body + body_len)) != 1 ||
+                             (void *)(uintptr_t)(body + body_len)) != 1 ||
         EVP_CipherFinal_ex (c->cipher, (unsigned char *)c->plain + body_len,
                             &out_len) != 1)
         return bad_message (errp, "bad signature (wrong key or altered message)");

@@ -10,6 +10,7 @@ runtime_util_libkrunutil_la_SOURCES = \
 	runtime/util/base64.c runtime/util/base64.h \
 	runtime/util/parseint.c runtime/util/parseint.h \
 	runtime/util/envlist.c runtime/util/envlist.h
+runtime_util_libkrunutil_la_CFLAGS = $(RUNTIME_CFLAGS)
 
 UTIL_UNIT_TESTS = \
 	runtime/util/test/fdio.t \
@@ -20,12 +21,17 @@ UTIL_UNIT_TESTS = \
 check_PROGRAMS += $(UTIL_UNIT_TESTS)
 TESTS += $(UTIL_UNIT_TESTS)
 runtime_util_test_fdio_t_SOURCES = runtime/util/test/fdio.c
+runtime_util_test_fdio_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_util_test_fdio_t_LDADD = runtime/util/libkrunutil.la tests/libtap.la
 runtime_util_test_fileio_t_SOURCES = runtime/util/test/fileio.c
+runtime_util_test_fileio_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_util_test_fileio_t_LDADD = runtime/util/libkrunutil.la tests/libtap.la
 runtime_util_test_base64_t_SOURCES = runtime/util/test/base64.c
+runtime_util_test_base64_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_util_test_base64_t_LDADD = runtime/util/libkrunutil.la tests/libtap.la
 runtime_util_test_parseint_t_SOURCES = runtime/util/test/parseint.c
+runtime_util_test_parseint_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_util_test_parseint_t_LDADD = runtime/util/libkrunutil.la tests/libtap.la
 runtime_util_test_envlist_t_SOURCES = runtime/util/test/envlist.c
+runtime_util_test_envlist_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_util_test_envlist_t_LDADD = runtime/util/libkrunutil.la tests/libtap.la

@@ -19,7 +19,7 @@ extern char **environ;
 static struct task *start (const char *path, const char *cwd, int *err, char *text,
                            size_t size)
 {
-    char *argv[] = {(char *)path, NULL};
+    char *argv[] = {strdupa (path), NULL};
     struct krun_error error = {{0}};
     struct task *t;
 

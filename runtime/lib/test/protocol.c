@@ -481,7 +481,7 @@ static void test_time_stamps (void)
 
 /* ---- odd bytes ---- */
 
-static const char *odd_strings[] = {
+static char *odd_strings[] = {
     "",
     "q\"uote's",
     "back\\slash",
@@ -499,7 +499,7 @@ static const char *odd_strings[] = {
 static void test_odd_strings (void)
 {
     for (size_t i = 0; i < LEN (odd_strings); i++) {
-        char *s = (char *)odd_strings[i];
+        char *s = odd_strings[i];
         char node[64];
         char *argv[] = {"./task", s};
         char *env[] = {s};
