@@ -1153,14 +1153,10 @@ static const struct {
     {PROTOCOL_WHO, "unknown type"},
 };
 
-/* Break message i of bad_encodes[] (good (its base) on entry).  Returns
- * false past the last case. */
-static bool mutate (int i, struct protocol_msg *m)
+/* Cases 0 to 12 of mutate(): here and joined. */
+static bool mutate_here (int i, struct protocol_msg *m)
 {
     struct protocol_here *h = &m->here;
-    struct protocol_announce *a = &m->announce;
-    struct protocol_result *r = &m->result;
-    struct protocol_output *o = &m->output;
 
     switch (i) {
         case 0:
@@ -1203,6 +1199,18 @@ static bool mutate (int i, struct protocol_msg *m)
         case 12:
             m->joined.local = -1;
             break;
+        default:
+            return false;
+    }
+    return true;
+}
+
+/* Cases 13 to 36 of mutate(): announce. */
+static bool mutate_announce (int i, struct protocol_msg *m)
+{
+    struct protocol_announce *a = &m->announce;
+
+    switch (i) {
         case 13:
             a->path = NULL;
             break;
@@ -1290,6 +1298,19 @@ static bool mutate (int i, struct protocol_msg *m)
                 .name = "a", .nslots = 2, .nused = 2, .used = used_twice};
             one_node (m);
             break;
+        default:
+            return false;
+    }
+    return true;
+}
+
+/* Cases 37 to 60 of mutate(): task, job ids, result, output, type. */
+static bool mutate_rest (int i, struct protocol_msg *m)
+{
+    struct protocol_result *r = &m->result;
+    struct protocol_output *o = &m->output;
+
+    switch (i) {
         case 37:
             m->task.rank = -1;
             break;
@@ -1366,6 +1387,17 @@ static bool mutate (int i, struct protocol_msg *m)
             return false;
     }
     return true;
+}
+
+/* Break message i of bad_encodes[] (good (its base) on entry).  Returns
+ * false past the last case. */
+static bool mutate (int i, struct protocol_msg *m)
+{
+    if (i <= 12)
+        return mutate_here (i, m);
+    if (i <= 36)
+        return mutate_announce (i, m);
+    return mutate_rest (i, m);
 }
 
 static void test_bad_encodes (void)
@@ -1573,14 +1605,22 @@ static void test_payloads (void)
             out.announce.progress,
         "announce flags inputs and progress round-trip");
     protocol_msg_clear (&out);
+}
 
-    /* Sizes: the limits hold in both directions. */
-    char *big = calloc (1, PROTOCOL_MAX_INPUT + 1);
-    if (!big)
-        bail_out ("out of memory");
+/* Sizes: the limits hold in both directions. */
+static void test_payload_limits (void)
+{
+    struct protocol_msg task = good (PROTOCOL_TASK), out;
+    struct protocol_msg result = good (PROTOCOL_RESULT);
+    struct protocol_msg progress = good (PROTOCOL_PROGRESS);
+    char *big = calloc (1, PROTOCOL_MAX_INPUT + 1), *body;
     struct krun_error error = {{0}};
     size_t len;
-    task = good (PROTOCOL_TASK);
+
+    if (!big)
+        bail_out ("out of memory");
+    result.result.status = PROTOCOL_EXITED;
+    result.result.error = NULL;
     task.task.input = big;
     task.task.input_len = PROTOCOL_MAX_INPUT;
     body = protocol_encode (&task, &len, &error);
@@ -1606,8 +1646,13 @@ static void test_payloads (void)
     ok (protocol_encode (&progress, &len, &error) == NULL && errno == EINVAL &&
             strstr (error.text, "'fraction'"),
         "encode refuses a fraction over 1");
+}
 
-    /* Decoding refuses inconsistent payloads. */
+/* Decoding refuses inconsistent payloads. */
+static void test_bad_payloads (void)
+{
+    struct krun_error error = {{0}};
+    struct protocol_msg out;
     static const struct {
         const char *body;
         const char *needle;
@@ -1724,6 +1769,14 @@ static void test_here_jobs (void)
         "here with %d jobs round-trips", PROTOCOL_MAX_HERE_JOBS);
     protocol_msg_clear (&out);
     free (msg.here.jobs);
+}
+
+/* Job lists of "here" that are refused, decoding and encoding. */
+static void test_here_jobs_refused (void)
+{
+    static char *jobs[] = {JOB, "0a1b2c3d4e5f6071"};
+    struct protocol_msg msg = good (PROTOCOL_HERE), out;
+    struct krun_error error = {{0}};
 
     static const char *const bad_here_bodies[][2] = {
         {"'jobs':'" JOB "'", "'jobs' missing or not an array of 0 to"},
@@ -1817,8 +1870,11 @@ int main (void)
     test_clear ();
     test_optional_timeout ();
     test_payloads ();
+    test_payload_limits ();
+    test_bad_payloads ();
     test_job_ids ();
     test_here_jobs ();
+    test_here_jobs_refused ();
     done_testing ();
     return exit_status ();
 }

@@ -105,8 +105,21 @@ static void test_check (void)
     ok (userdir_check ("/nonexistent-krun-dir", &error) < 0 && errno == ENOENT &&
             strstr (error.text, "/nonexistent-krun-dir"),
         "a missing directory: %s", error.text);
+    free (dir);
+    free (link);
+    free (file);
+}
 
-    /* Files: a link, another owner, writable by others. */
+/* Files (after test_check(), which made them): a link, another owner,
+ * writable by others; and krun's state directory. */
+static void test_check_files (void)
+{
+    struct krun_error error;
+    char *dir = path_of ("private");
+    char *link = path_of ("link");
+    char *file = path_of ("file");
+    const char *theirs;
+
     chmod (file, 0500);
     ok (userdir_check_file (file, &error) == 0, "a file of mode 0500 is fine");
     chmod (file, 0755);
@@ -322,6 +335,7 @@ int main (void)
     plan (NO_PLAN);
     testdir_create ("userdir");
     test_check ();
+    test_check_files ();
     test_base ();
     test_leftovers ();
     testdir_remove ();
