@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "krun/krun.h"
 #include "taskchannel.h"
 #include "tests/tap.h"
@@ -140,11 +141,8 @@ static void test_under_krun (void)
     if (!c || !mkdtemp (dir) || socketpair (AF_UNIX, SOCK_STREAM, 0, sv) < 0)
         bail_out ("setup: %s", strerror (errno));
     snprintf (path, sizeof (path), "%s/input", dir);
-    FILE *f = fopen (path, "w");
-    if (!f)
+    if (fileio_write (path, "line 7\0x", 8, 0644, NULL) < 0)
         bail_out ("cannot write %s", path);
-    fwrite ("line 7\0x", 1, 8, f);
-    fclose (f);
 
     clear_env ();
     char fd_text[16];

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "rankdata.h"
 #include "tests/tap.h"
 
@@ -51,7 +52,7 @@ static void test_scratch (void)
 {
     struct krun_error error;
     char dir[] = "/tmp/krun-rankdata.XXXXXX";
-    char path[128], buf[16];
+    char path[128];
     struct stat st;
 
     if (!mkdtemp (dir))
@@ -65,11 +66,11 @@ static void test_scratch (void)
             rankdata_write_input (scratch, "xy", 2, &error) == 0,
         "input written twice");
     snprintf (path, sizeof (path), "%s/%s", scratch, RANKDATA_INPUT_NAME);
-    FILE *f = fopen (path, "r");
-    size_t n = f ? fread (buf, 1, sizeof (buf), f) : 0;
-    if (f)
-        fclose (f);
-    ok (n == 2 && memcmp (buf, "xy", 2) == 0, "the input file holds the last input");
+    size_t n = 0;
+    char *text = fileio_read (path, 1024, &n, NULL);
+    ok (text && n == 2 && memcmp (text, "xy", 2) == 0,
+        "the input file holds the last input");
+    free (text);
     ok (rankdata_write_input (scratch, NULL, 0, &error) == 0 && stat (path, &st) == 0 &&
             st.st_size == 0,
         "an empty input makes an empty file");

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "task.h"
 #include "tests/tap.h"
 
@@ -55,11 +56,8 @@ static void test_exec_failures (void)
     if (!mkdtemp (dir))
         bail_out ("mkdtemp");
     snprintf (file, sizeof (file), "%s/not-executable", dir);
-    FILE *f = fopen (file, "w");
-    if (!f)
-        bail_out ("fopen");
-    fputs ("#!/bin/sh\nexit 0\n", f);
-    fclose (f);
+    if (fileio_write (file, "#!/bin/sh\nexit 0\n", 17, 0644, NULL) < 0)
+        bail_out ("cannot write %s", file);
     chmod (file, 0644);
     t = start (file, NULL, &err, text, sizeof (text));
     ok (!t && err == EACCES, "a file without x bit: NULL, EACCES (got errno %d)", err);
