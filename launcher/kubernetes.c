@@ -792,6 +792,21 @@ static char *terminated_reason (const cJSON *term)
     return out;
 }
 
+/* What to do when a pod ended because its krund could not reach the
+ * broker (krund's own words, runtime/transport.c): the pods got
+ * kubernetes.worker_amqp_url, else krun's own URL, which a pod often cannot
+ * reach (127.0.0.1 through a port-forward).  "" for any other reason. */
+static const char *broker_hint (const struct kubernetes *k, const char *why)
+{
+    if (!why || !strstr (why, "cannot connect to broker"))
+        return "";
+    /* Short: it follows krund's message in a struct krun_error. */
+    return k->cfg->kube_worker_amqp_url
+               ? "; the pods cannot reach the broker: check kubernetes.worker_amqp_url"
+               : "; the pods cannot reach krun's own broker URL: set "
+                 "kubernetes.worker_amqp_url to it as the pods see it";
+}
+
 /* Why a pod that is not Running waits, from its status. */
 static char *pod_reason (const cJSON *pod)
 {
@@ -876,8 +891,8 @@ static int on_pod_event (void *arg, const char *type, const cJSON *pod,
     for (int j = 0; w->want < 0 && j < w->count; j++) {
         if (w->ended[j]) {
             errno = ECHILD;
-            return errprintf (errp, "worker pod failed: %s (%s)", w->names[j],
-                              w->why[j] ?: "ended");
+            return errprintf (errp, "worker pod failed: %s (%s)%s", w->names[j],
+                              w->why[j] ?: "ended", broker_hint (w->k, w->why[j]));
         }
     }
     int want = w->want < 0 ? w->count : w->want;
@@ -977,9 +992,9 @@ int kubernetes_failed (struct kubernetes *k, char *report, size_t size,
             continue;
         failed++;
         if (used < size) {
-            used += (size_t)snprintf (report + used, size - used, "%s%s (%s)",
-                                      used ? "; " : "", pod->name,
-                                      pod->failure ? pod->failure : "Failed");
+            used += (size_t)snprintf (
+                report + used, size - used, "%s%s (%s)%s", used ? "; " : "", pod->name,
+                pod->failure ? pod->failure : "Failed", broker_hint (k, pod->failure));
         }
     }
     return failed;
