@@ -37,6 +37,10 @@ each pod's container runs with podman as a kubelet would run it
 Pending (ContainerCreating) until the container runs, and its state comes
 from the container's.
 
+STATE/mutate-pods, lines "PATH JSON" (PATH dotted, list indexes as numbers:
+spec.volumes.2.secret.defaultMode 420), is applied to every pod created, as
+a cluster's mutating admission webhook would change it.
+
 Usage: apiserver.py STATE_DIR   (STATE/server.crt, server.key, ca.crt must
 exist; writes STATE/port when listening on 127.0.0.1; STATE/client-ca.crt
 enables client certificates)
@@ -178,6 +182,21 @@ def check(value, schema, path):
             if schema[k] == {} and isinstance(v, dict):
                 continue
             check(v, schema[k], f"{path}.{k}" if path else k)
+
+
+def mutate_pod(pod):
+    """STATE/mutate-pods: what a mutating admission webhook would set."""
+    try:
+        with open(os.path.join(STATE, "mutate-pods")) as f:
+            rules = [line.split(None, 1) for line in f if line.strip()]
+    except FileNotFoundError:
+        return
+    for path, value in rules:
+        *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
+        obj = pod
+        for p in parents:
+            obj = obj[p]
+        obj[last] = json.loads(value)
 
 
 def validate_pod(pod):
@@ -802,6 +821,7 @@ class Handler(BaseHTTPRequestHandler):
             raise Invalid(400, "BadRequest", "no body")
         if kind == "pods":
             validate_pod(body)
+            mutate_pod(body)
         else:
             check(body, SECRET, "")
             for k, v in body.get("data", {}).items():
