@@ -50,8 +50,7 @@ test_expect_success 'cold start: two pods as containers, every rank runs' '
     [ "$(grep -c "hello from rank" out)" -eq 6 ] &&
     for r in 0 1 2 3 4 5; do grep -q "^\[$r\] hello from rank $r " out || exit 1; done &&
     containers >ctrs && cat ctrs &&
-    [ "$(grep -c " Up " ctrs)" -eq 2 ] &&
-    grep -q "hello from rank .* node node-a" out && grep -q "hello from rank .* node node-b" out
+    [ "$(grep -c " Up " ctrs)" -eq 2 ]
 ' 3>&1
 
 test_expect_success 'pod phase and container state come from the container' '
