@@ -125,4 +125,29 @@ test_expect_success 'without the webhook, krun up replaces the failed pods and t
     "$KRUN" -n 2 "$HELLO" >out && [ "$(grep -c "hello from rank" out)" -eq 2 ]
 '
 
+test_expect_success 'runAsNonRoot is enforced by the kubelet: an image whose user is root, without runAsUser, does not start' '
+    kube_config <<-\EOF &&
+	  memory: 256Mi
+	  image: docker.io/library/debian:12
+	  pod_timeout: 5
+	EOF
+    echo "spec.securityContext.runAsUser null" >"$KUBE_DIR/mutate-pods" &&
+    { timeout 120 "$KRUN" up >out 2>err; rc=$?; } ;
+    rm -f "$KUBE_DIR/mutate-pods" ;
+    cat err && [ $rc -eq 1 ] &&
+    grep -q "CreateContainerConfigError: container has runAsNonRoot and image will run as root" err &&
+    [ -z "$(podman ps -a --filter "label=krun.test.state=$KUBE_DIR" --filter ancestor=docker.io/library/debian:12 -q)" ]
+'
+
+test_expect_success 'an image that is not there (no registry to pull from): ErrImagePull, named by krun up' '
+    kube_config <<-\EOF &&
+	  memory: 256Mi
+	  image: krun-worker:not-built
+	  pod_timeout: 5
+	EOF
+    { timeout 120 "$KRUN" up >out 2>err; rc=$?; } ;
+    cat err && [ $rc -eq 1 ] &&
+    grep -q "ErrImagePull: Failed to pull image \"krun-worker:not-built\"" err
+'
+
 test_done
