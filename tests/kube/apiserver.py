@@ -65,6 +65,7 @@ STATE = sys.argv[1]
 KRUND = os.environ.get("KRUN_KRUND", "krund")
 CONTAINERS = os.environ.get("KRUN_TEST_KUBELET") == "podman"
 if CONTAINERS:
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import podman_kubelet
 kubelet = None  # the podman kubelet (main() makes it)
