@@ -32,6 +32,7 @@ containers () {
     podman ps --filter "label=krun.test.state=$KUBE_DIR" --format '{{.Names}} {{.Image}}'
 }
 pod_names () { kube_pods | awk '$4 == "" { print $1 }' | sort; }
+pod_failed () { kube_pods | grep -q "^$1 node-b Failed"; }
 two_failed () { [ "$(kube_pods | grep -c " Failed ")" -eq 2 ]; }
 
 test_expect_success 'krun up pre-warms: both pods run as containers and their daemons answer' '
@@ -123,6 +124,22 @@ test_expect_success 'without the webhook, krun up replaces the failed pods and t
     cat err && kube_pods && [ $rc -eq 0 ] &&
     grep -q "2 worker pods (2 created)" err &&
     "$KRUN" -n 2 "$HELLO" >out && [ "$(grep -c "hello from rank" out)" -eq 2 ]
+'
+
+test_expect_success 'a container killed from outside: the pod is Failed with exit code 137 and the end of its log as its message; the next run replaces it' '
+    victim=$(kube_pods | awk '"'"'$2 == "node-b" && $3 == "Running" { print $1 }'"'"') &&
+    [ -n "$victim" ] &&
+    podman kill -s KILL "$(podman ps --filter "label=krun.test.state=$KUBE_DIR" --format {{.Names}} | grep -- "-$victim$")" &&
+    wait_for 30 pod_failed "$victim" &&
+    kube_get "/api/v1/namespaces/krun-test/pods/$victim" >victim.json &&
+    python3 -c "import json
+t = json.load(open(\"victim.json\"))[\"status\"][\"containerStatuses\"][0][\"state\"][\"terminated\"]
+assert t[\"exitCode\"] == 137, t
+assert \"serving\" in t.get(\"message\", \"\"), t  # FallbackToLogsOnError: the log ends it
+" &&
+    "$KRUN" -n 3 "$HELLO" >out 2>err && cat err &&
+    grep -q "created 1 worker pod in" err &&
+    [ "$(grep -c "hello from rank" out)" -eq 3 ]
 '
 
 test_expect_success 'runAsNonRoot is enforced by the kubelet: an image whose user is root, without runAsUser, does not start' '
