@@ -101,6 +101,22 @@ test_expect_success 'tasks: HOME and TMPDIR writable, the broker password not in
     [ "$(grep -c "^0$" tasks)" -eq 2 ]
 '
 
+test_expect_success 'a task over the pod'"'"'s memory limit (256Mi) is killed by the pod's OOM killer: the rank fails (exit 137), the pods run on' '
+    { "$KRUN" -n 1 /bin/sh -c "head -c 400000000 /dev/zero | tail -n 1 >/dev/null" >out 2>err; rc=$?; } ;
+    cat out err && echo "exit $rc" &&
+    [ $rc -eq 137 ] &&
+    # The kernel says so: the OOM killer of one of the pods'"'"' memory cgroups.
+    kills=0 &&
+    for c in $(containers | cut -d" " -f1); do
+        cg=$(podman exec "$c" sed -n "s/^[0-9]*:memory://p" /proc/self/cgroup) &&
+        n=$(sed -n "s/^oom_kill //p" "/sys/fs/cgroup/memory$cg/memory.oom_control") &&
+        echo "$c: oom_kill ${n:-?}" && kills=$((kills + ${n:-0})) || exit 1
+    done &&
+    [ "$kills" -ge 1 ] &&
+    kube_pods >pods && cat pods && [ "$(grep -c " Running" pods)" -eq 2 ] &&
+    "$KRUN" -n 2 "$HELLO" >out && [ "$(grep -c "hello from rank" out)" -eq 2 ]
+'
+
 test_expect_success 'warm rerun: no pod created' '
     before=$(kube_requests POST "/api/v1/namespaces/krun-test/pods") &&
     start=$(date +%s%N) &&
