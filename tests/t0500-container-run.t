@@ -101,7 +101,7 @@ test_expect_success 'tasks: HOME and TMPDIR writable, the broker password not in
     [ "$(grep -c "^0$" tasks)" -eq 2 ]
 '
 
-test_expect_success 'a task over the pod'"'"'s memory limit (256Mi) is killed by the pod's OOM killer: the rank fails (exit 137), the pods run on' '
+test_expect_success 'a task over the pod'"'"'s memory limit (256Mi) is killed by its container'"'"'s OOM killer: the rank fails (exit 137), the pods run on' '
     { "$KRUN" -n 1 /bin/sh -c "head -c 400000000 /dev/zero | tail -n 1 >/dev/null" >out 2>err; rc=$?; } ;
     cat out err && echo "exit $rc" &&
     [ $rc -eq 137 ] &&
