@@ -10,6 +10,7 @@
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$KRUN_TOP_SRCDIR/tests/lib/kube.sh"
 
+kube_containers_or_skip
 test_start_broker
 kube_start --containers
 # Two 1-CPU nodes on this machine's two CPUs (node-b's hostname label is

@@ -11,6 +11,7 @@
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$KRUN_TOP_SRCDIR/tests/lib/kube.sh"
 
+kube_containers_or_skip
 test_start_broker
 kube_start --containers
 cat >"$KUBE_DIR/nodes.json" <<EOF

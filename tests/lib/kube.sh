@@ -87,17 +87,23 @@ $2
 EOC
 }
 
+# Skip the whole test, saying why, when it cannot have containers here
+# (call it first: before the broker starts).
+kube_containers_or_skip () {
+    . "$KRUN_TOP_SRCDIR/tests/kube/podman-env"
+    local why
+    why=$(podman_env_missing)
+    if [ -n "$why" ]; then
+        echo "1..0 # SKIP container tests: $why"
+        trap - EXIT
+        test_cleanup
+        exit 0
+    fi
+}
+
 kube_start () {
     if [ "${1:-}" = "--containers" ]; then
-        . "$KRUN_TOP_SRCDIR/tests/kube/podman-env"
-        local why
-        why=$(podman_env_missing)
-        if [ -n "$why" ]; then
-            echo "1..0 # SKIP container tests: $why"
-            trap - EXIT
-            test_cleanup
-            exit 0
-        fi
+        kube_containers_or_skip
         KUBE_CONTAINERS=1
         KUBE_IMAGE_LOG="$TEST_DIR/build-image.log"
         "$KRUN_TOP_SRCDIR/tests/kube/build-image" krun-worker:test >"$KUBE_IMAGE_LOG" 2>&1 ||
