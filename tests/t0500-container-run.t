@@ -30,7 +30,7 @@ EOF
 kube_config <<EOF
   memory: 256Mi
 EOF
-echo "# worker image: $(tail -n 1 "$KUBE_IMAGE_LOG")"
+echo "# worker image: $KUBE_IMAGE"
 
 containers () {
     podman ps -a --filter "label=krun.test.state=$KUBE_DIR" --format '{{.Names}} {{.Status}}'

@@ -25,6 +25,8 @@ write_nodes () {
     mv "$KUBE_DIR/nodes.json.new" "$KUBE_DIR/nodes.json"
 }
 write_nodes node-a node-b
+# A second name of the image, for this test only.
+DRIFT=localhost/krun-worker:drift-$$
 kube_config <<EOF
   memory: 256Mi
 EOF
@@ -45,25 +47,25 @@ test_expect_success 'krun up pre-warms: both pods run as containers and their da
 ' 3>&1
 
 test_expect_success 'drift: a new image replaces every pod, and the containers run it' '
-    podman tag krun-worker:test krun-worker:drift &&
+    podman tag "$KUBE_IMAGE" "$DRIFT" &&
     pod_names >before &&
-    kube_config <<-\EOF &&
+    kube_config <<-EOF &&
 	  memory: 256Mi
-	  image: krun-worker:drift
+	  image: $DRIFT
 	EOF
     { "$KRUN" -n 4 "$HELLO" >out 2>err; rc=$?; } ;
     cat err out && [ $rc -eq 0 ] &&
     [ "$(grep -c "hello from rank" out)" -eq 4 ] &&
     grep -q "created 2 worker pods" err &&
     pod_names >after && ! grep -qxF -f before after &&
-    wait_for 60 sh -c "[ \"\$(podman ps --filter label=krun.test.state=$KUBE_DIR --format {{.Image}} | sort -u)\" = localhost/krun-worker:drift ]"
+    wait_for 60 sh -c "[ \"\$(podman ps --filter label=krun.test.state=$KUBE_DIR --format {{.Image}} | sort -u)\" = $DRIFT ]"
 '
 
 test_expect_success 'drift: memory is part of the pod, and the container gets the new limit' '
     pod_names >before &&
-    kube_config <<-\EOF &&
+    kube_config <<-EOF &&
 	  memory: 300Mi
-	  image: krun-worker:drift
+	  image: $DRIFT
 	EOF
     "$KRUN" up 2>err && cat err && grep -q "(2 created)" err &&
     pod_names >after && ! grep -qxF -f before after &&
@@ -85,7 +87,8 @@ test_expect_success 'a node added to the cluster joins the pool with a container
 test_expect_success 'down deletes every pod and removes its container' '
     "$KRUN" down >down && cat down &&
     grep -q "deleted 3 worker pods" down &&
-    wait_for 60 test -z "$(podman ps -a --filter "label=krun.test.state=$KUBE_DIR" -q)"
+    wait_for 60 test -z "$(podman ps -a --filter "label=krun.test.state=$KUBE_DIR" -q)" &&
+    podman untag "$KUBE_IMAGE" "$DRIFT"
 '
 
 write_nodes node-a node-b

@@ -10,8 +10,9 @@
 #
 # kube_start --containers: the server's kubelet runs each pod's container
 # with podman instead (tests/kube/podman_kubelet.py), from the worker image
-# that tests/kube/build-image builds from deploy/Dockerfile (tagged
-# krun-worker:test; cached, so only the first test of a run pays for it).
+# that tests/kube/build-image builds from deploy/Dockerfile ($KUBE_IMAGE,
+# named by the hash of the sources; cached, so only the first test of a run
+# pays for it).
 # A test that cannot have containers here is skipped, saying why.  The
 # cleanup also removes the containers the server started, by their label.
 KUBE_DIR="$TEST_DIR/kube"
@@ -106,8 +107,9 @@ kube_start () {
         kube_containers_or_skip
         KUBE_CONTAINERS=1
         KUBE_IMAGE_LOG="$TEST_DIR/build-image.log"
-        "$KRUN_TOP_SRCDIR/tests/kube/build-image" krun-worker:test >"$KUBE_IMAGE_LOG" 2>&1 ||
+        "$KRUN_TOP_SRCDIR/tests/kube/build-image" >"$KUBE_IMAGE_LOG" 2>&1 ||
             bail_out "cannot build the worker image: $(tail -n 20 "$KUBE_IMAGE_LOG")"
+        KUBE_IMAGE=$(tail -n 1 "$KUBE_IMAGE_LOG")
         export KRUN_TEST_KUBELET=podman
     fi
     mkdir -p "$KUBE_DIR"
@@ -140,10 +142,10 @@ kube_config () {
         echo "provider: kubernetes"
         echo "presence_timeout_ms: 500"
         echo "kubernetes:"
-        local workdir="workdir: $TEST_DIR/work"
+        local workdir="workdir: $TEST_DIR/work" image="image: krun-worker:test"
         # A container has its own file system: the image's work dir.
-        [ -n "$KUBE_CONTAINERS" ] && workdir="workdir: /work"
-        for line in "image: krun-worker:test" "pool: tester" "$workdir" \
+        [ -n "$KUBE_CONTAINERS" ] && workdir="workdir: /work" image="image: $KUBE_IMAGE"
+        for line in "$image" "pool: tester" "$workdir" \
             "pod_timeout: 60"; do
             key=${line%%:*}
             printf '%s\n' "$extra" | grep -q "^  $key:" || echo "  $line"
