@@ -130,7 +130,7 @@ test_expect_success 'warm rerun: no pod created' '
 
 test_expect_success '--inputs and --results (a staged program writing the pod'"'"'s /tmp)' '
     seq 1 10 >params &&
-    "$KRUN" --inputs params --results res "$KRUN_TOP_BUILDDIR/examples/sweep" >out 2>err ;
+    "$KRUN" --inputs params --results res "$KUBE_SWEEP" >out 2>err ;
     cat err &&
     for i in $(seq 0 9); do [ "$(cat res/$i)" = "$(( (i + 1) * (i + 1) ))" ] || exit 1; done
 '

@@ -110,6 +110,16 @@ kube_start () {
         "$KRUN_TOP_SRCDIR/tests/kube/build-image" >"$KUBE_IMAGE_LOG" 2>&1 ||
             bail_out "cannot build the worker image: $(tail -n 20 "$KUBE_IMAGE_LOG")"
         KUBE_IMAGE=$(tail -n 1 "$KUBE_IMAGE_LOG")
+        # The programs these tests stage into the containers, built here
+        # without the build's flags: a sanitizer build's programs need
+        # libasan, which the runtime image does not have.
+        mkdir -p "$TEST_DIR/bin"
+        ${CC:-cc} -O2 -o "$TEST_DIR/bin/hello" "$KRUN_TOP_SRCDIR/examples/hello.c" &&
+            ${CC:-cc} -O2 -I"$KRUN_TOP_SRCDIR/include" -I"$KRUN_TOP_SRCDIR" \
+                -o "$TEST_DIR/bin/sweep" "$KRUN_TOP_SRCDIR/examples/sweep.c" \
+                "$KRUN_TOP_SRCDIR/libkrun/krun.c" -lm ||
+            bail_out "cannot build the examples for the containers with ${CC:-cc}"
+        HELLO="$TEST_DIR/bin/hello" KUBE_SWEEP="$TEST_DIR/bin/sweep"
         export KRUN_TEST_KUBELET=podman
     fi
     mkdir -p "$KUBE_DIR"
