@@ -45,7 +45,8 @@ INTEGRATION_TESTS = \
 	tests/t0410-commands.t \
 	tests/t0420-progress.t \
 	tests/t0430-install.t \
-	tests/t0440-dockerignore.t
+	tests/t0440-dockerignore.t \
+	$(CONTAINER_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib tests/kube $(INTEGRATION_TESTS)
 
@@ -103,3 +104,16 @@ FAULT_TESTS = \
 check-faults:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(FAULT_TESTS)'
 .PHONY: check-faults
+
+# The Kubernetes scenarios in real containers (podman + runc, the image
+# built from deploy/Dockerfile by tests/kube/build-image): also part of
+# `make check`, where they are skipped, saying why, without root or podman
+# (scripts/install-deps --containers); `make check-containers` runs only
+# these.
+CONTAINER_TESTS = \
+	tests/t0500-container-run.t \
+	tests/t0510-container-pool.t \
+	tests/t0520-container-cpus.t
+check-containers:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(CONTAINER_TESTS)'
+.PHONY: check-containers

@@ -483,6 +483,21 @@ int kubernetes_provision (struct kubernetes *k, const char *worker_url,
     return created;
 }
 
+/* What to do when a pod ended because its krund could not reach the
+ * broker (krund's own words, runtime/lib/transport.c): the pods got
+ * kubernetes.worker_amqp_url, else krun's own URL, which a pod often cannot
+ * reach (127.0.0.1 through a port-forward).  "" for any other reason. */
+static const char *broker_hint (const struct kubernetes *k, const char *why)
+{
+    if (!why || !strstr (why, "cannot connect to broker"))
+        return "";
+    /* Short: it follows krund's message in a struct krun_error. */
+    return k->cfg->kube_worker_amqp_url
+               ? "; the pods cannot reach the broker: check kubernetes.worker_amqp_url"
+               : "; the pods cannot reach krun's own broker URL: set "
+                 "kubernetes.worker_amqp_url to it as the pods see it";
+}
+
 int kubernetes_failed (struct kubernetes *k, char *report, size_t size,
                        struct krun_error *errp)
 {
@@ -499,9 +514,9 @@ int kubernetes_failed (struct kubernetes *k, char *report, size_t size,
             continue;
         failed++;
         if (used < size) {
-            used += (size_t)snprintf (report + used, size - used, "%s%s (%s)",
-                                      used ? "; " : "", pod->name,
-                                      pod->failure ? pod->failure : "Failed");
+            used += (size_t)snprintf (
+                report + used, size - used, "%s%s (%s)%s", used ? "; " : "", pod->name,
+                pod->failure ? pod->failure : "Failed", broker_hint (k, pod->failure));
         }
     }
     return failed;
@@ -511,8 +526,16 @@ int kubernetes_wait (struct kubernetes *k, int want, int timeout_s,
                      struct krun_error *errp)
 {
     struct podwatch_pods pods = {k->api, k->namespace, k->selector};
+    int rc = podwatch_running (&pods, want, timeout_s, errp);
 
-    return podwatch_running (&pods, want, timeout_s, errp);
+    if (rc < 0 && errp) {
+        int saved = errno;
+        const char *hint = broker_hint (k, errp->text);
+        size_t len = strlen (errp->text);
+        snprintf (errp->text + len, sizeof (errp->text) - len, "%s", hint);
+        errno = saved;
+    }
+    return rc;
 }
 
 /* Pods being deleted go away one by one: list them, then watch from that

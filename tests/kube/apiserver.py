@@ -31,6 +31,16 @@ and --slots from the CPU limit.  The pod turns Running; when krund exits it
 turns Succeeded/Failed; DELETE stops it by PID.  An image named
 "missing/..." stays Pending with ErrImagePull.
 
+With KRUN_TEST_KUBELET=podman the kubelet runs real containers instead:
+each pod's container runs with podman as a kubelet would run it
+(tests/kube/podman_kubelet.py says what of the spec it honours); the pod is
+Pending (ContainerCreating) until the container runs, and its state comes
+from the container's.
+
+STATE/mutate-pods, lines "PATH JSON" (PATH dotted, list indexes as numbers:
+spec.volumes.2.secret.defaultMode 420), is applied to every pod created, as
+a cluster's mutating admission webhook would change it.
+
 Usage: apiserver.py STATE_DIR   (STATE/server.crt, server.key, ca.crt must
 exist; writes STATE/port when listening on 127.0.0.1; STATE/client-ca.crt
 enables client certificates)
@@ -53,6 +63,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATE = sys.argv[1]
 KRUND = os.environ.get("KRUN_KRUND", "krund")
+CONTAINERS = os.environ.get("KRUN_TEST_KUBELET") == "podman"
+if CONTAINERS:
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import podman_kubelet
+kubelet = None  # the podman kubelet (main() makes it)
 lock = threading.Condition()
 objects = {"pods": {}, "secrets": {}}  # (namespace, name) -> object
 events = []  # (rv, kind, type, object)
@@ -167,6 +183,21 @@ def check(value, schema, path):
             if schema[k] == {} and isinstance(v, dict):
                 continue
             check(v, schema[k], f"{path}.{k}" if path else k)
+
+
+def mutate_pod(pod):
+    """STATE/mutate-pods: what a mutating admission webhook would set."""
+    try:
+        with open(os.path.join(STATE, "mutate-pods")) as f:
+            rules = [line.split(None, 1) for line in f if line.strip()]
+    except FileNotFoundError:
+        return
+    for path, value in rules:
+        *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
+        obj = pod
+        for p in parents:
+            obj = obj[p]
+        obj[last] = json.loads(value)
 
 
 def validate_pod(pod):
@@ -494,6 +525,8 @@ def kubelet_admit(pod):
                                                    "reason": "ErrImagePull", "message": msg}}}]
         record_event(pod, "Failed", msg)
         return
+    if CONTAINERS:
+        return start_container(pod)
     err = start_krund(pod)
     if err:
         pod["status"]["containerStatuses"] = [{"name": "krund", "ready": False, "state": {
@@ -507,6 +540,28 @@ def kubelet_admit(pod):
                                            "state": {"running": {"startedAt": now()}}}]
 
 
+def start_container(pod):
+    """The podman kubelet's part of kubelet_admit."""
+    key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
+    node = {n["metadata"]["name"]: n for n in load_nodes()["items"]}[pod["spec"]["nodeName"]]
+    c = kubelet.start(key, pod, node, objects["secrets"])
+    name = pod["spec"]["containers"][0]["name"]
+    if isinstance(c, tuple):
+        reason, message = c
+        record_event(pod, "Failed", message)
+        if reason == "UnexpectedAdmissionError":
+            # Rejected by the node: the pod fails, as a kubelet fails it.
+            pod["status"].update(phase="Failed", reason=reason, message=message)
+            return
+        pod["status"]["containerStatuses"] = [{"name": name, "ready": False, "state": {
+            "waiting": {"reason": reason, "message": message}}}]
+        return
+    procs[key] = c
+    pod["status"]["containerStatuses"] = [{"name": name, "ready": False,
+                                           "image": pod["spec"]["containers"][0]["image"],
+                                           "state": {"waiting": {"reason": "ContainerCreating"}}}]
+
+
 def stop_pod(key):
     p = procs.pop(key, None)
     if p:
@@ -516,6 +571,8 @@ def stop_pod(key):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+        if CONTAINERS:
+            p.remove()
 
 
 def reaper():
@@ -523,7 +580,27 @@ def reaper():
     not fit is scheduled again (the node may have room now)."""
     while True:
         time.sleep(0.2)
+        started, ended = {}, {}
+        if CONTAINERS:
+            # podman takes a while to answer: ask it outside the lock.
+            with lock:
+                snapshot = list(procs.items())
+            for key, p in snapshot:
+                if p.poll() is not None:
+                    ended[key] = (p, p.terminated())
+                    p.remove()
+                elif p.started is None and p.running_since():
+                    started[key] = p
         with lock:
+            for key, p in started.items():
+                pod = objects["pods"].get(key)
+                if pod and procs.get(key) is p and not pod["metadata"].get("deletionTimestamp"):
+                    pod["status"]["phase"] = "Running"
+                    pod["status"]["startTime"] = p.started
+                    cs = pod["status"]["containerStatuses"][0]
+                    cs.update(ready=True, state={"running": {"startedAt": p.started}})
+                    bump(pod)
+                    emit("pods", "MODIFIED", pod)
             for key, pod in list(objects["pods"].items()):
                 if (pod["status"].get("phase") == "Pending" and not pod["spec"].get("nodeName")
                         and not pod["metadata"].get("deletionTimestamp")):
@@ -535,15 +612,22 @@ def reaper():
             for key, p in list(procs.items()):
                 rc = p.poll()
                 pod = objects["pods"].get(key)
+                if CONTAINERS and (key not in ended or ended[key][0] is not p):
+                    continue  # ended since the snapshot: the next turn has its state
                 if rc is None or pod is None or pod["metadata"].get("deletionTimestamp"):
                     continue
                 procs.pop(key)
+                if CONTAINERS:
+                    terminated = ended[key][1]
+                    rc = terminated["exitCode"]
+                else:
+                    terminated = {"exitCode": rc if rc >= 0 else 128 - rc}
+                    message = termination_message(pod, rc)
+                    if message:
+                        terminated["message"] = message
                 pod["status"]["phase"] = "Succeeded" if rc == 0 else "Failed"
-                terminated = {"exitCode": rc if rc >= 0 else 128 - rc}
-                message = termination_message(pod, rc)
-                if message:
-                    terminated["message"] = message
-                pod["status"]["containerStatuses"][0]["state"] = {"terminated": terminated}
+                cs = pod["status"]["containerStatuses"][0]
+                cs.update(ready=False, state={"terminated": terminated})
                 bump(pod)
                 emit("pods", "MODIFIED", pod)
 
@@ -738,6 +822,7 @@ class Handler(BaseHTTPRequestHandler):
             raise Invalid(400, "BadRequest", "no body")
         if kind == "pods":
             validate_pod(body)
+            mutate_pod(body)
         else:
             check(body, SECRET, "")
             for k, v in body.get("data", {}).items():
@@ -810,8 +895,12 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def shutdown(signum, frame):
-    for key in list(procs):
-        stop_pod(key)
+    # Containers stop in parallel: each may take its grace period.
+    stoppers = [threading.Thread(target=stop_pod, args=(key,)) for key in list(procs)]
+    for t in stoppers:
+        t.start()
+    for t in stoppers:
+        t.join()
     os._exit(0)
 
 
@@ -825,8 +914,10 @@ def main():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    global PORT
+    global PORT, kubelet
     PORT = server.server_address[1]
+    if CONTAINERS:
+        kubelet = podman_kubelet.Kubelet(os.path.abspath(STATE), PORT)
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     threading.Thread(target=reaper, daemon=True).start()

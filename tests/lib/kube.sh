@@ -7,8 +7,17 @@
 # server by PID (which stops the krund processes it started), then any of
 # those processes still alive (by the PIDs it recorded), then does the
 # test-lib.sh cleanup.
+#
+# kube_start --containers: the server's kubelet runs each pod's container
+# with podman instead (tests/kube/podman_kubelet.py), from the worker image
+# that tests/kube/build-image builds from deploy/Dockerfile ($KUBE_IMAGE,
+# named by the hash of the sources; cached, so only the first test of a run
+# pays for it).
+# A test that cannot have containers here is skipped, saying why.  The
+# cleanup also removes the containers the server started, by their label.
 KUBE_DIR="$TEST_DIR/kube"
 KUBE_TOKEN=test-token-$$
+KUBE_CONTAINERS=
 
 kube_cleanup () {
     if [ -n "${KUBE_PID:-}" ]; then
@@ -18,7 +27,16 @@ kube_cleanup () {
             sleep 0.1
             i=$((i + 1))
         done
+        # With containers, the server stops them (in parallel) before it exits.
+        [ -n "$KUBE_CONTAINERS" ] && while process_alive "$KUBE_PID" && [ $i -lt 600 ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
         kill -9 "$KUBE_PID" 2>/dev/null
+    fi
+    if [ -n "$KUBE_CONTAINERS" ]; then
+        podman ps -aq --filter "label=krun.test.state=$KUBE_DIR" 2>/dev/null |
+            xargs -r timeout 120 podman rm -f -t 0 >/dev/null 2>&1
     fi
     if [ -f "$KUBE_DIR/pids" ]; then
         while read -r pid; do
@@ -70,7 +88,40 @@ $2
 EOC
 }
 
+# Skip the whole test, saying why, when it cannot have containers here
+# (call it first: before the broker starts).
+kube_containers_or_skip () {
+    . "$KRUN_TOP_SRCDIR/tests/kube/podman-env"
+    local why
+    why=$(podman_env_missing)
+    if [ -n "$why" ]; then
+        echo "1..0 # SKIP container tests: $why"
+        trap - EXIT
+        test_cleanup
+        exit 0
+    fi
+}
+
 kube_start () {
+    if [ "${1:-}" = "--containers" ]; then
+        kube_containers_or_skip
+        KUBE_CONTAINERS=1
+        KUBE_IMAGE_LOG="$TEST_DIR/build-image.log"
+        "$KRUN_TOP_SRCDIR/tests/kube/build-image" >"$KUBE_IMAGE_LOG" 2>&1 ||
+            bail_out "cannot build the worker image: $(tail -n 20 "$KUBE_IMAGE_LOG")"
+        KUBE_IMAGE=$(tail -n 1 "$KUBE_IMAGE_LOG")
+        # The programs these tests stage into the containers, built here
+        # without the build's flags: a sanitizer build's programs need
+        # libasan, which the runtime image does not have.
+        mkdir -p "$TEST_DIR/bin"
+        ${CC:-cc} -O2 -o "$TEST_DIR/bin/hello" "$KRUN_TOP_SRCDIR/examples/hello.c" &&
+            ${CC:-cc} -O2 -I"$KRUN_TOP_SRCDIR/include" -I"$KRUN_TOP_SRCDIR" \
+                -o "$TEST_DIR/bin/sweep" "$KRUN_TOP_SRCDIR/examples/sweep.c" \
+                "$KRUN_TOP_SRCDIR/libkrun/krun.c" -lm ||
+            bail_out "cannot build the examples for the containers with ${CC:-cc}"
+        HELLO="$TEST_DIR/bin/hello" KUBE_SWEEP="$TEST_DIR/bin/sweep"
+        export KRUN_TEST_KUBELET=podman
+    fi
     mkdir -p "$KUBE_DIR"
     kube_ca ca "krun test CA" &&
     kube_cert server 127.0.0.1 ca "subjectAltName=IP:127.0.0.1" &&
@@ -101,7 +152,10 @@ kube_config () {
         echo "provider: kubernetes"
         echo "presence_timeout_ms: 500"
         echo "kubernetes:"
-        for line in "image: krun-worker:test" "pool: tester" "workdir: $TEST_DIR/work" \
+        local workdir="workdir: $TEST_DIR/work" image="image: krun-worker:test"
+        # A container has its own file system: the image's work dir.
+        [ -n "$KUBE_CONTAINERS" ] && workdir="workdir: /work" image="image: $KUBE_IMAGE"
+        for line in "$image" "pool: tester" "$workdir" \
             "pod_timeout: 60"; do
             key=${line%%:*}
             printf '%s\n' "$extra" | grep -q "^  $key:" || echo "  $line"
