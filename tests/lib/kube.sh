@@ -116,8 +116,9 @@ kube_start () {
         mkdir -p "$TEST_DIR/bin"
         ${CC:-cc} -O2 -o "$TEST_DIR/bin/hello" "$KRUN_TOP_SRCDIR/examples/hello.c" &&
             ${CC:-cc} -O2 -I"$KRUN_TOP_SRCDIR/include" -I"$KRUN_TOP_SRCDIR" \
+                -I"$KRUN_TOP_SRCDIR/runtime/util" \
                 -o "$TEST_DIR/bin/sweep" "$KRUN_TOP_SRCDIR/examples/sweep.c" \
-                "$KRUN_TOP_SRCDIR/libkrun/krun.c" -lm ||
+                "$KRUN_TOP_SRCDIR/libkrun/krun.c" "$KRUN_TOP_SRCDIR/runtime/util/clock.c" -lm ||
             bail_out "cannot build the examples for the containers with ${CC:-cc}"
         HELLO="$TEST_DIR/bin/hello" KUBE_SWEEP="$TEST_DIR/bin/sweep"
         export KRUN_TEST_KUBELET=podman
