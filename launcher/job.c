@@ -21,6 +21,7 @@
 #include "rankfiles.h"
 #include "rankresult.h"
 #include "ranklist.h"
+#include "sealed.h"
 
 #define RESULTS_TAG "results"
 /* Reconnection after a lost broker (durable jobs): first delay, longest
@@ -230,17 +231,10 @@ static int publish_signed (struct job *j, const char *exchange, const char *key,
                            const char *type, int flags, int64_t ttl_us,
                            const char *body, size_t len, struct krun_error *errp)
 {
-    size_t sealed_len;
-    char *sealed = sign_seal (j->opts->key, body, len, clock_wall_us () + ttl_us,
-                              &sealed_len, errp);
-    int rc;
+    struct sealed_dest dest = {
+        .exchange = exchange, .routing_key = key, .flags = flags, .ttl_us = ttl_us};
 
-    if (!sealed)
-        return -1;
-    rc = transport_publish (j->t, exchange, key, type, NULL, flags, sealed, sealed_len,
-                            errp);
-    free (sealed);
-    return rc;
+    return sealed_publish_body (j->t, j->opts->key, &dest, type, body, len, errp);
 }
 
 static int publish_task (struct job *j, int rank, int attempt, struct krun_error *errp)

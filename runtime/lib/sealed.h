@@ -30,4 +30,10 @@ int sealed_publish (struct transport *t, const struct sign_key *key,
                     const struct sealed_dest *dest, const struct protocol_msg *msg,
                     struct krun_error *errp);
 
+/* The same for a body already encoded (one encoded once and sent again,
+ * such as a job's announcement), published with the AMQP type `type`. */
+int sealed_publish_body (struct transport *t, const struct sign_key *key,
+                         const struct sealed_dest *dest, const char *type,
+                         const char *body, size_t len, struct krun_error *errp);
+
 #endif
