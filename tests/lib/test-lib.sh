@@ -77,6 +77,17 @@ test_start_broker () {
     export -n BROKER_URL
 }
 
+# Point krun at a broker user of its own, with a random password
+# (TEST_PASSWORD) that no other process of the machine knows: a test can
+# then look for it in every process's arguments.  The broker must run.
+test_broker_user () {
+    TEST_PASSWORD=pw$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    broker_ctl add_user "$1" "$TEST_PASSWORD" >/dev/null 2>&1 &&
+        broker_ctl set_permissions -p / "$1" ".*" ".*" ".*" >/dev/null 2>&1 ||
+        bail_out "cannot add the broker user $1"
+    export KRUN_AMQP_URL="amqp://$1:$TEST_PASSWORD@127.0.0.1:$BROKER_PORT/"
+}
+
 # Write the krun configuration file of this test.
 test_config () {
     cat >"$XDG_CONFIG_HOME/krun/krun.yaml"
