@@ -46,7 +46,8 @@ INTEGRATION_TESTS = \
 	tests/t0420-progress.t \
 	tests/t0430-install.t \
 	tests/t0440-dockerignore.t \
-	$(CONTAINER_TESTS)
+	$(CONTAINER_TESTS) \
+	tests/t0605-krund-secrets.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib tests/kube $(INTEGRATION_TESTS)
 
@@ -80,6 +81,7 @@ FAULT_TESTS = \
 	runtime/lib/test/replay.t \
 	runtime/lib/test/scratch.t \
 	runtime/lib/test/userdir.t \
+	runtime/lib/test/secrets.t \
 	runtime/daemon/test/reaper.t \
 	runtime/daemon/test/cgroup.t \
 	launcher/test/joblog.t \
@@ -100,7 +102,8 @@ FAULT_TESTS = \
 	tests/t0250-fuzz-corpus.t \
 	tests/t0260-hostile-input.t \
 	tests/t0262-lost-output.t \
-	tests/t0264-input-limits.t
+	tests/t0264-input-limits.t \
+	tests/t0605-krund-secrets.t
 check-faults:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(FAULT_TESTS)'
 .PHONY: check-faults

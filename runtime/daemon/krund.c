@@ -1,6 +1,7 @@
 /* krund - the krun worker daemon of one node.  Option parsing only; the work
  * is in daemon.c (the node) and slot.c (one per core). */
 #include <getopt.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,14 +9,18 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "detach.h"
 #include "log.h"
 #include "parseint.h"
 #include "pool.h"
 #include "protocol.h"
+#include "secrets.h"
 #include "sign.h"
 #include "transport.h"
 
 #define DEFAULT_URL "amqp://guest:guest@127.0.0.1:5672/"
+/* How long --secrets-stdin waits for krun's secrets to end. */
+#define SECRETS_TIMEOUT_MS 30000
 
 static const char usage_text[] =
     "Usage: krund [OPTIONS]\n"
@@ -39,6 +44,15 @@ static const char usage_text[] =
     "  --grace SECS          on SIGTERM, running tasks get SECS to finish before\n"
     "                        they are given back to the queue (default 10)\n"
     "  --heartbeat SECS      AMQP heartbeat (default 30)\n"
+    "  --secrets-stdin       read the broker URL (first line) and the key (the\n"
+    "                        rest) from standard input, not from the\n"
+    "                        environment: how krun's ssh and Slurm providers\n"
+    "                        hand them over\n"
+    "  --detach              once started, leave the session (its log in the\n"
+    "                        state directory, krund-NODE.log) and print\n"
+    "                        'krund pid PID start TICKS' for --stop\n"
+    "  --stop PID:TICKS      stop (SIGTERM) the krund --detach printed this\n"
+    "                        for, if it still runs, and wait for it (15 s)\n"
     "  --help, --version\n"
     "\n"
     "Environment: KRUN_AMQP_URL, KRUN_AMQP_CACERT (CA file for amqps://),\n"
@@ -77,10 +91,17 @@ static int parse_int (const char *opt, const char *s, int min)
     return v;
 }
 
-/* Parse the options into cfg and *pool_name.  Returns -1 to go on, else
- * the exit status (after --help, --version or a usage error). */
+/* What the command line says besides the daemon's configuration. */
+struct krund_options {
+    const char *pool_name;
+    bool secrets_stdin; /* --secrets-stdin */
+    bool detach;        /* --detach */
+};
+
+/* Parse the options into cfg and o.  Returns -1 to go on, else the exit
+ * status (after --help, --version, --stop or a usage error). */
 static int parse_options (int argc, char *argv[], struct daemon_config *cfg,
-                          const char **pool_name)
+                          struct krund_options *o)
 {
     enum {
         OPT_NODE = 256,
@@ -91,6 +112,9 @@ static int parse_options (int argc, char *argv[], struct daemon_config *cfg,
         OPT_IDLE,
         OPT_GRACE,
         OPT_HEARTBEAT,
+        OPT_SECRETS_STDIN,
+        OPT_DETACH,
+        OPT_STOP,
         OPT_HELP,
         OPT_VERSION
     };
@@ -103,6 +127,9 @@ static int parse_options (int argc, char *argv[], struct daemon_config *cfg,
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
         {"grace", required_argument, NULL, OPT_GRACE},
         {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+        {"secrets-stdin", no_argument, NULL, OPT_SECRETS_STDIN},
+        {"detach", no_argument, NULL, OPT_DETACH},
+        {"stop", required_argument, NULL, OPT_STOP},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -115,7 +142,7 @@ static int parse_options (int argc, char *argv[], struct daemon_config *cfg,
                 cfg->node = optarg;
                 break;
             case OPT_POOL:
-                *pool_name = optarg;
+                o->pool_name = optarg;
                 break;
             case OPT_SLOTS:
                 cfg->slots = parse_int ("--slots", optarg, 1);
@@ -144,6 +171,14 @@ static int parse_options (int argc, char *argv[], struct daemon_config *cfg,
             case OPT_HEARTBEAT:
                 cfg->heartbeat = parse_int ("--heartbeat", optarg, 0);
                 break;
+            case OPT_SECRETS_STDIN:
+                o->secrets_stdin = true;
+                break;
+            case OPT_DETACH:
+                o->detach = true;
+                break;
+            case OPT_STOP:
+                return detach_stop (optarg);
             case OPT_HELP:
                 fputs (usage_text, stdout);
                 return 0;
@@ -163,15 +198,16 @@ static int parse_options (int argc, char *argv[], struct daemon_config *cfg,
 }
 
 /* The broker's URL and CA file (malloc'd: caller must free), the URL
- * checked and kept out of the tasks' environment.  Returns 0, or -1 after
- * saying why. */
+ * checked and kept out of the tasks' environment.  *urlp may hold the URL
+ * already (--secrets-stdin, checked), else it comes from the environment.
+ * Returns 0, or -1 after saying why. */
 static int take_broker (char **urlp, char **cacertp)
 {
     struct krun_error error;
     char *url = getenv ("KRUN_AMQP_URL");
     char *cacert = getenv ("KRUN_AMQP_CACERT");
 
-    url = strdup (url && *url ? url : DEFAULT_URL);
+    url = *urlp ? *urlp : strdup (url && *url ? url : DEFAULT_URL);
     cacert = cacert && *cacert ? strdup (cacert) : NULL;
     scrub_env ("KRUN_AMQP_URL");
     if (!url) {
@@ -180,7 +216,7 @@ static int take_broker (char **urlp, char **cacertp)
         return -1;
     }
     /* A cut or malformed URL: say so at once, the password hidden. */
-    if (transport_url_check (url, &error) < 0) {
+    if (!*urlp && transport_url_check (url, &error) < 0) {
         fprintf (stderr, "krund: %s (KRUN_AMQP_URL)\n", error.text);
         log_termination (error.text);
         free (url);
@@ -193,15 +229,14 @@ static int take_broker (char **urlp, char **cacertp)
 }
 
 /* Without the key a worker could not tell the launcher's jobs from
- * anybody's: refuse to start.  Returns the key (caller must destroy), or
- * NULL after saying why. */
-static struct sign_key *take_key (void)
+ * anybody's: refuse to start.  Returns key (--secrets-stdin) or the key of
+ * $KRUN_KEY_FILE (caller must destroy), or NULL after saying why. */
+static struct sign_key *take_key (struct sign_key *key)
 {
     struct krun_error error;
     const char *key_file = getenv ("KRUN_KEY_FILE");
-    struct sign_key *key = sign_key_load (key_file, &error);
 
-    if (!key) {
+    if (!key && !(key = sign_key_load (key_file, &error))) {
         char why[sizeof (error.text) + 32];
         snprintf (why, sizeof (why), "%s%s", error.text,
                   key_file && *key_file ? "" : " (set KRUN_KEY_FILE)");
@@ -221,12 +256,12 @@ int main (int argc, char *argv[])
         .grace = 10,
     };
     char hostname[HOST_NAME_MAX + 1];
-    const char *pool_name = getenv ("KRUN_POOL");
-    char *url, *cacert;
-    struct sign_key *key;
+    struct krund_options o = {.pool_name = getenv ("KRUN_POOL")};
+    char *url = NULL, *cacert;
+    struct sign_key *key = NULL;
     struct krun_error error;
     struct pool pool;
-    int rc = parse_options (argc, argv, &cfg, &pool_name);
+    int rc = parse_options (argc, argv, &cfg, &o);
 
     if (rc >= 0)
         return rc;
@@ -238,20 +273,33 @@ int main (int argc, char *argv[])
         hostname[sizeof (hostname) - 1] = '\0';
         cfg.node = hostname;
     }
-    if (take_broker (&url, &cacert) < 0)
+    if (o.secrets_stdin &&
+        secrets_read (0, SECRETS_TIMEOUT_MS, &url, &key, &error) < 0) {
+        fprintf (stderr, "krund: %s\n", error.text);
+        log_termination (error.text);
         return 1;
+    }
+    if (take_broker (&url, &cacert) < 0) {
+        sign_key_destroy (key);
+        return 1;
+    }
     cfg.url = url;
     cfg.cacert = cacert;
     rc = 1;
-    if (!(key = take_key ()))
+    if (!(key = take_key (key)))
         goto out;
     cfg.key = key;
     rc = 2;
-    if (pool_init_default (&pool, pool_name, key, &error) < 0) {
+    if (pool_init_default (&pool, o.pool_name, key, &error) < 0) {
         fprintf (stderr, "krund: %s\n", error.text);
         goto out;
     }
     cfg.pool = &pool;
+    rc = 1;
+    if (o.detach && detach_session (cfg.node, &error) < 0) {
+        fprintf (stderr, "krund: %s\n", error.text);
+        goto out;
+    }
     rc = daemon_run (&cfg);
 out:
     sign_key_destroy (key);

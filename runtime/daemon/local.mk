@@ -3,6 +3,7 @@
 sbin_PROGRAMS += runtime/krund
 runtime_krund_SOURCES = \
 	runtime/daemon/krund.c \
+	runtime/daemon/detach.c runtime/daemon/detach.h \
 	runtime/daemon/daemon.c runtime/daemon/daemon.h \
 	runtime/daemon/slot.c runtime/daemon/slot.h \
 	runtime/daemon/taskenv.c runtime/daemon/taskenv.h \

@@ -15,7 +15,8 @@ runtime_libkrunrt_la_SOURCES = \
 	runtime/lib/procstat.c runtime/lib/procstat.h \
 	runtime/lib/scratch.c runtime/lib/scratch.h \
 	runtime/lib/userdir.c runtime/lib/userdir.h \
-	runtime/lib/stage.c runtime/lib/stage.h
+	runtime/lib/stage.c runtime/lib/stage.h \
+	runtime/lib/secrets.c runtime/lib/secrets.h
 runtime_libkrunrt_la_CFLAGS = $(RUNTIME_CFLAGS) $(RABBITMQ_CFLAGS) $(HWLOC_CFLAGS) \
 	$(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
 runtime_libkrunrt_la_LIBADD = runtime/util/libkrunutil.la $(RABBITMQ_LIBS) \
@@ -31,7 +32,8 @@ LIB_UNIT_TESTS = \
 	runtime/lib/test/userdir.t \
 	runtime/lib/test/cpumap.t \
 	runtime/lib/test/topology.t \
-	runtime/lib/test/stage.t
+	runtime/lib/test/stage.t \
+	runtime/lib/test/secrets.t
 check_PROGRAMS += $(LIB_UNIT_TESTS)
 TESTS += $(LIB_UNIT_TESTS)
 runtime_lib_test_protocol_t_SOURCES = runtime/lib/test/protocol.c
@@ -69,3 +71,6 @@ check_PROGRAMS += runtime/lib/test/transport-check
 runtime_lib_test_transport_check_SOURCES = runtime/lib/test/transport-check.c
 runtime_lib_test_transport_check_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_transport_check_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_lib_test_secrets_t_SOURCES = runtime/lib/test/secrets.c
+runtime_lib_test_secrets_t_CFLAGS = $(RUNTIME_CFLAGS)
+runtime_lib_test_secrets_t_LDADD = runtime/libkrunrt.la tests/libtap.la

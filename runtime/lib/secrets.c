@@ -1,0 +1,164 @@
+/* secrets.c - see secrets.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "secrets.h"
+
+/* Read fd to its end into buf (size bytes, one more than allowed, to tell
+ * "too much"), within timeout_ms (< 0: no limit).  Returns the length, or
+ * -1 with errno ETIMEDOUT, E2BIG or read's. */
+static ssize_t read_to_end (int fd, char *buf, size_t size, int timeout_ms)
+{
+    int64_t deadline = clock_mono_ms () + timeout_ms;
+    size_t len = 0;
+
+    for (;;) {
+        if (timeout_ms >= 0) {
+            int64_t left = deadline - clock_mono_ms ();
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            int n = left > 0 ? poll (&p, 1, (int)left) : 0;
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return -1;
+            if (n == 0) {
+                errno = ETIMEDOUT;
+                return -1;
+            }
+        }
+        ssize_t n = read (fd, buf + len, size - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return (ssize_t)len;
+        len += n;
+        if (len == size) {
+            errno = E2BIG;
+            return -1;
+        }
+    }
+}
+
+/* One trailing newline (or CR LF) ends a key file's text, not the key. */
+static size_t key_length (const char *key, size_t len)
+{
+    if (len > 0 && key[len - 1] == '\n')
+        len--;
+    if (len > 0 && key[len - 1] == '\r')
+        len--;
+    return len;
+}
+
+int secrets_read (int fd, int timeout_ms, char **urlp, struct sign_key **keyp,
+                  struct krun_error *errp)
+{
+    char *buf = malloc (SECRETS_MAX + 1), *newline;
+    ssize_t len;
+    int rc = -1;
+
+    *urlp = NULL;
+    *keyp = NULL;
+    if (!buf)
+        return errprintf_errno (errp, "cannot read the secrets on standard input");
+    if ((len = read_to_end (fd, buf, SECRETS_MAX + 1, timeout_ms)) < 0) {
+        if (errno == ETIMEDOUT)
+            errprintf (errp,
+                       "no end of the secrets on standard input within %d ms (the "
+                       "broker URL and the key, sent by krun)",
+                       timeout_ms);
+        else if (errno == E2BIG)
+            errprintf (errp, "more than %d bytes of secrets on standard input",
+                       SECRETS_MAX);
+        else
+            errprintf_errno (errp, "cannot read the secrets on standard input");
+        goto done;
+    }
+    buf[len] = '\0';
+    if (!(newline = memchr (buf, '\n', len)) || newline == buf) {
+        errno = EINVAL;
+        errprintf (errp,
+                   "no broker URL line in the %zd bytes of secrets on standard input",
+                   len);
+        goto done;
+    }
+    *newline = '\0';
+    if (transport_url_check (buf, errp) < 0)
+        goto done;
+    size_t key_len = key_length (newline + 1, len - (newline + 1 - buf));
+    if (!(*keyp = sign_key_create (newline + 1, key_len))) {
+        if (errno == EINVAL)
+            errprintf (errp,
+                       "the key on standard input has %zu bytes, expected %d to %d",
+                       key_len, SIGN_KEY_MIN, SIGN_KEY_MAX);
+        else
+            errprintf_errno (errp, "the key on standard input");
+        goto done;
+    }
+    if (!(*urlp = strdup (buf))) {
+        errprintf_errno (errp, "cannot read the secrets on standard input");
+        sign_key_destroy (*keyp);
+        *keyp = NULL;
+        goto done;
+    }
+    rc = 0;
+done:
+    explicit_bzero (buf, SECRETS_MAX + 1);
+    free (buf);
+    return rc;
+}
+
+char *secrets_encode (const char *url, const char *key_path, size_t *lenp,
+                      struct krun_error *errp)
+{
+    size_t url_len = strlen (url), size = SECRETS_MAX + 1;
+    struct sign_key *key;
+    char *buf = NULL;
+    ssize_t key_len;
+    int fd = -1;
+
+    if (transport_url_check (url, errp) < 0)
+        return NULL;
+    /* The URL is a line of its own. */
+    if (strchr (url, '\n')) {
+        errno = EINVAL;
+        errprintf (errp, "the broker URL holds a newline");
+        return NULL;
+    }
+    /* The key must be one krund accepts, from a file others cannot read. */
+    if (!(key = sign_key_load (key_path, errp)))
+        return NULL;
+    sign_key_destroy (key);
+    if (!(buf = malloc (size))) {
+        errprintf_errno (errp, "signing key %s", key_path);
+        return NULL;
+    }
+    memcpy (buf, url, url_len);
+    buf[url_len] = '\n';
+    if ((fd = open (key_path, O_RDONLY | O_CLOEXEC)) < 0 ||
+        (key_len = read_to_end (fd, buf + url_len + 1, size - url_len - 1, -1)) < 0) {
+        errprintf_errno (errp, "cannot read signing key %s", key_path);
+        if (fd >= 0)
+            close (fd);
+        secrets_free (buf, size);
+        return NULL;
+    }
+    close (fd);
+    *lenp = url_len + 1 + key_len;
+    return buf;
+}
+
+void secrets_free (char *secrets, size_t len)
+{
+    if (secrets) {
+        explicit_bzero (secrets, len);
+        free (secrets);
+    }
+}
