@@ -34,9 +34,9 @@ enum value_kind {
 struct key {
     const char *name;
     enum value_kind kind;
-    size_t offset; /* in struct config */
-    long min, max; /* for VALUE_INT */
-    const char *choices[4];
+    size_t offset;          /* in struct config */
+    long min, max;          /* for VALUE_INT */
+    const char *choices[5]; /* at most 4, NULL after the last */
 };
 
 #define FIELD(f) offsetof (struct config, f)
@@ -61,15 +61,17 @@ struct key {
     {                                                          \
         .name = n, .kind = VALUE_QUANTITY, .offset = FIELD (f) \
     }
-#define CHOICE_KEY(n, f, a, b)                                                    \
-    {                                                                             \
-        .name = n, .kind = VALUE_CHOICE, .offset = FIELD (f), .choices = { a, b } \
+#define CHOICE_KEY(n, f, ...)                                              \
+    {                                                                      \
+        .name = n, .kind = VALUE_CHOICE, .offset = FIELD (f), .choices = { \
+            __VA_ARGS__                                                    \
+        }                                                                  \
     }
 
 static const struct key top_keys[] = {
     STRING_KEY ("amqp_url", amqp_url),
     PATH_KEY ("amqp_cacert", amqp_cacert),
-    CHOICE_KEY ("provider", provider, "local", "kubernetes"),
+    CHOICE_KEY ("provider", provider, "local", "kubernetes", "ssh", "slurm"),
     CHOICE_KEY ("map_by", map_by, "slot", "node"),
     INT_KEY ("idle_timeout", idle_timeout, 1, INT_MAX),
     INT_KEY ("presence_timeout_ms", presence_timeout_ms, 1, INT_MAX),
@@ -87,6 +89,22 @@ static const struct key local_keys[] = {
     INT_KEY ("broker_port", local_broker_port, 1, 65535),
     INT_KEY ("slots", local_slots, 0, INT_MAX),
     STRING_KEY ("pool", local_pool),
+    {.name = NULL},
+};
+
+static const struct key ssh_keys[] = {
+    STRING_KEY ("hosts", ssh_hosts),
+    PATH_KEY ("hostfile", ssh_hostfile),
+    STRING_KEY ("ssh_command", ssh_command),
+    STRING_KEY ("krund", ssh_krund),
+    INT_KEY ("connect_timeout", ssh_connect_timeout, 1, 3600),
+    BOOL_KEY ("require_all_hosts", ssh_require_all_hosts),
+    {.name = NULL},
+};
+
+static const struct key slurm_keys[] = {
+    STRING_KEY ("krund", slurm_krund),
+    STRING_KEY ("srun", slurm_srun),
     {.name = NULL},
 };
 
@@ -134,6 +152,12 @@ static const size_t string_fields[] = {
     FIELD (kube_workdir),
     FIELD (kube_worker_amqp_url),
     FIELD (kube_signing_key_file),
+    FIELD (ssh_hosts),
+    FIELD (ssh_hostfile),
+    FIELD (ssh_command),
+    FIELD (ssh_krund),
+    FIELD (slurm_krund),
+    FIELD (slurm_srun),
 };
 
 #define STRING_FIELD(c, offset) (*(char **)((char *)(c) + (offset)))
@@ -205,12 +229,23 @@ static int set_value (struct loader *l, struct config *c, const struct key *k,
             return 0;
         }
         case VALUE_CHOICE: {
+            char expected[128] = "";
             bool found = false;
-            for (int i = 0; i < 4 && k->choices[i]; i++)
+            int n = 0;
+            while (n < 4 && k->choices[n])
+                n++;
+            for (int i = 0; i < n; i++) {
                 found |= strcmp (s, k->choices[i]) == 0;
+                snprintf (expected + strlen (expected),
+                          sizeof (expected) - strlen (expected), "%s%s",
+                          i == 0       ? ""
+                          : i == n - 1 ? " or "
+                                       : ", ",
+                          k->choices[i]);
+            }
             if (!found)
-                return load_error (l, value, keypath, "expected %s or %s, got '%s'",
-                                   k->choices[0], k->choices[1], s);
+                return load_error (l, value, keypath, "expected %s, got '%s'", expected,
+                                   s);
             break;
         }
         case VALUE_QUANTITY: {
@@ -475,6 +510,14 @@ static int load_mapping (struct loader *l, struct config *c, const struct yamlno
                 return -1;
             continue;
         }
+        if (keys == top_keys &&
+            (strcmp (key, "ssh") == 0 || strcmp (key, "slurm") == 0)) {
+            bool ssh = strcmp (key, "ssh") == 0;
+            if (load_mapping (l, c, vn, ssh ? ssh_keys : slurm_keys,
+                              ssh ? "ssh." : "slurm.") < 0)
+                return -1;
+            continue;
+        }
         if (keys == top_keys && strcmp (key, "kubernetes") == 0) {
             if (load_mapping (l, c, vn, kubernetes_keys, "kubernetes.") < 0)
                 return -1;
@@ -502,6 +545,8 @@ static int load_mapping (struct loader *l, struct config *c, const struct yamlno
             return load_error (l, kn, keypath, "unknown key");
         if (set_value (l, c, k, keypath, vn) < 0)
             return -1;
+        if (keys == top_keys && strcmp (key, "provider") == 0)
+            c->provider_configured = true;
     }
     return 0;
 }
@@ -519,8 +564,13 @@ struct config *config_create (void)
     c->kube_memory = strdup ("2Gi");
     c->kube_krund = strdup ("krund");
     c->kube_workdir = strdup ("/work");
+    c->ssh_command = strdup ("ssh");
+    c->ssh_krund = strdup ("krund");
+    c->slurm_krund = strdup ("krund");
+    c->slurm_srun = strdup ("srun");
     if (!c->provider || !c->map_by || !c->kube_image || !c->kube_reserve_cpu ||
-        !c->kube_memory || !c->kube_krund || !c->kube_workdir) {
+        !c->kube_memory || !c->kube_krund || !c->kube_workdir || !c->ssh_command ||
+        !c->ssh_krund || !c->slurm_krund || !c->slurm_srun) {
         config_destroy (c);
         return NULL;
     }
@@ -535,6 +585,7 @@ struct config *config_create (void)
     c->kube_stage = true;
     c->kube_api_timeout_ms = 30000;
     c->kube_pod_timeout = 300;
+    c->ssh_connect_timeout = 10;
     return c;
 }
 

@@ -38,19 +38,20 @@ struct config_toleration {
 };
 
 struct config {
-    char *amqp_url;          /* NULL = not configured: the embedded default */
-    char *amqp_cacert;       /* CA file for amqps://, NULL = system CAs */
-    char *provider;          /* "local" (default) or "kubernetes" */
-    char *map_by;            /* "slot" (default) or "node" */
-    int idle_timeout;        /* seconds a daemon started by krun waits for work: 600 */
-    int presence_timeout_ms; /* longest wait for presence answers: 2000 */
-    int join_timeout_ms;     /* a node's bound to confirm or refuse a job: 5000 */
-    int stall_timeout_ms;    /* tasks queued, no consumer: fail after 30000 */
-    int start_timeout;       /* seconds to wait for started daemons: 60 */
-    int delivery_limit;      /* attempts per rank before it fails: 5 */
-    bool durable_queues;     /* durable task queues, persistent tasks: false */
-    char *state_dir;         /* NULL = $XDG_STATE_HOME/krun or
-                                ~/.local/state/krun */
+    char *amqp_url;           /* NULL = not configured: the embedded default */
+    char *amqp_cacert;        /* CA file for amqps://, NULL = system CAs */
+    char *provider;           /* "local" (default), "kubernetes", "ssh", "slurm" */
+    bool provider_configured; /* the file names the provider */
+    char *map_by;             /* "slot" (default) or "node" */
+    int idle_timeout;         /* seconds a daemon started by krun waits for work: 600 */
+    int presence_timeout_ms;  /* longest wait for presence answers: 2000 */
+    int join_timeout_ms;      /* a node's bound to confirm or refuse a job: 5000 */
+    int stall_timeout_ms;     /* tasks queued, no consumer: fail after 30000 */
+    int start_timeout;        /* seconds to wait for started daemons: 60 */
+    int delivery_limit;       /* attempts per rank before it fails: 5 */
+    bool durable_queues;      /* durable task queues, persistent tasks: false */
+    char *state_dir;          /* NULL = $XDG_STATE_HOME/krun or
+                                 ~/.local/state/krun */
 
     /* local: section, the embedded provider */
     bool local_broker;     /* local.broker: start a private broker: true */
@@ -83,6 +84,18 @@ struct config {
     char **kube_image_pull_secrets; /* kubernetes.image_pull_secrets */
     int kube_ntolerations;
     struct config_toleration *kube_tolerations; /* kubernetes.tolerations */
+
+    /* ssh: section, the ssh provider */
+    char *ssh_hosts;            /* ssh.hosts: "host,host:slots" as -H, NULL */
+    char *ssh_hostfile;         /* ssh.hostfile: Open MPI or MPICH host file */
+    char *ssh_command;          /* ssh.ssh_command: the client, "ssh" */
+    char *ssh_krund;            /* ssh.krund: krund on the hosts, "krund" */
+    int ssh_connect_timeout;    /* ssh.connect_timeout: seconds, 10 */
+    bool ssh_require_all_hosts; /* ssh.require_all_hosts: false */
+
+    /* slurm: section, the Slurm provider */
+    char *slurm_krund; /* slurm.krund: krund on the nodes, "krund" */
+    char *slurm_srun;  /* slurm.srun: "srun" */
 
     /* where the file came from, for messages; NULL if no file */
     char *source;

@@ -37,6 +37,9 @@ struct options {
     const char *kubeconfig;
     const char *context;
     bool no_stage;
+    struct arglist hosts;
+    const char *hostfile;
+    bool require_all_hosts;
 };
 
 /* How an option's argument is stored at its offset in struct options. */
@@ -84,6 +87,9 @@ static const struct option_spec option_table[] = {
     OPT ("kubeconfig", 0, KIND_STRING, kubeconfig),
     OPT ("context", 0, KIND_STRING, context),
     OPT ("no-stage", 0, KIND_FLAG, no_stage),
+    OPT ("host", 'H', KIND_LIST, hosts),
+    OPT ("hostfile", 0, KIND_STRING, hostfile),
+    OPT ("require-all-hosts", 0, KIND_FLAG, require_all_hosts),
     OPT ("stage", 0, KIND_LIST, run.stage_files),
     OPT ("quiet", 'q', KIND_FLAG, run.quiet),
     OPT ("command-file", 'f', KIND_STRING, run.command_file),
@@ -215,11 +221,35 @@ static void check_urls (const struct config *cfg)
 /* Replace *field by a copy of value, if value is set. */
 static void override (char **field, const char *value)
 {
+    char *copy;
+
     if (!value)
         return;
-    free (*field);
-    if (!(*field = strdup (value)))
+    /* Copied first: value may be *field itself (provider_implied()). */
+    if (!(copy = strdup (value)))
         die ("out of memory");
+    free (*field);
+    *field = copy;
+}
+
+/* -H and --hostfile replace the file's host list (ssh.hosts and
+ * ssh.hostfile); the -H arguments are joined as one list. */
+static void hosts_override (struct config *cfg, const struct options *o)
+{
+    size_t len = 1;
+
+    if (o->hosts.count == 0 && !o->hostfile)
+        return;
+    free (cfg->ssh_hosts);
+    free (cfg->ssh_hostfile);
+    cfg->ssh_hosts = cfg->ssh_hostfile = NULL;
+    for (int i = 0; i < o->hosts.count; i++)
+        len += strlen (o->hosts.items[i]) + 1;
+    if (o->hosts.count > 0 && !(cfg->ssh_hosts = calloc (1, len)))
+        die ("out of memory");
+    for (int i = 0; i < o->hosts.count; i++)
+        strcat (strcat (cfg->ssh_hosts, i ? "," : ""), o->hosts.items[i]);
+    override (&cfg->ssh_hostfile, o->hostfile);
 }
 
 /* The configuration: the file, then the command line, which wins. */
@@ -234,7 +264,10 @@ static struct config *load_config (const struct options *o)
         die ("%s", error.text);
     check_urls (cfg);
     override (&cfg->map_by, o->map_by);
-    override (&cfg->provider, o->provider);
+    hosts_override (cfg, o);
+    override (&cfg->provider,
+              o->provider ? o->provider
+                          : provider_implied (cfg, o->hosts.count > 0 || o->hostfile));
     override (&cfg->kube_kubeconfig, o->kubeconfig);
     override (&cfg->kube_context, o->context);
     if (o->delivery_limit)
@@ -245,6 +278,8 @@ static struct config *load_config (const struct options *o)
         cfg->local_slots = o->slots;
     if (o->no_stage)
         cfg->kube_stage = false;
+    if (o->require_all_hosts)
+        cfg->ssh_require_all_hosts = true;
     return cfg;
 }
 
@@ -287,16 +322,18 @@ static const char *parse_subcommand (int argc, char *argv[], struct options *o)
 int main (int argc, char *argv[])
 {
     struct options o = {.run.job.output_limit = DEFAULT_OUTPUT_LIMIT};
-    /* -x and --stage can occur at most argc times. */
+    /* -x, --stage and -H can occur at most argc times. */
     char **exports = calloc (argc, sizeof (char *));
     char **stage_files = calloc (argc, sizeof (char *));
+    char **hosts = calloc (argc, sizeof (char *));
     const char *sub = NULL, *action = NULL;
     int rc;
 
-    if (!exports || !stage_files)
+    if (!exports || !stage_files || !hosts)
         die ("out of memory");
     o.run.exports.items = exports;
     o.run.stage_files.items = stage_files;
+    o.hosts.items = hosts;
     int first = parse_options (argc, argv, &o);
     if (first < argc && subcommand (argv[first])) {
         sub = argv[first];
@@ -318,5 +355,6 @@ int main (int argc, char *argv[])
     config_destroy (cfg);
     free (exports);
     free (stage_files);
+    free (hosts);
     return rc;
 }

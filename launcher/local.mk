@@ -13,6 +13,8 @@ launcher_krun_SOURCES = \
 	launcher/config.c launcher/config.h \
 	launcher/yamlfile.c launcher/yamlfile.h \
 	launcher/job.c launcher/job.h \
+	launcher/spawn.c launcher/spawn.h \
+	launcher/pidfile.c launcher/pidfile.h \
 	launcher/presence.c launcher/presence.h \
 	launcher/joins.c launcher/joins.h \
 	launcher/nodefilter.c launcher/nodefilter.h \
@@ -46,7 +48,9 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/ranklist.t \
 	launcher/test/nodefilter.t \
 	launcher/test/joins.t \
-	launcher/test/handled.t
+	launcher/test/handled.t \
+	launcher/test/spawn.t \
+	launcher/test/pidfile.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
@@ -75,6 +79,10 @@ launcher_test_progress_t_SOURCES = launcher/test/progress.c launcher/progress.c
 launcher_test_progress_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_handled_t_SOURCES = launcher/test/handled.c launcher/handled.c
 launcher_test_handled_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_pidfile_t_SOURCES = launcher/test/pidfile.c launcher/pidfile.c
+launcher_test_pidfile_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_spawn_t_SOURCES = launcher/test/spawn.c launcher/spawn.c
+launcher_test_spawn_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_stagefiles_t_SOURCES = launcher/test/stagefiles.c launcher/stagefiles.c
 launcher_test_stagefiles_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_nodefilter_t_SOURCES = launcher/test/nodefilter.c launcher/nodefilter.c
@@ -84,3 +92,5 @@ launcher_test_joins_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 
 include launcher/local/local.mk
 include launcher/kubernetes/local.mk
+include launcher/ssh/local.mk
+include launcher/slurm/local.mk

@@ -4,17 +4,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "provider.h"
 
 extern const struct provider_ops local_provider_ops;
 extern const struct provider_ops kubernetes_provider_ops;
+extern const struct provider_ops ssh_provider_ops;
+extern const struct provider_ops slurm_provider_ops;
 
 /* The registry: a new provider is one line here (and its folder). */
 static const struct provider_ops *const registry[] = {
     &local_provider_ops,
     &kubernetes_provider_ops,
+    &ssh_provider_ops,
+    &slurm_provider_ops,
 };
 
 #define NPROVIDERS (sizeof (registry) / sizeof (registry[0]))
@@ -52,6 +57,19 @@ const char *provider_names (void)
                       registry[i]->name);
         }
     return names;
+}
+
+const char *provider_implied (const struct config *cfg, bool hosts_given)
+{
+    const char *job = getenv ("SLURM_JOB_ID");
+
+    if (cfg->provider_configured)
+        return cfg->provider;
+    if (hosts_given)
+        return ssh_provider_ops.name;
+    if (job && *job)
+        return slurm_provider_ops.name;
+    return cfg->provider;
 }
 
 bool provider_uses_private_broker (const char *name)
@@ -207,4 +225,21 @@ int provider_status (struct provider *p, const struct presence *presence, FILE *
 int provider_down (struct provider *p, const char *state_dir, struct krun_error *errp)
 {
     return p->ops->down ? p->ops->down (p->impl, state_dir, errp) : 0;
+}
+
+struct presence *provider_wait (const struct config *cfg,
+                                const struct provider_broker *b, struct presence *p,
+                                bool (*ready) (const struct presence *p,
+                                               const void *arg),
+                                const void *arg, bool *ready_p, struct krun_error *errp)
+{
+    int64_t deadline = clock_mono_ms () + (int64_t)cfg->start_timeout * 1000;
+
+    while (!(*ready_p = ready (p, arg)) && clock_mono_ms () < deadline) {
+        usleep (20 * 1000);
+        presence_destroy (p);
+        if (!(p = provider_query (cfg, b, errp)))
+            return NULL;
+    }
+    return p;
 }

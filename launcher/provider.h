@@ -181,6 +181,12 @@ void provider_destroy (struct provider *p);
 bool provider_known (const char *name);
 /* The registry's names for messages: "'local' or 'kubernetes'". */
 const char *provider_names (void);
+/* The provider a run uses when the command line names none: the one the
+ * configuration file names; else ssh when the command line gives hosts
+ * (-H, --hostfile: hosts_given); else slurm inside a Slurm allocation
+ * ($SLURM_JOB_ID set); else cfg->provider's default (borrowed). */
+const char *provider_implied (const struct config *cfg, bool hosts_given);
+
 /* Whether the provider called name uses the private broker. */
 bool provider_uses_private_broker (const char *name);
 
@@ -212,5 +218,14 @@ int provider_down (struct provider *p, const char *state_dir, struct krun_error 
 struct presence *provider_query (const struct config *cfg,
                                  const struct provider_broker *b,
                                  struct krun_error *errp);
+
+/* Ask again (every 20 ms) until ready (p, arg) holds or start_timeout has
+ * passed: the wait of a provider for the daemons it started.  Takes p
+ * (destroyed on failure).  Returns the last presence (caller must destroy)
+ * and sets *ready_p, or NULL with errno and errp if a query failed. */
+struct presence *provider_wait (
+    const struct config *cfg, const struct provider_broker *b, struct presence *p,
+    bool (*ready) (const struct presence *p, const void *arg), const void *arg,
+    bool *ready_p, struct krun_error *errp);
 
 #endif

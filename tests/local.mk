@@ -47,7 +47,9 @@ INTEGRATION_TESTS = \
 	tests/t0430-install.t \
 	tests/t0440-dockerignore.t \
 	$(CONTAINER_TESTS) \
-	tests/t0605-krund-secrets.t
+	tests/t0600-ssh.t \
+	tests/t0605-krund-secrets.t \
+	tests/t0610-slurm.t
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/lib tests/kube $(INTEGRATION_TESTS)
 
@@ -103,7 +105,9 @@ FAULT_TESTS = \
 	tests/t0260-hostile-input.t \
 	tests/t0262-lost-output.t \
 	tests/t0264-input-limits.t \
-	tests/t0605-krund-secrets.t
+	tests/t0600-ssh.t \
+	tests/t0605-krund-secrets.t \
+	tests/t0610-slurm.t
 check-faults:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(FAULT_TESTS)'
 .PHONY: check-faults

@@ -16,60 +16,12 @@
 #include "clock.h"
 #include "local.h"
 #include "pidfile.h"
+#include "spawn.h"
 
 /* The most daemons `krun down` stops at once, and how long it waits for
  * them (they let running tasks finish for their --grace, 10 s). */
 #define LOCAL_DAEMONS_MAX 1024
 #define DAEMON_STOP_MS 15000
-
-/* Fork a detached process (own session, not our child once started) that
- * runs argv with env additions, output appended to log.  Returns its PID
- * once it executes path (so that a record of it names path), or -1. */
-static pid_t spawn_detached (const char *path, char *const argv[],
-                             char *const env_add[], const char *log,
-                             struct krun_error *errp)
-{
-    int status, fds[2];
-    pid_t pid, detached = -1;
-
-    /* The grandchild writes its PID, and the pipe closes when it executes
-     * path (close-on-exec) or dies. */
-    if (pipe2 (fds, O_CLOEXEC) < 0 || (pid = fork ()) < 0)
-        return errprintf_errno (errp, "cannot start %s", path);
-    if (pid == 0) {
-        close (fds[0]);
-        if (setsid () < 0 || fork () != 0)
-            _exit (0);
-        pid_t self = getpid ();
-        if (write (fds[1], &self, sizeof (self)) != sizeof (self))
-            _exit (127);
-        int in = open ("/dev/null", O_RDONLY);
-        int out = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (in < 0 || out < 0 || dup2 (in, 0) < 0 || dup2 (out, 1) < 0 ||
-            dup2 (out, 2) < 0)
-            _exit (127);
-        for (int i = 0; env_add && env_add[i]; i++)
-            putenv (env_add[i]);
-        execv (path, argv);
-        dprintf (2, "cannot execute %s: %s\n", path, strerror (errno));
-        _exit (127);
-    }
-    close (fds[1]);
-    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (read (fds[0], &detached, sizeof (detached)) != sizeof (detached))
-        detached = -1;
-    /* EOF: executed (or failed to). */
-    char byte;
-    while (read (fds[0], &byte, 1) < 0 && errno == EINTR)
-        ;
-    close (fds[0]);
-    if (detached <= 0) {
-        errno = ECHILD;
-        return errprintf (errp, "cannot start %s", path);
-    }
-    return detached;
-}
 
 /* Where the record of node's daemon pid is (see pidfile.h): one file per
  * daemon, so that two krun starting one at once both leave a record. */
@@ -219,7 +171,7 @@ static int start_daemon (const struct config *cfg, const char *url,
         argv[k++] = topology_arg;
     }
     argv[k] = NULL;
-    pid_t pid = spawn_detached (krund, argv, env_add, log, errp);
+    pid_t pid = spawn_detached (krund, argv, env_add, log, NULL, 0, errp);
     free (node_arg);
     free (topology_arg);
     if (pid < 0)

@@ -4,9 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
-#include "clock.h"
 #include "local.h"
 #include "provider.h"
 
@@ -55,8 +53,9 @@ static int local_filter_nodes (void *impl, struct nodefilter *f,
 }
 
 /* True when every configured local node answers (with the slot count asked). */
-static bool local_nodes_present (const struct config *cfg, const struct presence *p)
+static bool local_nodes_present (const struct presence *p, const void *arg)
 {
+    const struct config *cfg = arg;
     char host[256];
 
     if (cfg->local_nnodes == 0) {
@@ -93,22 +92,15 @@ static struct presence *local_find_workers (void *impl, const struct provider_br
             stderr,
             "krun: started %d local worker daemon%s (idle timeout %d s; logs in %s)\n",
             started, started == 1 ? "" : "s", cfg->idle_timeout, b->state_dir);
-    int64_t deadline = clock_mono_ms () + (int64_t)cfg->start_timeout * 1000;
-    while (!local_nodes_present (cfg, p)) {
-        if (clock_mono_ms () > deadline) {
-            errno = ETIMEDOUT;
-            errprintf (errp,
-                       "the local worker daemons did not answer within %d s; see "
-                       "%s/krund-*.log",
-                       cfg->start_timeout, b->state_dir);
-            goto error;
-        }
-        usleep (20 * 1000);
-        presence_destroy (p);
-        if (!(p = provider_query (cfg, b, errp)))
-            return NULL;
-    }
-    return p;
+    bool ready;
+    if (!(p = provider_wait (cfg, b, p, local_nodes_present, cfg, &ready, errp)))
+        return NULL;
+    if (ready)
+        return p;
+    errno = ETIMEDOUT;
+    errprintf (
+        errp, "the local worker daemons did not answer within %d s; see %s/krund-*.log",
+        cfg->start_timeout, b->state_dir);
 error:
     presence_destroy (p);
     return NULL;

@@ -156,6 +156,57 @@ static void test_kubernetes_section (void)
     config_destroy (c);
 }
 
+static void test_ssh_slurm_sections (void)
+{
+    struct config *c = config_create ();
+    struct krun_error error = {{0}};
+    const char *path = testdir_write ("ssh.yaml",
+                                      "provider: ssh\n"
+                                      "ssh:\n"
+                                      "  hosts: n1:4,n2\n"
+                                      "  hostfile: ~/hosts\n"
+                                      "  ssh_command: ssh -i ~/.ssh/cluster -J gw\n"
+                                      "  krund: /opt/krun/sbin/krund\n"
+                                      "  connect_timeout: 3\n"
+                                      "  require_all_hosts: yes\n"
+                                      "slurm:\n"
+                                      "  krund: /shared/krund\n"
+                                      "  srun: /usr/local/bin/srun\n");
+
+    ok (!c->provider_configured, "no provider configured by default");
+    is_str (c->ssh_command, "ssh", "default ssh_command");
+    is_str (c->ssh_krund, "krund", "default ssh.krund");
+    is_int (c->ssh_connect_timeout, 10, "default connect_timeout");
+    ok (!c->ssh_require_all_hosts && !c->ssh_hosts && !c->ssh_hostfile,
+        "by default no hosts, and not all required");
+    is_str (c->slurm_krund, "krund", "default slurm.krund");
+    is_str (c->slurm_srun, "srun", "default slurm.srun");
+    if (!ok (config_load_file (c, path, &error) == 0,
+             "ssh and slurm sections load (%s)", error.text))
+        return;
+    is_str (c->provider, "ssh", "provider");
+    ok (c->provider_configured, "the file names the provider");
+    is_str (c->ssh_hosts, "n1:4,n2", "ssh.hosts");
+    ok (c->ssh_hostfile && c->ssh_hostfile[0] == '/' &&
+            strcmp (c->ssh_hostfile + strlen (c->ssh_hostfile) - 6, "/hosts") == 0,
+        "ssh.hostfile, ~ expanded");
+    is_str (c->ssh_command, "ssh -i ~/.ssh/cluster -J gw", "ssh.ssh_command");
+    is_str (c->ssh_krund, "/opt/krun/sbin/krund", "ssh.krund");
+    is_int (c->ssh_connect_timeout, 3, "ssh.connect_timeout");
+    ok (c->ssh_require_all_hosts, "ssh.require_all_hosts");
+    is_str (c->slurm_krund, "/shared/krund", "slurm.krund");
+    is_str (c->slurm_srun, "/usr/local/bin/srun", "slurm.srun");
+    path = testdir_write ("slurm.yaml", "provider: slurm\n");
+    ok (config_load_file (c, path, &error) == 0 && strcmp (c->provider, "slurm") == 0,
+        "provider: slurm");
+    path = testdir_write ("badprov.yaml", "provider: pbs\n");
+    ok (config_load_file (c, path, &error) < 0, "provider: pbs is refused");
+    ok (strstr (error.text,
+                "key 'provider': expected local, kubernetes, ssh or slurm, got 'pbs'"),
+        "naming every provider: %s", error.text);
+    config_destroy (c);
+}
+
 static const struct {
     const char *text;
     const char *line;
@@ -193,6 +244,11 @@ static const struct {
      ":3:", "kubernetes.tolerations[0].colour"},
     {"kubernetes:\n  image_pull_secrets: regcred\n",
      ":2:", "kubernetes.image_pull_secrets"},
+    {"ssh:\n  hosts: [a, b]\n", ":2:", "ssh.hosts"},
+    {"ssh:\n  connect_timeout: 0\n", ":2:", "ssh.connect_timeout"},
+    {"ssh:\n  user: me\n", ":2:", "ssh.user"},
+    {"slurm:\n  partition: x\n", ":2:", "slurm.partition"},
+    {"ssh: yes\n", ":1:", "ssh"},
     {"idle_timeout: [1,\n", ":", "yaml"},
     /* 33 levels: refused before libyaml loads it, naming the line. */
     {"idle_timeout: 5\nlocal: "
@@ -401,6 +457,7 @@ int main (void)
     test_bad_files ();
     test_large_files ();
     test_kubernetes_section ();
+    test_ssh_slurm_sections ();
     test_url_precedence ();
     test_load_precedence ();
     test_state_dir ();

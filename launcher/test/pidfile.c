@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "launcher/local/pidfile.h"
+#include "launcher/pidfile.h"
 #include "tests/tap.h"
 #include "tests/testdir.h"
 
