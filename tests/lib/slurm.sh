@@ -135,14 +135,7 @@ slurm_stop () {
     [ -n "${SLURM_PIDS:-}" ] || return 0
     # The slurmds and slurmctld first, munged (which they need to talk) last.
     for pid in $(echo "$SLURM_PIDS" | tr ' ' '\n' | tac); do
-        kill -TERM "$pid" 2>/dev/null || continue
-        for _ in $(seq 1 50); do
-            process_alive "$pid" || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        # Ours (the background jobs), to reap; munged forked away.
-        wait "$pid" 2>/dev/null || true
+        stop_pid "$pid"
     done
     SLURM_PIDS=
     # With task/cgroup each slurmd made slurm_NODE in each hierarchy it

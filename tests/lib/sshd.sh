@@ -118,14 +118,7 @@ EOF
 }
 
 sshd_stop () {
-    local pid=${SSHD_PID:-}
-    [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        process_alive "$pid" || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    [ -n "${SSHD_PID:-}" ] || return 0
+    stop_pid "$SSHD_PID"
     SSHD_PID=
 }

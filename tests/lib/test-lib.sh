@@ -81,10 +81,16 @@ test_start_broker () {
 # (TEST_PASSWORD) that no other process of the machine knows: a test can
 # then look for it in every process's arguments.  The broker must run.
 test_broker_user () {
+    local try
     TEST_PASSWORD=pw$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-    broker_ctl add_user "$1" "$TEST_PASSWORD" >/dev/null 2>&1 &&
-        broker_ctl set_permissions -p / "$1" ".*" ".*" ".*" >/dev/null 2>&1 ||
-        bail_out "cannot add the broker user $1"
+    # rabbitmqctl can fail while a loaded broker finishes booting: 3 tries.
+    for try in 1 2 3; do
+        broker_ctl add_user "$1" "$TEST_PASSWORD" >"$TEST_DIR/add-user.err" 2>&1 &&
+            break
+        [ "$try" = 3 ] || sleep 2
+    done
+    broker_ctl set_permissions -p / "$1" ".*" ".*" ".*" >>"$TEST_DIR/add-user.err" 2>&1 ||
+        bail_out "cannot add the broker user $1: $(tail -n 3 "$TEST_DIR/add-user.err")"
     export KRUN_AMQP_URL="amqp://$1:$TEST_PASSWORD@127.0.0.1:$BROKER_PORT/"
 }
 
@@ -135,6 +141,18 @@ process_alive () {
     state=$(awk '{ sub(/.*\) /, ""); print substr($0, 1, 1) }' "/proc/$1/stat" 2>/dev/null) ||
         return 1
     [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# Stop process $1, which this test started: SIGTERM, at most 5 s for it to
+# go, then SIGKILL; reaped if it is our child.
+stop_pid () {
+    kill -TERM "$1" 2>/dev/null || return 0
+    for _ in $(seq 1 50); do
+        process_alive "$1" || break
+        sleep 0.1
+    done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
 }
 
 # True when none of the processes whose PIDs the files DIR/* hold runs.
