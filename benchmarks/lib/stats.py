@@ -7,6 +7,16 @@
       Arithmetic on two numbers for the shell (EXPR: div, sub, ...).
   stats.py hyperfine JSON
       One "command<TAB>seconds" line per run of a hyperfine --export-json file.
+  stats.py procs PID...
+      The processes PID... and all their descendants, from /proc: count,
+      cpu_s (user + system seconds so far), rss_kb and pss_kb (summed), as
+      key=value lines.  Nothing is sampled repeatedly: one read of /proc.
+  stats.py rusage CMD...
+      Run CMD (output to this process's stdout and stderr) and print its
+      exit status, peak RSS and CPU seconds (wait4's rusage) as key=value
+      lines on file descriptor 3.  Not used for timed runs.
+  stats.py scale-data DIR
+      The medians of the scale benchmark per layout, for gnuplot.
   stats.py summary DIR
       DIR/summary.md from DIR/results.csv, meta.tsv, commands.tsv, params.txt,
       machine.txt and notes.txt.
@@ -96,6 +106,89 @@ def cmd_hyperfine(path):
             print("%s\t%.6f" % (result["command"], t))
 
 
+def proc_table():
+    """{pid: (ppid, cpu_ticks)} of every process we can read."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: split after the
+        # last ')'.
+        fields = stat[stat.rindex(")") + 2:].split()
+        table[int(name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def proc_memory(pid):
+    """(rss_kb, pss_kb) of a process, 0s when it is gone."""
+    rss = pss = 0
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def cmd_procs(roots):
+    table = proc_table()
+    children = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    seen, todo = set(), [p for p in roots if p in table]
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        todo += children.get(pid, [])
+    ticks = os.sysconf("SC_CLK_TCK")
+    rss = pss = 0
+    for pid in seen:
+        r, p = proc_memory(pid)
+        rss += r
+        pss += p
+    print("count=%d" % len(seen))
+    print("cpu_s=%.2f" % (sum(table[p][1] for p in seen) / ticks))
+    print("rss_kb=%d" % rss)
+    print("pss_kb=%d" % pss)
+
+
+def cmd_rusage(argv):
+    import subprocess
+    import time
+    t0 = time.monotonic()
+    child = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.monotonic() - t0
+    with os.fdopen(3, "w") as out:
+        out.write("status=%d\n" % os.waitstatus_to_exitcode(status))
+        out.write("elapsed_s=%.6f\n" % elapsed)
+        out.write("maxrss_kb=%d\n" % usage.ru_maxrss)
+        out.write("user_s=%.6f\n" % usage.ru_utime)
+        out.write("sys_s=%.6f\n" % usage.ru_stime)
+
+
+def cmd_scale_data(d):
+    """Per layout of the scale benchmark: layout, medians of xargs, krun
+    warm, krun cold and the cold start (all connected), for gnuplot."""
+    results, _ = read_results(d)
+    columns = ("scale-xargs", "scale", "scale-cold", "scale-connected")
+    for tool in results.get("scale", {}):
+        cells = [median_of(results, b, tool) for b in columns]
+        print("%s %s" % (tool.replace("krun ", ""),
+                         " ".join("NaN" if c is None else "%.3f" % c for c in cells)))
+
+
 # ---------------------------------------------------------------- summary
 
 def read_results(d):
@@ -183,9 +276,13 @@ def pivot_table(results, failures, members, meta):
             if not values:
                 cells.append("failed" if fails else "")
                 continue
-            cell = fmt(statistics.median(values))
+            # Counts (connections) read as integers.
+            show = fmt
+            if all(v == int(v) for v in values) and statistics.median(values) >= 10:
+                show = lambda v: "%d" % v  # noqa: E731
+            cell = show(statistics.median(values))
             if len(values) > 1:
-                cell += " (%s-%s)" % (fmt(min(values)), fmt(max(values)))
+                cell += " (%s-%s)" % (show(min(values)), show(max(values)))
             if fails:
                 cell += " +%d failed" % fails
             cells.append(cell)
@@ -294,6 +391,8 @@ def cmd_summary(d):
             if info.get("description"):
                 out += [info["description"], ""]
             out += pivot_table(results, failures, members, meta)
+            if "scale" in members and os.path.exists(os.path.join(d, "scale.png")):
+                out += ["", "![scale: median elapsed per layout](scale.png)"]
             out.append("")
             continue
         out += ["## %s" % (info.get("title") or bench), ""]
@@ -342,6 +441,12 @@ def main(argv):
         cmd_value(argv[2], argv[3], argv[4])
     elif len(argv) >= 2 and argv[1] == "hyperfine" and len(argv) == 3:
         cmd_hyperfine(argv[2])
+    elif len(argv) == 3 and argv[1] == "scale-data":
+        cmd_scale_data(argv[2])
+    elif len(argv) >= 3 and argv[1] == "procs":
+        cmd_procs([int(p) for p in argv[2:]])
+    elif len(argv) >= 3 and argv[1] == "rusage":
+        cmd_rusage(argv[2:])
     elif len(argv) >= 2 and argv[1] == "summary" and len(argv) == 3:
         cmd_summary(argv[2])
     else:
