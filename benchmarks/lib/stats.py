@@ -7,8 +7,9 @@
       Arithmetic on two numbers for the shell (EXPR: div, sub, ...).
   stats.py hyperfine JSON
       One "command<TAB>seconds" line per run of a hyperfine --export-json file.
-  stats.py procs PID...
-      The processes PID... and all their descendants, from /proc: count,
+  stats.py procs [--comm=NAME] PID...
+      The processes PID... and all their descendants (only those whose
+      command name is NAME with --comm), from /proc: count,
       cpu_s (user + system seconds so far, with the children they waited
       for), rss_kb and pss_kb (summed), as
       key=value lines.  Nothing is sampled repeatedly: one read of /proc.
@@ -123,7 +124,8 @@ def proc_table():
         fields = stat[stat.rindex(")") + 2:].split()
         # utime, stime, and cutime, cstime: the children it waited for
         # (a slot's tasks, xargs's commands) count as its own.
-        table[int(name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        table[int(name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]), comm)
     return table
 
 
@@ -142,10 +144,10 @@ def proc_memory(pid):
     return rss, pss
 
 
-def cmd_procs(roots):
+def cmd_procs(roots, comm=None):
     table = proc_table()
     children = {}
-    for pid, (ppid, _) in table.items():
+    for pid, (ppid, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)
     seen, todo = set(), [p for p in roots if p in table]
     while todo:
@@ -154,6 +156,8 @@ def cmd_procs(roots):
             continue
         seen.add(pid)
         todo += children.get(pid, [])
+    if comm:
+        seen = {p for p in seen if table[p][2] == comm}
     ticks = os.sysconf("SC_CLK_TCK")
     rss = pss = 0
     for pid in seen:
@@ -479,7 +483,10 @@ def main(argv):
     elif len(argv) == 3 and argv[1] == "scale-data":
         cmd_scale_data(argv[2])
     elif len(argv) >= 3 and argv[1] == "procs":
-        cmd_procs([int(p) for p in argv[2:]])
+        if argv[2].startswith("--comm="):
+            cmd_procs([int(p) for p in argv[3:]], argv[2][len("--comm="):])
+        else:
+            cmd_procs([int(p) for p in argv[2:]])
     elif len(argv) >= 3 and argv[1] == "rusage":
         cmd_rusage(argv[2:])
     elif len(argv) >= 2 and argv[1] == "summary" and len(argv) == 3:
