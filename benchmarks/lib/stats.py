@@ -17,6 +17,9 @@
       Run CMD (output to this process's stdout and stderr) and print its
       exit status, peak RSS and CPU seconds (wait4's rusage) as key=value
       lines on file descriptor 3.  Not used for timed runs.
+  stats.py broker-memory
+      connections_bytes= and total_bytes= from `rabbitmqctl status
+      --formatter json` on stdin.
   stats.py scale-data DIR
       The medians of the scale benchmark per layout, for gnuplot.
   stats.py summary DIR
@@ -168,6 +171,17 @@ def cmd_procs(roots, comm=None):
     print("cpu_s=%.2f" % (sum(table[p][1] for p in seen) / ticks))
     print("rss_kb=%d" % rss)
     print("pss_kb=%d" % pss)
+
+
+def cmd_broker_memory():
+    """The broker's own memory accounting (rabbitmqctl status --formatter
+    json on stdin): bytes held for connections (readers, writers, channels,
+    other) and in all."""
+    memory = json.load(sys.stdin)["memory"]
+    print("connections_bytes=%d" % sum(v for k, v in memory.items()
+                                       if k.startswith("connection_")))
+    total = memory.get("total", {})
+    print("total_bytes=%d" % (total.get("rss", 0) if isinstance(total, dict) else total))
 
 
 def cmd_rusage(argv):
@@ -383,7 +397,7 @@ def target_rows(results, params, meta):
     rss = median_of(results, "scale-broker-rss", tool)
     if rss is not None:
         add("broker memory per slot reported (16 × 128)",
-            "%s KiB per slot (RSS %s MiB with 2,048 slots connected)" % (
+            "%s KiB per connection (beam.smp RSS %s MiB with 2,048 slots connected)" % (
                 fmt(per_slot) if per_slot is not None else "?", fmt(rss)), True)
     return rows
 
@@ -480,6 +494,8 @@ def main(argv):
         cmd_value(argv[2], argv[3], argv[4])
     elif len(argv) >= 2 and argv[1] == "hyperfine" and len(argv) == 3:
         cmd_hyperfine(argv[2])
+    elif len(argv) == 2 and argv[1] == "broker-memory":
+        cmd_broker_memory()
     elif len(argv) == 3 and argv[1] == "scale-data":
         cmd_scale_data(argv[2])
     elif len(argv) >= 3 and argv[1] == "procs":
