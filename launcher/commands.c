@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "die.h"
 #include "jobqueues.h"
@@ -10,6 +11,7 @@
 #include "presence.h"
 #include "provider.h"
 #include "session.h"
+#include "statusjson.h"
 
 /* The broker side for a subcommand: presence answers to a queue of their
  * own. */
@@ -22,11 +24,31 @@ static struct provider_broker broker_of (struct transport *t, const char *url,
         .t = t, .url = url, .pool = pool, .key = key, .state_dir = state_dir};
 }
 
+/* krun status --json (statusjson.h); p and q NULL: nothing runs. */
+static void print_status_json (const struct presence *p, const struct jobqueues *q)
+{
+    struct statusjson *s = statusjson_create ();
+    int64_t now = clock_wall_us ();
+    char *text;
+
+    for (int i = 0; s && p && i < presence_count (p); i++)
+        if (statusjson_add_node (s, presence_node (p, i), now) < 0)
+            die ("out of memory");
+    for (int i = 0; s && q && i < jobqueues_count (q); i++)
+        if (statusjson_add_job (s, jobqueues_job (q, i)) < 0)
+            die ("out of memory");
+    if (!s || !(text = statusjson_text (s)))
+        die ("out of memory");
+    fputs (text, stdout);
+    free (text);
+    statusjson_destroy (s);
+}
+
 /* Status when the broker answers: the provider's view of who answered, and
  * the running jobs' queues. */
 static void status_with_broker (const struct config *cfg, struct provider *prov,
                                 struct transport *t, const struct pool *pool,
-                                const struct sign_key *key)
+                                const struct sign_key *key, bool json)
 {
     struct krun_error error;
     struct provider_broker b = broker_of (t, NULL, pool, key, NULL);
@@ -35,16 +57,19 @@ static void status_with_broker (const struct config *cfg, struct provider *prov,
 
     if (!p)
         die ("%s", error.text);
-    if (provider_status (prov, p, stdout, &error) < 0)
+    if (!json && provider_status (prov, p, stdout, &error) < 0)
         fatal (error.text);
     if (!(q = jobqueues_query (t, p, &error)))
         fatal (error.text);
-    jobqueues_print (q, stdout);
+    if (json)
+        print_status_json (p, q);
+    else
+        jobqueues_print (q, stdout);
     jobqueues_destroy (q);
     presence_destroy (p);
 }
 
-int commands_status (const struct config *cfg)
+int commands_status (const struct config *cfg, bool json)
 {
     struct krun_error error;
     char *state_dir = config_state_dir (cfg, &error);
@@ -59,6 +84,11 @@ int commands_status (const struct config *cfg)
         die ("%s", error.text);
     if (!url && errno != ESRCH)
         fatal (error.text);
+    if (!url && json) {
+        print_status_json (NULL, NULL);
+        free (state_dir);
+        return 0;
+    }
     if (!url) {
         /* Without its broker nothing of the private setup can run. */
         printf (
@@ -74,7 +104,7 @@ int commands_status (const struct config *cfg)
     session_pool (prov, key, &pool);
     free (state_dir);
     if ((t = transport_connect (url, cfg->amqp_cacert, 0, &error))) {
-        status_with_broker (cfg, prov, t, &pool, key);
+        status_with_broker (cfg, prov, t, &pool, key, json);
     } else {
         /* A provider may list its workers without the broker (the default
          * has nothing to show then: ENOTCONN). */

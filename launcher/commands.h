@@ -13,7 +13,7 @@
 #include "config.h"
 
 int commands_up (const struct config *cfg, bool quiet);
-int commands_status (const struct config *cfg);
+int commands_status (const struct config *cfg, bool json);
 int commands_down (const struct config *cfg);
 int commands_broker_start (const struct config *cfg, bool quiet);
 int commands_broker_stop (const struct config *cfg);

@@ -211,11 +211,14 @@ static int set_value (struct loader *l, struct config *c, const struct key *k,
     switch (k->kind) {
         case VALUE_INT: {
             int *field = (int *)((char *)c + k->offset);
-            if (parseint_int (s, k->min, k->max, field) < 0)
+            if (parseint_int (s, k->min, k->max, field) == 0)
+                return 0;
+            if (k->max == INT_MAX)
                 return load_error (l, value, keypath,
-                                   "expected an integer %s%ld, got '%s'",
-                                   k->max == INT_MAX ? ">= " : "in ", k->min, s);
-            return 0;
+                                   "expected an integer >= %ld, got '%s'", k->min, s);
+            return load_error (l, value, keypath,
+                               "expected an integer in %ld..%ld, got '%s'", k->min,
+                               k->max, s);
         }
         case VALUE_BOOL: {
             bool *field = (bool *)((char *)c + k->offset);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 
 #include "clock.h"
 #include "exitstatus.h"
+#include "failures.h"
+#include "halt.h"
 #include "fdio.h"
 #include "handled.h"
 #include "job.h"
@@ -17,6 +20,7 @@
 #include "joblog.h"
 #include "outputlines.h"
 #include "protocol.h"
+#include "rankdata.h"
 #include "sign.h"
 #include "rankfiles.h"
 #include "rankresult.h"
@@ -39,13 +43,24 @@
 #define LINE_HOLD_MAX (1024 * 1024)
 
 /* Where a rank's output or result may fail to be written. */
-enum lost_kind { LOST_STDOUT, LOST_STDERR, LOST_OUTPUT_DIR, LOST_RESULTS, LOST_KINDS };
-static const char *const lost_what[LOST_KINDS] = {
-    "output to stdout",
-    "output to stderr",
-    "output to --output-dir",
-    "result to --results",
+enum lost_kind {
+    LOST_STDOUT,
+    LOST_STDERR,
+    LOST_OUTPUT_DIR,
+    LOST_RESULTS,
+    LOST_CUT,
+    LOST_KINDS
 };
+static const char *const lost_what[LOST_KINDS] = {
+    "the output to stdout failed",
+    "the output to stderr failed",
+    "the output to --output-dir failed",
+    "the result to --results failed",
+    "the output was cut at --output-limit (the rest dropped)",
+};
+/* Failed ranks said one line each up to this many; the summary at the end
+ * names them all. */
+#define FAILURE_LINES_MAX 20
 /* Unacked results a durable job's launcher may hold. */
 #define RESULTS_PREFETCH 256
 /* How long to wait for the broker to confirm a task published again. */
@@ -65,6 +80,8 @@ struct rank {
     int retries;                 /* --retries used */
     bool resumed;                /* succeeded in the run --resume named: not run */
     bool output_file_started[3]; /* --output-dir: this job truncated it already */
+    long long received;          /* bytes of output forwarded (the joblog's Receive) */
+    int received_attempt;        /* the attempt received counts */
 };
 
 struct job {
@@ -97,7 +114,17 @@ struct job {
      * made at the first; renewer_failed once it could not be made. */
     struct transport *renewer;
     bool renewer_failed;
-    struct joins *joins;      /* which nodes confirmed, refused, were dropped */
+    struct joins *joins;       /* which nodes confirmed, refused, were dropped */
+    struct failures *failures; /* the ranks that failed, for their lines and summary */
+    bool stdout_closed;        /* writing to stdout failed with EPIPE: cancel */
+    int resumed;               /* ranks --resume found done (counted in done) */
+    int published;             /* ranks published at least once */
+    int next_rank;             /* the next rank to publish for the first time */
+    /* --halt: HALT_NEVER, or how the job stops now that its condition is
+     * met; outstanding: with soon, the ranks still to come once the queued
+     * ones are purged (-1 until purged). */
+    enum halt_when halt;
+    int outstanding;
     struct cpumap *remap;     /* the map without them, once a node was lost */
     int64_t check_at_ms;      /* next look at the task queue's consumers */
     int64_t joins_at_ms;      /* next look at the nodes that did not answer */
@@ -118,6 +145,40 @@ static int make_job_id (char *buf, size_t size)
     return 0;
 }
 
+/* The slots the job runs on (cpumap_select()), ascending; with -c N only
+ * the first slot of each group of N of a node: it gives its rank the
+ * group's cores (the slot's job_cpus()).  Returns the count and the
+ * malloc'd ids in *slotsp (caller must free), or -1. */
+static int select_slots (const struct job *j, int **slotsp)
+{
+    int n = j->opts->cpus_per_rank, *grouped_slots = NULL, count;
+    struct cpumap *grouped;
+
+    if (n <= 1)
+        return cpumap_select (j->map, j->opts->size, j->opts->map_by, slotsp, NULL);
+    if (!(grouped = cpumap_create ()))
+        return -1;
+    for (int i = 0; i < cpumap_node_count (j->map); i++)
+        if (cpumap_node_slots (j->map, i) / n > 0 &&
+            cpumap_add_node (grouped, cpumap_node_name (j->map, i),
+                             cpumap_node_slots (j->map, i) / n, NULL, NULL) < 0) {
+            cpumap_destroy (grouped);
+            return -1;
+        }
+    count =
+        cpumap_select (grouped, j->opts->size, j->opts->map_by, &grouped_slots, NULL);
+    for (int k = 0; k < count; k++) {
+        const char *name =
+            cpumap_node_name (grouped, cpumap_slot_node (grouped, grouped_slots[k]));
+        grouped_slots[k] =
+            cpumap_node_first_slot (j->map, cpumap_node_index (j->map, name)) +
+            cpumap_slot_local (grouped, grouped_slots[k]) * n;
+    }
+    cpumap_destroy (grouped);
+    *slotsp = grouped_slots;
+    return count;
+}
+
 /* The announcement's node table: every node of the map, with the local slots
  * cpumap_select() chose. */
 static struct protocol_node *announce_nodes (const struct job *j, int *nnodes)
@@ -129,8 +190,7 @@ static struct protocol_node *announce_nodes (const struct job *j, int *nnodes)
 
     if (!nodes)
         return NULL;
-    if ((count = cpumap_select (j->map, j->opts->size, j->opts->map_by, &slots, NULL)) <
-        0)
+    if ((count = select_slots (j, &slots)) < 0)
         goto error;
     for (int i = 0; i < nn; i++) {
         nodes[i].name_out = cpumap_node_name (j->map, i);
@@ -181,6 +241,23 @@ static int encode_announce (struct job *j, struct krun_error *errp)
     a->staged_files = o->staged_files;
     a->staged_sha256 = o->staged_sha256;
     a->staged_cwd = o->staged_cwd;
+    a->env_exact = o->env_exact;
+    a->cpus_per_rank = o->cpus_per_rank > 1 ? o->cpus_per_rank : 0;
+    a->bind_none = o->bind_none;
+    char limits[INHERIT_MAX_LIMITS][64], *limit_texts[INHERIT_MAX_LIMITS];
+    if (o->inherit) {
+        a->has_umask = o->inherit->umask >= 0;
+        a->umask = o->inherit->umask;
+        a->has_nice = o->inherit->nice != INHERIT_NICE_KEEP;
+        a->nice = o->inherit->nice;
+        for (int i = 0; i < o->inherit->nlimits; i++) {
+            inherit_limit_format (&o->inherit->limits[i], limits[i],
+                                  sizeof (limits[i]));
+            limit_texts[i] = limits[i];
+        }
+        a->nlimits = o->inherit->nlimits;
+        a->limits = limit_texts;
+    }
     if (!(a->nodes = announce_nodes (j, &a->nnodes)))
         return errprintf_errno (errp, "job %s: cannot build the slot map", j->id);
     j->announce = protocol_encode (&msg, &j->announce_len, errp);
@@ -193,7 +270,7 @@ static int encode_announce (struct job *j, struct krun_error *errp)
 static void report_map (const struct job *j)
 {
     int *slots = NULL;
-    int count = cpumap_select (j->map, j->opts->size, j->opts->map_by, &slots, NULL);
+    int count = select_slots (j, &slots);
 
     fprintf (stderr, "krun: job %s: %d ranks on %d of %d slots (%d nodes, map-by %s)\n",
              j->id, j->opts->size, count, cpumap_slot_count (j->map),
@@ -299,26 +376,74 @@ static int expect_joins (struct job *j, struct krun_error *errp)
     return rc;
 }
 
-static int publish_tasks (struct job *j, struct krun_error *errp)
+/* Ranks published and not done yet. */
+static int in_flight (const struct job *j)
 {
-    int published = 0;
+    return j->published - (j->done - j->resumed);
+}
 
-    for (int rank = 0; rank < j->opts->size; rank++) {
+/* Publish the ranks not published yet, as many as -j allows in flight
+ * (all of them without -j), and wait for the broker's confirms.  Returns
+ * how many were published, or -1 with errp. */
+static int top_up (struct job *j, struct krun_error *errp)
+{
+    int max = j->opts->max_running, published = 0;
+
+    while (j->halt == HALT_NEVER && j->next_rank < j->opts->size &&
+           (max <= 0 || in_flight (j) < max)) {
+        int rank = j->next_rank++;
         if (j->ranks[rank].resumed)
             continue;
         if (publish_task (j, rank, 1, errp) < 0)
             return -1;
+        j->published++;
         published++;
     }
-    if (published == 0)
-        return 0; /* --resume: nothing left to run */
+    if (published > 0 &&
+        transport_wait_confirms (j->t, TRANSPORT_CONFIRM_TIMEOUT_MS, errp) < 0)
+        return -1;
+    return published;
+}
+
+static int publish_tasks (struct job *j, struct krun_error *errp)
+{
+    int published = top_up (j, errp);
+
+    if (published <= 0)
+        return published; /* --resume: nothing left to run */
     /* Every task is safely queued before any slot hears of the job, so an
-     * empty queue always means the job is drained. */
-    if (transport_wait_confirms (j->t, TRANSPORT_CONFIRM_TIMEOUT_MS, errp) < 0 ||
-        publish_signed (j, j->opts->pool->control, "", "announce", 0,
+     * empty queue always means the job is drained (with -j: until the
+     * launcher publishes the next ranks). */
+    if (publish_signed (j, j->opts->pool->control, "", "announce", 0,
                         SIGN_CONTROL_TTL_US, j->announce, j->announce_len, errp) < 0)
         return -1;
     return expect_joins (j, errp);
+}
+
+/* --halt's condition is met: with now, the main loop cancels the job; with
+ * soon, the queued ranks are taken back (purged) and the running ones
+ * finish.  Returns 0, or -1 with errp if the broker failed. */
+static int halt_job (struct job *j, struct krun_error *errp)
+{
+    char policy[64];
+    int purged;
+
+    halt_format (&j->opts->halt, policy, sizeof (policy));
+    progress_erase (j->opts->progress);
+    if (j->halt == HALT_NOW) {
+        fprintf (stderr, "krun: --halt %s: cancelling the %d ranks not done\n", policy,
+                 j->opts->size - j->done);
+        return 0;
+    }
+    if ((purged = transport_purge_queue (j->t, j->task_queue, errp)) < 0)
+        return -1;
+    j->outstanding = in_flight (j) - purged;
+    if (j->outstanding < 0)
+        j->outstanding = 0;
+    fprintf (stderr,
+             "krun: --halt %s: starting no more ranks, waiting for the %d running\n",
+             policy, j->outstanding);
+    return 0;
 }
 
 static int publish_control (struct job *j, enum protocol_type type,
@@ -346,9 +471,8 @@ static void note_lost (struct job *j, enum lost_kind kind, int rank, const char 
     if (!j->lost[kind] && !(j->lost[kind] = ranklist_create (j->opts->size)))
         return;
     if (ranklist_add (j->lost[kind], rank) == 1 && ranklist_count (j->lost[kind]) == 1)
-        fprintf (stderr,
-                 "krun: rank %d: %s (ranks whose %s fails are listed at the end)\n",
-                 rank, why, lost_what[kind]);
+        fprintf (stderr, "krun: rank %d: %s (all such ranks are listed at the end)\n",
+                 rank, why);
 }
 
 /* Write rank's bytes to krun's stdout or stderr as they are. */
@@ -357,9 +481,17 @@ static void write_stream (void *arg, int rank, int stream, const char *data, siz
     struct job *j = arg;
     char why[160];
 
+    if (j->stdout_closed && stream == 1)
+        return;
     progress_erase (j->opts->progress);
     if (fdio_write_all (stream, data, len) == 0)
         return;
+    /* The reader went (krun ... | head -1): the job is cancelled, as a
+     * shell pipeline's writer dies of SIGPIPE. */
+    if (stream == 1 && errno == EPIPE) {
+        j->stdout_closed = true;
+        return;
+    }
     snprintf (why, sizeof (why), "cannot write its output to %s: %s",
               stream == 2 ? "stderr" : "stdout", strerror (errno));
     note_lost (j, stream == 2 ? LOST_STDERR : LOST_STDOUT, rank, why);
@@ -373,34 +505,87 @@ static void lost_stream (void *arg, int rank, int stream, const char *why)
     note_lost (j, stream == 2 ? LOST_STDERR : LOST_STDOUT, rank, why);
 }
 
-/* --output-dir: rank's stream goes to DIR/<rank>.out or .err, which the
- * first write of this job truncates. */
+/* --output-dir (or --results without it): rank's stream goes to
+ * DIR/<rank>.out or .err, which the first write of this job truncates. */
 static void write_output_file (struct job *j, int rank, int stream, const char *data,
                                size_t len)
 {
     struct rank *r = &j->ranks[rank];
+    const char *dir = j->opts->output_dir ? j->opts->output_dir : j->opts->results_dir;
     struct krun_error error;
     char name[32];
 
     snprintf (name, sizeof (name), "%d.%s", rank, stream == 2 ? "err" : "out");
-    if (rankfiles_write (j->opts->output_dir, name, data, len,
-                         r->output_file_started[stream], &error) < 0)
-        note_lost (j, LOST_OUTPUT_DIR, rank, error.text);
+    if (rankfiles_write (dir, name, data, len, r->output_file_started[stream], &error) <
+        0)
+        note_lost (j, j->opts->output_dir ? LOST_OUTPUT_DIR : LOST_RESULTS, rank,
+                   error.text);
     r->output_file_started[stream] = true;
+}
+
+/* --results of a rank: its krun_result() bytes in DIR/<rank>; a task that
+ * returns none (it does not use libkrun) has its output there instead,
+ * DIR/<rank>.out and .err, as parallel's --results keeps it. */
+static void write_results (struct job *j, const struct protocol_result *res)
+{
+    struct rank *r = &j->ranks[res->rank];
+    struct krun_error error;
+    char name[32];
+
+    if (!res->data) {
+        for (int stream = 1; stream <= 2 && !j->opts->output_dir; stream++)
+            if (!r->output_file_started[stream])
+                write_output_file (j, res->rank, stream, "", 0);
+        return;
+    }
+    snprintf (name, sizeof (name), "%d", res->rank);
+    if (rankfiles_write (j->opts->results_dir, name, res->data, res->data_len, false,
+                         &error) < 0)
+        note_lost (j, LOST_RESULTS, res->rank, error.text);
+    /* The result is what it returned: its output is not kept beside it. */
+    for (int stream = 1; stream <= 2 && !j->opts->output_dir; stream++) {
+        if (!r->output_file_started[stream])
+            continue;
+        char path[PATH_MAX];
+        snprintf (path, sizeof (path), "%s/%d.%s", j->opts->results_dir, res->rank,
+                  stream == 2 ? "err" : "out");
+        unlink (path);
+        r->output_file_started[stream] = false;
+    }
 }
 
 /* Output goes out in whole lines (outputlines.h).  With --output-dir each
  * rank has files of its own: the bytes go as they come. */
 static void handle_output (struct job *j, const struct protocol_output *o)
 {
-    const struct rank *r = &j->ranks[o->rank];
+    struct rank *r = &j->ranks[o->rank];
 
     if (r->done || o->stream < 1 || o->stream > 2)
         return;
-    if (j->opts->output_dir)
+    /* The output of one attempt counts (a retried rank starts again). */
+    if (o->attempt > r->received_attempt) {
+        r->received_attempt = o->attempt;
+        r->received = 0;
+    }
+    r->received += o->len;
+    /* A slot forwards output_limit bytes, then its marker: more means the
+     * rest was dropped.  Said, and the exit status says it too. */
+    if (j->opts->output_limit > 0 && r->received > j->opts->output_limit) {
+        char why[160];
+        snprintf (why, sizeof (why), "output cut at %d bytes (--output-limit)",
+                  j->opts->output_limit);
+        progress_erase (j->opts->progress);
+        note_lost (j, LOST_CUT, o->rank, why);
+    }
+    if (j->opts->output_dir) {
         write_output_file (j, o->rank, o->stream, o->data, o->len);
-    else
-        outputlines_add (j->lines, o->rank, o->stream, o->data, o->len);
+        return;
+    }
+    /* --results: kept in case the task returns no result (write_results()),
+     * and shown as usual. */
+    if (j->opts->results_dir)
+        write_output_file (j, o->rank, o->stream, o->data, o->len);
+    outputlines_add (j->lines, o->rank, o->stream, o->data, o->len);
 }
 
 /* The ranks whose output or result could not be written, named by kind.
@@ -412,29 +597,72 @@ static bool report_lost (struct job *j)
     for (int kind = 0; kind < LOST_KINDS; kind++) {
         int n = j->lost[kind] ? ranklist_count (j->lost[kind]) : 0;
         if (n > 0)
-            fprintf (stderr, "krun: the %s failed for %d rank%s: %s\n", lost_what[kind],
-                     n, n == 1 ? "" : "s",
+            fprintf (stderr, "krun: %s for %d rank%s: %s\n", lost_what[kind], n,
+                     n == 1 ? "" : "s",
                      ranklist_format (j->lost[kind], ranks, sizeof (ranks)));
     }
     return j->lost_any;
 }
 
+/* "krun: 3 of 225 ranks failed: 7, 19, 204", if any failed. */
+static void report_failures (struct job *j)
+{
+    char summary[600];
+
+    if (failures_count (j->failures) > 0)
+        fprintf (stderr, "krun: %s\n",
+                 failures_summary (j->failures, summary, sizeof (summary)));
+}
+
+/* The rank's command as the joblog names it: its line of -f, else the
+ * program and its arguments, placeholders replaced as the slot replaces
+ * them.  Returns a malloc'd string (caller must free), or NULL with errno
+ * (the joblog then says "-"). */
+static char *rank_command (const struct job *j, int rank)
+{
+    const struct job_options *o = j->opts;
+    const char *input = NULL;
+    size_t input_len = 0, len;
+    char *line;
+
+    if (o->inputs)
+        input = inputs_get (o->inputs, rank, &input_len);
+    if (o->commands)
+        return rankdata_expand (inputs_get (o->commands, rank, &len), rank, o->size,
+                                input, input_len);
+    char **argv =
+        rankdata_argv (o->argv, o->argc, NULL, 0, rank, o->size, input, input_len);
+    line = argv ? joblog_command_line (argv) : NULL;
+    rankdata_argv_free (argv);
+    return line;
+}
+
 static void log_result (struct job *j, const struct rank *r)
 {
     struct krun_error error;
+    const struct protocol_result *res = &r->result;
+    size_t sent = 0;
     struct joblog_entry e = {
-        .rank = r->result.rank,
-        .node = r->result.node,
-        .slot = r->result.slot,
-        .attempts = r->result.attempt,
-        .status = rankresult_status_name (&r->result),
-        .exit = r->status,
-        .start_us = r->result.start_us,
-        .end_us = r->result.end_us,
+        .rank = res->rank,
+        .node = res->node,
+        .start_us = res->start_us,
+        .end_us = res->end_us,
+        .received = r->received,
+        /* parallel's: a killed task has Exitval 0 and its Signal. */
+        .exitval = res->status == PROTOCOL_SIGNALED ? 0 : r->status,
+        .signal = res->status == PROTOCOL_SIGNALED ? res->code : 0,
     };
 
-    if (j->joblog && joblog_write (j->joblog, &e, &error) < 0)
+    if (!j->joblog)
+        return;
+    if (j->opts->inputs)
+        inputs_get (j->opts->inputs, res->rank, &sent);
+    e.sent = (long long)sent;
+    char *command = rank_command (j, res->rank);
+    e.command = command;
+    if (joblog_write (j->joblog, &e, &error) < 0)
         fprintf (stderr, "krun: %s\n", error.text);
+    free (command);
 }
 
 /* --retries: run a rank that ended non-zero again, as attempt + 1.  Returns
@@ -443,7 +671,7 @@ static bool retry (struct job *j, struct rank *r, const struct protocol_result *
 {
     struct krun_error error;
 
-    if (!rankresult_retry (res, r->retries, j->opts->retries))
+    if (j->halt != HALT_NEVER || !rankresult_retry (res, r->retries, j->opts->retries))
         return false;
     if (publish_task (j, res->rank, res->attempt + 1, &error) < 0 ||
         transport_wait_confirms (j->t, TRANSPORT_CONFIRM_TIMEOUT_MS, &error) < 0) {
@@ -476,14 +704,8 @@ static void handle_result (struct job *j, struct protocol_result *res)
     outputlines_flush (j->lines, res->rank);
     if (retry (j, r, res))
         return;
-    if (j->opts->results_dir && res->data) {
-        struct krun_error error;
-        char name[16];
-        snprintf (name, sizeof (name), "%d", res->rank);
-        if (rankfiles_write (j->opts->results_dir, name, res->data, res->data_len,
-                             false, &error) < 0)
-            note_lost (j, LOST_RESULTS, res->rank, error.text);
-    }
+    if (j->opts->results_dir)
+        write_results (j, res);
     /* Every finished rank has its two files, empty ones included. */
     for (int stream = 1; stream <= 2 && j->opts->output_dir; stream++)
         if (!r->output_file_started[stream])
@@ -500,12 +722,26 @@ static void handle_result (struct job *j, struct protocol_result *res)
     if (rankresult_rerun (&r->result, r->retries))
         j->reruns++;
     log_result (j, r);
-    if (r->result.status == PROTOCOL_FAILED)
-        fprintf (stderr, "krun: rank %d failed on node %s: %s\n", r->result.rank,
-                 r->result.node, r->result.error ? r->result.error : "unknown error");
-    else if (r->result.status == PROTOCOL_SIGNALED)
-        fprintf (stderr, "krun: rank %d killed by signal %d on node %s\n",
-                 r->result.rank, r->result.code, r->result.node);
+    if (failures_is_failure (r->result.status, r->result.code) &&
+        failures_add (j->failures, r->result.rank) == 1) {
+        int n = failures_count (j->failures);
+        char line[600];
+        progress_erase (j->opts->progress);
+        outputlines_end_terminal (j->lines);
+        if (n <= FAILURE_LINES_MAX)
+            fprintf (
+                stderr, "krun: %s\n",
+                failures_rank_line (r->result.rank, r->result.node, r->result.status,
+                                    r->result.code, r->result.error, r->result.attempt,
+                                    line, sizeof (line)));
+        if (n == FAILURE_LINES_MAX && j->opts->size > FAILURE_LINES_MAX)
+            fprintf (stderr, "krun: (more failed ranks are named at the end)\n");
+    }
+    if (j->outstanding > 0)
+        j->outstanding--;
+    if (j->halt == HALT_NEVER)
+        j->halt = halt_check (&j->opts->halt, j->opts->size, j->done - j->resumed,
+                              failures_count (j->failures));
     /* The binding the slot reports having, not the planned core. */
     if (j->opts->report_bindings) {
         char where[300] = "unbound";
@@ -594,6 +830,12 @@ static int handle_redelivered (struct job *j, const struct protocol_task *task,
      * (--retries, or an earlier copy of this redelivery). */
     if (r->done || task->attempt < r->published_attempt)
         return 0;
+    /* --halt soon: a rank whose slot died is not started again. */
+    if (j->halt != HALT_NEVER) {
+        if (j->outstanding > 0)
+            j->outstanding--;
+        return 0;
+    }
     if (attempt > j->opts->delivery_limit) {
         char why[128];
         snprintf (why, sizeof (why),
@@ -745,6 +987,7 @@ void job_destroy (struct job *j)
     free (j->announce);
     joins_destroy (j->joins);
     outputlines_destroy (j->lines);
+    failures_destroy (j->failures);
     cpumap_destroy (j->remap);
     joblog_close (j->joblog, NULL);
     transport_destroy (j->renewer);
@@ -796,6 +1039,7 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
     }
     j->t = t;
     j->opts = opts;
+    j->outstanding = -1;
     j->started_known = opts->durable || opts->progress;
     if (opts->durable && !(j->handled = handled_create ())) {
         errprintf_errno (errp, "cannot create a job");
@@ -807,12 +1051,15 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
     }
     struct outputlines_sink sink = {write_stream, lost_stream, j};
     if (!(j->joins = joins_create ()) ||
+        !(j->failures = failures_create (opts->size)) ||
         !(j->ranks = calloc (opts->size, sizeof (*j->ranks))) ||
         !(j->lines = outputlines_create (opts->size, opts->tag_output, LINE_HOLD_MAX,
                                          &sink))) {
         errprintf_errno (errp, "job %s: cannot allocate %d ranks", j->id, opts->size);
         goto error;
     }
+    outputlines_set_terminal (j->lines, 1, isatty (1));
+    outputlines_set_terminal (j->lines, 2, isatty (2));
     protocol_task_queue (j->id, j->task_queue, sizeof (j->task_queue));
     protocol_results_queue (j->id, j->results_queue, sizeof (j->results_queue));
     if (declare_results_queue (j, errp) < 0)
@@ -841,20 +1088,41 @@ static int open_joblog (struct job *j, struct krun_error *errp)
     const struct job_options *o = j->opts;
 
     if (o->resume) {
-        bool *succeeded = calloc (o->size, sizeof (*succeeded));
-        int n = succeeded ? joblog_read_successes (o->resume, o->size, succeeded, errp)
-                          : errprintf_errno (errp, "job %s", j->id);
-        for (int rank = 0; n > 0 && rank < o->size; rank++) {
-            if (!succeeded[rank])
+        struct joblog_history *h = joblog_read (o->resume, o->size, errp);
+        if (!h)
+            return -1;
+        struct ranklist *changed = ranklist_create (o->size);
+        for (int rank = 0; rank < o->size; rank++) {
+            if (changed) {
+                char *command = rank_command (j, rank);
+                if (joblog_history_command_changed (h, rank, command))
+                    ranklist_add (changed, rank);
+                free (command);
+            }
+            if (!joblog_history_succeeded (h, rank))
                 continue;
             j->ranks[rank].done = j->ranks[rank].resumed = true;
             j->done++;
+            j->resumed++;
         }
-        free (succeeded);
-        if (n < 0)
-            return -1;
-        fprintf (stderr, "krun: resuming from %s: %d of %d ranks succeeded before\n",
-                 o->resume, n, o->size);
+        if (!joblog_history_found (h))
+            fprintf (stderr, "krun: no joblog %s yet: every rank runs\n", o->resume);
+        else
+            fprintf (stderr,
+                     "krun: resuming from %s: %d of %d ranks succeeded before\n",
+                     o->resume, joblog_history_successes (h), o->size);
+        /* A command file with a line added or removed shifts the ranks:
+         * the joblog's successes may belong to other commands now. */
+        if (changed && ranklist_count (changed) > 0) {
+            char ranks[256];
+            fprintf (stderr,
+                     "krun: warning: the command of %d rank%s differs from the one in "
+                     "%s (was the command file changed?): %s\n",
+                     ranklist_count (changed), ranklist_count (changed) == 1 ? "" : "s",
+                     o->resume, ranklist_format (changed, ranks, sizeof (ranks)));
+        }
+        ranklist_destroy (changed);
+        joblog_history_destroy (h);
     }
     if (o->joblog) {
         bool same = o->resume && strcmp (o->resume, o->joblog) == 0;
@@ -1252,9 +1520,15 @@ static int job_end (struct job *j, struct krun_error *errp)
 {
     const struct job_options *opts = j->opts;
 
+    outputlines_end_terminal (j->lines);
     if (opts->progress)
         progress_finish (opts->progress, clock_mono_ms ());
-    job_finish (j, PROTOCOL_END);
+    job_finish (j, j->halt == HALT_NOW ? PROTOCOL_CANCEL : PROTOCOL_END);
+    if (j->stdout_closed)
+        return 128 + SIGPIPE;
+    /* parallel: a run halted by success=N succeeded. */
+    if (j->halt != HALT_NEVER && opts->halt.why == HALT_SUCCESS)
+        j->exit_status = 0;
     if (j->reruns > 0)
         fprintf (stderr, "krun: %d ranks were rerun after a failure of their slot\n",
                  j->reruns);
@@ -1263,6 +1537,7 @@ static int job_end (struct job *j, struct krun_error *errp)
                  j->retried);
     if (opts->timeline && write_timeline (j, errp) < 0)
         fprintf (stderr, "krun: %s\n", errp ? errp->text : "cannot write timeline");
+    report_failures (j);
     /* Output or results lost: never a success, whatever the ranks said. */
     if (report_lost (j))
         j->exit_status = exitstatus_fold (j->exit_status, EXITSTATUS_WRITE_FAILED);
@@ -1274,6 +1549,7 @@ int job_run (struct job *j, const struct cpumap *map, const struct presence *p,
 {
     const struct job_options *opts = j->opts;
     struct transport_message m;
+    bool halted = false;
     int rc;
 
     j->map = map;
@@ -1306,9 +1582,22 @@ int job_run (struct job *j, const struct cpumap *map, const struct presence *p,
         }
         if (check_joins (j, errp) < 0 || check_stall (j, errp) < 0)
             goto error;
+        if (j->stdout_closed) {
+            job_finish (j, PROTOCOL_CANCEL);
+            progress_erase (opts->progress);
+            return 128 + SIGPIPE;
+        }
+        if (j->halt != HALT_NEVER && !halted) {
+            halted = true;
+            if (halt_job (j, errp) < 0)
+                goto error;
+        }
+        if (j->halt == HALT_NOW || (j->halt == HALT_SOON && j->outstanding == 0))
+            break;
         if (opts->cancel && *opts->cancel) {
             job_finish (j, PROTOCOL_CANCEL);
             progress_erase (opts->progress);
+            outputlines_end_terminal (j->lines);
             fprintf (stderr, "krun: job %s cancelled, %d of %d ranks done\n", j->id,
                      j->done, opts->size);
             report_lost (j);
@@ -1335,8 +1624,12 @@ int job_run (struct job *j, const struct cpumap *map, const struct presence *p,
             queue_gone (j, "results", j->results_queue, errp);
             goto error;
         }
-        /* Not over a long line still being written (see handle_output()). */
-        if (opts->progress && !outputlines_midline (j->lines))
+        /* -j: the next ranks as the running ones end. */
+        if (opts->max_running > 0 && top_up (j, errp) < 0 && recover (j, errp) < 0)
+            goto error;
+        /* Not over a line left open on the terminal (outputlines.h); one
+         * going to a pipe or file is no obstacle. */
+        if (opts->progress && !outputlines_terminal_midline (j->lines))
             progress_draw (opts->progress, clock_mono_ms (), false);
     }
     return job_end (j, errp);

@@ -13,6 +13,8 @@
 
 #include "cpumap.h"
 #include "error.h"
+#include "halt.h"
+#include "inherit.h"
 #include "pool.h"
 #include "presence.h"
 #include "sign.h"
@@ -36,6 +38,10 @@ struct job_options {
     char **argv; /* argv[0] as the user wrote it */
     int envc;
     char **env; /* "NAME=value" entries sent to the tasks */
+    /* env is the tasks' whole environment, not set on top of the worker's
+     * (the local provider: the daemon's own variables stay out). */
+    bool env_exact;
+    const struct inherit *inherit; /* umask, nice, limits for the tasks, or NULL */
     const char *cwd;
     enum cpumap_policy map_by;
     bool tag_output;      /* prefix each output line with "[rank] " */
@@ -52,6 +58,10 @@ struct job_options {
     int timeout_ms;                /* per-task time limit, 0 = none */
     int output_limit;              /* bytes of output per rank, 0 = no limit */
     int retries;                   /* runs again a rank that ended non-zero */
+    int max_running;               /* -j: ranks in flight at most, 0 = all */
+    int cpus_per_rank;             /* -c: slots (cores) per rank, 0 or 1 = one */
+    bool bind_none;                /* --bind-to none: tasks unbound on their node */
+    struct halt_policy halt;       /* --halt (zeroed: never) */
     const char *joblog;            /* one line per rank as it ends, or NULL */
     const char *resume;            /* joblog of an earlier run: skip its successes */
     /* To connect again when durable and the broker went away (see

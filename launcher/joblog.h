@@ -1,16 +1,20 @@
 /* joblog.h - the job log of `krun --joblog FILE`, and reading it back for
  * `krun --resume FILE`.
  *
- * One tab-separated line per rank, written (and flushed) when the rank's
- * final result arrives, after one header line starting with '#':
+ * GNU parallel's format, so that scripts written for parallel's joblog read
+ * it: a header line, then one tab-separated line per rank, written (and
+ * flushed) when the rank's final result arrives:
  *
- *   rank node slot attempts status exit start end seconds
+ *   Seq Host Starttime JobRuntime Send Receive Exitval Signal Command
  *
- * status is exited, signaled, failed or timeout; exit is the rank's status
- * as it counts for krun's exit status (0..255, see docs/exit-status.md);
- * start and end are seconds since the epoch with microseconds; seconds is
- * end - start.  A file may hold several runs (--resume with the same file
- * appends): the last line of a rank is what counts.
+ * Seq is the rank + 1 ({#}); Host the node; Starttime seconds since the
+ * epoch with milliseconds; JobRuntime seconds; Send the bytes of the rank's
+ * input, Receive the bytes of output it forwarded; Exitval the exit status
+ * (a task that could not run: its reported code, 124 for a timeout, 127 not
+ * found; 0 when killed), Signal the signal that killed it (else 0); Command
+ * the rank's command line, placeholders replaced (tabs and newlines in it
+ * written as spaces).  A file may hold several runs (--resume with the same
+ * file appends): the last line of a rank is what counts.
  */
 #ifndef KRUN_JOBLOG_H
 #define KRUN_JOBLOG_H
@@ -23,11 +27,11 @@
 struct joblog_entry {
     int rank;
     const char *node;
-    int slot;
-    int attempts;
-    const char *status; /* "exited", "signaled", "failed", "timeout" */
-    int exit;           /* 0..255 */
     int64_t start_us, end_us;
+    long long sent, received; /* bytes of input, of output */
+    int exitval;
+    int signal;
+    const char *command; /* NULL: "-" */
 };
 
 struct joblog;
@@ -45,11 +49,40 @@ int joblog_close (struct joblog *log, struct krun_error *errp);
 int joblog_write (struct joblog *log, const struct joblog_entry *e,
                   struct krun_error *errp);
 
-/* Read path and set succeeded[r] for each rank r < size whose last line has
- * exit 0 (other entries are left as they are; lines of ranks >= size are
- * ignored).  Returns the number of ranks set, or -1 with errno (EINVAL for
- * a malformed line) and errp naming the file and line. */
-int joblog_read_successes (const char *path, int size, bool *succeeded,
-                           struct krun_error *errp);
+/* argv (NULL-terminated) as one command line: the words separated by
+ * spaces, a word holding anything but letters, digits and -_./=:,+@%
+ * single-quoted the way sh reads it.  Returns a malloc'd string (caller
+ * must free) or NULL with errno ENOMEM. */
+char *joblog_command_line (char *const argv[]);
+
+/* What an earlier run left in a joblog: for each rank of the job, whether
+ * its last line is a success (Exitval and Signal 0) and its command. */
+struct joblog_history;
+
+/* Read path for a job of size ranks (lines of ranks beyond it are ignored).
+ * A file that does not exist is an empty history (parallel: nothing ran
+ * yet).  Joblogs of earlier krun versions ("# rank node slot ..." header)
+ * are read too.  Returns NULL with errno (EINVAL for a malformed line) and
+ * errp naming the file and line.  Caller must joblog_history_destroy() it. */
+struct joblog_history *joblog_read (const char *path, int size,
+                                    struct krun_error *errp);
+
+/* Accepts NULL; keeps errno. */
+void joblog_history_destroy (struct joblog_history *h);
+
+/* Whether the file existed. */
+bool joblog_history_found (const struct joblog_history *h);
+
+/* Whether rank's last line is a success. */
+bool joblog_history_succeeded (const struct joblog_history *h, int rank);
+
+/* How many ranks' last lines are successes. */
+int joblog_history_successes (const struct joblog_history *h);
+
+/* Whether rank's last line names another command than command (compared
+ * as written: tabs and newlines as spaces).  False when the rank has no
+ * line or its line no command (older format). */
+bool joblog_history_command_changed (const struct joblog_history *h, int rank,
+                                     const char *command);
 
 #endif

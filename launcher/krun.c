@@ -17,6 +17,7 @@
 #include "protocol.h"
 #include "provider.h"
 #include "run.h"
+#include "topology.h"
 #include "transport.h"
 #include "usage.h"
 
@@ -40,6 +41,7 @@ struct options {
     struct arglist hosts;
     const char *hostfile;
     bool require_all_hosts;
+    bool json; /* krun status --json */
 };
 
 /* How an option's argument is stored at its offset in struct options. */
@@ -52,6 +54,9 @@ enum option_kind {
     KIND_SIZE,     /* int bytes, K, M, G suffixes */
     KIND_LIST,     /* struct arglist: one more argument */
     KIND_PROVIDER, /* const char *, a provider of the registry */
+    KIND_HALT,     /* struct halt_policy from --halt's argument */
+    KIND_KILL,     /* struct halt_policy: now,fail=1 */
+    KIND_BIND,     /* bool: --bind-to none (else core) */
     KIND_HELP,
     KIND_VERSION,
 };
@@ -70,12 +75,19 @@ struct option_spec {
 
 static const struct option_spec option_table[] = {
     OPT ("np", 'n', KIND_COUNT, run.job.size),
+    OPT ("max-running", 'j', KIND_COUNT0, run.job.max_running),
+    OPT ("cpus-per-rank", 'c', KIND_COUNT, run.job.cpus_per_rank),
+    OPT ("bind-to", 0, KIND_BIND, run.job.bind_none),
+    OPT ("halt", 0, KIND_HALT, run.job.halt),
+    OPT ("halt-on-error", 0, KIND_HALT, run.job.halt),
+    OPT ("kill-on-bad-exit", 0, KIND_KILL, run.job.halt),
+    OPT ("json", 0, KIND_FLAG, json),
     OPT ("map-by", 0, KIND_STRING, map_by),
     OPT ("tag-output", 0, KIND_FLAG, run.job.tag_output),
     OPT ("report-bindings", 0, KIND_FLAG, run.job.report_bindings),
     OPT ("timeline", 0, KIND_STRING, run.job.timeline),
     OPT ("delivery-limit", 0, KIND_COUNT, delivery_limit),
-    OPT ("slots", 0, KIND_COUNT, slots),
+    OPT ("slots", 0, KIND_COUNT0, slots),
     OPT ("idle-timeout", 0, KIND_COUNT, idle_timeout),
     OPT ("config", 0, KIND_STRING, config),
     OPT ("timeout", 0, KIND_SECONDS, run.job.timeout_ms),
@@ -143,6 +155,17 @@ static void apply_option (const struct option_spec *spec, char *arg, struct opti
             list->items[list->count++] = arg;
             break;
         }
+        case KIND_HALT:
+            rc = halt_parse (arg, field, &error);
+            break;
+        case KIND_KILL:
+            halt_parse ("now,fail=1", field, NULL);
+            break;
+        case KIND_BIND:
+            if (strcmp (arg, "core") != 0 && strcmp (arg, "none") != 0)
+                die ("--bind-to: expected 'core' or 'none', got '%s'", arg);
+            *(bool *)field = strcmp (arg, "none") == 0;
+            break;
         case KIND_PROVIDER:
             if (!provider_known (arg))
                 die ("--provider: expected %s, got '%s'", provider_names (), arg);
@@ -170,7 +193,7 @@ static int parse_options (int argc, char *argv[], struct options *o)
     for (size_t i = 0; i < NOPTIONS; i++) {
         const struct option_spec *spec = &option_table[i];
         bool has_arg = spec->kind != KIND_FLAG && spec->kind != KIND_HELP &&
-                       spec->kind != KIND_VERSION;
+                       spec->kind != KIND_VERSION && spec->kind != KIND_KILL;
         longopts[i] =
             (struct option){spec->name, has_arg ? required_argument : no_argument, NULL,
                             spec->letter ? spec->letter : 256 + (int)i};
@@ -193,6 +216,15 @@ static int parse_options (int argc, char *argv[], struct options *o)
             die ("unknown option '-%c' (see krun --help)", optopt);
         if (i == NOPTIONS)
             die ("unknown option '%s' (see krun --help)", argv[optind - 1]);
+        /* mpirun's -np N: getopt reads -n with the value "p" (or "pN"). */
+        if (opt == 'n' && strncmp (argv[optind - 1], "-np", 3) == 0) {
+            if (argv[optind - 1][3] == '\0') {
+                if (optind >= argc)
+                    die ("option '-np' needs an argument (see krun --help)");
+                optarg = argv[optind++];
+            } else
+                optarg++;
+        }
         apply_option (&option_table[i], optarg, o);
     }
     return optind;
@@ -252,6 +284,16 @@ static void hosts_override (struct config *cfg, const struct options *o)
     override (&cfg->ssh_hostfile, o->hostfile);
 }
 
+/* The cores of this machine krund would make slots of (at least 1). */
+static int this_machine_cores (void)
+{
+    struct topology *t = topology_create (NULL, NULL);
+    int n = t ? topology_core_count (t) : 0;
+
+    topology_destroy (t);
+    return n > 0 ? n : 1;
+}
+
 /* The configuration: the file, then the command line, which wins. */
 static struct config *load_config (const struct options *o)
 {
@@ -274,8 +316,12 @@ static struct config *load_config (const struct options *o)
         cfg->delivery_limit = o->delivery_limit;
     if (o->idle_timeout)
         cfg->idle_timeout = o->idle_timeout;
-    if (o->slots)
+    /* --slots 0: one per core, said explicitly (a daemon started with
+     * another count is restarted). */
+    if (o->slots > 0)
         cfg->local_slots = o->slots;
+    else if (o->slots == 0)
+        cfg->local_slots = this_machine_cores ();
     if (o->no_stage)
         cfg->kube_stage = false;
     if (o->require_all_hosts)
@@ -311,6 +357,8 @@ static const char *parse_subcommand (int argc, char *argv[], struct options *o)
     }
     if (k < argc)
         die ("%s: unexpected argument '%s'", sub, argv[k]);
+    if (o->json && strcmp (sub, "status") != 0)
+        die ("%s: --json is for krun status", sub);
     if (o->run.job.size || o->run.command_file || o->run.inputs || o->run.input_dir)
         die (
             "%s: -n, -f, --inputs and --input-dir are for running a program (a "
@@ -321,7 +369,7 @@ static const char *parse_subcommand (int argc, char *argv[], struct options *o)
 
 int main (int argc, char *argv[])
 {
-    struct options o = {.run.job.output_limit = DEFAULT_OUTPUT_LIMIT};
+    struct options o = {.run.job.output_limit = DEFAULT_OUTPUT_LIMIT, .slots = -1};
     /* -x, --stage and -H can occur at most argc times. */
     char **exports = calloc (argc, sizeof (char *));
     char **stage_files = calloc (argc, sizeof (char *));
@@ -339,11 +387,13 @@ int main (int argc, char *argv[])
         sub = argv[first];
         action = parse_subcommand (argc - first, argv + first, &o);
     }
+    if (!sub && o.json)
+        die ("--json is for krun status");
     struct config *cfg = load_config (&o);
     if (!sub)
         rc = run_main (argc - first, argv + first, cfg, &o.run);
     else if (strcmp (sub, "status") == 0)
-        rc = commands_status (cfg);
+        rc = commands_status (cfg, o.json);
     else if (strcmp (sub, "up") == 0)
         rc = commands_up (cfg, o.run.quiet);
     else if (strcmp (sub, "down") == 0)

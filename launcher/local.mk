@@ -28,6 +28,9 @@ launcher_krun_SOURCES = \
 	launcher/inputs.c launcher/inputs.h \
 	launcher/rankfiles.c launcher/rankfiles.h \
 	launcher/ranklist.c launcher/ranklist.h \
+	launcher/failures.c launcher/failures.h \
+	launcher/halt.c launcher/halt.h \
+	launcher/statusjson.c launcher/statusjson.h \
 	launcher/progress.c launcher/progress.h \
 	launcher/handled.c launcher/handled.h
 # The program is built with the stricter warnings too (-Wcast-qual).
@@ -46,6 +49,9 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/stagefiles.t \
 	launcher/test/progress.t \
 	launcher/test/ranklist.t \
+	launcher/test/failures.t \
+	launcher/test/halt.t \
+	launcher/test/statusjson.t \
 	launcher/test/nodefilter.t \
 	launcher/test/joins.t \
 	launcher/test/handled.t \
@@ -60,6 +66,14 @@ launcher_test_config_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS)
 launcher_test_config_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS)
 launcher_test_ranklist_t_SOURCES = launcher/test/ranklist.c launcher/ranklist.c
 launcher_test_ranklist_t_LDADD = tests/libtap.la
+launcher_test_failures_t_SOURCES = launcher/test/failures.c launcher/failures.c \
+	launcher/ranklist.c
+launcher_test_failures_t_LDADD = tests/libtap.la
+launcher_test_halt_t_SOURCES = launcher/test/halt.c launcher/halt.c
+launcher_test_halt_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_test_statusjson_t_SOURCES = launcher/test/statusjson.c launcher/statusjson.c
+launcher_test_statusjson_t_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS)
+launcher_test_statusjson_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(CJSON_LIBS)
 launcher_test_exitstatus_t_SOURCES = launcher/test/exitstatus.c launcher/exitstatus.c
 launcher_test_exitstatus_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 launcher_test_rankresult_t_SOURCES = launcher/test/rankresult.c launcher/rankresult.c \

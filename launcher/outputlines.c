@@ -22,6 +22,7 @@ struct outputlines {
     /* Per stream (1, 2): the rank whose line longer than hold_max is
      * written but not ended yet, or -1. */
     int midline[3];
+    bool terminal[3]; /* per stream: a terminal */
 };
 
 struct outputlines *outputlines_create (int nranks, bool tag, size_t hold_max,
@@ -61,8 +62,8 @@ bool outputlines_midline (const struct outputlines *o)
     return o->midline[1] >= 0 || o->midline[2] >= 0;
 }
 
-/* End the long line another rank left open on stream: two ranks never
- * share a line. */
+/* End the line another rank left open on stream: two ranks never share a
+ * line. */
 static void end_midline (struct outputlines *o, int stream)
 {
     int rank = o->midline[stream];
@@ -71,6 +72,25 @@ static void end_midline (struct outputlines *o, int stream)
         return;
     o->midline[stream] = -1;
     o->sink.write (o->sink.arg, rank, stream, "\n", 1);
+}
+
+void outputlines_set_terminal (struct outputlines *o, int stream, bool terminal)
+{
+    if (stream >= 1 && stream <= 2)
+        o->terminal[stream] = terminal;
+}
+
+bool outputlines_terminal_midline (const struct outputlines *o)
+{
+    return (o->midline[1] >= 0 && o->terminal[1]) ||
+           (o->midline[2] >= 0 && o->terminal[2]);
+}
+
+void outputlines_end_terminal (struct outputlines *o)
+{
+    for (int stream = 1; stream <= 2; stream++)
+        if (o->terminal[stream])
+            end_midline (o, stream);
 }
 
 /* Write whole lines only, one write per line when tagged.  The last line
@@ -173,12 +193,13 @@ void outputlines_flush (struct outputlines *o, int rank)
         return;
     for (int stream = 1; stream <= 2; stream++) {
         struct held *h = &o->held[rank][stream];
-        if (o->midline[stream] == rank)
-            end_midline (o, stream);
-        if (h->len == 0)
-            continue;
-        if (hold (o, rank, stream, "\n", 1) == 0)
+        if (h->len > 0) {
             emit_lines (o, rank, stream, h->data, h->len);
-        drop_held (h);
+            drop_held (h);
+            o->midline[stream] = rank;
+        }
+        /* No program reads a terminal's bytes; a person reads its lines. */
+        if (o->midline[stream] == rank && o->terminal[stream])
+            end_midline (o, stream);
     }
 }

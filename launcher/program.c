@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,6 +100,19 @@ static bool host_specific (const char *entry)
     return false;
 }
 
+/* A name the shell could export: letters, digits and _, not starting
+ * with a digit. */
+static bool valid_name (const char *name, size_t len)
+{
+    if (len == 0 || (name[0] >= '0' && name[0] <= '9'))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!(name[i] == '_' || (name[i] >= 'a' && name[i] <= 'z') ||
+              (name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= '0' && name[i] <= '9')))
+            return false;
+    return true;
+}
+
 char **program_environment (char *const exports[], int nexports, int *countp,
                             struct krun_error *errp)
 {
@@ -118,14 +132,26 @@ char **program_environment (char *const exports[], int nexports, int *countp,
     for (int i = 0; i < nexports; i++) {
         char *x = exports[i];
         size_t len = envlist_name_length (x);
-        if (len == 0) {
+        if (!valid_name (x, len)) {
             errno = EINVAL;
-            errprintf (errp, "-x %s: expected VAR or VAR=value", x);
+            errprintf (errp,
+                       "-x %s: expected VAR or VAR=value, VAR made of letters, digits "
+                       "and _, not starting with a digit",
+                       x);
             goto error;
         }
         if (never_sent (x)) {
             errno = EPERM;
             errprintf (errp, "-x %.*s: the broker settings never leave the launcher",
+                       (int)len, x);
+            goto error;
+        }
+        /* The slot sets them for each task, over whatever -x said: a value
+         * that would be ignored is refused instead. */
+        if (strncmp (x, "KRUN_", 5) == 0) {
+            errno = EINVAL;
+            errprintf (errp,
+                       "-x %.*s: krun sets the KRUN_ variables of each task itself",
                        (int)len, x);
             goto error;
         }
@@ -148,4 +174,19 @@ char **program_environment (char *const exports[], int nexports, int *countp,
 error:
     free (env);
     return NULL;
+}
+
+bool program_stdin_has_data (int fd)
+{
+    struct stat st;
+    int waiting = 0;
+
+    if (isatty (fd) || fstat (fd, &st) < 0)
+        return false;
+    if (S_ISREG (st.st_mode)) {
+        off_t at = lseek (fd, 0, SEEK_CUR);
+        return at >= 0 && at < st.st_size;
+    }
+    return (S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode)) &&
+           ioctl (fd, FIONREAD, &waiting) == 0 && waiting > 0;
 }

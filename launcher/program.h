@@ -5,6 +5,8 @@
 #ifndef KRUN_PROGRAM_H
 #define KRUN_PROGRAM_H
 
+#include <stdbool.h>
+
 #include "error.h"
 
 /* Resolve name as execvp() would: a name with a '/' is taken relative to the
@@ -23,5 +25,11 @@ char *program_resolve (const char *name, struct krun_error *errp);
  * ENOENT for an unset VAR, EINVAL) and errp naming the -x argument. */
 char **program_environment (char *const exports[], int nexports, int *countp,
                             struct krun_error *errp);
+
+/* Whether fd (krun's standard input) holds data a user may expect the
+ * tasks to read: a pipe with bytes waiting, or a regular file not read to
+ * its end.  A terminal, /dev/null, an empty pipe: false.  The tasks' stdin
+ * is /dev/null, so krun warns then. */
+bool program_stdin_has_data (int fd);
 
 #endif

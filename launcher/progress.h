@@ -6,8 +6,11 @@
  * Slots report a task's start (and its krun_progress() calls) only when the
  * announcement asks for it, so a job without a status line costs no extra
  * message.  On a terminal the line is erased before output is written and
- * drawn again at the next redraw, cut to the terminal's width; elsewhere (--progress
- * into a file or pipe) each redraw is one line.
+ * drawn again as soon as the output is out (so it is never blank for
+ * longer than that), fitted to the terminal's width by leaving out the
+ * least useful fields first (done, failed and the ETA stay); elsewhere
+ * (--progress into a file or pipe) a line is written only when the counts
+ * changed, at most every 2 s, and a last one at the end.
  */
 #ifndef KRUN_PROGRESS_H
 #define KRUN_PROGRESS_H
@@ -34,7 +37,10 @@ void progress_rank_running (struct progress *p, int rank, const char *node,
 /* Rank has its final result.  Accepts NULL (no status line). */
 void progress_rank_done (struct progress *p, int rank, bool failed);
 
-/* Redraw if the last drawing is older than the redraw interval (or force). */
+/* On a terminal: redraw if the line was erased, or if the last drawing is
+ * older than the redraw interval, or if force.  Into a log: write a line if
+ * the counts changed and the last line is older than the log interval, or
+ * if force. */
 void progress_draw (struct progress *p, int64_t now_ms, bool force);
 
 /* Erase the line before other output goes to the terminal.  Accepts NULL. */
@@ -43,7 +49,15 @@ void progress_erase (struct progress *p);
 /* Draw the final state and end the line. */
 void progress_finish (struct progress *p, int64_t now_ms);
 
-/* The text of the status line at now_ms (for tests); into buf. */
+/* The text of the status line at now_ms, every field; into buf.  Returns
+ * buf. */
 const char *progress_text (struct progress *p, int64_t now_ms, char *buf, size_t size);
+
+/* The same in at most width columns (width <= 0: all of it): the nodes go
+ * first (the last first), then the rate, the queued count, the percentage
+ * and the running count; done, failed and the ETA stay, cut only when even
+ * they do not fit.  Returns buf. */
+const char *progress_text_fit (struct progress *p, int64_t now_ms, int width, char *buf,
+                               size_t size);
 
 #endif

@@ -60,8 +60,8 @@ int ranklist_count (const struct ranklist *l)
 
 char *ranklist_format (const struct ranklist *l, char *buf, size_t size)
 {
-    /* Room kept for the ",... (N more)" tail. */
-    const size_t tail = sizeof (",... (2147483647 more)");
+    /* Room kept for the ", ... (N more)" tail. */
+    const size_t tail = sizeof (", ... (2147483647 more)");
     size_t used = 0;
     int shown = 0;
 
@@ -73,14 +73,14 @@ char *ranklist_format (const struct ranklist *l, char *buf, size_t size)
         while (last + 1 < l->size && has (l, last + 1))
             last++;
         char run[32];
-        int n =
-            first == last
-                ? snprintf (run, sizeof (run), "%s%d", used ? "," : "", first)
-                : snprintf (run, sizeof (run), "%s%d-%d", used ? "," : "", first, last);
+        int n = first == last
+                    ? snprintf (run, sizeof (run), "%s%d", used ? ", " : "", first)
+                    : snprintf (run, sizeof (run), "%s%d-%d", used ? ", " : "", first,
+                                last);
         int after = l->count - shown - (last - first + 1);
         if (used + n + (after > 0 ? tail : 0) >= size) {
             if (used + tail <= size)
-                snprintf (buf + used, size - used, "%s... (%d more)", used ? "," : "",
+                snprintf (buf + used, size - used, "%s... (%d more)", used ? ", " : "",
                           l->count - shown);
             return buf;
         }

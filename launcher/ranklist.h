@@ -23,9 +23,9 @@ int ranklist_add (struct ranklist *l, int rank);
 /* How many ranks the set holds. */
 int ranklist_count (const struct ranklist *l);
 
-/* The ranks in increasing order, runs as ranges: "0-3,7,9-12", in buf of
+/* The ranks in increasing order, runs as ranges: "0-3, 7, 9-12", in buf of
  * size bytes (NUL-terminated, size >= 32).  A list that does not fit ends
- * with ",... (N more)", N counting the ranks not shown.  Returns buf. */
+ * with ", ... (N more)", N counting the ranks not shown.  Returns buf. */
 char *ranklist_format (const struct ranklist *l, char *buf, size_t size);
 
 #endif

@@ -42,6 +42,7 @@ struct run {
     struct pool pool;
     struct nodefilter *filter;
     struct transport *t;
+    struct inherit inherit; /* the launcher's umask, nice, limits */
 };
 
 /* The per-rank data of -f, --inputs and --input-dir, loaded before anything
@@ -125,6 +126,14 @@ static void prepare (struct run *r, int argc, char *argv[])
     struct krun_error error;
 
     load_rank_data (r, &argc, &argv);
+    /* Kept /dev/null rather than forwarded (to which rank?): said when
+     * something waits there, unless --inputs - or -f - read it. */
+    bool stdin_read = (r->o->inputs && strcmp (r->o->inputs, "-") == 0) ||
+                      (r->o->command_file && strcmp (r->o->command_file, "-") == 0);
+    if (!stdin_read && program_stdin_has_data (0))
+        fprintf (stderr,
+                 "krun: warning: the tasks' standard input is /dev/null: krun does not "
+                 "forward its own (--inputs - gives each rank a line of it)\n");
     if (cpumap_policy_parse (r->cfg->map_by, &jo->map_by) < 0)
         die ("--map-by: expected 'slot' or 'node', got '%s'", r->cfg->map_by);
     r->prov = session_provider (r->cfg, r->o->quiet, false);
@@ -151,6 +160,12 @@ static void prepare (struct run *r, int argc, char *argv[])
     jo->cwd = r->cwd;
     jo->inputs = r->inputs;
     jo->commands = r->commands;
+    /* The tasks' environment is the launcher's, as mpirun's and srun's
+     * are, where the workers share this machine's files; a worker pod
+     * keeps its image's variables under the launcher's. */
+    jo->env_exact = provider_program (r->prov) == PROVIDER_PROGRAM_SHARED;
+    inherit_capture (&r->inherit);
+    jo->inherit = &r->inherit;
 }
 
 /* The job's options that come from the configuration and the session. */
@@ -242,6 +257,13 @@ static struct cpumap *map_job (struct run *r, const struct job *job,
     if (cpumap_slot_count (map) == 0)
         die ("no worker daemon answered on the broker (provider %s)",
              provider_name (r->prov));
+    int largest = 0;
+    for (int i = 0; i < cpumap_node_count (map); i++)
+        if (cpumap_node_slots (map, i) > largest)
+            largest = cpumap_node_slots (map, i);
+    if (r->o->job.cpus_per_rank > largest)
+        die ("-c %d: no node has %d slots (the largest has %d)",
+             r->o->job.cpus_per_rank, r->o->job.cpus_per_rank, largest);
     return map;
 }
 

@@ -46,6 +46,7 @@ INTEGRATION_TESTS = \
 	tests/t0420-progress.t \
 	tests/t0430-install.t \
 	tests/t0440-dockerignore.t \
+	tests/t0450-habits.t \
 	$(CONTAINER_TESTS) \
 	tests/t0600-ssh.t \
 	tests/t0605-krund-secrets.t \

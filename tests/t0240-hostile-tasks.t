@@ -12,8 +12,9 @@ CFG
 test_expect_success 'warm up the daemon' '
     "$KRUN" -n 1 /bin/true
 '
-test_expect_success '100 MB of output is cut at --output-limit with a visible marker' '
-    "$KRUN" -n 1 --output-limit 1M sh -c "yes 0123456789abcdef | head -c 100000000; echo tail-end" >out1 2>err1 &&
+test_expect_success '100 MB of output is cut at --output-limit with a visible marker, said, exit 74' '
+    test_expect_code 74 "$KRUN" -n 1 --output-limit 1M sh -c "yes 0123456789abcdef | head -c 100000000; echo tail-end" >out1 2>err1 &&
+    grep -q "^krun: rank 0: output cut at 1048576 bytes (--output-limit)" err1 &&
     size=$(wc -c <out1) &&
     [ "$size" -le $((1048576 + 200)) ] && [ "$size" -ge 1048576 ] &&
     grep -q "^\[krun: output of rank 0 cut at 1048576 bytes (--output-limit); the rest is dropped\]$" out1 &&
@@ -21,10 +22,11 @@ test_expect_success '100 MB of output is cut at --output-limit with a visible ma
     grep -q "rank 0: output limit of 1048576 bytes reached" "$KRUN_STATE_DIR"/krund-*.log
 '
 test_expect_success 'the limit is per rank and covers stdout and stderr together' '
-    "$KRUN" -n 2 --output-limit 100K sh -c "head -c 80000 /dev/zero | tr \"\\0\" o; echo; head -c 80000 /dev/zero | tr \"\\0\" e >&2" >out2 2>err2 &&
-    [ "$(grep -c "cut at 102400 bytes" err2)" -eq 2 ] &&
+    test_expect_code 74 "$KRUN" -n 2 --output-limit 100K sh -c "head -c 80000 /dev/zero | tr \"\\0\" o; echo; head -c 80000 /dev/zero | tr \"\\0\" e >&2" >out2 2>err2 &&
+    [ "$(grep -c "^\[krun: output of rank [01] cut at 102400 bytes" err2)" -eq 2 ] &&
+    grep -qx "krun: the output was cut at --output-limit (the rest dropped) for 2 ranks: 0-1" err2 &&
     [ "$(tr -cd o <out2 | wc -c)" -eq 160000 ] &&
-    [ "$(grep -v "krun: output" err2 | tr -cd e | wc -c)" -eq $((2 * (102400 - 80001))) ]
+    [ "$(grep -v "krun: " err2 | tr -cd e | wc -c)" -eq $((2 * (102400 - 80001))) ]
 '
 test_expect_success 'small output is untouched by the default limit' '
     "$KRUN" -n 2 /bin/echo hello >out3 && [ "$(grep -cx hello out3)" -eq 2 ] &&

@@ -52,7 +52,8 @@ test_expect_success '--input-dir: file i (natural order) is rank i'"'"'s input, 
     mkdir in && printf "one" >in/f1 && printf "x\\0y" >in/f2 && printf "ten" >in/f10 &&
     "$KRUN" --input-dir in --results back /bin/sh -c "cp \"\$KRUN_INPUT_FILE\" \"\$PWD/copy.\$KRUN_RANK\"" &&
     cmp copy.0 in/f1 && cmp copy.1 in/f2 && cmp copy.2 in/f10 && [ ! -e copy.3 ] &&
-    [ -d back ] && [ "$(ls back | wc -l)" -eq 0 ]
+    [ -d back ] && [ "$(ls back | tr "\n" " ")" = "0.err 0.out 1.err 1.out 2.err 2.out " ] &&
+    [ "$(cat back/* | wc -c)" -eq 0 ]
 '
 test_expect_success 'an input over 1 MiB is refused before anything runs' '
     head -c 1048577 /dev/zero | tr "\\0" x >big && echo >>big &&
@@ -87,7 +88,8 @@ test_expect_success 'a result of 1 MiB comes back whole' '
 '
 test_expect_success 'a task that writes garbage on its control channel: no result, slot unharmed' '
     "$KRUN" -n 4 --results garbage /bin/sh -c "printf \"XXXXXXXXXXXX\" >&\$KRUN_CONTROL_FD; echo fine" >gout &&
-    [ "$(grep -cx fine gout)" -eq 4 ] && [ "$(ls garbage | wc -l)" -eq 0 ] &&
+    [ "$(grep -cx fine gout)" -eq 4 ] && [ "$(ls garbage | grep -vc "\.\(out\|err\)$")" -eq 0 ] &&
+    [ "$(cat garbage/3.out)" = fine ] &&
     grep -q "task control channel: unknown record type" "$KRUN_STATE_DIR"/krund-*.log &&
     seq 1 4 >four && "$KRUN" --inputs four --results after "$EX/sweep" &&
     [ "$(cat after/3)" = 16 ]

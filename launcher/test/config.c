@@ -221,6 +221,8 @@ static const struct {
     {"map_by: core\n", ":1:", "map_by"},
     {"provider: cloud\n", ":1:", "provider"},
     {"local:\n  broker_port: 70000\n", ":2:", "local.broker_port"},
+    {"local:\n  broker_port: 99999\n",
+     ":2:", "expected an integer in 1..65535, got '99999'"},
     {"local:\n  broker: maybe\n", ":2:", "local.broker"},
     {"local: 3\n", ":1:", "local"},
     {"local:\n  nodes:\n    - name: a\n      slots: 1\n    - name: a\n      slots: 2\n",

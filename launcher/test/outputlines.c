@@ -56,8 +56,31 @@ int main (void)
     is_str (r.out[1], "a\nbc\n", "the held part goes out with the end of its line");
     outputlines_add (o, 0, 2, "err", 3);
     outputlines_flush (o, 0);
-    is_str (r.out[2], "err\n", "a rank's last line gets its newline when it ends");
+    is_str (r.out[2], "err", "a rank's last line is written as it is when it ends");
+    ok (outputlines_midline (o) && !outputlines_terminal_midline (o),
+        "... and left open (not on a terminal)");
+    outputlines_add (o, 1, 2, "next\n", 5);
+    is_str (r.out[2], "err\nnext\n", "another rank's line ends it first");
     ok (r.lost == 0, "nothing lost");
+    outputlines_destroy (o);
+
+    o = make (&r, false, 64);
+    outputlines_set_terminal (o, 1, true);
+    outputlines_add (o, 0, 1, "tty", 3);
+    outputlines_add (o, 0, 2, "pipe", 4);
+    outputlines_flush (o, 0);
+    is_str (r.out[1], "tty\n", "on a terminal the last line is ended at once");
+    is_str (r.out[2], "pipe", "... on a pipe it stays as it is");
+    ok (!outputlines_terminal_midline (o), "no line open on the terminal");
+    outputlines_destroy (o);
+
+    o = make (&r, false, 4);
+    outputlines_set_terminal (o, 1, true);
+    outputlines_add (o, 0, 1, "abcdefgh", 8);
+    ok (outputlines_terminal_midline (o), "a long line open on a terminal");
+    outputlines_end_terminal (o);
+    is_str (r.out[1], "abcdefgh\n", "... ended before krun writes there");
+    ok (!outputlines_midline (o), "... and closed");
     outputlines_destroy (o);
 
     o = make (&r, false, 64);
@@ -88,7 +111,7 @@ int main (void)
     is_str (r.out[1], "abcdefghij\n", "its rest continues it, up to its newline");
     ok (!outputlines_midline (o), "... which closes it");
     outputlines_flush (o, 0);
-    is_str (r.out[1], "abcdefghij\nk\n", "what followed is held, then flushed");
+    is_str (r.out[1], "abcdefghij\nk", "what followed is held, then flushed as is");
     outputlines_destroy (o);
 
     o = make (&r, true, 4);
@@ -100,9 +123,10 @@ int main (void)
         "another rank's line ends an open one first; its rest is a line of its own");
     outputlines_add (o, 2, 1, "abcdefgh", 8);
     outputlines_flush (o, 2);
-    ok (!outputlines_midline (o), "a rank that ends closes its open line");
-    is_str (r.out[1] + strlen ("[0] abcdefgh\n[1] x\n[0] ij\n"), "[2] abcdefgh\n",
-            "... with a newline");
+    ok (outputlines_midline (o), "a rank that ends leaves its open line open");
+    outputlines_add (o, 3, 1, "y\n", 2);
+    is_str (r.out[1] + strlen ("[0] abcdefgh\n[1] x\n[0] ij\n"),
+            "[2] abcdefgh\n[3] y\n", "... until another rank writes");
     outputlines_destroy (o);
 
     done_testing ();

@@ -1,5 +1,7 @@
 /* Unit tests of program_environment(): what travels to the tasks. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +68,11 @@ int main (void)
         {"KRUN_CONFIG", EPERM, "never leave"},
         {"UNSET_VARIABLE_XYZ", ENOENT, "not set"},
         {"=x", EINVAL, "expected VAR"},
+        {"BAD NAME=1", EINVAL, "expected VAR"},
+        {"1X=1", EINVAL, "expected VAR"},
+        {"A-B", EINVAL, "expected VAR"},
+        {"KRUN_RANK=7", EINVAL, "krun sets the KRUN_ variables"},
+        {"KRUN_SIZE", EINVAL, "krun sets the KRUN_ variables"},
     };
     for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
         char *x[] = {bad[i].x};
@@ -75,6 +82,23 @@ int main (void)
             "-x %s refused: %s", bad[i].x, error.text);
         free (env);
     }
+    int fds[2];
+    if (pipe (fds) < 0)
+        bail_out ("pipe");
+    ok (!program_stdin_has_data (fds[0]), "stdin: an empty pipe has no data");
+    if (write (fds[1], "x", 1) != 1)
+        bail_out ("write");
+    ok (program_stdin_has_data (fds[0]), "stdin: a pipe with a byte waiting has data");
+    close (fds[0]);
+    close (fds[1]);
+    int null = open ("/dev/null", O_RDONLY);
+    ok (!program_stdin_has_data (null), "stdin: /dev/null has none");
+    close (null);
+    int file = open ("/proc/self/exe", O_RDONLY);
+    ok (program_stdin_has_data (file), "stdin: a file not read to its end has data");
+    lseek (file, 0, SEEK_END);
+    ok (!program_stdin_has_data (file), "stdin: ... read to its end has none");
+    close (file);
     done_testing ();
     return exit_status ();
 }

@@ -188,6 +188,9 @@ static void slot_child (struct daemon *d, int i, int control_fd)
         .daemon_dir = d->dir,
         .dir_error = d->dir_error.text,
         .pool = d->cfg->pool,
+        .topology = d->topology,
+        .ncores = d->ncores,
+        .nslots = d->nslots,
     };
     _exit (slot_run (&cfg));
 }

@@ -15,7 +15,6 @@ runtime_krund_SOURCES = \
 	runtime/daemon/reaper.c runtime/daemon/reaper.h \
 	runtime/daemon/cgroup.c runtime/daemon/cgroup.h \
 	runtime/daemon/taskchannel.c runtime/daemon/taskchannel.h \
-	runtime/daemon/rankdata.c runtime/daemon/rankdata.h \
 	runtime/daemon/joblist.c runtime/daemon/joblist.h
 runtime_krund_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_krund_LDADD = runtime/libkrunrt.la
@@ -27,7 +26,6 @@ DAEMON_UNIT_TESTS = \
 	runtime/daemon/test/reaper.t \
 	runtime/daemon/test/cgroup.t \
 	runtime/daemon/test/taskchannel.t \
-	runtime/daemon/test/rankdata.t \
 	runtime/daemon/test/slotstate.t \
 	runtime/daemon/test/joblist.t \
 	runtime/daemon/test/taskenv.t \
@@ -56,10 +54,6 @@ runtime_daemon_test_taskchannel_t_SOURCES = runtime/daemon/test/taskchannel.c \
 	runtime/daemon/taskchannel.c
 runtime_daemon_test_taskchannel_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_daemon_test_taskchannel_t_LDADD = runtime/libkrunrt.la tests/libtap.la
-runtime_daemon_test_rankdata_t_SOURCES = runtime/daemon/test/rankdata.c \
-	runtime/daemon/rankdata.c
-runtime_daemon_test_rankdata_t_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_daemon_test_rankdata_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_daemon_test_slotstate_t_SOURCES = runtime/daemon/test/slotstate.c \
 	runtime/daemon/slotstate.c runtime/daemon/slotstate.h
 runtime_daemon_test_slotstate_t_CFLAGS = $(RUNTIME_CFLAGS)

@@ -66,6 +66,7 @@ struct slot_job {
     char *staged_dir;    /* the job's --stage files, or NULL if it has none */
     char *program;       /* the staged program in the cache, once fetched */
     bool staged_ready;   /* program and files are in the cache */
+    struct inherit inherit; /* the launcher's umask, nice, limits (inherit.h) */
     struct slot_job *next;
 };
 
@@ -242,6 +243,36 @@ static bool announce_is_new (struct slot *s, const struct protocol_msg *msg,
     return seen == 0;
 }
 
+/* krun -c N: a rank gets the cores of this slot and the next N-1 of the
+ * node (the launcher gives the job only every Nth slot); --bind-to none:
+ * every allowed CPU of the node.  Otherwise the task keeps the slot's
+ * binding. */
+static void job_cpus (const struct slot *s, struct slot_job *j)
+{
+    const struct protocol_announce *a = &j->announce.announce;
+    const struct slot_config *c = s->cfg;
+    struct krun_error error;
+    char list[4096];
+    size_t len = 0;
+
+    if (!c->topology || c->ncores < 1 || (!a->bind_none && a->cpus_per_rank <= 1))
+        return;
+    if (a->bind_none && topology_allowed_cpus (c->topology, list, sizeof (list)) < 0)
+        return;
+    for (int k = 0; !a->bind_none && k < a->cpus_per_rank && c->local + k < c->nslots;
+         k++) {
+        char one[256];
+        if (topology_core_cpus (c->topology, (c->local + k) % c->ncores, one,
+                                sizeof (one)) < 0 ||
+            len + strlen (one) + 2 > sizeof (list))
+            break;
+        len += snprintf (list + len, sizeof (list) - len, "%s%s", len ? "," : "", one);
+    }
+    const char *lists[] = {list};
+    if (inherit_set_cpus (&j->inherit, lists, 1, &error) < 0)
+        log_msg ("job %s: %s", j->id, error.text);
+}
+
 /* The job's tasks' environment (taskenv.h), once its scratch and staged
  * directories are known.  Returns 0 or -1 with ENOMEM. */
 static int make_environment (const struct slot *s, struct slot_job *j)
@@ -255,8 +286,19 @@ static int make_environment (const struct slot *s, struct slot_job *j)
                                     .env = a->env,
                                     .envc = a->envc,
                                     .input_dir = j->scratch,
-                                    .staged_dir = j->staged_dir};
+                                    .staged_dir = j->staged_dir,
+                                    .exact = a->env_exact};
+    struct krun_error error;
 
+    inherit_none (&j->inherit);
+    if (a->has_umask)
+        j->inherit.umask = a->umask;
+    if (a->has_nice)
+        j->inherit.nice = a->nice;
+    /* A limit this worker does not know is logged; the others apply. */
+    if (inherit_limits_parse (a->limits, a->nlimits, &j->inherit, &error) < 0)
+        log_msg ("job %s: %s", j->id, error.text);
+    job_cpus (s, j);
     return (j->env = taskenv_create (&job)) ? 0 : -1;
 }
 
@@ -662,8 +704,16 @@ static enum disposition start_task (struct slot *s, struct slot_job *j,
     struct krun_error error;
     enum disposition d = DISPOSITION_KEEP;
     char **argv =
-        rankdata_argv (a->argv, a->argc, task->args, task->argc, task->rank, a->size);
+        rankdata_argv (a->argv, a->argc, task->args, task->argc, task->rank, a->size,
+                       a->inputs ? task->input : NULL, task->input_len);
 
+    if (!argv && errno == EINVAL) {
+        const char *why = "its input holds a NUL byte: it cannot replace {}";
+        log_msg ("job %s rank %d: %s", j->id, task->rank, why);
+        publish_result (s, j, task->rank, task->attempt, PROTOCOL_FAILED, 126,
+                        clock_wall_us (), why, NULL, 0);
+        return DISPOSITION_ACK;
+    }
     if (!argv || taskenv_set_task (j->env, task->rank, task->attempt) < 0) {
         rankdata_argv_free (argv);
         return DISPOSITION_REQUEUE;
@@ -699,9 +749,10 @@ static enum disposition start_task (struct slot *s, struct slot_job *j,
     publish_started (s);
     r->task = NULL;
     if (fetch_staged (s, j, &error) == 0)
-        r->task = task_start (
-            j->program ? j->program : a->path, argv, taskenv_get (j->env),
-            a->staged_cwd && j->staged_dir ? j->staged_dir : a->cwd, &error);
+        r->task =
+            task_start (j->program ? j->program : a->path, argv, taskenv_get (j->env),
+                        a->staged_cwd && j->staged_dir ? j->staged_dir : a->cwd,
+                        &j->inherit, &error);
     if (!r->task) {
         publish_result (s, j, r->rank, r->attempt, PROTOCOL_FAILED,
                         exit_code_for_errno (errno), r->start_us, error.text, NULL, 0);
@@ -1024,6 +1075,13 @@ static void wait_for_events (struct slot *s)
             timeout = 10;
         if (s->run.kill_at_ms)
             timeout = 100;
+        /* Wake up when --timeout ends, not at the next second: 0.5 s is
+         * 0.5 s. */
+        if (s->run.timeout_at_ms && !s->run.timed_out) {
+            int64_t left = s->run.timeout_at_ms - clock_mono_ms ();
+            if (left < timeout)
+                timeout = left > 0 ? (int)left : 0;
+        }
     }
     poll (fds, nfds, timeout);
 }

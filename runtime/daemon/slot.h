@@ -9,6 +9,7 @@
 #define KRUN_SLOT_H
 
 #include "pool.h"
+#include "topology.h"
 #include "sign.h"
 #include "slotstate.h"
 
@@ -30,6 +31,12 @@ struct slot_config {
     const char *daemon_dir;     /* the daemon's directory in it, or NULL */
     const char *dir_error;      /* why there is no base or daemon_dir */
     const struct pool *pool;    /* the node's pool: where "joined" goes */
+    /* The node's cores (borrowed; NULL: none known): for a job whose ranks
+     * get several slots' cores (krun -c N) or all of them (--bind-to none).
+     * Slot k of nslots is bound to core k % ncores. */
+    const struct topology *topology;
+    int ncores;
+    int nslots;
 };
 
 /* Serve until SIGTERM (or the daemon's death).  Returns the process exit

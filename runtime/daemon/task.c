@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -29,6 +30,7 @@ struct spawn {
     char *const *argv;
     char *const *envp;
     const char *cwd;
+    const struct inherit *inherit; /* or NULL */
     int outw;
     int errw;
     int control;           /* the task's end of the control socketpair */
@@ -37,6 +39,7 @@ struct spawn {
      * right before _exit(), which never returns, so without it the compiler
      * may decide that the parent cannot see it and read 0. */
     volatile int child_errno;
+    volatile int child_chdir_failed; /* the failure was chdir's, not exec's */
 };
 
 /* Runs in the child of vfork(): on the slot's stack and in its memory until
@@ -64,8 +67,12 @@ static void child_exec (struct spawn *sp)
     if (sp->control == TASK_CONTROL_FD ? fcntl (sp->control, F_SETFD, 0) < 0
                                        : dup2 (sp->control, TASK_CONTROL_FD) < 0)
         goto fail;
-    if (sp->cwd && chdir (sp->cwd) < 0)
+    if (sp->cwd && chdir (sp->cwd) < 0) {
+        sp->child_chdir_failed = 1;
         goto fail;
+    }
+    if (sp->inherit)
+        inherit_apply (sp->inherit);
     execve (sp->path, sp->argv, sp->envp);
 fail:
     sp->child_errno = errno;
@@ -92,6 +99,27 @@ static const sigset_t *signals_to_reset (void)
     return &set;
 }
 
+/* The interpreter named by path's "#!" line, into buf.  Returns 0, or -1
+ * if path is not a script. */
+static int script_interpreter (const char *path, char *buf, size_t size)
+{
+    char head[256];
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read (fd, head, sizeof (head) - 1) : -1;
+
+    if (fd >= 0)
+        close (fd);
+    if (n < 2 || head[0] != '#' || head[1] != '!')
+        return -1;
+    head[n] = '\0';
+    char *name = head + 2 + strspn (head + 2, " \t");
+    name[strcspn (name, " \t\r\n")] = '\0';
+    if (!*name)
+        return -1;
+    snprintf (buf, size, "%s", name);
+    return 0;
+}
+
 /* Returns the child's pid (its exec failure in sp->child_errno) or -1. */
 static __attribute__ ((noinline)) pid_t spawn_child (struct spawn *sp)
 {
@@ -108,7 +136,8 @@ static __attribute__ ((noinline)) pid_t spawn_child (struct spawn *sp)
  * such a process with fork, 600 us with vfork), a fifth of the cost of a
  * short task. */
 struct task *task_start (const char *path, char *const argv[], char *const envp[],
-                         const char *cwd, struct krun_error *errp)
+                         const char *cwd, const struct inherit *inherit,
+                         struct krun_error *errp)
 {
     struct task *t;
     int outp[2] = {-1, -1}, errp2[2] = {-1, -1}, ctlp[2] = {-1, -1};
@@ -116,6 +145,7 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
                        .argv = argv,
                        .envp = envp,
                        .cwd = cwd,
+                       .inherit = inherit,
                        .reset = signals_to_reset ()};
     sigset_t all, saved;
 
@@ -154,8 +184,13 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
         waitpid (t->pid, NULL, 0);
         t->pid = 0;
         errno = sp.child_errno;
-        if (cwd && errno == ENOENT && access (path, X_OK) == 0)
+        char interpreter[256];
+        if (sp.child_chdir_failed)
             errprintf_errno (errp, "cannot run %s in %s", path, cwd);
+        else if (errno == ENOENT &&
+                 script_interpreter (path, interpreter, sizeof (interpreter)) == 0)
+            errprintf_errno (errp, "cannot execute %s: its interpreter %s", path,
+                             interpreter);
         else
             errprintf_errno (errp, "cannot execute %s", path);
         goto error;

@@ -18,20 +18,23 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "inherit.h"
 
 struct task;
 
 #define TASK_CONTROL_FD 3
 
 /* Start path with argv and the complete environment envp, in directory cwd
- * (NULL = inherit).  stdin is /dev/null; stdout and stderr are pipes read
+ * (NULL = inherit), with the umask, nice value and limits of inherit (NULL:
+ * the caller's; inherit.h).  stdin is /dev/null; stdout and stderr are pipes read
  * with task_read().  An exec failure is detected here: NULL with errno of
  * the failed exec (ENOENT, EACCES, ...) and errp naming path.  The task
  * starts with no signal blocked and every signal at its default action: the
  * signals caught or ignored by the caller when it first called task_start()
  * are reset (the caller must not change signal dispositions after that). */
 struct task *task_start (const char *path, char *const argv[], char *const envp[],
-                         const char *cwd, struct krun_error *errp);
+                         const char *cwd, const struct inherit *inherit,
+                         struct krun_error *errp);
 
 /* Kill what is left of the process group with SIGKILL, reap, free.  Accepts
  * NULL; keeps errno. */

@@ -37,13 +37,20 @@ static void free_environment (char **env)
 /* HOME: the job's if the launcher sent one (-x HOME), else the slot's own if
  * its user may write there, else the scratch directory (an empty HOME here,
  * set with TMPDIR): a pod's user often has no home it can write. */
+static bool job_sends_home (const struct taskenv_job *job)
+{
+    for (int i = 0; i < job->envc; i++)
+        if (strncmp (job->env[i], "HOME=", 5) == 0)
+            return true;
+    return false;
+}
+
 static bool home_follows_scratch (const struct taskenv_job *job)
 {
     const char *home = getenv ("HOME");
 
-    for (int i = 0; i < job->envc; i++)
-        if (strncmp (job->env[i], "HOME=", 5) == 0)
-            return false;
+    if (job_sends_home (job))
+        return false;
     return !home || home[0] != '/' || access (home, W_OK | X_OK) < 0;
 }
 
@@ -72,6 +79,8 @@ static int krun_entries (const struct taskenv_job *job, char krun[][PATH_MAX + 3
         snprintf (krun[n++], size, "KRUN_STAGED=%s", job->staged_dir);
     if (home_follows_scratch (job))
         snprintf (krun[n++], size, "HOME=");
+    else if (job->exact && !job_sends_home (job))
+        snprintf (krun[n++], size, "HOME=%s", getenv ("HOME"));
     return n;
 }
 
@@ -94,7 +103,10 @@ static char **build (const struct taskenv_job *job)
     size_t n = 0, count = 0;
     char **env;
 
-    while (environ[count])
+    /* An exact environment: the slot's own variables reach the task only
+     * if the launcher has them too (a variable unset in the user's shell
+     * stays unset). */
+    while (!job->exact && environ[count])
         count++;
     if (!(env = calloc (count + job->envc + nkrun + 1, sizeof (*env))))
         return NULL;

@@ -1,5 +1,6 @@
 /* taskenv.h - the environment a slot gives its tasks (docs/environment.md):
- * the slot's own, then the job's variables (the launcher's -x and what it
+ * the slot's own (unless the job's is exact: the launcher's whole
+ * environment), then the job's variables (the launcher's -x and what it
  * sends), then KRUN_* (rank, size, node, slot, job, attempt, control fd,
  * scratch and input files, staged files), and HOME when the slot's own is
  * not writable.
@@ -10,6 +11,8 @@
  */
 #ifndef KRUN_TASKENV_H
 #define KRUN_TASKENV_H
+
+#include <stdbool.h>
 
 /* What a job's tasks learn about where they run. */
 struct taskenv_job {
@@ -22,6 +25,9 @@ struct taskenv_job {
     int envc;
     const char *input_dir;  /* where the rank's input file goes, or NULL */
     const char *staged_dir; /* the job's --stage files, or NULL */
+    /* env is the whole environment (the launcher's, local provider): the
+     * slot's own variables stay out, but for HOME when it is usable. */
+    bool exact;
 };
 
 struct taskenv;

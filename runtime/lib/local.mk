@@ -16,7 +16,10 @@ runtime_libkrunrt_la_SOURCES = \
 	runtime/lib/scratch.c runtime/lib/scratch.h \
 	runtime/lib/userdir.c runtime/lib/userdir.h \
 	runtime/lib/stage.c runtime/lib/stage.h \
-	runtime/lib/secrets.c runtime/lib/secrets.h
+	runtime/lib/secrets.c runtime/lib/secrets.h \
+	runtime/lib/rankdata.c runtime/lib/rankdata.h \
+	runtime/lib/inherit.c runtime/lib/inherit.h \
+	runtime/lib/cpulist.c runtime/lib/cpulist.h
 runtime_libkrunrt_la_CFLAGS = $(RUNTIME_CFLAGS) $(RABBITMQ_CFLAGS) $(HWLOC_CFLAGS) \
 	$(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
 runtime_libkrunrt_la_LIBADD = runtime/util/libkrunutil.la $(RABBITMQ_LIBS) \
@@ -33,7 +36,10 @@ LIB_UNIT_TESTS = \
 	runtime/lib/test/cpumap.t \
 	runtime/lib/test/topology.t \
 	runtime/lib/test/stage.t \
-	runtime/lib/test/secrets.t
+	runtime/lib/test/secrets.t \
+	runtime/lib/test/rankdata.t \
+	runtime/lib/test/inherit.t \
+	runtime/lib/test/cpulist.t
 check_PROGRAMS += $(LIB_UNIT_TESTS)
 TESTS += $(LIB_UNIT_TESTS)
 runtime_lib_test_protocol_t_SOURCES = runtime/lib/test/protocol.c
@@ -74,3 +80,12 @@ runtime_lib_test_transport_check_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_lib_test_secrets_t_SOURCES = runtime/lib/test/secrets.c
 runtime_lib_test_secrets_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_secrets_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_lib_test_rankdata_t_SOURCES = runtime/lib/test/rankdata.c
+runtime_lib_test_rankdata_t_CFLAGS = $(RUNTIME_CFLAGS)
+runtime_lib_test_rankdata_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_lib_test_inherit_t_SOURCES = runtime/lib/test/inherit.c
+runtime_lib_test_inherit_t_CFLAGS = $(RUNTIME_CFLAGS)
+runtime_lib_test_inherit_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_lib_test_cpulist_t_SOURCES = runtime/lib/test/cpulist.c
+runtime_lib_test_cpulist_t_CFLAGS = $(RUNTIME_CFLAGS)
+runtime_lib_test_cpulist_t_LDADD = runtime/libkrunrt.la tests/libtap.la

@@ -651,6 +651,27 @@ static int field_staged (struct codec *c, struct protocol_announce *a)
     return field_flag (c, "staged_cwd", &a->staged_cwd);
 }
 
+/* What the tasks inherit from the launcher besides variables (optional,
+ * added without a new version: an older worker ignores them). */
+static int field_inherit (struct codec *c, struct protocol_announce *a)
+{
+    if (field_flag (c, "env_exact", &a->env_exact) < 0)
+        return -1;
+    if (!c->encoding) {
+        a->has_umask = lookup (c, "umask") != NULL;
+        a->has_nice = lookup (c, "nice") != NULL;
+    }
+    if ((a->has_umask && field_int (c, "umask", &a->umask, 0, 0777) < 0) ||
+        (a->has_nice && field_int (c, "nice", &a->nice, -20, 19) < 0))
+        return -1;
+    if (field_int_optional (c, "cpus_per_rank", &a->cpus_per_rank, 1, 1024, 0) < 0 ||
+        field_flag (c, "bind_none", &a->bind_none) < 0)
+        return -1;
+    if (c->encoding ? a->nlimits > 0 : lookup (c, "limits") != NULL)
+        return field_strings (c, "limits", &a->limits, &a->nlimits, 1);
+    return 0;
+}
+
 static int codec_announce (struct codec *c, struct protocol_announce *a)
 {
     if (field_path (c, "path", &a->path) < 0 ||
@@ -674,7 +695,7 @@ static int codec_announce (struct codec *c, struct protocol_announce *a)
         field_string_sized (c, "program_sha256", &a->program_sha256, 64, 64,
                             "64 hex digits (SHA-256)") < 0)
         return -1;
-    return field_staged (c, a);
+    return field_staged (c, a) < 0 ? -1 : field_inherit (c, a);
 }
 
 static int codec_task (struct codec *c, struct protocol_task *t)
@@ -1047,6 +1068,7 @@ static void free_announce (struct protocol_announce *a)
     free (a->program_sha256);
     free_strings (a->staged_files, a->nstaged);
     free_strings (a->staged_sha256, a->nstaged);
+    free_strings (a->limits, a->nlimits);
     if (a->nodes) {
         for (int i = 0; i < a->nnodes; i++) {
             free (a->nodes[i].name);

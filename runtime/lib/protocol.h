@@ -161,6 +161,21 @@ struct protocol_announce {
                              relative (stage_name_valid()) and distinct */
     char **staged_sha256; /* their SHA-256 (64 hex digits), nstaged entries */
     bool staged_cwd;      /* tasks run in the staged directory, not cwd */
+    /* Optional, added without a new version (inherit.h): env_exact: env is
+     * the tasks' whole environment (the launcher's), not set on top of the
+     * worker's; the launcher's umask and nice value (sent when has_umask,
+     * has_nice) and soft resource limits ("core=0", "nofile=unlimited"). */
+    bool env_exact;
+    bool has_umask, has_nice;
+    int umask;
+    int nice;
+    int nlimits;
+    char **limits;
+    /* Optional: each rank gets the cores of cpus_per_rank slots, its own and
+     * the next ones of its node (0 or 1: its own); bind_none: the node's
+     * allowed CPUs, unbound. */
+    int cpus_per_rank;
+    bool bind_none;
 };
 
 struct protocol_task {

@@ -221,6 +221,23 @@ int topology_set_unit (struct topology *t, enum topology_unit unit)
     return collect_cores (t);
 }
 
+int topology_core_cpus (const struct topology *t, int i, char *buf, size_t size)
+{
+    hwloc_bitmap_t set;
+    int n;
+
+    if (i < 0 || i >= t->ncores) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!(set = hwloc_bitmap_dup (t->cores[i]->cpuset)))
+        return -1;
+    hwloc_bitmap_and (set, set, t->allowed);
+    n = hwloc_bitmap_list_snprintf (buf, size, set);
+    hwloc_bitmap_free (set);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 int topology_allowed_cpus (const struct topology *t, char *buf, size_t size)
 {
     int n = hwloc_bitmap_list_snprintf (buf, size, t->allowed);

@@ -42,6 +42,10 @@ int topology_restrict (struct topology *t, const char *cpus, struct krun_error *
  * 0, or -1 with errno EINVAL for an unknown unit. */
 int topology_set_unit (struct topology *t, enum topology_unit unit);
 
+/* The usable PUs of core (unit) i as a CPU list ("2-3"), written to buf.
+ * Returns 0 or -1 (EINVAL: no such core; buf too small). */
+int topology_core_cpus (const struct topology *t, int i, char *buf, size_t size);
+
 /* The usable PUs as a CPU list ("0-3"), written to buf.  Returns 0 or -1
  * (buf too small: truncated). */
 int topology_allowed_cpus (const struct topology *t, char *buf, size_t size);

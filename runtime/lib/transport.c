@@ -1006,6 +1006,21 @@ int transport_delete_queue (struct transport *t, const char *name,
     return check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what);
 }
 
+int transport_purge_queue (struct transport *t, const char *name,
+                           struct krun_error *errp)
+{
+    char what[256];
+    amqp_queue_purge_ok_t *ok;
+
+    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
+        return -1;
+    snprintf (what, sizeof (what), "cannot purge queue '%s'", name ? name : "");
+    ok = amqp_queue_purge (t->conn, PRIVATE_CHANNEL, cstring (name));
+    if (check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what) < 0)
+        return -1;
+    return ok && ok->message_count <= INT_MAX ? (int)ok->message_count : 0;
+}
+
 int transport_delete_queue_nowait (struct transport *t, const char *name,
                                    struct krun_error *errp)
 {

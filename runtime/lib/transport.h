@@ -97,6 +97,12 @@ int transport_queue_info (struct transport *t, const char *name, unsigned *messa
 int transport_delete_queue (struct transport *t, const char *name,
                             struct krun_error *errp);
 
+/* Remove the ready messages of queue name (those delivered and not yet
+ * acknowledged stay).  Returns how many were removed, or -1 with errno and
+ * errp. */
+int transport_purge_queue (struct transport *t, const char *name,
+                           struct krun_error *errp);
+
 /* Read the first message of queue name without taking it (basic.get, then
  * reject with requeue on the private channel), for content that many
  * readers share.  Returns 0 with a malloc'd copy of the body in *bodyp

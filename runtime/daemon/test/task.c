@@ -25,7 +25,7 @@ static struct task *start (const char *path, const char *cwd, int *err, char *te
     struct task *t;
 
     errno = 0;
-    t = task_start (path, argv, environ, cwd, &error);
+    t = task_start (path, argv, environ, cwd, NULL, &error);
     *err = errno;
     if (size > 0) {
         strncpy (text, error.text, size - 1);
@@ -64,6 +64,17 @@ static void test_exec_failures (void)
     t = start ("/bin/true", "/nonexistent-dir", &err, text, sizeof (text));
     ok (!t && err == ENOENT, "a missing working directory: NULL, ENOENT");
     ok (strstr (text, "/nonexistent-dir") != NULL, "... named: %s", text);
+    const char *script = "#!/nonexistent/interpreter -x\nexit 0\n";
+    if (fileio_write (file, script, strlen (script), 0755, NULL) < 0)
+        bail_out ("cannot write %s", file);
+    chmod (file, 0755);
+    t = start (file, dir, &err, text, sizeof (text));
+    ok (!t && err == ENOENT &&
+            strstr (text, "its interpreter /nonexistent/interpreter") &&
+            !strstr (text, " in "),
+        "a script whose interpreter is missing: the interpreter is named, not the "
+        "directory: %s",
+        text);
     unlink (file);
     rmdir (dir);
 }
@@ -130,7 +141,7 @@ static void test_signals (void)
     sigemptyset (&usr1);
     sigaddset (&usr1, SIGUSR1);
     sigprocmask (SIG_BLOCK, &usr1, &saved);
-    t = task_start (argv[0], argv, environ, NULL, &error);
+    t = task_start (argv[0], argv, environ, NULL, NULL, &error);
     sigprocmask (SIG_SETMASK, &saved, NULL);
     if (!ok (t != NULL, "cat /proc/self/status starts"))
         return;

@@ -1467,6 +1467,60 @@ static void test_clear (void)
         "clear zeroes the message; clearing twice is fine");
 }
 
+/* What the tasks inherit (env_exact, umask, nice, limits): optional, sent
+ * only when set, checked when present. */
+static void test_inherit_fields (void)
+{
+    struct protocol_msg m = good (PROTOCOL_ANNOUNCE), out;
+    struct krun_error error;
+    char *limits[] = {"core=0", "nofile=unlimited"};
+    size_t len;
+    char *body = protocol_encode (&m, &len, &error);
+
+    ok (body && !strstr (body, "env_exact") && !strstr (body, "umask") &&
+            !strstr (body, "nice") && !strstr (body, "limits"),
+        "none of them sent when unset");
+    free (body);
+    m.announce.env_exact = true;
+    m.announce.has_umask = m.announce.has_nice = true;
+    m.announce.umask = 022;
+    m.announce.nice = 5;
+    m.announce.nlimits = 2;
+    m.announce.limits = limits;
+    body = protocol_encode (&m, &len, &error);
+    ok (body && strstr (body, "\"env_exact\":true") && strstr (body, "\"umask\":18") &&
+            strstr (body, "\"nice\":5") &&
+            strstr (body, "\"limits\":[\"core=0\",\"nofile=unlimited\"]"),
+        "sent when set: %s", body ? body : error.text);
+    ok (body && protocol_decode (body, len, &out, &error) == 0 &&
+            out.announce.env_exact && out.announce.has_umask &&
+            out.announce.umask == 022 && out.announce.has_nice &&
+            out.announce.nice == 5 && out.announce.nlimits == 2 &&
+            strcmp (out.announce.limits[1], "nofile=unlimited") == 0,
+        "and decoded back");
+    protocol_msg_clear (&out);
+    free (body);
+    static const char *const bad[] = {"'umask':512",       "'nice':20",
+                                      "'nice':-21",        "'limits':'core=0'",
+                                      "'limits':[]",       "'env_exact':1",
+                                      "'cpus_per_rank':0", "'cpus_per_rank':1025",
+                                      "'bind_none':'yes'"};
+    for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
+        char text[512];
+        snprintf (text, sizeof (text),
+                  "{'v':1,'type':'announce','job':'j','path':'/p','argv':['p'],"
+                  "'env':[],'cwd':'/','size':1,'results_queue':'q',"
+                  "'delivery_limit':1,'nodes':[],%s}",
+                  bad[i]);
+        char *j = json (text);
+        errno = 0;
+        ok (protocol_decode (j, strlen (j), &out, &error) < 0 && errno == EPROTO,
+            "%s refused: %s", bad[i], error.text);
+        protocol_msg_clear (&out);
+        free (j);
+    }
+}
+
 /* timeout_ms is optional: absent is 0, the encoder leaves 0 out, and a
  * present value is checked like any integer field. */
 static void test_optional_timeout (void)
@@ -1869,6 +1923,7 @@ int main (void)
     test_names ();
     test_clear ();
     test_optional_timeout ();
+    test_inherit_fields ();
     test_payloads ();
     test_payload_limits ();
     test_bad_payloads ();

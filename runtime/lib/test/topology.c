@@ -61,6 +61,14 @@ static void test_restrict_and_unit (void)
     ok (topology_allowed_cpus (t, cpus, sizeof (cpus)) == 0 &&
             strcmp (cpus, "2-4") == 0,
         "allowed cpus are 2-4: %s", cpus);
+    ok (topology_core_cpus (t, 0, cpus, sizeof (cpus)) == 0 &&
+            strcmp (cpus, "2-3") == 0,
+        "core slot 0 has cpus 2-3: %s", cpus);
+    ok (topology_core_cpus (t, 1, cpus, sizeof (cpus)) == 0 && strcmp (cpus, "4") == 0,
+        "core slot 1 has cpu 4 (its allowed PU): %s", cpus);
+    errno = 0;
+    ok (topology_core_cpus (t, 2, cpus, sizeof (cpus)) < 0 && errno == EINVAL,
+        "no core slot 2: EINVAL");
     ok (topology_set_unit (t, TOPOLOGY_PU) == 0 && topology_core_count (t) == 3,
         "by PU: 3 slots");
     errno = 0;

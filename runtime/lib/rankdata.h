@@ -1,6 +1,6 @@
 /* rankdata.h - what a slot prepares for one rank before it starts the task:
  * the argument vector (the announced argv, the task's own arguments from
- * `krun -f`, with {rank} and {size} replaced) and the rank's input, written
+ * `krun -f`, with {rank}, {size}, {#} and {} replaced) and the rank's input, written
  * to a file in the job's scratch directory (KRUN_INPUT_FILE).
  */
 #ifndef KRUN_RANKDATA_H
@@ -13,15 +13,20 @@
 /* Name of the input file inside a job's scratch directory. */
 #define RANKDATA_INPUT_NAME "input"
 
-/* arg with every "{rank}" and "{size}" replaced.  Returns a malloc'd string
- * (caller must free), or NULL with errno ENOMEM. */
-char *rankdata_expand (const char *arg, int rank, int size);
+/* arg with every "{rank}" and "{size}" replaced, "{#}" by rank + 1 (GNU
+ * parallel's job number), and, when input is not NULL (the job has
+ * inputs), "{}" by the input's input_len bytes (parallel's input line).
+ * Returns a malloc'd string (caller must free), or NULL with errno ENOMEM,
+ * or EINVAL when arg holds "{}" and the input a NUL byte. */
+char *rankdata_expand (const char *arg, int rank, int size, const char *input,
+                       size_t input_len);
 
 /* The argv of one rank: the argc entries of argv then the nargs of args,
- * each expanded.  Returns a NULL-terminated malloc'd array of malloc'd
- * strings (free with rankdata_argv_free()), or NULL with errno ENOMEM. */
+ * each expanded as above.  Returns a NULL-terminated malloc'd array of
+ * malloc'd strings (free with rankdata_argv_free()), or NULL with errno
+ * ENOMEM or EINVAL. */
 char **rankdata_argv (char *const argv[], int argc, char *const args[], int nargs,
-                      int rank, int size);
+                      int rank, int size, const char *input, size_t input_len);
 
 /* Accepts NULL. */
 void rankdata_argv_free (char **argv);

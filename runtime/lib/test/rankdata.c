@@ -15,19 +15,37 @@
 static void test_expand (void)
 {
     static const struct {
-        const char *in, *out;
+        const char *in, *input, *out; /* out NULL: EINVAL */
     } cases[] = {
-        {"plain", "plain"},
-        {"{rank}", "12"},
-        {"in.{rank}.of.{size}", "in.12.of.100"},
-        {"{rank}{rank}{size}", "1212100"},
-        {"{rnk} {ran", "{rnk} {ran"},
-        {"{{rank}}", "{12}"},
-        {"", ""},
+        {"plain", NULL, "plain"},
+        {"{rank}", NULL, "12"},
+        {"in.{rank}.of.{size}", NULL, "in.12.of.100"},
+        {"{rank}{rank}{size}", NULL, "1212100"},
+        {"{rnk} {ran", NULL, "{rnk} {ran"},
+        {"{{rank}}", NULL, "{12}"},
+        {"", NULL, ""},
+        {"{#}", NULL, "13"},
+        {"job {#} of {size}", NULL, "job 13 of 100"},
+        /* {} only for a job with inputs: find -exec's {} stays. */
+        {"{}", NULL, "{}"},
+        {"echo {}", "word", "echo word"},
+        {"{}{}-{#}", "ab", "abab-13"},
+        {"{}", "", ""},
+        {"{rank}", "x\0y", "12"},
+        {"{}", "x\0y", NULL},
+        {"{ }{", "w", "{ }{"},
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
-        char *got = rankdata_expand (cases[i].in, 12, 100);
-        is_str (got, cases[i].out, "expand '%s'", cases[i].in);
+        const char *input = cases[i].input;
+        /* "x\0y" is the one input with a NUL: 3 bytes. */
+        size_t len = !input ? 0 : strcmp (input, "x") == 0 ? 3 : strlen (input);
+        errno = 0;
+        char *got = rankdata_expand (cases[i].in, 12, 100, input, len);
+        if (cases[i].out)
+            is_str (got, cases[i].out, "expand '%s'", cases[i].in);
+        else
+            ok (!got && errno == EINVAL, "'%s' with an input holding a NUL: EINVAL",
+                cases[i].in);
         free (got);
     }
 }
@@ -35,16 +53,19 @@ static void test_expand (void)
 static void test_argv (void)
 {
     char *argv[] = {"/bin/sh", "-c"};
-    char *args[] = {"echo {rank}/{size}"};
-    char **v = rankdata_argv (argv, 2, args, 1, 3, 8);
+    char *args[] = {"echo {rank}/{size} {}"};
+    char **v = rankdata_argv (argv, 2, args, 1, 3, 8, "in put", 6);
 
     ok (v && strcmp (v[0], "/bin/sh") == 0 && strcmp (v[1], "-c") == 0 &&
-            strcmp (v[2], "echo 3/8") == 0 && v[3] == NULL,
+            strcmp (v[2], "echo 3/8 in put") == 0 && v[3] == NULL,
         "argv: announced entries, then the task's args, expanded, NULL-terminated");
     rankdata_argv_free (v);
-    v = rankdata_argv (argv, 1, NULL, 0, 0, 1);
+    v = rankdata_argv (argv, 1, NULL, 0, 0, 1, NULL, 0);
     ok (v && strcmp (v[0], "/bin/sh") == 0 && v[1] == NULL, "argv without args");
     rankdata_argv_free (v);
+    errno = 0;
+    ok (!rankdata_argv (args, 1, NULL, 0, 0, 1, "a\0b", 3) && errno == EINVAL,
+        "argv: EINVAL for {} with an input holding a NUL");
     rankdata_argv_free (NULL);
 }
 

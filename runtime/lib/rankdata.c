@@ -11,26 +11,37 @@
 #include "scratch.h"
 #include "userdir.h"
 
-char *rankdata_expand (const char *arg, int rank, int size)
+char *rankdata_expand (const char *arg, int rank, int size, const char *input,
+                       size_t input_len)
 {
-    char rank_text[16], size_text[16];
+    char rank_text[16], size_text[16], seq_text[16];
     size_t len = 0;
     char *out = NULL, *o = NULL;
 
+    /* An input with a NUL byte cannot go into an argument: said rather
+     * than cut. */
+    if (input && strstr (arg, "{}") && memchr (input, '\0', input_len)) {
+        errno = EINVAL;
+        return NULL;
+    }
     snprintf (rank_text, sizeof (rank_text), "%d", rank);
     snprintf (size_text, sizeof (size_text), "%d", size);
+    snprintf (seq_text, sizeof (seq_text), "%d", rank + 1);
     /* Two passes: measure, then copy. */
     for (int pass = 0; pass < 2; pass++) {
         const char *p = arg;
         o = pass ? out : NULL;
         while (*p) {
             const char *with = NULL;
-            size_t skip = 1;
+            size_t skip = 1, n = 1;
             if (strncmp (p, "{rank}", 6) == 0)
-                with = rank_text, skip = 6;
+                with = rank_text, skip = 6, n = strlen (with);
             else if (strncmp (p, "{size}", 6) == 0)
-                with = size_text, skip = 6;
-            size_t n = with ? strlen (with) : 1;
+                with = size_text, skip = 6, n = strlen (with);
+            else if (strncmp (p, "{#}", 3) == 0)
+                with = seq_text, skip = 3, n = strlen (with);
+            else if (input && strncmp (p, "{}", 2) == 0)
+                with = input, skip = 2, n = input_len;
             if (pass) {
                 memcpy (o, with ? with : p, n);
                 o += n;
@@ -38,25 +49,28 @@ char *rankdata_expand (const char *arg, int rank, int size)
                 len += n;
             p += skip;
         }
-        if (!pass && !(out = malloc (len + 1)))
+        if (!pass && !(out = malloc (len + 1))) {
+            errno = ENOMEM;
             return NULL;
+        }
     }
     *o = '\0';
     return out;
 }
 
 char **rankdata_argv (char *const argv[], int argc, char *const args[], int nargs,
-                      int rank, int size)
+                      int rank, int size, const char *input, size_t input_len)
 {
     char **v = calloc ((size_t)argc + nargs + 1, sizeof (*v));
 
     if (!v)
         return NULL;
     for (int i = 0; i < argc + nargs; i++) {
-        if (!(v[i] =
-                  rankdata_expand (i < argc ? argv[i] : args[i - argc], rank, size))) {
+        if (!(v[i] = rankdata_expand (i < argc ? argv[i] : args[i - argc], rank, size,
+                                      input, input_len))) {
+            int saved_errno = errno;
             rankdata_argv_free (v);
-            errno = ENOMEM;
+            errno = saved_errno;
             return NULL;
         }
     }
