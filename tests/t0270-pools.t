@@ -95,9 +95,13 @@ timeline_ok () {
         ! tail -n +2 "$file" | cut -d, -f2 | grep -Evq "^($nodes)$"
 }
 
+# Which user's daemon ran the task: DAEMON_OWNER is in the daemon's (and
+# its slot's) environment, which the task does not inherit (it gets the
+# launcher's): read it from its slot, the task's parent.
 cat >owner.sh <<'SH'
 #!/bin/sh
-echo "$KRUN_NODE $DAEMON_OWNER"
+owner=$(tr '\0' '\n' </proc/$PPID/environ | sed -n 's/^DAEMON_OWNER=//p')
+echo "$KRUN_NODE $owner"
 sleep 0.3
 SH
 chmod +x owner.sh
