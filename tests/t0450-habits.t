@@ -146,4 +146,16 @@ test_expect_success 'on a terminal a last line without newline is ended before k
     tr -d "\\r" <tty1 | grep -qx "tail" &&
     tr -d "\\r" <tty1 | grep -qx "krun: rank 0 exited with status 3 on node .* (attempt 1)"
 '
+test_expect_success 'item 12: -x of a KRUN_ variable or a bad name, a port out of range, a missing interpreter' '
+    test_expect_code 2 "$KRUN" -n 1 -x KRUN_RANK=7 true 2>x1 &&
+    grep -q "krun sets the KRUN_ variables of each task itself" x1 &&
+    test_expect_code 2 "$KRUN" -n 1 -x "BAD NAME=1" true 2>x2 &&
+    grep -q "expected VAR or VAR=value" x2 &&
+    printf "local:\n  broker_port: 99999\n" >port.yaml &&
+    test_expect_code 2 "$KRUN" --config port.yaml -n 1 true 2>x3 &&
+    grep -q "expected an integer in 1..65535, got .99999." x3 &&
+    printf "#!/nonexistent/interp\necho hi\n" >noint.sh && chmod +x noint.sh &&
+    test_expect_code 127 "$KRUN" -q -n 1 ./noint.sh 2>x4 &&
+    grep -q "its interpreter /nonexistent/interp" x4
+'
 test_done
