@@ -3,6 +3,7 @@
 bin_PROGRAMS += launcher/krun
 launcher_krun_SOURCES = \
 	launcher/krun.c \
+	launcher/cmdline.c launcher/cmdline.h \
 	launcher/usage.c launcher/usage.h \
 	launcher/run.c launcher/run.h \
 	launcher/commands.c launcher/commands.h \
