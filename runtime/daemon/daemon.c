@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "amqpmux.h"
 #include "fdio.h"
 #include "cgroup.h"
 #include "clock.h"
@@ -59,6 +60,9 @@
  * connection's heartbeat times out, after a minute or more.  A running
  * slot beats at least once a second. */
 #define SLOT_STOPPED_MS 3000
+/* How long a stopping daemon may take to send what its slots wrote to the
+ * shared broker connection before they exited. */
+#define MUX_DRAIN_MS 2000
 
 struct slot_proc {
     pid_t pid;
@@ -71,6 +75,9 @@ struct daemon {
     const struct daemon_config *cfg;
     struct topology *topology;
     struct transport *t;
+    /* The slots' shared broker connection, or NULL: each logs in itself. */
+    struct amqpmux *mux;
+    bool slots_connected_logged;
     /* The node's control queue, bound to the control fanout: the daemon
      * relays what arrives there to its slots (see relay.h).  The same name
      * on every reconnection, because slots give it as reply_to. */
@@ -129,6 +136,14 @@ static int daemon_connect (struct daemon *d, struct krun_error *errp)
     return 0;
 }
 
+static int mux_login (void *arg, struct transport_tune *tune, struct krun_error *errp)
+{
+    const struct daemon *d = arg;
+
+    return transport_login_raw (d->cfg->url, d->cfg->cacert, d->cfg->heartbeat, tune,
+                                errp);
+}
+
 static void close_control (struct slot_proc *sp)
 {
     relay_writer_destroy (sp->control);
@@ -136,7 +151,7 @@ static void close_control (struct slot_proc *sp)
 }
 
 /* Runs in the forked slot process: never returns. */
-static void slot_child (struct daemon *d, int i, int control_fd)
+static void slot_child (struct daemon *d, int i, int control_fd, int mux_fd)
 {
     struct krun_error error;
     pid_t daemon_pid = getppid ();
@@ -150,6 +165,8 @@ static void slot_child (struct daemon *d, int i, int control_fd)
     sigprocmask (SIG_UNBLOCK, &d->signals, NULL);
     if (d->t)
         close (transport_fd (d->t)); /* the daemon's socket, not ours */
+    /* Nor the shared connection: it must close when the daemon dies. */
+    amqpmux_close_in_child (d->mux);
     close (d->signal_fd);
     /* Other slots' pipes: a slot must see end of file on its control pipe
      * when the daemon goes, so no other process may hold its write end. */
@@ -182,6 +199,7 @@ static void slot_child (struct daemon *d, int i, int control_fd)
         .grace = d->cfg->grace,
         .state = d->state,
         .control_fd = control_fd,
+        .mux_fd = mux_fd,
         .control_queue = d->control_queue,
         .key = d->cfg->key,
         .base = d->base,
@@ -195,14 +213,19 @@ static void slot_child (struct daemon *d, int i, int control_fd)
     _exit (slot_run (&cfg));
 }
 
-static int spawn_slot (struct daemon *d, int i)
+static int spawn_slot (struct daemon *d, int i, struct krun_error *errp)
 {
     struct slot_proc *sp = &d->slots[i];
-    int c[2];
+    int c[2], mux_fd = -1;
     pid_t pid;
 
-    if (pipe2 (c, O_CLOEXEC) < 0)
+    if (d->mux && (mux_fd = amqpmux_attach (d->mux, errp)) < 0)
         return -1;
+    if (pipe2 (c, O_CLOEXEC) < 0) {
+        errprintf_errno (errp, "cannot make its control pipe");
+        fdio_close (&mux_fd);
+        return -1;
+    }
     /* Room for a large announcement without waiting (best effort). */
     fcntl (c[1], F_SETPIPE_SZ, 1024 * 1024);
     if (!(sp->control = relay_writer_create (c[1])) || (pid = fork ()) < 0) {
@@ -213,14 +236,16 @@ static int spawn_slot (struct daemon *d, int i)
             close (c[1]);
         sp->control = NULL;
         close (c[0]);
+        fdio_close (&mux_fd);
         errno = saved_errno;
-        return -1;
+        return errprintf_errno (errp, "cannot fork");
     }
     if (pid == 0) {
         /* slot_child() closes every slot's write end, this one's too. */
-        slot_child (d, i, c[0]);
+        slot_child (d, i, c[0], mux_fd);
     }
     close (c[0]);
+    fdio_close (&mux_fd);
     sp->pid = pid;
     sp->started_ms = clock_mono_ms ();
     slotstate_beat (d->state, i); /* its own beats start after it connects */
@@ -525,8 +550,9 @@ static bool respawn_slots (struct daemon *d)
             continue;
         if (forked == SPAWN_BATCH)
             return true;
-        if (spawn_slot (d, i) < 0) {
-            log_msg ("slot %d: cannot fork: %s", i, strerror (errno));
+        struct krun_error error;
+        if (spawn_slot (d, i, &error) < 0) {
+            log_msg ("slot %d: cannot start: %s", i, error.text);
             sp->respawn_at_ms = now + RESPAWN_BACKOFF_MS;
         } else
             forked++;
@@ -602,11 +628,15 @@ static void handle_broker (struct daemon *d)
 
 static void wait_for_events (struct daemon *d, bool busy)
 {
-    struct pollfd *fds = alloca ((d->nslots + 2) * sizeof (*fds));
-    int nfds = 0;
+    int max = d->nslots + 2 + (d->mux ? amqpmux_poll_max (d->mux) : 0);
+    struct pollfd *fds = alloca (max * sizeof (*fds));
+    int nfds = 0, first_mux;
 
-    if (d->t && transport_pending (d->t))
+    if (d->t && transport_pending (d->t)) {
+        if (d->mux)
+            amqpmux_service (d->mux, NULL, 0);
         return;
+    }
     fds[nfds++] = (struct pollfd){.fd = d->signal_fd, .events = POLLIN};
     if (d->t)
         fds[nfds++] = (struct pollfd){.fd = transport_fd (d->t), .events = POLLIN};
@@ -614,9 +644,32 @@ static void wait_for_events (struct daemon *d, bool busy)
         if (d->slots[i].control && relay_writer_pending (d->slots[i].control))
             fds[nfds++] = (struct pollfd){.fd = relay_writer_fd (d->slots[i].control),
                                           .events = POLLOUT};
+    first_mux = nfds;
+    if (d->mux)
+        nfds += amqpmux_poll_fill (d->mux, fds + nfds);
     /* Strays to kill: look again soon, their SIGCHLD may come before their
      * children are re-parented to the daemon. */
     poll (fds, nfds, busy ? 0 : d->strays_deadline_ms ? 10 : 1000);
+    if (d->mux)
+        amqpmux_service (d->mux, fds + first_mux, nfds - first_mux);
+}
+
+/* Say once when every slot is logged in: the end of a cold start. */
+static void note_connected (struct daemon *d)
+{
+    struct amqpmux_stats st;
+
+    if (!d->mux || d->slots_connected_logged)
+        return;
+    amqpmux_stats (d->mux, &st);
+    if (st.ready < d->nslots)
+        return;
+    d->slots_connected_logged = true;
+    log_msg (
+        "all %d slots connected, over %d shared broker connection%s, %.3f s after "
+        "start",
+        d->nslots, st.upstreams, st.upstreams == 1 ? "" : "s",
+        (clock_wall_us () - d->started_us) / 1e6);
 }
 
 /* The daemon's private directory (userdir.h), after removing what dead
@@ -716,7 +769,14 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
     sigprocmask (SIG_BLOCK, &d->signals, NULL);
     if ((d->signal_fd = signalfd (-1, &d->signals, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
         return errprintf_errno (errp, "signalfd");
-    return daemon_connect (d, errp);
+    if (daemon_connect (d, errp) < 0)
+        return -1;
+    /* One broker login per node rather than per slot (amqpmux.h); not over
+     * TLS, whose bytes only the library can read. */
+    if (!d->cfg->connection_per_slot && strncmp (d->cfg->url, "amqps:", 6) != 0 &&
+        !(d->mux = amqpmux_create (mux_login, d)))
+        return errprintf_errno (errp, "cannot share the broker connection");
+    return 0;
 }
 
 static void daemon_fini (struct daemon *d)
@@ -737,6 +797,9 @@ static void daemon_fini (struct daemon *d)
         log_msg ("%d processes left by slots survive SIGKILL", left);
     else if (left < 0)
         log_msg ("cannot list what slots left running: %s", strerror (errno));
+    /* The slots' last frames (acks of finished tasks) go to the broker. */
+    amqpmux_destroy (d->mux, MUX_DRAIN_MS);
+    d->mux = NULL;
     cgroup_destroy (d->cgroup);
     /* The slots are gone: nothing uses the directory any more. */
     if (d->dir && scratch_remove (d->dir, &error) < 0)
@@ -783,6 +846,7 @@ int daemon_run (const struct daemon_config *cfg)
         kill_strays (&d);
         kill_stopped_slots (&d);
         spawning = respawn_slots (&d);
+        note_connected (&d);
         int64_t now = clock_mono_ms ();
         /* Checked at least once a second: wait_for_events() wakes up then. */
         int64_t last = slotstate_last_change_ms (d.state);

@@ -9,6 +9,8 @@
 #ifndef KRUN_DAEMON_H
 #define KRUN_DAEMON_H
 
+#include <stdbool.h>
+
 #include "pool.h"
 #include "sign.h"
 #include "topology.h"
@@ -25,6 +27,9 @@ struct daemon_config {
     int grace;                  /* seconds running tasks get to finish on SIGTERM */
     const struct sign_key *key; /* checks job messages (secret: never logged) */
     const struct pool *pool;    /* the exchanges and queues of the node's pool */
+    /* Each slot logs in to the broker itself, instead of sharing the
+     * daemon's multiplexed connection (amqpmux.h; always so for amqps://). */
+    bool connection_per_slot;
 };
 
 /* Run until SIGTERM/SIGINT or the idle timeout.  Returns the exit status. */

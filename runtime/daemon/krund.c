@@ -44,6 +44,9 @@ static const char usage_text[] =
     "  --grace SECS          on SIGTERM, running tasks get SECS to finish before\n"
     "                        they are given back to the queue (default 10)\n"
     "  --heartbeat SECS      AMQP heartbeat (default 30)\n"
+    "  --connection-per-slot each slot logs in to the broker itself (default:\n"
+    "                        the slots share the daemon's connection, a\n"
+    "                        channel pair each; always per slot for amqps://)\n"
     "  --secrets-stdin       read the broker URL (first line) and the key (the\n"
     "                        rest) from standard input, not from the\n"
     "                        environment: how krun's ssh and Slurm providers\n"
@@ -56,7 +59,8 @@ static const char usage_text[] =
     "  --help, --version\n"
     "\n"
     "Environment: KRUN_AMQP_URL, KRUN_AMQP_CACERT (CA file for amqps://),\n"
-    "KRUN_NODE_NAME, KRUN_POOL, KRUN_KEY_FILE (required: the key shared with\n"
+    "KRUN_NODE_NAME, KRUN_POOL, KRUN_CONNECTION_PER_SLOT=1 (as\n"
+    "--connection-per-slot), KRUN_KEY_FILE (required: the key shared with\n"
     "krun that "
     "seals job messages; mode 0600 or 0400).  The URL and the key file name are\n"
     "removed from the environment the tasks see.\n";
@@ -112,6 +116,7 @@ static int parse_options (int argc, char *argv[], struct daemon_config *cfg,
         OPT_IDLE,
         OPT_GRACE,
         OPT_HEARTBEAT,
+        OPT_PER_SLOT,
         OPT_SECRETS_STDIN,
         OPT_DETACH,
         OPT_STOP,
@@ -127,6 +132,7 @@ static int parse_options (int argc, char *argv[], struct daemon_config *cfg,
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
         {"grace", required_argument, NULL, OPT_GRACE},
         {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+        {"connection-per-slot", no_argument, NULL, OPT_PER_SLOT},
         {"secrets-stdin", no_argument, NULL, OPT_SECRETS_STDIN},
         {"detach", no_argument, NULL, OPT_DETACH},
         {"stop", required_argument, NULL, OPT_STOP},
@@ -170,6 +176,9 @@ static int parse_options (int argc, char *argv[], struct daemon_config *cfg,
                 break;
             case OPT_HEARTBEAT:
                 cfg->heartbeat = parse_int ("--heartbeat", optarg, 0);
+                break;
+            case OPT_PER_SLOT:
+                cfg->connection_per_slot = true;
                 break;
             case OPT_SECRETS_STDIN:
                 o->secrets_stdin = true;
@@ -267,6 +276,11 @@ int main (int argc, char *argv[])
         return rc;
     if (!cfg.node)
         cfg.node = getenv ("KRUN_NODE_NAME");
+    /* For the benchmarks' side-by-side runs through krun, which starts the
+     * daemons itself. */
+    if (getenv ("KRUN_CONNECTION_PER_SLOT") &&
+        strcmp (getenv ("KRUN_CONNECTION_PER_SLOT"), "1") == 0)
+        cfg.connection_per_slot = true;
     if (!cfg.node || !*cfg.node) {
         if (gethostname (hostname, sizeof (hostname)) < 0)
             strcpy (hostname, "localhost");

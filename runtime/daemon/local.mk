@@ -6,6 +6,7 @@ runtime_krund_SOURCES = \
 	runtime/daemon/detach.c runtime/daemon/detach.h \
 	runtime/daemon/daemon.c runtime/daemon/daemon.h \
 	runtime/daemon/slot.c runtime/daemon/slot.h \
+	runtime/daemon/amqpmux.c runtime/daemon/amqpmux.h \
 	runtime/daemon/taskenv.c runtime/daemon/taskenv.h \
 	runtime/daemon/taskoutput.c runtime/daemon/taskoutput.h \
 	runtime/daemon/disposition.c runtime/daemon/disposition.h \

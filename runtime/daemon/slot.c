@@ -1031,8 +1031,12 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
         return errprintf_errno (errp, "control pipe");
     /* The daemon declared the exchanges, and its control queue, before it
      * forked this slot. */
-    if (!(s->t =
-              transport_connect (s->cfg->url, s->cfg->cacert, s->cfg->heartbeat, errp)))
+    if (s->cfg->mux_fd >= 0)
+        s->t = transport_connect_fd (s->cfg->mux_fd, "the daemon's broker connection",
+                                     s->cfg->heartbeat, errp);
+    else
+        s->t = transport_connect (s->cfg->url, s->cfg->cacert, s->cfg->heartbeat, errp);
+    if (!s->t)
         return -1;
     /* Running launchers answer with their announcement, through direct
      * reply-to (consumed no-ack, on the channel that publishes "joined"): a

@@ -1,5 +1,6 @@
 /* slot.h - a slot process: one per core, pinned there by the daemon, with its
- * own AMQP connection.  It hears job announcements from its daemon, which
+ * own AMQP connection (its own login, or channels of the daemon's
+ * connection: amqpmux.h).  It hears job announcements from its daemon, which
  * relays the node's control queue to its slots (relay.h), pulls tasks from the job's
  * task queue one at a time (prefetch 1), runs each as a child process, forwards its
  * output, publishes its result and only then acknowledges the task, so a slot that dies
@@ -25,6 +26,8 @@ struct slot_config {
     struct slotstate *state;    /* shared with the daemon: this slot's entry is
                                    local; NULL = nobody to tell */
     int control_fd;             /* pipe from the daemon: relayed control messages */
+    int mux_fd;                 /* socket to the daemon's shared broker connection
+                                   (amqpmux.h), or -1: log in to url itself */
     const char *control_queue;  /* the daemon's control queue (reply_to of joined) */
     const struct sign_key *key; /* checks job messages (borrowed) */
     const char *base;           /* krund's private directory (userdir.h), or NULL */

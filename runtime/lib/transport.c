@@ -845,8 +845,11 @@ static int64_t deadline_after (int timeout_ms)
     return timeout_ms < 0 ? -1 : clock_mono_ms () + timeout_ms;
 }
 
-struct transport *transport_connect (const char *url, const char *cacert,
-                                     int heartbeat_sec, struct krun_error *errp)
+/* Connect and log in to url (no channel open yet).  Returns NULL with errno
+ * and errp set. */
+static struct transport *connect_login (const char *url, const char *cacert,
+                                        int heartbeat_sec, bool plain_only,
+                                        struct krun_error *errp)
 {
     struct amqp_connection_info info;
     struct transport *t;
@@ -872,13 +875,18 @@ struct transport *transport_connect (const char *url, const char *cacert,
         errprintf (errp, "invalid broker URL %s", t->url);
         goto error;
     }
+    if (plain_only && info.ssl) {
+        errno = EPROTONOSUPPORT;
+        errprintf (errp, "cannot share a connection to broker %s: it is amqps://",
+                   t->url);
+        goto error;
+    }
     if (!(t->conn = amqp_new_connection ())) {
         errno = ENOMEM;
         errprintf_errno (errp, "cannot connect to broker %s", t->url);
         goto error;
     }
-    if (open_socket (t, &info, cacert, errp) < 0 || login (t, &info, errp) < 0 ||
-        open_channels (t, errp) < 0)
+    if (open_socket (t, &info, cacert, errp) < 0 || login (t, &info, errp) < 0)
         goto error;
     t->last_rx_ms = clock_mono_ms ();
     free (parsed);
@@ -891,6 +899,80 @@ error:
         transport_destroy (t);
     }
     free (parsed);
+    errno = saved_errno;
+    return NULL;
+}
+
+struct transport *transport_connect (const char *url, const char *cacert,
+                                     int heartbeat_sec, struct krun_error *errp)
+{
+    struct transport *t = connect_login (url, cacert, heartbeat_sec, false, errp);
+
+    if (t && open_channels (t, errp) < 0) {
+        int saved_errno = errno;
+        t->failed = saved_errno ? saved_errno : EIO;
+        transport_destroy (t);
+        errno = saved_errno;
+        return NULL;
+    }
+    return t;
+}
+
+int transport_login_raw (const char *url, const char *cacert, int heartbeat_sec,
+                         struct transport_tune *tune, struct krun_error *errp)
+{
+    struct transport *t = connect_login (url, cacert, heartbeat_sec, true, errp);
+    int fd = -1;
+
+    if (!t)
+        return -1;
+    /* The broker says nothing after connection.open-ok until asked: bytes
+     * already read would be lost with the library's buffer. */
+    if (amqp_data_in_buffer (t->conn) || amqp_frames_enqueued (t->conn)) {
+        errno = EPROTO;
+        errprintf (errp, "broker %s: unexpected data after logging in", t->url);
+    } else if ((fd = fcntl (amqp_get_sockfd (t->conn), F_DUPFD_CLOEXEC, 0)) < 0)
+        errprintf_errno (errp, "broker %s: cannot keep the connection", t->url);
+    else {
+        tune->channel_max = amqp_get_channel_max (t->conn);
+        tune->frame_max = amqp_get_frame_max (t->conn);
+        tune->heartbeat = amqp_get_heartbeat (t->conn);
+    }
+    int saved_errno = errno;
+    t->failed = EIO; /* the connection lives on in fd: no connection.close */
+    transport_destroy (t);
+    errno = saved_errno;
+    return fd;
+}
+
+struct transport *transport_connect_fd (int fd, const char *name, int heartbeat_sec,
+                                        struct krun_error *errp)
+{
+    char user[] = "krund", password[] = "krund", vhost[] = "/";
+    struct amqp_connection_info info = {
+        .user = user, .password = password, .vhost = vhost};
+    amqp_socket_t *socket;
+    struct transport *t;
+
+    if (!(t = calloc (1, sizeof (*t))) || !(t->url = strdup (name)) ||
+        !(t->conn = amqp_new_connection ()) ||
+        !(socket = amqp_tcp_socket_new (t->conn))) {
+        errno = ENOMEM;
+        errprintf_errno (errp, "cannot connect to %s", name);
+        close (fd);
+        goto error;
+    }
+    t->heartbeat_sec = heartbeat_sec > 0 ? heartbeat_sec : 0;
+    amqp_tcp_socket_set_sockfd (socket, fd);
+    if (login (t, &info, errp) < 0 || open_channels (t, errp) < 0)
+        goto error;
+    t->last_rx_ms = clock_mono_ms ();
+    return t;
+error:;
+    int saved_errno = errno;
+    if (t)
+        t->failed = saved_errno ? saved_errno : EIO;
+    transport_destroy (t);
     errno = saved_errno;
     return NULL;
 }

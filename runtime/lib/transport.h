@@ -63,6 +63,28 @@ struct transport_message {
 struct transport *transport_connect (const char *url, const char *cacert,
                                      int heartbeat_sec, struct krun_error *errp);
 
+/* What a broker and a client agreed on at login. */
+struct transport_tune {
+    int channel_max;
+    int frame_max;
+    int heartbeat; /* seconds, 0 = none */
+};
+
+/* Log in to url (amqp:// only: the bytes are then read and written by the
+ * caller, the daemon's connection multiplexer) and return the connection's
+ * socket (non-blocking, close-on-exec) with what was agreed in *tune; no
+ * channel is open.  Returns -1 with errno (EPROTONOSUPPORT for amqps://)
+ * and errp set. */
+int transport_login_raw (const char *url, const char *cacert, int heartbeat_sec,
+                         struct transport_tune *tune, struct krun_error *errp);
+
+/* Like transport_connect(), over fd, a socket to something that speaks
+ * AMQP as a broker does (the daemon's connection multiplexer, amqpmux.h).
+ * name stands for the URL in messages.  Takes fd: it is closed by
+ * transport_destroy(), or here on failure. */
+struct transport *transport_connect_fd (int fd, const char *name, int heartbeat_sec,
+                                        struct krun_error *errp);
+
 /* Close politely and free.  Accepts NULL; keeps errno. */
 void transport_destroy (struct transport *t);
 

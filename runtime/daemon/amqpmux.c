@@ -1,0 +1,886 @@
+/* amqpmux.c - one broker connection for a node's slots.  See amqpmux.h.
+ *
+ * An AMQP 0-9-1 frame is: type (1 byte), channel (2), payload size (4), the
+ * payload, 0xCE.  A method frame's payload starts with its class and method
+ * ids (2 bytes each).  Only channel 0 (the connection) and the opening and
+ * closing of channels are looked at here; every other frame is forwarded as
+ * it is, with its channel number rewritten.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "amqpmux.h"
+#include "clock.h"
+#include "log.h"
+
+enum {
+    FRAME_METHOD = 1,
+    FRAME_HEADER = 2,
+    FRAME_BODY = 3,
+    FRAME_HEARTBEAT = 8,
+    FRAME_END = 0xCE,
+    FRAME_OVERHEAD = 8, /* header (7) and end (1) */
+};
+
+#define METHOD(cls, id) (((uint32_t)(cls) << 16) | (id))
+enum {
+    CONNECTION_START = METHOD (10, 10),
+    CONNECTION_START_OK = METHOD (10, 11),
+    CONNECTION_TUNE = METHOD (10, 30),
+    CONNECTION_TUNE_OK = METHOD (10, 31),
+    CONNECTION_OPEN = METHOD (10, 40),
+    CONNECTION_OPEN_OK = METHOD (10, 41),
+    CONNECTION_CLOSE = METHOD (10, 50),
+    CONNECTION_CLOSE_OK = METHOD (10, 51),
+    CHANNEL_OPEN = METHOD (20, 10),
+    CHANNEL_OPEN_OK = METHOD (20, 11),
+    CHANNEL_CLOSE = METHOD (20, 40),
+    CHANNEL_CLOSE_OK = METHOD (20, 41),
+};
+
+/* AMQP reply codes */
+enum { REPLY_SUCCESS = 200, FRAME_ERROR = 501, CHANNEL_ERROR = 504 };
+
+/* Bytes queued for the broker beyond which no client is read: the broker
+ * (or the network) is slower than the slots. */
+#define UPSTREAM_HIGH_WATER (8 * 1024 * 1024)
+/* Bytes queued for one slot beyond which it is cut off: it stopped reading
+ * (a running slot reads its connection in every turn of its loop). */
+#define CLIENT_MAX_QUEUED (64 * 1024 * 1024)
+/* Read at most this much from one socket per service call, for fairness. */
+#define READ_CHUNK (64 * 1024)
+#define READS_PER_TURN 16
+/* No new login for this long after one failed. */
+#define LOGIN_RETRY_MS 1000
+/* The frame size offered to slots before the upstream one is known is
+ * never used: a client is attached only to a logged-in upstream. */
+
+static const unsigned char protocol_header[8] = {'A', 'M', 'Q', 'P', 0, 0, 9, 1};
+
+struct buf {
+    unsigned char *data;
+    size_t off, len, cap; /* pending: data[off, len) */
+};
+
+enum chstate {
+    CH_FREE = 0,
+    CH_OPENING,        /* channel.open forwarded */
+    CH_OPEN,           /* channel.open-ok seen */
+    CH_CLOSING_CLIENT, /* the slot's channel.close forwarded */
+    CH_CLOSING_SERVER, /* the broker's channel.close forwarded to the slot */
+    CH_ORPHAN,         /* its slot is gone: closed by us, waiting for close-ok */
+};
+
+struct client;
+
+struct upstream {
+    int fd;
+    struct transport_tune tune;
+    struct buf in, out;
+    int nblocks;            /* blocks of AMQPMUX_CLIENT_CHANNELS channels */
+    struct client **owner;  /* per block, or NULL */
+    unsigned char *chstate; /* per channel number, 0 unused */
+    int64_t last_rx_ms, last_tx_ms;
+    bool dead;
+    struct upstream *next;
+};
+
+enum handshake { HS_HEADER, HS_START_OK, HS_TUNE_OK, HS_OPEN, HS_READY };
+
+struct client {
+    int fd;
+    enum handshake hs;
+    struct upstream *up;
+    int block;
+    int heartbeat; /* seconds the slot asked for in tune-ok */
+    struct buf in, out;
+    int64_t last_tx_ms;
+    bool gone;
+    struct client *next;
+};
+
+enum pollkind { POLL_UPSTREAM, POLL_CLIENT };
+struct pollref {
+    enum pollkind kind;
+    void *p;
+};
+
+struct amqpmux {
+    amqpmux_login_fn login;
+    void *arg;
+    struct upstream *ups;
+    struct client *clients;
+    struct pollref *refs;
+    int nrefs;
+    int64_t login_failed_ms;
+    int login_errno;
+    struct krun_error login_error;
+    unsigned long frames_up, frames_down;
+};
+
+/* Buffers */
+
+static int buf_reserve (struct buf *b, size_t more)
+{
+    if (b->off > 0 && b->off == b->len)
+        b->off = b->len = 0;
+    if (b->len + more <= b->cap)
+        return 0;
+    if (b->off > 0) {
+        memmove (b->data, b->data + b->off, b->len - b->off);
+        b->len -= b->off;
+        b->off = 0;
+        if (b->len + more <= b->cap)
+            return 0;
+    }
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more)
+        cap *= 2;
+    unsigned char *data = realloc (b->data, cap);
+    if (!data)
+        return -1;
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static size_t buf_pending (const struct buf *b)
+{
+    return b->len - b->off;
+}
+
+static void buf_free (struct buf *b)
+{
+    free (b->data);
+    memset (b, 0, sizeof (*b));
+}
+
+static void put_u16 (unsigned char *p, unsigned v)
+{
+    p[0] = v >> 8;
+    p[1] = v;
+}
+
+static void put_u32 (unsigned char *p, uint32_t v)
+{
+    p[0] = v >> 24;
+    p[1] = v >> 16;
+    p[2] = v >> 8;
+    p[3] = v;
+}
+
+static unsigned get_u16 (const unsigned char *p)
+{
+    return (unsigned)p[0] << 8 | p[1];
+}
+
+static uint32_t get_u32 (const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Queue a frame, its channel number replaced by channel.  Returns 0, or -1
+ * (ENOMEM). */
+static int put_frame (struct buf *b, const unsigned char *frame, size_t len,
+                      int channel)
+{
+    if (buf_reserve (b, len) < 0)
+        return -1;
+    memcpy (b->data + b->len, frame, len);
+    put_u16 (b->data + b->len + 1, channel);
+    b->len += len;
+    return 0;
+}
+
+/* Queue a method frame with its arguments. */
+static int put_method (struct buf *b, int channel, uint32_t method,
+                       const unsigned char *args, size_t nargs)
+{
+    unsigned char frame[FRAME_OVERHEAD + 4 + 64];
+
+    if (nargs > 64)
+        return -1;
+    frame[0] = FRAME_METHOD;
+    put_u32 (frame + 3, 4 + nargs);
+    put_u16 (frame + 7, method >> 16);
+    put_u16 (frame + 9, method & 0xffff);
+    memcpy (frame + 11, args, nargs);
+    frame[11 + nargs] = FRAME_END;
+    return put_frame (b, frame, FRAME_OVERHEAD + 4 + nargs, channel);
+}
+
+/* channel.close or connection.close: code, text, no failing method. */
+static int put_close (struct buf *b, int channel, uint32_t method, int code,
+                      const char *text)
+{
+    unsigned char args[64];
+    size_t n = strlen (text);
+
+    if (n > sizeof (args) - 7)
+        n = sizeof (args) - 7;
+    put_u16 (args, code);
+    args[2] = n;
+    memcpy (args + 3, text, n);
+    put_u16 (args + 3 + n, 0);
+    put_u16 (args + 5 + n, 0);
+    return put_method (b, channel, method, args, 7 + n);
+}
+
+static int put_heartbeat (struct buf *b)
+{
+    static const unsigned char frame[FRAME_OVERHEAD] = {
+        FRAME_HEARTBEAT, 0, 0, 0, 0, 0, 0, FRAME_END};
+    return put_frame (b, frame, sizeof (frame), 0);
+}
+
+/* One complete frame at the start of b, or 0 if more bytes are needed;
+ * -1 if what is there is not a frame of at most frame_max bytes. */
+static long frame_length (const struct buf *b, int frame_max)
+{
+    const unsigned char *p = b->data + b->off;
+    size_t have = buf_pending (b);
+
+    if (have < 7)
+        return 0;
+    uint32_t size = get_u32 (p + 3);
+    if (size > (uint32_t)frame_max || (p[0] != FRAME_METHOD && p[0] != FRAME_HEADER &&
+                                       p[0] != FRAME_BODY && p[0] != FRAME_HEARTBEAT))
+        return -1;
+    if (have < size + FRAME_OVERHEAD)
+        return 0;
+    if (p[size + 7] != FRAME_END)
+        return -1;
+    return size + FRAME_OVERHEAD;
+}
+
+static uint32_t frame_method (const unsigned char *frame, size_t len)
+{
+    if (frame[0] != FRAME_METHOD || len < FRAME_OVERHEAD + 4)
+        return 0;
+    return METHOD (get_u16 (frame + 7), get_u16 (frame + 9));
+}
+
+/* Read what fd has into b (at most READS_PER_TURN chunks).  Returns 1 at end
+ * of file or on an error, 0 otherwise. */
+static int read_into (int fd, struct buf *b)
+{
+    for (int i = 0; i < READS_PER_TURN; i++) {
+        if (buf_reserve (b, READ_CHUNK) < 0)
+            return 1;
+        ssize_t n = read (fd, b->data + b->len, READ_CHUNK);
+        if (n > 0) {
+            b->len += n;
+            if (n < READ_CHUNK)
+                return 0;
+        } else if (n < 0 && errno == EINTR)
+            continue;
+        else if (n < 0 && errno == EAGAIN)
+            return 0;
+        else
+            return 1;
+    }
+    return 0;
+}
+
+/* Write what b holds.  Returns 1 if fd failed, 0 otherwise (sets *wrote). */
+static int write_from (int fd, struct buf *b, bool *wrote)
+{
+    while (buf_pending (b) > 0) {
+        ssize_t n = send (fd, b->data + b->off, buf_pending (b), MSG_NOSIGNAL);
+        if (n > 0) {
+            b->off += n;
+            *wrote = true;
+        } else if (n < 0 && errno == EINTR)
+            continue;
+        else
+            return n < 0 && errno == EAGAIN ? 0 : 1;
+    }
+    return 0;
+}
+
+/* Channels */
+
+static int channel_of (const struct client *c, int local)
+{
+    return c->block * AMQPMUX_CLIENT_CHANNELS + local;
+}
+
+static bool block_free (const struct upstream *u, int block)
+{
+    if (u->owner[block])
+        return false;
+    for (int l = 1; l <= AMQPMUX_CLIENT_CHANNELS; l++)
+        if (u->chstate[block * AMQPMUX_CLIENT_CHANNELS + l] != CH_FREE)
+            return false;
+    return true;
+}
+
+static void upstream_fail (struct upstream *u, const char *why)
+{
+    if (!u->dead)
+        log_msg ("shared broker connection lost: %s", why);
+    u->dead = true;
+}
+
+/* The slot of c is gone: close its channels on the broker, which requeues
+ * what they held unacknowledged. */
+static void orphan_channels (struct client *c)
+{
+    struct upstream *u = c->up;
+
+    if (!u)
+        return;
+    for (int l = 1; l <= AMQPMUX_CLIENT_CHANNELS; l++) {
+        int ch = channel_of (c, l);
+        switch (u->chstate[ch]) {
+            case CH_OPENING:
+            case CH_OPEN:
+                if (put_close (&u->out, ch, CHANNEL_CLOSE, REPLY_SUCCESS, "slot gone") <
+                    0)
+                    upstream_fail (u, "out of memory");
+                u->chstate[ch] = CH_ORPHAN;
+                break;
+            case CH_CLOSING_CLIENT:
+                u->chstate[ch] = CH_ORPHAN;
+                break;
+            case CH_CLOSING_SERVER:
+                if (put_method (&u->out, ch, CHANNEL_CLOSE_OK, NULL, 0) < 0)
+                    upstream_fail (u, "out of memory");
+                u->chstate[ch] = CH_FREE;
+                break;
+            default:
+                break;
+        }
+    }
+    u->owner[c->block] = NULL;
+    c->up = NULL;
+}
+
+static void client_drop (struct client *c, const char *why)
+{
+    if (c->gone)
+        return;
+    if (why)
+        log_msg ("slot connection closed: %s", why);
+    orphan_channels (c);
+    c->gone = true;
+}
+
+/* A protocol error of the slot: tell it, then cut it off. */
+static void client_error (struct client *c, int code, const char *text)
+{
+    bool wrote = false;
+
+    if (put_close (&c->out, 0, CONNECTION_CLOSE, code, text) == 0)
+        write_from (c->fd, &c->out, &wrote);
+    client_drop (c, text);
+}
+
+/* From the broker */
+
+static void upstream_connection_frame (struct upstream *u, const unsigned char *frame,
+                                       size_t len)
+{
+    uint32_t method = frame_method (frame, len);
+
+    if (method == CONNECTION_CLOSE) {
+        char text[256] = "";
+        if (len >= FRAME_OVERHEAD + 7) {
+            size_t n = frame[13];
+            if (FRAME_OVERHEAD + 7 + n <= len)
+                snprintf (text, sizeof (text), ": %u %.*s", get_u16 (frame + 11),
+                          (int)n, (const char *)frame + 14);
+        }
+        char why[300];
+        snprintf (why, sizeof (why), "the broker closed it%s", text);
+        put_method (&u->out, 0, CONNECTION_CLOSE_OK, NULL, 0);
+        bool wrote = false;
+        write_from (u->fd, &u->out, &wrote);
+        upstream_fail (u, why);
+    } else if (method == CONNECTION_CLOSE_OK)
+        upstream_fail (u, "closed");
+    /* Heartbeats (the read itself counts) and anything else: nothing. */
+}
+
+static void upstream_frame (struct amqpmux *m, struct upstream *u,
+                            const unsigned char *frame, size_t len)
+{
+    int ch = get_u16 (frame + 1);
+
+    if (ch == 0) {
+        upstream_connection_frame (u, frame, len);
+        return;
+    }
+    if (ch > u->nblocks * AMQPMUX_CLIENT_CHANNELS) {
+        upstream_fail (u, "the broker used a channel never opened");
+        return;
+    }
+    int block = (ch - 1) / AMQPMUX_CLIENT_CHANNELS;
+    struct client *c = u->owner[block];
+    unsigned char *st = &u->chstate[ch];
+    uint32_t method = frame_method (frame, len);
+    bool forward = c && !c->gone && *st != CH_ORPHAN && *st != CH_FREE;
+
+    if (method == CHANNEL_OPEN_OK && *st == CH_OPENING)
+        *st = CH_OPEN;
+    else if (method == CHANNEL_CLOSE) {
+        if (!forward) {
+            if (put_method (&u->out, ch, CHANNEL_CLOSE_OK, NULL, 0) < 0)
+                upstream_fail (u, "out of memory");
+            *st = CH_FREE;
+        } else
+            *st = CH_CLOSING_SERVER;
+    } else if (method == CHANNEL_CLOSE_OK)
+        *st = CH_FREE;
+    if (!forward)
+        return;
+    if (put_frame (&c->out, frame, len, ch - block * AMQPMUX_CLIENT_CHANNELS) < 0 ||
+        buf_pending (&c->out) > CLIENT_MAX_QUEUED) {
+        client_drop (c, "the slot does not read what the broker sends it");
+        return;
+    }
+    m->frames_down++;
+}
+
+static void upstream_read (struct amqpmux *m, struct upstream *u)
+{
+    long n = 0;
+    int eof = read_into (u->fd, &u->in);
+
+    if (buf_pending (&u->in) > 0)
+        u->last_rx_ms = clock_mono_ms ();
+    while (!u->dead && (n = frame_length (&u->in, u->tune.frame_max)) > 0) {
+        upstream_frame (m, u, u->in.data + u->in.off, n);
+        u->in.off += n;
+    }
+    if (n < 0)
+        upstream_fail (u, "the broker sent a malformed frame");
+    else if (eof)
+        upstream_fail (u, "end of file from the broker");
+}
+
+/* From a slot */
+
+static int client_handshake (struct client *c, uint32_t method,
+                             const unsigned char *frame, size_t len)
+{
+    unsigned char args[16];
+
+    if (c->hs == HS_START_OK && method == CONNECTION_START_OK) {
+        put_u16 (args, AMQPMUX_CLIENT_CHANNELS);
+        put_u32 (args + 2, c->up->tune.frame_max);
+        put_u16 (args + 6, 0); /* the slot keeps its own heartbeat */
+        c->hs = HS_TUNE_OK;
+        return put_method (&c->out, 0, CONNECTION_TUNE, args, 8);
+    }
+    if (c->hs == HS_TUNE_OK && method == CONNECTION_TUNE_OK &&
+        len >= FRAME_OVERHEAD + 12) {
+        c->heartbeat = get_u16 (frame + 17);
+        c->hs = HS_OPEN;
+        return 0;
+    }
+    if (c->hs == HS_OPEN && method == CONNECTION_OPEN) {
+        args[0] = 0; /* known-hosts, reserved */
+        c->hs = HS_READY;
+        return put_method (&c->out, 0, CONNECTION_OPEN_OK, args, 1);
+    }
+    client_error (c, CHANNEL_ERROR, "unexpected frame during the handshake");
+    return 0;
+}
+
+static void client_frame (struct amqpmux *m, struct client *c,
+                          const unsigned char *frame, size_t len)
+{
+    int local = get_u16 (frame + 1);
+    uint32_t method = frame_method (frame, len);
+    struct upstream *u = c->up;
+
+    if (local == 0) {
+        if (c->hs != HS_READY) {
+            if (client_handshake (c, method, frame, len) < 0)
+                client_drop (c, "out of memory");
+        } else if (method == CONNECTION_CLOSE) {
+            bool wrote = false;
+            put_method (&c->out, 0, CONNECTION_CLOSE_OK, NULL, 0);
+            write_from (c->fd, &c->out, &wrote);
+            client_drop (c, NULL);
+        } else if (method == CONNECTION_CLOSE_OK)
+            client_drop (c, NULL);
+        return;
+    }
+    if (c->hs != HS_READY || local > AMQPMUX_CLIENT_CHANNELS) {
+        client_error (c, CHANNEL_ERROR, "channel not allowed");
+        return;
+    }
+    int ch = channel_of (c, local);
+    unsigned char *st = &u->chstate[ch];
+    if (method == CHANNEL_OPEN) {
+        if (*st != CH_FREE) {
+            client_error (c, CHANNEL_ERROR, "channel already open");
+            return;
+        }
+        *st = CH_OPENING;
+    } else if (*st == CH_FREE) {
+        /* Forwarded, it would make the broker close the whole connection. */
+        client_error (c, CHANNEL_ERROR, "frame on a channel not open");
+        return;
+    } else if (method == CHANNEL_CLOSE)
+        *st = CH_CLOSING_CLIENT;
+    else if (method == CHANNEL_CLOSE_OK && *st == CH_CLOSING_SERVER)
+        *st = CH_FREE;
+    if (put_frame (&u->out, frame, len, ch) < 0) {
+        upstream_fail (u, "out of memory");
+        return;
+    }
+    m->frames_up++;
+}
+
+static int send_start (struct client *c)
+{
+    unsigned char args[4 + 4 + 4 + 5 + 4 + 5];
+    unsigned char *p = args;
+
+    *p++ = 0; /* version 0-9 */
+    *p++ = 9;
+    put_u32 (p, 0); /* no server properties */
+    p += 4;
+    put_u32 (p, 5);
+    memcpy (p + 4, "PLAIN", 5);
+    p += 9;
+    put_u32 (p, 5);
+    memcpy (p + 4, "en_US", 5);
+    p += 9;
+    return put_method (&c->out, 0, CONNECTION_START, args, p - args);
+}
+
+static void client_read (struct amqpmux *m, struct client *c)
+{
+    int eof = read_into (c->fd, &c->in);
+    long n = 0;
+
+    if (c->hs == HS_HEADER && buf_pending (&c->in) >= sizeof (protocol_header)) {
+        if (memcmp (c->in.data + c->in.off, protocol_header,
+                    sizeof (protocol_header))) {
+            client_drop (c, "not AMQP 0-9-1");
+            return;
+        }
+        c->in.off += sizeof (protocol_header);
+        c->hs = HS_START_OK;
+        if (send_start (c) < 0) {
+            client_drop (c, "out of memory");
+            return;
+        }
+    }
+    while (c->hs != HS_HEADER && !c->gone && c->up && !c->up->dead &&
+           (n = frame_length (&c->in, c->up->tune.frame_max)) > 0) {
+        client_frame (m, c, c->in.data + c->in.off, n);
+        c->in.off += n;
+    }
+    if (!c->gone && c->hs != HS_HEADER && n < 0)
+        client_error (c, FRAME_ERROR, "malformed frame");
+    else if (eof)
+        client_drop (c, NULL);
+}
+
+/* Upstream connections */
+
+static void upstream_destroy (struct upstream *u)
+{
+    if (u) {
+        if (u->fd >= 0)
+            close (u->fd);
+        buf_free (&u->in);
+        buf_free (&u->out);
+        free (u->owner);
+        free (u->chstate);
+        free (u);
+    }
+}
+
+static struct upstream *upstream_open (struct amqpmux *m, struct krun_error *errp)
+{
+    int64_t now = clock_mono_ms ();
+    struct upstream *u;
+
+    if (m->login_failed_ms && now - m->login_failed_ms < LOGIN_RETRY_MS) {
+        errno = m->login_errno;
+        *errp = m->login_error;
+        return NULL;
+    }
+    if (!(u = calloc (1, sizeof (*u)))) {
+        errprintf_errno (errp, "cannot share the broker connection");
+        return NULL;
+    }
+    if ((u->fd = m->login (m->arg, &u->tune, errp)) < 0) {
+        m->login_failed_ms = now;
+        m->login_errno = errno;
+        m->login_error = *errp;
+        free (u);
+        errno = m->login_errno;
+        return NULL;
+    }
+    m->login_failed_ms = 0;
+    int channels = u->tune.channel_max > 0 ? u->tune.channel_max : 65535;
+    u->nblocks = channels / AMQPMUX_CLIENT_CHANNELS;
+    if (u->nblocks < 1 || !(u->owner = calloc (u->nblocks, sizeof (*u->owner))) ||
+        !(u->chstate = calloc (u->nblocks * AMQPMUX_CLIENT_CHANNELS + 1, 1))) {
+        if (u->nblocks < 1)
+            errno = ENOSPC;
+        errprintf_errno (errp, "cannot share the broker connection (%d channels)",
+                         u->tune.channel_max);
+        upstream_destroy (u);
+        return NULL;
+    }
+    u->last_rx_ms = u->last_tx_ms = now;
+    u->next = m->ups;
+    m->ups = u;
+    return u;
+}
+
+/* Public */
+
+struct amqpmux *amqpmux_create (amqpmux_login_fn login, void *arg)
+{
+    struct amqpmux *m = calloc (1, sizeof (*m));
+
+    if (m) {
+        m->login = login;
+        m->arg = arg;
+    }
+    return m;
+}
+
+int amqpmux_attach (struct amqpmux *m, struct krun_error *errp)
+{
+    struct upstream *u;
+    struct client *c;
+    int block = -1, sv[2];
+
+    for (u = m->ups; u; u = u->next) {
+        if (u->dead)
+            continue;
+        for (int b = 0; b < u->nblocks && block < 0; b++)
+            if (block_free (u, b))
+                block = b;
+        if (block >= 0)
+            break;
+    }
+    if (!u) {
+        if (!(u = upstream_open (m, errp)))
+            return -1;
+        block = 0;
+    }
+    if (!(c = calloc (1, sizeof (*c))))
+        return errprintf_errno (errp, "cannot connect a slot");
+    if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0) {
+        free (c);
+        return errprintf_errno (errp, "cannot connect a slot: socketpair");
+    }
+    c->fd = sv[0];
+    c->up = u;
+    c->block = block;
+    c->last_tx_ms = clock_mono_ms ();
+    u->owner[block] = c;
+    c->next = m->clients;
+    m->clients = c;
+    return sv[1];
+}
+
+void amqpmux_close_in_child (struct amqpmux *m)
+{
+    if (!m)
+        return;
+    for (struct upstream *u = m->ups; u; u = u->next)
+        if (u->fd >= 0)
+            close (u->fd);
+    for (struct client *c = m->clients; c; c = c->next)
+        close (c->fd);
+}
+
+int amqpmux_poll_max (const struct amqpmux *m)
+{
+    int n = 0;
+
+    for (const struct upstream *u = m->ups; u; u = u->next)
+        n++;
+    for (const struct client *c = m->clients; c; c = c->next)
+        n++;
+    return n;
+}
+
+int amqpmux_poll_fill (struct amqpmux *m, struct pollfd *fds)
+{
+    int n = 0, max = amqpmux_poll_max (m);
+    bool backlog = false;
+
+    if (max > m->nrefs) {
+        struct pollref *refs = realloc (m->refs, max * sizeof (*refs));
+        if (!refs)
+            return 0; /* serviced without poll's word, every turn */
+        m->refs = refs;
+        m->nrefs = max;
+    }
+    for (struct upstream *u = m->ups; u; u = u->next) {
+        fds[n] = (struct pollfd){.fd = u->fd, .events = POLLIN};
+        if (buf_pending (&u->out) > 0)
+            fds[n].events |= POLLOUT;
+        if (buf_pending (&u->out) > UPSTREAM_HIGH_WATER)
+            backlog = true;
+        m->refs[n++] = (struct pollref){POLL_UPSTREAM, u};
+    }
+    for (struct client *c = m->clients; c; c = c->next) {
+        fds[n] = (struct pollfd){.fd = c->fd, .events = backlog ? 0 : POLLIN};
+        if (buf_pending (&c->out) > 0)
+            fds[n].events |= POLLOUT;
+        m->refs[n++] = (struct pollref){POLL_CLIENT, c};
+    }
+    return n;
+}
+
+static void heartbeats (struct upstream *u, struct client *c, int64_t now)
+{
+    if (u && u->tune.heartbeat > 0) {
+        if (now - u->last_rx_ms > 2000LL * u->tune.heartbeat + 1000)
+            upstream_fail (u, "no heartbeat from the broker");
+        else if (now - u->last_tx_ms >= 500LL * u->tune.heartbeat &&
+                 buf_pending (&u->out) == 0 && put_heartbeat (&u->out) < 0)
+            upstream_fail (u, "out of memory");
+    }
+    if (c && c->hs == HS_READY && c->heartbeat > 0 &&
+        now - c->last_tx_ms >= 500LL * c->heartbeat && buf_pending (&c->out) == 0 &&
+        put_heartbeat (&c->out) < 0)
+        client_drop (c, "out of memory");
+}
+
+static void flush_all (struct amqpmux *m)
+{
+    int64_t now = clock_mono_ms ();
+    bool wrote;
+
+    for (struct upstream *u = m->ups; u; u = u->next) {
+        heartbeats (u, NULL, now);
+        wrote = false;
+        if (!u->dead && write_from (u->fd, &u->out, &wrote))
+            upstream_fail (u, "cannot write to the broker");
+        if (wrote)
+            u->last_tx_ms = now;
+    }
+    for (struct client *c = m->clients; c; c = c->next) {
+        if (c->gone)
+            continue;
+        if (c->up && c->up->dead) {
+            client_drop (c, NULL);
+            continue;
+        }
+        heartbeats (NULL, c, now);
+        wrote = false;
+        if (write_from (c->fd, &c->out, &wrote))
+            client_drop (c, NULL);
+        if (wrote)
+            c->last_tx_ms = now;
+    }
+}
+
+/* Free gone clients and dead upstream connections (their clients first). */
+static void collect (struct amqpmux *m)
+{
+    for (struct client **pc = &m->clients; *pc;) {
+        struct client *c = *pc;
+        if (c->up && c->up->dead)
+            client_drop (c, NULL);
+        if (!c->gone) {
+            pc = &c->next;
+            continue;
+        }
+        *pc = c->next;
+        close (c->fd);
+        buf_free (&c->in);
+        buf_free (&c->out);
+        free (c);
+    }
+    for (struct upstream **pu = &m->ups; *pu;) {
+        struct upstream *u = *pu;
+        if (!u->dead) {
+            pu = &u->next;
+            continue;
+        }
+        *pu = u->next;
+        upstream_destroy (u);
+    }
+}
+
+void amqpmux_service (struct amqpmux *m, const struct pollfd *fds, int nfds)
+{
+    for (int i = 0; i < nfds && i < m->nrefs; i++) {
+        short ready = fds[i].revents & (POLLIN | POLLHUP | POLLERR);
+        if (!ready)
+            continue;
+        if (m->refs[i].kind == POLL_UPSTREAM) {
+            struct upstream *u = m->refs[i].p;
+            if (!u->dead)
+                upstream_read (m, u);
+        } else {
+            struct client *c = m->refs[i].p;
+            if (!c->gone)
+                client_read (m, c);
+        }
+    }
+    flush_all (m);
+    collect (m);
+}
+
+void amqpmux_stats (const struct amqpmux *m, struct amqpmux_stats *st)
+{
+    memset (st, 0, sizeof (*st));
+    for (const struct upstream *u = m->ups; u; u = u->next)
+        st->upstreams += !u->dead;
+    for (const struct client *c = m->clients; c; c = c->next) {
+        if (c->gone)
+            continue;
+        st->clients++;
+        st->ready +=
+            c->hs == HS_READY && c->up && c->up->chstate[channel_of (c, 1)] == CH_OPEN;
+    }
+    st->frames_up = m->frames_up;
+    st->frames_down = m->frames_down;
+}
+
+static bool upstream_pending (const struct amqpmux *m)
+{
+    for (const struct upstream *u = m->ups; u; u = u->next)
+        if (!u->dead && buf_pending (&u->out) > 0)
+            return true;
+    return false;
+}
+
+void amqpmux_destroy (struct amqpmux *m, int drain_ms)
+{
+    if (!m)
+        return;
+    /* What the slots wrote before they went (their last acks) is still in
+     * their sockets: read it up to their end of file, and send it. */
+    int64_t deadline = clock_mono_ms () + drain_ms;
+    for (;;) {
+        int64_t left = deadline - clock_mono_ms ();
+        if (left <= 0 || (!m->clients && !upstream_pending (m)))
+            break;
+        struct pollfd *fds = calloc (amqpmux_poll_max (m) + 1, sizeof (*fds));
+        if (!fds)
+            break;
+        int n = amqpmux_poll_fill (m, fds);
+        poll (fds, n, left < 100 ? (int)left : 100);
+        amqpmux_service (m, fds, n);
+        free (fds);
+    }
+    for (struct upstream *u = m->ups; u; u = u->next)
+        u->dead = true;
+    collect (m);
+    free (m->refs);
+    free (m);
+}

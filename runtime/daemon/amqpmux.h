@@ -1,0 +1,75 @@
+/* amqpmux.h - the daemon's AMQP connection multiplexer: one broker
+ * connection for all the slots of a node.
+ *
+ * Each slot speaks AMQP 0-9-1 over a socketpair to its daemon
+ * (transport_connect_fd()), as it would to a broker.  The multiplexer plays
+ * the broker's part of the connection handshake itself, gives each slot a
+ * block of channels of an upstream connection, and forwards every frame of
+ * the slot's channels both ways, with the channel number rewritten; it
+ * understands nothing of what a channel does.  The broker thus sees one
+ * login per daemon (plus one more per 1,023 slots) instead of one per slot.
+ *
+ * The at-least-once rules hold as with a connection per slot: a slot that
+ * dies or closes its connection has its channels closed on the broker at
+ * once (what it held unacknowledged is requeued by the broker); the daemon's
+ * death closes the upstream connection (the slots do not keep its socket).
+ * If the upstream connection is lost, every slot on it is cut off (end of
+ * file on its socket) and starts again as on a lost broker.
+ *
+ * Every wait is the caller's poll(): nothing here blocks, except the login
+ * of a new upstream connection in amqpmux_attach(), which transport bounds.
+ */
+#ifndef KRUN_AMQPMUX_H
+#define KRUN_AMQPMUX_H
+
+#include <poll.h>
+#include <stdbool.h>
+
+#include "error.h"
+#include "transport.h"
+
+struct amqpmux;
+
+/* Opens a logged-in upstream connection (transport_login_raw()): returns
+ * its socket and what was agreed, or -1 with errno and errp set. */
+typedef int (*amqpmux_login_fn) (void *arg, struct transport_tune *tune,
+                                 struct krun_error *errp);
+
+/* Channels a slot may use (transport uses 1 and 2). */
+#define AMQPMUX_CLIENT_CHANNELS 2
+
+struct amqpmux *amqpmux_create (amqpmux_login_fn login, void *arg);
+
+/* Send what is queued for the broker for at most drain_ms, then close
+ * everything.  Accepts NULL. */
+void amqpmux_destroy (struct amqpmux *m, int drain_ms);
+
+/* A new client: returns the slot's end of a socketpair (close-on-exec; the
+ * caller hands it to the slot and closes it in the daemon), or -1 with errno
+ * and errp set when no upstream connection can be had.  After a failed
+ * login, no new one is tried for a second: the same error is returned. */
+int amqpmux_attach (struct amqpmux *m, struct krun_error *errp);
+
+/* In a process forked from the daemon: close every socket of the
+ * multiplexer without a word on them, so that they close when the daemon
+ * does. */
+void amqpmux_close_in_child (struct amqpmux *m);
+
+/* For poll(): how many entries amqpmux_poll_fill() may write at most. */
+int amqpmux_poll_max (const struct amqpmux *m);
+/* Fill fds with what the multiplexer waits for; returns the count. */
+int amqpmux_poll_fill (struct amqpmux *m, struct pollfd *fds);
+/* After poll(): read, forward and write what the nfds entries from
+ * amqpmux_poll_fill() say is ready, and send heartbeats that are due (call
+ * at least once a second). */
+void amqpmux_service (struct amqpmux *m, const struct pollfd *fds, int nfds);
+
+struct amqpmux_stats {
+    int clients;   /* attached and not gone */
+    int ready;     /* of those, logged in with a channel open */
+    int upstreams; /* connections to the broker */
+    unsigned long frames_up, frames_down;
+};
+void amqpmux_stats (const struct amqpmux *m, struct amqpmux_stats *st);
+
+#endif
