@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -94,6 +95,7 @@ struct upstream {
 enum handshake { HS_HEADER, HS_START_OK, HS_TUNE_OK, HS_OPEN, HS_READY };
 
 struct client {
+    struct amqpmux *m;
     int fd;
     enum handshake hs;
     struct upstream *up;
@@ -102,13 +104,11 @@ struct client {
     struct buf in, out;
     int64_t last_tx_ms;
     bool gone;
+    bool ready;    /* its channel 1 was opened: counted in m->ready */
+    bool want_out; /* registered for EPOLLOUT */
+    bool in_dirty; /* on m->dirty */
+    struct client *dirty_next;
     struct client *next;
-};
-
-enum pollkind { POLL_UPSTREAM, POLL_CLIENT };
-struct pollref {
-    enum pollkind kind;
-    void *p;
 };
 
 struct amqpmux {
@@ -116,8 +116,16 @@ struct amqpmux {
     void *arg;
     struct upstream *ups;
     struct client *clients;
-    struct pollref *refs;
+    /* The clients' sockets: the caller polls this one descriptor, and a
+     * turn costs what is ready, not what is attached (a daemon may have
+     * hundreds of slots). */
+    int ep;
+    struct client *dirty;   /* clients with output queued since the last flush */
+    struct upstream **refs; /* upstream of poll entry i + 1 */
     int nrefs;
+    int nclients, ready;
+    bool collect_due;
+    int64_t heartbeat_ms;
     int64_t login_failed_ms;
     int login_errno;
     struct krun_error login_error;
@@ -304,6 +312,16 @@ static int write_from (int fd, struct buf *b, bool *wrote)
     return 0;
 }
 
+/* Output was queued for c: it is written at the end of the turn. */
+static void client_dirty (struct client *c)
+{
+    if (!c->in_dirty) {
+        c->in_dirty = true;
+        c->dirty_next = c->m->dirty;
+        c->m->dirty = c;
+    }
+}
+
 /* Channels */
 
 static int channel_of (const struct client *c, int local)
@@ -370,6 +388,10 @@ static void client_drop (struct client *c, const char *why)
         log_msg ("slot connection closed: %s", why);
     orphan_channels (c);
     c->gone = true;
+    c->m->collect_due = true;
+    c->m->nclients--;
+    if (c->ready)
+        c->m->ready--;
 }
 
 /* A protocol error of the slot: tell it, then cut it off. */
@@ -427,9 +449,13 @@ static void upstream_frame (struct amqpmux *m, struct upstream *u,
     uint32_t method = frame_method (frame, len);
     bool forward = c && !c->gone && *st != CH_ORPHAN && *st != CH_FREE;
 
-    if (method == CHANNEL_OPEN_OK && *st == CH_OPENING)
+    if (method == CHANNEL_OPEN_OK && *st == CH_OPENING) {
         *st = CH_OPEN;
-    else if (method == CHANNEL_CLOSE) {
+        if (c && !c->ready && !c->gone && ch == block * AMQPMUX_CLIENT_CHANNELS + 1) {
+            c->ready = true;
+            m->ready++;
+        }
+    } else if (method == CHANNEL_CLOSE) {
         if (!forward) {
             if (put_method (&u->out, ch, CHANNEL_CLOSE_OK, NULL, 0) < 0)
                 upstream_fail (u, "out of memory");
@@ -445,6 +471,7 @@ static void upstream_frame (struct amqpmux *m, struct upstream *u,
         client_drop (c, "the slot does not read what the broker sends it");
         return;
     }
+    client_dirty (c);
     m->frames_down++;
 }
 
@@ -477,6 +504,7 @@ static int client_handshake (struct client *c, uint32_t method,
         put_u32 (args + 2, c->up->tune.frame_max);
         put_u16 (args + 6, 0); /* the slot keeps its own heartbeat */
         c->hs = HS_TUNE_OK;
+        client_dirty (c);
         return put_method (&c->out, 0, CONNECTION_TUNE, args, 8);
     }
     if (c->hs == HS_TUNE_OK && method == CONNECTION_TUNE_OK &&
@@ -488,6 +516,7 @@ static int client_handshake (struct client *c, uint32_t method,
     if (c->hs == HS_OPEN && method == CONNECTION_OPEN) {
         args[0] = 0; /* known-hosts, reserved */
         c->hs = HS_READY;
+        client_dirty (c);
         return put_method (&c->out, 0, CONNECTION_OPEN_OK, args, 1);
     }
     client_error (c, CHANNEL_ERROR, "unexpected frame during the handshake");
@@ -572,6 +601,7 @@ static void client_read (struct amqpmux *m, struct client *c)
         }
         c->in.off += sizeof (protocol_header);
         c->hs = HS_START_OK;
+        client_dirty (c);
         if (send_start (c) < 0) {
             client_drop (c, "out of memory");
             return;
@@ -649,10 +679,14 @@ struct amqpmux *amqpmux_create (amqpmux_login_fn login, void *arg)
 {
     struct amqpmux *m = calloc (1, sizeof (*m));
 
-    if (m) {
-        m->login = login;
-        m->arg = arg;
+    if (!m)
+        return NULL;
+    if ((m->ep = epoll_create1 (EPOLL_CLOEXEC)) < 0) {
+        free (m);
+        return NULL;
     }
+    m->login = login;
+    m->arg = arg;
     return m;
 }
 
@@ -682,6 +716,16 @@ int amqpmux_attach (struct amqpmux *m, struct krun_error *errp)
         free (c);
         return errprintf_errno (errp, "cannot connect a slot: socketpair");
     }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl (m->ep, EPOLL_CTL_ADD, sv[0], &ev) < 0) {
+        int saved_errno = errno;
+        close (sv[0]);
+        close (sv[1]);
+        free (c);
+        errno = saved_errno;
+        return errprintf_errno (errp, "cannot connect a slot: epoll");
+    }
+    c->m = m;
     c->fd = sv[0];
     c->up = u;
     c->block = block;
@@ -689,6 +733,7 @@ int amqpmux_attach (struct amqpmux *m, struct krun_error *errp)
     u->owner[block] = c;
     c->next = m->clients;
     m->clients = c;
+    m->nclients++;
     return sv[1];
 }
 
@@ -701,61 +746,104 @@ void amqpmux_close_in_child (struct amqpmux *m)
             close (u->fd);
     for (struct client *c = m->clients; c; c = c->next)
         close (c->fd);
+    close (m->ep);
 }
 
 int amqpmux_poll_max (const struct amqpmux *m)
 {
-    int n = 0;
+    int n = 1;
 
     for (const struct upstream *u = m->ups; u; u = u->next)
         n++;
-    for (const struct client *c = m->clients; c; c = c->next)
-        n++;
     return n;
+}
+
+static bool backlog (const struct amqpmux *m)
+{
+    for (const struct upstream *u = m->ups; u; u = u->next)
+        if (buf_pending (&u->out) > UPSTREAM_HIGH_WATER)
+            return true;
+    return false;
 }
 
 int amqpmux_poll_fill (struct amqpmux *m, struct pollfd *fds)
 {
     int n = 0, max = amqpmux_poll_max (m);
-    bool backlog = false;
 
     if (max > m->nrefs) {
-        struct pollref *refs = realloc (m->refs, max * sizeof (*refs));
+        struct upstream **refs = realloc (m->refs, max * sizeof (*refs));
         if (!refs)
             return 0; /* serviced without poll's word, every turn */
         m->refs = refs;
         m->nrefs = max;
     }
+    /* While the broker is behind, the slots wait: their sockets are not
+     * read (their output still is written). */
+    fds[n] = (struct pollfd){.fd = backlog (m) ? -1 : m->ep, .events = POLLIN};
+    m->refs[n++] = NULL;
     for (struct upstream *u = m->ups; u; u = u->next) {
         fds[n] = (struct pollfd){.fd = u->fd, .events = POLLIN};
         if (buf_pending (&u->out) > 0)
             fds[n].events |= POLLOUT;
-        if (buf_pending (&u->out) > UPSTREAM_HIGH_WATER)
-            backlog = true;
-        m->refs[n++] = (struct pollref){POLL_UPSTREAM, u};
-    }
-    for (struct client *c = m->clients; c; c = c->next) {
-        fds[n] = (struct pollfd){.fd = c->fd, .events = backlog ? 0 : POLLIN};
-        if (buf_pending (&c->out) > 0)
-            fds[n].events |= POLLOUT;
-        m->refs[n++] = (struct pollref){POLL_CLIENT, c};
+        m->refs[n++] = u;
     }
     return n;
 }
 
-static void heartbeats (struct upstream *u, struct client *c, int64_t now)
+static void heartbeat_client (struct client *c, int64_t now)
 {
-    if (u && u->tune.heartbeat > 0) {
-        if (now - u->last_rx_ms > 2000LL * u->tune.heartbeat + 1000)
-            upstream_fail (u, "no heartbeat from the broker");
-        else if (now - u->last_tx_ms >= 500LL * u->tune.heartbeat &&
-                 buf_pending (&u->out) == 0 && put_heartbeat (&u->out) < 0)
-            upstream_fail (u, "out of memory");
+    if (c->hs == HS_READY && c->heartbeat > 0 &&
+        now - c->last_tx_ms >= 500LL * c->heartbeat && buf_pending (&c->out) == 0) {
+        if (put_heartbeat (&c->out) < 0)
+            client_drop (c, "out of memory");
+        else
+            client_dirty (c);
     }
-    if (c && c->hs == HS_READY && c->heartbeat > 0 &&
-        now - c->last_tx_ms >= 500LL * c->heartbeat && buf_pending (&c->out) == 0 &&
-        put_heartbeat (&c->out) < 0)
-        client_drop (c, "out of memory");
+}
+
+static void heartbeat_upstream (struct upstream *u, int64_t now)
+{
+    if (u->dead || u->tune.heartbeat <= 0)
+        return;
+    if (now - u->last_rx_ms > 2000LL * u->tune.heartbeat + 1000)
+        upstream_fail (u, "no heartbeat from the broker");
+    else if (now - u->last_tx_ms >= 500LL * u->tune.heartbeat &&
+             buf_pending (&u->out) == 0 && put_heartbeat (&u->out) < 0)
+        upstream_fail (u, "out of memory");
+}
+
+/* Heartbeats due, looked for once a second. */
+static void heartbeats (struct amqpmux *m, int64_t now)
+{
+    if (now - m->heartbeat_ms < 1000)
+        return;
+    m->heartbeat_ms = now;
+    for (struct upstream *u = m->ups; u; u = u->next)
+        heartbeat_upstream (u, now);
+    for (struct client *c = m->clients; c; c = c->next)
+        if (!c->gone)
+            heartbeat_client (c, now);
+}
+
+static void flush_client (struct client *c, int64_t now)
+{
+    bool wrote = false;
+
+    if (write_from (c->fd, &c->out, &wrote)) {
+        client_drop (c, NULL);
+        return;
+    }
+    if (wrote)
+        c->last_tx_ms = now;
+    /* A slot that does not keep up: wait for room in its socket. */
+    bool want = buf_pending (&c->out) > 0;
+    if (want != c->want_out) {
+        struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0),
+                                 .data.ptr = c};
+        if (epoll_ctl (c->m->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+            client_drop (c, "cannot wait for room in its socket");
+        c->want_out = want;
+    }
 }
 
 static void flush_all (struct amqpmux *m)
@@ -763,33 +851,37 @@ static void flush_all (struct amqpmux *m)
     int64_t now = clock_mono_ms ();
     bool wrote;
 
+    heartbeats (m, now);
     for (struct upstream *u = m->ups; u; u = u->next) {
-        heartbeats (u, NULL, now);
         wrote = false;
-        if (!u->dead && write_from (u->fd, &u->out, &wrote))
+        if (u->dead)
+            continue;
+        if (write_from (u->fd, &u->out, &wrote))
             upstream_fail (u, "cannot write to the broker");
         if (wrote)
             u->last_tx_ms = now;
+        if (u->dead)
+            m->collect_due = true;
     }
-    for (struct client *c = m->clients; c; c = c->next) {
-        if (c->gone)
-            continue;
-        if (c->up && c->up->dead) {
-            client_drop (c, NULL);
-            continue;
-        }
-        heartbeats (NULL, c, now);
-        wrote = false;
-        if (write_from (c->fd, &c->out, &wrote))
-            client_drop (c, NULL);
-        if (wrote)
-            c->last_tx_ms = now;
+    while (m->dirty) {
+        struct client *c = m->dirty;
+        m->dirty = c->dirty_next;
+        c->in_dirty = false;
+        if (!c->gone)
+            flush_client (c, now);
     }
 }
 
 /* Free gone clients and dead upstream connections (their clients first). */
 static void collect (struct amqpmux *m)
 {
+    bool dead = false;
+
+    for (struct upstream *u = m->ups; u; u = u->next)
+        dead |= u->dead;
+    if (!m->collect_due && !dead)
+        return;
+    m->collect_due = false;
     for (struct client **pc = &m->clients; *pc;) {
         struct client *c = *pc;
         if (c->up && c->up->dead)
@@ -799,6 +891,7 @@ static void collect (struct amqpmux *m)
             continue;
         }
         *pc = c->next;
+        epoll_ctl (m->ep, EPOLL_CTL_DEL, c->fd, NULL);
         close (c->fd);
         buf_free (&c->in);
         buf_free (&c->out);
@@ -815,21 +908,27 @@ static void collect (struct amqpmux *m)
     }
 }
 
+#define EVENTS_PER_TURN 256
+
 void amqpmux_service (struct amqpmux *m, const struct pollfd *fds, int nfds)
 {
-    for (int i = 0; i < nfds && i < m->nrefs; i++) {
-        short ready = fds[i].revents & (POLLIN | POLLHUP | POLLERR);
-        if (!ready)
+    struct epoll_event evs[EVENTS_PER_TURN];
+    bool reading = !backlog (m);
+
+    for (int i = 1; i < nfds && i < m->nrefs; i++) {
+        struct upstream *u = m->refs[i];
+        if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) && !u->dead)
+            upstream_read (m, u);
+    }
+    int n = epoll_wait (m->ep, evs, EVENTS_PER_TURN, 0);
+    for (int i = 0; i < n; i++) {
+        struct client *c = evs[i].data.ptr;
+        if (c->gone)
             continue;
-        if (m->refs[i].kind == POLL_UPSTREAM) {
-            struct upstream *u = m->refs[i].p;
-            if (!u->dead)
-                upstream_read (m, u);
-        } else {
-            struct client *c = m->refs[i].p;
-            if (!c->gone)
-                client_read (m, c);
-        }
+        if (reading && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+            client_read (m, c);
+        if (!c->gone && (evs[i].events & EPOLLOUT))
+            client_dirty (c);
     }
     flush_all (m);
     collect (m);
@@ -840,13 +939,8 @@ void amqpmux_stats (const struct amqpmux *m, struct amqpmux_stats *st)
     memset (st, 0, sizeof (*st));
     for (const struct upstream *u = m->ups; u; u = u->next)
         st->upstreams += !u->dead;
-    for (const struct client *c = m->clients; c; c = c->next) {
-        if (c->gone)
-            continue;
-        st->clients++;
-        st->ready +=
-            c->hs == HS_READY && c->up && c->up->chstate[channel_of (c, 1)] == CH_OPEN;
-    }
+    st->clients = m->nclients;
+    st->ready = m->ready;
     st->frames_up = m->frames_up;
     st->frames_down = m->frames_down;
 }
@@ -870,7 +964,7 @@ void amqpmux_destroy (struct amqpmux *m, int drain_ms)
         int64_t left = deadline - clock_mono_ms ();
         if (left <= 0 || (!m->clients && !upstream_pending (m)))
             break;
-        struct pollfd *fds = calloc (amqpmux_poll_max (m) + 1, sizeof (*fds));
+        struct pollfd *fds = calloc (amqpmux_poll_max (m), sizeof (*fds));
         if (!fds)
             break;
         int n = amqpmux_poll_fill (m, fds);
@@ -881,6 +975,7 @@ void amqpmux_destroy (struct amqpmux *m, int drain_ms)
     for (struct upstream *u = m->ups; u; u = u->next)
         u->dead = true;
     collect (m);
+    close (m->ep);
     free (m->refs);
     free (m);
 }

@@ -55,7 +55,8 @@ int amqpmux_attach (struct amqpmux *m, struct krun_error *errp);
  * does. */
 void amqpmux_close_in_child (struct amqpmux *m);
 
-/* For poll(): how many entries amqpmux_poll_fill() may write at most. */
+/* For poll(): how many entries amqpmux_poll_fill() may write at most (one
+ * for all the slots' sockets, one per upstream connection). */
 int amqpmux_poll_max (const struct amqpmux *m);
 /* Fill fds with what the multiplexer waits for; returns the count. */
 int amqpmux_poll_fill (struct amqpmux *m, struct pollfd *fds);
@@ -66,7 +67,7 @@ void amqpmux_service (struct amqpmux *m, const struct pollfd *fds, int nfds);
 
 struct amqpmux_stats {
     int clients;   /* attached and not gone */
-    int ready;     /* of those, logged in with a channel open */
+    int ready;     /* of those, the ones that opened their first channel */
     int upstreams; /* connections to the broker */
     unsigned long frames_up, frames_down;
 };

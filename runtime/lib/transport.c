@@ -508,7 +508,10 @@ static int open_channels (struct transport *t, struct krun_error *errp)
     if (check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp,
                      "cannot enable publisher confirms") < 0)
         return -1;
-    return open_private_channel (t, errp);
+    /* The private channel is opened by its first use: a slot may need it
+     * only minutes later (the lease checks), and each channel costs the
+     * broker a round trip and memory. */
+    return 0;
 }
 
 static void event_destroy (struct event *ev)

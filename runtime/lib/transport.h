@@ -1,8 +1,8 @@
 /* transport.h - the AMQP wrapper: the only module that talks to
  * librabbitmq-c.  One struct transport is one AMQP connection with one
  * channel (channel 1) in publisher-confirm mode; a second, private channel is
- * used for operations that may fail with a channel error (passive declares),
- * so that a missing queue never closes the channel that holds consumers.
+ * opened at its first use, for operations that may fail with a channel error (passive
+ * declares), so that a missing queue never closes the channel that holds consumers.
  *
  * Connections are not thread safe: one per process (librabbitmq's rule).
  * Library errors (amqp_rpc_reply_t, status codes, server close reasons) are
