@@ -920,7 +920,11 @@ void amqpmux_service (struct amqpmux *m, const struct pollfd *fds, int nfds)
         if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) && !u->dead)
             upstream_read (m, u);
     }
-    int n = epoll_wait (m->ep, evs, EVENTS_PER_TURN, 0);
+    /* The slots' set is read when poll() said it is ready, or without
+     * poll()'s word (nfds 0). */
+    int n = nfds > 0 && fds[0].fd >= 0 && !fds[0].revents
+                ? 0
+                : epoll_wait (m->ep, evs, EVENTS_PER_TURN, 0);
     for (int i = 0; i < n; i++) {
         struct client *c = evs[i].data.ptr;
         if (c->gone)

@@ -78,6 +78,10 @@ struct daemon {
     /* The slots' shared broker connection, or NULL: each logs in itself. */
     struct amqpmux *mux;
     bool slots_connected_logged;
+    /* What the last poll() saw ready (wait_for_events()): the loop does not
+     * read a socket that has nothing, a turn per frame the slots' shared
+     * connection forwards. */
+    bool signals_ready, broker_ready;
     /* The node's control queue, bound to the control fanout: the daemon
      * relays what arrives there to its slots (see relay.h).  The same name
      * on every reconnection, because slots give it as reply_to. */
@@ -632,6 +636,7 @@ static void wait_for_events (struct daemon *d, bool busy)
     struct pollfd *fds = alloca (max * sizeof (*fds));
     int nfds = 0, first_mux;
 
+    d->signals_ready = d->broker_ready = true;
     if (d->t && transport_pending (d->t)) {
         if (d->mux)
             amqpmux_service (d->mux, NULL, 0);
@@ -640,6 +645,8 @@ static void wait_for_events (struct daemon *d, bool busy)
     fds[nfds++] = (struct pollfd){.fd = d->signal_fd, .events = POLLIN};
     if (d->t)
         fds[nfds++] = (struct pollfd){.fd = transport_fd (d->t), .events = POLLIN};
+    else
+        fds[nfds++] = (struct pollfd){.fd = -1}; /* reconnected in handle_broker() */
     for (int i = 0; i < d->nslots; i++)
         if (d->slots[i].control && relay_writer_pending (d->slots[i].control))
             fds[nfds++] = (struct pollfd){.fd = relay_writer_fd (d->slots[i].control),
@@ -649,7 +656,11 @@ static void wait_for_events (struct daemon *d, bool busy)
         nfds += amqpmux_poll_fill (d->mux, fds + nfds);
     /* Strays to kill: look again soon, their SIGCHLD may come before their
      * children are re-parented to the daemon. */
-    poll (fds, nfds, busy ? 0 : d->strays_deadline_ms ? 10 : 1000);
+    int ready = poll (fds, nfds, busy ? 0 : d->strays_deadline_ms ? 10 : 1000);
+    if (ready > 0) {
+        d->signals_ready = fds[0].revents != 0;
+        d->broker_ready = !d->t || fds[1].revents != 0;
+    }
     if (d->mux)
         amqpmux_service (d->mux, fds + first_mux, nfds - first_mux);
 }
@@ -840,8 +851,10 @@ int daemon_run (const struct daemon_config *cfg)
     bool spawning = true;
     for (;;) {
         wait_for_events (&d, spawning);
-        handle_signals (&d);
-        handle_broker (&d);
+        if (d.signals_ready)
+            handle_signals (&d);
+        if (d.broker_ready)
+            handle_broker (&d);
         flush_control (&d);
         kill_strays (&d);
         kill_stopped_slots (&d);
