@@ -1,10 +1,11 @@
-/* slot.h - a slot process: one per core, pinned there by the daemon, with its
- * own AMQP connection (its own login, or channels of the daemon's
- * connection: amqpmux.h).  It hears job announcements from its daemon, which
- * relays the node's control queue to its slots (relay.h), pulls tasks from the job's
- * task queue one at a time (prefetch 1), runs each as a child process, forwards its
- * output, publishes its result and only then acknowledges the task, so a slot that dies
- * mid-task gives the task back to the broker.
+/* slot.h - a slot process: one per core, pinned there by the daemon.  It
+ * speaks AMQP on a pair of channels of the daemon's broker connection
+ * (amqpmux.h), or on a connection of its own (krund --connection-per-slot,
+ * amqps://); either way its channels close when it dies.  It hears job announcements
+ * from its daemon, which relays the node's control queue to its slots (relay.h), pulls
+ * tasks from the job's task queue one at a time (prefetch 1), runs each as a child
+ * process, forwards its output, publishes its result and only then acknowledges the
+ * task, so a slot that dies mid-task gives the task back to the broker.
  */
 #ifndef KRUN_SLOT_H
 #define KRUN_SLOT_H
