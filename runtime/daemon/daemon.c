@@ -101,6 +101,7 @@ struct daemon {
     int64_t stop_deadline_ms;
     int64_t strays_deadline_ms; /* 0 = no dead slot's leftovers to kill */
     int64_t strays_since_ms;
+    int64_t stopped_checked_ms; /* kill_stopped_slots(): at most twice a second */
     int signal_fd;
     sigset_t signals;
     char *base;                  /* krund's private directory (userdir.h), or NULL */
@@ -521,6 +522,12 @@ static void kill_stopped_slots (struct daemon *d)
 {
     int64_t now = clock_mono_ms ();
 
+    /* A slot that has not beaten yet may be one still logging in: its
+     * state is read from /proc, which would cost every turn of the loop
+     * (a turn per frame forwarded) one read per such slot. */
+    if (now - d->stopped_checked_ms < 500)
+        return;
+    d->stopped_checked_ms = now;
     for (int i = 0; i < d->nslots; i++) {
         struct slot_proc *sp = &d->slots[i];
         int64_t beat = slotstate_beat_ms (d->state, i);
