@@ -494,33 +494,49 @@ static void upstream_read (struct amqpmux *m, struct upstream *u)
 
 /* From a slot */
 
-static int client_handshake (struct client *c, uint32_t method,
-                             const unsigned char *frame, size_t len)
+/* The broker's side of the handshake, all of it at once: the slot reads
+ * each answer when it gets there (a client reads frames in order), so its
+ * login costs the daemon no turn of its loop until it sends frames for the
+ * broker.  What the slot sends is checked as it comes. */
+static int send_handshake (struct client *c)
 {
-    unsigned char args[16];
+    unsigned char args[4 + 4 + 4 + 5 + 4 + 5];
+    unsigned char *p = args;
 
-    if (c->hs == HS_START_OK && method == CONNECTION_START_OK) {
-        put_u16 (args, AMQPMUX_CLIENT_CHANNELS);
-        put_u32 (args + 2, c->up->tune.frame_max);
-        put_u16 (args + 6, 0); /* the slot keeps its own heartbeat */
+    *p++ = 0; /* version 0-9 */
+    *p++ = 9;
+    put_u32 (p, 0); /* no server properties */
+    p += 4;
+    put_u32 (p, 5);
+    memcpy (p + 4, "PLAIN", 5);
+    p += 9;
+    put_u32 (p, 5);
+    memcpy (p + 4, "en_US", 5);
+    p += 9;
+    if (put_method (&c->out, 0, CONNECTION_START, args, p - args) < 0)
+        return -1;
+    put_u16 (args, AMQPMUX_CLIENT_CHANNELS);
+    put_u32 (args + 2, c->up->tune.frame_max);
+    put_u16 (args + 6, 0); /* the slot keeps its own heartbeat */
+    if (put_method (&c->out, 0, CONNECTION_TUNE, args, 8) < 0)
+        return -1;
+    args[0] = 0; /* known-hosts, reserved */
+    return put_method (&c->out, 0, CONNECTION_OPEN_OK, args, 1);
+}
+
+static void client_handshake (struct client *c, uint32_t method,
+                              const unsigned char *frame, size_t len)
+{
+    if (c->hs == HS_START_OK && method == CONNECTION_START_OK)
         c->hs = HS_TUNE_OK;
-        client_dirty (c);
-        return put_method (&c->out, 0, CONNECTION_TUNE, args, 8);
-    }
-    if (c->hs == HS_TUNE_OK && method == CONNECTION_TUNE_OK &&
-        len >= FRAME_OVERHEAD + 12) {
+    else if (c->hs == HS_TUNE_OK && method == CONNECTION_TUNE_OK &&
+             len >= FRAME_OVERHEAD + 12) {
         c->heartbeat = get_u16 (frame + 17);
         c->hs = HS_OPEN;
-        return 0;
-    }
-    if (c->hs == HS_OPEN && method == CONNECTION_OPEN) {
-        args[0] = 0; /* known-hosts, reserved */
+    } else if (c->hs == HS_OPEN && method == CONNECTION_OPEN)
         c->hs = HS_READY;
-        client_dirty (c);
-        return put_method (&c->out, 0, CONNECTION_OPEN_OK, args, 1);
-    }
-    client_error (c, CHANNEL_ERROR, "unexpected frame during the handshake");
-    return 0;
+    else
+        client_error (c, CHANNEL_ERROR, "unexpected frame during the handshake");
 }
 
 static void client_frame (struct amqpmux *m, struct client *c,
@@ -531,10 +547,9 @@ static void client_frame (struct amqpmux *m, struct client *c,
     struct upstream *u = c->up;
 
     if (local == 0) {
-        if (c->hs != HS_READY) {
-            if (client_handshake (c, method, frame, len) < 0)
-                client_drop (c, "out of memory");
-        } else if (method == CONNECTION_CLOSE) {
+        if (c->hs != HS_READY)
+            client_handshake (c, method, frame, len);
+        else if (method == CONNECTION_CLOSE) {
             bool wrote = false;
             put_method (&c->out, 0, CONNECTION_CLOSE_OK, NULL, 0);
             write_from (c->fd, &c->out, &wrote);
@@ -570,24 +585,6 @@ static void client_frame (struct amqpmux *m, struct client *c,
     m->frames_up++;
 }
 
-static int send_start (struct client *c)
-{
-    unsigned char args[4 + 4 + 4 + 5 + 4 + 5];
-    unsigned char *p = args;
-
-    *p++ = 0; /* version 0-9 */
-    *p++ = 9;
-    put_u32 (p, 0); /* no server properties */
-    p += 4;
-    put_u32 (p, 5);
-    memcpy (p + 4, "PLAIN", 5);
-    p += 9;
-    put_u32 (p, 5);
-    memcpy (p + 4, "en_US", 5);
-    p += 9;
-    return put_method (&c->out, 0, CONNECTION_START, args, p - args);
-}
-
 static void client_read (struct amqpmux *m, struct client *c)
 {
     int eof = read_into (c->fd, &c->in);
@@ -601,11 +598,6 @@ static void client_read (struct amqpmux *m, struct client *c)
         }
         c->in.off += sizeof (protocol_header);
         c->hs = HS_START_OK;
-        client_dirty (c);
-        if (send_start (c) < 0) {
-            client_drop (c, "out of memory");
-            return;
-        }
     }
     while (c->hs != HS_HEADER && !c->gone && c->up && !c->up->dead &&
            (n = frame_length (&c->in, c->up->tune.frame_max)) > 0) {
@@ -616,6 +608,11 @@ static void client_read (struct amqpmux *m, struct client *c)
         client_error (c, FRAME_ERROR, "malformed frame");
     else if (eof)
         client_drop (c, NULL);
+    /* Most reads end on a frame's end: a slot then holds no buffer between
+     * turns (a daemon may have thousands, and every fork copies its memory
+     * map). */
+    if (buf_pending (&c->in) == 0)
+        buf_free (&c->in);
 }
 
 /* Upstream connections */
@@ -729,6 +726,16 @@ int amqpmux_attach (struct amqpmux *m, struct krun_error *errp)
     c->fd = sv[0];
     c->up = u;
     c->block = block;
+    if (send_handshake (c) < 0) {
+        epoll_ctl (m->ep, EPOLL_CTL_DEL, sv[0], NULL);
+        close (sv[0]);
+        close (sv[1]);
+        buf_free (&c->out);
+        free (c);
+        errno = ENOMEM;
+        return errprintf_errno (errp, "cannot connect a slot");
+    }
+    client_dirty (c);
     c->last_tx_ms = clock_mono_ms ();
     u->owner[block] = c;
     c->next = m->clients;
@@ -837,6 +844,8 @@ static void flush_client (struct client *c, int64_t now)
         c->last_tx_ms = now;
     /* A slot that does not keep up: wait for room in its socket. */
     bool want = buf_pending (&c->out) > 0;
+    if (!want)
+        buf_free (&c->out);
     if (want != c->want_out) {
         struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0),
                                  .data.ptr = c};
