@@ -31,6 +31,7 @@ struct spawn {
     char *const *envp;
     const char *cwd;
     const struct inherit *inherit; /* or NULL */
+    int devnull;                   /* the slot's /dev/null (close-on-exec), or -1 */
     int outw;
     int errw;
     int control;           /* the task's end of the control socketpair */
@@ -41,6 +42,14 @@ struct spawn {
     volatile int child_errno;
     volatile int child_chdir_failed; /* the failure was chdir's, not exec's */
 };
+
+/* In the child: fd as number target, open across exec.  dup2 clears
+ * close-on-exec, but does nothing when fd is target already: then it is
+ * cleared by hand. */
+static int keep_as (int fd, int target)
+{
+    return fd == target ? fcntl (fd, F_SETFD, 0) : dup2 (fd, target);
+}
 
 /* Runs in the child of vfork(): on the slot's stack and in its memory until
  * execve(), so it only makes system calls, and reports an exec failure in
@@ -59,13 +68,8 @@ static void child_exec (struct spawn *sp)
             signal (sig, SIG_DFL);
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
-    int devnull = open ("/dev/null", O_RDONLY);
-    if (devnull < 0 || dup2 (devnull, 0) < 0 || dup2 (sp->outw, 1) < 0 ||
-        dup2 (sp->errw, 2) < 0)
-        goto fail;
-    /* dup2 clears close-on-exec; the same fd number needs it cleared by hand. */
-    if (sp->control == TASK_CONTROL_FD ? fcntl (sp->control, F_SETFD, 0) < 0
-                                       : dup2 (sp->control, TASK_CONTROL_FD) < 0)
+    if (sp->devnull < 0 || keep_as (sp->devnull, 0) < 0 || dup2 (sp->outw, 1) < 0 ||
+        dup2 (sp->errw, 2) < 0 || keep_as (sp->control, TASK_CONTROL_FD) < 0)
         goto fail;
     if (sp->cwd && chdir (sp->cwd) < 0) {
         sp->child_chdir_failed = 1;
@@ -97,6 +101,17 @@ static const sigset_t *signals_to_reset (void)
         known = true;
     }
     return &set;
+}
+
+/* /dev/null for the tasks' stdin, opened once per process (close-on-exec:
+ * the child dup2()s it to 0).  Returns it, or -1 with errno. */
+static int dev_null (void)
+{
+    static int fd = -1;
+
+    if (fd < 0)
+        fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd;
 }
 
 /* The interpreter named by path's "#!" line, into buf.  Returns 0, or -1
@@ -146,9 +161,14 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
                        .envp = envp,
                        .cwd = cwd,
                        .inherit = inherit,
-                       .reset = signals_to_reset ()};
+                       .reset = signals_to_reset (),
+                       .devnull = dev_null ()};
     sigset_t all, saved;
 
+    if (sp.devnull < 0) {
+        errprintf_errno (errp, "cannot start %s: /dev/null", path);
+        return NULL;
+    }
     if (!(t = calloc (1, sizeof (*t)))) {
         errprintf_errno (errp, "cannot start %s", path);
         return NULL;
@@ -174,9 +194,9 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
         errprintf_errno (errp, "cannot start %s: fork", path);
         goto error;
     }
-    /* Also in the parent, so that a kill right after start reaches the
-     * group even if the child has not run setpgid yet. */
-    setpgid (t->pid, t->pid);
+    /* No setpgid() here as well: vfork() returns only once the child has
+     * exec'd or exited, so its setpgid() has run (and the parent's would
+     * fail with EACCES after the exec). */
     fdio_close (&outp[1]);
     fdio_close (&errp2[1]);
     fdio_close (&ctlp[1]);
@@ -198,13 +218,13 @@ struct task *task_start (const char *path, char *const argv[], char *const envp[
     t->out[1] = outp[0];
     t->out[2] = errp2[0];
     t->control = ctlp[0];
-    fcntl (t->control, F_SETFL, O_NONBLOCK);
+    /* The control channel is read with MSG_DONTWAIT (taskchannel_read()):
+     * no O_NONBLOCK to set. */
     fcntl (t->out[1], F_SETFL, O_NONBLOCK);
     fcntl (t->out[2], F_SETFL, O_NONBLOCK);
 #ifdef SYS_pidfd_open
+    /* A pidfd is always close-on-exec. */
     t->exit_fd = syscall (SYS_pidfd_open, t->pid, 0);
-    if (t->exit_fd >= 0)
-        fcntl (t->exit_fd, F_SETFD, FD_CLOEXEC);
 #endif
     return t;
 error:

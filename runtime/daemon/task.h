@@ -45,7 +45,8 @@ pid_t task_pid (const struct task *t);
 /* Pipe of stream 1 (stdout) or 2 (stderr), or -1 once it reached EOF. */
 int task_output_fd (const struct task *t, int stream);
 
-/* The slot's end of the control channel (non-blocking), or -1 after
+/* The slot's end of the control channel (a blocking socket: read it with
+ * MSG_DONTWAIT, as taskchannel_read() does), or -1 after
  * task_control_close(). */
 int task_control_fd (const struct task *t);
 

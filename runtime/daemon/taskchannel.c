@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "libkrun/record.h"
@@ -154,7 +155,11 @@ int taskchannel_read (struct taskchannel *c, int fd, struct krun_error *errp)
     char buf[16384];
 
     for (;;) {
-        ssize_t n = read (fd, buf, sizeof (buf));
+        /* MSG_DONTWAIT: the slot need not make its end non-blocking, a
+         * system call per task.  Another kind of fd must be non-blocking. */
+        ssize_t n = recv (fd, buf, sizeof (buf), MSG_DONTWAIT);
+        if (n < 0 && errno == ENOTSOCK)
+            n = read (fd, buf, sizeof (buf));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

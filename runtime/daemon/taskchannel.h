@@ -31,7 +31,8 @@ void taskchannel_reset (struct taskchannel *c);
 int taskchannel_feed (struct taskchannel *c, const void *data, size_t len,
                       struct krun_error *errp);
 
-/* Read what fd (non-blocking) has and feed it.  Returns 1 when fd reached
+/* Read what fd has and feed it, without blocking: a socket is read with
+ * MSG_DONTWAIT, another fd must be non-blocking.  Returns 1 when fd reached
  * EOF or an error (stop polling it), 0 when it would block, -1 as
  * taskchannel_feed(). */
 int taskchannel_read (struct taskchannel *c, int fd, struct krun_error *errp);

@@ -1,8 +1,10 @@
 /* Unit tests of task start and exec failure reporting (vfork path). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +176,59 @@ static void test_signals (void)
             "no signal is blocked in the task (SIGUSR1 was, in the caller)");
 }
 
+/* What the task has open: stdin from /dev/null, fd 3 the control channel,
+ * and no other descriptor of the slot's (the /dev/null it opens once stays
+ * close-on-exec). */
+static void test_fds (void)
+{
+    char *argv[] = {"/bin/sh", "-c",
+                    "for f in /proc/$$/fd/*; do echo \"${f##*/} $(readlink $f)\"; done",
+                    NULL};
+    struct krun_error error;
+    char out[8192], *line, *save;
+    size_t used = 0;
+    int extra = 0;
+    bool stdin_null = false, control_socket = false;
+
+    for (int round = 0; round < 2; round++) {
+        struct task *t = task_start (argv[0], argv, environ, NULL, NULL, &error);
+        if (!ok (t != NULL, "sh listing its fds starts (round %d)", round + 1))
+            return;
+        used = 0;
+        for (int i = 0; i < 500; i++) {
+            ssize_t n = task_read (t, 1, out + used, sizeof (out) - 1 - used);
+            if (n > 0)
+                used += (size_t)n;
+            else if (n == 0)
+                break;
+            else
+                usleep (10000);
+        }
+        out[used] = '\0';
+        wait_exit (t);
+        task_destroy (t);
+    }
+    for (line = strtok_r (out, "\n", &save); line;
+         line = strtok_r (NULL, "\n", &save)) {
+        int fd;
+        char target[256] = "";
+        if (sscanf (line, "%d %255s", &fd, target) < 1)
+            continue;
+        if (fd == 0 && strcmp (target, "/dev/null") == 0)
+            stdin_null = true;
+        else if (fd == TASK_CONTROL_FD && strncmp (target, "socket:", 7) == 0)
+            control_socket = true;
+        else if (fd > TASK_CONTROL_FD && target[0] && fcntl (fd, F_GETFD) < 0) {
+            /* Not one the test process itself passes on. */
+            diag ("unexpected fd in the task: %s", line);
+            extra++;
+        }
+    }
+    ok (stdin_null, "stdin is /dev/null");
+    ok (control_socket, "fd %d is the control socket", TASK_CONTROL_FD);
+    is_int (extra, 0, "no other descriptor of the slot's leaks into the task");
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -182,6 +237,7 @@ int main (void)
     test_exec_failures ();
     test_runs ();
     test_signals ();
+    test_fds ();
     done_testing ();
     return exit_status ();
 }
