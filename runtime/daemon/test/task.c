@@ -112,6 +112,23 @@ static void test_runs (void)
     is_int (good, 50, "50 alternating starts: failures and exits reported right");
 }
 
+/* What task t writes to stdout until EOF (or 5 s), NUL-terminated. */
+static void read_stdout (struct task *t, char *out, size_t size)
+{
+    size_t used = 0;
+
+    for (int i = 0; i < 500; i++) {
+        ssize_t n = task_read (t, 1, out + used, size - 1 - used);
+        if (n > 0)
+            used += (size_t)n;
+        else if (n == 0)
+            break;
+        else
+            usleep (10000);
+    }
+    out[used] = '\0';
+}
+
 /* The value of field (e.g. "SigIgn:") in the /proc/self/status a task
  * printed, or "?". */
 static const char *status_field (const char *status, const char *field)
@@ -136,7 +153,6 @@ static void test_signals (void)
     char *argv[] = {"/bin/cat", "/proc/self/status", NULL};
     struct krun_error error;
     char out[8192];
-    size_t used = 0;
     struct task *t;
     sigset_t usr1, saved;
 
@@ -147,16 +163,7 @@ static void test_signals (void)
     sigprocmask (SIG_SETMASK, &saved, NULL);
     if (!ok (t != NULL, "cat /proc/self/status starts"))
         return;
-    for (int i = 0; i < 500; i++) {
-        ssize_t n = task_read (t, 1, out + used, sizeof (out) - 1 - used);
-        if (n > 0)
-            used += (size_t)n;
-        else if (n == 0)
-            break;
-        else
-            usleep (10000);
-    }
-    out[used] = '\0';
+    read_stdout (t, out, sizeof (out));
     wait_exit (t);
     task_destroy (t);
     /* glibc keeps two real-time signals for itself (sigaction refuses
@@ -186,7 +193,6 @@ static void test_fds (void)
                     NULL};
     struct krun_error error;
     char out[8192], *line, *save;
-    size_t used = 0;
     int extra = 0;
     bool stdin_null = false, control_socket = false;
 
@@ -194,17 +200,7 @@ static void test_fds (void)
         struct task *t = task_start (argv[0], argv, environ, NULL, NULL, &error);
         if (!ok (t != NULL, "sh listing its fds starts (round %d)", round + 1))
             return;
-        used = 0;
-        for (int i = 0; i < 500; i++) {
-            ssize_t n = task_read (t, 1, out + used, sizeof (out) - 1 - used);
-            if (n > 0)
-                used += (size_t)n;
-            else if (n == 0)
-                break;
-            else
-                usleep (10000);
-        }
-        out[used] = '\0';
+        read_stdout (t, out, sizeof (out));
         wait_exit (t);
         task_destroy (t);
     }
