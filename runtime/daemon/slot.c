@@ -298,6 +298,9 @@ static int make_environment (const struct slot *s, struct slot_job *j)
     /* A limit this worker does not know is logged; the others apply. */
     if (inherit_limits_parse (a->limits, a->nlimits, &j->inherit, &error) < 0)
         log_msg ("job %s: %s", j->id, error.text);
+    /* A task starts with this slot's values, which it never changes: set in
+     * the child only those that differ. */
+    inherit_drop_unchanged (&j->inherit);
     job_cpus (s, j);
     return (j->env = taskenv_create (&job)) ? 0 : -1;
 }

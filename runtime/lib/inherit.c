@@ -130,6 +130,39 @@ int inherit_set_cpus (struct inherit *in, const char *const lists[], int n,
     return 0;
 }
 
+/* The soft limit l would set in a process whose limit is now: a soft limit
+ * above the hard one becomes the hard one. */
+static rlim_t soft_limit (const struct inherit_limit *l, const struct rlimit *now)
+{
+    return now->rlim_max != RLIM_INFINITY &&
+                   (l->soft == RLIM_INFINITY || l->soft > now->rlim_max)
+               ? now->rlim_max
+               : l->soft;
+}
+
+void inherit_drop_unchanged (struct inherit *in)
+{
+    mode_t mask = umask (022);
+
+    umask (mask);
+    if (in->umask == (int)mask)
+        in->umask = -1;
+    errno = 0;
+    int nice = getpriority (PRIO_PROCESS, 0);
+    /* inherit_apply() only raises it. */
+    if (errno == 0 && in->nice != INHERIT_NICE_KEEP && in->nice <= nice)
+        in->nice = INHERIT_NICE_KEEP;
+    int kept = 0;
+    for (int i = 0; i < in->nlimits; i++) {
+        struct rlimit rl;
+        if (getrlimit (in->limits[i].resource, &rl) == 0 &&
+            soft_limit (&in->limits[i], &rl) == rl.rlim_cur)
+            continue;
+        in->limits[kept++] = in->limits[i];
+    }
+    in->nlimits = kept;
+}
+
 void inherit_apply (const struct inherit *in)
 {
     if (in->has_cpus)
@@ -147,11 +180,7 @@ void inherit_apply (const struct inherit *in)
         struct rlimit rl;
         if (getrlimit (in->limits[i].resource, &rl) < 0)
             continue;
-        rlim_t want = in->limits[i].soft;
-        rl.rlim_cur = rl.rlim_max != RLIM_INFINITY &&
-                              (want == RLIM_INFINITY || want > rl.rlim_max)
-                          ? rl.rlim_max
-                          : want;
+        rl.rlim_cur = soft_limit (&in->limits[i], &rl);
         setrlimit (in->limits[i].resource, &rl);
     }
 }

@@ -105,6 +105,69 @@ static void test_apply (void)
         "a soft limit above the hard one becomes the hard one");
 }
 
+/* What the caller has already is left out; what differs stays, and is
+ * applied as before. */
+static void test_drop_unchanged (void)
+{
+    struct inherit in;
+    struct rlimit nofile, core;
+    char text[3][64];
+    int status;
+
+    getrlimit (RLIMIT_NOFILE, &nofile);
+    getrlimit (RLIMIT_CORE, &core);
+    errno = 0;
+    int nice = getpriority (PRIO_PROCESS, 0);
+    mode_t mask = umask (022);
+    umask (mask);
+    inherit_capture (&in);
+    inherit_drop_unchanged (&in);
+    ok (in.umask == -1 && in.nice == INHERIT_NICE_KEEP && in.nlimits == 0,
+        "the caller's own values: nothing left to apply (umask %d, nice %d, %d "
+        "limits)",
+        in.umask, in.nice, in.nlimits);
+
+    /* Different umask, higher nice, one limit lower, one as it is, and one
+     * above the hard limit when there is one (it would be set to the hard
+     * limit, which is what the caller has only if its soft one is there). */
+    struct inherit_limit same = {RLIMIT_NOFILE, nofile.rlim_cur};
+    inherit_limit_format (&same, text[0], sizeof (text[0]));
+    snprintf (text[1], sizeof (text[1]), "core=%s",
+              core.rlim_cur == 0 ? "unlimited" : "0");
+    char *limits[] = {text[0], text[1]};
+    inherit_none (&in);
+    in.umask = mask == 077 ? 027 : 077;
+    in.nice = nice < 19 ? nice + 1 : 19;
+    inherit_limits_parse (limits, 2, &in, NULL);
+    struct inherit want = in;
+    inherit_drop_unchanged (&in);
+    ok (in.umask == want.umask, "another umask stays");
+    ok (nice == 19 ? in.nice == INHERIT_NICE_KEEP : in.nice == want.nice,
+        "a higher nice value stays");
+    ok (in.nlimits == 1 && in.limits[0].resource == RLIMIT_CORE,
+        "the limit that differs stays, the same one goes (%d left)", in.nlimits);
+    in.nice = nice > 0 ? nice - 1 : nice;
+    struct inherit lower = in;
+    inherit_drop_unchanged (&lower);
+    ok (lower.nice == INHERIT_NICE_KEEP,
+        "a nice value not above the caller's goes (apply would not set it)");
+    pid_t pid = fork ();
+    if (pid == 0) {
+        struct rlimit c, n;
+        inherit_apply (&in);
+        mode_t m = umask (0);
+        getrlimit (RLIMIT_CORE, &c);
+        getrlimit (RLIMIT_NOFILE, &n);
+        bool core_ok =
+            core.rlim_cur == 0 ? c.rlim_cur == core.rlim_max : c.rlim_cur == 0;
+        _exit (m == (mode_t)want.umask && core_ok && n.rlim_cur == nofile.rlim_cur ? 0
+                                                                                   : 1);
+    }
+    waitpid (pid, &status, 0);
+    ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+        "what is left applies as the whole would have");
+}
+
 static int nproc_now (void)
 {
     cpu_set_t set;
@@ -142,6 +205,7 @@ int main (void)
     plan (NO_PLAN);
     test_text ();
     test_apply ();
+    test_drop_unchanged ();
     test_cpus ();
     done_testing ();
     return exit_status ();
