@@ -82,6 +82,11 @@ test_expect_success 'a task that removes its scratch directory: the next task ge
     cat out10 && [ "$(grep -c "^ok " out10)" -eq 6 ] &&
     [ "$(cut -d" " -f2 out10 | sort -u | wc -l)" -ge 3 ]
 '
+test_expect_success 'a task that puts a link in place of its scratch directory: the next task gets a real one, the link target is kept' '
+    mkdir -p keep && touch keep/precious &&
+    "$KRUN" -n 6 sh -c "[ -d \"\$TMPDIR\" ] && [ ! -L \"\$TMPDIR\" ] && [ -z \"\$(ls -A \"\$TMPDIR\")\" ] && echo ok; touch \"\$TMPDIR/f\"; mv \"\$TMPDIR\" \"\$TMPDIR.old\" && ln -s \"$TEST_DIR/keep\" \"\$TMPDIR\"" >out11 &&
+    cat out11 && [ "$(grep -cx ok out11)" -eq 6 ] && [ -e keep/precious ]
+'
 test_expect_success 'the workers serve the next job' '
     "$KRUN" -n 2 /bin/echo next >out8 && [ "$(grep -cx next out8)" -eq 2 ]
 '

@@ -58,10 +58,11 @@ static void note_failure (struct removal *r, int dirfd, const char *name)
 /* Remove name (relative to directory at) and, if it is a directory, what it holds.
  * Works on file descriptors and never follows a link, so a task cannot
  * redirect the removal elsewhere by swapping a directory for a link. */
+static void remove_entries (DIR *dir, struct removal *r);
+
 static void remove_at (int at, const char *name, struct removal *r)
 {
     struct stat st;
-    struct dirent *e;
     DIR *dir;
     int fd;
 
@@ -84,10 +85,7 @@ static void remove_at (int at, const char *name, struct removal *r)
         note_failure (r, at, name);
         return;
     }
-    while ((e = readdir (dir))) {
-        if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
-            remove_at (dirfd (dir), e->d_name, r);
-    }
+    remove_entries (dir, r);
     closedir (dir);
     if (unlinkat (at, name, AT_REMOVEDIR) < 0)
         note_failure (r, at, name);
@@ -107,38 +105,104 @@ int scratch_remove (const char *path, struct krun_error *errp)
     return 0;
 }
 
-int scratch_empty (const char *path, struct krun_error *errp)
+/* Remove what the open directory dir holds (from its start). */
+static void remove_entries (DIR *dir, struct removal *r)
 {
-    struct removal r = {0};
     struct dirent *e;
-    struct stat st;
-    DIR *dir;
-    int fd;
 
-    fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0 && fstat (fd, &st) == 0 && st.st_uid != geteuid ()) {
-        close (fd);
-        fd = -1;
-        errno = EPERM; /* not the directory the slot made */
-    }
-    if (fd >= 0 && (st.st_mode & 07777) != 0700)
-        fchmod (fd, 0700); /* a task made it unreadable, or readable by others */
-    if (fd < 0 || !(dir = fdopendir (fd))) {
-        int err = errno;
-        if (fd >= 0)
-            close (fd);
-        errno = err;
-        return errprintf_errno (errp, "cannot empty scratch %s", path);
-    }
+    rewinddir (dir);
     while ((e = readdir (dir))) {
         if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
-            remove_at (dirfd (dir), e->d_name, &r);
+            remove_at (dirfd (dir), e->d_name, r);
     }
-    closedir (dir);
+}
+
+struct scratch_dir {
+    char *path;
+    DIR *dir;
+    dev_t dev;
+    ino_t ino;
+    uid_t uid;
+};
+
+struct scratch_dir *scratch_dir_open (const char *path, struct krun_error *errp)
+{
+    struct scratch_dir *d = calloc (1, sizeof (*d));
+    struct stat st;
+    int fd = -1, err;
+
+    if (!d || !(d->path = strdup (path)))
+        goto error;
+    fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && fstat (fd, &st) < 0)
+        goto error;
+    if (fd >= 0 && st.st_uid != geteuid ()) {
+        errno = EPERM; /* not the directory the slot made */
+        goto error;
+    }
+    if (fd < 0 || !(d->dir = fdopendir (fd)))
+        goto error;
+    d->dev = st.st_dev;
+    d->ino = st.st_ino;
+    d->uid = st.st_uid;
+    return d;
+error:
+    err = errno;
+    if (fd >= 0)
+        close (fd);
+    scratch_dir_destroy (d);
+    errno = err;
+    errprintf_errno (errp, "cannot empty scratch %s", path);
+    return NULL;
+}
+
+void scratch_dir_destroy (struct scratch_dir *d)
+{
+    int saved = errno;
+
+    if (d) {
+        if (d->dir)
+            closedir (d->dir);
+        free (d->path);
+        free (d);
+    }
+    errno = saved;
+}
+
+int scratch_dir_empty (struct scratch_dir *d, struct krun_error *errp)
+{
+    struct removal r = {0};
+    struct stat st;
+
+    /* The path must still name the directory held open: a task may have
+     * removed it or put a link or another directory in its place.  The
+     * held one cannot have been freed, so its inode number is not reused. */
+    if (fstatat (AT_FDCWD, d->path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errprintf_errno (errp, "cannot empty scratch %s", d->path);
+    if (!S_ISDIR (st.st_mode) || st.st_dev != d->dev || st.st_ino != d->ino ||
+        st.st_uid != d->uid) {
+        errno = S_ISDIR (st.st_mode) ? EPERM : ENOTDIR;
+        return errprintf_errno (errp, "cannot empty scratch %s: replaced", d->path);
+    }
+    if ((st.st_mode & 07777) != 0700)
+        fchmod (dirfd (d->dir), 0700); /* a task made it unreadable, or readable */
+    remove_entries (d->dir, &r);
     if (r.err != 0) {
         errno = r.err;
-        return errprintf_errno (errp, "cannot empty scratch %s: cannot remove %s", path,
-                                r.failed);
+        return errprintf_errno (errp, "cannot empty scratch %s: cannot remove %s",
+                                d->path, r.failed);
     }
     return 0;
+}
+
+int scratch_empty (const char *path, struct krun_error *errp)
+{
+    struct scratch_dir *d = scratch_dir_open (path, errp);
+    int rc;
+
+    if (!d)
+        return -1;
+    rc = scratch_dir_empty (d, errp);
+    scratch_dir_destroy (d);
+    return rc;
 }

@@ -12,6 +12,8 @@
 
 #include "error.h"
 
+struct scratch_dir;
+
 /* Make a new directory "TAG.XXXXXX" under base, which must pass
  * userdir_check() (private to this user).  Returns its path (caller must
  * free, after scratch_remove()), or NULL with errno and errp naming the
@@ -24,6 +26,21 @@ char *scratch_create (const char *base, const char *tag, struct krun_error *errp
  * with errno and errp naming the first entry that could not be removed (the
  * rest is still removed). */
 int scratch_empty (const char *path, struct krun_error *errp);
+
+/* The scratch directory path, held open to be emptied after each task
+ * with fewer system calls: one check that path still names it, then only
+ * the reads of the directory (4 calls for an empty one, against 9 for
+ * scratch_empty()).  Returns it (caller must scratch_dir_destroy()) or NULL
+ * with errno and errp as scratch_empty(). */
+struct scratch_dir *scratch_dir_open (const char *path, struct krun_error *errp);
+
+/* Accepts NULL; keeps errno. */
+void scratch_dir_destroy (struct scratch_dir *d);
+
+/* As scratch_empty() on the held directory.  A path that no longer names
+ * it (removed: ENOENT; a link or another file: ENOTDIR; another directory:
+ * EPERM) fails, and nothing is removed. */
+int scratch_dir_empty (struct scratch_dir *d, struct krun_error *errp);
 
 /* Remove path and everything below it, never following symbolic links
  * (a link is removed, not what it points to).  Entries a task made

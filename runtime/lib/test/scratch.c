@@ -61,6 +61,67 @@ static int entries (const char *dir)
     return n;
 }
 
+/* A scratch directory held open and emptied task after task: what each
+ * "task" leaves goes, also when it comes after an empty round; a path that
+ * no longer names the held directory is refused and nothing is removed. */
+static void test_held (const char *base)
+{
+    struct krun_error error;
+    struct scratch_dir *d;
+    char path[4096], moved[4096];
+    struct stat st;
+    char *dir = scratch_create (base, "held", &error);
+
+    if (!dir)
+        bail_out ("scratch_create: %s", error.text);
+    ok ((d = scratch_dir_open (dir, &error)) != NULL, "held open");
+    if (!d)
+        return;
+    int good = 0;
+    for (int round = 0; round < 6; round++) {
+        /* Every other round the task leaves nothing. */
+        if (round % 2 == 1)
+            leave_mess (base, dir);
+        if (round == 3)
+            chmod (dir, 0);
+        good += scratch_dir_empty (d, &error) == 0 && entries (dir) == 0 &&
+                stat (dir, &st) == 0 && (st.st_mode & 07777) == 0700;
+    }
+    is_int (good, 6, "6 rounds, every other one with a mess (one mode 0): emptied");
+    snprintf (path, sizeof (path), "%s/outside", base);
+    ok (stat (path, &st) == 0, "what a link pointed to is kept");
+
+    /* The task renames it away and puts a link, then another directory, in
+     * its place. */
+    snprintf (moved, sizeof (moved), "%s/moved", base);
+    if (rename (dir, moved) < 0 || symlink (moved, dir) < 0)
+        bail_out ("rename, symlink");
+    touch (moved, "kept");
+    errno = 0;
+    ok (scratch_dir_empty (d, &error) < 0 && errno == ENOTDIR &&
+            strstr (error.text, dir) && entries (moved) == 1,
+        "replaced by a link: refused, nothing removed: %s", error.text);
+    unlink (dir);
+    mkdir (dir, 0700);
+    touch (dir, "theirs");
+    errno = 0;
+    ok (scratch_dir_empty (d, &error) < 0 && errno == EPERM && entries (dir) == 1 &&
+            entries (moved) == 1,
+        "replaced by another directory: refused, nothing removed: %s", error.text);
+    scratch_remove (dir, NULL);
+    errno = 0;
+    ok (scratch_dir_empty (d, &error) < 0 && errno == ENOENT, "removed: refused: %s",
+        error.text);
+    scratch_dir_destroy (d);
+    scratch_remove (moved, NULL);
+    errno = 0;
+    ok (!scratch_dir_open (dir, &error) && errno == ENOENT &&
+            strstr (error.text, "cannot empty scratch"),
+        "a missing directory is not opened: %s", error.text);
+    scratch_dir_destroy (NULL);
+    free (dir);
+}
+
 int main (void)
 {
     char base[] = "/tmp/krun-scratch-test.XXXXXX", path[4096];
@@ -156,6 +217,7 @@ int main (void)
             "a base of another owner (/) is refused: %s", error.text);
     }
 
+    test_held (base);
     unlink (target);
     rmdir (base);
     done_testing ();
