@@ -45,6 +45,9 @@
  * before it logs them and goes on (only a process stuck in the kernel, in
  * state D, takes longer; it is killed again after the next task). */
 #define STRAY_KILL_MS 1000
+/* A slot kept busy by its task's output still reads the broker at least
+ * this often, even when poll() does not report it (see wait_for_events()). */
+#define EVENTS_CHECK_MS 1000
 /* How long a slot waits for the broker to confirm a copy of a task (put
  * back, or handed to the launcher) before it gives the original back. */
 #define COPY_CONFIRM_MS 30000
@@ -106,6 +109,10 @@ struct slot {
     int64_t stop_deadline_ms; /* when a stopping slot gives its task back */
     /* The scratch directory held open to be emptied (scratch.h), or NULL. */
     struct scratch_dir *scratch_dir;
+    /* What the last poll() saw ready (wait_for_events()): a turn woken by
+     * the task alone reads neither the broker nor the daemon's pipe. */
+    bool broker_ready, control_ready;
+    int64_t events_checked_ms; /* when handle_events() last ran */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -1004,6 +1011,7 @@ static int handle_events (struct slot *s)
     struct transport_message m;
     int rc;
 
+    s->events_checked_ms = clock_mono_ms ();
     while ((rc = transport_next (s->t, 0, &m, &error)) > 0) {
         if (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, JOINED_TAG) == 0)
             handle_control (s, m.body, m.len);
@@ -1023,6 +1031,11 @@ static int handle_events (struct slot *s)
                 drop_job (s, j, false);
             }
         }
+        /* What the socket has beyond the buffer wakes the next poll() at
+         * once: a read now that finds nothing would cost 3 system calls
+         * per task. */
+        if (!transport_pending (s->t))
+            break;
     }
     if (rc < 0) {
         log_msg ("%s", error.text);
@@ -1071,6 +1084,7 @@ static void wait_for_events (struct slot *s)
     struct pollfd fds[6];
     int nfds = 0, timeout = 1000;
 
+    s->broker_ready = s->control_ready = true;
     if (transport_pending (s->t))
         return;
     fds[nfds++] = (struct pollfd){.fd = transport_fd (s->t), .events = POLLIN};
@@ -1100,7 +1114,13 @@ static void wait_for_events (struct slot *s)
                 timeout = left > 0 ? (int)left : 0;
         }
     }
-    poll (fds, nfds, timeout);
+    /* A timeout reads both: the transport checks the broker's heartbeat
+     * then, as it does when a busy slot last looked a second ago. */
+    if (poll (fds, nfds, timeout) > 0) {
+        s->broker_ready = fds[0].revents != 0 ||
+                          clock_mono_ms () - s->events_checked_ms >= EVENTS_CHECK_MS;
+        s->control_ready = fds[1].revents != 0;
+    }
 }
 
 static void check_stop (struct slot *s)
@@ -1196,7 +1216,8 @@ int slot_run (const struct slot_config *cfg)
             read_output (&s, 2);
             read_control (&s);
         }
-        int relay = relay_reader_read (s.control, handle_control, &s);
+        int relay =
+            s.control_ready ? relay_reader_read (s.control, handle_control, &s) : 0;
         if (relay != 0) {
             if (relay > 0)
                 log_msg ("daemon gone");
@@ -1204,7 +1225,7 @@ int slot_run (const struct slot_config *cfg)
                 log_msg ("control pipe: %s", strerror (errno));
             goto done;
         }
-        if (handle_events (&s) < 0)
+        if (s.broker_ready && handle_events (&s) < 0)
             goto done;
         if (s.busy && task_reap (s.run.task, &status))
             finish_task (&s, status);
