@@ -110,8 +110,9 @@ struct slot {
     /* The scratch directory held open to be emptied (scratch.h), or NULL. */
     struct scratch_dir *scratch_dir;
     /* What the last poll() saw ready (wait_for_events()): a turn woken by
-     * the task alone reads neither the broker nor the daemon's pipe. */
-    bool broker_ready, control_ready;
+     * the task alone reads neither the broker nor the daemon's pipe, and a
+     * task is reaped only once its pidfd says it has exited. */
+    bool broker_ready, control_ready, exit_ready;
     int64_t events_checked_ms; /* when handle_events() last ran */
 };
 
@@ -1082,9 +1083,12 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
 static void wait_for_events (struct slot *s)
 {
     struct pollfd fds[6];
-    int nfds = 0, timeout = 1000;
+    int nfds = 0, timeout = 1000, exit_index = -1;
 
     s->broker_ready = s->control_ready = true;
+    /* A task started in this turn is reaped after a poll() that watched its
+     * pidfd, not at once: it has only just started. */
+    s->exit_ready = s->busy;
     if (transport_pending (s->t))
         return;
     fds[nfds++] = (struct pollfd){.fd = transport_fd (s->t), .events = POLLIN};
@@ -1099,10 +1103,11 @@ static void wait_for_events (struct slot *s)
                 (struct pollfd){.fd = task_control_fd (s->run.task), .events = POLLIN};
         if (s->run.progress_pending)
             timeout = PROGRESS_INTERVAL_MS;
-        if (task_exit_fd (s->run.task) >= 0)
+        if (task_exit_fd (s->run.task) >= 0) {
+            exit_index = nfds;
             fds[nfds++] =
                 (struct pollfd){.fd = task_exit_fd (s->run.task), .events = POLLIN};
-        else
+        } else
             timeout = 10;
         if (s->run.kill_at_ms)
             timeout = 100;
@@ -1120,6 +1125,8 @@ static void wait_for_events (struct slot *s)
         s->broker_ready = fds[0].revents != 0 ||
                           clock_mono_ms () - s->events_checked_ms >= EVENTS_CHECK_MS;
         s->control_ready = fds[1].revents != 0;
+        if (exit_index >= 0)
+            s->exit_ready = fds[exit_index].revents != 0;
     }
 }
 
@@ -1227,7 +1234,7 @@ int slot_run (const struct slot_config *cfg)
         }
         if (s.broker_ready && handle_events (&s) < 0)
             goto done;
-        if (s.busy && task_reap (s.run.task, &status))
+        if (s.busy && s.exit_ready && task_reap (s.run.task, &status))
             finish_task (&s, status);
         check_timeout (&s);
         check_stop (&s);
