@@ -55,11 +55,11 @@ static void note_failure (struct removal *r, int dirfd, const char *name)
     snprintf (r->failed + n, sizeof (r->failed) - n, "%s%s", n ? "/" : "", name);
 }
 
+static void remove_entries (DIR *dir, struct removal *r);
+
 /* Remove name (relative to directory at) and, if it is a directory, what it holds.
  * Works on file descriptors and never follows a link, so a task cannot
  * redirect the removal elsewhere by swapping a directory for a link. */
-static void remove_entries (DIR *dir, struct removal *r);
-
 static void remove_at (int at, const char *name, struct removal *r)
 {
     struct stat st;
@@ -105,12 +105,11 @@ int scratch_remove (const char *path, struct krun_error *errp)
     return 0;
 }
 
-/* Remove what the open directory dir holds (from its start). */
+/* Remove what the open directory dir holds from where it is read. */
 static void remove_entries (DIR *dir, struct removal *r)
 {
     struct dirent *e;
 
-    rewinddir (dir);
     while ((e = readdir (dir))) {
         if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
             remove_at (dirfd (dir), e->d_name, r);
@@ -186,6 +185,8 @@ int scratch_dir_empty (struct scratch_dir *d, struct krun_error *errp)
     }
     if ((st.st_mode & 07777) != 0700)
         fchmod (dirfd (d->dir), 0700); /* a task made it unreadable, or readable */
+    /* Read from the start again: the last emptying read to the end. */
+    rewinddir (d->dir);
     remove_entries (d->dir, &r);
     if (r.err != 0) {
         errno = r.err;
