@@ -95,6 +95,7 @@ struct job {
     char results_queue[128];
     char *announce;
     size_t announce_len;
+    bool tasks_unclaimed; /* the task queue is declared, job_run() not begun */
     struct rank *ranks;
     int done;
     int reruns;
@@ -289,17 +290,18 @@ static void report_map (const struct job *j)
     free (slots);
 }
 
-static int declare_task_queue (struct job *j, struct transport *t,
+/* With defer, the declaration is sent and its answer read later (see
+ * job_create()). */
+static int declare_task_queue (struct job *j, struct transport *t, bool defer,
                                struct krun_error *errp)
 {
-    /* The control exchange exists: a daemon answered presence, and daemons
-     * declare it.  Declaring it again would cost a round trip per run.
-     * Durable queues cost the broker a disk transaction on declare and
+    /* Durable queues cost the broker a disk transaction on declare and
      * delete (about 5 ms of a 20 ms warm `krun -n 1 true`) and only pay off
      * when the broker restarts under a job: see durable_queues. */
-    return transport_declare_queue (t, j->task_queue,
-                                    j->opts->durable ? TRANSPORT_DURABLE : 0,
-                                    PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp);
+    return transport_declare_queue (
+        t, j->task_queue,
+        (j->opts->durable ? TRANSPORT_DURABLE : 0) | (defer ? TRANSPORT_DEFER : 0),
+        PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp);
 }
 
 /* Publish body sealed with the job's key, valid for ttl_us from now: the
@@ -990,6 +992,8 @@ void job_destroy (struct job *j)
     failures_destroy (j->failures);
     cpumap_destroy (j->remap);
     joblog_close (j->joblog, NULL);
+    if (j->tasks_unclaimed)
+        transport_delete_queue_nowait (j->t, j->task_queue, NULL);
     transport_destroy (j->renewer);
     handled_destroy (j->handled);
     transport_destroy (j->owned);
@@ -1016,14 +1020,15 @@ void job_destroy (struct job *j)
 static int declare_results_queue (struct job *j, struct krun_error *errp)
 {
     /* Acked deliveries are bounded: a round trip on this connection (see
-     * job_run()) holds at most RESULTS_PREFETCH of them in memory. */
-    if (transport_declare_queue (
+     * job_run()) holds at most RESULTS_PREFETCH of them in memory.  Declared
+     * and consumed in one round trip: a queue of this job's own name that
+     * the broker refuses ends the job anyway. */
+    if ((j->opts->durable && transport_qos (j->t, RESULTS_PREFETCH, errp) < 0) ||
+        transport_declare_consume (
             j->t, j->results_queue,
             j->opts->durable ? TRANSPORT_DURABLE : TRANSPORT_AUTO_DELETE,
-            PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp) < 0 ||
-        (j->opts->durable && transport_qos (j->t, RESULTS_PREFETCH, errp) < 0) ||
-        transport_consume_exclusive (j->t, j->results_queue, RESULTS_TAG,
-                                     !j->opts->durable, errp) < 0)
+            PROTOCOL_JOB_QUEUE_EXPIRES_MS, RESULTS_TAG, !j->opts->durable, true,
+            errp) < 0)
         return -1;
     return 0;
 }
@@ -1062,6 +1067,14 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
     outputlines_set_terminal (j->lines, 2, isatty (2));
     protocol_task_queue (j->id, j->task_queue, sizeof (j->task_queue));
     protocol_results_queue (j->id, j->results_queue, sizeof (j->results_queue));
+    /* Both queues at once, on two channels, so that the broker makes them
+     * side by side: the task queue's answer is read later, and the next
+     * call on the private channel (presence, the bind of job_start())
+     * reports its refusal.  Made before the workers are known: a job that
+     * does not run deletes it (job_destroy()), else x-expires does. */
+    if (declare_task_queue (j, j->t, true, errp) < 0)
+        goto error;
+    j->tasks_unclaimed = true;
     if (declare_results_queue (j, errp) < 0)
         goto error;
     return j;
@@ -1175,7 +1188,8 @@ static int rejoin (struct job *j, struct krun_error *errp)
                        j->opts->size);
         return -1;
     }
-    if (declare_results_queue (j, errp) < 0 || declare_task_queue (j, j->t, errp) < 0 ||
+    if (declare_results_queue (j, errp) < 0 ||
+        declare_task_queue (j, j->t, false, errp) < 0 ||
         transport_bind (j->t, j->results_queue, j->opts->pool->presence,
                         PROTOCOL_KEY_JOINED, errp) < 0)
         return -1;
@@ -1288,7 +1302,7 @@ static int renew_task_queue (struct job *j, struct krun_error *errp)
         errno = ENOENT;
         return -1;
     }
-    return declare_task_queue (j, t, errp);
+    return declare_task_queue (j, t, false, errp);
 }
 
 /* The status line shows the busy slots of each node taking part. */
@@ -1554,10 +1568,10 @@ int job_run (struct job *j, const struct cpumap *map, const struct presence *p,
 
     j->map = map;
     j->presence = p;
+    /* From here on every way out of job_run() deletes the task queue. */
+    j->tasks_unclaimed = false;
     if (open_joblog (j, errp) < 0 || encode_announce (j, errp) < 0 ||
-        declare_task_queue (j, j->t, errp) < 0)
-        return -1;
-    if (job_start (j, errp) < 0)
+        job_start (j, errp) < 0)
         goto error;
     int64_t renew_at = clock_mono_ms () + PROTOCOL_JOB_QUEUE_RENEW_MS;
     while (j->done < opts->size) {

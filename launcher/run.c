@@ -224,9 +224,12 @@ static void publish_staged (struct run *r)
     }
 }
 
-/* The workers and the slots of the job (caller must destroy both). */
+/* The workers and the slots of the job (caller must destroy both).
+ * Returns NULL with errp and *usage (the user's input is at fault: die(),
+ * else fatal()). */
 static struct cpumap *map_job (struct run *r, const struct job *job,
-                               struct presence **pp)
+                               struct presence **pp, bool *usage,
+                               struct krun_error *errp)
 {
     struct provider_broker b = {
         .t = r->t,
@@ -239,38 +242,57 @@ static struct cpumap *map_job (struct run *r, const struct job *job,
         .reply_tag = job_results_tag (job),
         .state_dir = r->state_dir,
     };
-    struct krun_error error;
-    struct cpumap *all, *map;
+    struct cpumap *all = NULL, *map = NULL;
 
-    if (!(*pp = provider_find_workers (r->prov, &b, &error)))
-        die ("%s", error.text);
-    if (!(all = provider_cpumap (r->prov, *pp, &error)))
-        fatal (error.text);
-    if (!(map = cpumap_filter (all, nodefilter_keep, r->filter, &error)))
-        die ("%s", error.text);
-    if (cpumap_slot_count (map) == 0 && cpumap_slot_count (all) > 0)
-        die (
-            "none of the %d nodes that answered may run the job (configured nodes, "
-            "--nodes, --exclude)",
-            cpumap_node_count (all));
-    cpumap_destroy (all);
-    if (cpumap_slot_count (map) == 0)
-        die ("no worker daemon answered on the broker (provider %s)",
-             provider_name (r->prov));
+    *usage = true;
+    if (!(*pp = provider_find_workers (r->prov, &b, errp)))
+        return NULL;
+    if (!(all = provider_cpumap (r->prov, *pp, errp))) {
+        *usage = false;
+        return NULL;
+    }
+    if (!(map = cpumap_filter (all, nodefilter_keep, r->filter, errp)))
+        goto error;
+    if (cpumap_slot_count (map) == 0 && cpumap_slot_count (all) > 0) {
+        errprintf (errp,
+                   "none of the %d nodes that answered may run the job (configured "
+                   "nodes, --nodes, --exclude)",
+                   cpumap_node_count (all));
+        goto error;
+    }
+    if (cpumap_slot_count (map) == 0) {
+        errprintf (errp, "no worker daemon answered on the broker (provider %s)",
+                   provider_name (r->prov));
+        goto error;
+    }
     int largest = 0;
     for (int i = 0; i < cpumap_node_count (map); i++)
         if (cpumap_node_slots (map, i) > largest)
             largest = cpumap_node_slots (map, i);
-    if (r->o->job.cpus_per_rank > largest)
-        die ("-c %d: no node has %d slots (the largest has %d)",
-             r->o->job.cpus_per_rank, r->o->job.cpus_per_rank, largest);
+    if (r->o->job.cpus_per_rank > largest) {
+        errprintf (errp, "-c %d: no node has %d slots (the largest has %d)",
+                   r->o->job.cpus_per_rank, r->o->job.cpus_per_rank, largest);
+        goto error;
+    }
+    cpumap_destroy (all);
     return map;
+error:
+    cpumap_destroy (all);
+    cpumap_destroy (map);
+    return NULL;
 }
 
-static void run_cleanup (struct run *r)
+/* With done (job_run() ended the job: its results in or the job cancelled,
+ * its task queue's deletion sent), the broker connection is closed without
+ * waiting for the broker's answer, which comes only once it has deleted the
+ * job's queues: it deletes them all the same (docs/reliability.md). */
+static void run_cleanup (struct run *r, bool done)
 {
     nodefilter_destroy (r->filter);
-    transport_destroy (r->t);
+    if (done)
+        transport_leave (r->t);
+    else
+        transport_destroy (r->t);
     sign_key_destroy (r->key);
     provider_destroy (r->prov);
     free (r->env);
@@ -302,13 +324,20 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
     struct job *job = job_create (r.t, &o->job, &error);
     if (!job)
         die ("%s", error.text);
-    struct cpumap *map = map_job (&r, job, &p);
+    bool usage;
+    struct cpumap *map = map_job (&r, job, &p, &usage, &error);
+    if (!map) {
+        job_destroy (job); /* its queues go */
+        if (usage)
+            die ("%s", error.text);
+        fatal (error.text);
+    }
     rc = job_run (job, map, p, &error);
     job_destroy (job);
     if (rc < 0)
         fprintf (stderr, "krun: %s\n", error.text);
     cpumap_destroy (map);
     presence_destroy (p);
-    run_cleanup (&r);
+    run_cleanup (&r, rc >= 0);
     return rc < 0 ? 1 : rc;
 }

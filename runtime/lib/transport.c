@@ -7,6 +7,13 @@
  * channel error on channel 1 would silently drop our consumers, so it makes
  * the transport unusable and every later call fails (the caller reconnects).
  *
+ * Deferred requests (send_deferred()): sent without waiting, their answers
+ * read by handle_frame() among the other frames.  librabbitmq's own waits
+ * (amqp_simple_rpc) read only the socket, not the frames it queued during
+ * an earlier wait, so a call that waits on a channel with deferred requests
+ * first reads their answers (settle_deferred()): a refusal of one of them
+ * closed the channel, and a request sent on it would never be answered.
+ *
  * Memory: librabbitmq decodes frames into per-channel pools that
  * amqp_maybe_release_buffers() recycles at the start of each call and read.
  * Frames of other channels that arrive during an RPC are queued by the
@@ -46,6 +53,10 @@ enum {
     PRIVATE_CHANNEL = 2,
     CONNECT_TIMEOUT_MS = 15000,
     CLOSE_TIMEOUT_MS = 2000, /* polite close on destroy */
+    /* The longest wait for the answer to a request sent without waiting
+     * (a live broker answers in milliseconds; heartbeats end the wait
+     * earlier if it is gone). */
+    DEFERRED_TIMEOUT_MS = 120 * 1000,
 };
 
 /* What read_event() found. */
@@ -66,6 +77,16 @@ struct consumer {
     char tag[];
 };
 
+/* A request sent without waiting for its answer (send_deferred()): the
+ * answer is read later, among whatever else arrives (handle_frame()), and
+ * settle_deferred() waits for it when it must. */
+struct deferred {
+    struct deferred *next;
+    amqp_channel_t channel;
+    amqp_method_number_t answer;
+    char what[200]; /* "cannot declare queue 'x'", for a refusal */
+};
+
 struct transport {
     amqp_connection_state_t conn;
     char *url; /* redacted, for messages */
@@ -84,6 +105,12 @@ struct transport {
     uint64_t *settled;
     size_t settled_count, settled_size;
     uint64_t nacked;
+
+    /* Requests whose answers are still to come, oldest first; a refusal of
+     * one on the private channel, reported by the next call that uses it. */
+    struct deferred *deferred_head, *deferred_tail;
+    int private_errno;
+    char private_error[sizeof (((struct krun_error *)0)->text)];
 
     struct consumer *consumers;
     struct event *current;               /* handed out by the last transport_next() */
@@ -485,35 +512,6 @@ static int login (struct transport *t, const struct amqp_connection_info *info,
     return check_reply (t, 0, reply, errp, "cannot log in to broker");
 }
 
-static int open_private_channel (struct transport *t, struct krun_error *errp)
-{
-    if (t->private_open)
-        return 0;
-    amqp_maybe_release_buffers_on_channel (t->conn, PRIVATE_CHANNEL);
-    amqp_channel_open (t->conn, PRIVATE_CHANNEL);
-    if (check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp,
-                     "cannot open channel") < 0)
-        return -1;
-    t->private_open = true;
-    return 0;
-}
-
-static int open_channels (struct transport *t, struct krun_error *errp)
-{
-    amqp_channel_open (t->conn, MAIN_CHANNEL);
-    if (check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp,
-                     "cannot open channel") < 0)
-        return -1;
-    amqp_confirm_select (t->conn, MAIN_CHANNEL);
-    if (check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp,
-                     "cannot enable publisher confirms") < 0)
-        return -1;
-    /* The private channel is opened by its first use: a slot may need it
-     * only minutes later (the lease checks), and each channel costs the
-     * broker a round trip and memory. */
-    return 0;
-}
-
 static void event_destroy (struct event *ev)
 {
     if (ev) {
@@ -715,6 +713,66 @@ static int read_cancelled (struct transport *t, const amqp_frame_t *frame,
     return READ_EVENT;
 }
 
+/* The oldest request on channel still waiting for its answer, or NULL. */
+static struct deferred *deferred_first (struct transport *t, amqp_channel_t channel)
+{
+    for (struct deferred *d = t->deferred_head; d; d = d->next)
+        if (d->channel == channel)
+            return d;
+    return NULL;
+}
+
+/* Forget the requests of channel (all of them: after a channel.close the
+ * broker drops what follows on that channel). */
+static void deferred_drop (struct transport *t, amqp_channel_t channel, bool first_only)
+{
+    struct deferred **pp = &t->deferred_head, *last = NULL;
+
+    while (*pp) {
+        struct deferred *d = *pp;
+        if (d->channel != channel) {
+            last = d;
+            pp = &d->next;
+            continue;
+        }
+        *pp = d->next;
+        free (d);
+        if (first_only)
+            break;
+    }
+    for (t->deferred_tail = last; t->deferred_tail && t->deferred_tail->next;)
+        t->deferred_tail = t->deferred_tail->next;
+}
+
+/* The answer to the oldest request waiting on the frame's channel, or the
+ * broker's refusal (channel.close), reported in the request's name: at once
+ * for the main channel (which is then lost), by the next call on the
+ * private channel for that one. */
+static int deferred_answered (struct transport *t, const amqp_frame_t *frame,
+                              struct krun_error *errp)
+{
+    struct deferred *d = deferred_first (t, frame->channel);
+    const amqp_method_t *method = &frame->payload.method;
+    struct krun_error error;
+
+    if (method->id == d->answer) {
+        deferred_drop (t, frame->channel, true);
+        return READ_NOTHING;
+    }
+    if (frame->channel != PRIVATE_CHANNEL) {
+        int rc = broker_closed (t, frame->channel, method, true, errp, d->what);
+        deferred_drop (t, frame->channel, false);
+        return rc;
+    }
+    broker_closed (t, frame->channel, method, true, &error, d->what);
+    if (!t->private_errno) {
+        t->private_errno = errno;
+        memcpy (t->private_error, error.text, sizeof (error.text));
+    }
+    deferred_drop (t, frame->channel, false);
+    return READ_NOTHING;
+}
+
 /* A frame that amqp_consume_message() did not want (not a delivery). */
 static int handle_frame (struct transport *t, const amqp_frame_t *frame,
                          struct event **evp, struct krun_error *errp)
@@ -723,6 +781,9 @@ static int handle_frame (struct transport *t, const amqp_frame_t *frame,
 
     if (frame->frame_type != AMQP_FRAME_METHOD)
         return READ_NOTHING; /* stray content: nothing can use it */
+    const struct deferred *d = deferred_first (t, frame->channel);
+    if (d && (method->id == d->answer || method->id == AMQP_CHANNEL_CLOSE_METHOD))
+        return deferred_answered (t, frame, errp);
     switch (method->id) {
         case AMQP_BASIC_ACK_METHOD: {
             const amqp_basic_ack_t *ack = method->decoded;
@@ -846,6 +907,125 @@ static struct timeval *remaining (int64_t deadline, struct timeval *tv)
 static int64_t deadline_after (int timeout_ms)
 {
     return timeout_ms < 0 ? -1 : clock_mono_ms () + timeout_ms;
+}
+
+static void keep (struct transport *t, struct event *ev)
+{
+    ev->next = NULL;
+    if (t->kept_tail)
+        t->kept_tail->next = ev;
+    else
+        t->kept_head = ev;
+    t->kept_tail = ev;
+}
+
+/* Send a request on channel without waiting for its answer (answer, the
+ * method that acknowledges it); what names it if the broker refuses it.
+ * Returns 0, or -1 if it could not be sent. */
+static int send_deferred (struct transport *t, amqp_channel_t channel,
+                          amqp_method_number_t method, void *decoded,
+                          amqp_method_number_t answer, const char *what,
+                          struct krun_error *errp)
+{
+    struct deferred *d = calloc (1, sizeof (*d));
+    int status;
+
+    if (!d) {
+        errno = ENOMEM;
+        return errprintf_errno (errp, "%s on %s", what, t->url);
+    }
+    if ((status = amqp_send_method (t->conn, channel, method, decoded)) !=
+        AMQP_STATUS_OK) {
+        free (d);
+        return check_status (t, status, errp, what);
+    }
+    d->channel = channel;
+    d->answer = answer;
+    snprintf (d->what, sizeof (d->what), "%s", what);
+    if (t->deferred_tail)
+        t->deferred_tail->next = d;
+    else
+        t->deferred_head = d;
+    t->deferred_tail = d;
+    return 0;
+}
+
+/* Read until every request sent with send_deferred() on channel (0: on any
+ * channel) is answered, at most DEFERRED_TIMEOUT_MS; deliveries that come
+ * meanwhile are kept for transport_next().  Returns 0, or -1 with the
+ * broker's refusal of one of them (named after that request). */
+static int settle_deferred (struct transport *t, amqp_channel_t channel,
+                            struct krun_error *errp)
+{
+    int64_t deadline = deadline_after (DEFERRED_TIMEOUT_MS);
+    struct timeval tv;
+
+    while (channel ? deferred_first (t, channel) != NULL : t->deferred_head != NULL) {
+        struct event *ev = NULL;
+        int rc = read_event (t, remaining (deadline, &tv), &ev, errp);
+        if (rc < 0)
+            return -1;
+        if (rc == READ_EVENT)
+            keep (t, ev);
+        else if (rc == READ_TIMEOUT) {
+            struct deferred *d =
+                channel ? deferred_first (t, channel) : t->deferred_head;
+            return fail (t, ETIMEDOUT, ETIMEDOUT, errp, d->what,
+                         "no answer from the broker within %d ms", DEFERRED_TIMEOUT_MS);
+        }
+    }
+    if ((channel == 0 || channel == PRIVATE_CHANNEL) && t->private_errno) {
+        errprintf (errp, "%s", t->private_error);
+        errno = t->private_errno;
+        t->private_errno = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* The private channel, opened if it is not (at its first use, or after the
+ * broker closed it), without waiting: its open-ok comes before the answer
+ * to whatever is sent on it next. */
+static int open_private_channel (struct transport *t, struct krun_error *errp)
+{
+    amqp_channel_open_t open = {.out_of_band = amqp_empty_bytes};
+
+    if (t->private_open)
+        return 0;
+    amqp_maybe_release_buffers_on_channel (t->conn, PRIVATE_CHANNEL);
+    if (send_deferred (t, PRIVATE_CHANNEL, AMQP_CHANNEL_OPEN_METHOD, &open,
+                       AMQP_CHANNEL_OPEN_OK_METHOD, "cannot open channel", errp) < 0)
+        return -1;
+    t->private_open = true; /* until the broker says otherwise */
+    return 0;
+}
+
+/* Before a call on the private channel that waits for its answer: the
+ * channel opened, and the answers to the requests sent on it before (the
+ * library's own wait would not see those it already read). */
+static int private_channel (struct transport *t, struct krun_error *errp)
+{
+    if (open_private_channel (t, errp) < 0)
+        return -1;
+    return settle_deferred (t, PRIVATE_CHANNEL, errp);
+}
+
+/* Channel 1 with publisher confirms: two requests in one round trip.  The
+ * private channel is opened by its first use: a slot may need it only
+ * minutes later (the lease checks), and each channel costs the broker a
+ * round trip and memory. */
+static int open_channels (struct transport *t, struct krun_error *errp)
+{
+    amqp_channel_open_t open = {.out_of_band = amqp_empty_bytes};
+    amqp_confirm_select_t select = {.nowait = 0};
+
+    if (send_deferred (t, MAIN_CHANNEL, AMQP_CHANNEL_OPEN_METHOD, &open,
+                       AMQP_CHANNEL_OPEN_OK_METHOD, "cannot open channel", errp) < 0 ||
+        send_deferred (t, MAIN_CHANNEL, AMQP_CONFIRM_SELECT_METHOD, &select,
+                       AMQP_CONFIRM_SELECT_OK_METHOD,
+                       "cannot enable publisher confirms", errp) < 0)
+        return -1;
+    return settle_deferred (t, 0, errp);
 }
 
 /* Connect and log in to url (no channel open yet).  Returns NULL with errno
@@ -996,6 +1176,11 @@ void transport_destroy (struct transport *t)
     }
     event_destroy (t->current);
     events_destroy (t->kept_head);
+    while (t->deferred_head) {
+        struct deferred *next = t->deferred_head->next;
+        free (t->deferred_head);
+        t->deferred_head = next;
+    }
     while (t->consumers) {
         struct consumer *next = t->consumers->next;
         free (t->consumers);
@@ -1007,12 +1192,26 @@ void transport_destroy (struct transport *t)
     errno = saved_errno;
 }
 
+void transport_leave (struct transport *t)
+{
+    int saved_errno = errno;
+
+    if (t && t->conn && !t->failed) {
+        amqp_connection_close_t close = {.reply_code = AMQP_REPLY_SUCCESS,
+                                         .reply_text = amqp_cstring_bytes ("leaving")};
+        amqp_send_method (t->conn, 0, AMQP_CONNECTION_CLOSE_METHOD, &close);
+        t->failed = ECONNRESET; /* nothing more to say */
+    }
+    transport_destroy (t);
+    errno = saved_errno;
+}
+
 int transport_declare_exchange (struct transport *t, const char *name, const char *type,
                                 struct krun_error *errp)
 {
     char what[256];
 
-    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
+    if (start_call (t, errp) < 0 || private_channel (t, errp) < 0)
         return -1;
     snprintf (what, sizeof (what), "cannot declare exchange '%s'", name);
     /* Durable: bindings of durable queues survive a broker restart only if
@@ -1035,14 +1234,28 @@ int transport_declare_queue (struct transport *t, const char *name, int flags,
 
     if (start_call (t, errp) < 0)
         return -1;
-    if (flags & ~(TRANSPORT_DURABLE | TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE)) {
+    if (flags & ~(TRANSPORT_DURABLE | TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE |
+                  TRANSPORT_DEFER) ||
+        ((flags & TRANSPORT_DEFER) && (namep || !name || !*name))) {
         errno = EINVAL;
-        return errprintf (errp, "cannot declare queue '%s': unknown flags 0x%x",
+        return errprintf (errp, "cannot declare queue '%s': invalid flags 0x%x",
                           name ? name : "", (unsigned)flags);
     }
-    if (open_private_channel (t, errp) < 0)
-        return -1;
     snprintf (what, sizeof (what), "cannot declare queue '%s'", name ? name : "");
+    if (flags & TRANSPORT_DEFER) {
+        amqp_queue_declare_t req = {.queue = cstring (name),
+                                    .durable = !!(flags & TRANSPORT_DURABLE),
+                                    .exclusive = !!(flags & TRANSPORT_EXCLUSIVE),
+                                    .auto_delete = !!(flags & TRANSPORT_AUTO_DELETE),
+                                    .arguments = args};
+        /* Not settled first: requests on one channel are answered in order. */
+        if (open_private_channel (t, errp) < 0)
+            return -1;
+        return send_deferred (t, PRIVATE_CHANNEL, AMQP_QUEUE_DECLARE_METHOD, &req,
+                              AMQP_QUEUE_DECLARE_OK_METHOD, what, errp);
+    }
+    if (private_channel (t, errp) < 0)
+        return -1;
     ok = amqp_queue_declare (
         t->conn, PRIVATE_CHANNEL, cstring (name), 0, !!(flags & TRANSPORT_DURABLE),
         !!(flags & TRANSPORT_EXCLUSIVE), !!(flags & TRANSPORT_AUTO_DELETE), args);
@@ -1065,7 +1278,7 @@ int transport_queue_info (struct transport *t, const char *name, unsigned *messa
     amqp_queue_declare_ok_t *ok;
     char what[256];
 
-    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
+    if (start_call (t, errp) < 0 || private_channel (t, errp) < 0)
         return -1;
     snprintf (what, sizeof (what), "cannot query queue '%s'", name ? name : "");
     ok = amqp_queue_declare (t->conn, PRIVATE_CHANNEL, cstring (name), 1, 0, 0, 0,
@@ -1084,7 +1297,7 @@ int transport_delete_queue (struct transport *t, const char *name,
 {
     char what[256];
 
-    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
+    if (start_call (t, errp) < 0 || private_channel (t, errp) < 0)
         return -1;
     snprintf (what, sizeof (what), "cannot delete queue '%s'", name ? name : "");
     amqp_queue_delete (t->conn, PRIVATE_CHANNEL, cstring (name), 0, 0);
@@ -1097,7 +1310,7 @@ int transport_purge_queue (struct transport *t, const char *name,
     char what[256];
     amqp_queue_purge_ok_t *ok;
 
-    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
+    if (start_call (t, errp) < 0 || private_channel (t, errp) < 0)
         return -1;
     snprintf (what, sizeof (what), "cannot purge queue '%s'", name ? name : "");
     ok = amqp_queue_purge (t->conn, PRIVATE_CHANNEL, cstring (name));
@@ -1112,7 +1325,7 @@ int transport_delete_queue_nowait (struct transport *t, const char *name,
     amqp_queue_delete_t req = {.queue = cstring (name), .nowait = 1};
     int rc;
 
-    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
+    if (start_call (t, errp) < 0 || private_channel (t, errp) < 0)
         return -1;
     rc = amqp_send_method (t->conn, PRIVATE_CHANNEL, AMQP_QUEUE_DELETE_METHOD, &req);
     if (rc != AMQP_STATUS_OK) {
@@ -1128,7 +1341,7 @@ int transport_bind (struct transport *t, const char *queue, const char *exchange
 {
     char what[256];
 
-    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
+    if (start_call (t, errp) < 0 || private_channel (t, errp) < 0)
         return -1;
     snprintf (what, sizeof (what), "cannot bind queue '%s' to exchange '%s'",
               queue ? queue : "", exchange ? exchange : "");
@@ -1150,25 +1363,54 @@ int transport_qos (struct transport *t, int prefetch, struct krun_error *errp)
                         "cannot set prefetch count");
 }
 
+/* Consume queue; with declare (the queue's flags and x-expires), declare it
+ * first on the main channel, without waiting (see
+ * transport_declare_consume()). */
 static int consume (struct transport *t, const char *queue, const char *tag,
-                    bool no_ack, bool exclusive, struct krun_error *errp)
+                    bool no_ack, bool exclusive, const int *declare, int expires_ms,
+                    struct krun_error *errp)
 {
+    amqp_table_entry_t expires = {
+        .key = amqp_cstring_bytes ("x-expires"),
+        .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = expires_ms}};
     amqp_basic_consume_ok_t *ok;
     struct consumer *c;
     char what[256];
+    int status;
 
     if (start_call (t, errp) < 0)
         return -1;
-    snprintf (what, sizeof (what), "cannot consume queue '%s'", queue ? queue : "");
+    snprintf (what, sizeof (what), "cannot %s queue '%s'",
+              declare ? "declare and consume" : "consume", queue ? queue : "");
     if (tag && *tag && consumer_find (t, tag)) {
         /* The broker would close the whole connection for this. */
         errno = EEXIST;
         return errprintf (errp, "%s: consumer tag '%s' is in use", what, tag);
     }
-    /* A missing queue would close channel 1 and with it every consumer:
-     * check on the private channel first.  (If the queue vanishes between
-     * the two calls, the transport becomes unusable: reconnect.) */
-    if (transport_queue_info (t, queue, NULL, NULL, errp) < 0)
+    if (declare) {
+        amqp_queue_declare_t req = {
+            .queue = cstring (queue),
+            .durable = !!(*declare & TRANSPORT_DURABLE),
+            .exclusive = !!(*declare & TRANSPORT_EXCLUSIVE),
+            .auto_delete = !!(*declare & TRANSPORT_AUTO_DELETE),
+            .nowait = 1,
+            .arguments = {.num_entries = expires_ms > 0 ? 1 : 0, .entries = &expires}};
+        if (*declare &
+                ~(TRANSPORT_DURABLE | TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE) ||
+            !queue || !*queue) {
+            errno = EINVAL;
+            return errprintf (errp, "%s: invalid flags 0x%x", what, (unsigned)*declare);
+        }
+        /* The consume that follows on the same channel is its answer. */
+        status =
+            amqp_send_method (t->conn, MAIN_CHANNEL, AMQP_QUEUE_DECLARE_METHOD, &req);
+        if (check_status (t, status, errp, what) < 0)
+            return -1;
+    } else if (transport_queue_info (t, queue, NULL, NULL, errp) < 0)
+        /* A missing queue would close channel 1 and with it every consumer:
+         * check on the private channel first.  (If the queue vanishes
+         * between the two calls, the transport becomes unusable:
+         * reconnect.) */
         return -1;
     ok = amqp_basic_consume (t->conn, MAIN_CHANNEL, cstring (queue), cstring (tag), 0,
                              no_ack, exclusive, amqp_empty_table);
@@ -1187,13 +1429,20 @@ static int consume (struct transport *t, const char *queue, const char *tag,
 int transport_consume (struct transport *t, const char *queue, const char *tag,
                        bool no_ack, struct krun_error *errp)
 {
-    return consume (t, queue, tag, no_ack, false, errp);
+    return consume (t, queue, tag, no_ack, false, NULL, 0, errp);
 }
 
 int transport_consume_exclusive (struct transport *t, const char *queue,
                                  const char *tag, bool no_ack, struct krun_error *errp)
 {
-    return consume (t, queue, tag, no_ack, true, errp);
+    return consume (t, queue, tag, no_ack, true, NULL, 0, errp);
+}
+
+int transport_declare_consume (struct transport *t, const char *queue, int flags,
+                               int expires_ms, const char *tag, bool no_ack,
+                               bool exclusive, struct krun_error *errp)
+{
+    return consume (t, queue, tag, no_ack, exclusive, &flags, expires_ms, errp);
 }
 
 int transport_cancel (struct transport *t, const char *tag, struct krun_error *errp)
@@ -1253,16 +1502,6 @@ int transport_publish (struct transport *t, const char *exchange,
     }
     t->published++;
     return 0;
-}
-
-static void keep (struct transport *t, struct event *ev)
-{
-    ev->next = NULL;
-    if (t->kept_tail)
-        t->kept_tail->next = ev;
-    else
-        t->kept_head = ev;
-    t->kept_tail = ev;
 }
 
 int transport_wait_confirms (struct transport *t, int timeout_ms,
@@ -1375,7 +1614,7 @@ int transport_peek (struct transport *t, const char *name, void **bodyp, size_t 
     char what[300];
     void *copy;
 
-    if (start_call (t, errp) < 0 || open_private_channel (t, errp) < 0)
+    if (start_call (t, errp) < 0 || private_channel (t, errp) < 0)
         return -1;
     snprintf (what, sizeof (what), "cannot read queue '%s'", name);
     reply = amqp_basic_get (t->conn, PRIVATE_CHANNEL, cstring (name), 0);

@@ -1,8 +1,13 @@
 /* transport.h - the AMQP wrapper: the only module that talks to
  * librabbitmq-c.  One struct transport is one AMQP connection with one
  * channel (channel 1) in publisher-confirm mode; a second, private channel is
- * opened at its first use, for operations that may fail with a channel error (passive
- * declares), so that a missing queue never closes the channel that holds consumers.
+ * opened at its first use, for operations that may fail with a channel error
+ * (passive declares), so that a missing queue never closes the channel that
+ * holds consumers.
+ * Calls wait for the broker's answer, except the deferred ones
+ * (TRANSPORT_DEFER, transport_declare_consume(), the *_nowait calls,
+ * transport_leave()), which save a round trip where a channel's order makes
+ * the wait useless; each says when its failure is reported.
  *
  * Connections are not thread safe: one per process (librabbitmq's rule).
  * Library errors (amqp_rpc_reply_t, status codes, server close reasons) are
@@ -27,6 +32,14 @@ enum {
     TRANSPORT_DURABLE = 1,
     TRANSPORT_EXCLUSIVE = 2,
     TRANSPORT_AUTO_DELETE = 4,
+    /* Send the declaration and return without waiting for the broker's
+     * answer, which is read with whatever comes next.  The broker's
+     * refusal is reported, named after this declaration, by the next call
+     * that uses the private channel (transport_queue_info(),
+     * transport_bind(), another declaration that waits...): make one
+     * before relying on the queue.  Not with namep or a server-named
+     * queue. */
+    TRANSPORT_DEFER = 8,
 };
 
 /* Flags for transport_publish() */
@@ -87,6 +100,10 @@ struct transport *transport_connect_fd (int fd, const char *name, int heartbeat_
 
 /* Close politely and free.  Accepts NULL; keeps errno. */
 void transport_destroy (struct transport *t);
+
+/* Like transport_destroy(), but without waiting for the broker's answer to
+ * connection.close. */
+void transport_leave (struct transport *t);
 
 /* Returns a malloc'd copy of url with the password replaced by "***"
  * (caller must free), or NULL on ENOMEM.  The one way a broker URL is
@@ -159,6 +176,17 @@ int transport_consume (struct transport *t, const char *queue, const char *tag,
  * consumer holds the queue. */
 int transport_consume_exclusive (struct transport *t, const char *queue,
                                  const char *tag, bool no_ack, struct krun_error *errp);
+/* Declare queue name (flags and expires_ms as transport_declare_queue(),
+ * without TRANSPORT_DEFER) and consume it (exclusively if exclusive), in
+ * one round trip: both requests go on the main channel, the declaration
+ * without an answer of its own.  A declaration the broker refuses closes
+ * the main channel: the call fails with the broker's reason, which names
+ * the queue, and the transport is unusable after it.  So only for a queue
+ * whose failure ends the caller's work anyway (a job's own results
+ * queue). */
+int transport_declare_consume (struct transport *t, const char *queue, int flags,
+                               int expires_ms, const char *tag, bool no_ack,
+                               bool exclusive, struct krun_error *errp);
 int transport_cancel (struct transport *t, const char *tag, struct krun_error *errp);
 
 /* Publish body.  type and reply_to may be NULL.  Does not wait for the

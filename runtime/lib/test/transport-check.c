@@ -659,6 +659,143 @@ static void test_exclusive_consumer (const char *url)
     transport_destroy (thief);
 }
 
+/* Declarations sent without waiting (TRANSPORT_DEFER): their answers are
+ * read later, and a refusal is reported, in the declaration's name, by the
+ * next call on the private channel, also when the refusal arrived during a
+ * call on the main channel. */
+static void test_deferred (const char *url)
+{
+    struct transport *t = connect_or_bail (url, 0);
+    struct krun_error error;
+    char *qname = NULL, declared[200];
+
+    snprintf (declared, sizeof (declared), "cannot declare queue '%s'", name ("d1"));
+    errno = 0;
+    ok (transport_declare_queue (t, name ("d0"), TRANSPORT_DEFER, 0, &qname, &error) <
+                0 &&
+            errno == EINVAL,
+        "TRANSPORT_DEFER with namep fails with EINVAL");
+    ok (transport_declare_queue (t, name ("d1"), TRANSPORT_DEFER, 60000, NULL,
+                                 &error) == 0 &&
+            transport_declare_queue (t, name ("d2"), TRANSPORT_DEFER, 60000, NULL,
+                                     &error) == 0,
+        "two deferred declarations");
+    ok (transport_queue_info (t, name ("d1"), NULL, NULL, &error) == 0 &&
+            transport_queue_info (t, name ("d2"), NULL, NULL, &error) == 0,
+        "both queues exist at the next call on the private channel");
+
+    /* Another x-expires than d1's: PRECONDITION_FAILED. */
+    ok (transport_declare_queue (t, name ("d1"), TRANSPORT_DEFER, 1000, NULL, &error) ==
+            0,
+        "a deferred declaration the broker will refuse is sent");
+    errno = 0;
+    error.text[0] = '\0';
+    ok (transport_queue_info (t, name ("d2"), NULL, NULL, &error) < 0 &&
+            errno == EINVAL,
+        "the next call on the private channel fails with EINVAL");
+    ok (strstr (error.text, declared) && strstr (error.text, "PRECONDITION_FAILED"),
+        "naming the deferred declaration and the broker's reason: %s", error.text);
+    ok (transport_queue_info (t, name ("d2"), NULL, NULL, &error) == 0,
+        "the call after it works (the channel is opened again)");
+
+    /* The refusal arrives while a call on the main channel waits. */
+    ok (transport_declare_queue (t, name ("d1"), TRANSPORT_DEFER, 1000, NULL, &error) ==
+                0 &&
+            transport_qos (t, 5, &error) == 0,
+        "a refused deferred declaration, then a call on the main channel");
+    errno = 0;
+    error.text[0] = '\0';
+    ok (transport_bind (t, name ("d2"), "amq.direct", "k", &error) < 0 &&
+            errno == EINVAL && strstr (error.text, declared),
+        "reported by the next call on the private channel: %s", error.text);
+    ok (transport_bind (t, name ("d2"), "amq.direct", "k", &error) == 0,
+        "which works when called again");
+    ok (!transport_pending (t), "nothing pending");
+    transport_delete_queue (t, name ("d1"), NULL);
+    transport_delete_queue (t, name ("d2"), NULL);
+    transport_destroy (t);
+}
+
+/* transport_declare_consume(): one round trip; a refusal names the queue
+ * and ends the transport. */
+static void test_declare_consume (const char *url, struct transport *t)
+{
+    struct transport *u = connect_or_bail (url, 0);
+    struct transport_message m;
+    struct krun_error error;
+    unsigned consumers = 0;
+    int rc;
+
+    ok (transport_declare_consume (u, name ("dc1"), TRANSPORT_AUTO_DELETE, 60000, "dc",
+                                   true, true, &error) == 0,
+        "declare and consume a new queue");
+    ok (transport_queue_info (t, name ("dc1"), NULL, &consumers, &error) == 0 &&
+            consumers == 1,
+        "it exists, with its consumer");
+    ok (publish (t, "", name ("dc1"), NULL, NULL, 0, "hello") == 0 && confirm (t) == 0,
+        "publish to it");
+    rc = next_event (u, 5000, &m);
+    ok (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, "dc") == 0 &&
+            body_is (&m, "hello"),
+        "the consumer gets it");
+    errno = 0;
+    ok (transport_declare_consume (u, name ("dc2"), 0x100, 0, "x", true, false,
+                                   &error) < 0 &&
+            errno == EINVAL,
+        "unknown flags fail with EINVAL");
+
+    /* The queue exists with another x-expires: the broker refuses. */
+    errno = 0;
+    error.text[0] = '\0';
+    ok (transport_declare_consume (u, name ("dc1"), TRANSPORT_AUTO_DELETE, 1000, "dc3",
+                                   true, false, &error) < 0 &&
+            errno == EINVAL,
+        "a refused declaration fails with EINVAL");
+    ok (strstr (error.text, name ("dc1")) && strstr (error.text, "PRECONDITION_FAILED"),
+        "naming the queue and the broker's reason: %s", error.text);
+    errno = 0;
+    ok (transport_publish (u, "", "x", NULL, NULL, 0, "x", 1, &error) < 0 &&
+            errno == EPROTO,
+        "the main channel is lost: later calls fail");
+    transport_destroy (u);
+}
+
+/* transport_leave(): the broker still removes what went with the
+ * connection (an auto-delete queue with its only consumer), and still
+ * carries out what was sent before (a deletion without answer). */
+static void test_leave (const char *url, struct transport *t)
+{
+    struct transport *u = connect_or_bail (url, 0);
+    struct krun_error error;
+    int64_t give_up;
+    int gone = 0, deleted = 0;
+
+    ok (transport_declare_consume (u, name ("leave1"), TRANSPORT_AUTO_DELETE, 0, "l",
+                                   true, true, &error) == 0 &&
+            transport_declare_queue (u, name ("leave2"), 0, 0, NULL, &error) == 0,
+        "an auto-delete queue consumed, and a queue to delete");
+    ok (transport_delete_queue_nowait (u, name ("leave2"), &error) == 0,
+        "deletion sent without waiting");
+    errno = 4321;
+    transport_leave (u);
+    is_int (errno, 4321, "transport_leave keeps errno");
+    transport_leave (NULL);
+    /* The broker works on its own time: look for at most 10 s. */
+    give_up = clock_mono_ms () + 10000;
+    while ((!gone || !deleted) && clock_mono_ms () < give_up) {
+        gone = gone ||
+               (transport_queue_info (t, name ("leave1"), NULL, NULL, &error) < 0 &&
+                errno == ENOENT);
+        deleted = deleted ||
+                  (transport_queue_info (t, name ("leave2"), NULL, NULL, &error) < 0 &&
+                   errno == ENOENT);
+        if (!gone || !deleted)
+            usleep (20 * 1000);
+    }
+    ok (gone, "the auto-delete queue is gone after transport_leave()");
+    ok (deleted, "the queue deleted without waiting is gone too");
+}
+
 int main (int argc, char **argv)
 {
     struct transport *t, *other;
@@ -688,6 +825,9 @@ int main (int argc, char **argv)
     test_heartbeat (argv[1]);
     test_channel_error (argv[1]);
     test_exclusive_consumer (argv[1]);
+    test_deferred (argv[1]);
+    test_declare_consume (argv[1], t);
+    test_leave (argv[1], t);
     if (argc == 5)
         test_tls (argv[2], argv[3], argv[4]);
     else
