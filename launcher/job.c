@@ -415,8 +415,10 @@ static int publish_tasks (struct job *j, struct krun_error *errp)
         return published; /* --resume: nothing left to run */
     /* Every task is safely queued before any slot hears of the job, so an
      * empty queue always means the job is drained (with -j: until the
-     * launcher publishes the next ranks). */
-    if (publish_signed (j, j->opts->pool->control, "", "announce", 0,
+     * launcher publishes the next ranks); and the results queue is bound
+     * for the slots that start later (job_start()). */
+    if (transport_settle (j->t, errp) < 0 ||
+        publish_signed (j, j->opts->pool->control, "", "announce", 0,
                         SIGN_CONTROL_TTL_US, j->announce, j->announce_len, errp) < 0)
         return -1;
     return expect_joins (j, errp);
@@ -1514,9 +1516,16 @@ static int job_start (struct job *j, struct krun_error *errp)
          transport_declare_exchange (j->t, j->opts->pool->presence, "direct", errp) <
              0))
         return -1;
-    /* Slots that start from now on say "joined" and get the announcement. */
-    if (transport_bind (j->t, j->results_queue, j->opts->pool->presence,
-                        PROTOCOL_KEY_JOINED, errp) < 0)
+    /* The task queue's declaration (job_create()) is answered, so no task
+     * goes to a queue the broker has not made: presence's passive declare
+     * made sure already, unless this is a cold start. */
+    if (transport_settle (j->t, errp) < 0)
+        return -1;
+    /* Slots that start from now on say "joined" and get the announcement.
+     * Its answer comes while the tasks are confirmed: publish_tasks()
+     * settles it before the announcement goes out. */
+    if (transport_bind_defer (j->t, j->results_queue, j->opts->pool->presence,
+                              PROTOCOL_KEY_JOINED, errp) < 0)
         return -1;
     if (opts->report_bindings)
         report_map (j);

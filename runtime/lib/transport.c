@@ -1336,18 +1336,50 @@ int transport_delete_queue_nowait (struct transport *t, const char *name,
     return 0;
 }
 
-int transport_bind (struct transport *t, const char *queue, const char *exchange,
-                    const char *key, struct krun_error *errp)
+static int bind_queue (struct transport *t, const char *queue, const char *exchange,
+                       const char *key, bool defer, struct krun_error *errp)
 {
     char what[256];
 
-    if (start_call (t, errp) < 0 || private_channel (t, errp) < 0)
+    if (start_call (t, errp) < 0)
         return -1;
     snprintf (what, sizeof (what), "cannot bind queue '%s' to exchange '%s'",
               queue ? queue : "", exchange ? exchange : "");
+    if (defer) {
+        amqp_queue_bind_t req = {.queue = cstring (queue),
+                                 .exchange = cstring (exchange),
+                                 .routing_key = cstring (key),
+                                 .arguments = amqp_empty_table};
+        /* Not settled first: requests on one channel are answered in order. */
+        if (open_private_channel (t, errp) < 0)
+            return -1;
+        return send_deferred (t, PRIVATE_CHANNEL, AMQP_QUEUE_BIND_METHOD, &req,
+                              AMQP_QUEUE_BIND_OK_METHOD, what, errp);
+    }
+    if (private_channel (t, errp) < 0)
+        return -1;
     amqp_queue_bind (t->conn, PRIVATE_CHANNEL, cstring (queue), cstring (exchange),
                      cstring (key), amqp_empty_table);
     return check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what);
+}
+
+int transport_bind (struct transport *t, const char *queue, const char *exchange,
+                    const char *key, struct krun_error *errp)
+{
+    return bind_queue (t, queue, exchange, key, false, errp);
+}
+
+int transport_bind_defer (struct transport *t, const char *queue, const char *exchange,
+                          const char *key, struct krun_error *errp)
+{
+    return bind_queue (t, queue, exchange, key, true, errp);
+}
+
+int transport_settle (struct transport *t, struct krun_error *errp)
+{
+    if (start_call (t, errp) < 0)
+        return -1;
+    return settle_deferred (t, 0, errp);
 }
 
 int transport_qos (struct transport *t, int prefetch, struct krun_error *errp)

@@ -35,10 +35,10 @@ enum {
     /* Send the declaration and return without waiting for the broker's
      * answer, which is read with whatever comes next.  The broker's
      * refusal is reported, named after this declaration, by the next call
-     * that uses the private channel (transport_queue_info(),
-     * transport_bind(), another declaration that waits...): make one
-     * before relying on the queue.  Not with namep or a server-named
-     * queue. */
+     * that waits on the private channel (transport_queue_info(),
+     * transport_bind(), another declaration that waits...) or by
+     * transport_settle(): make one before relying on the queue.  Not with
+     * namep or a server-named queue. */
     TRANSPORT_DEFER = 8,
 };
 
@@ -159,6 +159,17 @@ int transport_delete_queue_nowait (struct transport *t, const char *name,
 
 int transport_bind (struct transport *t, const char *queue, const char *exchange,
                     const char *key, struct krun_error *errp);
+/* Like transport_bind(), but deferred as TRANSPORT_DEFER declarations are:
+ * sent, its answer read later, a refusal reported by the next call that
+ * waits on the private channel or by transport_settle(). */
+int transport_bind_defer (struct transport *t, const char *queue, const char *exchange,
+                          const char *key, struct krun_error *errp);
+
+/* Wait (at most 120 s) until every deferred request (TRANSPORT_DEFER,
+ * transport_bind_defer()) is answered; deliveries that come meanwhile are
+ * kept for transport_next().  Returns 0, or -1 with errno and errp: the
+ * broker's refusal of one of them, named after it. */
+int transport_settle (struct transport *t, struct krun_error *errp);
 
 /* basic.qos with global = false: at most prefetch unacknowledged deliveries
  * per consumer.  (RabbitMQ's channel-wide limit, global = true, also holds

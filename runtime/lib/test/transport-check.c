@@ -710,6 +710,21 @@ static void test_deferred (const char *url)
         "reported by the next call on the private channel: %s", error.text);
     ok (transport_bind (t, name ("d2"), "amq.direct", "k", &error) == 0,
         "which works when called again");
+
+    /* A deferred bind, settled by transport_settle(). */
+    ok (transport_bind_defer (t, name ("d2"), "amq.direct", "k2", &error) == 0 &&
+            transport_settle (t, &error) == 0,
+        "a deferred bind, settled");
+    ok (transport_bind_defer (t, name ("d2"), name ("no-such-exchange"), "k", &error) ==
+            0,
+        "a deferred bind to a missing exchange is sent");
+    errno = 0;
+    error.text[0] = '\0';
+    ok (transport_settle (t, &error) < 0 && errno == ENOENT &&
+            strstr (error.text, "cannot bind queue") &&
+            strstr (error.text, name ("no-such-exchange")),
+        "transport_settle() reports its refusal: %s", error.text);
+    ok (transport_settle (t, &error) == 0, "once");
     ok (!transport_pending (t), "nothing pending");
     transport_delete_queue (t, name ("d1"), NULL);
     transport_delete_queue (t, name ("d2"), NULL);
