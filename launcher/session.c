@@ -1,5 +1,7 @@
 /* session.c - see session.h. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +57,59 @@ struct transport *session_connect (const struct config *cfg, const char *url,
         die ("%s", error.text);
     if (session_private_broker (cfg))
         private_broker_touch (state_dir);
+    return t;
+}
+
+struct session_connecting {
+    const struct config *cfg;
+    const char *url, *state_dir;
+    bool threaded;
+    pthread_t thread;
+    struct transport *t;
+    struct krun_error error;
+};
+
+static void *connect_thread (void *arg)
+{
+    struct session_connecting *c = arg;
+
+    c->t = transport_connect (c->url, c->cfg->amqp_cacert, 30, &c->error);
+    return NULL;
+}
+
+struct session_connecting *session_connect_start (const struct config *cfg,
+                                                  const char *url,
+                                                  const char *state_dir)
+{
+    struct session_connecting *c = calloc (1, sizeof (*c));
+    sigset_t all, old;
+
+    if (!c)
+        die ("out of memory");
+    c->cfg = cfg;
+    c->url = url;
+    c->state_dir = state_dir;
+    /* Signals (SIGINT, SIGTERM) stay the main thread's. */
+    sigfillset (&all);
+    pthread_sigmask (SIG_BLOCK, &all, &old);
+    c->threaded = pthread_create (&c->thread, NULL, connect_thread, c) == 0;
+    pthread_sigmask (SIG_SETMASK, &old, NULL);
+    return c;
+}
+
+struct transport *session_connect_finish (struct session_connecting *c)
+{
+    struct transport *t;
+
+    if (c->threaded)
+        pthread_join (c->thread, NULL);
+    else
+        connect_thread (c);
+    if (!(t = c->t))
+        die ("%s", c->error.text);
+    if (session_private_broker (c->cfg))
+        private_broker_touch (c->state_dir);
+    free (c);
     return t;
 }
 

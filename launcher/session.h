@@ -32,6 +32,21 @@ char *session_broker_url (const struct config *cfg, const char *state_dir, bool 
 struct transport *session_connect (const struct config *cfg, const char *url,
                                    const char *state_dir);
 
+/* A connection being made in a thread (session_connect_start()). */
+struct session_connecting;
+
+/* Start connecting to url in a thread: the login's round trips then overlap
+ * the caller's own start-up work (the key's cryptography, the provider's
+ * survey).  Never fails: without a thread, session_connect_finish()
+ * connects itself.  url and state_dir are borrowed until then. */
+struct session_connecting *session_connect_start (const struct config *cfg,
+                                                  const char *url,
+                                                  const char *state_dir);
+
+/* The connection started by session_connect_start() (which it frees), as
+ * session_connect() makes it.  Dies on failure.  Caller must destroy. */
+struct transport *session_connect_finish (struct session_connecting *c);
+
 /* The key that signs the job's messages: the provider's key file if it
  * names one, else $KRUN_KEY_FILE, which must exist, else STATE_DIR/key,
  * made on first use; $KRUN_KEY_FILE is set to the file used (the daemons

@@ -69,7 +69,7 @@ test_expect_success 'a rebuilt krund replaces the warm daemon on the next run' '
 '
 # job_queues: the job queues the broker holds (none once each run is over).
 job_queues () { broker_ctl list_queues -q name | grep "^krun\.job\." ; }
-test_expect_success '20 warm runs leave no job queue, though krun does not wait for the broker to close' '
+test_expect_success '20 warm runs leave no job queue behind' '
     for i in $(seq 20); do "$KRUN" -q -n 1 /bin/true || exit 1; done &&
     # Well within the 30 s of x-expires: the queues were deleted, not expired.
     wait_for 10 eval "! job_queues >queues.left" || { cat queues.left; false; }

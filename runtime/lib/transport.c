@@ -1192,20 +1192,6 @@ void transport_destroy (struct transport *t)
     errno = saved_errno;
 }
 
-void transport_leave (struct transport *t)
-{
-    int saved_errno = errno;
-
-    if (t && t->conn && !t->failed) {
-        amqp_connection_close_t close = {.reply_code = AMQP_REPLY_SUCCESS,
-                                         .reply_text = amqp_cstring_bytes ("leaving")};
-        amqp_send_method (t->conn, 0, AMQP_CONNECTION_CLOSE_METHOD, &close);
-        t->failed = ECONNRESET; /* nothing more to say */
-    }
-    transport_destroy (t);
-    errno = saved_errno;
-}
-
 int transport_declare_exchange (struct transport *t, const char *name, const char *type,
                                 struct krun_error *errp)
 {

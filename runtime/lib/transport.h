@@ -5,8 +5,8 @@
  * (passive declares), so that a missing queue never closes the channel that
  * holds consumers.
  * Calls wait for the broker's answer, except the deferred ones
- * (TRANSPORT_DEFER, transport_declare_consume(), the *_nowait calls,
- * transport_leave()), which save a round trip where a channel's order makes
+ * (TRANSPORT_DEFER, transport_bind_defer(), transport_declare_consume(),
+ * the *_nowait calls), which save a round trip where a channel's order makes
  * the wait useless; each says when its failure is reported.
  *
  * Connections are not thread safe: one per process (librabbitmq's rule).
@@ -100,10 +100,6 @@ struct transport *transport_connect_fd (int fd, const char *name, int heartbeat_
 
 /* Close politely and free.  Accepts NULL; keeps errno. */
 void transport_destroy (struct transport *t);
-
-/* Like transport_destroy(), but without waiting for the broker's answer to
- * connection.close. */
-void transport_leave (struct transport *t);
 
 /* Returns a malloc'd copy of url with the password replaced by "***"
  * (caller must free), or NULL on ENOMEM.  The one way a broker URL is

@@ -775,42 +775,6 @@ static void test_declare_consume (const char *url, struct transport *t)
     transport_destroy (u);
 }
 
-/* transport_leave(): the broker still removes what went with the
- * connection (an auto-delete queue with its only consumer), and still
- * carries out what was sent before (a deletion without answer). */
-static void test_leave (const char *url, struct transport *t)
-{
-    struct transport *u = connect_or_bail (url, 0);
-    struct krun_error error;
-    int64_t give_up;
-    int gone = 0, deleted = 0;
-
-    ok (transport_declare_consume (u, name ("leave1"), TRANSPORT_AUTO_DELETE, 0, "l",
-                                   true, true, &error) == 0 &&
-            transport_declare_queue (u, name ("leave2"), 0, 0, NULL, &error) == 0,
-        "an auto-delete queue consumed, and a queue to delete");
-    ok (transport_delete_queue_nowait (u, name ("leave2"), &error) == 0,
-        "deletion sent without waiting");
-    errno = 4321;
-    transport_leave (u);
-    is_int (errno, 4321, "transport_leave keeps errno");
-    transport_leave (NULL);
-    /* The broker works on its own time: look for at most 10 s. */
-    give_up = clock_mono_ms () + 10000;
-    while ((!gone || !deleted) && clock_mono_ms () < give_up) {
-        gone = gone ||
-               (transport_queue_info (t, name ("leave1"), NULL, NULL, &error) < 0 &&
-                errno == ENOENT);
-        deleted = deleted ||
-                  (transport_queue_info (t, name ("leave2"), NULL, NULL, &error) < 0 &&
-                   errno == ENOENT);
-        if (!gone || !deleted)
-            usleep (20 * 1000);
-    }
-    ok (gone, "the auto-delete queue is gone after transport_leave()");
-    ok (deleted, "the queue deleted without waiting is gone too");
-}
-
 int main (int argc, char **argv)
 {
     struct transport *t, *other;
@@ -842,7 +806,6 @@ int main (int argc, char **argv)
     test_exclusive_consumer (argv[1]);
     test_deferred (argv[1]);
     test_declare_consume (argv[1], t);
-    test_leave (argv[1], t);
     if (argc == 5)
         test_tls (argv[2], argv[3], argv[4]);
     else
