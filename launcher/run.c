@@ -185,10 +185,13 @@ static void complete_options (struct run *r)
     jo->cancel = &cancel_signal;
     jo->url = r->url =
         session_broker_url (cfg, r->state_dir, true, r->o->quiet, &error);
+    bool key_is_default;
+    char *key_file = session_key_file (r->prov, r->state_dir, &key_is_default);
     /* The login's round trips overlap the rest, the key's OpenSSL set-up
      * (about 1 ms) first. */
     r->connecting = session_connect_start (cfg, r->url, r->state_dir);
-    jo->key = r->key = session_signing_key (r->prov, r->state_dir);
+    jo->key = r->key = session_load_key (key_file, key_is_default);
+    free (key_file);
     jo->pool = &r->pool;
     jo->join_timeout_ms = cfg->join_timeout_ms;
     jo->cold_join_timeout_ms = cfg->join_timeout_ms;

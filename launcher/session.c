@@ -113,25 +113,39 @@ struct transport *session_connect_finish (struct session_connecting *c)
     return t;
 }
 
-struct sign_key *session_signing_key (struct provider *prov, const char *state_dir)
+char *session_key_file (struct provider *prov, const char *state_dir, bool *is_default)
 {
-    struct krun_error error;
-    struct sign_key *key;
-    bool is_default = false;
     const char *named = provider_key_file (prov);
-    char *path = named ? strdup (named) : config_key_file (state_dir, &is_default);
+    char *path;
 
-    if (!path)
+    *is_default = false;
+    if (!(path = named ? strdup (named) : config_key_file (state_dir, is_default)))
         die ("out of memory");
-    key = is_default ? sign_key_load_or_create (path, &error)
-                     : sign_key_load (path, &error);
     /* A provider may hand the file named here to its workers (the
      * Kubernetes provider puts it into the pool's Secret). */
-    if (key && setenv ("KRUN_KEY_FILE", path, 1) < 0)
+    if (setenv ("KRUN_KEY_FILE", path, 1) < 0)
         die ("out of memory");
-    free (path);
+    return path;
+}
+
+struct sign_key *session_load_key (const char *path, bool is_default)
+{
+    struct krun_error error;
+    struct sign_key *key = is_default ? sign_key_load_or_create (path, &error)
+                                      : sign_key_load (path, &error);
+
     if (!key)
         die ("%s", error.text);
+    return key;
+}
+
+struct sign_key *session_signing_key (struct provider *prov, const char *state_dir)
+{
+    bool is_default;
+    char *path = session_key_file (prov, state_dir, &is_default);
+    struct sign_key *key = session_load_key (path, is_default);
+
+    free (path);
     return key;
 }
 

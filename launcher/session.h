@@ -54,6 +54,15 @@ struct transport *session_connect_finish (struct session_connecting *c);
  * failure.  Caller must sign_key_destroy() it. */
 struct sign_key *session_signing_key (struct provider *prov, const char *state_dir);
 
+/* session_signing_key() in two steps, for a caller that sets the
+ * environment before it starts a thread (setenv() is not safe while another
+ * thread reads the environment) and loads the key later: the key file's
+ * path (caller must free), *is_default when it is STATE_DIR/key, and
+ * $KRUN_KEY_FILE set to it; then the key of that file (made first if
+ * is_default), which dies on failure. */
+char *session_key_file (struct provider *prov, const char *state_dir, bool *is_default);
+struct sign_key *session_load_key (const char *path, bool is_default);
+
 /* Fill pool with the pool the provider names, else one named after key.
  * Dies on a bad name. */
 void session_pool (struct provider *prov, const struct sign_key *key,
