@@ -4,12 +4,14 @@ by round trip (issue 15: "say where each millisecond goes").
 
   amqptrace.py [--runs N] CMD...
 
-Runs CMD N times (default 20) under `strace -f -ttt` (execve, connect,
-sendto, recvfrom, exit_group; buffers in hex), decodes the AMQP frames of
+Runs CMD N times (default 20) under `strace --seccomp-bpf -f -ttt` (execve,
+connect, sendto, recvfrom, exit_group; buffers in hex; with the seccomp
+filter the other system calls run at full speed), decodes the AMQP frames of
 every send and receive, and cuts each run's timeline at those events:
 
   * "start-up": from the execve to the first connect (exec, dynamic
-    linking, configuration, the key, OpenSSL's initialisation);
+    linking, configuration; krun loads its key and initialises OpenSSL
+    while it logs in);
   * "wait: M": from a send to the receive that brought method M (the
     broker's work plus the round trip; a task's run is inside the wait for
     its result);
@@ -19,7 +21,7 @@ every send and receive, and cuts each run's timeline at those events:
 
 Prints, per label, the median over the runs of the milliseconds spent
 there (labels of one run that repeat are summed first), and the median
-total.  strace slows every system call down, so the command's own parts
+total.  strace slows the traced system calls down, so the command's own parts
 are inflated; the waits are the broker's.  A measuring tool, not a test:
 nothing is asserted.
 """
@@ -114,7 +116,7 @@ def attribute(events):
     connected = False
     for (t0, k0, n0), (t1, k1, n1) in zip(events, events[1:]):
         if not connected:
-            label = "start-up (exec, libraries, config, key, OpenSSL)"
+            label = "start-up (exec, libraries, config: until the connect)"
             if k1 == "connect":
                 connected = True
         elif k1 == "exit":
@@ -142,7 +144,8 @@ def main(argv):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "trace")
         for _ in range(runs):
-            subprocess.run(["strace", "-f", "-ttt", "-xx", "-s", "4096", "-o", out,
+            subprocess.run(["strace", "--seccomp-bpf", "-f", "-ttt", "-xx", "-s", "4096",
+                            "-o", out,
                             "-e", "trace=execve,connect,sendto,recvfrom,exit_group"] + cmd,
                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
             events = parse(out)
