@@ -1071,9 +1071,10 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
     protocol_results_queue (j->id, j->results_queue, sizeof (j->results_queue));
     /* Both queues at once, on two channels, so that the broker makes them
      * side by side: the task queue's answer is read later, and the next
-     * call on the private channel (presence, the bind of job_start())
-     * reports its refusal.  Made before the workers are known: a job that
-     * does not run deletes it (job_destroy()), else x-expires does. */
+     * call that waits on the private channel (presence's passive declare,
+     * else the transport_settle() of job_start()) reports its refusal.
+     * Made before the workers are known: a job that does not run deletes
+     * it (job_destroy()), else x-expires does. */
     if (declare_task_queue (j, j->t, true, errp) < 0)
         goto error;
     j->tasks_unclaimed = true;
