@@ -994,8 +994,11 @@ void job_destroy (struct job *j)
     failures_destroy (j->failures);
     cpumap_destroy (j->remap);
     joblog_close (j->joblog, NULL);
+    /* Waited for: the caller may exit without closing the connection, and
+     * the broker drops what it had not carried out when the socket
+     * closes. */
     if (j->tasks_unclaimed)
-        transport_delete_queue_nowait (j->t, j->task_queue, NULL);
+        transport_delete_queue (j->t, j->task_queue, NULL);
     transport_destroy (j->renewer);
     handled_destroy (j->handled);
     transport_destroy (j->owned);
