@@ -42,8 +42,7 @@ struct run {
     struct pool pool;
     struct nodefilter *filter;
     struct transport *t;
-    struct session_connecting *connecting; /* until t is made */
-    struct inherit inherit;                /* the launcher's umask, nice, limits */
+    struct inherit inherit; /* the launcher's umask, nice, limits */
 };
 
 /* The per-rank data of -f, --inputs and --input-dir, loaded before anything
@@ -183,15 +182,9 @@ static void complete_options (struct run *r)
     jo->durable = cfg->durable_queues;
     jo->cacert = cfg->amqp_cacert;
     jo->cancel = &cancel_signal;
+    jo->key = r->key = session_signing_key (r->prov, r->state_dir);
     jo->url = r->url =
         session_broker_url (cfg, r->state_dir, true, r->o->quiet, &error);
-    bool key_is_default;
-    char *key_file = session_key_file (r->prov, r->state_dir, &key_is_default);
-    /* The login's round trips overlap the rest, the key's OpenSSL set-up
-     * (about 1 ms) first. */
-    r->connecting = session_connect_start (cfg, r->url, r->state_dir);
-    jo->key = r->key = session_load_key (key_file, key_is_default);
-    free (key_file);
     jo->pool = &r->pool;
     jo->join_timeout_ms = cfg->join_timeout_ms;
     jo->cold_join_timeout_ms = cfg->join_timeout_ms;
@@ -289,15 +282,13 @@ error:
     return NULL;
 }
 
+/* The connection is closed politely, waiting for the broker's answer: a
+ * socket closed without it made the broker drop the task queue's deletion
+ * sent just before (4 of 20 warm runs; the queue then stayed until its
+ * x-expires). */
 static void run_cleanup (struct run *r)
 {
     nodefilter_destroy (r->filter);
-    /* A polite close, waiting for the broker's close-ok: it comes only once
-     * the broker has deleted the job's queues, about 1.3 ms of a warm run,
-     * but a launcher that leaves without it loses what its channels had not
-     * yet carried out when the broker saw the socket close (the task
-     * queue's deletion in 4 of 20 warm runs, left to x-expires) and makes
-     * the broker log a warning per run (benchmarks/PROFILE.md). */
     transport_destroy (r->t);
     sign_key_destroy (r->key);
     provider_destroy (r->prov);
@@ -324,7 +315,7 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
     sigaction (SIGTERM, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
     complete_options (&r);
-    r.t = session_connect_finish (r.connecting);
+    r.t = session_connect (cfg, r.url, r.state_dir);
     publish_staged (&r);
     /* The job's options are complete: job_create() borrows them. */
     struct job *job = job_create (r.t, &o->job, &error);

@@ -1,7 +1,5 @@
 /* session.c - see session.h. */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,92 +58,25 @@ struct transport *session_connect (const struct config *cfg, const char *url,
     return t;
 }
 
-struct session_connecting {
-    const struct config *cfg;
-    const char *url, *state_dir;
-    bool threaded;
-    pthread_t thread;
-    struct transport *t;
-    struct krun_error error;
-};
-
-static void *connect_thread (void *arg)
-{
-    struct session_connecting *c = arg;
-
-    c->t = transport_connect (c->url, c->cfg->amqp_cacert, 30, &c->error);
-    return NULL;
-}
-
-struct session_connecting *session_connect_start (const struct config *cfg,
-                                                  const char *url,
-                                                  const char *state_dir)
-{
-    struct session_connecting *c = calloc (1, sizeof (*c));
-    sigset_t all, old;
-
-    if (!c)
-        die ("out of memory");
-    c->cfg = cfg;
-    c->url = url;
-    c->state_dir = state_dir;
-    /* Signals (SIGINT, SIGTERM) stay the main thread's. */
-    sigfillset (&all);
-    pthread_sigmask (SIG_BLOCK, &all, &old);
-    c->threaded = pthread_create (&c->thread, NULL, connect_thread, c) == 0;
-    pthread_sigmask (SIG_SETMASK, &old, NULL);
-    return c;
-}
-
-struct transport *session_connect_finish (struct session_connecting *c)
-{
-    struct transport *t;
-
-    if (c->threaded)
-        pthread_join (c->thread, NULL);
-    else
-        connect_thread (c);
-    if (!(t = c->t))
-        die ("%s", c->error.text);
-    if (session_private_broker (c->cfg))
-        private_broker_touch (c->state_dir);
-    free (c);
-    return t;
-}
-
-char *session_key_file (struct provider *prov, const char *state_dir, bool *is_default)
-{
-    const char *named = provider_key_file (prov);
-    char *path;
-
-    *is_default = false;
-    if (!(path = named ? strdup (named) : config_key_file (state_dir, is_default)))
-        die ("out of memory");
-    /* A provider may hand the file named here to its workers (the
-     * Kubernetes provider puts it into the pool's Secret). */
-    if (setenv ("KRUN_KEY_FILE", path, 1) < 0)
-        die ("out of memory");
-    return path;
-}
-
-struct sign_key *session_load_key (const char *path, bool is_default)
-{
-    struct krun_error error;
-    struct sign_key *key = is_default ? sign_key_load_or_create (path, &error)
-                                      : sign_key_load (path, &error);
-
-    if (!key)
-        die ("%s", error.text);
-    return key;
-}
-
 struct sign_key *session_signing_key (struct provider *prov, const char *state_dir)
 {
-    bool is_default;
-    char *path = session_key_file (prov, state_dir, &is_default);
-    struct sign_key *key = session_load_key (path, is_default);
+    struct krun_error error;
+    struct sign_key *key;
+    bool is_default = false;
+    const char *named = provider_key_file (prov);
+    char *path = named ? strdup (named) : config_key_file (state_dir, &is_default);
 
+    if (!path)
+        die ("out of memory");
+    key = is_default ? sign_key_load_or_create (path, &error)
+                     : sign_key_load (path, &error);
+    /* A provider may hand the file named here to its workers (the
+     * Kubernetes provider puts it into the pool's Secret). */
+    if (key && setenv ("KRUN_KEY_FILE", path, 1) < 0)
+        die ("out of memory");
     free (path);
+    if (!key)
+        die ("%s", error.text);
     return key;
 }
 

@@ -32,36 +32,12 @@ char *session_broker_url (const struct config *cfg, const char *state_dir, bool 
 struct transport *session_connect (const struct config *cfg, const char *url,
                                    const char *state_dir);
 
-/* A connection being made in a thread (session_connect_start()). */
-struct session_connecting;
-
-/* Start connecting to url in a thread: the login's round trips then overlap
- * the caller's own start-up work (the key's cryptography, the provider's
- * survey).  Never fails: without a thread, session_connect_finish()
- * connects itself.  url and state_dir are borrowed until then. */
-struct session_connecting *session_connect_start (const struct config *cfg,
-                                                  const char *url,
-                                                  const char *state_dir);
-
-/* The connection started by session_connect_start() (which it frees), as
- * session_connect() makes it.  Dies on failure.  Caller must destroy. */
-struct transport *session_connect_finish (struct session_connecting *c);
-
 /* The key that signs the job's messages: the provider's key file if it
  * names one, else $KRUN_KEY_FILE, which must exist, else STATE_DIR/key,
  * made on first use; $KRUN_KEY_FILE is set to the file used (the daemons
  * started now read it).  Workers refuse what it did not sign.  Dies on
  * failure.  Caller must sign_key_destroy() it. */
 struct sign_key *session_signing_key (struct provider *prov, const char *state_dir);
-
-/* session_signing_key() in two steps, for a caller that sets the
- * environment before it starts a thread (setenv() is not safe while another
- * thread reads the environment) and loads the key later: the key file's
- * path (caller must free), *is_default when it is STATE_DIR/key, and
- * $KRUN_KEY_FILE set to it; then the key of that file (made first if
- * is_default), which dies on failure. */
-char *session_key_file (struct provider *prov, const char *state_dir, bool *is_default);
-struct sign_key *session_load_key (const char *path, bool is_default);
 
 /* Fill pool with the pool the provider names, else one named after key.
  * Dies on a bad name. */
