@@ -636,18 +636,22 @@ static struct upstream *upstream_open (struct amqpmux *m, struct krun_error *err
     struct upstream *u;
 
     if (m->login_failed_ms && now - m->login_failed_ms < LOGIN_RETRY_MS) {
+        if (errp)
+            *errp = m->login_error;
         errno = m->login_errno;
-        *errp = m->login_error;
         return NULL;
     }
     if (!(u = calloc (1, sizeof (*u)))) {
         errprintf_errno (errp, "cannot share the broker connection");
         return NULL;
     }
-    if ((u->fd = m->login (m->arg, &u->tune, errp)) < 0) {
+    /* The message is kept for the attaches of the next second, also when
+     * this caller passed no errp. */
+    if ((u->fd = m->login (m->arg, &u->tune, &m->login_error)) < 0) {
         m->login_failed_ms = now;
         m->login_errno = errno;
-        m->login_error = *errp;
+        if (errp)
+            *errp = m->login_error;
         free (u);
         errno = m->login_errno;
         return NULL;

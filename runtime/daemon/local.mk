@@ -31,7 +31,8 @@ DAEMON_UNIT_TESTS = \
 	runtime/daemon/test/joblist.t \
 	runtime/daemon/test/taskenv.t \
 	runtime/daemon/test/taskoutput.t \
-	runtime/daemon/test/disposition.t
+	runtime/daemon/test/disposition.t \
+	runtime/daemon/test/amqpmux.t
 check_PROGRAMS += $(DAEMON_UNIT_TESTS)
 TESTS += $(DAEMON_UNIT_TESTS)
 runtime_daemon_test_task_t_SOURCES = runtime/daemon/test/task.c runtime/daemon/task.c \
@@ -75,3 +76,7 @@ runtime_daemon_test_disposition_t_SOURCES = runtime/daemon/test/disposition.c \
 	runtime/daemon/disposition.c runtime/daemon/disposition.h
 runtime_daemon_test_disposition_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_daemon_test_disposition_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_amqpmux_t_SOURCES = runtime/daemon/test/amqpmux.c \
+	runtime/daemon/amqpmux.c runtime/daemon/amqpmux.h
+runtime_daemon_test_amqpmux_t_CFLAGS = $(RUNTIME_CFLAGS)
+runtime_daemon_test_amqpmux_t_LDADD = runtime/libkrunrt.la tests/libtap.la

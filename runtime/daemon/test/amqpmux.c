@@ -1,0 +1,632 @@
+/* Unit tests of runtime/daemon/amqpmux.c against a fake broker: the login
+ * callback hands the multiplexer one end of a socketpair and the test plays
+ * the broker on the other; the slots are raw AMQP bytes written by hand on
+ * the sockets amqpmux_attach() returns.  Every wait is a bounded loop of
+ * poll() and amqpmux_service(). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "amqpmux.h"
+#include "clock.h"
+#include "tests/tap.h"
+
+#define MAX_FRAME 4096
+#define WAIT_MS 2000 /* for what should come at once */
+#define QUIET_MS 200 /* for what should not come at all */
+
+/* The fake broker: what the next login returns, and the sockets it gave. */
+struct fake {
+    struct transport_tune tune;
+    int fail_errno; /* != 0: the login fails so */
+    int calls;
+    int brokers[8];
+};
+
+static int fake_login (void *arg, struct transport_tune *tune, struct krun_error *errp)
+{
+    struct fake *f = arg;
+    int sv[2];
+
+    f->calls++;
+    if (f->fail_errno) {
+        errno = f->fail_errno;
+        return errprintf (errp, "fake broker refuses login %d", f->calls);
+    }
+    if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+        bail_out ("socketpair: %s", strerror (errno));
+    if (f->calls > 8)
+        bail_out ("too many logins");
+    f->brokers[f->calls - 1] = sv[1];
+    *tune = f->tune;
+    return sv[0];
+}
+
+/* One end of a socket the test reads: the broker's or a slot's. */
+struct peer {
+    int fd;
+    unsigned char in[65536];
+    size_t len;
+    bool eof;
+};
+
+static void peer_init (struct peer *p, int fd)
+{
+    memset (p, 0, sizeof (*p));
+    p->fd = fd;
+}
+
+static void peer_close (struct peer *p)
+{
+    if (p->fd >= 0)
+        close (p->fd);
+    p->fd = -1;
+}
+
+/* One turn of the multiplexer's loop, as the daemon runs it. */
+static void pump_once (struct amqpmux *m, int timeout_ms)
+{
+    struct pollfd fds[64];
+
+    if (amqpmux_poll_max (m) > 64)
+        bail_out ("more than 64 sockets");
+    int n = amqpmux_poll_fill (m, fds);
+    poll (fds, n, timeout_ms);
+    amqpmux_service (m, fds, n);
+}
+
+static void pump (struct amqpmux *m, int ms)
+{
+    int64_t end = clock_mono_ms () + ms;
+
+    do
+        pump_once (m, 10);
+    while (clock_mono_ms () < end);
+}
+
+static void peer_fill (struct peer *p)
+{
+    while (!p->eof && p->len < sizeof (p->in)) {
+        ssize_t n = read (p->fd, p->in + p->len, sizeof (p->in) - p->len);
+        if (n > 0)
+            p->len += n;
+        else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            p->eof = true;
+        else if (errno == EAGAIN)
+            break;
+    }
+}
+
+static void peer_send (struct peer *p, const unsigned char *data, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send (p->fd, data, n, MSG_NOSIGNAL);
+        if (w < 0)
+            bail_out ("send: %s", strerror (errno));
+        data += w;
+        n -= w;
+    }
+}
+
+static uint32_t get_u32 (const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static unsigned get_u16 (const unsigned char *p)
+{
+    return (unsigned)p[0] << 8 | p[1];
+}
+
+/* The next frame p receives, copied to out: its length, or 0 if none came
+ * within timeout_ms (or the socket reached its end). */
+static size_t peer_frame (struct amqpmux *m, struct peer *p, unsigned char *out,
+                          int timeout_ms)
+{
+    int64_t end = clock_mono_ms () + timeout_ms;
+
+    for (;;) {
+        peer_fill (p);
+        if (p->len >= 7) {
+            size_t n = get_u32 (p->in + 3) + 8;
+            if (n > MAX_FRAME)
+                bail_out ("frame of %zu bytes", n);
+            if (p->len >= n) {
+                memcpy (out, p->in, n);
+                memmove (p->in, p->in + n, p->len - n);
+                p->len -= n;
+                return n;
+            }
+        }
+        if (p->eof || clock_mono_ms () >= end)
+            return 0;
+        pump_once (m, 10);
+    }
+}
+
+/* The next frame that is not a heartbeat. */
+static size_t peer_method (struct amqpmux *m, struct peer *p, unsigned char *out,
+                           int timeout_ms)
+{
+    size_t n;
+
+    while ((n = peer_frame (m, p, out, timeout_ms)) > 0 && out[0] == 8)
+        ;
+    return n;
+}
+
+/* True if p receives nothing for ms. */
+static bool peer_quiet (struct amqpmux *m, struct peer *p, int ms)
+{
+    pump (m, ms);
+    peer_fill (p);
+    return p->len == 0 && !p->eof;
+}
+
+/* True if p's socket reaches its end within ms (frames before it are
+ * skipped). */
+static bool peer_eof (struct amqpmux *m, struct peer *p, int ms)
+{
+    int64_t end = clock_mono_ms () + ms;
+
+    for (;;) {
+        peer_fill (p);
+        p->len = 0;
+        if (p->eof)
+            return true;
+        if (clock_mono_ms () >= end)
+            return false;
+        pump_once (m, 10);
+    }
+}
+
+/* Frames, written by hand */
+
+static size_t frame (unsigned char *out, int type, int channel, const void *payload,
+                     size_t n)
+{
+    out[0] = type;
+    out[1] = channel >> 8;
+    out[2] = channel;
+    out[3] = n >> 24;
+    out[4] = n >> 16;
+    out[5] = n >> 8;
+    out[6] = n;
+    memcpy (out + 7, payload, n);
+    out[7 + n] = 0xCE;
+    return n + 8;
+}
+
+static size_t method (unsigned char *out, int channel, int cls, int id,
+                      const void *args, size_t nargs)
+{
+    unsigned char payload[256];
+
+    payload[0] = cls >> 8;
+    payload[1] = cls;
+    payload[2] = id >> 8;
+    payload[3] = id;
+    memcpy (payload + 4, args, nargs);
+    return frame (out, 1, channel, payload, 4 + nargs);
+}
+
+static void send_method (struct peer *p, int channel, int cls, int id, const void *args,
+                         size_t nargs)
+{
+    unsigned char f[300];
+    peer_send (p, f, method (f, channel, cls, id, args, nargs));
+}
+
+static bool is_method (const unsigned char *f, size_t n, int channel, int cls, int id)
+{
+    return n >= 12 && f[0] == 1 && get_u16 (f + 1) == (unsigned)channel &&
+           get_u16 (f + 7) == (unsigned)cls && get_u16 (f + 9) == (unsigned)id;
+}
+
+/* Frames a and b are the same but for their channel numbers. */
+static bool same_but_channel (const unsigned char *a, size_t na, const unsigned char *b,
+                              size_t nb)
+{
+    return na == nb && na >= 8 && a[0] == b[0] && memcmp (a + 3, b + 3, na - 3) == 0;
+}
+
+static const unsigned char start_ok_args[] = {
+    0, 0,   0,   0,                               /* client properties */
+    5, 'P', 'L', 'A', 'I', 'N',                   /* mechanism */
+    0, 0,   0,   6,   0,   'g', 0, 'g', 'x', 'y', /* response */
+    5, 'e', 'n', '_', 'U', 'S',                   /* locale */
+};
+static const unsigned char tune_ok_args[] = {0, 2, 0, 0, 0x10, 0, 0, 0};
+static const unsigned char open_args[] = {1, '/', 0, 0};
+static const unsigned char channel_open_args[] = {0};
+static const unsigned char channel_close_args[] = {0, 200, 2, 'o', 'k', 0, 0, 0, 0};
+static const unsigned char open_ok_args[] = {0, 0, 0, 0};
+
+/* A slot's connection handshake, checked step by step when check is set.
+ * Returns whether it ended with connection.open-ok. */
+static bool handshake (struct amqpmux *m, struct peer *c, int frame_max, bool check)
+{
+    unsigned char f[MAX_FRAME];
+    size_t n;
+    bool good = true;
+
+    peer_send (c, (const unsigned char *)"AMQP\0\0\x09\x01", 8);
+    n = peer_frame (m, c, f, WAIT_MS);
+    bool start = is_method (f, n, 0, 10, 10) && n > 14 && f[11] == 0 && f[12] == 9 &&
+                 memmem (f + 13, n - 13, "PLAIN", 5) != NULL;
+    good = good && start;
+    if (check)
+        ok (start, "the header is answered by connection.start, 0-9, PLAIN");
+    send_method (c, 0, 10, 11, start_ok_args, sizeof (start_ok_args));
+    n = peer_frame (m, c, f, WAIT_MS);
+    bool tune = is_method (f, n, 0, 10, 30) && n == 8 + 12;
+    good = good && tune;
+    if (check) {
+        ok (tune, "start-ok is answered by connection.tune");
+        is_int (tune ? get_u16 (f + 11) : 0, AMQPMUX_CLIENT_CHANNELS,
+                "tune: channel_max 2");
+        is_int (tune ? get_u32 (f + 13) : 0, frame_max,
+                "tune: frame_max of the upstream connection");
+    }
+    send_method (c, 0, 10, 31, tune_ok_args, sizeof (tune_ok_args));
+    if (check)
+        ok (peer_quiet (m, c, QUIET_MS), "tune-ok is not answered");
+    send_method (c, 0, 10, 40, open_args, sizeof (open_args));
+    n = peer_frame (m, c, f, WAIT_MS);
+    bool open = is_method (f, n, 0, 10, 41);
+    good = good && open;
+    if (check)
+        ok (open, "connection.open is answered by open-ok");
+    return good;
+}
+
+/* A logged-in slot: attach, handshake. */
+static void slot_connect (struct amqpmux *m, struct peer *c, int frame_max)
+{
+    struct krun_error error;
+    int fd = amqpmux_attach (m, &error);
+
+    if (fd < 0)
+        bail_out ("attach: %s", error.text);
+    peer_init (c, fd);
+    if (!handshake (m, c, frame_max, false))
+        bail_out ("handshake failed");
+}
+
+/* Slot c opens its channel local; returns the upstream channel the broker
+ * saw it on (0: none), after checking the frame is otherwise the same. */
+static int channel_open (struct amqpmux *m, struct peer *c, int local,
+                         struct peer *broker)
+{
+    unsigned char sent[64], got[MAX_FRAME];
+    size_t ns =
+        method (sent, local, 20, 10, channel_open_args, sizeof (channel_open_args));
+
+    peer_send (c, sent, ns);
+    size_t n = peer_method (m, broker, got, WAIT_MS);
+    if (!is_method (got, n, get_u16 (got + 1), 20, 10) ||
+        !same_but_channel (sent, ns, got, n))
+        return 0;
+    return get_u16 (got + 1);
+}
+
+/* The broker answers channel.open-ok on ch; slot c gets it on local. */
+static bool channel_open_ok (struct amqpmux *m, struct peer *broker, int ch,
+                             struct peer *c, int local)
+{
+    unsigned char sent[64], got[MAX_FRAME];
+
+    peer_send (broker, sent, method (sent, ch, 20, 11, open_ok_args, 4));
+    size_t n = peer_method (m, c, got, WAIT_MS);
+    return is_method (got, n, local, 20, 11) && same_but_channel (sent, 16, got, n);
+}
+
+static struct amqpmux *mux_new (struct fake *f, int channel_max, int heartbeat)
+{
+    memset (f, 0, sizeof (*f));
+    for (int i = 0; i < 8; i++)
+        f->brokers[i] = -1;
+    f->tune = (struct transport_tune){channel_max, 8192, heartbeat};
+    struct amqpmux *m = amqpmux_create (fake_login, f);
+    if (!m)
+        bail_out ("amqpmux_create: %s", strerror (errno));
+    return m;
+}
+
+static void test_handshake (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 0);
+    struct krun_error error;
+    struct peer c, bad, broker;
+    struct amqpmux_stats st;
+
+    int fd = amqpmux_attach (m, &error);
+    ok (fd >= 0, "attach gives a socket");
+    is_int (f.calls, 1, "the first attach logs in");
+    peer_init (&c, fd);
+    peer_init (&broker, f.brokers[0]);
+    handshake (m, &c, 8192, true);
+    ok (peer_quiet (m, &broker, QUIET_MS), "the handshake sends nothing upstream");
+
+    peer_init (&bad, amqpmux_attach (m, &error));
+    is_int (f.calls, 1, "a second attach uses the same upstream connection");
+    peer_send (&bad, (const unsigned char *)"HTTP/1.1", 8);
+    ok (peer_eof (m, &bad, WAIT_MS), "a bad protocol header cuts the client");
+    amqpmux_stats (m, &st);
+    is_int (st.clients, 1, "one client left");
+    ok (peer_quiet (m, &broker, QUIET_MS), "nothing went upstream");
+
+    peer_close (&c);
+    peer_close (&bad);
+    amqpmux_destroy (m, 0);
+    peer_close (&broker);
+}
+
+/* Channels of two slots, frames both ways, close by either side, a slot's
+ * death; then protocol errors of slots and the broker's connection.close. */
+static void test_channels (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 0);
+    struct peer a, b, c, d, broker;
+    unsigned char sent[MAX_FRAME], got[MAX_FRAME];
+    size_t ns, n;
+    struct amqpmux_stats st;
+
+    slot_connect (m, &a, 8192);
+    slot_connect (m, &b, 8192);
+    peer_init (&broker, f.brokers[0]);
+    int a1 = channel_open (m, &a, 1, &broker);
+    int a2 = channel_open (m, &a, 2, &broker);
+    int b1 = channel_open (m, &b, 1, &broker);
+    int b2 = channel_open (m, &b, 2, &broker);
+    ok (a1 && a2 && b1 && b2,
+        "channel.open of both slots reaches the broker unchanged");
+    ok (a1 != a2 && a1 != b1 && a1 != b2 && a2 != b1 && a2 != b2 && b1 != b2,
+        "on four distinct upstream channels (%d %d %d %d)", a1, a2, b1, b2);
+    ok (channel_open_ok (m, &broker, b2, &b, 2) &&
+            channel_open_ok (m, &broker, a1, &a, 1) &&
+            channel_open_ok (m, &broker, a2, &a, 2) &&
+            channel_open_ok (m, &broker, b1, &b, 1),
+        "each channel.open-ok reaches its slot on its local channel");
+    amqpmux_stats (m, &st);
+    is_int (st.ready, 2, "stats: two slots ready");
+
+    /* A publish (method, content header, body) up, a delivery down. */
+    static const unsigned char publish[] = {0, 0, 0, 3, 'a', 'b', 'c', 0};
+    static const unsigned char header[] = {0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0};
+    ns = method (sent, 2, 60, 40, publish, sizeof (publish));
+    ns += frame (sent + ns, 2, 2, header, sizeof (header));
+    ns += frame (sent + ns, 3, 2, "hello", 5);
+    peer_send (&b, sent, ns);
+    bool up = true;
+    for (size_t off = 0, fn; off < ns; off += fn) {
+        fn = get_u32 (sent + off + 3) + 8;
+        n = peer_frame (m, &broker, got, WAIT_MS);
+        up = up && same_but_channel (sent + off, fn, got, n) &&
+             get_u16 (got + 1) == (unsigned)b2;
+    }
+    ok (up, "method, header and body frames go up byte for byte on the slot's channel");
+    static const unsigned char deliver[] = {0, 1, 't', 0, 0, 0, 0,  0,
+                                            0, 0, 7,   0, 0, 1, 'q'};
+    ns = method (sent, a2, 60, 60, deliver, sizeof (deliver));
+    ns += frame (sent + ns, 3, a2, "world!", 6);
+    peer_send (&broker, sent, ns);
+    n = peer_frame (m, &a, got, WAIT_MS);
+    bool down = same_but_channel (sent, 8 + 4 + sizeof (deliver), got, n) &&
+                get_u16 (got + 1) == 2;
+    n = peer_frame (m, &a, got, WAIT_MS);
+    down = down && same_but_channel (sent + 8 + 4 + sizeof (deliver), 14, got, n) &&
+           get_u16 (got + 1) == 2;
+    ok (down, "a delivery comes down byte for byte on the local channel");
+    ok (peer_quiet (m, &b, QUIET_MS), "and not to the other slot");
+
+    /* The broker closes b's channel 1; b acknowledges and opens it again. */
+    ns = method (sent, b1, 20, 40, channel_close_args, sizeof (channel_close_args));
+    peer_send (&broker, sent, ns);
+    n = peer_frame (m, &b, got, WAIT_MS);
+    ok (is_method (got, n, 1, 20, 40) && same_but_channel (sent, ns, got, n),
+        "the broker's channel.close reaches the slot");
+    send_method (&b, 1, 20, 41, NULL, 0);
+    n = peer_frame (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, b1, 20, 41), "the slot's close-ok goes up");
+    is_int (channel_open (m, &b, 1, &broker), b1, "the slot opens the channel again");
+    ok (channel_open_ok (m, &broker, b1, &b, 1), "and gets its open-ok");
+
+    /* The slot closes its channel 2 itself. */
+    ns = method (sent, 2, 20, 40, channel_close_args, sizeof (channel_close_args));
+    peer_send (&b, sent, ns);
+    n = peer_frame (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, b2, 20, 40), "the slot's channel.close goes up");
+    send_method (&broker, b2, 20, 41, NULL, 0);
+    n = peer_frame (m, &b, got, WAIT_MS);
+    ok (is_method (got, n, 2, 20, 41), "the broker's close-ok comes down");
+
+    /* Slot a dies: both its channels are closed upstream. */
+    peer_close (&a);
+    int closed = 0;
+    for (int i = 0; i < 2; i++) {
+        n = peer_method (m, &broker, got, WAIT_MS);
+        int ch = n ? (int)get_u16 (got + 1) : -1;
+        if (is_method (got, n, ch, 20, 40) && (ch == a1 || ch == a2))
+            closed |= ch == a1 ? 1 : 2;
+    }
+    is_int (closed, 3, "a slot's end of file closes both its channels upstream");
+    amqpmux_stats (m, &st);
+    is_int (st.clients, 1, "stats: one client left");
+
+    /* Its block is not reused before both close-oks came. */
+    slot_connect (m, &c, 8192);
+    int c1 = channel_open (m, &c, 1, &broker);
+    ok (c1 && c1 != a1 && c1 != a2 && c1 != b1 && c1 != b2,
+        "a new slot gets other channels while the dead one's are closing (%d)", c1);
+    ok (channel_open_ok (m, &broker, c1, &c, 1), "... and they work");
+    send_method (&broker, a1, 20, 41, NULL, 0);
+    send_method (&broker, a2, 20, 41, NULL, 0);
+    ok (peer_quiet (m, &b, QUIET_MS) && peer_quiet (m, &c, 0),
+        "the close-oks of the dead slot's channels reach nobody");
+    slot_connect (m, &d, 8192);
+    int d1 = channel_open (m, &d, 1, &broker);
+    ok (d1 == a1 || d1 == a2, "after them, its channels are given again (%d)", d1);
+
+    /* A frame on a channel never opened, or on channel 3: the slot is cut
+     * and nothing reaches the broker. */
+    ns = method (sent, 2, 60, 10, "\0\0\0\0\0\0\0\0\0\0\0", 11); /* basic.qos */
+    peer_send (&d, sent, ns);
+    n = peer_frame (m, &d, got, WAIT_MS);
+    ok (is_method (got, n, 0, 10, 50),
+        "a frame on a channel not open: connection.close");
+    ok (peer_eof (m, &d, WAIT_MS), "... and the slot is cut");
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (n && is_method (got, n, d1, 20, 40), "its open channel is closed upstream");
+    ok (peer_quiet (m, &broker, QUIET_MS), "the frame itself never went up");
+    ns = method (sent, 3, 20, 10, channel_open_args, sizeof (channel_open_args));
+    peer_send (&c, sent, ns);
+    ok (peer_eof (m, &c, WAIT_MS), "a channel.open on channel 3 cuts the slot");
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, c1, 20, 40), "its open channel is closed upstream");
+    ok (peer_quiet (m, &broker, QUIET_MS), "and channel 3 was never opened upstream");
+    amqpmux_stats (m, &st);
+    is_int (st.upstreams, 1, "the upstream connection lives on");
+
+    /* The broker closes the connection. */
+    static const unsigned char conn_close[] = {1,   64, 4, 'b', 'y', 'e',
+                                               '!', 0,  0, 0,   0};
+    send_method (&broker, 0, 10, 50, conn_close, sizeof (conn_close));
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, 0, 10, 51), "connection.close is answered by close-ok");
+    ok (peer_eof (m, &b, WAIT_MS), "every slot sees end of file");
+    ok (peer_eof (m, &broker, WAIT_MS), "the upstream socket is closed");
+    amqpmux_stats (m, &st);
+    ok (st.upstreams == 0 && st.clients == 0, "stats: no upstream, no client");
+    is_int (f.calls, 1, "all of it on one login");
+
+    peer_close (&b);
+    peer_close (&c);
+    peer_close (&d);
+    amqpmux_destroy (m, 0);
+    peer_close (&broker);
+}
+
+/* With heartbeat 1 the multiplexer beats when idle, lives while the broker
+ * beats, and gives the connection up after ~3 s of silence. */
+static void test_heartbeat (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 1);
+    struct peer c, broker;
+    unsigned char got[MAX_FRAME], beat[8];
+    size_t n;
+    int beats = 0;
+
+    slot_connect (m, &c, 8192);
+    peer_init (&broker, f.brokers[0]);
+    frame (beat, 8, 0, NULL, 0);
+    int64_t end = clock_mono_ms () + 4000;
+    while (clock_mono_ms () < end) {
+        while ((n = peer_frame (m, &broker, got, 100)) > 0)
+            if (n == 8 && memcmp (got, beat, 8) == 0)
+                beats++;
+        peer_send (&broker, beat, 8);
+    }
+    ok (beats >= 3, "the idle multiplexer sends heartbeats (%d in 4 s)", beats);
+    peer_fill (&c);
+    ok (!c.eof, "a beating broker keeps the slots connected");
+    int64_t start = clock_mono_ms ();
+    ok (peer_eof (m, &c, 10000), "a silent broker: the slot is cut");
+    int64_t took = clock_mono_ms () - start;
+    ok (took >= 1500 && took < 10000, "after %.1f s of silence (heartbeat 1 s)",
+        took / 1e3);
+    ok (peer_eof (m, &broker, WAIT_MS), "the upstream socket is closed");
+
+    peer_close (&c);
+    amqpmux_destroy (m, 0);
+    peer_close (&broker);
+}
+
+static void test_login_failure (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 0);
+    struct krun_error error = {""}, again = {""};
+    struct amqpmux_stats st;
+
+    f.fail_errno = ECONNREFUSED;
+    errno = 0;
+    ok (amqpmux_attach (m, &error) < 0 && errno == ECONNREFUSED,
+        "a failed login fails attach, errno kept");
+    ok (strstr (error.text, "fake broker refuses login 1") != NULL, "error: %s",
+        error.text);
+    errno = 0;
+    ok (amqpmux_attach (m, &again) < 0 && errno == ECONNREFUSED,
+        "a second attach at once fails too");
+    is_str (again.text, error.text, "with the same message");
+    errno = 0;
+    ok (amqpmux_attach (m, NULL) < 0 && errno == ECONNREFUSED,
+        "and so without an error buffer");
+    is_int (f.calls, 1, "without a new login");
+    pump (m, 1100);
+    errno = 0;
+    ok (amqpmux_attach (m, NULL) < 0 && errno == ECONNREFUSED && f.calls == 2,
+        "a second later, a new login is tried (no error buffer)");
+    ok (amqpmux_attach (m, &again) < 0 && strstr (again.text, "login 2") != NULL,
+        "its message is the one given next: %s", again.text);
+    f.fail_errno = 0;
+    pump (m, 1100);
+    int fd = amqpmux_attach (m, &error);
+    ok (fd >= 0 && f.calls == 3, "a second later again, a new login works");
+    amqpmux_stats (m, &st);
+    is_int (st.upstreams, 1, "one upstream connection");
+    if (fd >= 0)
+        close (fd);
+    amqpmux_destroy (m, 0);
+    close (f.brokers[2]);
+}
+
+/* channel_max 4: two blocks of two channels per upstream connection. */
+static void test_second_upstream (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 4, 0);
+    struct peer c[3], broker[2];
+    struct amqpmux_stats st;
+
+    for (int i = 0; i < 3; i++)
+        slot_connect (m, &c[i], 8192);
+    is_int (f.calls, 2, "a third slot on 2 blocks logs in again");
+    amqpmux_stats (m, &st);
+    is_int (st.upstreams, 2, "two upstream connections");
+    peer_init (&broker[0], f.brokers[0]);
+    peer_init (&broker[1], f.brokers[1]);
+    is_int (channel_open (m, &c[2], 2, &broker[1]), 2,
+            "the third slot's channel 2 is channel 2 of the second connection");
+    ok (peer_quiet (m, &broker[0], QUIET_MS), "and nothing of it on the first");
+    int c0 = channel_open (m, &c[0], 2, &broker[0]);
+    int c1 = channel_open (m, &c[1], 2, &broker[0]);
+    ok ((c0 == 2 && c1 == 4) || (c0 == 4 && c1 == 2),
+        "the first two share the first connection (%d %d)", c0, c1);
+    for (int i = 0; i < 3; i++)
+        peer_close (&c[i]);
+    amqpmux_destroy (m, 1000);
+    peer_close (&broker[0]);
+    peer_close (&broker[1]);
+}
+
+int main (void)
+{
+    plan (NO_PLAN);
+    test_handshake ();
+    test_channels ();
+    test_login_failure ();
+    test_second_upstream ();
+    test_heartbeat ();
+    done_testing ();
+    return exit_status ();
+}
