@@ -22,6 +22,7 @@ INTEGRATION_TESTS = \
 	tests/t0185-user-cache.t \
 	tests/t0186-dead-slot-dirs.t \
 	tests/t0200-faults.t \
+	tests/t0205-shared-connection.t \
 	tests/t0210-signing.t \
 	tests/t0215-confidential.t \
 	tests/t0220-timeout-retries.t \
@@ -87,6 +88,7 @@ FAULT_TESTS = \
 	runtime/lib/test/secrets.t \
 	runtime/daemon/test/reaper.t \
 	runtime/daemon/test/cgroup.t \
+	runtime/daemon/test/amqpmux.t \
 	launcher/test/joblog.t \
 	tests/t0130-cancel.t \
 	tests/t0160-bad-input.t \
@@ -94,6 +96,7 @@ FAULT_TESTS = \
 	tests/t0185-user-cache.t \
 	tests/t0186-dead-slot-dirs.t \
 	tests/t0200-faults.t \
+	tests/t0205-shared-connection.t \
 	tests/t0210-signing.t \
 	tests/t0215-confidential.t \
 	tests/t0220-timeout-retries.t \
