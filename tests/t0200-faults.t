@@ -23,16 +23,6 @@ chmod +x work.sh
 
 daemon_pid () { "$KRUN" status | awk -v n="$1" '$1 == n { print $4 }'; }
 slot_pids () { ps -o pid= --ppid "$(daemon_pid "$1")"; }
-# Every rank printed "done" (an attempt that was killed after printing may
-# have printed it twice: output is at-least-once) and the timeline has
-# exactly one final result per rank, all with status 0.
-one_result_per_rank () {
-    [ "$(sed -n 's/^done rank=\([0-9]*\) .*/\1/p' "$1" | sort -un | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | cut -d, -f1 | sort -un | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | cut -d, -f6 | sort -u)" = 0 ]
-}
-
 test_expect_success 'start two nodes' '
     "$KRUN" up && [ -n "$(daemon_pid a)" ] && [ -n "$(daemon_pid b)" ]
 '

@@ -7,29 +7,14 @@
 # slot.
 . "$(dirname "$0")/lib/test-lib.sh"
 test_start_broker
-one_node () {
-    test_config <<CFG
-idle_timeout: 300
-delivery_limit: 3
-local:
-  nodes:
-    - name: a
-      slots: 8
-CFG
+# The configuration: nodes $@ of 8 slots each.
+config_nodes () {
+    {
+        printf 'idle_timeout: 300\ndelivery_limit: 3\nlocal:\n  nodes:\n'
+        for node in "$@"; do printf '    - name: %s\n      slots: 8\n' "$node"; done
+    } | test_config
 }
-one_node
-two_nodes () {
-    test_config <<CFG
-idle_timeout: 300
-delivery_limit: 3
-local:
-  nodes:
-    - name: a
-      slots: 8
-    - name: b
-      slots: 8
-CFG
-}
+config_nodes a
 
 LOG=$KRUN_STATE_DIR/krund-a.log
 daemon_pid () { "$KRUN" status | awk -v n="$1" '$1 == n { print $4 }'; }
@@ -69,15 +54,6 @@ sleep 1
 echo "done rank=$KRUN_RANK attempt=$KRUN_ATTEMPT"
 SH
 chmod +x work.sh
-# Every rank printed "done" and the timeline has exactly one final result
-# per rank, all with status 0.
-one_result_per_rank () {
-    [ "$(sed -n 's/^done rank=\([0-9]*\) .*/\1/p' "$1" | sort -un | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | cut -d, -f1 | sort -un | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | cut -d, -f6 | sort -u)" = 0 ]
-}
-
 test_expect_success '200 ranks of true on 8 slots, 3 times, 2 slots killed between jobs' '
     for round in 1 2 3; do
         "$KRUN" -n 200 --timeline true$round.csv /bin/true >true$round.out 2>&1 &&
@@ -95,6 +71,32 @@ test_expect_success '... and the shared connection survived: same 2 connections'
     connections_are 2 &&
     ! grep "shared broker connection lost" "$LOG"
 '
+
+# The broker's name for daemon a's shared connection: the one that holds
+# the slots' channels (2 per slot), not the daemon's own.
+shared_connection () {
+    broker_ctl list_connections -q pid channels 2>/dev/null |
+        awk '$2 ~ /^[0-9]+$/ && $2 >= 16 { print $1 }'
+}
+# Every slot of a runs, and none is one of slots.before.
+slots_all_new () {
+    slot_pids a | sort >slots.now &&
+        [ "$(wc -l <slots.now)" -eq 8 ] && [ -z "$(comm -12 slots.before slots.now)" ]
+}
+test_expect_success 'the broker closes the shared connection: slots cut and restarted' '
+    conn=$(shared_connection) && [ -n "$conn" ] && [ "$(echo "$conn" | wc -l)" -eq 1 ] &&
+    slot_pids a | sort >slots.before && [ "$(wc -l <slots.before)" -eq 8 ] &&
+    a=$(daemon_pid a) && start=$(date +%s%3N) &&
+    broker_ctl close_connection "$conn" "closed by t0205" &&
+    wait_for 20 slots_all_new &&
+    echo $(( $(date +%s%3N) - start )) >restart.ms &&
+    wait_for 20 grep -q "shared broker connection lost: the broker closed it: 320" "$LOG" &&
+    [ "$(daemon_pid a)" = "$a" ] &&
+    wait_for 20 connections_are 2 &&
+    "$KRUN" -n 16 --timeline lost.csv ./work.sh >lost 2>&1 &&
+    one_result_per_rank lost 16
+'
+[ -s restart.ms ] && echo "# all 8 slots restarted $(cat restart.ms) ms after the broker closed their connection"
 
 cat >long.sh <<'SH'
 #!/bin/sh
@@ -132,7 +134,7 @@ test_expect_success 'KRUN_CONNECTION_PER_SLOT=1: 9 connections (a login per slot
 
 test_expect_success 'shared again, two nodes: kill -9 of daemon a mid-run, b does the rest' '
     "$KRUN" down >/dev/null && wait_for 20 connections_are 0 &&
-    two_nodes &&
+    config_nodes a b &&
     "$KRUN" up && wait_for 30 connections_are 4 &&
     a=$(daemon_pid a) && [ -n "$a" ] &&
     { "$KRUN" -n 48 --timeline out5.csv ./work.sh >out5 2>err5 & pid=$!; } &&
