@@ -139,11 +139,15 @@ test_expect_success 'shared again, two nodes: kill -9 of daemon a mid-run, b doe
     a=$(daemon_pid a) && [ -n "$a" ] &&
     { "$KRUN" -n 48 --timeline out5.csv ./work.sh >out5 2>err5 & pid=$!; } &&
     sleep 1.5 &&
-    kill -9 "$a" &&
+    killed=$(date +%s%3N) && kill -9 "$a" &&
     wait_bounded 90 $pid &&
+    echo $(( $(date +%s%3N) - killed )) >daemon.ms &&
     one_result_per_rank out5 48 &&
     grep -q "ranks were rerun" err5 &&
     tail -n +2 out5.csv | awk -F, "\$5 > 1" >rerun5 &&
-    [ -s rerun5 ] && ! grep -v "^[0-9]*,b," rerun5
+    [ -s rerun5 ] && ! grep -v "^[0-9]*,b," rerun5 &&
+    wait_for 10 connections_are 2
 '
+[ -s daemon.ms ] &&
+    echo "# the job ended $(cat daemon.ms) ms after daemon a was killed ($(wc -l <rerun5) ranks rerun on b)"
 test_done
