@@ -459,7 +459,11 @@ static void upstream_frame (struct amqpmux *m, struct upstream *u,
         if (!forward) {
             if (put_method (&u->out, ch, CHANNEL_CLOSE_OK, NULL, 0) < 0)
                 upstream_fail (u, "out of memory");
-            *st = CH_FREE;
+            /* An orphan's close crossed this one: the broker still answers
+             * it with a close-ok, which must not reach the next owner of
+             * the block. */
+            if (*st != CH_ORPHAN)
+                *st = CH_FREE;
         } else
             *st = CH_CLOSING_SERVER;
     } else if (method == CHANNEL_CLOSE_OK)

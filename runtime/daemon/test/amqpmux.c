@@ -515,6 +515,49 @@ static void test_channels (void)
     peer_close (&broker);
 }
 
+/* The broker closes a channel while the daemon closes it for a slot that
+ * died: the close-ok of the daemon's close is still to come, and the block
+ * must not be given to a new slot before it (the stale close-ok would reach
+ * the new slot's channel). */
+static void test_crossing_close (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 0);
+    struct peer a, b, c, broker;
+    unsigned char sent[64], got[MAX_FRAME];
+    size_t n;
+
+    slot_connect (m, &a, 8192);
+    peer_init (&broker, f.brokers[0]);
+    int a1 = channel_open (m, &a, 1, &broker);
+    channel_open_ok (m, &broker, a1, &a, 1);
+    peer_close (&a);
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, a1, 20, 40), "the dead slot's channel is closed upstream");
+    /* The broker's own close, sent before it read the daemon's. */
+    peer_send (
+        &broker, sent,
+        method (sent, a1, 20, 40, channel_close_args, sizeof (channel_close_args)));
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, a1, 20, 41),
+        "the broker's crossing close gets its close-ok");
+    slot_connect (m, &b, 8192);
+    int b1 = channel_open (m, &b, 1, &broker);
+    ok (b1 && b1 != a1,
+        "a new slot does not get the channel before the broker's close-ok (%d)", b1);
+    /* The broker answers the daemon's close (RabbitMQ does, in its closing
+     * state). */
+    send_method (&broker, a1, 20, 41, NULL, 0);
+    ok (peer_quiet (m, &b, QUIET_MS), "that close-ok reaches nobody");
+    slot_connect (m, &c, 8192);
+    is_int (channel_open (m, &c, 1, &broker), a1,
+            "after it, the channel is given again");
+    peer_close (&b);
+    peer_close (&c);
+    amqpmux_destroy (m, 0);
+    peer_close (&broker);
+}
+
 /* With heartbeat 1 the multiplexer beats when idle, lives while the broker
  * beats, and gives the connection up after ~3 s of silence. */
 static void test_heartbeat (void)
@@ -626,6 +669,7 @@ int main (void)
     test_channels ();
     test_login_failure ();
     test_second_upstream ();
+    test_crossing_close ();
     test_heartbeat ();
     done_testing ();
     return exit_status ();
