@@ -218,7 +218,8 @@ static int put_method (struct buf *b, int channel, uint32_t method,
     put_u32 (frame + 3, 4 + nargs);
     put_u16 (frame + 7, method >> 16);
     put_u16 (frame + 9, method & 0xffff);
-    memcpy (frame + 11, args, nargs);
+    if (nargs > 0) /* args may be NULL then, which memcpy () must not get */
+        memcpy (frame + 11, args, nargs);
     frame[11 + nargs] = FRAME_END;
     return put_frame (b, frame, FRAME_OVERHEAD + 4 + nargs, channel);
 }

@@ -198,7 +198,8 @@ static size_t frame (unsigned char *out, int type, int channel, const void *payl
     out[4] = n >> 16;
     out[5] = n >> 8;
     out[6] = n;
-    memcpy (out + 7, payload, n);
+    if (n > 0)
+        memcpy (out + 7, payload, n);
     out[7 + n] = 0xCE;
     return n + 8;
 }
@@ -212,7 +213,8 @@ static size_t method (unsigned char *out, int channel, int cls, int id,
     payload[1] = cls;
     payload[2] = id >> 8;
     payload[3] = id;
-    memcpy (payload + 4, args, nargs);
+    if (nargs > 0)
+        memcpy (payload + 4, args, nargs);
     return frame (out, 1, channel, payload, 4 + nargs);
 }
 
