@@ -20,6 +20,7 @@
 #define MAX_FRAME 4096
 #define WAIT_MS 2000 /* for what should come at once */
 #define QUIET_MS 200 /* for what should not come at all */
+#define UPSTREAM_FRAME_MAX 8192
 
 /* The fake broker: what the next login returns, and the sockets it gave. */
 struct fake {
@@ -244,16 +245,17 @@ static const unsigned char start_ok_args[] = {
     0, 0,   0,   6,   0,   'g', 0, 'g', 'x', 'y', /* response */
     5, 'e', 'n', '_', 'U', 'S',                   /* locale */
 };
-static const unsigned char tune_ok_args[] = {0, 2, 0, 0, 0x10, 0, 0, 0};
 static const unsigned char open_args[] = {1, '/', 0, 0};
 static const unsigned char channel_open_args[] = {0};
 static const unsigned char channel_close_args[] = {0, 200, 2, 'o', 'k', 0, 0, 0, 0};
 static const unsigned char open_ok_args[] = {0, 0, 0, 0};
 
-/* A slot's connection handshake, checked step by step when check is set.
- * Returns whether it ended with connection.open-ok. */
-static bool handshake (struct amqpmux *m, struct peer *c, int frame_max, bool check)
+/* A slot's connection handshake, asking for heartbeat seconds, checked step
+ * by step when check is set.  Returns whether it ended with open-ok. */
+static bool handshake (struct amqpmux *m, struct peer *c, int heartbeat, bool check)
 {
+    /* channel_max 2, frame_max 4096, heartbeat */
+    unsigned char tune_ok_args[] = {0, 2, 0, 0, 0x10, 0, heartbeat >> 8, heartbeat};
     unsigned char f[MAX_FRAME];
     size_t n;
     bool good = true;
@@ -273,7 +275,7 @@ static bool handshake (struct amqpmux *m, struct peer *c, int frame_max, bool ch
         ok (tune, "start-ok is answered by connection.tune");
         is_int (tune ? get_u16 (f + 11) : 0, AMQPMUX_CLIENT_CHANNELS,
                 "tune: channel_max 2");
-        is_int (tune ? get_u32 (f + 13) : 0, frame_max,
+        is_int (tune ? get_u32 (f + 13) : 0, UPSTREAM_FRAME_MAX,
                 "tune: frame_max of the upstream connection");
     }
     send_method (c, 0, 10, 31, tune_ok_args, sizeof (tune_ok_args));
@@ -289,7 +291,7 @@ static bool handshake (struct amqpmux *m, struct peer *c, int frame_max, bool ch
 }
 
 /* A logged-in slot: attach, handshake. */
-static void slot_connect (struct amqpmux *m, struct peer *c, int frame_max)
+static void slot_connect (struct amqpmux *m, struct peer *c, int heartbeat)
 {
     struct krun_error error;
     int fd = amqpmux_attach (m, &error);
@@ -297,7 +299,7 @@ static void slot_connect (struct amqpmux *m, struct peer *c, int frame_max)
     if (fd < 0)
         bail_out ("attach: %s", error.text);
     peer_init (c, fd);
-    if (!handshake (m, c, frame_max, false))
+    if (!handshake (m, c, heartbeat, false))
         bail_out ("handshake failed");
 }
 
@@ -334,7 +336,7 @@ static struct amqpmux *mux_new (struct fake *f, int channel_max, int heartbeat)
     memset (f, 0, sizeof (*f));
     for (int i = 0; i < 8; i++)
         f->brokers[i] = -1;
-    f->tune = (struct transport_tune){channel_max, 8192, heartbeat};
+    f->tune = (struct transport_tune){channel_max, UPSTREAM_FRAME_MAX, heartbeat};
     struct amqpmux *m = amqpmux_create (fake_login, f);
     if (!m)
         bail_out ("amqpmux_create: %s", strerror (errno));
@@ -354,7 +356,7 @@ static void test_handshake (void)
     is_int (f.calls, 1, "the first attach logs in");
     peer_init (&c, fd);
     peer_init (&broker, f.brokers[0]);
-    handshake (m, &c, 8192, true);
+    handshake (m, &c, 0, true);
     ok (peer_quiet (m, &broker, QUIET_MS), "the handshake sends nothing upstream");
 
     peer_init (&bad, amqpmux_attach (m, &error));
@@ -382,8 +384,8 @@ static void test_channels (void)
     size_t ns, n;
     struct amqpmux_stats st;
 
-    slot_connect (m, &a, 8192);
-    slot_connect (m, &b, 8192);
+    slot_connect (m, &a, 0);
+    slot_connect (m, &b, 0);
     peer_init (&broker, f.brokers[0]);
     int a1 = channel_open (m, &a, 1, &broker);
     int a2 = channel_open (m, &a, 2, &broker);
@@ -465,7 +467,7 @@ static void test_channels (void)
     is_int (st.clients, 1, "stats: one client left");
 
     /* Its block is not reused before both close-oks came. */
-    slot_connect (m, &c, 8192);
+    slot_connect (m, &c, 0);
     int c1 = channel_open (m, &c, 1, &broker);
     ok (c1 && c1 != a1 && c1 != a2 && c1 != b1 && c1 != b2,
         "a new slot gets other channels while the dead one's are closing (%d)", c1);
@@ -474,7 +476,7 @@ static void test_channels (void)
     send_method (&broker, a2, 20, 41, NULL, 0);
     ok (peer_quiet (m, &b, QUIET_MS) && peer_quiet (m, &c, 0),
         "the close-oks of the dead slot's channels reach nobody");
-    slot_connect (m, &d, 8192);
+    slot_connect (m, &d, 0);
     int d1 = channel_open (m, &d, 1, &broker);
     ok (d1 == a1 || d1 == a2, "after them, its channels are given again (%d)", d1);
 
@@ -529,7 +531,7 @@ static void test_crossing_close (void)
     unsigned char sent[64], got[MAX_FRAME];
     size_t n;
 
-    slot_connect (m, &a, 8192);
+    slot_connect (m, &a, 0);
     peer_init (&broker, f.brokers[0]);
     int a1 = channel_open (m, &a, 1, &broker);
     channel_open_ok (m, &broker, a1, &a, 1);
@@ -543,7 +545,7 @@ static void test_crossing_close (void)
     n = peer_method (m, &broker, got, WAIT_MS);
     ok (is_method (got, n, a1, 20, 41),
         "the broker's crossing close gets its close-ok");
-    slot_connect (m, &b, 8192);
+    slot_connect (m, &b, 0);
     int b1 = channel_open (m, &b, 1, &broker);
     ok (b1 && b1 != a1,
         "a new slot does not get the channel before the broker's close-ok (%d)", b1);
@@ -551,7 +553,7 @@ static void test_crossing_close (void)
      * state). */
     send_method (&broker, a1, 20, 41, NULL, 0);
     ok (peer_quiet (m, &b, QUIET_MS), "that close-ok reaches nobody");
-    slot_connect (m, &c, 8192);
+    slot_connect (m, &c, 0);
     is_int (channel_open (m, &c, 1, &broker), a1,
             "after it, the channel is given again");
     peer_close (&b);
@@ -566,12 +568,13 @@ static void test_heartbeat (void)
 {
     struct fake f;
     struct amqpmux *m = mux_new (&f, 64, 1);
-    struct peer c, broker;
+    struct peer c, s, broker;
     unsigned char got[MAX_FRAME], beat[8];
     size_t n;
-    int beats = 0;
+    int beats = 0, slot_beats = 0;
 
-    slot_connect (m, &c, 8192);
+    slot_connect (m, &c, 0);
+    slot_connect (m, &s, 1); /* this one asks for heartbeats */
     peer_init (&broker, f.brokers[0]);
     frame (beat, 8, 0, NULL, 0);
     int64_t end = clock_mono_ms () + 4000;
@@ -579,19 +582,26 @@ static void test_heartbeat (void)
         while ((n = peer_frame (m, &broker, got, 100)) > 0)
             if (n == 8 && memcmp (got, beat, 8) == 0)
                 beats++;
+        while ((n = peer_frame (m, &s, got, 0)) > 0)
+            if (n == 8 && memcmp (got, beat, 8) == 0)
+                slot_beats++;
         peer_send (&broker, beat, 8);
     }
     ok (beats >= 3, "the idle multiplexer sends heartbeats (%d in 4 s)", beats);
+    ok (slot_beats >= 3, "to a slot that asked for them too (%d in 4 s)", slot_beats);
     peer_fill (&c);
-    ok (!c.eof, "a beating broker keeps the slots connected");
+    ok (!c.eof && c.len == 0,
+        "a beating broker keeps the slots connected; no beats to one that asked none");
     int64_t start = clock_mono_ms ();
     ok (peer_eof (m, &c, 10000), "a silent broker: the slot is cut");
     int64_t took = clock_mono_ms () - start;
     ok (took >= 1500 && took < 10000, "after %.1f s of silence (heartbeat 1 s)",
         took / 1e3);
+    ok (peer_eof (m, &s, WAIT_MS), "so is the other");
     ok (peer_eof (m, &broker, WAIT_MS), "the upstream socket is closed");
 
     peer_close (&c);
+    peer_close (&s);
     amqpmux_destroy (m, 0);
     peer_close (&broker);
 }
@@ -644,7 +654,7 @@ static void test_second_upstream (void)
     struct amqpmux_stats st;
 
     for (int i = 0; i < 3; i++)
-        slot_connect (m, &c[i], 8192);
+        slot_connect (m, &c[i], 0);
     is_int (f.calls, 2, "a third slot on 2 blocks logs in again");
     amqpmux_stats (m, &st);
     is_int (st.upstreams, 2, "two upstream connections");
