@@ -519,6 +519,43 @@ static void test_channels (void)
     peer_close (&broker);
 }
 
+/* A slot that stops closes its connection (librabbitmq sends no
+ * channel.close first): the daemon answers and closes its channels on the
+ * broker. */
+static void test_client_close (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 0);
+    struct peer a, broker;
+    unsigned char got[MAX_FRAME];
+    size_t n;
+    static const unsigned char close_args[] = {0, 200, 0, 0, 0, 0, 0};
+
+    slot_connect (m, &a, 0);
+    peer_init (&broker, f.brokers[0]);
+    int a1 = channel_open (m, &a, 1, &broker);
+    int a2 = channel_open (m, &a, 2, &broker);
+    ok (channel_open_ok (m, &broker, a1, &a, 1) &&
+            channel_open_ok (m, &broker, a2, &a, 2),
+        "a slot with two open channels");
+    send_method (&a, 0, 10, 50, close_args, sizeof (close_args));
+    n = peer_frame (m, &a, got, WAIT_MS);
+    ok (is_method (got, n, 0, 10, 51), "its connection.close is answered by close-ok");
+    ok (peer_eof (m, &a, WAIT_MS), "then its socket is closed");
+    int closed = 0;
+    for (int i = 0; i < 2; i++) {
+        n = peer_method (m, &broker, got, WAIT_MS);
+        int ch = n ? (int)get_u16 (got + 1) : -1;
+        if (is_method (got, n, ch, 20, 40) && (ch == a1 || ch == a2))
+            closed |= ch == a1 ? 1 : 2;
+    }
+    is_int (closed, 3, "both its channels are closed on the broker");
+    ok (peer_quiet (m, &broker, QUIET_MS), "and the connection.close did not go up");
+    peer_close (&a);
+    amqpmux_destroy (m, 0);
+    peer_close (&broker);
+}
+
 /* The broker closes a channel while the daemon closes it for a slot that
  * died: the close-ok of the daemon's close is still to come, and the block
  * must not be given to a new slot before it (the stale close-ok would reach
@@ -682,6 +719,7 @@ int main (void)
     test_login_failure ();
     test_second_upstream ();
     test_crossing_close ();
+    test_client_close ();
     test_heartbeat ();
     done_testing ();
     return exit_status ();
