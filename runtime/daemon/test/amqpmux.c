@@ -331,6 +331,22 @@ static bool channel_open_ok (struct amqpmux *m, struct peer *broker, int ch,
     return is_method (got, n, local, 20, 11) && same_but_channel (sent, 16, got, n);
 }
 
+/* The broker's next two frames close channels ch1 and ch2 (in any order):
+ * returns 1 | 2 when both were closed. */
+static int closes_upstream (struct amqpmux *m, struct peer *broker, int ch1, int ch2)
+{
+    unsigned char got[MAX_FRAME];
+    int closed = 0;
+
+    for (int i = 0; i < 2; i++) {
+        size_t n = peer_method (m, broker, got, WAIT_MS);
+        int ch = n ? (int)get_u16 (got + 1) : -1;
+        if (is_method (got, n, ch, 20, 40) && (ch == ch1 || ch == ch2))
+            closed |= ch == ch1 ? 1 : 2;
+    }
+    return closed;
+}
+
 static struct amqpmux *mux_new (struct fake *f, int channel_max, int heartbeat)
 {
     memset (f, 0, sizeof (*f));
@@ -455,13 +471,7 @@ static void test_channels (void)
 
     /* Slot a dies: both its channels are closed upstream. */
     peer_close (&a);
-    int closed = 0;
-    for (int i = 0; i < 2; i++) {
-        n = peer_method (m, &broker, got, WAIT_MS);
-        int ch = n ? (int)get_u16 (got + 1) : -1;
-        if (is_method (got, n, ch, 20, 40) && (ch == a1 || ch == a2))
-            closed |= ch == a1 ? 1 : 2;
-    }
+    int closed = closes_upstream (m, &broker, a1, a2);
     is_int (closed, 3, "a slot's end of file closes both its channels upstream");
     amqpmux_stats (m, &st);
     is_int (st.clients, 1, "stats: one client left");
@@ -542,13 +552,7 @@ static void test_client_close (void)
     n = peer_frame (m, &a, got, WAIT_MS);
     ok (is_method (got, n, 0, 10, 51), "its connection.close is answered by close-ok");
     ok (peer_eof (m, &a, WAIT_MS), "then its socket is closed");
-    int closed = 0;
-    for (int i = 0; i < 2; i++) {
-        n = peer_method (m, &broker, got, WAIT_MS);
-        int ch = n ? (int)get_u16 (got + 1) : -1;
-        if (is_method (got, n, ch, 20, 40) && (ch == a1 || ch == a2))
-            closed |= ch == a1 ? 1 : 2;
-    }
+    int closed = closes_upstream (m, &broker, a1, a2);
     is_int (closed, 3, "both its channels are closed on the broker");
     ok (peer_quiet (m, &broker, QUIET_MS), "and the connection.close did not go up");
     peer_close (&a);
