@@ -266,27 +266,29 @@ static bool handshake (struct amqpmux *m, struct peer *c, int heartbeat, bool ch
                  memmem (f + 13, n - 13, "PLAIN", 5) != NULL;
     good = good && start;
     if (check)
-        ok (start, "the header is answered by connection.start, 0-9, PLAIN");
+        ok (start, "the slot gets connection.start, 0-9, PLAIN");
     send_method (c, 0, 10, 11, start_ok_args, sizeof (start_ok_args));
     n = peer_frame (m, c, f, WAIT_MS);
     bool tune = is_method (f, n, 0, 10, 30) && n == 8 + 12;
     good = good && tune;
     if (check) {
-        ok (tune, "start-ok is answered by connection.tune");
+        ok (tune, "then connection.tune");
         is_int (tune ? get_u16 (f + 11) : 0, AMQPMUX_CLIENT_CHANNELS,
                 "tune: channel_max 2");
         is_int (tune ? get_u32 (f + 13) : 0, UPSTREAM_FRAME_MAX,
                 "tune: frame_max of the upstream connection");
     }
     send_method (c, 0, 10, 31, tune_ok_args, sizeof (tune_ok_args));
-    if (check)
-        ok (peer_quiet (m, c, QUIET_MS), "tune-ok is not answered");
     send_method (c, 0, 10, 40, open_args, sizeof (open_args));
     n = peer_frame (m, c, f, WAIT_MS);
     bool open = is_method (f, n, 0, 10, 41);
     good = good && open;
-    if (check)
+    if (check) {
         ok (open, "connection.open is answered by open-ok");
+        /* The daemon may queue its three answers at once (before the slot
+         * asks): what counts is their order, and that nothing follows. */
+        ok (peer_quiet (m, c, QUIET_MS), "and nothing more comes");
+    }
     return good;
 }
 
