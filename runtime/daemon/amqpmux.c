@@ -129,7 +129,6 @@ struct amqpmux {
     int64_t login_failed_ms;
     int login_errno;
     struct krun_error login_error;
-    unsigned long frames_up, frames_down;
 };
 
 /* Buffers */
@@ -477,7 +476,6 @@ static void upstream_frame (struct amqpmux *m, struct upstream *u,
         return;
     }
     client_dirty (c);
-    m->frames_down++;
 }
 
 static void upstream_read (struct amqpmux *m, struct upstream *u)
@@ -587,7 +585,6 @@ static void client_frame (struct amqpmux *m, struct client *c,
         upstream_fail (u, "out of memory");
         return;
     }
-    m->frames_up++;
 }
 
 static void client_read (struct amqpmux *m, struct client *c)
@@ -963,8 +960,6 @@ void amqpmux_stats (const struct amqpmux *m, struct amqpmux_stats *st)
         st->upstreams += !u->dead;
     st->clients = m->nclients;
     st->ready = m->ready;
-    st->frames_up = m->frames_up;
-    st->frames_down = m->frames_down;
 }
 
 static bool upstream_pending (const struct amqpmux *m)
@@ -982,18 +977,23 @@ void amqpmux_destroy (struct amqpmux *m, int drain_ms)
     /* What the slots wrote before they went (their last acks) is still in
      * their sockets: read it up to their end of file, and send it. */
     int64_t deadline = clock_mono_ms () + drain_ms;
-    for (;;) {
+    /* Upstream connections only go from here on. */
+    struct pollfd *fds = calloc (amqpmux_poll_max (m), sizeof (*fds));
+    while (fds && (m->clients || upstream_pending (m))) {
         int64_t left = deadline - clock_mono_ms ();
-        if (left <= 0 || (!m->clients && !upstream_pending (m)))
+        if (left <= 0) {
+            log_msg (
+                "gave up after %d ms sending what the slots wrote to the broker "
+                "(%s): their last acknowledgements may be lost, and those tasks "
+                "run again",
+                drain_ms, m->clients ? "slots' sockets still open" : "broker slow");
             break;
-        struct pollfd *fds = calloc (amqpmux_poll_max (m), sizeof (*fds));
-        if (!fds)
-            break;
+        }
         int n = amqpmux_poll_fill (m, fds);
         poll (fds, n, left < 100 ? (int)left : 100);
         amqpmux_service (m, fds, n);
-        free (fds);
     }
+    free (fds);
     for (struct upstream *u = m->ups; u; u = u->next)
         u->dead = true;
     collect (m);

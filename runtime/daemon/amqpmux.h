@@ -69,7 +69,6 @@ struct amqpmux_stats {
     int clients;   /* attached and not gone */
     int ready;     /* of those, the ones that opened their first channel */
     int upstreams; /* connections to the broker */
-    unsigned long frames_up, frames_down;
 };
 void amqpmux_stats (const struct amqpmux *m, struct amqpmux_stats *st);
 
