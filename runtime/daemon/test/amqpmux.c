@@ -717,6 +717,45 @@ static void test_second_upstream (void)
     peer_close (&broker[1]);
 }
 
+/* A daemon that stops while a slot's socket stays open gives up after its
+ * bound and says what it waited for. */
+static void test_drain_bound (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 0);
+    struct krun_error error;
+    struct peer c;
+    char path[] = "/tmp/amqpmux-log-XXXXXX";
+    char text[1024] = "";
+    int log = mkstemp (path), saved = dup (2);
+
+    if (log < 0 || saved < 0)
+        bail_out ("cannot capture the log: %s", strerror (errno));
+    peer_init (&c, amqpmux_attach (m, &error));
+    fflush (stderr);
+    dup2 (log, 2);
+    int64_t start = clock_mono_ms ();
+    amqpmux_destroy (m, 200);
+    int64_t took = clock_mono_ms () - start;
+    fflush (stderr);
+    dup2 (saved, 2);
+    close (saved);
+    ssize_t n = pread (log, text, sizeof (text) - 1, 0);
+    text[n > 0 ? n : 0] = '\0';
+    text[strcspn (text, "\n")] = '\0';
+    close (log);
+    unlink (path);
+    ok (took >= 200, "the drain waits for the open slot up to its bound (%d ms)",
+        (int)took);
+    ok (strstr (text, "gave up after 200 ms") &&
+            strstr (text, "slots' sockets still open"),
+        "and then says what it waited for: %s", text);
+    peer_close (&c);
+    for (int i = 0; i < 8; i++)
+        if (f.brokers[i] >= 0)
+            close (f.brokers[i]);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -727,6 +766,7 @@ int main (void)
     test_crossing_close ();
     test_client_close ();
     test_heartbeat ();
+    test_drain_bound ();
     done_testing ();
     return exit_status ();
 }
