@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +25,6 @@
 #include "protocol.h"
 #include "reaper.h"
 #include "relay.h"
-#include "scratch.h"
 #include "sealed.h"
 #include "slot.h"
 #include "stage.h"
@@ -696,13 +697,18 @@ static void note_connected (struct daemon *d)
 static void make_directory (struct daemon *d)
 {
     int removed = 0;
+    bool reused = false;
 
     if (!(d->base = userdir_base (&d->dir_error)) ||
-        !(d->dir = userdir_daemon_create (d->base, d->cfg->node, &d->dir_lock, &removed,
-                                          &d->dir_error))) {
+        !(d->dir =
+              userdir_daemon_create (d->base, d->cfg->node, d->nslots, &d->dir_lock,
+                                     &removed, &reused, &d->dir_error))) {
         log_msg ("%s", d->dir_error.text);
         return;
     }
+    if (reused)
+        log_msg ("took over the directory a stopped daemon of this node left: %s",
+                 d->dir);
     if (removed > 0)
         log_msg ("removed %d director%s left by dead daemons of this node", removed,
                  removed == 1 ? "y" : "ies");
@@ -741,7 +747,6 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
 {
     d->signal_fd = -1;
     d->dir_lock = -1;
-    make_directory (d);
     /* What a killed slot leaves comes to the daemon (kill_strays()). */
     if (reaper_become () < 0)
         log_msg (
@@ -763,6 +768,8 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
     d->slots = calloc (d->nslots, sizeof (*d->slots));
     if (!d->cores || !d->slots || !(d->state = slotstate_create (d->nslots)))
         return errprintf_errno (errp, "cannot allocate %d slots", d->nslots);
+    /* Once the slots are counted: a directory taken over keeps theirs. */
+    make_directory (d);
     struct krun_error error;
     if ((d->cgroup = cgroup_create (d->nslots, &error)))
         log_msg ("slots' cgroups in %s", cgroup_path (d->cgroup));
@@ -819,9 +826,16 @@ static void daemon_fini (struct daemon *d)
     amqpmux_destroy (d->mux, MUX_DRAIN_MS);
     d->mux = NULL;
     cgroup_destroy (d->cgroup);
-    /* The slots are gone: nothing uses the directory any more. */
-    if (d->dir && scratch_remove (d->dir, &error) < 0)
-        log_msg ("%s", error.text);
+    /* The slots are gone: their directories are emptied for the next
+     * daemon of the node, which takes this one over (userdir.h). */
+    for (int i = 0; d->dir && i < d->nslots; i++) {
+        char path[PATH_MAX];
+        int found;
+        struct stat st;
+        snprintf (path, sizeof (path), "%s/slot%d", d->dir, i);
+        if (lstat (path, &st) == 0 && userdir_slot_clear (path, &found, &error) < 0)
+            log_msg ("%s", error.text);
+    }
     fdio_close (&d->dir_lock);
     free (d->dir);
     free (d->base);

@@ -755,7 +755,8 @@ static enum disposition start_task (struct slot *s, struct slot_job *j,
     r->drop = r->give_back = r->timed_out = false;
     r->timeout_at_ms = a->timeout_ms > 0 ? clock_mono_ms () + a->timeout_ms : 0;
     r->start_us = clock_wall_us ();
-    if (!s->scratch && s->dir && !(s->scratch = scratch_create (s->dir, "tmp", &error)))
+    if (!s->scratch && s->dir &&
+        !(s->scratch = scratch_create (s->dir, USERDIR_SCRATCH, &error)))
         log_msg ("rank %d: %s", r->rank, error.text);
     /* Held open, it is emptied in fewer system calls (scratch.h); without,
      * empty_scratch() opens it each time. */
@@ -1166,19 +1167,19 @@ static void check_stop (struct slot *s)
 static void make_directory (struct slot *s)
 {
     struct krun_error error;
-    int removed = 0;
+    int found = 0;
 
     if (!s->cfg->daemon_dir) {
         snprintf (s->dir_error, sizeof (s->dir_error), "%s",
                   s->cfg->dir_error ? s->cfg->dir_error : "no directory");
         return;
     }
-    if (!(s->dir = userdir_slot_create (s->cfg->daemon_dir, s->cfg->local, &removed,
+    if (!(s->dir = userdir_slot_create (s->cfg->daemon_dir, s->cfg->local, &found,
                                         &error))) {
         snprintf (s->dir_error, sizeof (s->dir_error), "%s", error.text);
         log_msg ("%s", error.text);
-    } else if (removed)
-        log_msg ("removed %s, left by a dead slot", s->dir);
+    } else if (found)
+        log_msg ("removed what a dead slot left in %s", s->dir);
 }
 
 int slot_run (const struct slot_config *cfg)
@@ -1249,13 +1250,13 @@ done:
         s.busy = false;
     }
     scratch_dir_destroy (s.scratch_dir);
-    if (s.scratch && scratch_remove (s.scratch, &error) < 0)
-        log_msg ("%s", error.text);
     free (s.scratch);
     while (s.jobs)
         forget_job (&s, s.jobs, false);
-    /* With what a task left next to its scratch directory. */
-    if (s.dir && scratch_remove (s.dir, &error) < 0)
+    /* Emptied, kept for the next slot of this number (userdir.h), with what
+     * a task left next to its scratch directory removed. */
+    int found;
+    if (s.dir && userdir_slot_clear (s.dir, &found, &error) < 0)
         log_msg ("%s", error.text);
     free (s.dir);
     transport_destroy (s.t);

@@ -13,23 +13,33 @@
 #include "scratch.h"
 #include "userdir.h"
 
-char *scratch_create (const char *base, const char *tag, struct krun_error *errp)
+char *scratch_create (const char *base, const char *name, struct krun_error *errp)
 {
+    struct krun_error ignored;
     char *path;
 
     if (userdir_check (base, errp) < 0)
         return NULL;
-    if (asprintf (&path, "%s/%s.XXXXXX", base, tag) < 0) {
+    if (asprintf (&path, "%s/%s", base, name) < 0) {
         errprintf_errno (errp, "cannot make a scratch directory in %s", base);
         return NULL;
     }
-    /* mkdtemp makes it mode 0700: other users' tasks cannot look in. */
-    if (!mkdtemp (path)) {
-        errprintf_errno (errp, "cannot make scratch directory %s", path);
-        free (path);
-        return NULL;
+    /* The base is private: nobody else can have put anything there. */
+    if (mkdir (path, 0700) == 0)
+        return path;
+    if (errno == EEXIST) {
+        if (scratch_empty (path, &ignored) == 0)
+            return path;
+        /* What a task left in its place, or a directory it could not
+         * empty: away with it (never followed: a link goes, not its
+         * target). */
+        scratch_remove (path, NULL);
+        if (mkdir (path, 0700) == 0)
+            return path;
     }
-    return path;
+    errprintf_errno (errp, "cannot make scratch directory %s", path);
+    free (path);
+    return NULL;
 }
 
 /* The first failure of a removal, for the message. */

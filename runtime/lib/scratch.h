@@ -4,8 +4,12 @@
  * when each task has ended, so that nothing a rank leaves there outlives it
  * or is seen by the next task.  Emptying an empty directory is one read of
  * it; making and removing a directory per task cost a quarter of a slot's
- * CPU per short task on ext4.  The task's working directory stays the
- * launcher's (as a local run expects); only temporary files move here.
+ * CPU per short task on ext4.  It keeps its name from one slot to the next
+ * (userdir.h keeps the slots' directories too): a cold start of hundreds of
+ * slots that made a directory each spent much of its time in mkdir(2) on a
+ * file system that had just removed as many.  The task's working directory
+ * stays the launcher's (as a local run expects); only temporary files move
+ * here.
  */
 #ifndef KRUN_SCRATCH_H
 #define KRUN_SCRATCH_H
@@ -14,11 +18,12 @@
 
 struct scratch_dir;
 
-/* Make a new directory "TAG.XXXXXX" under base, which must pass
+/* The directory base/name, mode 0700: made, or the one already there,
+ * emptied (scratch_empty()); one that cannot be emptied (a symbolic link,
+ * another owner's, a file) is removed and made again.  base must pass
  * userdir_check() (private to this user).  Returns its path (caller must
- * free, after scratch_remove()), or NULL with errno and errp naming the
- * directory. */
-char *scratch_create (const char *base, const char *tag, struct krun_error *errp);
+ * free), or NULL with errno and errp naming the directory. */
+char *scratch_create (const char *base, const char *name, struct krun_error *errp);
 
 /* Remove everything below path, as scratch_remove() does, but keep path
  * itself, and give it back mode 0700 if a task changed it.  A path that is

@@ -204,26 +204,57 @@ static bool unused (int base_fd, const char *name)
     if (fd < 0)
         return errno == ENOENT;
     bool free_now = flock (fd, LOCK_EX | LOCK_NB) == 0;
-    close (fd); /* the lock goes with it: the directory is removed next */
+    close (fd); /* the lock goes with it: the directory is taken or removed next */
     return free_now;
 }
 
-/* Remove base/<node>.<digits> that no daemon holds.  Returns how many. */
-static int remove_leftovers (const char *base, const char *node)
+/* Whether name is a daemon directory's of node part: <part>.<digits>. */
+static bool daemon_dir_name (const char *name, const char *part)
 {
-    size_t len = strlen (node);
+    size_t len = strlen (part);
+    const char *pid = name + len + 1;
+
+    return strncmp (name, part, len) == 0 && name[len] == '.' && *pid &&
+           strspn (pid, "0123456789") == strlen (pid);
+}
+
+/* Whether name is "slot<N>" with 0 <= N < nslots, written as slots write it. */
+static bool slot_dir_name (const char *name, int nslots)
+{
+    char want[32];
+    long n;
+
+    if (strncmp (name, "slot", 4) != 0 || !isdigit ((unsigned char)name[4]))
+        return false;
+    n = strtol (name + 4, NULL, 10);
+    snprintf (want, sizeof (want), "slot%ld", n);
+    return n < nslots && strcmp (name, want) == 0;
+}
+
+/* The directories of daemons of node part that no daemon holds: the first
+ * (or one already named mine: a dead daemon had this pid) becomes mine, the
+ * others are removed.  Returns how many were removed. */
+static int take_leftovers (const char *base, const char *part, const char *mine,
+                           bool *reused)
+{
     struct dirent *e;
+    struct stat st;
     int removed = 0;
     DIR *dir = opendir (base);
 
     if (!dir)
         return 0;
+    *reused = fstatat (dirfd (dir), mine, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+              unused (dirfd (dir), mine);
     while ((e = readdir (dir))) {
-        const char *pid = e->d_name + len + 1;
-        if (strncmp (e->d_name, node, len) != 0 || e->d_name[len] != '.' || !*pid ||
-            strspn (pid, "0123456789") != strlen (pid) ||
+        /* Renamed to mine, it may come again. */
+        if (strcmp (e->d_name, mine) == 0 || !daemon_dir_name (e->d_name, part) ||
             !unused (dirfd (dir), e->d_name))
             continue;
+        if (!*reused && renameat (dirfd (dir), e->d_name, dirfd (dir), mine) == 0) {
+            *reused = true;
+            continue;
+        }
         char *path;
         if (asprintf (&path, "%s/%s", base, e->d_name) < 0)
             continue;
@@ -234,16 +265,40 @@ static int remove_leftovers (const char *base, const char *node)
     return removed;
 }
 
-char *userdir_daemon_create (const char *base, const char *node, int *lock_fd,
-                             int *removed, struct krun_error *errp)
+/* In a directory taken over: remove all but the lock and the directories
+ * of slots 0 to nslots - 1. */
+static void trim_daemon_dir (const char *path, int nslots)
 {
-    char part[NODE_NAME_MAX + 1];
+    struct dirent *e;
+    DIR *dir = opendir (path);
+
+    if (!dir)
+        return;
+    while ((e = readdir (dir))) {
+        if (!strcmp (e->d_name, ".") || !strcmp (e->d_name, "..") ||
+            !strcmp (e->d_name, LOCK_NAME) || slot_dir_name (e->d_name, nslots))
+            continue;
+        char *sub;
+        if (asprintf (&sub, "%s/%s", path, e->d_name) < 0)
+            continue;
+        scratch_remove (sub, NULL);
+        free (sub);
+    }
+    closedir (dir);
+}
+
+char *userdir_daemon_create (const char *base, const char *node, int nslots,
+                             int *lock_fd, int *removed, bool *reused,
+                             struct krun_error *errp)
+{
+    char part[NODE_NAME_MAX + 1], mine[NODE_NAME_MAX + 32];
     char *path = NULL, *lock = NULL;
     int base_lock = -1, fd = -1;
 
     node_part (node, part);
+    snprintf (mine, sizeof (mine), "%s.%d", part, (int)getpid ());
     if (asprintf (&lock, "%s/" LOCK_NAME, base) < 0 ||
-        asprintf (&path, "%s/%s.%d", base, part, (int)getpid ()) < 0) {
+        asprintf (&path, "%s/%s", base, mine) < 0) {
         errprintf_errno (errp, "krund's directory");
         goto error;
     }
@@ -257,7 +312,12 @@ char *userdir_daemon_create (const char *base, const char *node, int *lock_fd,
         errprintf_errno (errp, "cannot lock %s", lock);
         goto error;
     }
-    *removed = remove_leftovers (base, part);
+    *removed = take_leftovers (base, part, mine, reused);
+    /* One that a task made open to others, or replaced: made anew. */
+    if (*reused && userdir_check (path, NULL) < 0) {
+        *reused = false;
+        *removed += scratch_remove (path, NULL) == 0;
+    }
     if (userdir_make (path, errp) < 0)
         goto error;
     free (lock);
@@ -268,6 +328,9 @@ char *userdir_daemon_create (const char *base, const char *node, int *lock_fd,
         goto error;
     }
     close (base_lock);
+    base_lock = -1;
+    if (*reused)
+        trim_daemon_dir (path, nslots);
     free (lock);
     *lock_fd = fd;
     return path;
@@ -284,22 +347,86 @@ error : {
 }
 }
 
-char *userdir_slot_create (const char *daemon_dir, int local, int *removed,
+/* Whether directory path has no entry (or cannot be read: then emptying it
+ * says why). */
+static bool dir_is_empty (const char *path)
+{
+    struct dirent *e;
+    DIR *dir = opendir (path);
+    bool empty = true;
+
+    if (!dir)
+        return false;
+    while (empty && (e = readdir (dir)))
+        empty = !strcmp (e->d_name, ".") || !strcmp (e->d_name, "..");
+    closedir (dir);
+    return empty;
+}
+
+int userdir_slot_clear (const char *path, int *found, struct krun_error *errp)
+{
+    struct krun_error first = {0}, error;
+    struct dirent *e;
+    struct stat st;
+    DIR *dir;
+    int rc = 0;
+
+    *found = 0;
+    if (!(dir = opendir (path)))
+        return errprintf_errno (errp, "cannot read %s", path);
+    while ((e = readdir (dir))) {
+        if (!strcmp (e->d_name, ".") || !strcmp (e->d_name, ".."))
+            continue;
+        char *sub;
+        if (asprintf (&sub, "%s/%s", path, e->d_name) < 0) {
+            rc = errprintf_errno (rc ? &error : &first, "cannot empty %s", path);
+            break;
+        }
+        bool scratch =
+            !strcmp (e->d_name, USERDIR_SCRATCH) &&
+            fstatat (dirfd (dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISDIR (st.st_mode);
+        if (scratch && dir_is_empty (sub)) {
+            free (sub);
+            continue;
+        }
+        *found = 1;
+        /* A scratch directory that cannot be emptied (another owner's, as
+         * root's tasks may make) goes: the next task gets a new one. */
+        if ((!scratch || scratch_empty (sub, &error) < 0) &&
+            scratch_remove (sub, &error) < 0 && rc == 0) {
+            first = error;
+            rc = -1;
+        }
+        free (sub);
+    }
+    closedir (dir);
+    if (rc < 0 && errp)
+        *errp = first;
+    return rc;
+}
+
+char *userdir_slot_create (const char *daemon_dir, int local, int *found,
                            struct krun_error *errp)
 {
     struct stat st;
     char *path;
 
-    *removed = 0;
+    *found = 0;
     if (userdir_check (daemon_dir, errp) < 0)
         return NULL;
     if (asprintf (&path, "%s/slot%d", daemon_dir, local) < 0) {
         errprintf_errno (errp, "slot %d's directory", local);
         return NULL;
     }
-    /* Left by a dead slot of this number: its tasks' files, its jobs' inputs. */
     if (lstat (path, &st) == 0) {
-        *removed = 1;
+        if (userdir_check (path, NULL) == 0) {
+            if (userdir_slot_clear (path, found, errp) < 0)
+                goto error;
+            return path;
+        }
+        /* What a task made of it: removed, made anew. */
+        *found = 1;
         if (scratch_remove (path, errp) < 0)
             goto error;
     }

@@ -18,13 +18,24 @@
  *   stage/                  the node's cache of staged files (unless
  *                           $KRUN_STAGE_DIR names another, checked alike)
  *   <node>.<pid>/           one per running daemon, locked while it runs:
- *                           a daemon that starts removes those of dead
- *                           daemons of its node
- *     slot<N>/              slot N's scratch and job input directories;
- *                           the slot that replaces a dead one removes it
+ *                           a daemon that starts takes over (renames) the
+ *                           one a stopped or dead daemon of its node left,
+ *                           and removes any other such
+ *     slot<N>/              slot N's job input directories and its tasks'
+ *                           scratch directory, tmp/ (scratch.h)
+ *
+ * The directories outlive their daemon, emptied: a daemon that stops
+ * empties its slots' (so does a slot that stops), and a slot that starts
+ * empties its own, which removes what a dead one of the same number left.
+ * Making and removing two directories per slot at every start and stop was
+ * most of a cold start's system time on a file system slow at it (ext4
+ * without a journal, just after the last stop removed as many; network
+ * file systems).
  */
 #ifndef KRUN_USERDIR_H
 #define KRUN_USERDIR_H
+
+#include <stdbool.h>
 
 #include "error.h"
 
@@ -57,20 +68,37 @@ int userdir_check_owned (const char *path, struct krun_error *errp);
  * malloc'd path (caller must free), or NULL with errno and errp. */
 char *userdir_base (struct krun_error *errp);
 
-/* Daemon side: remove the directories that dead daemons of node left under
- * base (those no process holds locked), then make and lock this daemon's,
- * base/<node>.<pid>.  The lock is held through *lock_fd (close-on-exec; the
- * slots inherit it): close it after removing the directory at the end.
- * *removed gets the number of leftovers removed.  Returns the malloc'd path
- * (caller must free), or NULL with errno and errp. */
-char *userdir_daemon_create (const char *base, const char *node, int *lock_fd,
-                             int *removed, struct krun_error *errp);
+/* The name of a slot's scratch directory in its slot directory. */
+#define USERDIR_SCRATCH "tmp"
 
-/* Slot side: make slot local's directory under daemon_dir (checked first),
- * removing first what a dead slot of the same number left there.  *removed
- * says whether there was such a leftover.  Returns the malloc'd path (caller
- * must free), or NULL with errno and errp. */
-char *userdir_slot_create (const char *daemon_dir, int local, int *removed,
+/* Daemon side: make and lock this daemon's directory, base/<node>.<pid>,
+ * taking over the directory of a stopped or dead daemon of node if there is
+ * one (one no process holds locked): renamed, and emptied but for the
+ * directories of slots 0 to nslots - 1 (each slot empties its own when it
+ * starts).  The other directories of dead daemons of node are removed.  The
+ * lock is held through *lock_fd (close-on-exec; the slots inherit it):
+ * close it at the end, after userdir_slot_clear() of every slot.
+ * *removed gets the number of leftovers removed, *reused whether one was
+ * taken over.  Returns the malloc'd path (caller must free), or NULL with
+ * errno and errp. */
+char *userdir_daemon_create (const char *base, const char *node, int nslots,
+                             int *lock_fd, int *removed, bool *reused,
+                             struct krun_error *errp);
+
+/* Slot side: slot local's directory under daemon_dir (checked first), made,
+ * or kept and emptied with userdir_slot_clear(): what a dead slot of the
+ * same number left there is removed.  One that fails userdir_check() (a
+ * task changed its mode, or put a link in its place) is removed and made
+ * again.  *found says whether anything was left there.  Returns the
+ * malloc'd path (caller must free), or NULL with errno and errp. */
+char *userdir_slot_create (const char *daemon_dir, int local, int *found,
                            struct krun_error *errp);
+
+/* Empty slot directory path but keep it, and keep its scratch directory
+ * (USERDIR_SCRATCH), emptied: the next slot of the number uses both.
+ * *found says whether there was anything to remove.  Returns 0, or -1 with
+ * errno and errp naming the first entry that could not be removed (the rest
+ * is still removed). */
+int userdir_slot_clear (const char *path, int *found, struct krun_error *errp);
 
 #endif

@@ -134,8 +134,8 @@ int main (void)
         bail_out ("mkdtemp");
     dir = scratch_create (base, "node-a.7", &error);
     ok (dir != NULL, "created");
-    ok (dir && strncmp (dir + strlen (base), "/node-a.7.", 10) == 0,
-        "named after its tag: %s", dir ? dir : "");
+    snprintf (path, sizeof (path), "%s/node-a.7", base);
+    is_str (dir, path, "named base/name");
     ok (dir && stat (dir, &st) == 0 && S_ISDIR (st.st_mode) &&
             (st.st_mode & 07777) == 0700,
         "a directory of mode 0700");
@@ -169,6 +169,33 @@ int main (void)
     ok (scratch_remove (dir, &error) < 0 && errno == ENOENT &&
             strstr (error.text, "cannot remove scratch"),
         "removing a missing directory fails: %s", error.text);
+    free (dir);
+
+    /* The one already there is taken, emptied; what a task put in its place
+     * is removed (a link: not what it points to) and a directory made. */
+    dir = scratch_create (base, "again", &error);
+    leave_mess (base, dir);
+    chmod (dir, 0755);
+    char *same = scratch_create (base, "again", &error);
+    is_str (same, dir, "the same name again");
+    ok (same && stat (same, &st) == 0 && (st.st_mode & 07777) == 0700 &&
+            entries (same) == 0,
+        "the one there, emptied, mode 0700: %s", same ? same : error.text);
+    free (same);
+    scratch_remove (dir, NULL);
+    if (symlink (target, dir) < 0)
+        bail_out ("symlink");
+    same = scratch_create (base, "again", &error);
+    ok (same && lstat (same, &st) == 0 && S_ISDIR (st.st_mode) &&
+            (st.st_mode & 07777) == 0700 && stat (target, &st) == 0,
+        "a link in its place: replaced by a directory, its target kept");
+    free (same);
+    scratch_remove (dir, NULL);
+    touch (base, "again");
+    same = scratch_create (base, "again", &error);
+    ok (same && lstat (same, &st) == 0 && S_ISDIR (st.st_mode),
+        "a file in its place: replaced by a directory");
+    free (same);
     free (dir);
 
     errno = 0;

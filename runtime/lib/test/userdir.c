@@ -1,8 +1,9 @@
 /* Unit tests of krund's private directories (runtime/userdir.c): a directory
  * or file that is a link, of another owner or open to others is refused with
  * errno and a message naming it and what is wrong; the base directory's
- * order; dead daemons' and dead slots' leftovers removed, a live daemon's
- * kept. */
+ * order; a dead daemon's directory taken over (trimmed to the slots' own)
+ * and other dead daemons' removed, a live daemon's kept; a slot's directory
+ * emptied, its scratch directory kept. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -234,30 +235,52 @@ static void test_base (void)
     free (tmp);
 }
 
+/* Make parent/name (mode 0700); returns its path (a static buffer). */
+static const char *mkdir_in (const char *parent, const char *name)
+{
+    static char path[8400];
+
+    snprintf (path, sizeof (path), "%s/%s", parent, name);
+    if (mkdir (path, 0700) < 0)
+        bail_out ("mkdir %s", path);
+    return path;
+}
+
+static bool dir_empty (const char *path)
+{
+    char cmd[8300];
+    snprintf (cmd, sizeof (cmd), "[ -d '%s' ] && [ -z \"$(ls -A '%s')\" ]", path, path);
+    return system (cmd) == 0;
+}
+
 static void test_leftovers (void)
 {
     struct krun_error error;
     char *base = path_of ("base");
-    char dead[4096], other[4096], live[4096], junk[4096], lock[8192];
+    char dead[4096], dead2[4096], other[4096], live[4096], junk[4096], lock[8192];
+    char path[8400];
     int lock_fd = -1, removed = -1, holder;
+    bool reused = false;
     char *dir, *slot;
 
     mkdir (base, 0700);
-    /* A dead daemon of node n/1 (its name cleaned): no process holds its
-     * lock. */
+    /* Two dead daemons of node n/1 (its name cleaned): no process holds
+     * their locks.  The first has slots 0 and 5 and an input file. */
     snprintf (dead, sizeof (dead), "%s/n_1.99999999", base);
     mkdir (dead, 0700);
-    snprintf (lock, sizeof (lock), "%s/.lock", dead);
     testdir_write ("base/n_1.99999999/.lock", "");
     testdir_write ("base/n_1.99999999/input", "rank data");
+    mkdir_in (dead, "slot0");
+    mkdir_in (dead, "slot5");
+    mkdir_in (dead, "slot05");
+    testdir_write ("base/n_1.99999999/slot5/left", "x");
+    snprintf (dead2, sizeof (dead2), "%s", mkdir_in (base, "n_1.88888888"));
+    mkdir_in (dead2, "slot0");
     /* Another node's, and one not named as a daemon's. */
-    snprintf (other, sizeof (other), "%s/m.12", base);
-    mkdir (other, 0700);
-    snprintf (junk, sizeof (junk), "%s/n_1.x", base);
-    mkdir (junk, 0700);
+    snprintf (other, sizeof (other), "%s", mkdir_in (base, "m.12"));
+    snprintf (junk, sizeof (junk), "%s", mkdir_in (base, "n_1.x"));
     /* A live daemon of the node: a child holds its lock. */
-    snprintf (live, sizeof (live), "%s/n_1.12345", base);
-    mkdir (live, 0700);
+    snprintf (live, sizeof (live), "%s", mkdir_in (base, "n_1.12345"));
     testdir_write ("base/n_1.12345/.lock", "");
     snprintf (lock, sizeof (lock), "%s/.lock", live);
     int ready[2], hold[2];
@@ -280,49 +303,110 @@ static void test_leftovers (void)
         bail_out ("the lock holder did not start");
     close (ready[0]);
 
-    dir = userdir_daemon_create (base, "n/1", &lock_fd, &removed, &error);
+    dir = userdir_daemon_create (base, "n/1", 4, &lock_fd, &removed, &reused, &error);
     ok (dir != NULL, "the daemon's directory is made: %s", dir ? dir : error.text);
     char want[4096];
     snprintf (want, sizeof (want), "%s/n_1.%d", base, (int)getpid ());
     is_str (dir, want, "named <node>.<pid>, the node name cleaned");
-    is_int (removed, 1, "one leftover removed");
-    ok (!exists (dead), "the dead daemon's directory is gone");
+    ok (reused, "a dead daemon's directory is taken over");
+    is_int (removed, 1, "the other dead daemon's is removed");
+    ok (!exists (dead) && !exists (dead2), "neither keeps its name");
+    snprintf (path, sizeof (path), "%s/slot0", want);
+    ok (exists (path), "the directory of slot 0 (of 4) is kept");
+    snprintf (path, sizeof (path), "%s/slot5", want);
+    ok (!exists (path), "the directory of slot 5 (of 4) is removed");
+    snprintf (path, sizeof (path), "%s/slot05", want);
+    ok (!exists (path), "a name that is not a slot's (slot05) is removed");
+    snprintf (path, sizeof (path), "%s/input", want);
+    ok (!exists (path), "a file in it is removed");
+    snprintf (path, sizeof (path), "%s/.lock", want);
+    ok (exists (path), "its lock is kept");
     ok (exists (live), "the live daemon's is kept");
     ok (exists (other), "another node's is kept");
     ok (exists (junk), "a name that is not a daemon's is kept");
     close (hold[1]);
     waitpid (holder, NULL, 0);
 
-    /* A second daemon of the node while the first runs: the first's is kept. */
-    int lock2 = -1, removed2 = -1;
-    char *dir2 = NULL;
+    /* A second daemon of the node while the first runs: the first's is
+     * kept, the one whose holder left is taken over. */
     pid_t child = fork ();
     if (child == 0) {
-        dir2 = userdir_daemon_create (base, "n/1", &lock2, &removed2, NULL);
-        /* The live one (now unlocked: its holder left) is a leftover. */
-        _exit (dir2 && exists (dir) && removed2 == 1 ? 0 : 1);
+        int lock2 = -1, removed2 = -1;
+        bool reused2 = false;
+        char *dir2 =
+            userdir_daemon_create (base, "n/1", 4, &lock2, &removed2, &reused2, NULL);
+        _exit (dir2 && exists (dir) && reused2 && removed2 == 0 ? 0 : 1);
     }
     int status;
     waitpid (child, &status, 0);
     ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
-        "a second daemon keeps the first's (locked) and removes the unlocked one");
-    ok (!exists (live), "the daemon whose holder left is gone");
+        "a second daemon keeps the first's (locked) and takes over the unlocked one");
+    ok (!exists (live), "the directory whose holder left has a new name");
     is_int (lock_fd >= 0, 1, "the lock is held through an fd");
 
-    /* Slots: a dead slot's directory is removed by the next. */
-    slot = userdir_slot_create (dir, 3, &removed, &error);
-    ok (slot && removed == 0, "slot 3's directory made: %s", slot ? slot : error.text);
-    char leftover[4096];
+    /* A leftover open to others (here one of a dead daemon that had this
+     * pid) is not taken over: removed, made anew. */
+    child = fork ();
+    if (child == 0) {
+        char wanted[4096], *dir3;
+        int lock3 = -1, removed3 = -1;
+        bool reused3 = true;
+        struct stat st3;
+        snprintf (wanted, sizeof (wanted), "%s/n_1.%d", base, (int)getpid ());
+        mkdir (wanted, 0755);
+        dir3 =
+            userdir_daemon_create (base, "n/1", 4, &lock3, &removed3, &reused3, NULL);
+        _exit (dir3 && !reused3 && removed3 >= 1 && stat (dir3, &st3) == 0 &&
+                       (st3.st_mode & 07777) == 0700 && exists (dir)
+                   ? 0
+                   : 1);
+    }
+    waitpid (child, &status, 0);
+    ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+        "a leftover others may enter is not taken over: made anew, mode 0700");
+
+    /* Slots: the directory of a dead slot is emptied by the next, its
+     * scratch directory kept. */
+    int found = -1;
+    slot = userdir_slot_create (dir, 3, &found, &error);
+    ok (slot && found == 0, "slot 3's directory made: %s", slot ? slot : error.text);
+    char leftover[8300], scratch[8300];
     snprintf (leftover, sizeof (leftover), "%s/job.x.123456", slot);
     mkdir (leftover, 0700);
+    snprintf (scratch, sizeof (scratch), "%s/" USERDIR_SCRATCH, slot);
+    mkdir (scratch, 0700);
+    snprintf (path, sizeof (path), "%s/file", scratch);
+    FILE *f = fopen (path, "w");
+    if (!f)
+        bail_out ("cannot write %s", path);
+    fputs ("a task's", f);
+    fclose (f);
     free (slot);
-    slot = userdir_slot_create (dir, 3, &removed, &error);
-    ok (slot && removed == 1 && !exists (leftover),
+    slot = userdir_slot_create (dir, 3, &found, &error);
+    ok (slot && found == 1 && !exists (leftover),
         "the next slot 3 removes what the dead one left");
+    ok (slot && dir_empty (scratch), "and keeps its scratch directory, emptied");
+    is_int (userdir_slot_clear (slot, &found, &error), 0, "an emptied one is cleared");
+    is_int (found, 0, "with nothing found");
+    ok (dir_empty (scratch), "its scratch directory still there");
+    rmdir (scratch);
+    if (symlink (base, scratch) < 0)
+        bail_out ("symlink");
+    is_int (userdir_slot_clear (slot, &found, &error), 0,
+            "a link for scratch: cleared");
+    ok (found == 1 && !exists (scratch) && exists (base),
+        "the link is removed, not what it points to");
+    chmod (slot, 0755);
+    free (slot);
+    slot = userdir_slot_create (dir, 3, &found, &error);
+    struct stat st;
+    ok (slot && found == 1 && stat (slot, &st) == 0 && (st.st_mode & 07777) == 0700,
+        "a slot directory a task opened to others is made anew: %s",
+        slot ? slot : error.text);
     free (slot);
     chmod (dir, 0755);
     errno = 0;
-    ok (!userdir_slot_create (dir, 4, &removed, &error) && errno == EACCES,
+    ok (!userdir_slot_create (dir, 4, &found, &error) && errno == EACCES,
         "a slot refuses a daemon directory others may enter: %s", error.text);
     chmod (dir, 0700);
     close (lock_fd);
