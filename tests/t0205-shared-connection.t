@@ -48,6 +48,23 @@ test_expect_success 'one daemon of 8 slots: the broker holds 2 connections from 
     daemon_ports a >ports.before && [ "$(wc -l <ports.before)" -eq 2 ]
 '
 
+# The targets of the descriptors of process $1 above 2 ("socket:[123]",
+# "pipe:[45]", paths), sorted.
+fd_targets () {
+    for fd in /proc/"$1"/fd/*; do
+        case ${fd##*/} in 0 | 1 | 2) ;; *) readlink "$fd" ;; esac
+    done 2>/dev/null | sort
+}
+test_expect_success 'a slot holds none of the daemon'"'"'s descriptors but its control pipe and the directory lock' '
+    fd_targets "$(daemon_pid a)" >daemon.fds && [ "$(wc -l <daemon.fds)" -ge 18 ] &&
+    for slot in $(slot_pids a); do
+        fd_targets "$slot" >slot.fds &&
+        shared=$(comm -12 daemon.fds slot.fds | wc -l) &&
+        echo "slot $slot: $(wc -l <slot.fds) descriptors, $shared shared with the daemon" &&
+        [ "$shared" -le 2 ] || exit 1
+    done
+'
+
 cat >work.sh <<'SH'
 #!/bin/sh
 sleep 1
