@@ -1028,7 +1028,7 @@ static int declare_results_queue (struct job *j, struct krun_error *errp)
      * job_run()) holds at most RESULTS_PREFETCH of them in memory.  Declared
      * and consumed in one round trip: a queue of this job's own name that
      * the broker refuses ends the job anyway. */
-    if ((j->opts->durable && transport_qos (j->t, RESULTS_PREFETCH, errp) < 0) ||
+    if ((j->opts->durable && transport_qos (j->t, RESULTS_PREFETCH, 0, errp) < 0) ||
         transport_declare_consume (
             j->t, j->results_queue,
             j->opts->durable ? TRANSPORT_DURABLE : TRANSPORT_AUTO_DELETE,

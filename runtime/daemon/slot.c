@@ -1072,13 +1072,18 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
      * through the daemon's control queue: the daemon would relay every
      * answer to all its slots, n slots starting after an announcement
      * would cost n * n messages. */
-    if (transport_qos (s->t, 1, errp) < 0 ||
-        transport_consume (s->t, DIRECT_REPLY_TO, JOINED_TAG, true, errp) < 0)
+    if (transport_qos (s->t, 1, TRANSPORT_DEFER, errp) < 0 ||
+        transport_consume_defer (s->t, DIRECT_REPLY_TO, JOINED_TAG, true, errp) < 0)
         return -1;
     joined.joined.node_out = s->cfg->node;
     joined.joined.local = s->cfg->local;
-    /* Sealed: a launcher answers only its pool's slots. */
-    return sealed_publish (s->t, s->cfg->key, &dest, &joined, errp);
+    /* Sealed: a launcher answers only its pool's slots.  The prefetch, the
+     * consumer and "joined" go together: one round trip through the
+     * daemon (which forks hundreds of slots at once in a cold start), not
+     * four. */
+    if (sealed_publish (s->t, s->cfg->key, &dest, &joined, errp) < 0)
+        return -1;
+    return transport_settle (s->t, errp);
 }
 
 static void wait_for_events (struct slot *s)

@@ -1368,17 +1368,41 @@ int transport_settle (struct transport *t, struct krun_error *errp)
     return settle_deferred (t, 0, errp);
 }
 
-int transport_qos (struct transport *t, int prefetch, struct krun_error *errp)
+int transport_qos (struct transport *t, int prefetch, int flags,
+                   struct krun_error *errp)
 {
     if (start_call (t, errp) < 0)
         return -1;
-    if (prefetch < 0 || prefetch > UINT16_MAX) {
+    if (prefetch < 0 || prefetch > UINT16_MAX || (flags & ~TRANSPORT_DEFER)) {
         errno = EINVAL;
-        return errprintf (errp, "invalid prefetch count %d", prefetch);
+        return errprintf (errp, "invalid prefetch count %d or flags 0x%x", prefetch,
+                          (unsigned)flags);
+    }
+    if (flags & TRANSPORT_DEFER) {
+        amqp_basic_qos_t req = {.prefetch_count = (uint16_t)prefetch};
+        return send_deferred (t, MAIN_CHANNEL, AMQP_BASIC_QOS_METHOD, &req,
+                              AMQP_BASIC_QOS_OK_METHOD, "cannot set prefetch count",
+                              errp);
     }
     amqp_basic_qos (t->conn, MAIN_CHANNEL, 0, (uint16_t)prefetch, 0);
     return check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp,
                         "cannot set prefetch count");
+}
+
+/* Remember consumer tag (len bytes). */
+static int consumer_add (struct transport *t, const void *tag, size_t len,
+                         struct krun_error *errp, const char *what)
+{
+    struct consumer *c = calloc (1, sizeof (*c) + len + 1);
+
+    if (!c) {
+        errno = ENOMEM;
+        return errprintf_errno (errp, "%s", what);
+    }
+    memcpy (c->tag, tag, len);
+    c->next = t->consumers;
+    t->consumers = c;
+    return 0;
 }
 
 /* Consume queue; with declare (the queue's flags and x-expires), declare it
@@ -1392,7 +1416,6 @@ static int consume (struct transport *t, const char *queue, const char *tag,
         .key = amqp_cstring_bytes ("x-expires"),
         .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = expires_ms}};
     amqp_basic_consume_ok_t *ok;
-    struct consumer *c;
     char what[256];
     int status;
 
@@ -1434,14 +1457,7 @@ static int consume (struct transport *t, const char *queue, const char *tag,
                              no_ack, exclusive, amqp_empty_table);
     if (check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what) < 0)
         return -1;
-    if (!(c = calloc (1, sizeof (*c) + ok->consumer_tag.len + 1))) {
-        errno = ENOMEM;
-        return errprintf_errno (errp, "%s", what);
-    }
-    memcpy (c->tag, ok->consumer_tag.bytes, ok->consumer_tag.len);
-    c->next = t->consumers;
-    t->consumers = c;
-    return 0;
+    return consumer_add (t, ok->consumer_tag.bytes, ok->consumer_tag.len, errp, what);
 }
 
 int transport_consume (struct transport *t, const char *queue, const char *tag,
@@ -1454,6 +1470,32 @@ int transport_consume_exclusive (struct transport *t, const char *queue,
                                  const char *tag, bool no_ack, struct krun_error *errp)
 {
     return consume (t, queue, tag, no_ack, true, NULL, 0, errp);
+}
+
+int transport_consume_defer (struct transport *t, const char *queue, const char *tag,
+                             bool no_ack, struct krun_error *errp)
+{
+    amqp_basic_consume_t req = {.queue = cstring (queue),
+                                .consumer_tag = cstring (tag),
+                                .no_ack = no_ack,
+                                .arguments = amqp_empty_table};
+    char what[256];
+
+    if (start_call (t, errp) < 0)
+        return -1;
+    snprintf (what, sizeof (what), "cannot consume queue '%s'", queue ? queue : "");
+    if (!tag || !*tag || !queue || !*queue) {
+        errno = EINVAL;
+        return errprintf (errp, "%s: a deferred consume needs a queue and a tag", what);
+    }
+    if (consumer_find (t, tag)) {
+        errno = EEXIST;
+        return errprintf (errp, "%s: consumer tag '%s' is in use", what, tag);
+    }
+    if (send_deferred (t, MAIN_CHANNEL, AMQP_BASIC_CONSUME_METHOD, &req,
+                       AMQP_BASIC_CONSUME_OK_METHOD, what, errp) < 0)
+        return -1;
+    return consumer_add (t, tag, strlen (tag), errp, what);
 }
 
 int transport_declare_consume (struct transport *t, const char *queue, int flags,

@@ -168,13 +168,24 @@ int transport_bind_defer (struct transport *t, const char *queue, const char *ex
 int transport_settle (struct transport *t, struct krun_error *errp);
 
 /* basic.qos with global = false: at most prefetch unacknowledged deliveries
- * per consumer.  (RabbitMQ's channel-wide limit, global = true, also holds
- * back deliveries to no_ack consumers while the limit is reached, which would
- * keep control messages from a busy slot.) */
-int transport_qos (struct transport *t, int prefetch, struct krun_error *errp);
+ * per consumer made after it.  (RabbitMQ's channel-wide limit, global =
+ * true, also holds back deliveries to no_ack consumers while the limit is
+ * reached, which would keep control messages from a busy slot.)  flags: 0,
+ * or TRANSPORT_DEFER: sent without waiting; its answer is read as the
+ * deferred declarations' are (transport_settle()). */
+int transport_qos (struct transport *t, int prefetch, int flags,
+                   struct krun_error *errp);
 
 int transport_consume (struct transport *t, const char *queue, const char *tag,
                        bool no_ack, struct krun_error *errp);
+/* Like transport_consume(), but without a round trip: no passive check of
+ * the queue and no wait for the broker's answer, which is read later
+ * (transport_settle() waits for it).  Only for a queue that cannot be
+ * missing, as RabbitMQ's direct reply-to pseudo-queue: a refusal closes the
+ * main channel and makes the transport unusable.  tag must be given (the
+ * broker does not name the consumer before the answer). */
+int transport_consume_defer (struct transport *t, const char *queue, const char *tag,
+                             bool no_ack, struct krun_error *errp);
 /* Like transport_consume(), but as the queue's only consumer (basic.consume
  * with exclusive set): while this consumer exists, the broker refuses every
  * other consumer of the queue with ACCESS_REFUSED, which closes that

@@ -308,7 +308,7 @@ static void test_consume (struct transport *t)
     ok (transport_wait_confirms (t, 0, &error) == 0, "nothing left to confirm");
     rc = transport_queue_info (t, q, &messages, &consumers, &error);
     ok (rc == 0 && messages == 3, "queue_info counts 3 messages (got %u)", messages);
-    ok (transport_qos (t, 1, &error) == 0, "qos prefetch 1");
+    ok (transport_qos (t, 1, 0, &error) == 0, "qos prefetch 1");
     ok (transport_consume (t, q, "c1", false, &error) == 0, "consume with tag c1");
     errno = 0;
     ok (transport_consume (t, q, "c1", false, &error) < 0 && errno == EEXIST,
@@ -620,7 +620,7 @@ static void test_exclusive_consumer (const char *url)
 
     ok (transport_declare_queue (owner, q, 0, 60000, NULL, &error) == 0,
         "declare a queue that is neither exclusive nor auto-delete");
-    ok (transport_qos (owner, 1, &error) == 0 &&
+    ok (transport_qos (owner, 1, 0, &error) == 0 &&
             transport_consume_exclusive (owner, q, "owner", false, &error) == 0,
         "consume it exclusively, prefetch 1");
     errno = 0;
@@ -701,7 +701,7 @@ static void test_deferred (const char *url)
     /* The refusal arrives while a call on the main channel waits. */
     ok (transport_declare_queue (t, name ("d1"), TRANSPORT_DEFER, 1000, NULL, &error) ==
                 0 &&
-            transport_qos (t, 5, &error) == 0,
+            transport_qos (t, 5, 0, &error) == 0,
         "a refused deferred declaration, then a call on the main channel");
     errno = 0;
     error.text[0] = '\0';
@@ -729,6 +729,65 @@ static void test_deferred (const char *url)
     transport_delete_queue (t, name ("d1"), NULL);
     transport_delete_queue (t, name ("d2"), NULL);
     transport_destroy (t);
+}
+
+/* A deferred prefetch and consume (a slot's start): no round trip until
+ * transport_settle(); the consumer works (here, of the direct reply-to
+ * pseudo-queue), and a refusal names the queue and ends the transport. */
+static void test_consume_defer (const char *url, struct transport *t)
+{
+    struct transport *u = connect_or_bail (url, 0);
+    struct transport_message m;
+    struct krun_error error;
+    char reply_to[256] = "";
+    int rc;
+
+    errno = 0;
+    ok (transport_qos (u, 1, 0x100, &error) < 0 && errno == EINVAL,
+        "qos: unknown flags fail with EINVAL");
+    ok (transport_declare_queue (t, name ("cd"), TRANSPORT_AUTO_DELETE, 60000, NULL,
+                                 &error) == 0 &&
+            transport_consume (t, name ("cd"), "cd", true, &error) == 0,
+        "a queue to ask through");
+    ok (transport_qos (u, 1, TRANSPORT_DEFER, &error) == 0 &&
+            transport_consume_defer (u, "amq.rabbitmq.reply-to", "rt", true, &error) ==
+                0,
+        "deferred prefetch and consume of the direct reply-to pseudo-queue");
+    ok (publish (u, "", name ("cd"), NULL, "amq.rabbitmq.reply-to", 0, "question") ==
+                0 &&
+            transport_settle (u, &error) == 0,
+        "a question with it as reply_to, then settled");
+    rc = next_event (t, 5000, &m);
+    if (rc == TRANSPORT_DELIVERY)
+        snprintf (reply_to, sizeof (reply_to), "%s", m.reply_to);
+    ok (rc == TRANSPORT_DELIVERY && body_is (&m, "question") &&
+            strncmp (reply_to, "amq.rabbitmq.reply-to.", 22) == 0,
+        "the question arrives with the broker's reply address: %s", reply_to);
+    ok (publish (t, "", reply_to, NULL, NULL, 0, "answer") == 0 && confirm (t) == 0,
+        "the answer is sent to it");
+    rc = next_event (u, 5000, &m);
+    ok (rc == TRANSPORT_DELIVERY && strcmp (m.consumer_tag, "rt") == 0 &&
+            body_is (&m, "answer"),
+        "the deferred consumer gets the answer");
+    errno = 0;
+    ok (transport_consume_defer (u, "amq.rabbitmq.reply-to", "rt", true, &error) < 0 &&
+            errno == EEXIST,
+        "a tag in use fails with EEXIST");
+    errno = 0;
+    ok (transport_consume_defer (u, name ("cd"), NULL, true, &error) < 0 &&
+            errno == EINVAL,
+        "no tag fails with EINVAL");
+    ok (transport_consume_defer (u, name ("no-such-queue"), "x", false, &error) == 0,
+        "a deferred consume of a missing queue is sent");
+    errno = 0;
+    error.text[0] = '\0';
+    ok (transport_settle (u, &error) < 0 && errno == ENOENT &&
+            strstr (error.text, name ("no-such-queue")),
+        "transport_settle() reports the refusal, naming the queue: %s", error.text);
+    ok (transport_publish (u, "", name ("cd"), NULL, NULL, 0, "x", 1, &error) < 0,
+        "and the transport is unusable after it");
+    transport_cancel (t, "cd", NULL);
+    transport_destroy (u);
 }
 
 /* transport_declare_consume(): one round trip; a refusal names the queue
@@ -806,6 +865,7 @@ int main (int argc, char **argv)
     test_exclusive_consumer (argv[1]);
     test_deferred (argv[1]);
     test_declare_consume (argv[1], t);
+    test_consume_defer (argv[1], t);
     if (argc == 5)
         test_tls (argv[2], argv[3], argv[4]);
     else
