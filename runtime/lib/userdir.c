@@ -369,7 +369,7 @@ int userdir_slot_clear (const char *path, int *found, struct krun_error *errp)
     struct dirent *e;
     struct stat st;
     DIR *dir;
-    int rc = 0;
+    int rc = 0, first_errno = 0;
 
     *found = 0;
     if (!(dir = opendir (path)))
@@ -379,7 +379,11 @@ int userdir_slot_clear (const char *path, int *found, struct krun_error *errp)
             continue;
         char *sub;
         if (asprintf (&sub, "%s/%s", path, e->d_name) < 0) {
-            rc = errprintf_errno (rc ? &error : &first, "cannot empty %s", path);
+            if (rc == 0) {
+                first_errno = errno;
+                errprintf_errno (&first, "cannot empty %s", path);
+                rc = -1;
+            }
             break;
         }
         bool scratch =
@@ -395,14 +399,18 @@ int userdir_slot_clear (const char *path, int *found, struct krun_error *errp)
          * root's tasks may make) goes: the next task gets a new one. */
         if ((!scratch || scratch_empty (sub, &error) < 0) &&
             scratch_remove (sub, &error) < 0 && rc == 0) {
+            first_errno = errno;
             first = error;
             rc = -1;
         }
         free (sub);
     }
     closedir (dir);
-    if (rc < 0 && errp)
-        *errp = first;
+    if (rc < 0) {
+        if (errp)
+            *errp = first;
+        errno = first_errno;
+    }
     return rc;
 }
 
