@@ -1010,6 +1010,47 @@ static int private_channel (struct transport *t, struct krun_error *errp)
     return settle_deferred (t, PRIVATE_CHANNEL, errp);
 }
 
+/* Before a call that waits on the main channel: the answers to the
+ * requests sent on it without waiting (a refusal is reported in their
+ * name, not the call's). */
+static int main_channel (struct transport *t, struct krun_error *errp)
+{
+    return settle_deferred (t, MAIN_CHANNEL, errp);
+}
+
+/* A request on the private channel without waiting (opened first if it
+ * is not): requests on one channel are answered in order, so the earlier
+ * ones need not be settled first. */
+static int send_private (struct transport *t, amqp_method_number_t method,
+                         void *decoded, amqp_method_number_t answer, const char *what,
+                         struct krun_error *errp)
+{
+    if (open_private_channel (t, errp) < 0)
+        return -1;
+    return send_deferred (t, PRIVATE_CHANNEL, method, decoded, answer, what, errp);
+}
+
+/* The flags a queue declaration takes (besides TRANSPORT_DEFER). */
+#define QUEUE_FLAGS (TRANSPORT_DURABLE | TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE)
+
+/* queue.declare of name with flags (QUEUE_FLAGS) and x-expires expires_ms
+ * (none if 0), for amqp_send_method(); *expires holds the argument. */
+static amqp_queue_declare_t declare_request (const char *name, int flags,
+                                             int expires_ms, bool nowait,
+                                             amqp_table_entry_t *expires)
+{
+    *expires = (amqp_table_entry_t){
+        .key = amqp_cstring_bytes ("x-expires"),
+        .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = expires_ms}};
+    return (amqp_queue_declare_t){
+        .queue = cstring (name),
+        .durable = !!(flags & TRANSPORT_DURABLE),
+        .exclusive = !!(flags & TRANSPORT_EXCLUSIVE),
+        .auto_delete = !!(flags & TRANSPORT_AUTO_DELETE),
+        .nowait = nowait,
+        .arguments = {.num_entries = expires_ms > 0 ? 1 : 0, .entries = expires}};
+}
+
 /* Channel 1 with publisher confirms: two requests in one round trip.  The
  * private channel is opened by its first use: a slot may need it only
  * minutes later (the lease checks), and each channel costs the broker a
@@ -1210,41 +1251,28 @@ int transport_declare_exchange (struct transport *t, const char *name, const cha
 int transport_declare_queue (struct transport *t, const char *name, int flags,
                              int expires_ms, char **namep, struct krun_error *errp)
 {
-    amqp_table_entry_t expires = {
-        .key = amqp_cstring_bytes ("x-expires"),
-        .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = expires_ms}};
-    amqp_table_t args = {.num_entries = expires_ms > 0 ? 1 : 0, .entries = &expires};
+    amqp_table_entry_t arg;
+    amqp_queue_declare_t req = declare_request (name, flags, expires_ms, false, &arg);
     amqp_queue_declare_ok_t *ok;
     char what[256];
     char *actual = NULL;
 
     if (start_call (t, errp) < 0)
         return -1;
-    if (flags & ~(TRANSPORT_DURABLE | TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE |
-                  TRANSPORT_DEFER) ||
+    if (flags & ~(QUEUE_FLAGS | TRANSPORT_DEFER) ||
         ((flags & TRANSPORT_DEFER) && (namep || !name || !*name))) {
         errno = EINVAL;
         return errprintf (errp, "cannot declare queue '%s': invalid flags 0x%x",
                           name ? name : "", (unsigned)flags);
     }
     snprintf (what, sizeof (what), "cannot declare queue '%s'", name ? name : "");
-    if (flags & TRANSPORT_DEFER) {
-        amqp_queue_declare_t req = {.queue = cstring (name),
-                                    .durable = !!(flags & TRANSPORT_DURABLE),
-                                    .exclusive = !!(flags & TRANSPORT_EXCLUSIVE),
-                                    .auto_delete = !!(flags & TRANSPORT_AUTO_DELETE),
-                                    .arguments = args};
-        /* Not settled first: requests on one channel are answered in order. */
-        if (open_private_channel (t, errp) < 0)
-            return -1;
-        return send_deferred (t, PRIVATE_CHANNEL, AMQP_QUEUE_DECLARE_METHOD, &req,
-                              AMQP_QUEUE_DECLARE_OK_METHOD, what, errp);
-    }
+    if (flags & TRANSPORT_DEFER)
+        return send_private (t, AMQP_QUEUE_DECLARE_METHOD, &req,
+                             AMQP_QUEUE_DECLARE_OK_METHOD, what, errp);
     if (private_channel (t, errp) < 0)
         return -1;
-    ok = amqp_queue_declare (
-        t->conn, PRIVATE_CHANNEL, cstring (name), 0, !!(flags & TRANSPORT_DURABLE),
-        !!(flags & TRANSPORT_EXCLUSIVE), !!(flags & TRANSPORT_AUTO_DELETE), args);
+    ok = amqp_queue_declare (t->conn, PRIVATE_CHANNEL, req.queue, 0, req.durable,
+                             req.exclusive, req.auto_delete, req.arguments);
     if (check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what) < 0)
         return -1;
     if (namep) {
@@ -1336,11 +1364,8 @@ static int bind_queue (struct transport *t, const char *queue, const char *excha
                                  .exchange = cstring (exchange),
                                  .routing_key = cstring (key),
                                  .arguments = amqp_empty_table};
-        /* Not settled first: requests on one channel are answered in order. */
-        if (open_private_channel (t, errp) < 0)
-            return -1;
-        return send_deferred (t, PRIVATE_CHANNEL, AMQP_QUEUE_BIND_METHOD, &req,
-                              AMQP_QUEUE_BIND_OK_METHOD, what, errp);
+        return send_private (t, AMQP_QUEUE_BIND_METHOD, &req, AMQP_QUEUE_BIND_OK_METHOD,
+                             what, errp);
     }
     if (private_channel (t, errp) < 0)
         return -1;
@@ -1384,6 +1409,8 @@ int transport_qos (struct transport *t, int prefetch, int flags,
                               AMQP_BASIC_QOS_OK_METHOD, "cannot set prefetch count",
                               errp);
     }
+    if (main_channel (t, errp) < 0)
+        return -1;
     amqp_basic_qos (t->conn, MAIN_CHANNEL, 0, (uint16_t)prefetch, 0);
     return check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp,
                         "cannot set prefetch count");
@@ -1412,14 +1439,11 @@ static int consume (struct transport *t, const char *queue, const char *tag,
                     bool no_ack, bool exclusive, const int *declare, int expires_ms,
                     struct krun_error *errp)
 {
-    amqp_table_entry_t expires = {
-        .key = amqp_cstring_bytes ("x-expires"),
-        .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = expires_ms}};
     amqp_basic_consume_ok_t *ok;
     char what[256];
     int status;
 
-    if (start_call (t, errp) < 0)
+    if (start_call (t, errp) < 0 || main_channel (t, errp) < 0)
         return -1;
     snprintf (what, sizeof (what), "cannot %s queue '%s'",
               declare ? "declare and consume" : "consume", queue ? queue : "");
@@ -1429,16 +1453,10 @@ static int consume (struct transport *t, const char *queue, const char *tag,
         return errprintf (errp, "%s: consumer tag '%s' is in use", what, tag);
     }
     if (declare) {
-        amqp_queue_declare_t req = {
-            .queue = cstring (queue),
-            .durable = !!(*declare & TRANSPORT_DURABLE),
-            .exclusive = !!(*declare & TRANSPORT_EXCLUSIVE),
-            .auto_delete = !!(*declare & TRANSPORT_AUTO_DELETE),
-            .nowait = 1,
-            .arguments = {.num_entries = expires_ms > 0 ? 1 : 0, .entries = &expires}};
-        if (*declare &
-                ~(TRANSPORT_DURABLE | TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE) ||
-            !queue || !*queue) {
+        amqp_table_entry_t arg;
+        amqp_queue_declare_t req =
+            declare_request (queue, *declare, expires_ms, true, &arg);
+        if (*declare & ~QUEUE_FLAGS || !queue || !*queue) {
             errno = EINVAL;
             return errprintf (errp, "%s: invalid flags 0x%x", what, (unsigned)*declare);
         }
@@ -1512,6 +1530,8 @@ int transport_cancel (struct transport *t, const char *tag, struct krun_error *e
     if (start_call (t, errp) < 0)
         return -1;
     snprintf (what, sizeof (what), "cannot cancel consumer '%s'", tag ? tag : "");
+    if (main_channel (t, errp) < 0)
+        return -1;
     amqp_basic_cancel (t->conn, MAIN_CHANNEL, cstring (tag));
     if (check_reply (t, MAIN_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what) < 0)
         return -1;

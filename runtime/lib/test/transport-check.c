@@ -786,6 +786,18 @@ static void test_consume_defer (const char *url, struct transport *t)
         "transport_settle() reports the refusal, naming the queue: %s", error.text);
     ok (transport_publish (u, "", name ("cd"), NULL, NULL, 0, "x", 1, &error) < 0,
         "and the transport is unusable after it");
+    /* A call that waits on the main channel reads the deferred answers
+     * first: the refusal comes in the deferred consume's name. */
+    struct transport *v = connect_or_bail (url, 0);
+    ok (transport_consume_defer (v, name ("no-such-queue-2"), "y", false, &error) == 0,
+        "another deferred consume of a missing queue");
+    errno = 0;
+    error.text[0] = '\0';
+    ok (transport_qos (v, 1, 0, &error) < 0 && errno == ENOENT &&
+            strncmp (error.text, "cannot consume queue", 20) == 0 &&
+            strstr (error.text, name ("no-such-queue-2")),
+        "the next waiting call on the main channel reports it: %s", error.text);
+    transport_destroy (v);
     transport_cancel (t, "cd", NULL);
     transport_destroy (u);
 }
