@@ -13,8 +13,7 @@
 #include "session.h"
 #include "statusjson.h"
 
-/* The broker side for a subcommand: presence answers to a queue of their
- * own. */
+/* The broker side for a subcommand: each presence query asks anew. */
 static struct provider_broker broker_of (struct transport *t, const char *url,
                                          const struct pool *pool,
                                          const struct sign_key *key,

@@ -1089,16 +1089,6 @@ error:
     return NULL;
 }
 
-const char *job_results_queue (const struct job *j)
-{
-    return j->results_queue;
-}
-
-const char *job_results_tag (const struct job *j)
-{
-    return RESULTS_TAG;
-}
-
 /* --resume: the ranks that succeeded in the run of that joblog are done
  * already.  --joblog: opened for appending when it is the same file, so it
  * keeps the lines of the earlier run. */
@@ -1414,7 +1404,7 @@ static bool slots_busy_elsewhere (struct job *j)
     struct presence *p;
     bool busy = false;
 
-    if (t == j->t || !(p = presence_query (t, j->opts->pool, j->opts->key, NULL, NULL,
+    if (t == j->t || !(p = presence_query (t, j->opts->pool, j->opts->key, NULL,
                                            STALL_PRESENCE_MS, NULL)))
         return false;
     for (int i = 0; i < cpumap_node_count (j->map) && !busy; i++) {

@@ -92,20 +92,15 @@ struct job_options {
 
 struct job;
 
-/* Make a job id and declare the job's results queue (auto-delete: it goes
- * with t's consumer) and consume it, so that presence answers can use it as their
- * reply queue (see job_results_queue()).  opts is borrowed until
- * job_destroy().  Returns NULL with errno and errp on failure. */
+/* Make a job id, declare the job's task queue (its answer read later) and
+ * its results queue (auto-delete: it goes with t's consumer), and consume
+ * the results queue.  opts is borrowed until job_destroy().  Returns NULL
+ * with errno and errp on failure. */
 struct job *job_create (struct transport *t, const struct job_options *opts,
                         struct krun_error *errp);
 
 /* Accepts NULL; keeps errno. */
 void job_destroy (struct job *j);
-
-/* The results queue and the consumer tag its messages arrive with
- * (borrowed until job_destroy()). */
-const char *job_results_queue (const struct job *j);
-const char *job_results_tag (const struct job *j);
 
 /* Run the job on the slots of map.  p (borrowed until job_destroy(), may
  * be NULL) is who answered presence: with nobody there, the job declares

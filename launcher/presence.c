@@ -10,6 +10,9 @@
 #include "sealed.h"
 
 #define HERE_TAG "here"
+/* RabbitMQ's pseudo-queue: answers published to it reach the consumer of
+ * the channel that asked, with no queue made or deleted. */
+#define DIRECT_REPLY_TO "amq.rabbitmq.reply-to"
 
 struct presence {
     int count;
@@ -157,63 +160,86 @@ static int collect (struct presence *p, struct transport *t, const struct sign_k
     return 0;
 }
 
-/* Publish who, sealed, with a fresh nonce (written into nonce). */
+/* The consumer of t's direct reply-to pseudo-queue, made at the first
+ * question on t and kept. */
+static int reply_consumer (struct transport *t, struct krun_error *errp)
+{
+    struct krun_error error;
+
+    if (transport_consume_defer (t, DIRECT_REPLY_TO, HERE_TAG, true, &error) == 0 ||
+        errno == EEXIST)
+        return 0;
+    if (errp)
+        *errp = error;
+    return -1;
+}
+
+/* Publish who, sealed, with a fresh nonce (written into q). */
 static int ask (struct transport *t, const struct pool *pool,
-                const struct sign_key *key, const char *reply_queue, char *nonce,
+                const struct sign_key *key, struct presence_question *q,
                 struct krun_error *errp)
 {
-    struct protocol_msg who = {.type = PROTOCOL_WHO, .who.nonce = nonce};
+    struct protocol_msg who = {.type = PROTOCOL_WHO, .who.nonce = q->nonce};
     const struct sealed_dest dest = {.exchange = pool->presence,
                                      .routing_key = PROTOCOL_KEY_WHO,
-                                     .reply_to = reply_queue,
+                                     .reply_to = DIRECT_REPLY_TO,
                                      .ttl_us = SIGN_CONTROL_TTL_US};
     unsigned char raw[8];
 
+    _Static_assert(sizeof (q->nonce) == 2 * sizeof (raw) + 1, "nonce size");
     if (getrandom (raw, sizeof (raw), 0) != sizeof (raw))
         return errprintf_errno (errp, "cannot make a presence nonce");
     for (size_t i = 0; i < sizeof (raw); i++)
-        snprintf (nonce + 2 * i, 3, "%02x", raw[i]);
-    return sealed_publish (t, key, &dest, &who, errp);
+        snprintf (q->nonce + 2 * i, 3, "%02x", raw[i]);
+    if (reply_consumer (t, errp) < 0 || sealed_publish (t, key, &dest, &who, errp) < 0)
+        return -1;
+    q->asked = true;
+    return 0;
+}
+
+int presence_ask (struct transport *t, const struct pool *pool,
+                  const struct sign_key *key, struct presence_question *q,
+                  struct krun_error *errp)
+{
+    /* On the main channel, before the question: a publication to a missing
+     * exchange would close that channel. */
+    if (transport_declare_exchange_nowait (t, pool->presence, "direct", errp) < 0)
+        return -1;
+    return ask (t, pool, key, q, errp);
 }
 
 struct presence *presence_query (struct transport *t, const struct pool *pool,
-                                 const struct sign_key *key, const char *reply_queue,
-                                 const char *reply_tag, int timeout_ms,
+                                 const struct sign_key *key,
+                                 struct presence_question *q, int timeout_ms,
                                  struct krun_error *errp)
 {
+    struct presence_question own = {0};
     struct presence *p;
     unsigned consumers = 0;
-    char *own_queue = NULL;
-    char nonce[17];
 
     if (!(p = presence_create ()))
         return NULL;
+    if (!q || !q->asked)
+        q = &own;
+    /* While the daemons answer a question asked ahead, this round trip
+     * waits for what went before it on the private channel too (a run's
+     * task queue declaration). */
     if (transport_queue_info (t, pool->roster, NULL, &consumers, errp) < 0) {
         if (errno == ENOENT)
-            return p; /* no daemon of the pool ever ran against this broker */
+            goto none; /* no daemon of the pool ever ran against this broker */
         goto error;
     }
     if (consumers == 0)
-        return p;
+        goto none;
     /* Daemons exist, so does the presence exchange they declared. */
-    if (!reply_queue) {
-        if (transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE,
-                                     0, &own_queue, errp) < 0 ||
-            transport_consume (t, own_queue, HERE_TAG, true, errp) < 0)
-            goto error;
-        reply_queue = own_queue;
-        reply_tag = HERE_TAG;
-    }
-    if (ask (t, pool, key, reply_queue, nonce, errp) < 0 ||
-        collect (p, t, key, nonce, reply_tag, consumers, timeout_ms, errp) < 0)
+    if ((!q->asked && ask (t, pool, key, q, errp) < 0) ||
+        collect (p, t, key, q->nonce, HERE_TAG, consumers, timeout_ms, errp) < 0)
         goto error;
-    if (own_queue && (transport_cancel (t, HERE_TAG, errp) < 0 ||
-                      transport_delete_queue (t, own_queue, errp) < 0))
-        goto error;
-    free (own_queue);
+none:
+    q->asked = false;
     return p;
 error:
-    free (own_queue);
+    q->asked = false;
     presence_destroy (p);
     return NULL;
 }

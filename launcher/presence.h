@@ -12,6 +12,7 @@
 #ifndef KRUN_PRESENCE_H
 #define KRUN_PRESENCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cpumap.h"
@@ -35,14 +36,37 @@ struct presence_node {
                     a daemon older than this field */
 };
 
-/* Ask the live daemons.  Answers go to reply_queue, consumed by t with
- * consumer tag reply_tag (other deliveries meanwhile are dropped), or, if
- * reply_queue is NULL, to a queue made for this query.  Returns a presence
- * (caller must destroy) or NULL with errno and errp.  When two daemons answer
- * for the same node name, the first is kept and a warning is printed. */
+/* A question asked ahead of the query that reads its answers
+ * (presence_ask()).  Zero-initialise it. */
+struct presence_question {
+    char nonce[17];
+    bool asked; /* sent, and its answers not read yet */
+};
+
+/* Ask the pool's live daemons who is there, without waiting for anything:
+ * the presence exchange is declared (daemons declare it; nobody may have
+ * yet) and a sealed `who` published on t's main channel, its answers
+ * coming to t's consumer of the direct reply-to pseudo-queue (made at the
+ * first question on t, and kept: it costs the broker no queue).  A run asks
+ * before it declares its job's queues, so that the daemons answer while the
+ * broker makes them; the next presence_query() given q reads the answers.
+ * A question nobody hears is dropped.  Returns 0, or -1 with errno and
+ * errp. */
+int presence_ask (struct transport *t, const struct pool *pool,
+                  const struct sign_key *key, struct presence_question *q,
+                  struct krun_error *errp);
+
+/* Ask the live daemons and collect their answers: as many as the pool's
+ * roster has consumers (live daemons), or what came within timeout_ms.  If
+ * q holds a question asked and not read yet, its answers are collected
+ * instead of asking again (and q is marked read).  Answers come to t's
+ * direct reply-to consumer (other deliveries meanwhile are dropped).
+ * Returns a presence (caller must destroy) or NULL with errno and errp.
+ * When two daemons answer for the same node name, the first is kept and a
+ * warning is printed. */
 struct presence *presence_query (struct transport *t, const struct pool *pool,
-                                 const struct sign_key *key, const char *reply_queue,
-                                 const char *reply_tag, int timeout_ms,
+                                 const struct sign_key *key,
+                                 struct presence_question *q, int timeout_ms,
                                  struct krun_error *errp);
 
 /* An empty presence, for when nobody is asked. */

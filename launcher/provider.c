@@ -155,8 +155,8 @@ struct presence *provider_query (const struct config *cfg,
                                  const struct provider_broker *b,
                                  struct krun_error *errp)
 {
-    return presence_query (b->t, b->pool, b->key, b->reply_queue, b->reply_tag,
-                           cfg->presence_timeout_ms, errp);
+    return presence_query (b->t, b->pool, b->key, b->question, cfg->presence_timeout_ms,
+                           errp);
 }
 
 struct presence *provider_find_workers (struct provider *p,

@@ -83,10 +83,9 @@ struct provider_broker {
     const char *url; /* the broker URL krun uses */
     const struct pool *pool;
     const struct sign_key *key;
-    /* Where presence answers go (presence_query()); NULL: a queue of their
-     * own.  A run uses the job's results queue. */
-    const char *reply_queue;
-    const char *reply_tag;
+    /* A question a run asked ahead (presence_ask()), whose answers the
+     * first presence query reads; NULL or not asked: the query asks. */
+    struct presence_question *question;
     const char *state_dir; /* krun's state directory (logs, records) */
 };
 

@@ -42,7 +42,8 @@ struct run {
     struct pool pool;
     struct nodefilter *filter;
     struct transport *t;
-    struct inherit inherit; /* the launcher's umask, nice, limits */
+    struct inherit inherit;            /* the launcher's umask, nice, limits */
+    struct presence_question question; /* asked before the job's queues */
 };
 
 /* The per-rank data of -f, --inputs and --input-dir, loaded before anything
@@ -227,8 +228,7 @@ static void publish_staged (struct run *r)
 /* The workers and the slots of the job (caller must destroy both).
  * Returns NULL with errp and *usage (the user's input is at fault: die(),
  * else fatal()). */
-static struct cpumap *map_job (struct run *r, const struct job *job,
-                               struct presence **pp, bool *usage,
+static struct cpumap *map_job (struct run *r, struct presence **pp, bool *usage,
                                struct krun_error *errp)
 {
     struct provider_broker b = {
@@ -236,10 +236,7 @@ static struct cpumap *map_job (struct run *r, const struct job *job,
         .url = r->url,
         .pool = &r->pool,
         .key = r->key,
-        /* The job's results queue doubles as the presence reply queue: one
-         * queue, and its round trips, less per run. */
-        .reply_queue = job_results_queue (job),
-        .reply_tag = job_results_tag (job),
+        .question = &r->question,
         .state_dir = r->state_dir,
     };
     struct cpumap *all = NULL, *map = NULL;
@@ -317,12 +314,18 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
     complete_options (&r);
     r.t = session_connect (cfg, r.url, r.state_dir);
     publish_staged (&r);
+    /* Asked first, on the main channel: the daemons answer while the broker
+     * makes the job's queues, and the question waits behind neither (a
+     * channel's requests are carried out in order).  map_job() reads the
+     * answers. */
+    if (presence_ask (r.t, &r.pool, r.key, &r.question, &error) < 0)
+        fatal (error.text);
     /* The job's options are complete: job_create() borrows them. */
     struct job *job = job_create (r.t, &o->job, &error);
     if (!job)
         die ("%s", error.text);
     bool usage;
-    struct cpumap *map = map_job (&r, job, &p, &usage, &error);
+    struct cpumap *map = map_job (&r, &p, &usage, &error);
     if (!map) {
         job_destroy (job); /* its queues go */
         if (usage)

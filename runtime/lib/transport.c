@@ -1248,6 +1248,32 @@ int transport_declare_exchange (struct transport *t, const char *name, const cha
     return check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what);
 }
 
+int transport_declare_exchange_nowait (struct transport *t, const char *name,
+                                       const char *type, struct krun_error *errp)
+{
+    amqp_exchange_declare_t req = {.exchange = cstring (name),
+                                   .type = cstring (type),
+                                   .durable = 1,
+                                   .nowait = 1,
+                                   .arguments = amqp_empty_table};
+    int status;
+
+    if (start_call (t, errp) < 0)
+        return -1;
+    /* On the main channel, as transport_declare_exchange()'s durable
+     * exchange: what is published after it on this channel is routed after
+     * the exchange exists.  No answer comes; a refusal closes the channel. */
+    status =
+        amqp_send_method (t->conn, MAIN_CHANNEL, AMQP_EXCHANGE_DECLARE_METHOD, &req);
+    if (status != AMQP_STATUS_OK) {
+        char what[256];
+        snprintf (what, sizeof (what), "cannot declare exchange '%s'",
+                  name ? name : "");
+        return check_status (t, status, errp, what);
+    }
+    return 0;
+}
+
 int transport_declare_queue (struct transport *t, const char *name, int flags,
                              int expires_ms, char **namep, struct krun_error *errp)
 {

@@ -117,6 +117,16 @@ int transport_url_check (const char *url, struct krun_error *errp);
 
 int transport_declare_exchange (struct transport *t, const char *name, const char *type,
                                 struct krun_error *errp);
+/* Like transport_declare_exchange() (durable, type), without a round trip:
+ * exchange.declare with no-wait on the main channel, so that a message
+ * published after it on this transport finds the exchange even if nobody
+ * had declared it.  The broker sends no answer.  Its refusal (an exchange
+ * of that name with other properties, or no permission) closes the main
+ * channel: the next call that reads from the broker fails with the
+ * broker's reason, which names the exchange, and the transport is unusable
+ * after it.  So only where that ends the caller's work anyway. */
+int transport_declare_exchange_nowait (struct transport *t, const char *name,
+                                       const char *type, struct krun_error *errp);
 
 /* Declare queue name ("" = let the broker name it).  expires_ms > 0 sets
  * x-expires.  If namep is not NULL, *namep receives the queue's actual name

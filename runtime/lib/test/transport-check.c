@@ -846,6 +846,45 @@ static void test_declare_consume (const char *url, struct transport *t)
     transport_destroy (u);
 }
 
+/* transport_declare_exchange_nowait(): what is published after it finds the
+ * exchange, with no round trip; a refusal ends the transport, named. */
+static void test_declare_exchange_nowait (const char *url, struct transport *t)
+{
+    struct transport *u = connect_or_bail (url, 0);
+    struct transport_message m;
+    struct krun_error error;
+
+    ok (transport_declare_exchange_nowait (u, name ("xn"), "direct", &error) == 0,
+        "declare an exchange without waiting");
+    ok (publish (u, name ("xn"), "k", NULL, NULL, TRANSPORT_MANDATORY, "first") == 0 &&
+            confirm (u) == 0,
+        "a message published right after it is confirmed: the exchange was there");
+    ok (next_event (u, 5000, &m) == TRANSPORT_RETURNED && body_is (&m, "first"),
+        "and returned, unroutable (the exchange has no binding)");
+    ok (transport_declare_exchange (t, name ("xn"), "direct", &error) == 0,
+        "it is durable and direct, as transport_declare_exchange() makes them");
+    ok (transport_declare_exchange_nowait (u, name ("xn"), "direct", &error) == 0 &&
+            publish (u, name ("xn"), "k", NULL, NULL, 0, "again") == 0 &&
+            confirm (u) == 0,
+        "declaring it again is harmless");
+
+    /* Another type: the broker refuses and closes the main channel. */
+    error.text[0] = '\0';
+    ok (transport_declare_exchange_nowait (u, name ("xn"), "fanout", &error) == 0,
+        "a conflicting declaration is sent without an error");
+    errno = 0;
+    ok (transport_publish (u, name ("xn"), "k", NULL, NULL, 0, "x", 1, &error) < 0 ||
+            transport_wait_confirms (u, 10000, &error) < 0,
+        "the next call that reads from the broker fails");
+    ok (strstr (error.text, name ("xn")) && strstr (error.text, "PRECONDITION_FAILED"),
+        "naming the exchange and the broker's reason: %s", error.text);
+    errno = 0;
+    ok (transport_publish (u, "", "x", NULL, NULL, 0, "x", 1, &error) < 0 &&
+            errno == EPROTO,
+        "the main channel is lost: later calls fail");
+    transport_destroy (u);
+}
+
 int main (int argc, char **argv)
 {
     struct transport *t, *other;
@@ -877,6 +916,7 @@ int main (int argc, char **argv)
     test_exclusive_consumer (argv[1]);
     test_deferred (argv[1]);
     test_declare_consume (argv[1], t);
+    test_declare_exchange_nowait (argv[1], t);
     test_consume_defer (argv[1], t);
     if (argc == 5)
         test_tls (argv[2], argv[3], argv[4]);
