@@ -1505,9 +1505,9 @@ static int job_start (struct job *j, struct krun_error *errp)
     /* On a cold start (Kubernetes: the pods come after the tasks) no daemon
      * has declared the exchanges yet; declaring is idempotent. */
     if ((!p || presence_count (p) == 0) &&
-        (transport_declare_exchange (j->t, j->opts->pool->control, "fanout", errp) <
+        (transport_declare_exchange (j->t, j->opts->pool->control, "fanout", 0, errp) <
              0 ||
-         transport_declare_exchange (j->t, j->opts->pool->presence, "direct", errp) <
+         transport_declare_exchange (j->t, j->opts->pool->presence, "direct", 0, errp) <
              0))
         return -1;
     /* The task queue's declaration (job_create()) is answered, so no task

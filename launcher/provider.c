@@ -236,7 +236,7 @@ struct presence *provider_wait (const struct config *cfg,
     int64_t deadline = clock_mono_ms () + (int64_t)cfg->start_timeout * 1000;
 
     while (!(*ready_p = ready (p, arg)) && clock_mono_ms () < deadline) {
-        usleep (20 * 1000);
+        usleep (PROVIDER_POLL_MS * 1000);
         presence_destroy (p);
         if (!(p = provider_query (cfg, b, errp)))
             return NULL;

@@ -133,7 +133,7 @@ int main (int argc, char *argv[])
     if (pool_init (&pool, argv[2], &error) < 0 ||
         !(key = sign_key_load (argv[3], &error)) ||
         !(t = transport_connect (argv[1], NULL, 0, &error)) ||
-        transport_declare_exchange (t, pool.presence, "direct", &error) < 0 ||
+        transport_declare_exchange (t, pool.presence, "direct", 0, &error) < 0 ||
         transport_declare_queue (t, pool.roster, 0, 0, NULL, &error) < 0 ||
         transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
                                  &queue, &error) < 0 ||
@@ -141,7 +141,7 @@ int main (int argc, char *argv[])
         transport_consume (t, queue, "who", true, &error) < 0 ||
         transport_consume (t, pool.roster, "roster", true, &error) < 0 ||
         (strcmp (argv[5], "confirm") == 0 &&
-         (transport_declare_exchange (t, pool.control, "fanout", &error) < 0 ||
+         (transport_declare_exchange (t, pool.control, "fanout", 0, &error) < 0 ||
           transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE,
                                    0, &control, &error) < 0 ||
           transport_bind (t, control, pool.control, "", &error) < 0 ||

@@ -87,6 +87,9 @@ struct daemon {
      * relays what arrives there to its slots (see relay.h).  The same name
      * on every reconnection, because slots give it as reply_to. */
     char control_queue[POOL_NAME_MAX + 64];
+    /* The node's presence queue, bound to the presence exchange with key
+     * who (named like the control queue). */
+    char presence_queue[POOL_NAME_MAX + 64];
     unsigned long rejected; /* malformed control messages */
     struct joblist *jobs;   /* announced, not ended: for presence answers */
     int ncores;
@@ -111,33 +114,37 @@ struct daemon {
     struct krun_error dir_error; /* why base or dir is NULL */
 };
 
+/* Login, then two round trips, not about fifteen: the exchanges, queues and
+ * bindings go out together on the private channel, whose order keeps each
+ * binding behind its queue and exchange, and are settled once (a refusal
+ * is reported in its own name); then the consumers of the three queues,
+ * which exist now (two are this connection's own), go out together and are
+ * settled once. */
 static int daemon_connect (struct daemon *d, struct krun_error *errp)
 {
-    struct transport *t;
-    char *presence = NULL;
-
     const struct pool *pool = d->cfg->pool;
+    const int defer = TRANSPORT_DEFER;
+    const int own = TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE | defer;
+    struct transport *t;
 
     if (!(t = transport_connect (d->cfg->url, d->cfg->cacert, d->cfg->heartbeat, errp)))
         return -1;
-    if (transport_declare_exchange (t, pool->control, "fanout", errp) < 0 ||
-        transport_declare_exchange (t, pool->presence, "direct", errp) < 0 ||
-        transport_declare_queue (t, pool->roster, 0, 0, NULL, errp) < 0 ||
-        transport_declare_queue (t, "", TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0,
-                                 &presence, errp) < 0 ||
-        transport_declare_queue (t, d->control_queue,
-                                 TRANSPORT_EXCLUSIVE | TRANSPORT_AUTO_DELETE, 0, NULL,
-                                 errp) < 0 ||
-        transport_bind (t, d->control_queue, pool->control, "", errp) < 0 ||
-        transport_consume (t, d->control_queue, CONTROL_TAG, true, errp) < 0 ||
-        transport_bind (t, presence, pool->presence, PROTOCOL_KEY_WHO, errp) < 0 ||
-        transport_consume (t, presence, PRESENCE_TAG, true, errp) < 0 ||
-        transport_consume (t, pool->roster, ROSTER_TAG, true, errp) < 0) {
-        free (presence);
+    if (transport_declare_exchange (t, pool->control, "fanout", defer, errp) < 0 ||
+        transport_declare_exchange (t, pool->presence, "direct", defer, errp) < 0 ||
+        transport_declare_queue (t, pool->roster, defer, 0, NULL, errp) < 0 ||
+        transport_declare_queue (t, d->presence_queue, own, 0, NULL, errp) < 0 ||
+        transport_declare_queue (t, d->control_queue, own, 0, NULL, errp) < 0 ||
+        transport_bind_defer (t, d->control_queue, pool->control, "", errp) < 0 ||
+        transport_bind_defer (t, d->presence_queue, pool->presence, PROTOCOL_KEY_WHO,
+                              errp) < 0 ||
+        transport_settle (t, errp) < 0 ||
+        transport_consume_defer (t, d->control_queue, CONTROL_TAG, true, errp) < 0 ||
+        transport_consume_defer (t, d->presence_queue, PRESENCE_TAG, true, errp) < 0 ||
+        transport_consume_defer (t, pool->roster, ROSTER_TAG, true, errp) < 0 ||
+        transport_settle (t, errp) < 0) {
         transport_destroy (t);
         return -1;
     }
-    free (presence);
     d->t = t;
     return 0;
 }
@@ -815,9 +822,12 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
         d->cores[i] = topology_core_os_index (d->topology, i % d->ncores);
     unsigned char raw[6];
     if (getrandom (raw, sizeof (raw), 0) != sizeof (raw))
-        return errprintf_errno (errp, "cannot name the control queue");
+        return errprintf_errno (errp, "cannot name the control and presence queues");
     snprintf (d->control_queue, sizeof (d->control_queue),
               "krun.%s.node.%d.%02x%02x%02x%02x%02x%02x", d->cfg->pool->name,
+              (int)getpid (), raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]);
+    snprintf (d->presence_queue, sizeof (d->presence_queue),
+              "krun.%s.who.%d.%02x%02x%02x%02x%02x%02x", d->cfg->pool->name,
               (int)getpid (), raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]);
     sigemptyset (&d->signals);
     sigaddset (&d->signals, SIGCHLD);

@@ -1234,17 +1234,30 @@ void transport_destroy (struct transport *t)
 }
 
 int transport_declare_exchange (struct transport *t, const char *name, const char *type,
-                                struct krun_error *errp)
+                                int flags, struct krun_error *errp)
 {
-    char what[256];
-
-    if (start_call (t, errp) < 0 || private_channel (t, errp) < 0)
-        return -1;
-    snprintf (what, sizeof (what), "cannot declare exchange '%s'", name);
     /* Durable: bindings of durable queues survive a broker restart only if
      * their exchange does too. */
-    amqp_exchange_declare (t->conn, PRIVATE_CHANNEL, cstring (name), cstring (type), 0,
-                           1, 0, 0, amqp_empty_table);
+    amqp_exchange_declare_t req = {.exchange = cstring (name),
+                                   .type = cstring (type),
+                                   .durable = 1,
+                                   .arguments = amqp_empty_table};
+    char what[256];
+
+    if (start_call (t, errp) < 0)
+        return -1;
+    snprintf (what, sizeof (what), "cannot declare exchange '%s'", name ? name : "");
+    if (flags & ~TRANSPORT_DEFER) {
+        errno = EINVAL;
+        return errprintf (errp, "%s: invalid flags 0x%x", what, (unsigned)flags);
+    }
+    if (flags & TRANSPORT_DEFER)
+        return send_private (t, AMQP_EXCHANGE_DECLARE_METHOD, &req,
+                             AMQP_EXCHANGE_DECLARE_OK_METHOD, what, errp);
+    if (private_channel (t, errp) < 0)
+        return -1;
+    amqp_exchange_declare (t->conn, PRIVATE_CHANNEL, req.exchange, req.type, 0, 1, 0, 0,
+                           amqp_empty_table);
     return check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what);
 }
 
@@ -1260,9 +1273,9 @@ int transport_declare_exchange_nowait (struct transport *t, const char *name,
 
     if (start_call (t, errp) < 0)
         return -1;
-    /* On the main channel, as transport_declare_exchange()'s durable
-     * exchange: what is published after it on this channel is routed after
-     * the exchange exists.  No answer comes; a refusal closes the channel. */
+    /* On the main channel, durable as transport_declare_exchange()'s: what is published
+     * after it on this channel is routed after the exchange exists.  No answer comes; a
+     * refusal closes the channel. */
     status =
         amqp_send_method (t->conn, MAIN_CHANNEL, AMQP_EXCHANGE_DECLARE_METHOD, &req);
     if (status != AMQP_STATUS_OK) {

@@ -115,8 +115,12 @@ char *transport_url_redact (const char *url);
  * with errno EINVAL and errp naming the URL without its password. */
 int transport_url_check (const char *url, struct krun_error *errp);
 
+/* Declare the durable exchange name of type (direct, fanout...) on the
+ * private channel.  flags: 0, or TRANSPORT_DEFER (sent without waiting, as
+ * a deferred queue declaration: its refusal is reported by the next call
+ * that waits on the private channel, or by transport_settle()). */
 int transport_declare_exchange (struct transport *t, const char *name, const char *type,
-                                struct krun_error *errp);
+                                int flags, struct krun_error *errp);
 /* Like transport_declare_exchange() (durable, type), without a round trip:
  * exchange.declare with no-wait on the main channel, so that a message
  * published after it on this transport finds the exchange even if nobody

@@ -236,10 +236,10 @@ static void test_declare (struct transport *t)
     unsigned messages = 99, consumers = 99;
     char *qname = NULL;
 
-    ok (transport_declare_exchange (t, name ("x"), "direct", &error) == 0,
+    ok (transport_declare_exchange (t, name ("x"), "direct", 0, &error) == 0,
         "declare exchange");
     errno = 0;
-    ok (transport_declare_exchange (t, name ("x"), "fanout", &error) < 0 &&
+    ok (transport_declare_exchange (t, name ("x"), "fanout", 0, &error) < 0 &&
             errno == EINVAL,
         "redeclaring an exchange with another type fails with EINVAL");
     ok (strstr (error.text, "PRECONDITION_FAILED") != NULL,
@@ -725,6 +725,30 @@ static void test_deferred (const char *url)
             strstr (error.text, name ("no-such-exchange")),
         "transport_settle() reports its refusal: %s", error.text);
     ok (transport_settle (t, &error) == 0, "once");
+
+    /* Deferred exchange declarations, then a bind behind them on the same
+     * channel (a daemon's start). */
+    errno = 0;
+    ok (transport_declare_exchange (t, name ("dx"), "direct", 0x100, &error) < 0 &&
+            errno == EINVAL,
+        "an exchange declaration with unknown flags fails with EINVAL");
+    ok (transport_declare_exchange (t, name ("dx"), "direct", TRANSPORT_DEFER,
+                                    &error) == 0 &&
+            transport_bind_defer (t, name ("d2"), name ("dx"), "k", &error) == 0 &&
+            transport_settle (t, &error) == 0,
+        "a deferred exchange declaration and a deferred bind to it, settled");
+    ok (transport_declare_exchange (t, name ("dx"), "direct", 0, &error) == 0,
+        "the exchange is durable and direct");
+    ok (transport_declare_exchange (t, name ("dx"), "fanout", TRANSPORT_DEFER,
+                                    &error) == 0,
+        "a deferred declaration the broker will refuse is sent");
+    errno = 0;
+    error.text[0] = '\0';
+    ok (transport_settle (t, &error) < 0 && errno == EINVAL &&
+            strstr (error.text, "cannot declare exchange") &&
+            strstr (error.text, name ("dx")) &&
+            strstr (error.text, "PRECONDITION_FAILED"),
+        "transport_settle() reports it, naming the exchange: %s", error.text);
     ok (!transport_pending (t), "nothing pending");
     transport_delete_queue (t, name ("d1"), NULL);
     transport_delete_queue (t, name ("d2"), NULL);
@@ -861,7 +885,7 @@ static void test_declare_exchange_nowait (const char *url, struct transport *t)
         "a message published right after it is confirmed: the exchange was there");
     ok (next_event (u, 5000, &m) == TRANSPORT_RETURNED && body_is (&m, "first"),
         "and returned, unroutable (the exchange has no binding)");
-    ok (transport_declare_exchange (t, name ("xn"), "direct", &error) == 0,
+    ok (transport_declare_exchange (t, name ("xn"), "direct", 0, &error) == 0,
         "it is durable and direct, as transport_declare_exchange() makes them");
     ok (transport_declare_exchange_nowait (u, name ("xn"), "direct", &error) == 0 &&
             publish (u, name ("xn"), "k", NULL, NULL, 0, "again") == 0 &&
