@@ -4,7 +4,9 @@
  * version (krun-sig-v1) refused by name, fresh nonces, nothing of the body
  * in clear, and the key file rules (created 0600, 0400 and 0600 accepted,
  * group/world access refused, size limits, concurrent creation keeps one
- * key).  Also prints what sealing and opening cost (not a pass/fail test). */
+ * key), and seals recorded from the OpenSSL build (the format did not change
+ * when sign.c moved to nettle).  Also prints what sealing and opening cost (not a
+ * pass/fail test). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +92,118 @@ static void test_known_answer (void)
         "refused after the expiry (EKEYEXPIRED)");
     is_str (error.text, "signature expired 120 s ago", "expiry message");
     is_int (expires, EXPIRY, "the expiry of an expired message is reported");
+    sign_key_destroy (k);
+}
+
+/* Recorded from the OpenSSL (EVP) build of sign.c before it moved to nettle,
+ * and opened by tests/lib/seal.py too: a key that is no hex and not 32 bytes
+ * long, a body of 20 AES blocks and 13 bytes (body_333() makes it), and an
+ * empty body.  If the derivation of E, of the message keys, the use of the
+ * header as associated data or the tag ever changed, these would no longer
+ * open: the wire format is the same for every build. */
+#define KEY45 "krun known-answer key: 45 bytes, not hex!!..."
+#define KEY45_ID "815b74787fffd661"
+#define B333_HEADER \
+    "krun-sig-v2 1795371775334785 034b75c25ee0a5bff65ed1da438385e02c9725f30c9a67f3\n"
+#define B333_HEX                                                       \
+    "9ae31ee06a65e390d8201efdd226735cf12cde350e299d2b13c933e2ab85f4c9" \
+    "4a0d1eb38eb6f3ba3b645a6d0017de13d3eba39fb5ac428974d68f91f919e0ba" \
+    "9479313fa3133cba487575a1327c0f7ba41d034a0a9104e542d83de03d0b20f7" \
+    "a6fe04f0b7ed471cf77f6badadedc0a63c78121ae3d46865da27fd9b4e2641a2" \
+    "ceff029a0115093d58fdb099a5fa89235d7a09d94a08ff5cef92976d8c5593c2" \
+    "7c64002bc1cca7b208b6b7a90b039151d4d6aa7d49e54e2c5eca3350552696f2" \
+    "9ca3e3228f37ca3a91117acacb12d2e0d6c8364c8a024e7b51e19122a768ca65" \
+    "dc039f4dd9809d2f76c96df46b5186ccc035e53a82d8dc73bb7ceed01f6bcd74" \
+    "bf827c2ad919741c7264603a96799e62d41aedb7337137db28a78a2e4fdf55b1" \
+    "2634fdac78a9757a1eaab06f8eee946f5292326b4ba442146ecae79426b45ce3" \
+    "3b27f525c350fcb9cb75a7f6c8e86562cf65be4e08e9d4e9ae0b3f0e5c"
+#define EMPTY_HEADER \
+    "krun-sig-v2 1795371775334785 94333b534cc22e7630500e8afb57110f074b3d6080ec4bee\n"
+#define EMPTY_HEX "b90b27400b6d6686594d75c4863edb4a"
+
+static void body_333 (unsigned char body[333])
+{
+    for (int i = 0; i < 333; i++)
+        body[i] = (unsigned char)(i * 37 + 11);
+}
+
+/* header followed by the bytes of hex; caller must free.  *lenp: its length. */
+static char *vector (const char *header, const char *hex, size_t *lenp)
+{
+    size_t header_len = strlen (header), n = strlen (hex) / 2;
+    char *v = malloc (header_len + n);
+
+    if (!v)
+        bail_out ("out of memory");
+    memcpy (v, header, header_len);
+    for (size_t i = 0; i < n; i++) {
+        unsigned int byte;
+        if (sscanf (hex + 2 * i, "%2x", &byte) != 1)
+            bail_out ("bad hex in a vector");
+        v[header_len + i] = (char)byte;
+    }
+    *lenp = header_len + n;
+    return v;
+}
+
+static void test_recorded (void)
+{
+    struct sign_key *k = sign_key_create (KEY45, strlen (KEY45)), *k32 = key32 ();
+    struct krun_error error = {{0}};
+    unsigned char body[333];
+    const char *inner = NULL;
+    size_t len, inner_len = 0, header_len = strlen (B333_HEADER);
+    char *v = vector (B333_HEADER, B333_HEX, &len), id[SIGN_KEY_ID_LEN + 1];
+
+    if (!k)
+        bail_out ("cannot make the 45-byte key");
+    body_333 (body);
+    is_int (len, header_len + 333 + 16,
+            "the recorded seal is header, 333 bytes and a tag");
+    ok (sign_open (k, v, len, EXPIRY, &inner, &inner_len, NULL, &error) == 0 &&
+            inner_len == 333 && memcmp (inner, body, 333) == 0,
+        "a seal recorded from the OpenSSL build opens to its body");
+    /* One byte flipped in each part: the header (an expiry digit, the key
+     * half and the GCM half of the nonce), the ciphertext (first, a middle
+     * and last byte) and the tag (first and last byte). */
+    const size_t flips[] = {strlen ("krun-sig-v2 17"),
+                            strlen ("krun-sig-v2 1795371775334785 03"),
+                            header_len - 2,
+                            header_len,
+                            header_len + 200,
+                            header_len + 332,
+                            header_len + 333,
+                            len - 1};
+    for (size_t i = 0; i < sizeof (flips) / sizeof (flips[0]); i++) {
+        /* An ASCII digit stays a lower-case hex digit when its low bit
+         * flips: the header still parses, only the tag refuses it. */
+        v[flips[i]] ^= 1;
+        errno = 0;
+        ok (open_copy (k, v, len, 0, &error) < 0 && errno == EBADMSG &&
+                strstr (error.text, "bad signature"),
+            "byte %zu of %zu flipped: refused (%s)", flips[i], len, error.text);
+        v[flips[i]] ^= 1;
+    }
+    errno = 0;
+    ok (open_copy (k32, v, len, 0, &error) < 0 && errno == EBADMSG,
+        "another key refuses it");
+    ok (open_copy (k, v, len, 0, &error) == 0,
+        "and the unflipped copy opens (control)");
+    free (v);
+
+    v = vector (EMPTY_HEADER, EMPTY_HEX, &len);
+    inner_len = 1;
+    ok (sign_open (k, v, len, 0, &inner, &inner_len, NULL, &error) == 0 &&
+            inner_len == 0 && inner[0] == '\0',
+        "a recorded seal of an empty body (the tag alone) opens");
+    v[len - 1] ^= 0x80;
+    ok (open_copy (k, v, len, 0, &error) < 0 && errno == EBADMSG,
+        "and is refused with its tag's last bit flipped");
+    free (v);
+
+    ok (sign_key_id (k, id, sizeof (id)) == 0 && strcmp (id, KEY45_ID) == 0,
+        "the key's id is the one the OpenSSL build gave: %s", id);
+    sign_key_destroy (k32);
     sign_key_destroy (k);
 }
 
@@ -487,6 +601,7 @@ int main (void)
 {
     plan (NO_PLAN);
     test_known_answer ();
+    test_recorded ();
     test_round_trips ();
     test_confidential ();
     test_nonces ();
