@@ -21,9 +21,9 @@ runtime_libkrunrt_la_SOURCES = \
 	runtime/lib/inherit.c runtime/lib/inherit.h \
 	runtime/lib/cpulist.c runtime/lib/cpulist.h
 runtime_libkrunrt_la_CFLAGS = $(RUNTIME_CFLAGS) $(RABBITMQ_CFLAGS) $(HWLOC_CFLAGS) \
-	$(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
+	$(CJSON_CFLAGS) $(NETTLE_CFLAGS) $(OPENSSL_CFLAGS)
 runtime_libkrunrt_la_LIBADD = runtime/util/libkrunutil.la $(RABBITMQ_LIBS) \
-	$(HWLOC_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) -lm
+	$(HWLOC_LIBS) $(CJSON_LIBS) $(NETTLE_LIBS) $(OPENSSL_LIBS) -lm
 
 # Unit tests, next to the code.
 LIB_UNIT_TESTS = \

@@ -1,16 +1,18 @@
 /* sign.c - sealed message bodies (AES-256-GCM with per-message keys) and the
- * key file.  See sign.h.  The only module that includes OpenSSL's headers
- * for messages (stage.c hashes staged files with SHA-256). */
+ * key file.  See sign.h.  The only module that includes nettle's headers for
+ * messages (stage.c hashes staged files with its SHA-256).  Not OpenSSL 3:
+ * its first fetch of HMAC and AES-256-GCM builds its tables of every
+ * algorithm of a kind, about 1 ms of every krun start; nettle's functions
+ * are plain calls on structs. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <nettle/gcm.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +41,18 @@
 
 _Static_assert(MAX_HEADER + TAG_BYTES <= SIGN_HEADER_MAX, "SIGN_HEADER_MAX too small");
 
-/* What sealing and opening reuse from one message to the next: fetching
- * an algorithm and making a context cost more than sealing a task. */
+_Static_assert(AES_KEY_BYTES == SHA256_DIGEST_SIZE && TAG_BYTES == GCM_DIGEST_SIZE &&
+                   GCM_NONCE_BYTES == GCM_IV_SIZE,
+               "nettle's sizes");
+
+/* What sealing and opening reuse from one message to the next: keying the
+ * HMAC with E costs two SHA-256 blocks per message otherwise. */
 struct seal_cache {
-    EVP_MAC *hmac;
-    EVP_MAC_CTX *derive; /* HMAC-SHA256 keyed with E (sign.h), reinitialised */
-    EVP_CIPHER *aes;
-    EVP_CIPHER_CTX *cipher; /* AES-256-GCM, given each message's key */
-    char *plain;            /* the body sign_open() returns */
+    /* HMAC-SHA256 keyed with E (sign.h); nettle's digest leaves it keyed
+     * again for the next message. */
+    struct hmac_sha256_ctx derive;
+    struct gcm_aes256_ctx cipher; /* AES-256-GCM, given each message's key */
+    char *plain;                  /* the body sign_open() returns */
     size_t plain_size;
 };
 
@@ -61,75 +67,45 @@ static void cache_destroy (struct seal_cache *c)
 {
     if (!c)
         return;
-    EVP_MAC_CTX_free (c->derive);
-    EVP_MAC_free (c->hmac);
-    EVP_CIPHER_CTX_free (c->cipher);
-    EVP_CIPHER_free (c->aes);
     if (c->plain)
-        OPENSSL_cleanse (c->plain, c->plain_size);
+        explicit_bzero (c->plain, c->plain_size);
     free (c->plain);
+    explicit_bzero (c, sizeof (*c));
     free (c);
 }
 
 /* E = HKDF-SHA256 (key, no salt, DERIVE_INFO) for one block of output
  * (RFC 5869): PRK = HMAC (32 zero bytes, key), E = HMAC (PRK, DERIVE_INFO
- * || 0x01), on the HMAC that sealing uses anyway.  Fetching OpenSSL's own
- * HKDF builds its table of KDFs, a third of a warm `krun -n 1 true`'s
- * instructions (callgrind, benchmarks/profile). */
-static bool derive_e (EVP_MAC *hmac, const unsigned char *key, size_t len,
+ * || 0x01), on the HMAC that sealing uses anyway. */
+static void derive_e (const unsigned char *key, size_t len,
                       unsigned char e[AES_KEY_BYTES])
 {
     static const unsigned char zeros[AES_KEY_BYTES], one = 1;
     unsigned char prk[AES_KEY_BYTES];
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new (hmac);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string (OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
-        OSSL_PARAM_construct_end (),
-    };
-    size_t n = 0, m = 0;
-    bool ok = ctx && EVP_MAC_init (ctx, zeros, sizeof (zeros), params) == 1 &&
-              EVP_MAC_update (ctx, key, len) == 1 &&
-              EVP_MAC_final (ctx, prk, &n, sizeof (prk)) == 1 && n == sizeof (prk) &&
-              EVP_MAC_init (ctx, prk, sizeof (prk), NULL) == 1 &&
-              EVP_MAC_update (ctx, (const unsigned char *)DERIVE_INFO,
-                              strlen (DERIVE_INFO)) == 1 &&
-              EVP_MAC_update (ctx, &one, 1) == 1 &&
-              EVP_MAC_final (ctx, e, &m, AES_KEY_BYTES) == 1 && m == AES_KEY_BYTES;
+    struct hmac_sha256_ctx ctx;
 
-    OPENSSL_cleanse (prk, sizeof (prk));
-    EVP_MAC_CTX_free (ctx);
-    return ok;
+    hmac_sha256_set_key (&ctx, sizeof (zeros), zeros);
+    hmac_sha256_update (&ctx, len, key);
+    hmac_sha256_digest (&ctx, sizeof (prk), prk);
+    hmac_sha256_set_key (&ctx, sizeof (prk), prk);
+    hmac_sha256_update (&ctx, strlen (DERIVE_INFO), (const uint8_t *)DERIVE_INFO);
+    hmac_sha256_update (&ctx, 1, &one);
+    hmac_sha256_digest (&ctx, AES_KEY_BYTES, e);
+    explicit_bzero (prk, sizeof (prk));
+    explicit_bzero (&ctx, sizeof (ctx));
 }
 
-/* E (above), and the contexts keyed with it.  Returns NULL with errno
- * ENOMEM: OpenSSL fails here only for lack of resources. */
+/* E (above), and the HMAC keyed with it.  Returns NULL with errno ENOMEM. */
 static struct seal_cache *cache_create (const unsigned char *key, size_t len)
 {
     unsigned char e[AES_KEY_BYTES];
     struct seal_cache *c = calloc (1, sizeof (*c));
-    OSSL_PARAM mac_params[] = {
-        OSSL_PARAM_construct_utf8_string (OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
-        OSSL_PARAM_construct_end (),
-    };
-    /* No cleanup at exit: the process's memory goes with it, and OpenSSL's
-     * atexit handler freed its tables in every krun and slot after the job
-     * was done (8 % of a warm `krun -n 1 true`'s instructions).  Ignored
-     * if OpenSSL was initialised before. */
-    OPENSSL_init_crypto (OPENSSL_INIT_NO_ATEXIT, NULL);
-    bool ok = c && (c->hmac = EVP_MAC_fetch (NULL, "HMAC", NULL)) &&
-              derive_e (c->hmac, key, len, e) &&
-              (c->derive = EVP_MAC_CTX_new (c->hmac)) &&
-              EVP_MAC_init (c->derive, e, sizeof (e), mac_params) == 1 &&
-              (c->aes = EVP_CIPHER_fetch (NULL, "AES-256-GCM", NULL)) &&
-              (c->cipher = EVP_CIPHER_CTX_new ()) &&
-              EVP_CipherInit_ex2 (c->cipher, c->aes, NULL, NULL, 1, NULL) == 1;
 
-    OPENSSL_cleanse (e, sizeof (e));
-    if (!ok) {
-        cache_destroy (c);
-        errno = ENOMEM;
+    if (!c)
         return NULL;
-    }
+    derive_e (key, len, e);
+    hmac_sha256_set_key (&c->derive, sizeof (e), e);
+    explicit_bzero (e, sizeof (e));
     return c;
 }
 
@@ -229,7 +205,7 @@ static struct sign_key *load_fd (int fd, const char *path, struct krun_error *er
     if (len > 0 && buf[len - 1] == '\r')
         len--;
     key = sign_key_create (buf, len);
-    OPENSSL_cleanse (buf, len);
+    explicit_bzero (buf, len);
     free (buf);
     if (!key) {
         if (errno == EINVAL)
@@ -298,8 +274,8 @@ static int create_key_file (const char *path, struct krun_error *errp)
         rc = 0;
     unlink (tmp);
 out:
-    OPENSSL_cleanse (bytes, sizeof (bytes));
-    OPENSSL_cleanse (hex, sizeof (hex));
+    explicit_bzero (bytes, sizeof (bytes));
+    explicit_bzero (hex, sizeof (hex));
     return rc;
 }
 
@@ -316,47 +292,19 @@ struct sign_key *sign_key_load_or_create (const char *path, struct krun_error *e
 
 /* Set up c->cipher for one message: its key is HMAC-SHA256 (E, nonce[0..12)),
  * its GCM nonce nonce[12..24), and header (header_len bytes) the associated
- * data.  enc: 1 to seal, 0 to open.  Returns 0, or -1 with errno ENOMEM. */
-static int cipher_begin (struct seal_cache *c, const unsigned char nonce[NONCE_BYTES],
-                         const char *header, size_t header_len, int enc)
+ * data. */
+static void cipher_begin (struct seal_cache *c, const unsigned char nonce[NONCE_BYTES],
+                          const char *header, size_t header_len)
 {
     unsigned char message_key[AES_KEY_BYTES];
-    size_t key_len = 0;
-    int out_len, rc = -1;
 
-    /* A NULL key restarts the HMAC with the key it has. */
-    if (EVP_MAC_init (c->derive, NULL, 0, NULL) == 1 &&
-        EVP_MAC_update (c->derive, nonce, NONCE_BYTES - GCM_NONCE_BYTES) == 1 &&
-        EVP_MAC_final (c->derive, message_key, &key_len, sizeof (message_key)) == 1 &&
-        key_len == sizeof (message_key) &&
-        EVP_CipherInit_ex2 (c->cipher, NULL, message_key,
-                            nonce + NONCE_BYTES - GCM_NONCE_BYTES, enc, NULL) == 1 &&
-        EVP_CipherUpdate (c->cipher, NULL, &out_len, (const unsigned char *)header,
-                          (int)header_len) == 1)
-        rc = 0;
-    OPENSSL_cleanse (message_key, sizeof (message_key));
-    if (rc < 0)
-        errno = ENOMEM;
-    return rc;
-}
-
-/* Encrypt or decrypt len bytes of in to out (len may exceed INT_MAX in
- * principle: OpenSSL takes an int).  Returns 0 or -1 (ENOMEM). */
-static int cipher_update (struct seal_cache *c, unsigned char *out,
-                          const unsigned char *in, size_t len)
-{
-    while (len > 0) {
-        int chunk = len > (1 << 30) ? 1 << 30 : (int)len, out_len;
-        if (EVP_CipherUpdate (c->cipher, out, &out_len, in, chunk) != 1 ||
-            out_len != chunk) {
-            errno = ENOMEM;
-            return -1;
-        }
-        in += chunk;
-        out += chunk;
-        len -= chunk;
-    }
-    return 0;
+    hmac_sha256_update (&c->derive, NONCE_BYTES - GCM_NONCE_BYTES, nonce);
+    hmac_sha256_digest (&c->derive, sizeof (message_key), message_key);
+    gcm_aes256_set_key (&c->cipher, message_key);
+    explicit_bzero (message_key, sizeof (message_key));
+    gcm_aes256_set_iv (&c->cipher, GCM_NONCE_BYTES,
+                       nonce + NONCE_BYTES - GCM_NONCE_BYTES);
+    gcm_aes256_update (&c->cipher, header_len, (const uint8_t *)header);
 }
 
 char *sign_seal (const struct sign_key *key, const void *body, size_t len,
@@ -365,7 +313,7 @@ char *sign_seal (const struct sign_key *key, const void *body, size_t len,
     unsigned char nonce[NONCE_BYTES];
     char header[MAX_HEADER + 1];
     char *sealed, *p;
-    int header_len, out_len;
+    int header_len;
 
     if (!key || (!body && len > 0) || !lenp || expires_us < 0) {
         errno = EINVAL;
@@ -399,17 +347,9 @@ char *sign_seal (const struct sign_key *key, const void *body, size_t len,
     }
     memcpy (sealed, header, header_len);
     p = sealed + header_len;
-    if (cipher_begin (key->cache, nonce, header, header_len, 1) < 0 ||
-        cipher_update (key->cache, (unsigned char *)p, body, len) < 0 ||
-        EVP_CipherFinal_ex (key->cache->cipher, (unsigned char *)p + len, &out_len) !=
-            1 ||
-        EVP_CIPHER_CTX_ctrl (key->cache->cipher, EVP_CTRL_AEAD_GET_TAG, TAG_BYTES,
-                             p + len) != 1) {
-        errno = ENOMEM; /* OpenSSL fails here only for lack of resources */
-        errprintf_errno (errp, "cannot seal a message");
-        free (sealed);
-        return NULL;
-    }
+    cipher_begin (key->cache, nonce, header, header_len);
+    gcm_aes256_encrypt (&key->cache->cipher, len, (uint8_t *)p, body);
+    gcm_aes256_digest (&key->cache->cipher, TAG_BYTES, (uint8_t *)p + len);
     sealed[header_len + len + TAG_BYTES] = '\0';
     *lenp = header_len + len + TAG_BYTES;
     return sealed;
@@ -472,7 +412,7 @@ static int plain_reserve (struct seal_cache *c, size_t len)
         return -1;
     }
     if (c->plain) {
-        OPENSSL_cleanse (c->plain, c->plain_size);
+        explicit_bzero (c->plain, c->plain_size);
         free (c->plain);
     }
     c->plain = p;
@@ -486,10 +426,10 @@ int sign_open (const struct sign_key *key, const void *sealed, size_t len,
 {
     const size_t tag_len = strlen (SIGN_HEADER " ");
     const char *text = sealed, *p, *end;
-    unsigned char nonce[NONCE_BYTES];
+    unsigned char nonce[NONCE_BYTES], tag[TAG_BYTES];
     struct seal_cache *c;
     int64_t expiry = 0;
-    int digits = 0, out_len;
+    int digits = 0;
 
     if (!key || !inner || !inner_len) {
         errno = EINVAL;
@@ -524,18 +464,19 @@ int sign_open (const struct sign_key *key, const void *sealed, size_t len,
         return bad_message (errp, "sealed message truncated (no tag)");
     size_t body_len = end - body - TAG_BYTES;
     c = key->cache;
-    if (plain_reserve (c, body_len) < 0 ||
-        cipher_begin (c, nonce, text, header_len, 0) < 0 ||
-        cipher_update (c, (unsigned char *)c->plain, (const unsigned char *)body,
-                       body_len) < 0)
+    if (plain_reserve (c, body_len) < 0)
         return errprintf_errno (errp, "cannot open a sealed message");
-    /* The tag is compared in constant time by OpenSSL; until it matched,
-     * the decrypted bytes are not to be looked at. */
-    if (EVP_CIPHER_CTX_ctrl (c->cipher, EVP_CTRL_AEAD_SET_TAG, TAG_BYTES,
-                             (void *)(uintptr_t)(body + body_len)) != 1 ||
-        EVP_CipherFinal_ex (c->cipher, (unsigned char *)c->plain + body_len,
-                            &out_len) != 1)
+    cipher_begin (c, nonce, text, header_len);
+    gcm_aes256_decrypt (&c->cipher, body_len, (uint8_t *)c->plain,
+                        (const uint8_t *)body);
+    gcm_aes256_digest (&c->cipher, TAG_BYTES, tag);
+    /* Compared in constant time, so that the time taken does not tell how
+     * many bytes of a forged tag were right.  Until it matched, the
+     * decrypted bytes are not to be looked at: wiped. */
+    if (!memeql_sec (tag, body + body_len, TAG_BYTES)) {
+        explicit_bzero (c->plain, body_len);
         return bad_message (errp, "bad signature (wrong key or altered message)");
+    }
     if (expires_us)
         *expires_us = expiry;
     if (expiry < now_us) {
@@ -554,7 +495,6 @@ int sign_key_id (const struct sign_key *key, char *buf, size_t size)
     static const char purpose[] = "krun-pool";
     struct seal_cache *c = key->cache;
     unsigned char mac[AES_KEY_BYTES];
-    size_t mac_len = 0;
 
     if (size < SIGN_KEY_ID_LEN + 1) {
         errno = EINVAL;
@@ -562,15 +502,10 @@ int sign_key_id (const struct sign_key *key, char *buf, size_t size)
     }
     /* HMAC-SHA256 keyed with E, as the message keys, but over a 9-byte
      * input where theirs are 12 bytes of nonce: no message key is an id. */
-    if (EVP_MAC_init (c->derive, NULL, 0, NULL) != 1 ||
-        EVP_MAC_update (c->derive, (const unsigned char *)purpose,
-                        sizeof (purpose) - 1) != 1 ||
-        EVP_MAC_final (c->derive, mac, &mac_len, sizeof (mac)) != 1) {
-        errno = ENOMEM;
-        return -1;
-    }
+    hmac_sha256_update (&c->derive, sizeof (purpose) - 1, (const uint8_t *)purpose);
+    hmac_sha256_digest (&c->derive, sizeof (mac), mac);
     for (int i = 0; i < SIGN_KEY_ID_LEN / 2; i++)
         snprintf (buf + 2 * i, 3, "%02x", mac[i]);
-    OPENSSL_cleanse (mac, sizeof (mac));
+    explicit_bzero (mac, sizeof (mac));
     return 0;
 }

@@ -30,7 +30,7 @@
  * a user's private group); group write, another group or others are not.
  *
  * sign_seal() and sign_open() are the only ways in and out of a seal; a key
- * keeps OpenSSL contexts and the last opened body, so it must not be used by
+ * keeps nettle contexts and the last opened body, so it must not be used by
  * two threads at once (krun and krund have one thread; a forked slot has its
  * own copy).
  *
@@ -116,7 +116,7 @@ int sign_open (const struct sign_key *key, const void *sealed, size_t len,
  * provider's pool is named by it, so that launchers and daemons holding
  * the same key meet on the broker and others do not.  Writes it with its
  * NUL into buf (size > SIGN_KEY_ID_LEN).  Returns 0, or -1 with errno
- * (EINVAL: buf too small; ENOMEM). */
+ * EINVAL (buf too small). */
 #define SIGN_KEY_ID_LEN 16
 int sign_key_id (const struct sign_key *key, char *buf, size_t size);
 
