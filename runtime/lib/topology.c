@@ -62,6 +62,34 @@ static int restrict_to_affinity (struct topology *t, struct krun_error *errp)
     return 0;
 }
 
+/* hwloc_topology_init() without hwloc's plugins: it loads every one in its
+ * plugin directory (here OpenGL through X11, OpenCL, PCI and libxml2, about
+ * twenty libraries), which describe I/O devices krun never looks at; XML
+ * topologies are read by hwloc's own parser.  That cost each daemon and
+ * launcher 2 ms at start, and every fork of a daemon copied the mappings of
+ * those libraries for each slot.  hwloc offers no call for it, only its
+ * environment variable (an empty path: no plugin), read here and restored
+ * at once, so that tasks still see the user's.  Returns hwloc's result. */
+static int init_without_plugins (hwloc_topology_t *hw)
+{
+    const char *old = getenv ("HWLOC_PLUGINS_PATH");
+    char *saved = old ? strdup (old) : NULL;
+    int rc, saved_errno;
+
+    if (old && !saved)
+        return hwloc_topology_init (hw); /* out of memory: with plugins */
+    setenv ("HWLOC_PLUGINS_PATH", "", 1);
+    rc = hwloc_topology_init (hw);
+    saved_errno = errno;
+    if (saved)
+        setenv ("HWLOC_PLUGINS_PATH", saved, 1);
+    else
+        unsetenv ("HWLOC_PLUGINS_PATH");
+    free (saved);
+    errno = saved_errno;
+    return rc;
+}
+
 struct topology *topology_create (const char *spec, struct krun_error *errp)
 {
     struct topology *t = calloc (1, sizeof (*t));
@@ -70,7 +98,7 @@ struct topology *topology_create (const char *spec, struct krun_error *errp)
         errprintf_errno (errp, "topology");
         return NULL;
     }
-    if (hwloc_topology_init (&t->hw) < 0) {
+    if (init_without_plugins (&t->hw) < 0) {
         errprintf_errno (errp, "hwloc_topology_init");
         free (t);
         return NULL;

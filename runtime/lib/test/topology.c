@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hwloc.h>
+
 #include "tests/tap.h"
 #include "topology.h"
 
@@ -165,6 +167,75 @@ static void test_this_machine_masked (void)
     sched_setaffinity (0, sizeof (set), &set);
 }
 
+/* Mappings of hwloc plugins (".../hwloc/hwloc_NAME.so") in this process;
+ * if dir is not NULL, the directory of the first goes there. */
+static int mapped_plugins (char *dir, size_t size)
+{
+    FILE *f = fopen ("/proc/self/maps", "r");
+    char line[4096], *p, *slash;
+    int n = 0;
+
+    if (!f)
+        return -1;
+    while (fgets (line, sizeof (line), f)) {
+        if (!(p = strstr (line, "/hwloc/hwloc_")))
+            continue;
+        if (n++ == 0 && dir && (slash = strchr (line, '/'))) {
+            p[strlen ("/hwloc")] = '\0';
+            snprintf (dir, size, "%s", slash);
+        }
+    }
+    fclose (f);
+    return n;
+}
+
+/* hwloc loads every plugin of its directory at init (I/O devices: OpenGL
+ * through X11, OpenCL, PCI, libxml2); topology_create() loads none, and
+ * leaves HWLOC_PLUGINS_PATH as the user had it, for the tasks. */
+static void test_no_plugins (void)
+{
+    const char *top = getenv ("KRUN_TOP_SRCDIR");
+    char dir[PATH_MAX] = "", xml[PATH_MAX];
+    hwloc_topology_t control;
+    struct topology *t;
+
+    /* The control: hwloc's own init maps them, where they are installed
+     * (scripts/install-deps installs libhwloc-plugins, as apt's
+     * recommendations do). */
+    if (hwloc_topology_init (&control) < 0)
+        bail_out ("hwloc_topology_init");
+    int with = mapped_plugins (dir, sizeof (dir));
+    hwloc_topology_destroy (control);
+    if (with <= 0) {
+        ok (true,
+            "# SKIP no hwloc plugin is installed (libhwloc-plugins): "
+            "nothing to keep out");
+        return;
+    }
+    ok (mapped_plugins (NULL, 0) == 0,
+        "hwloc's own init mapped %d plugin files from %s; unloaded with it", with, dir);
+    /* The user names that very directory: still none. */
+    setenv ("HWLOC_PLUGINS_PATH", dir, 1);
+    t = topology_create (NULL, NULL);
+    ok (t != NULL, "this machine's topology loads");
+    is_int (mapped_plugins (NULL, 0), 0,
+            "no hwloc plugin is mapped while it is loaded");
+    is_str (getenv ("HWLOC_PLUGINS_PATH"), dir,
+            "HWLOC_PLUGINS_PATH is the user's again");
+    topology_destroy (t);
+    unsetenv ("HWLOC_PLUGINS_PATH");
+    t = topology_create ("pack:1 core:2 pu:1", NULL);
+    ok (t && mapped_plugins (NULL, 0) == 0 && !getenv ("HWLOC_PLUGINS_PATH"),
+        "a synthetic topology too, and HWLOC_PLUGINS_PATH stays unset");
+    topology_destroy (t);
+    snprintf (xml, sizeof (xml), "%s/runtime/lib/test/topology-4core.xml",
+              top ? top : SRCDIR_FALLBACK);
+    t = topology_create (xml, NULL);
+    ok (t && topology_core_count (t) == 4 && mapped_plugins (NULL, 0) == 0,
+        "an XML topology is read without libxml2's plugin");
+    topology_destroy (t);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -174,6 +245,7 @@ int main (void)
     test_xml ();
     test_this_machine_masked ();
     test_this_machine ();
+    test_no_plugins ();
     done_testing ();
     return exit_status ();
 }
