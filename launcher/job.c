@@ -1503,12 +1503,12 @@ static int job_start (struct job *j, struct krun_error *errp)
     const struct presence *p = j->presence;
 
     /* On a cold start (Kubernetes: the pods come after the tasks) no daemon
-     * has declared the exchanges yet; declaring is idempotent. */
+     * has declared the control exchange yet; declaring is idempotent.  (The
+     * presence exchange, which the joined binding below needs, was
+     * declared by presence_ask() before the job was created.) */
     if ((!p || presence_count (p) == 0) &&
-        (transport_declare_exchange (j->t, j->opts->pool->control, "fanout", 0, errp) <
-             0 ||
-         transport_declare_exchange (j->t, j->opts->pool->presence, "direct", 0, errp) <
-             0))
+        transport_declare_exchange (j->t, j->opts->pool->control, "fanout", 0, errp) <
+            0)
         return -1;
     /* The task queue's declaration (job_create()) is answered, so no task
      * goes to a queue the broker has not made: presence's passive declare

@@ -94,8 +94,10 @@ struct job;
 
 /* Make a job id, declare the job's task queue (its answer read later) and
  * its results queue (auto-delete: it goes with t's consumer), and consume
- * the results queue.  opts is borrowed until job_destroy().  Returns NULL
- * with errno and errp on failure. */
+ * the results queue.  Call it after presence_ask() on t, which declares the
+ * pool's presence exchange that job_run() binds the results queue to.  opts
+ * is borrowed until job_destroy().  Returns NULL with errno and errp on
+ * failure. */
 struct job *job_create (struct transport *t, const struct job_options *opts,
                         struct krun_error *errp);
 
@@ -104,8 +106,8 @@ void job_destroy (struct job *j);
 
 /* Run the job on the slots of map.  p (borrowed until job_destroy(), may
  * be NULL) is who answered presence: with nobody there, the job declares
- * the control and presence exchanges itself (daemons declare them), as on a
- * Kubernetes cold start.  With opts->durable, a lost broker
+ * the control exchange itself (daemons declare it), as on a Kubernetes
+ * cold start.  With opts->durable, a lost broker
  * connection (a broker restart) is not fatal: the launcher connects again
  * with backoff, declares its queues again and announces the job again, and
  * the job goes on with the durable queues' tasks and results.  Returns the folded exit

@@ -164,14 +164,9 @@ static int collect (struct presence *p, struct transport *t, const struct sign_k
  * question on t and kept. */
 static int reply_consumer (struct transport *t, struct krun_error *errp)
 {
-    struct krun_error error;
-
-    if (transport_consume_defer (t, DIRECT_REPLY_TO, HERE_TAG, true, &error) == 0 ||
-        errno == EEXIST)
+    if (transport_consuming (t, HERE_TAG))
         return 0;
-    if (errp)
-        *errp = error;
-    return -1;
+    return transport_consume_defer (t, DIRECT_REPLY_TO, HERE_TAG, true, errp);
 }
 
 /* Publish who, sealed, with a fresh nonce (written into q). */

@@ -212,20 +212,24 @@ int provider_status (struct provider *p, const struct presence *presence, FILE *
 int provider_down (struct provider *p, const char *state_dir, struct krun_error *errp);
 
 /* Ask the pool's daemons who is there, as the provider's find_workers and
- * up do (presence_query() with b's question, if asked, and cfg's timeout).  Returns
- * the presence (caller must destroy) or NULL with errno and errp. */
+ * up do (presence_query() with b's question, if asked, and cfg's
+ * timeout).  Returns the presence (caller must destroy) or NULL with errno
+ * and errp. */
 struct presence *provider_query (const struct config *cfg,
                                  const struct provider_broker *b,
                                  struct krun_error *errp);
 
-/* Ask again (every PROVIDER_POLL_MS) until ready (p, arg) holds or
- * start_timeout has passed: the wait of a provider for the daemons it started.  Takes p
- * (destroyed on failure).  Returns the last presence (caller must destroy)
- * and sets *ready_p, or NULL with errno and errp if a query failed. */
-/* A query costs the broker a passive declare while no daemon is up yet
- * (0.03 ms of its CPU), and a daemon starts in 10 to 30 ms: at 20 ms, a
- * cold run or `krun up` waited 10 ms on average for the next look. */
+/* How often provider_wait() asks.  A query costs the broker a passive
+ * declare while no daemon is up yet (0.03 ms of its CPU), and a daemon
+ * starts in 10 to 30 ms: at 20 ms, a cold run or `krun up` waited 10 ms on
+ * average for the next look. */
 #define PROVIDER_POLL_MS 5
+
+/* Ask again (every PROVIDER_POLL_MS) until ready (p, arg) holds or
+ * start_timeout has passed: the wait of a provider for the daemons it
+ * started.  Takes p (destroyed on failure).  Returns the last presence
+ * (caller must destroy) and sets *ready_p, or NULL with errno and errp if a
+ * query failed. */
 struct presence *provider_wait (
     const struct config *cfg, const struct provider_broker *b, struct presence *p,
     bool (*ready) (const struct presence *p, const void *arg), const void *arg,

@@ -57,6 +57,17 @@ test_expect_success 'malformed control messages are rejected and the worker keep
     grep -q "control queue: rejected message" "$KRUN_STATE_DIR"/krund-*.log &&
     grep -q "presence queue: rejected message" "$KRUN_STATE_DIR"/krund-*.log
 '
+# Another program made the pool's presence exchange with another type: the
+# launcher declares it (no-wait) before its question, and the broker's
+# refusal ends the run, naming the exchange.
+test_expect_success 'a presence exchange of another type is named, the run fails' '
+    printf "idle_timeout: 120\nlocal:\n  pool: clash\n  slots: 2\n" >clash.yaml &&
+    broker_ctl eval "rabbit_exchange:declare(rabbit_misc:r(<<\"/\">>, exchange, <<\"krun.clash.presence\">>), fanout, true, false, false, [], <<\"test\">>)." >/dev/null &&
+    broker_ctl list_exchanges name type | grep -q "^krun\.clash\.presence[[:space:]]*fanout" &&
+    ! "$KRUN" --config clash.yaml -n 1 /bin/true 2>err && cat err &&
+    grep -q "krun.clash.presence" err && grep -q "PRECONDITION_FAILED" err &&
+    [ "$(wc -l <err)" -eq 1 ]
+'
 cat >inject.sh <<'SH'
 #!/bin/sh
 # Rank 0 puts a bad message on its own job's task queue and stays a while,

@@ -823,12 +823,13 @@ static int daemon_init (struct daemon *d, struct krun_error *errp)
     unsigned char raw[6];
     if (getrandom (raw, sizeof (raw), 0) != sizeof (raw))
         return errprintf_errno (errp, "cannot name the control and presence queues");
-    snprintf (d->control_queue, sizeof (d->control_queue),
-              "krun.%s.node.%d.%02x%02x%02x%02x%02x%02x", d->cfg->pool->name,
-              (int)getpid (), raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]);
-    snprintf (d->presence_queue, sizeof (d->presence_queue),
-              "krun.%s.who.%d.%02x%02x%02x%02x%02x%02x", d->cfg->pool->name,
-              (int)getpid (), raw[0], raw[1], raw[2], raw[3], raw[4], raw[5]);
+    char id[32]; /* <pid>.<12 hex digits>, the same in both names */
+    snprintf (id, sizeof (id), "%d.%02x%02x%02x%02x%02x%02x", (int)getpid (), raw[0],
+              raw[1], raw[2], raw[3], raw[4], raw[5]);
+    snprintf (d->control_queue, sizeof (d->control_queue), "krun.%s.node.%s",
+              d->cfg->pool->name, id);
+    snprintf (d->presence_queue, sizeof (d->presence_queue), "krun.%s.who.%s",
+              d->cfg->pool->name, id);
     sigemptyset (&d->signals);
     sigaddset (&d->signals, SIGCHLD);
     sigaddset (&d->signals, SIGTERM);

@@ -33,17 +33,24 @@ static void to_hex (const unsigned char *md, unsigned int n, char *hex)
 
 _Static_assert(2 * SHA256_DIGEST_SIZE == STAGE_HASH_LEN, "a hash is SHA-256 in hex");
 
+/* The digest of ctx, in hex (STAGE_HASH_LEN digits and a NUL). */
+static void digest_hex (struct sha256_ctx *ctx, char *hex)
+{
+    unsigned char md[SHA256_DIGEST_SIZE];
+
+    sha256_digest (ctx, sizeof (md), md);
+    to_hex (md, sizeof (md), hex);
+}
+
 /* SHA-256 with nettle, as sign.c: hashing with OpenSSL 3 would build its
  * tables of digests first (see sign.c). */
 static void hash_bytes (const void *data, size_t len, char *hex)
 {
-    unsigned char md[SHA256_DIGEST_SIZE];
     struct sha256_ctx ctx;
 
     sha256_init (&ctx);
     sha256_update (&ctx, len, data);
-    sha256_digest (&ctx, sizeof (md), md);
-    to_hex (md, sizeof (md), hex);
+    digest_hex (&ctx, hex);
 }
 
 int stage_hash_file (const char *path, char *hex, struct krun_error *errp)
@@ -323,7 +330,6 @@ char *stage_files_dir (const char *dir, int n, char *const names[],
                        char *const hashes[])
 {
     char hex[STAGE_HASH_LEN + 1];
-    unsigned char md[SHA256_DIGEST_SIZE];
     struct sha256_ctx ctx;
     char *path = NULL;
 
@@ -333,8 +339,7 @@ char *stage_files_dir (const char *dir, int n, char *const names[],
         sha256_update (&ctx, strlen (names[i]) + 1, (const uint8_t *)names[i]);
         sha256_update (&ctx, strlen (hashes[i]) + 1, (const uint8_t *)hashes[i]);
     }
-    sha256_digest (&ctx, sizeof (md), md);
-    to_hex (md, sizeof (md), hex);
+    digest_hex (&ctx, hex);
     if (asprintf (&path, "%s/files.%s", dir, hex) < 0)
         return NULL;
     return path;

@@ -1051,6 +1051,20 @@ static amqp_queue_declare_t declare_request (const char *name, int flags,
         .arguments = {.num_entries = expires_ms > 0 ? 1 : 0, .entries = expires}};
 }
 
+/* exchange.declare of the durable exchange name of type: durable, because
+ * the bindings of durable queues survive a broker restart only if their
+ * exchange does too.  *what names it for messages. */
+static amqp_exchange_declare_t exchange_request (const char *name, const char *type,
+                                                 bool nowait, char *what, size_t size)
+{
+    snprintf (what, size, "cannot declare exchange '%s'", name ? name : "");
+    return (amqp_exchange_declare_t){.exchange = cstring (name),
+                                     .type = cstring (type),
+                                     .durable = 1,
+                                     .nowait = nowait,
+                                     .arguments = amqp_empty_table};
+}
+
 /* Channel 1 with publisher confirms: two requests in one round trip.  The
  * private channel is opened by its first use: a slot may need it only
  * minutes later (the lease checks), and each channel costs the broker a
@@ -1236,17 +1250,12 @@ void transport_destroy (struct transport *t)
 int transport_declare_exchange (struct transport *t, const char *name, const char *type,
                                 int flags, struct krun_error *errp)
 {
-    /* Durable: bindings of durable queues survive a broker restart only if
-     * their exchange does too. */
-    amqp_exchange_declare_t req = {.exchange = cstring (name),
-                                   .type = cstring (type),
-                                   .durable = 1,
-                                   .arguments = amqp_empty_table};
     char what[256];
+    amqp_exchange_declare_t req =
+        exchange_request (name, type, false, what, sizeof (what));
 
     if (start_call (t, errp) < 0)
         return -1;
-    snprintf (what, sizeof (what), "cannot declare exchange '%s'", name ? name : "");
     if (flags & ~TRANSPORT_DEFER) {
         errno = EINVAL;
         return errprintf (errp, "%s: invalid flags 0x%x", what, (unsigned)flags);
@@ -1256,35 +1265,26 @@ int transport_declare_exchange (struct transport *t, const char *name, const cha
                              AMQP_EXCHANGE_DECLARE_OK_METHOD, what, errp);
     if (private_channel (t, errp) < 0)
         return -1;
-    amqp_exchange_declare (t->conn, PRIVATE_CHANNEL, req.exchange, req.type, 0, 1, 0, 0,
-                           amqp_empty_table);
+    amqp_exchange_declare (t->conn, PRIVATE_CHANNEL, req.exchange, req.type, 0,
+                           req.durable, 0, 0, req.arguments);
     return check_reply (t, PRIVATE_CHANNEL, amqp_get_rpc_reply (t->conn), errp, what);
 }
 
 int transport_declare_exchange_nowait (struct transport *t, const char *name,
                                        const char *type, struct krun_error *errp)
 {
-    amqp_exchange_declare_t req = {.exchange = cstring (name),
-                                   .type = cstring (type),
-                                   .durable = 1,
-                                   .nowait = 1,
-                                   .arguments = amqp_empty_table};
-    int status;
+    char what[256];
+    amqp_exchange_declare_t req =
+        exchange_request (name, type, true, what, sizeof (what));
 
     if (start_call (t, errp) < 0)
         return -1;
-    /* On the main channel, durable as transport_declare_exchange()'s: what is published
-     * after it on this channel is routed after the exchange exists.  No answer comes; a
-     * refusal closes the channel. */
-    status =
-        amqp_send_method (t->conn, MAIN_CHANNEL, AMQP_EXCHANGE_DECLARE_METHOD, &req);
-    if (status != AMQP_STATUS_OK) {
-        char what[256];
-        snprintf (what, sizeof (what), "cannot declare exchange '%s'",
-                  name ? name : "");
-        return check_status (t, status, errp, what);
-    }
-    return 0;
+    /* On the main channel: what is published after it on this channel is
+     * routed after the exchange exists.  No answer comes; a refusal closes
+     * the channel. */
+    return check_status (
+        t, amqp_send_method (t->conn, MAIN_CHANNEL, AMQP_EXCHANGE_DECLARE_METHOD, &req),
+        errp, what);
 }
 
 int transport_declare_queue (struct transport *t, const char *name, int flags,
@@ -1560,6 +1560,11 @@ int transport_declare_consume (struct transport *t, const char *queue, int flags
                                bool exclusive, struct krun_error *errp)
 {
     return consume (t, queue, tag, no_ack, exclusive, &flags, expires_ms, errp);
+}
+
+bool transport_consuming (struct transport *t, const char *tag)
+{
+    return t && tag && consumer_find (t, tag);
 }
 
 int transport_cancel (struct transport *t, const char *tag, struct krun_error *errp)

@@ -220,6 +220,9 @@ int transport_declare_consume (struct transport *t, const char *queue, int flags
                                int expires_ms, const char *tag, bool no_ack,
                                bool exclusive, struct krun_error *errp);
 int transport_cancel (struct transport *t, const char *tag, struct krun_error *errp);
+/* Whether t has a consumer with tag (made, deferred or not, and neither
+ * cancelled by the caller nor by the broker). */
+bool transport_consuming (struct transport *t, const char *tag);
 
 /* Publish body.  type and reply_to may be NULL.  Does not wait for the
  * broker's confirmation: see transport_wait_confirms(). */

@@ -773,10 +773,13 @@ static void test_consume_defer (const char *url, struct transport *t)
                                  &error) == 0 &&
             transport_consume (t, name ("cd"), "cd", true, &error) == 0,
         "a queue to ask through");
+    ok (!transport_consuming (u, "rt"), "no consumer rt yet");
     ok (transport_qos (u, 1, TRANSPORT_DEFER, &error) == 0 &&
             transport_consume_defer (u, "amq.rabbitmq.reply-to", "rt", true, &error) ==
                 0,
         "deferred prefetch and consume of the direct reply-to pseudo-queue");
+    ok (transport_consuming (u, "rt") && !transport_consuming (u, "other"),
+        "transport_consuming() knows it, before its answer came");
     ok (publish (u, "", name ("cd"), NULL, "amq.rabbitmq.reply-to", 0, "question") ==
                 0 &&
             transport_settle (u, &error) == 0,
@@ -822,7 +825,9 @@ static void test_consume_defer (const char *url, struct transport *t)
             strstr (error.text, name ("no-such-queue-2")),
         "the next waiting call on the main channel reports it: %s", error.text);
     transport_destroy (v);
-    transport_cancel (t, "cd", NULL);
+    ok (transport_consuming (t, "cd") && transport_cancel (t, "cd", &error) == 0 &&
+            !transport_consuming (t, "cd"),
+        "a cancelled consumer is no longer known");
     transport_destroy (u);
 }
 
