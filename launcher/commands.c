@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "agent.h"
 #include "clock.h"
 #include "commands.h"
 #include "die.h"
@@ -132,7 +133,8 @@ int commands_up (const struct config *cfg, bool quiet)
     /* The daemons started now need the key file. */
     struct sign_key *key = session_signing_key (prov, state_dir);
     char *url = session_broker_url (cfg, state_dir, true, quiet, &error);
-    struct transport *t = session_connect (cfg, url, state_dir);
+    bool via_agent;
+    struct transport *t = session_connect (cfg, url, state_dir, &via_agent);
     struct pool pool;
     session_pool (prov, key, &pool);
     struct provider_broker b = broker_of (t, url, &pool, key, state_dir);
@@ -175,7 +177,7 @@ int commands_broker_start (const struct config *cfg, bool quiet)
         return 1;
     }
     char *url = session_broker_url (cfg, state_dir, true, quiet, &error);
-    transport_destroy (session_connect (cfg, url, state_dir));
+    transport_destroy (session_connect (cfg, url, state_dir, NULL));
     free (url);
     free (state_dir);
     return 0;
@@ -245,6 +247,20 @@ static int down_queues (const struct config *cfg, struct provider *prov,
     return rc;
 }
 
+/* Stop the connection agents of the state directory (agent.h), saying so
+ * when there were any. */
+static void stop_agents (const char *state_dir)
+{
+    struct krun_error error;
+    int stopped = agent_stop_all (state_dir, &error);
+
+    if (stopped < 0)
+        fprintf (stderr, "krun: warning: %s\n", error.text);
+    else if (stopped > 0)
+        printf ("krun: stopped %d connection agent%s\n", stopped,
+                stopped == 1 ? "" : "s");
+}
+
 /* Stop the private broker of the state directory, saying so. */
 static void stop_private_broker (const char *state_dir)
 {
@@ -270,6 +286,7 @@ int commands_down (const struct config *cfg)
     rc = down_queues (cfg, prov, state_dir);
     if (provider_down (prov, state_dir, &error) < 0)
         fatal (error.text);
+    stop_agents (state_dir);
     if (provider_private_broker (prov))
         stop_private_broker (state_dir);
     provider_destroy (prov);

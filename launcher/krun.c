@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "cmdline.h"
 #include "commands.h"
 #include "config.h"
@@ -262,6 +263,9 @@ int main (int argc, char *argv[])
 
     if (!exports || !stage_files || !hosts)
         die ("out of memory");
+    /* Started by krun itself, exactly so (agent.h). */
+    if (argc > 1 && strcmp (argv[1], "agent") == 0)
+        return agent_main (argc - 1, argv + 1);
     o.run.exports.items = exports;
     o.run.stage_files.items = stage_files;
     o.hosts.items = hosts;

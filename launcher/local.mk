@@ -8,6 +8,7 @@ launcher_krun_SOURCES = \
 	launcher/run.c launcher/run.h \
 	launcher/commands.c launcher/commands.h \
 	launcher/session.c launcher/session.h \
+	launcher/agent.c launcher/agent.h \
 	launcher/die.c launcher/die.h \
 	launcher/optvalue.c launcher/optvalue.h \
 	launcher/provider.c launcher/provider.h \

@@ -312,7 +312,8 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
     sigaction (SIGTERM, &sa, NULL);
     signal (SIGPIPE, SIG_IGN);
     complete_options (&r);
-    r.t = session_connect (cfg, r.url, r.state_dir);
+    bool via_agent;
+    r.t = session_connect (cfg, r.url, r.state_dir, &via_agent);
     publish_staged (&r);
     /* Asked first, on the main channel: the daemons answer while the broker
      * makes the job's queues, and the question waits behind neither (a
@@ -338,6 +339,9 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
         fprintf (stderr, "krun: %s\n", error.text);
     cpumap_destroy (map);
     presence_destroy (p);
+    /* For the next runs, once this one is over (agent.h). */
+    if (!via_agent)
+        session_start_agent (cfg, r.url, r.state_dir);
     run_cleanup (&r);
     return rc < 0 ? 1 : rc;
 }

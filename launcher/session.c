@@ -4,9 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "die.h"
 #include "local/privatebroker.h"
 #include "session.h"
+
+/* Heartbeats of a run's connection (seconds). */
+#define SESSION_HEARTBEAT_S 30
 
 bool session_private_broker (const struct config *cfg)
 {
@@ -46,16 +50,30 @@ char *session_broker_url (const struct config *cfg, const char *state_dir, bool 
 }
 
 struct transport *session_connect (const struct config *cfg, const char *url,
-                                   const char *state_dir)
+                                   const char *state_dir, bool *via_agent)
 {
     struct krun_error error;
-    struct transport *t = transport_connect (url, cfg->amqp_cacert, 30, &error);
+    struct transport *t =
+        via_agent ? agent_connect (state_dir, url, SESSION_HEARTBEAT_S) : NULL;
 
-    if (!t)
+    if (via_agent)
+        *via_agent = t != NULL;
+    if (!t &&
+        !(t = transport_connect (url, cfg->amqp_cacert, SESSION_HEARTBEAT_S, &error)))
         die ("%s", error.text);
     if (session_private_broker (cfg))
         private_broker_touch (state_dir);
     return t;
+}
+
+void session_start_agent (const struct config *cfg, const char *url,
+                          const char *state_dir)
+{
+    struct krun_error error;
+
+    if (agent_usable (url) &&
+        agent_start (state_dir, url, cfg->idle_timeout, &error) < 0)
+        fprintf (stderr, "krun: warning: %s\n", error.text);
 }
 
 struct sign_key *session_signing_key (struct provider *prov, const char *state_dir)

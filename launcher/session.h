@@ -27,10 +27,18 @@ bool session_private_broker (const struct config *cfg);
 char *session_broker_url (const struct config *cfg, const char *state_dir, bool start,
                           bool quiet, struct krun_error *errp);
 
-/* Connect to url (from session_broker_url()); a use of the private broker
+/* Connect to url (from session_broker_url()): through the connection
+ * agent of url if via_agent is not NULL and one answers (*via_agent says
+ * whether: agent.h), else to the broker itself.  A use of the private broker
  * keeps it from leaving idle.  Dies on failure.  Caller must destroy. */
 struct transport *session_connect (const struct config *cfg, const char *url,
-                                   const char *state_dir);
+                                   const char *state_dir, bool *via_agent);
+
+/* Start the connection agent of url for the next runs (agent_start()),
+ * unless it is turned off or cannot serve url; a warning if it cannot be
+ * started. */
+void session_start_agent (const struct config *cfg, const char *url,
+                          const char *state_dir);
 
 /* The key that signs the job's messages: the provider's key file if it
  * names one, else $KRUN_KEY_FILE, which must exist, else STATE_DIR/key,

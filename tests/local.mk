@@ -13,6 +13,7 @@ INTEGRATION_TESTS = \
 	tests/t0140-nodes.t \
 	tests/t0145-bindings.t \
 	tests/t0150-warm.t \
+	tests/t0152-agent.t \
 	tests/t0155-jobs.t \
 	tests/t0160-bad-input.t \
 	tests/t0170-embedded.t \
@@ -88,7 +89,7 @@ FAULT_TESTS = \
 	runtime/lib/test/secrets.t \
 	runtime/daemon/test/reaper.t \
 	runtime/daemon/test/cgroup.t \
-	runtime/daemon/test/amqpmux.t \
+	runtime/lib/test/amqpmux.t \
 	launcher/test/joblog.t \
 	tests/t0130-cancel.t \
 	tests/t0160-bad-input.t \

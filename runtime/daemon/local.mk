@@ -6,7 +6,6 @@ runtime_krund_SOURCES = \
 	runtime/daemon/detach.c runtime/daemon/detach.h \
 	runtime/daemon/daemon.c runtime/daemon/daemon.h \
 	runtime/daemon/slot.c runtime/daemon/slot.h \
-	runtime/daemon/amqpmux.c runtime/daemon/amqpmux.h \
 	runtime/daemon/taskenv.c runtime/daemon/taskenv.h \
 	runtime/daemon/taskoutput.c runtime/daemon/taskoutput.h \
 	runtime/daemon/disposition.c runtime/daemon/disposition.h \
@@ -31,8 +30,7 @@ DAEMON_UNIT_TESTS = \
 	runtime/daemon/test/joblist.t \
 	runtime/daemon/test/taskenv.t \
 	runtime/daemon/test/taskoutput.t \
-	runtime/daemon/test/disposition.t \
-	runtime/daemon/test/amqpmux.t
+	runtime/daemon/test/disposition.t
 check_PROGRAMS += $(DAEMON_UNIT_TESTS)
 TESTS += $(DAEMON_UNIT_TESTS)
 runtime_daemon_test_task_t_SOURCES = runtime/daemon/test/task.c runtime/daemon/task.c \
@@ -76,7 +74,3 @@ runtime_daemon_test_disposition_t_SOURCES = runtime/daemon/test/disposition.c \
 	runtime/daemon/disposition.c runtime/daemon/disposition.h
 runtime_daemon_test_disposition_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_daemon_test_disposition_t_LDADD = runtime/libkrunrt.la tests/libtap.la
-runtime_daemon_test_amqpmux_t_SOURCES = runtime/daemon/test/amqpmux.c \
-	runtime/daemon/amqpmux.c runtime/daemon/amqpmux.h
-runtime_daemon_test_amqpmux_t_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_daemon_test_amqpmux_t_LDADD = runtime/libkrunrt.la tests/libtap.la

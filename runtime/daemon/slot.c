@@ -1061,7 +1061,7 @@ static int slot_setup (struct slot *s, struct krun_error *errp)
      * forked this slot. */
     if (s->cfg->mux_fd >= 0)
         s->t = transport_connect_fd (s->cfg->mux_fd, "the daemon's broker connection",
-                                     s->cfg->heartbeat, errp);
+                                     s->cfg->heartbeat, 0, errp);
     else
         s->t = transport_connect (s->cfg->url, s->cfg->cacert, s->cfg->heartbeat, errp);
     if (!s->t)

@@ -9,6 +9,7 @@ runtime_libkrunrt_la_SOURCES = \
 	runtime/lib/pool.c runtime/lib/pool.h \
 	runtime/lib/replay.c runtime/lib/replay.h \
 	runtime/lib/transport.c runtime/lib/transport.h \
+	runtime/lib/amqpmux.c runtime/lib/amqpmux.h \
 	runtime/lib/topology.c runtime/lib/topology.h \
 	runtime/lib/cpumap.c runtime/lib/cpumap.h \
 	runtime/lib/log.c runtime/lib/log.h \
@@ -39,9 +40,13 @@ LIB_UNIT_TESTS = \
 	runtime/lib/test/secrets.t \
 	runtime/lib/test/rankdata.t \
 	runtime/lib/test/inherit.t \
-	runtime/lib/test/cpulist.t
+	runtime/lib/test/cpulist.t \
+	runtime/lib/test/amqpmux.t
 check_PROGRAMS += $(LIB_UNIT_TESTS)
 TESTS += $(LIB_UNIT_TESTS)
+runtime_lib_test_amqpmux_t_SOURCES = runtime/lib/test/amqpmux.c
+runtime_lib_test_amqpmux_t_CFLAGS = $(RUNTIME_CFLAGS)
+runtime_lib_test_amqpmux_t_LDADD = runtime/libkrunrt.la tests/libtap.la
 runtime_lib_test_protocol_t_SOURCES = runtime/lib/test/protocol.c
 runtime_lib_test_protocol_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_lib_test_protocol_t_LDADD = runtime/libkrunrt.la tests/libtap.la

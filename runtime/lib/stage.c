@@ -44,7 +44,7 @@ static void digest_hex (struct sha256_ctx *ctx, char *hex)
 
 /* SHA-256 with nettle, as sign.c: hashing with OpenSSL 3 would build its
  * tables of digests first (see sign.c). */
-static void hash_bytes (const void *data, size_t len, char *hex)
+void stage_hash_bytes (const void *data, size_t len, char *hex)
 {
     struct sha256_ctx ctx;
 
@@ -60,7 +60,7 @@ int stage_hash_file (const char *path, char *hex, struct krun_error *errp)
 
     if (!data)
         return errprintf_errno (errp, "cannot read %s to stage it", path);
-    hash_bytes (data, len, hex);
+    stage_hash_bytes (data, len, hex);
     free (data);
     return 0;
 }
@@ -81,7 +81,7 @@ int stage_publish (struct transport *t, const char *path, const char *hex,
     if (!(data = fileio_read (path, STAGE_MAX_BYTES, &len, NULL)))
         return errprintf_errno (errp, "cannot read %s to stage it", path);
     /* The file may have changed since it was hashed: send what was hashed. */
-    hash_bytes (data, len, check);
+    stage_hash_bytes (data, len, check);
     if (strcmp (check, hex) != 0) {
         free (data);
         errno = EAGAIN;
@@ -182,7 +182,7 @@ static int fetch_locked (struct transport *t, const char *dir, const char *hex,
             return -1;
         usleep (FETCH_WAIT_US);
     }
-    hash_bytes (data, len, check);
+    stage_hash_bytes (data, len, check);
     if (strcmp (check, hex) != 0) {
         errno = EBADMSG;
         rc = errprintf (errp, "staged file %s: content does not match its hash", hex);
@@ -253,7 +253,7 @@ static int use_locked (struct transport *t, const char *dir, const char *hex,
             return 0;
         if (!(data = fileio_read (path, STAGE_MAX_BYTES, &len, NULL)))
             return errprintf_errno (errp, "cannot read %s", path);
-        hash_bytes (data, len, check);
+        stage_hash_bytes (data, len, check);
         free (data);
         if (strcmp (check, hex) == 0) {
             mark_checked (dir, hex, job);

@@ -32,6 +32,10 @@
  * Returns 0 or -1 with errno and errp naming the file. */
 int stage_hash_file (const char *path, char *hex, struct krun_error *errp);
 
+/* The SHA-256 of the len bytes at data as hex into hex[STAGE_HASH_LEN + 1]
+ * (also what names the connection agent's files, agent.h). */
+void stage_hash_bytes (const void *data, size_t len, char *hex);
+
 /* Launcher side: make sure the broker holds the file at path (of hash
  * hex).  Returns 1 if it was sent now, 0 if the broker had it, -1 on error. */
 int stage_publish (struct transport *t, const char *path, const char *hex,

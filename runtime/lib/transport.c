@@ -1184,7 +1184,7 @@ int transport_login_raw (const char *url, const char *cacert, int heartbeat_sec,
 }
 
 struct transport *transport_connect_fd (int fd, const char *name, int heartbeat_sec,
-                                        struct krun_error *errp)
+                                        int login_timeout_ms, struct krun_error *errp)
 {
     char user[] = "krund", password[] = "krund", vhost[] = "/";
     struct amqp_connection_info info = {
@@ -1202,6 +1202,11 @@ struct transport *transport_connect_fd (int fd, const char *name, int heartbeat_
     }
     t->heartbeat_sec = heartbeat_sec > 0 ? heartbeat_sec : 0;
     amqp_tcp_socket_set_sockfd (socket, fd);
+    if (login_timeout_ms > 0) {
+        struct timeval tv = {.tv_sec = login_timeout_ms / 1000,
+                             .tv_usec = login_timeout_ms % 1000 * 1000};
+        amqp_set_handshake_timeout (t->conn, &tv);
+    }
     if (login (t, &info, errp) < 0 || open_channels (t, errp) < 0)
         goto error;
     t->last_rx_ms = clock_mono_ms ();

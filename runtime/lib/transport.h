@@ -92,11 +92,12 @@ int transport_login_raw (const char *url, const char *cacert, int heartbeat_sec,
                          struct transport_tune *tune, struct krun_error *errp);
 
 /* Like transport_connect(), over fd, a socket to something that speaks
- * AMQP as a broker does (the daemon's connection multiplexer, amqpmux.h).
- * name stands for the URL in messages.  Takes fd: it is closed by
+ * AMQP as a broker does (a connection multiplexer, amqpmux.h).  name stands
+ * for the URL in messages.  login_timeout_ms bounds the login (0: the
+ * library's 12 s); ETIMEDOUT when it passes.  Takes fd: it is closed by
  * transport_destroy(), or here on failure. */
 struct transport *transport_connect_fd (int fd, const char *name, int heartbeat_sec,
-                                        struct krun_error *errp);
+                                        int login_timeout_ms, struct krun_error *errp);
 
 /* Close politely and free.  Accepts NULL; keeps errno. */
 void transport_destroy (struct transport *t);

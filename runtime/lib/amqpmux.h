@@ -1,5 +1,7 @@
-/* amqpmux.h - the daemon's AMQP connection multiplexer: one broker
- * connection for all the slots of a node.
+/* amqpmux.h - an AMQP connection multiplexer: one broker connection for
+ * all the slots of a node (the daemon's), or for the launchers of a user on
+ * one machine (the connection agent's, agent.h; what is said of slots below
+ * holds for those clients alike).
  *
  * Each slot speaks AMQP 0-9-1 over a socketpair to its daemon
  * (transport_connect_fd()), as it would to a broker.  The multiplexer plays
@@ -50,6 +52,25 @@ void amqpmux_destroy (struct amqpmux *m, int drain_ms);
  * login, no new one is tried for a second: the same error is returned. */
 int amqpmux_attach (struct amqpmux *m, struct krun_error *errp);
 
+/* Make fd, a connected stream socket (a launcher that connected to the
+ * connection agent, agent.h), a client, as amqpmux_attach() does for a
+ * slot.  Takes fd: returns 0, or -1 with errno and errp set and fd closed. */
+int amqpmux_adopt (struct amqpmux *m, int fd, struct krun_error *errp);
+
+/* Log in now unless a live upstream connection exists, so that the first
+ * client does not wait for it.  Returns 0, or -1 with errno and errp set. */
+int amqpmux_open (struct amqpmux *m, struct krun_error *errp);
+
+/* Give each client a connection of its own (the connection agent's way):
+ * a new client takes an idle logged-in connection, or a new one; a client
+ * that leaves gives its connection back once the broker closed its
+ * channels, for the next; idle connections beyond spare_max (>= 1) are
+ * closed.  A client that does not keep up with what the broker sends holds
+ * its connection back instead of being cut (more than 4 MiB queued for it:
+ * that connection is not read until it is under), so a slow reader slows
+ * nobody else.  Call before the first attach. */
+void amqpmux_one_client_per_connection (struct amqpmux *m, int spare_max);
+
 /* In a process forked from the daemon: close every socket of the
  * multiplexer without a word on them, so that they close when the daemon
  * does. */
@@ -69,6 +90,7 @@ struct amqpmux_stats {
     int clients;   /* attached and not gone */
     int ready;     /* of those, the ones that opened their first channel */
     int upstreams; /* connections to the broker */
+    int idle;      /* of those, with one client each: the ones free for the next */
 };
 void amqpmux_stats (const struct amqpmux *m, struct amqpmux_stats *st);
 

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,10 @@ enum { REPLY_SUCCESS = 200, FRAME_ERROR = 501, CHANNEL_ERROR = 504 };
 /* Bytes queued for one slot beyond which it is cut off: it stopped reading
  * (a running slot reads its connection in every turn of its loop). */
 #define CLIENT_MAX_QUEUED (64 * 1024 * 1024)
+/* With one client per connection: bytes queued for the client beyond which
+ * its connection is not read (the broker waits, as a direct connection's
+ * TCP window would make it). */
+#define CLIENT_HIGH_WATER (4 * 1024 * 1024)
 /* Read at most this much from one socket per service call, for fairness. */
 #define READ_CHUNK (64 * 1024)
 #define READS_PER_TURN 16
@@ -89,6 +94,8 @@ struct upstream {
     unsigned char *chstate; /* per channel number, 0 unused */
     int64_t last_rx_ms, last_tx_ms;
     bool dead;
+    bool paused;  /* not read: its client has CLIENT_HIGH_WATER queued */
+    bool closing; /* connection.close sent: a spare too many */
     struct upstream *next;
 };
 
@@ -103,6 +110,7 @@ struct client {
     int heartbeat; /* seconds the slot asked for in tune-ok */
     struct buf in, out;
     int64_t last_tx_ms;
+    int64_t last_rx_ms; /* bytes from the client */
     bool gone;
     bool ready;    /* its channel 1 was opened: counted in m->ready */
     bool want_out; /* registered for EPOLLOUT */
@@ -125,6 +133,8 @@ struct amqpmux {
     int nrefs;
     int nclients, ready;
     bool collect_due;
+    bool one_per_upstream; /* amqpmux_one_client_per_connection() */
+    int spare_max;
     int64_t heartbeat_ms;
     int64_t login_failed_ms;
     int login_errno;
@@ -341,7 +351,7 @@ static bool block_free (const struct upstream *u, int block)
 
 static void upstream_fail (struct upstream *u, const char *why)
 {
-    if (!u->dead)
+    if (!u->dead && !u->closing)
         log_msg ("shared broker connection lost: %s", why);
     u->dead = true;
 }
@@ -385,7 +395,8 @@ static void client_drop (struct client *c, const char *why)
     if (c->gone)
         return;
     if (why)
-        log_msg ("slot connection closed: %s", why);
+        log_msg ("%s connection closed: %s",
+                 c->m->one_per_upstream ? "launcher" : "slot", why);
     orphan_channels (c);
     c->gone = true;
     c->m->collect_due = true;
@@ -589,8 +600,12 @@ static void client_frame (struct amqpmux *m, struct client *c,
 
 static void client_read (struct amqpmux *m, struct client *c)
 {
+    size_t before = buf_pending (&c->in);
     int eof = read_into (c->fd, &c->in);
     long n = 0;
+
+    if (buf_pending (&c->in) > before)
+        c->last_rx_ms = clock_mono_ms ();
 
     if (c->hs == HS_HEADER && buf_pending (&c->in) >= sizeof (protocol_header)) {
         if (memcmp (c->in.data + c->in.off, protocol_header,
@@ -661,6 +676,8 @@ static struct upstream *upstream_open (struct amqpmux *m, struct krun_error *err
     m->login_failed_ms = 0;
     int channels = u->tune.channel_max > 0 ? u->tune.channel_max : 65535;
     u->nblocks = channels / AMQPMUX_CLIENT_CHANNELS;
+    if (m->one_per_upstream && u->nblocks > 1)
+        u->nblocks = 1;
     if (u->nblocks < 1 || !(u->owner = calloc (u->nblocks, sizeof (*u->owner))) ||
         !(u->chstate = calloc (u->nblocks * AMQPMUX_CLIENT_CHANNELS + 1, 1))) {
         if (u->nblocks < 1)
@@ -693,61 +710,111 @@ struct amqpmux *amqpmux_create (amqpmux_login_fn login, void *arg)
     return m;
 }
 
-int amqpmux_attach (struct amqpmux *m, struct krun_error *errp)
+/* A free block of channels, on a live upstream connection that has one, else
+ * on a new one. */
+static struct upstream *free_block (struct amqpmux *m, int *block,
+                                    struct krun_error *errp)
 {
     struct upstream *u;
-    struct client *c;
-    int block = -1, sv[2];
 
+    *block = -1;
     for (u = m->ups; u; u = u->next) {
-        if (u->dead)
+        if (u->dead || u->closing)
             continue;
-        for (int b = 0; b < u->nblocks && block < 0; b++)
+        for (int b = 0; b < u->nblocks && *block < 0; b++)
             if (block_free (u, b))
-                block = b;
-        if (block >= 0)
-            break;
+                *block = b;
+        if (*block >= 0)
+            return u;
     }
-    if (!u) {
-        if (!(u = upstream_open (m, errp)))
-            return -1;
-        block = 0;
-    }
-    if (!(c = calloc (1, sizeof (*c))))
-        return errprintf_errno (errp, "cannot connect a slot");
-    if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0) {
-        free (c);
-        return errprintf_errno (errp, "cannot connect a slot: socketpair");
-    }
+    if (!(u = upstream_open (m, errp)))
+        return NULL;
+    *block = 0;
+    return u;
+}
+
+/* Make fd (non-blocking) a client on block of u and send it the handshake.
+ * Returns 0, or -1 with errno and errp (fd is then not closed). */
+static int add_client (struct amqpmux *m, struct upstream *u, int block, int fd,
+                       struct krun_error *errp)
+{
+    struct client *c = calloc (1, sizeof (*c));
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-    if (epoll_ctl (m->ep, EPOLL_CTL_ADD, sv[0], &ev) < 0) {
-        int saved_errno = errno;
-        close (sv[0]);
-        close (sv[1]);
+
+    if (!c)
+        return errprintf_errno (errp, "cannot connect a client");
+    if (epoll_ctl (m->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
         free (c);
-        errno = saved_errno;
-        return errprintf_errno (errp, "cannot connect a slot: epoll");
+        return errprintf_errno (errp, "cannot connect a client: epoll");
     }
     c->m = m;
-    c->fd = sv[0];
+    c->fd = fd;
     c->up = u;
     c->block = block;
     if (send_handshake (c) < 0) {
-        epoll_ctl (m->ep, EPOLL_CTL_DEL, sv[0], NULL);
-        close (sv[0]);
-        close (sv[1]);
+        epoll_ctl (m->ep, EPOLL_CTL_DEL, fd, NULL);
         buf_free (&c->out);
         free (c);
         errno = ENOMEM;
-        return errprintf_errno (errp, "cannot connect a slot");
+        return errprintf_errno (errp, "cannot connect a client");
     }
     client_dirty (c);
-    c->last_tx_ms = clock_mono_ms ();
+    c->last_tx_ms = c->last_rx_ms = clock_mono_ms ();
     u->owner[block] = c;
     c->next = m->clients;
     m->clients = c;
     m->nclients++;
+    return 0;
+}
+
+int amqpmux_attach (struct amqpmux *m, struct krun_error *errp)
+{
+    struct upstream *u;
+    int block, sv[2];
+
+    if (!(u = free_block (m, &block, errp)))
+        return -1;
+    if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+        return errprintf_errno (errp, "cannot connect a slot: socketpair");
+    if (add_client (m, u, block, sv[0], errp) < 0) {
+        int saved_errno = errno;
+        close (sv[0]);
+        close (sv[1]);
+        errno = saved_errno;
+        return -1;
+    }
     return sv[1];
+}
+
+int amqpmux_adopt (struct amqpmux *m, int fd, struct krun_error *errp)
+{
+    struct upstream *u;
+    int block, flags = fcntl (fd, F_GETFL);
+
+    if (flags < 0 || fcntl (fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+        fcntl (fd, F_SETFD, FD_CLOEXEC) < 0) {
+        errprintf_errno (errp, "cannot connect a client");
+    } else if ((u = free_block (m, &block, errp)) &&
+               add_client (m, u, block, fd, errp) == 0)
+        return 0;
+    int saved_errno = errno;
+    close (fd);
+    errno = saved_errno;
+    return -1;
+}
+
+int amqpmux_open (struct amqpmux *m, struct krun_error *errp)
+{
+    for (struct upstream *u = m->ups; u; u = u->next)
+        if (!u->dead && !u->closing)
+            return 0;
+    return upstream_open (m, errp) ? 0 : -1;
+}
+
+void amqpmux_one_client_per_connection (struct amqpmux *m, int spare_max)
+{
+    m->one_per_upstream = true;
+    m->spare_max = spare_max > 0 ? spare_max : 1;
 }
 
 void amqpmux_close_in_child (struct amqpmux *m)
@@ -795,7 +862,14 @@ int amqpmux_poll_fill (struct amqpmux *m, struct pollfd *fds)
     fds[n] = (struct pollfd){.fd = backlog (m) ? -1 : m->ep, .events = POLLIN};
     m->refs[n++] = NULL;
     for (struct upstream *u = m->ups; u; u = u->next) {
-        fds[n] = (struct pollfd){.fd = u->fd, .events = POLLIN};
+        /* A client of its own that does not keep up holds its connection
+         * back (a shared connection cuts such a client instead). */
+        bool paused = m->one_per_upstream && u->owner[0] && !u->owner[0]->gone &&
+                      buf_pending (&u->owner[0]->out) > CLIENT_HIGH_WATER;
+        if (u->paused && !paused)
+            u->last_rx_ms = clock_mono_ms (); /* not read by choice */
+        u->paused = paused;
+        fds[n] = (struct pollfd){.fd = u->fd, .events = paused ? 0 : POLLIN};
         if (buf_pending (&u->out) > 0)
             fds[n].events |= POLLOUT;
         m->refs[n++] = u;
@@ -805,6 +879,18 @@ int amqpmux_poll_fill (struct amqpmux *m, struct pollfd *fds)
 
 static void heartbeat_client (struct client *c, int64_t now)
 {
+    /* A client of its own connection is held to the heartbeat it asked
+     * for, as the broker would hold it: one that stopped (SIGSTOP, a
+     * debugger) loses its connection, and its channels are closed.  (A
+     * daemon watches its slots itself.) */
+    if (c->m->one_per_upstream && c->hs == HS_READY && c->heartbeat > 0 &&
+        now - c->last_rx_ms > 2000LL * c->heartbeat + 1000) {
+        char why[96];
+        snprintf (why, sizeof (why), "nothing from it for %d s (heartbeat %d s)",
+                  2 * c->heartbeat + 1, c->heartbeat);
+        client_drop (c, why);
+        return;
+    }
     if (c->hs == HS_READY && c->heartbeat > 0 &&
         now - c->last_tx_ms >= 500LL * c->heartbeat && buf_pending (&c->out) == 0) {
         if (put_heartbeat (&c->out) < 0)
@@ -818,7 +904,9 @@ static void heartbeat_upstream (struct upstream *u, int64_t now)
 {
     if (u->dead || u->tune.heartbeat <= 0)
         return;
-    if (now - u->last_rx_ms > 2000LL * u->tune.heartbeat + 1000)
+    if (u->paused)
+        u->last_rx_ms = now; /* not read by choice: its heartbeats wait */
+    else if (now - u->last_rx_ms > 2000LL * u->tune.heartbeat + 1000)
         upstream_fail (u, "no heartbeat from the broker");
     else if (now - u->last_tx_ms >= 500LL * u->tune.heartbeat &&
              buf_pending (&u->out) == 0 && put_heartbeat (&u->out) < 0)
@@ -887,6 +975,23 @@ static void flush_all (struct amqpmux *m)
     }
 }
 
+/* With one client per connection: close the idle connections beyond
+ * spare_max (politely: the broker's close-ok ends them). */
+static void trim_spares (struct amqpmux *m)
+{
+    int idle = 0;
+
+    for (struct upstream *u = m->ups; u; u = u->next) {
+        if (u->dead || u->closing || !block_free (u, 0))
+            continue;
+        if (++idle <= m->spare_max)
+            continue;
+        if (put_close (&u->out, 0, CONNECTION_CLOSE, REPLY_SUCCESS, "spare") < 0)
+            upstream_fail (u, "out of memory");
+        u->closing = true;
+    }
+}
+
 /* Free gone clients and dead upstream connections (their clients first). */
 static void collect (struct amqpmux *m)
 {
@@ -949,6 +1054,8 @@ void amqpmux_service (struct amqpmux *m, const struct pollfd *fds, int nfds)
         if (!c->gone && (evs[i].events & EPOLLOUT))
             client_dirty (c);
     }
+    if (m->one_per_upstream)
+        trim_spares (m);
     flush_all (m);
     collect (m);
 }
@@ -956,8 +1063,10 @@ void amqpmux_service (struct amqpmux *m, const struct pollfd *fds, int nfds)
 void amqpmux_stats (const struct amqpmux *m, struct amqpmux_stats *st)
 {
     memset (st, 0, sizeof (*st));
-    for (const struct upstream *u = m->ups; u; u = u->next)
-        st->upstreams += !u->dead;
+    for (const struct upstream *u = m->ups; u; u = u->next) {
+        st->upstreams += !u->dead && !u->closing;
+        st->idle += !u->dead && !u->closing && block_free (u, 0) && u->nblocks == 1;
+    }
     st->clients = m->nclients;
     st->ready = m->ready;
 }

@@ -1,4 +1,4 @@
-/* Unit tests of runtime/daemon/amqpmux.c against a fake broker: the login
+/* Unit tests of runtime/lib/amqpmux.c against a fake broker: the login
  * callback hands the multiplexer one end of a socketpair and the test plays
  * the broker on the other; the slots are raw AMQP bytes written by hand on
  * the sockets amqpmux_attach() returns.  Every wait is a bounded loop of
@@ -28,6 +28,7 @@ struct fake {
     int fail_errno; /* != 0: the login fails so */
     int calls;
     int brokers[8];
+    int ends[8]; /* the multiplexer's ends of those sockets */
 };
 
 static int fake_login (void *arg, struct transport_tune *tune, struct krun_error *errp)
@@ -45,6 +46,7 @@ static int fake_login (void *arg, struct transport_tune *tune, struct krun_error
     if (f->calls > 8)
         bail_out ("too many logins");
     f->brokers[f->calls - 1] = sv[1];
+    f->ends[f->calls - 1] = sv[0];
     *tune = f->tune;
     return sv[0];
 }
@@ -756,6 +758,180 @@ static void test_drain_bound (void)
             close (f.brokers[i]);
 }
 
+/* Whether the multiplexer reads upstream connection fd now (poll_fill). */
+static bool reads_upstream (struct amqpmux *m, int fd)
+{
+    struct pollfd fds[64];
+    int n = amqpmux_poll_fill (m, fds);
+    bool found = false;
+
+    for (int i = 0; i < n; i++)
+        if (fds[i].fd == fd)
+            found = (fds[i].events & POLLIN) != 0;
+    amqpmux_service (m, NULL, 0); /* end the turn poll_fill began */
+    return found;
+}
+
+/* For ms, the broker answers every channel.close on p with close-ok.
+ * Returns whether a connection.close came. */
+static bool broker_answers_closes (struct amqpmux *m, struct peer *p, int ms)
+{
+    unsigned char got[MAX_FRAME];
+    int64_t end = clock_mono_ms () + ms;
+    bool closed = false;
+    size_t n;
+
+    while (clock_mono_ms () < end)
+        if ((n = peer_method (m, p, got, 20)) > 0) {
+            if (is_method (got, n, get_u16 (got + 1), 20, 40))
+                send_method (p, get_u16 (got + 1), 20, 41, NULL, 0);
+            closed |= is_method (got, n, 0, 10, 50);
+        }
+    return closed;
+}
+
+/* The connection agent's mode (amqpmux_one_client_per_connection()): a
+ * connection per client, given back when the client leaves, idle ones
+ * beyond the spares closed, and a client that does not read holds back its
+ * own connection instead of being cut. */
+static void test_one_per_connection (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 0);
+    struct peer a, b, c, broker[2];
+    struct amqpmux_stats st;
+    unsigned char got[MAX_FRAME];
+    static unsigned char zeros[8000], body[8000 + 8];
+    size_t n;
+
+    amqpmux_one_client_per_connection (m, 1);
+    slot_connect (m, &a, 0);
+    slot_connect (m, &b, 0);
+    is_int (f.calls, 2, "one connection per client: the second client logs in again");
+    peer_init (&broker[0], f.brokers[0]);
+    peer_init (&broker[1], f.brokers[1]);
+    is_int (channel_open (m, &a, 1, &broker[0]), 1,
+            "the first client's channel 1 is channel 1 of the first connection");
+    is_int (channel_open (m, &b, 1, &broker[1]), 1,
+            "the second client's channel 1 is channel 1 of the second");
+    ok (channel_open_ok (m, &broker[0], 1, &a, 1) &&
+            channel_open_ok (m, &broker[1], 1, &b, 1),
+        "each answer goes to its own client");
+
+    peer_close (&a);
+    n = peer_method (m, &broker[0], got, WAIT_MS);
+    ok (is_method (got, n, 1, 20, 40),
+        "the first client gone: its channel is closed upstream");
+    send_method (&broker[0], 1, 20, 41, NULL, 0);
+    pump (m, 100);
+    amqpmux_stats (m, &st);
+    is_int (st.idle, 1, "after the broker's close-ok its connection is idle");
+    slot_connect (m, &c, 0);
+    is_int (f.calls, 2, "the next client takes it: no new login");
+    is_int (channel_open (m, &c, 1, &broker[0]), 1,
+            "its channel 1 is on that connection");
+    ok (channel_open_ok (m, &broker[0], 1, &c, 1), "and open");
+
+    /* The broker sends c, which reads nothing, 8000-byte body frames on its
+     * channel until the multiplexer stops taking them. */
+    size_t fn = frame (body, 3, 1, zeros, sizeof (zeros)), sent = 0, off = 0;
+    int stalls = 0;
+    while (stalls < 50 && sent < (64u << 20)) {
+        ssize_t w =
+            send (broker[0].fd, body + off, fn - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            off += (size_t)w;
+            if (off == fn) {
+                sent += fn;
+                off = 0;
+            }
+            stalls = 0;
+            continue;
+        }
+        pump_once (m, 10);
+        stalls++;
+    }
+    while (off > 0) { /* the rest of a frame cut by a full socket */
+        ssize_t w =
+            send (broker[0].fd, body + off, fn - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0 && (off += (size_t)w) == fn) {
+            sent += fn;
+            off = 0;
+        }
+        peer_fill (&c);
+        c.len = 0;
+        pump_once (m, 1);
+    }
+    ok (sent > (4u << 20) && sent < (64u << 20),
+        "a client that reads nothing: its connection is held back after %zu bytes "
+        "(above the 4 MiB queued, far below the 64 MiB that cut a slot)",
+        sent);
+    ok (!reads_upstream (m, f.ends[0]), "that connection is not read");
+    ok (reads_upstream (m, f.ends[1]), "the other client's connection is");
+    is_int (channel_open (m, &b, 2, &broker[1]), 2,
+            "and the other client goes on (its channel 2 is channel 2 of its own)");
+    size_t got_bytes = c.len;
+    c.len = 0;
+    int64_t end = clock_mono_ms () + 20000;
+    while (got_bytes < sent && !c.eof && clock_mono_ms () < end) {
+        peer_fill (&c);
+        got_bytes += c.len;
+        c.len = 0;
+        pump_once (m, 1);
+    }
+    ok (got_bytes == sent && !c.eof,
+        "once the client reads, every byte comes (%zu of %zu), and it was never cut",
+        got_bytes, sent);
+    ok (reads_upstream (m, f.ends[0]), "and its connection is read again");
+
+    peer_close (&b);
+    peer_close (&c);
+    bool closed0 = false, closed1 = false;
+    for (int i = 0; i < 10; i++) {
+        closed0 |= broker_answers_closes (m, &broker[0], 50);
+        closed1 |= broker_answers_closes (m, &broker[1], 50);
+    }
+    ok (closed0 != closed1,
+        "both clients gone, one spare kept: one of the two connections gets "
+        "connection.close");
+    send_method (closed0 ? &broker[0] : &broker[1], 0, 10, 51, NULL, 0);
+    pump (m, 200);
+    amqpmux_stats (m, &st);
+    ok (st.upstreams == 1 && st.idle == 1,
+        "after its close-ok one connection is left, idle (%d, %d)", st.upstreams,
+        st.idle);
+    amqpmux_destroy (m, 0);
+    peer_close (&broker[0]);
+    peer_close (&broker[1]);
+}
+
+/* In that mode a client is held to the heartbeat it asked for, as the
+ * broker holds a launcher: one that sends nothing for twice that and a
+ * second (stopped) is cut, and its channels closed. */
+static void test_client_heartbeat (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 0);
+    struct peer a, broker;
+    unsigned char got[MAX_FRAME];
+
+    amqpmux_one_client_per_connection (m, 1);
+    slot_connect (m, &a, 1);
+    peer_init (&broker, f.brokers[0]);
+    int a1 = channel_open (m, &a, 1, &broker);
+    ok (channel_open_ok (m, &broker, a1, &a, 1),
+        "a client that asked for heartbeat 1 s");
+    int64_t t0 = clock_mono_ms ();
+    ok (!peer_eof (m, &a, 2000), "is not cut while it is within twice its heartbeat");
+    ok (peer_eof (m, &a, 3000), "then, silent, it is cut (after %lld ms)",
+        (long long)(clock_mono_ms () - t0));
+    size_t n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, a1, 20, 40), "and its channel is closed on the broker");
+    peer_close (&a);
+    amqpmux_destroy (m, 0);
+    peer_close (&broker);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -767,6 +943,8 @@ int main (void)
     test_client_close ();
     test_heartbeat ();
     test_drain_bound ();
+    test_one_per_connection ();
+    test_client_heartbeat ();
     done_testing ();
     return exit_status ();
 }

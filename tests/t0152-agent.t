@@ -1,0 +1,146 @@
+#!/bin/bash
+# The connection agent (launcher/agent.h): the first run starts it, the next
+# runs speak AMQP through it instead of logging in to the broker; it serves
+# only its own user and its own URL, and leaves when idle, when its broker
+# connection is lost, or on `krun down`.  A run whose agent is gone, stale
+# or hung still runs, on a connection of its own.
+. "$(dirname "$0")/lib/test-lib.sh"
+test_start_broker
+test_config <<CFG
+idle_timeout: 300
+local:
+  slots: 2
+CFG
+
+agent_files () { ls "$KRUN_STATE_DIR" | grep '^agent-' || true; }
+agent_sock () { ls "$KRUN_STATE_DIR"/agent-*.sock 2>/dev/null | head -n 1; }
+agent_pid () { cut -d' ' -f1 "$KRUN_STATE_DIR"/agent-*.pid 2>/dev/null | head -n 1; }
+agent_log () { cat "$KRUN_STATE_DIR"/agent-*.log 2>/dev/null; }
+agent_up () { [ -S "$(agent_sock)" ] && [ -n "$(agent_pid)" ] && process_alive "$(agent_pid)"; }
+# The names of the broker's connections ("krun[PID]" for krun and its
+# agent, "krund[PID]" for daemons).
+connection_names () {
+    broker_ctl list_connections -q client_properties 2>/dev/null |
+        grep -o 'connection_name","[^"]*"' | sed 's/.*","//; s/"$//'
+}
+# Start `krun -n 1 sleep $1` in the background (output in bg.out/bg.err,
+# its PID in bgpid) and wait until its rank runs.
+start_sleeper () {
+    "$KRUN" -n 1 sh -c "echo started; sleep $1; echo done" >bg.out 2>bg.err &
+    bgpid=$!
+    wait_for 20 grep -q started bg.out
+}
+
+test_expect_success 'the first run connects itself and then starts the agent' '
+    KRUN_AGENT=0 "$KRUN" up -q && [ -z "$(agent_files)" ] &&
+    "$KRUN" -n 2 /bin/true 2>err1 && ! grep -q . err1 &&
+    wait_for 10 agent_up &&
+    agent_log | grep -q "serving amqp://guest:\*\*\*@127.0.0.1:$BROKER_PORT/ on $(agent_sock); leaving after 300 s without a launcher" &&
+    [ "$(stat -c %a "$(agent_sock)")" = 700 ] &&
+    [ "$(stat -c %a "$KRUN_STATE_DIR")" = 700 ]
+'
+# (The URL is the test's own: krun got it from $KRUN_AMQP_URL.)
+BROKER_URL_FOR_TEST=$KRUN_AMQP_URL
+test_expect_success 'its socket is named after the SHA-256 of the URL; nothing of the password in the log' '
+    digits=$(printf %s "$BROKER_URL_FOR_TEST" | sha256sum | cut -c1-16) &&
+    [ "$(agent_sock)" = "$KRUN_STATE_DIR/agent-$digits.sock" ] &&
+    ! agent_log | grep -q "guest@"
+'
+test_expect_success 'the next run logs in to nothing: the broker sees the agent, not the run' '
+    start_sleeper 3 &&
+    names=$(connection_names) && echo "$names" &&
+    echo "$names" | grep -qx "krun\[$(agent_pid)\]" &&
+    ! echo "$names" | grep -qx "krun\[$bgpid\]" &&
+    wait_bounded 30 $bgpid && grep -q done bg.out && ! grep -q . bg.err
+'
+test_expect_success 'control: with KRUN_AGENT=0 the run has a connection of its own' '
+    export KRUN_AGENT=0 && start_sleeper 3 &&
+    names=$(connection_names) && echo "$names" &&
+    echo "$names" | grep -qx "krun\[$bgpid\]" &&
+    wait_bounded 30 $bgpid && grep -q done bg.out
+'
+unset KRUN_AGENT
+test_expect_success 'runs at once through one agent: every rank of each once, one agent' '
+    apid=$(agent_pid) &&
+    for i in 1 2 3 4; do
+        "$KRUN" -n 6 --timeline tl$i.csv sh -c "echo done rank=\$KRUN_RANK attempt=\$KRUN_ATTEMPT" >out$i 2>err$i &
+        eval p$i=$!
+    done &&
+    for i in 1 2 3 4; do eval "wait_bounded 60 \$p$i" || exit 1; done &&
+    for i in 1 2 3 4; do cp tl$i.csv out$i.csv && one_result_per_rank out$i 6 || exit 1; done &&
+    [ "$(agent_pid)" = "$apid" ] && [ "$(agent_files | grep -c "\.sock$")" = 1 ]
+'
+test_expect_success 'a run killed with -9 through the agent: its queues go, the agent serves on' '
+    start_sleeper 30 && job=$(broker_queue_names | grep "^krun\.job\..*\.results$" | head -n 1) &&
+    [ -n "$job" ] && kill -9 $bgpid && wait $bgpid 2>/dev/null;
+    wait_for 20 eval "! broker_queue_names | grep -qx \"$job\"" &&
+    agent_up && "$KRUN" -n 1 /bin/true
+'
+test_expect_success 'the agent killed during a run: the run fails naming it, the next run starts a new one' '
+    apid=$(agent_pid) && start_sleeper 30 && kill -9 "$apid" &&
+    test_expect_code 1 wait_bounded 30 $bgpid && cat bg.err &&
+    grep -q "through the connection agent $KRUN_STATE_DIR/agent-" bg.err &&
+    [ -S "$(agent_sock)" ] &&
+    "$KRUN" -n 2 /bin/true 2>err2 && ! grep -q . err2 &&
+    wait_for 10 agent_up && [ "$(agent_pid)" != "$apid" ]
+'
+test_expect_success 'a hung agent: the run waits 2 s for its login, says so, and connects itself' '
+    apid=$(agent_pid) && kill -STOP "$apid" &&
+    "$KRUN" -n 1 /bin/true 2>err3; rc=$?; kill -CONT "$apid"; cat err3;
+    [ $rc -eq 0 ] &&
+    grep -q "warning: cannot log in to broker .*through the connection agent .*; connecting to the broker directly" err3
+'
+test_expect_success 'another user cannot use it, even where the socket is open to all' '
+    agent_up && chmod 711 "$TEST_DIR" "$KRUN_STATE_DIR" && chmod 777 "$(agent_sock)" &&
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b\"AMQP\\x00\\x00\\x09\\x01\")
+    print(len(s.recv(4096)))
+except (BrokenPipeError, ConnectionResetError):
+    print(0)
+" "$(agent_sock)"); chmod 700 "$TEST_DIR" "$KRUN_STATE_DIR" "$(agent_sock)";
+    echo "read $out bytes" && [ "$out" = 0 ] &&
+    wait_for 10 eval "agent_log | grep -q \"refused a connection of uid 65534 (pid [0-9]*): this agent serves uid $(id -u) only\"" &&
+    "$KRUN" -n 1 /bin/true
+'
+test_expect_success 'another broker user gets an agent of its own' '
+    first=$(agent_pid) && test_broker_user other && "$KRUN" -n 1 /bin/true &&
+    wait_for 10 eval "[ \$(agent_files | grep -c \"\\.sock\$\") = 2 ]" &&
+    wait_for 10 eval "[ \$(cut -d\" \" -f1 \"\$KRUN_STATE_DIR\"/agent-*.pid | sort -u | wc -l) = 2 ]" &&
+    second=$(cut -d" " -f1 "$KRUN_STATE_DIR"/agent-*.pid | grep -vx "$first") &&
+    start_sleeper 2 && names=$(connection_names) && echo "$names" &&
+    echo "$names" | grep -qx "krun\[$first\]" && echo "$names" | grep -qx "krun\[$second\]" &&
+    ! echo "$names" | grep -qx "krun\[$bgpid\]" && wait_bounded 30 $bgpid
+'
+export KRUN_AMQP_URL=$BROKER_URL_FOR_TEST
+test_expect_success 'krun down stops the agents and says so' '
+    "$KRUN" down >down.out && cat down.out &&
+    grep -qx "krun: stopped 2 connection agents" down.out &&
+    [ -z "$(agent_files | grep -v "\.lock$\|\.log$")" ]
+'
+test_expect_success 'an idle agent leaves after the idle timeout, saying why' '
+    "$KRUN" -n 1 --idle-timeout 2 /bin/true && wait_for 10 agent_up && apid=$(agent_pid) &&
+    wait_for 20 eval "! process_alive $apid" && [ ! -e "$(agent_sock)" ] &&
+    agent_log | grep -q "no launcher for 2 s: leaving"
+'
+test_expect_success 'the broker closes the agent'"'"'s connections: it logs in again and serves on' '
+    "$KRUN" -n 1 /bin/true && wait_for 10 agent_up && apid=$(agent_pid) &&
+    for c in $(broker_ctl list_connections -q pid client_properties |
+            grep "krun\[$apid\]" | cut -f1); do
+        broker_ctl close_connection "$c" "test" >/dev/null || exit 1
+    done &&
+    wait_for 20 eval "agent_log | grep -q \"broker connection lost: the broker closed it: 320\"" &&
+    start_sleeper 1 && names=$(connection_names) && echo "$names" &&
+    echo "$names" | grep -qx "krun\[$apid\]" && ! echo "$names" | grep -qx "krun\[$bgpid\]" &&
+    wait_bounded 30 $bgpid && process_alive "$apid"
+'
+test_expect_success 'the agent leaves when the broker is gone' '
+    apid=$(agent_pid) && broker_stop &&
+    wait_for 20 eval "! process_alive $apid" &&
+    agent_log | grep -q "no broker connection (.*): leaving" && [ ! -e "$(agent_sock)" ]
+'
+test_done
