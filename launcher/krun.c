@@ -254,18 +254,18 @@ static const char *parse_subcommand (int argc, char *argv[], struct options *o)
 int main (int argc, char *argv[])
 {
     struct options o = {.run.job.output_limit = DEFAULT_OUTPUT_LIMIT, .slots = -1};
+    const char *sub = NULL, *action = NULL;
+    int rc;
+
+    /* Started by krun itself, exactly so (agent.h). */
+    if (argc > 1 && strcmp (argv[1], "agent") == 0)
+        return agent_main (argc - 1, argv + 1);
     /* -x, --stage and -H can occur at most argc times. */
     char **exports = calloc (argc, sizeof (char *));
     char **stage_files = calloc (argc, sizeof (char *));
     char **hosts = calloc (argc, sizeof (char *));
-    const char *sub = NULL, *action = NULL;
-    int rc;
-
     if (!exports || !stage_files || !hosts)
         die ("out of memory");
-    /* Started by krun itself, exactly so (agent.h). */
-    if (argc > 1 && strcmp (argv[1], "agent") == 0)
-        return agent_main (argc - 1, argv + 1);
     o.run.exports.items = exports;
     o.run.stage_files.items = stage_files;
     o.hosts.items = hosts;
