@@ -53,6 +53,17 @@ test_expect_success 'the next run logs in to nothing: the broker sees the agent,
     ! echo "$names" | grep -qx "krun\[$bgpid\]" &&
     wait_bounded 30 $bgpid && grep -q done bg.out && ! grep -q . bg.err
 '
+# The local ports of the agent's connections, as the broker lists them.
+agent_ports () {
+    broker_ctl list_connections -q peer_port client_properties 2>/dev/null |
+        grep "krun\[$(agent_pid)\]" | cut -f1 | sort
+}
+test_expect_success 'runs one after the other use the same connection: no login each' '
+    "$KRUN" -n 1 /bin/true && sleep 0.5 && before=$(agent_ports) && echo "$before" &&
+    [ -n "$before" ] &&
+    for i in 1 2 3 4 5; do "$KRUN" -n 1 /bin/true || exit 1; sleep 0.2; done &&
+    after=$(agent_ports) && echo "$after" && [ "$before" = "$after" ]
+'
 test_expect_success 'control: with KRUN_AGENT=0 the run has a connection of its own' '
     export KRUN_AGENT=0 && start_sleeper 3 &&
     names=$(connection_names) && echo "$names" &&
