@@ -51,14 +51,27 @@ bool agent_usable (const char *url)
     return url && strncmp (url, "amqp://", 7) == 0;
 }
 
-/* state_dir/agent-<digits of url><suffix> into buf.  Returns 0, or -1 with
- * errno ENAMETOOLONG. */
+/* state_dir/agent-<digits><suffix> into buf, the digits those of the
+ * SHA-256 of this host's name, a newline and url.  Returns 0, or -1 with
+ * errno ENAMETOOLONG (or ENOMEM). */
 static int agent_path (const char *state_dir, const char *url, const char *suffix,
                        char *buf, size_t size)
 {
-    char hex[STAGE_HASH_LEN + 1];
+    char hex[STAGE_HASH_LEN + 1], host[256] = "";
+    /* The host too: a state directory in a home shared by several machines
+     * (an HPC cluster's login nodes) gets an agent per machine, each found
+     * only by the runs of its own machine. */
+    size_t len = strlen (url);
+    char *text = malloc (sizeof (host) + 1 + len);
 
-    stage_hash_bytes (url, strlen (url), hex);
+    if (!text)
+        return -1;
+    gethostname (host, sizeof (host) - 1);
+    int k = snprintf (text, sizeof (host) + 1, "%s\n", host);
+    memcpy (text + k, url, len);
+    stage_hash_bytes (text, k + len, hex);
+    explicit_bzero (text, k + len);
+    free (text);
     int n = snprintf (buf, size, "%s/" AGENT_PREFIX "%.*s%s", state_dir, AGENT_DIGITS,
                       hex, suffix);
     if (n < 0 || (size_t)n >= size) {

@@ -22,8 +22,9 @@
  *
  * The agent serves one broker URL: its socket is
  * STATE_DIR/agent-<16 hex digits>.sock, the digits those of the SHA-256 of
- * the URL (user and password included), so a krun with another broker,
- * user or password never finds it.  It takes only amqp:// URLs (the
+ * the host's name and the URL (user and password included), so a krun with
+ * another broker, user or password never finds it, and a state directory
+ * shared by several machines holds one agent per machine.  It takes only amqp:// URLs (the
  * multiplexer does not speak TLS; amqps:// runs connect as before).  Both
  * ends check the other's user (SO_PEERCRED): the agent serves only its own
  * user's processes, krun trusts only its own user's agent.

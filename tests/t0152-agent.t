@@ -41,8 +41,8 @@ test_expect_success 'the first run connects itself and then starts the agent' '
 '
 # (The URL is the test's own: krun got it from $KRUN_AMQP_URL.)
 BROKER_URL_FOR_TEST=$KRUN_AMQP_URL
-test_expect_success 'its socket is named after the SHA-256 of the URL; nothing of the password in the log' '
-    digits=$(printf %s "$BROKER_URL_FOR_TEST" | sha256sum | cut -c1-16) &&
+test_expect_success 'its socket is named after the SHA-256 of the host and the URL; nothing of the password in the log' '
+    digits=$(printf "%s\n%s" "$(hostname)" "$BROKER_URL_FOR_TEST" | sha256sum | cut -c1-16) &&
     [ "$(agent_sock)" = "$KRUN_STATE_DIR/agent-$digits.sock" ] &&
     ! agent_log | grep -q "guest@"
 '

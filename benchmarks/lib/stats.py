@@ -384,8 +384,10 @@ def target_rows(results, params, meta):
                                    ("krund", "krund"))]
         why = ", ".join("%s %s ms" % (n, fmt(v)) for n, v in parts if v is not None)
         if why:
-            why = "CPU per run: " + why + " (the broker's: a login and two queues " \
-                  "declared and deleted, PROFILE.md)"
+            why = "CPU per run: " + why + " (the broker's: two queues declared " \
+                  "and deleted, channels opened and closed, presence, tasks and " \
+                  "results; krun's with its connection agent's, which logged in " \
+                  "ahead of time: PROFILE.md)"
         add("`krun -n 1 true` warm ≤ 1.5 × mpiexec.hydra",
             "%.2f × (%s ms vs %s ms)" % (k / h, fmt(k), fmt(h)), k <= 1.5 * h, why)
     label = "krun %s slots" % cores
