@@ -131,7 +131,8 @@ struct transport *agent_connect (const char *state_dir, const char *url,
               shown ? shown : "the broker", addr.sun_path);
     free (shown);
     t = transport_connect_fd (fd, name, heartbeat_sec, AGENT_LOGIN_TIMEOUT_MS, &error);
-    /* Gone half-way (it left idle just now): quietly on to the broker. */
+    /* A hung agent is worth a word; one that went half-way (it left idle
+     * just now) is not: either way, on to the broker itself. */
     if (!t && errno == ETIMEDOUT)
         fprintf (stderr, "krun: warning: %s; connecting to the broker directly\n",
                  error.text);

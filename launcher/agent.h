@@ -24,10 +24,11 @@
  * STATE_DIR/agent-<16 hex digits>.sock, the digits those of the SHA-256 of
  * the host's name and the URL (user and password included), so a krun with
  * another broker, user or password never finds it, and a state directory
- * shared by several machines holds one agent per machine.  It takes only amqp:// URLs (the
- * multiplexer does not speak TLS; amqps:// runs connect as before).  Both
- * ends check the other's user (SO_PEERCRED): the agent serves only its own
- * user's processes, krun trusts only its own user's agent.
+ * shared by several machines holds one agent per machine.  It takes only
+ * amqp:// URLs (the multiplexer does not speak TLS; amqps:// runs connect
+ * as before).  Both ends check the other's user (SO_PEERCRED): the agent
+ * serves only its own user's processes, krun trusts only its own user's
+ * agent.
  *
  * The agent leaves after idle_timeout seconds without a launcher (the
  * daemons' setting), when it has no broker connection and cannot log in

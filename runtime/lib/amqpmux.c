@@ -1,4 +1,5 @@
-/* amqpmux.c - one broker connection for a node's slots.  See amqpmux.h.
+/* amqpmux.c - broker connections for many clients: one shared by a node's
+ * slots, or one each for the connection agent's launchers.  See amqpmux.h.
  *
  * An AMQP 0-9-1 frame is: type (1 byte), channel (2), payload size (4), the
  * payload, 0xCE.  A method frame's payload starts with its class and method
