@@ -21,6 +21,7 @@
 #include "log.h"
 #include "parseint.h"
 #include "pidfile.h"
+#include "secrets.h"
 #include "spawn.h"
 #include "stage.h"
 
@@ -146,8 +147,11 @@ int agent_start (const char *state_dir, const char *url, int idle_timeout_s,
     char log[PATH_MAX], self[PATH_MAX], idle[24];
     ssize_t n;
 
-    if (agent_path (state_dir, url, ".sock", sock, sizeof (sock)) < 0 ||
-        agent_path (state_dir, url, ".log", log, sizeof (log)) < 0)
+    int rc = agent_path (state_dir, url, ".sock", sock, sizeof (sock));
+    /* Where no socket path fits, no run could find the agent: none. */
+    if (rc < 0 && errno == ENAMETOOLONG)
+        return 0;
+    if (rc < 0 || agent_path (state_dir, url, ".log", log, sizeof (log)) < 0)
         return errprintf_errno (errp, "cannot start the connection agent in %s",
                                 state_dir);
     if ((n = readlink ("/proc/self/exe", self, sizeof (self) - 1)) < 0)
@@ -221,50 +225,6 @@ static int upstream_login (void *arg, struct transport_tune *tune,
                            struct krun_error *errp)
 {
     return transport_login_raw (arg, NULL, AGENT_HEARTBEAT_S, tune, errp);
-}
-
-/* The URL, one line on fd, read within URL_READ_TIMEOUT_MS.  Returns it
- * (caller must free), or NULL after logging why. */
-static char *read_url (int fd)
-{
-    char *buf = calloc (1, TRANSPORT_URL_MAX + 2);
-    size_t len = 0;
-    int64_t deadline = clock_mono_ms () + URL_READ_TIMEOUT_MS;
-    struct krun_error error;
-
-    if (!buf) {
-        log_msg ("out of memory");
-        return NULL;
-    }
-    while (len < TRANSPORT_URL_MAX + 1 && !memchr (buf, '\n', len)) {
-        int64_t left = deadline - clock_mono_ms ();
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || poll (&p, 1, (int)left) == 0) {
-            log_msg ("no broker URL on standard input within %d ms",
-                     URL_READ_TIMEOUT_MS);
-            goto fail;
-        }
-        ssize_t n = read (fd, buf + len, TRANSPORT_URL_MAX + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    char *nl = memchr (buf, '\n', len);
-    if (nl)
-        *nl = '\0';
-    if (!nl || transport_url_check (buf, &error) < 0) {
-        log_msg ("%s", nl ? error.text
-                          : "expected the broker URL and a newline on "
-                            "standard input");
-        goto fail;
-    }
-    return buf;
-fail:
-    explicit_bzero (buf, TRANSPORT_URL_MAX + 2);
-    free (buf);
-    return NULL;
 }
 
 /* Listen on path (mode 0600), replacing what a dead agent left there. */
@@ -393,9 +353,11 @@ int agent_main (int argc, char *argv[])
     sock = argv[1];
     snprintf (lock, sizeof (lock), "%.*s.lock", (int)(len - 5), sock);
     snprintf (pidpath, sizeof (pidpath), "%.*s.pid", (int)(len - 5), sock);
-    char *url = read_url (STDIN_FILENO);
-    if (!url)
+    char *url;
+    if (secrets_read_url (STDIN_FILENO, URL_READ_TIMEOUT_MS, &url, &error) < 0) {
+        log_msg ("%s", error.text);
         return 1;
+    }
     /* One agent per socket: a second one started at the same time leaves. */
     if ((lock_fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
         log_msg ("cannot open %s: %s", lock, strerror (errno));

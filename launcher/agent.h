@@ -61,7 +61,8 @@ struct transport *agent_connect (const char *state_dir, const char *url,
                                  int heartbeat_sec);
 
 /* Start the agent of url in state_dir, leaving after idle_timeout_s without
- * launchers, unless one runs; it logs to STATE_DIR/agent-<digits>.log.
+ * launchers, unless one runs (or its socket's path would be too long: then
+ * none, quietly); it logs to STATE_DIR/agent-<digits>.log.
  * Does not wait for its login.  Returns 0, or -1 with errno and errp. */
 int agent_start (const char *state_dir, const char *url, int idle_timeout_s,
                  struct krun_error *errp);

@@ -128,6 +128,13 @@ test_expect_success 'another broker user gets an agent of its own' '
     ! echo "$names" | grep -qx "krun\[$bgpid\]" && wait_bounded 30 $bgpid
 '
 export KRUN_AMQP_URL=$BROKER_URL_FOR_TEST
+test_expect_success 'a state directory too long for a socket path: runs connect themselves' '
+    long="$TEST_DIR/$(printf "d%.0s" $(seq 1 100))/state" && mkdir -p -m 700 "$long" &&
+    KRUN_STATE_DIR=$long "$KRUN" -n 1 /bin/true 2>long.err && cat long.err &&
+    KRUN_STATE_DIR=$long "$KRUN" -n 1 /bin/true 2>>long.err &&
+    ! grep -q agent long.err && [ -z "$(ls "$long" | grep "^agent-")" ] &&
+    KRUN_STATE_DIR=$long "$KRUN" down >/dev/null
+'
 test_expect_success 'krun down stops the agents and says so' '
     "$KRUN" down >down.out && cat down.out &&
     grep -qx "krun: stopped 2 connection agents" down.out &&

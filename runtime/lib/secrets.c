@@ -115,6 +115,45 @@ done:
     return rc;
 }
 
+int secrets_read_url (int fd, int timeout_ms, char **urlp, struct krun_error *errp)
+{
+    char *buf = malloc (TRANSPORT_URL_MAX + 2), *newline;
+    ssize_t len;
+    int rc = -1;
+
+    *urlp = NULL;
+    if (!buf)
+        return errprintf_errno (errp, "cannot read the broker URL on standard input");
+    if ((len = read_to_end (fd, buf, TRANSPORT_URL_MAX + 2, timeout_ms)) < 0) {
+        if (errno == ETIMEDOUT)
+            errprintf (errp, "no end of the broker URL on standard input within %d ms",
+                       timeout_ms);
+        else if (errno == E2BIG)
+            errprintf (errp, "more than %d bytes of broker URL on standard input",
+                       TRANSPORT_URL_MAX + 1);
+        else
+            errprintf_errno (errp, "cannot read the broker URL on standard input");
+        goto done;
+    }
+    if (!(newline = memchr (buf, '\n', len)) || newline == buf) {
+        errno = EINVAL;
+        errprintf (errp, "expected the broker URL and a newline on standard input");
+        goto done;
+    }
+    *newline = '\0';
+    if (transport_url_check (buf, errp) < 0)
+        goto done;
+    if (!(*urlp = strdup (buf))) {
+        errprintf_errno (errp, "cannot read the broker URL on standard input");
+        goto done;
+    }
+    rc = 0;
+done:
+    explicit_bzero (buf, TRANSPORT_URL_MAX + 2);
+    free (buf);
+    return rc;
+}
+
 char *secrets_encode (const char *url, const char *key_path, size_t *lenp,
                       struct krun_error *errp)
 {

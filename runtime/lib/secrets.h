@@ -40,6 +40,12 @@
 int secrets_read (int fd, int timeout_ms, char **urlp, struct sign_key **keyp,
                   struct krun_error *errp);
 
+/* The broker URL alone, one line until end of input, within timeout_ms
+ * (what krun hands its connection agent, launcher/agent.h).  Returns 0 and
+ * *urlp (caller must free), or -1 with errno ETIMEDOUT, E2BIG, EINVAL (no
+ * line, or a URL transport_url_check() refuses) or read's, and errp. */
+int secrets_read_url (int fd, int timeout_ms, char **urlp, struct krun_error *errp);
+
 /* The secrets as secrets_read() reads them: url and the contents of the key
  * file at key_path, which must be a valid key (sign_key_load()).  Returns
  * the bytes (caller must free, wiped first: secrets_free()), their length

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/util/clock.h"
 #include "runtime/util/fdio.h"
 #include "runtime/lib/secrets.h"
 #include "tests/tap.h"
@@ -61,6 +62,46 @@ static const struct {
     {"http://x/\n" KEY, NULL, EINVAL},
 };
 
+/* secrets_read_url() of len bytes of text in a pipe (closed if close_it). */
+static int read_url_text (const char *text, size_t len, bool close_it, int timeout_ms,
+                          char **url, struct krun_error *error)
+{
+    int fds[2], rc;
+
+    if (pipe (fds) < 0 || fdio_write_all (fds[1], text, len) < 0)
+        bail_out ("pipe");
+    if (close_it)
+        close (fds[1]);
+    rc = secrets_read_url (fds[0], timeout_ms, url, error);
+    close (fds[0]);
+    if (!close_it)
+        close (fds[1]);
+    return rc;
+}
+
+static void test_read_url (void)
+{
+    struct krun_error error;
+    char *url = NULL;
+
+    ok (read_url_text (URL "\n", strlen (URL) + 1, true, 1000, &url, &error) == 0,
+        "the URL alone: read (%s)", error.text);
+    is_str (url, URL, "the URL, without its newline");
+    free (url);
+    int64_t t0 = clock_mono_ms ();
+    int rc = read_url_text (URL "\n", strlen (URL) + 1, false, 200, &url, &error);
+    int err = errno;
+    ok (rc < 0 && err == ETIMEDOUT && url == NULL,
+        "input that never ends: ETIMEDOUT after %lld ms: %s",
+        (long long)(clock_mono_ms () - t0), error.text);
+    ok (read_url_text (URL, strlen (URL), true, 1000, &url, &error) < 0 &&
+            errno == EINVAL,
+        "no newline: EINVAL: %s", error.text);
+    ok (read_url_text ("http://x/\n", 10, true, 1000, &url, &error) < 0 &&
+            errno == EINVAL,
+        "not a broker URL: refused: %s", error.text);
+}
+
 int main (void)
 {
     struct sign_key *key, *want = sign_key_create (KEY, strlen (KEY));
@@ -68,6 +109,7 @@ int main (void)
     char *url;
 
     plan (NO_PLAN);
+    test_read_url ();
     ok (read_text (URL "\n" KEY "\n", strlen (URL KEY) + 2, true, 1000, &url, &key,
                    &error) == 0,
         "URL line and key: read (%s)", error.text);
