@@ -23,8 +23,9 @@ epmd=$((port + 24000)); [ $epmd -le 65535 ] || epmd=$((epmd - 64512))
 epmd_gone () { ! ss -Hltn "( sport = :$epmd )" | grep -q .; }
 
 test_expect_success 'a run starts the private broker' '
-    "$KRUN" -n 1 /bin/true 2>err && grep -q "started a private RabbitMQ" err &&
-    [ -s "$KRUN_STATE_DIR/broker/pid" ]
+    { "$KRUN" -n 1 /bin/true 2>err && grep -q "started a private RabbitMQ" err &&
+        [ -s "$KRUN_STATE_DIR/broker/pid" ]; } ||
+    { cat err; tail -n 20 "$KRUN_STATE_DIR/broker/broker.log"; false; }
 '
 bpid=$(cat "$KRUN_STATE_DIR/broker/pid" 2>/dev/null)
 test_expect_success 'the daemon leaves after its idle timeout, the broker (with its epmd and supervisor) after 61 s more' '

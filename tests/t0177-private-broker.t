@@ -199,10 +199,27 @@ if [ -n "$has_other" ]; then
         ! [ -s "$sq/got" ]
     '
     kill "$squatter" 2>/dev/null; wait "$squatter" 2>/dev/null; squatter=
+    # Another program holds the port of the broker's own epmd (the AMQP port
+    # + 24000): epmd exits at once, and the start fails saying so.
+    epmd2=$(derived "$port2" 24000)
+    setpriv --reuid="$other" --regid="$(id -g "$other")" --clear-groups \
+        socat "TCP-LISTEN:$epmd2,bind=127.0.0.1,reuseaddr,fork" /dev/null &
+    squatter=$!
+    test_expect_success 'the epmd port taken: the start fails at once, naming epmd and its port' '
+        wait_for 10 eval "ss -Hltn \"( sport = :$epmd2 )\" | grep -q ." &&
+        start=$SECONDS &&
+        ! "$KRUN" --config other.yaml -n 1 /bin/true 2>q2 && cat q2 "$bdir/broker.log" &&
+        [ $((SECONDS - start)) -lt 30 ] &&
+        grep -q "the private broker stopped while starting; see $bdir/broker.log and $bdir/log" q2 &&
+        grep -q "epmd exited (wait status 0x[0-9a-f]*) before it listened on 127.0.0.1:$epmd2: is the port taken?" "$bdir/broker.log"
+    '
+    kill "$squatter" 2>/dev/null; wait "$squatter" 2>/dev/null; squatter=
     rm -rf "$sq"
 else
     test_count=$((test_count + 1))
     echo "ok $test_count # skip a port another user listens on: needs root for useradd"
+    test_count=$((test_count + 1))
+    echo "ok $test_count # skip the epmd port taken by another user: needs root for useradd"
 fi
 test_expect_success 'krun broker start --config X uses X' '
     "$KRUN" broker start --config other.yaml 2>b1 && cat b1 &&

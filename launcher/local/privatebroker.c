@@ -478,7 +478,7 @@ static void supervise (const struct supervisor_args *a)
     struct krun_error error;
     pid_t epmd, broker;
     int64_t stop_deadline = 0, next_look;
-    int status;
+    int status = 0;
 
     sigaction (SIGTERM, &sa, NULL);
     sigaction (SIGINT, &sa, NULL);
@@ -498,7 +498,16 @@ static void supervise (const struct supervisor_args *a)
     int64_t deadline = clock_mono_ms () + (int64_t)a->start_timeout * 1000;
     /* Looked up, not connected to: epmd logs every probe. */
     while (listener_uid (a->epmd_port) != (long)getuid ()) {
-        if (clock_mono_ms () > deadline || waitpid (epmd, &status, WNOHANG) != 0) {
+        if (waitpid (epmd, &status, WNOHANG) != 0) {
+            /* Reaped: its PID is not ours to signal any more. */
+            supervisor_log (
+                "epmd exited (wait status 0x%x) before it listened on "
+                "127.0.0.1:%d: is the port taken?",
+                (unsigned)status, a->epmd_port);
+            unlink (pidfile);
+            _exit (1);
+        }
+        if (clock_mono_ms () > deadline) {
             supervisor_log ("epmd did not listen on 127.0.0.1:%d within %d s",
                             a->epmd_port, a->start_timeout);
             kill (epmd, SIGKILL);

@@ -18,22 +18,33 @@
 
 BROKER_SBIN=${BROKER_SBIN:-/usr/lib/rabbitmq/bin}
 
+# True if nothing uses TCP port $1 on 127.0.0.1 (no socket of any state has
+# it, nothing answers there).
+_broker_port_unused () {
+    [ -z "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ] &&
+        ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 # A TCP port on 127.0.0.1 that nothing uses.  Below the kernel's ephemeral
 # range (32768-60999), so that outgoing connections cannot take it later.
+#   _broker_free_port [LOW HIGH [OFFSET...]]
+# picks one in LOW..HIGH (default 10000..19999) such that the port plus each
+# OFFSET is unused as well.
 _broker_free_port () {
-    local port
+    local low=${1:-10000} high=${2:-19999} port off ok
+    shift 2 2>/dev/null || true
     for _ in $(seq 1 200); do
-        port=$((20000 + RANDOM % 12000))
-        if [ -n "$(ss -Htan "( sport = :$port )" 2>/dev/null)" ]; then
-            continue
+        port=$((low + RANDOM % (high - low + 1)))
+        ok=1
+        for off in 0 "$@"; do
+            _broker_port_unused $((port + off)) || { ok=; break; }
+        done
+        if [ -n "$ok" ]; then
+            echo "$port"
+            return 0
         fi
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            continue
-        fi
-        echo "$port"
-        return 0
     done
-    echo "broker.sh: no free port found" >&2
+    echo "broker.sh: no free port found in $low..$high" >&2
     return 1
 }
 

@@ -129,9 +129,13 @@ pool_of () {
         openssl dgst -sha256 -mac HMAC -macopt "hexkey:$e" -r | cut -c1-16)"
 }
 
-# A free loopback port (for the embedded broker test).
+# A free loopback port for the private broker krun starts (local.broker_port).
+# krun puts its Erlang distribution on the port + 20000 and its epmd on the
+# port + 24000 (launcher/local/privatebroker.c): those must be free too, and
+# below the kernel's ephemeral range, or an outgoing connection of another
+# test could take one before the broker listens.
 broker_free_port () {
-    _broker_free_port
+    _broker_free_port 1100 8700 20000 24000
 }
 
 # True while process $1 runs.  A zombie counts as gone: detached daemons are
