@@ -94,4 +94,19 @@ test_expect_success '... and its queues vanish (x-expires)' '
 test_expect_success 'the pool serves the next job' '
     "$KRUN" -n 32 --timeline out5.csv ./work.sh >out5 && one_result_per_rank out5 32
 '
+# The broker refuses tasks (a policy: at most one message in a task queue,
+# more are refused with a nack).  The run fails on the refusal, bounded
+# (docs/reliability.md), and its queue goes at once, not by x-expires.
+test_expect_success 'tasks the broker refuses (nack): the run fails naming the refusal, its queue goes at once' '
+    broker_ctl set_policy --apply-to queues krun-test-refuse "^krun\.job\..*\.tasks\$" \
+        "{\"max-length\":1,\"overflow\":\"reject-publish\"}" >/dev/null &&
+    { timeout 60 "$KRUN" -n 3 ./work.sh >out6 2>err6; rc=$?; } &&
+    broker_ctl clear_policy krun-test-refuse >/dev/null &&
+    cat err6 && [ $rc = 1 ] &&
+    grep -q "krun: .*broker amqp://.* refused 2 message(s) (nack)" err6 &&
+    wait_for 5 no_job_queues
+'
+test_expect_success '... and the pool serves the next job' '
+    "$KRUN" -n 32 --timeline out7.csv ./work.sh >out7 && one_result_per_rank out7 32
+'
 test_done
