@@ -52,8 +52,11 @@ bool agent_usable (const char *url)
     return url && strncmp (url, "amqp://", 7) == 0;
 }
 
-int agent_path (const char *state_dir, const char *url, const char *suffix, char *buf,
-                size_t size)
+/* state_dir/agent-<digits><suffix> into buf, the digits those of the
+ * SHA-256 of this host's name, a newline and url.  Returns 0, or -1 with
+ * errno ENAMETOOLONG (or ENOMEM). */
+static int agent_path (const char *state_dir, const char *url, const char *suffix,
+                       char *buf, size_t size)
 {
     char hex[STAGE_HASH_LEN + 1], host[256] = "";
     /* The host too: a state directory in a home shared by several machines
@@ -201,14 +204,9 @@ int agent_stop_all (const char *state_dir, struct krun_error *errp)
             }
             stopped++;
         }
-        /* What a killed agent left (a stopped one removed its own), and
-         * the job id made ahead for its runs (nextjob.h: its queues expire,
-         * unless `krun down` deleted them first). */
+        /* What a killed agent left (a stopped one removed its own). */
         unlink (sock);
         unlink (path);
-        snprintf (sock, sizeof (sock), "%s/%.*s.next", state_dir, (int)(len - 4),
-                  e->d_name);
-        unlink (sock);
     }
     closedir (d);
     return stopped;

@@ -67,12 +67,6 @@ struct transport *agent_connect (const char *state_dir, const char *url,
 int agent_start (const char *state_dir, const char *url, int idle_timeout_s,
                  struct krun_error *errp);
 
-/* state_dir/agent-<digits><suffix> into buf (the agent's files, and
- * nextjob.h's), the digits those of the SHA-256 of this host's name, a
- * newline and url.  Returns 0, or -1 with errno ENAMETOOLONG (or ENOMEM). */
-int agent_path (const char *state_dir, const char *url, const char *suffix, char *buf,
-                size_t size);
-
 /* Stop every agent recorded in state_dir (SIGTERM, then wait at most 5 s
  * each).  Returns how many were stopped, or -1 with errno and errp. */
 int agent_stop_all (const char *state_dir, struct krun_error *errp);

@@ -9,7 +9,6 @@
 #include "die.h"
 #include "jobqueues.h"
 #include "local/privatebroker.h"
-#include "nextjob.h"
 #include "presence.h"
 #include "provider.h"
 #include "session.h"
@@ -229,16 +228,13 @@ static int down_queues (const struct config *cfg, struct provider *prov,
     struct sign_key *key = session_signing_key (prov, state_dir);
     session_pool (prov, key, &pool);
     t = transport_connect (url, cfg->amqp_cacert, 0, &error);
+    free (url);
     if (!t) {
         if (warn)
             fprintf (stderr, "krun: warning: %s; job queues not deleted\n", error.text);
         sign_key_destroy (key);
-        free (url);
         return 0;
     }
-    /* The queues made ahead for the next run (nextjob.h). */
-    nextjob_discard (t, state_dir, url);
-    free (url);
     struct provider_broker b = broker_of (t, NULL, &pool, key, state_dir);
     p = provider_query (cfg, &b, &error);
     sign_key_destroy (key);

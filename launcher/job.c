@@ -304,12 +304,6 @@ static int declare_task_queue (struct job *j, struct transport *t, bool defer,
         PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp);
 }
 
-/* The results queue's flags (declare_results_queue()). */
-static int results_queue_flags (const struct job_options *opts)
-{
-    return opts->durable ? TRANSPORT_DURABLE : TRANSPORT_AUTO_DELETE;
-}
-
 /* Publish body sealed with the job's key, valid for ttl_us from now: the
  * workers run nothing that this key did not sign (see sign.h). */
 static int publish_signed (struct job *j, const char *exchange, const char *key,
@@ -1035,10 +1029,11 @@ static int declare_results_queue (struct job *j, struct krun_error *errp)
      * and consumed in one round trip: a queue of this job's own name that
      * the broker refuses ends the job anyway. */
     if ((j->opts->durable && transport_qos (j->t, RESULTS_PREFETCH, 0, errp) < 0) ||
-        transport_declare_consume (j->t, j->results_queue,
-                                   results_queue_flags (j->opts),
-                                   PROTOCOL_JOB_QUEUE_EXPIRES_MS, RESULTS_TAG,
-                                   !j->opts->durable, true, errp) < 0)
+        transport_declare_consume (
+            j->t, j->results_queue,
+            j->opts->durable ? TRANSPORT_DURABLE : TRANSPORT_AUTO_DELETE,
+            PROTOCOL_JOB_QUEUE_EXPIRES_MS, RESULTS_TAG, !j->opts->durable, true,
+            errp) < 0)
         return -1;
     return 0;
 }
@@ -1060,9 +1055,7 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
         errprintf_errno (errp, "cannot create a job");
         goto error;
     }
-    if (opts->id)
-        snprintf (j->id, sizeof (j->id), "%s", opts->id);
-    else if (make_job_id (j->id, sizeof (j->id)) < 0) {
+    if (make_job_id (j->id, sizeof (j->id)) < 0) {
         errprintf_errno (errp, "cannot make a job id");
         goto error;
     }
@@ -1094,33 +1087,6 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
 error:
     job_destroy (j);
     return NULL;
-}
-
-int job_new_id (char *id, size_t size)
-{
-    return make_job_id (id, size);
-}
-
-int job_declare_ahead (struct transport *t, const struct job_options *opts,
-                       const char *id, struct krun_error *errp)
-{
-    char queue[128];
-
-    if (opts->durable) {
-        errno = EINVAL;
-        return errprintf (errp, "no queues are made ahead for durable jobs");
-    }
-    /* The flags and x-expires of declare_task_queue() and
-     * declare_results_queue(): the next run's declarations must find them
-     * equivalent. */
-    protocol_task_queue (id, queue, sizeof (queue));
-    if (transport_declare_queue (t, queue, TRANSPORT_NOWAIT,
-                                 PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp) < 0)
-        return -1;
-    protocol_results_queue (id, queue, sizeof (queue));
-    return transport_declare_queue (t, queue,
-                                    results_queue_flags (opts) | TRANSPORT_NOWAIT,
-                                    PROTOCOL_JOB_QUEUE_EXPIRES_MS, NULL, errp);
 }
 
 /* --resume: the ranks that succeeded in the run of that joblog are done

@@ -10,7 +10,6 @@
 
 #include "die.h"
 #include "inputs.h"
-#include "nextjob.h"
 #include "nodefilter.h"
 #include "program.h"
 #include "progress.h"
@@ -314,7 +313,6 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
     signal (SIGPIPE, SIG_IGN);
     complete_options (&r);
     bool via_agent;
-    char ahead[NEXTJOB_ID_SIZE];
     r.t = session_connect (cfg, r.url, r.state_dir, &via_agent);
     publish_staged (&r);
     /* Asked first, on the main channel: the daemons answer while the broker
@@ -323,10 +321,6 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
      * answers. */
     if (presence_ask (r.t, &r.pool, r.key, &r.question, &error) < 0)
         fatal (error.text);
-    /* Queues made ahead by the run before (nextjob.h), claimed where
-     * nothing fails between the claim and their use. */
-    if (via_agent && !o->job.durable && nextjob_claim (r.state_dir, r.url, ahead))
-        o->job.id = ahead;
     /* The job's options are complete: job_create() borrows them. */
     struct job *job = job_create (r.t, &o->job, &error);
     if (!job)
@@ -345,12 +339,9 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
         fprintf (stderr, "krun: %s\n", error.text);
     cpumap_destroy (map);
     presence_destroy (p);
-    /* For the next runs, once this one is over (agent.h, nextjob.h). */
+    /* For the next runs, once this one is over (agent.h). */
     if (!via_agent)
         session_start_agent (cfg, r.url, r.state_dir);
-    else if (rc >= 0 && !o->job.durable)
-        nextjob_prepare (r.t, &o->job, r.state_dir, r.url);
-    o->job.id = NULL;
     run_cleanup (&r);
     return rc < 0 ? 1 : rc;
 }

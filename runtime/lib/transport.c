@@ -1296,32 +1296,20 @@ int transport_declare_queue (struct transport *t, const char *name, int flags,
                              int expires_ms, char **namep, struct krun_error *errp)
 {
     amqp_table_entry_t arg;
-    bool nowait = flags & TRANSPORT_NOWAIT;
-    amqp_queue_declare_t req = declare_request (name, flags, expires_ms, nowait, &arg);
+    amqp_queue_declare_t req = declare_request (name, flags, expires_ms, false, &arg);
     amqp_queue_declare_ok_t *ok;
     char what[256];
     char *actual = NULL;
 
     if (start_call (t, errp) < 0)
         return -1;
-    if (flags & ~(QUEUE_FLAGS | TRANSPORT_DEFER | TRANSPORT_NOWAIT) ||
-        ((flags & (TRANSPORT_DEFER | TRANSPORT_NOWAIT)) &&
-         (namep || !name || !*name)) ||
-        ((flags & TRANSPORT_DEFER) && nowait)) {
+    if (flags & ~(QUEUE_FLAGS | TRANSPORT_DEFER) ||
+        ((flags & TRANSPORT_DEFER) && (namep || !name || !*name))) {
         errno = EINVAL;
         return errprintf (errp, "cannot declare queue '%s': invalid flags 0x%x",
                           name ? name : "", (unsigned)flags);
     }
     snprintf (what, sizeof (what), "cannot declare queue '%s'", name ? name : "");
-    if (nowait) {
-        /* Nothing to settle first: no answer comes to be read in order. */
-        if (open_private_channel (t, errp) < 0)
-            return -1;
-        return check_status (t,
-                             amqp_send_method (t->conn, PRIVATE_CHANNEL,
-                                               AMQP_QUEUE_DECLARE_METHOD, &req),
-                             errp, what);
-    }
     if (flags & TRANSPORT_DEFER)
         return send_private (t, AMQP_QUEUE_DECLARE_METHOD, &req,
                              AMQP_QUEUE_DECLARE_OK_METHOD, what, errp);

@@ -40,12 +40,6 @@ enum {
      * transport_settle(): make one before relying on the queue.  Not with
      * namep or a server-named queue. */
     TRANSPORT_DEFER = 8,
-    /* queue.declare with no-wait on the private channel: the broker sends
-     * no answer, and its refusal closes the private channel, which the
-     * next call on it then reports.  For a declaration nothing of this
-     * connection waits for (the next run's queues, nextjob.h).  Not with
-     * namep or a server-named queue. */
-    TRANSPORT_NOWAIT = 16,
 };
 
 /* Flags for transport_publish() */

@@ -99,24 +99,9 @@ test_config () {
     cat >"$XDG_CONFIG_HOME/krun/krun.yaml"
 }
 
-# The job ids a run through the connection agent made ahead for the next
-# run (launcher/nextjob.h), one per line.
-made_ahead_ids () { cat "$KRUN_STATE_DIR"/agent-*.next 2>/dev/null || true; }
-# Names of the queues the broker holds (via rabbitmqctl on the private node),
-# but for the two of a job made ahead for the next run: no run's own.
-# Fails (printing nothing) if rabbitmqctl does.
+# Names of the queues the broker holds (via rabbitmqctl on the private node).
 broker_queue_names () {
-    local ahead names
-    names=$(broker_queue_names_all) || return 1
-    ahead=$(made_ahead_ids | tr '\n' '|')
-    printf '%s\n' "$names" |
-        grep -vE "^(|krun\.job\.(${ahead%|})\.(tasks|results))$" || true
-}
-# All of them, the queues made ahead too.
-broker_queue_names_all () {
-    local names
-    names=$(broker_ctl list_queues -q name 2>/dev/null) || return 1
-    printf '%s\n' "$names" | grep -v '^name$' || true
+    broker_ctl list_queues -q name 2>/dev/null | grep -v '^name$' || true
 }
 
 # Wait until a command succeeds, at most $1 seconds.

@@ -755,56 +755,6 @@ static void test_deferred (const char *url)
     transport_destroy (t);
 }
 
-/* Declarations without an answer (TRANSPORT_NOWAIT, the next run's queues):
- * made in order with the channel's other requests; a refusal closes the
- * private channel, and the next call on it says so. */
-static void test_nowait (const char *url)
-{
-    struct transport *t = connect_or_bail (url, 0);
-    struct krun_error error;
-    char *qname = NULL;
-    unsigned consumers = 1;
-
-    errno = 0;
-    ok (transport_declare_queue (t, name ("n0"), TRANSPORT_NOWAIT, 0, &qname, &error) <
-                0 &&
-            errno == EINVAL,
-        "TRANSPORT_NOWAIT with namep fails with EINVAL");
-    errno = 0;
-    ok (transport_declare_queue (t, name ("n0"), TRANSPORT_NOWAIT | TRANSPORT_DEFER, 0,
-                                 NULL, &error) < 0 &&
-            errno == EINVAL,
-        "TRANSPORT_NOWAIT with TRANSPORT_DEFER fails with EINVAL");
-    ok (transport_declare_queue (t, name ("n1"), TRANSPORT_DEFER, 60000, NULL,
-                                 &error) == 0 &&
-            transport_declare_queue (t, name ("n2"),
-                                     TRANSPORT_NOWAIT | TRANSPORT_AUTO_DELETE, 60000,
-                                     NULL, &error) == 0,
-        "a no-wait declaration behind a deferred one");
-    ok (transport_queue_info (t, name ("n2"), NULL, &consumers, &error) == 0 &&
-            consumers == 0 && transport_settle (t, &error) == 0,
-        "the queue exists at the next call, and nothing waits for an answer");
-    ok (transport_declare_queue (t, name ("n2"), TRANSPORT_AUTO_DELETE, 60000, NULL,
-                                 &error) == 0,
-        "declared again with the same properties: answered");
-    /* Another x-expires than n2's: PRECONDITION_FAILED closes the channel. */
-    ok (transport_declare_queue (t, name ("n2"),
-                                 TRANSPORT_NOWAIT | TRANSPORT_AUTO_DELETE, 1000, NULL,
-                                 &error) == 0,
-        "a no-wait declaration the broker will refuse is sent");
-    errno = 0;
-    error.text[0] = '\0';
-    ok (transport_queue_info (t, name ("n1"), NULL, NULL, &error) < 0 &&
-            strstr (error.text, "PRECONDITION_FAILED"),
-        "the next call on the private channel fails with the broker's reason: %s",
-        error.text);
-    ok (transport_queue_info (t, name ("n1"), NULL, NULL, &error) == 0,
-        "the call after it works (the channel is opened again)");
-    transport_delete_queue (t, name ("n1"), NULL);
-    transport_delete_queue (t, name ("n2"), NULL);
-    transport_destroy (t);
-}
-
 /* A deferred prefetch and consume (a slot's start): no round trip until
  * transport_settle(); the consumer works (here, of the direct reply-to
  * pseudo-queue), and a refusal names the queue and ends the transport. */
@@ -994,7 +944,6 @@ int main (int argc, char **argv)
     test_channel_error (argv[1]);
     test_exclusive_consumer (argv[1]);
     test_deferred (argv[1]);
-    test_nowait (argv[1]);
     test_declare_consume (argv[1], t);
     test_declare_exchange_nowait (argv[1], t);
     test_consume_defer (argv[1], t);
