@@ -19,6 +19,7 @@
 #include "amqpmux.h"
 #include "clock.h"
 #include "log.h"
+#include "nextjob.h"
 #include "parseint.h"
 #include "pidfile.h"
 #include "secrets.h"
@@ -40,6 +41,9 @@
  * takes one, and gives it back when it ends). */
 #define AGENT_SPARES 2
 #define ACCEPTS_PER_TURN 64
+/* The list of job ids made ahead: AGENT_SPARES and the connections in
+ * use, 17 bytes each. */
+#define AGENT_IDS_MAX 4096
 
 typedef char socket_path[sizeof (((struct sockaddr_un *)0)->sun_path)];
 
@@ -204,9 +208,13 @@ int agent_stop_all (const char *state_dir, struct krun_error *errp)
             }
             stopped++;
         }
-        /* What a killed agent left (a stopped one removed its own). */
+        /* What a killed agent left (a stopped one removed its own; the
+         * queues made ahead that a killed one lists go by x-expires). */
         unlink (sock);
         unlink (path);
+        snprintf (sock, sizeof (sock), "%s/%.*s.next", state_dir, (int)(len - 4),
+                  e->d_name);
+        unlink (sock);
     }
     closedir (d);
     return stopped;
@@ -276,10 +284,31 @@ static void accept_launchers (struct amqpmux *m, int lfd)
     }
 }
 
+/* List the job ids whose queues m made ahead in path (nextjob.h), when
+ * they changed since *last (a buffer of AGENT_IDS_MAX bytes). */
+static void list_ahead (struct amqpmux *m, const char *path, char *last)
+{
+    char ids[AGENT_IDS_MAX], tmp[PATH_MAX + 8];
+    size_t n = amqpmux_ahead_tokens (m, ids, sizeof (ids));
+
+    if (strcmp (ids, last) == 0)
+        return;
+    snprintf (tmp, sizeof (tmp), "%s.new", path);
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || write (fd, ids, n) != (ssize_t)n || close (fd) < 0 ||
+        rename (tmp, path) < 0) {
+        log_msg ("cannot write %s: %s", path, strerror (errno));
+        if (fd >= 0)
+            unlink (tmp);
+    }
+    memcpy (last, ids, n + 1);
+}
+
 /* Serve until stopped, idle for idle_s, or the broker connection is lost.
  * Returns the exit status. */
-static int serve (struct amqpmux *m, int lfd, int idle_s)
+static int serve (struct amqpmux *m, int lfd, int idle_s, const char *next_path)
 {
+    char ids[AGENT_IDS_MAX] = "";
     struct krun_error error;
     int64_t idle_since = clock_mono_ms ();
     struct pollfd *fds = NULL;
@@ -308,6 +337,7 @@ static int serve (struct amqpmux *m, int lfd, int idle_s)
         if (fds[0].revents & POLLIN)
             accept_launchers (m, lfd);
         amqpmux_service (m, fds + 1, n - 1);
+        list_ahead (m, next_path, ids);
         struct amqpmux_stats st;
         amqpmux_stats (m, &st);
         int64_t now = clock_mono_ms ();
@@ -336,7 +366,7 @@ int agent_main (int argc, char *argv[])
     struct sigaction sa = {.sa_handler = on_stop};
     struct krun_error error;
     const char *sock;
-    char lock[PATH_MAX], pidpath[PATH_MAX];
+    char lock[PATH_MAX], pidpath[PATH_MAX], next_path[PATH_MAX];
     int idle_s, lock_fd, lfd, rc;
     size_t len;
 
@@ -353,6 +383,7 @@ int agent_main (int argc, char *argv[])
     sock = argv[1];
     snprintf (lock, sizeof (lock), "%.*s.lock", (int)(len - 5), sock);
     snprintf (pidpath, sizeof (pidpath), "%.*s.pid", (int)(len - 5), sock);
+    snprintf (next_path, sizeof (next_path), "%.*s.next", (int)(len - 5), sock);
     char *url;
     if (secrets_read_url (STDIN_FILENO, URL_READ_TIMEOUT_MS, &url, &error) < 0) {
         log_msg ("%s", error.text);
@@ -373,8 +404,10 @@ int agent_main (int argc, char *argv[])
         return rc;
     }
     struct amqpmux *m = amqpmux_create (upstream_login, url);
-    if (m)
+    if (m) {
         amqpmux_one_client_per_connection (m, AGENT_SPARES);
+        amqpmux_ahead (m, nextjob_frames, NULL, NEXTJOB_MAX_AGE_MS);
+    }
     /* Logged in before it listens: a launcher that finds the socket finds
      * the connection made. */
     if (!m || amqpmux_open (m, &error) < 0) {
@@ -406,13 +439,17 @@ int agent_main (int argc, char *argv[])
     log_msg ("serving %s on %s; leaving after %d s without a launcher",
              shown ? shown : "the broker", sock, idle_s);
     free (shown);
-    rc = serve (m, lfd, idle_s);
+    /* The first queues made ahead go out now, not after poll's first turn. */
+    amqpmux_service (m, NULL, 0);
+    rc = serve (m, lfd, idle_s, next_path);
     /* Gone from the directory while the lock is held: a new agent may
      * listen there at once. */
     unlink (sock);
     unlink (pidpath);
     close (lfd);
+    /* Deletes the queues made ahead, whose list goes with them. */
     amqpmux_destroy (m, DRAIN_MS);
+    unlink (next_path);
     close (lock_fd);
     explicit_bzero (url, strlen (url));
     free (url);

@@ -134,7 +134,7 @@ int commands_up (const struct config *cfg, bool quiet)
     struct sign_key *key = session_signing_key (prov, state_dir);
     char *url = session_broker_url (cfg, state_dir, true, quiet, &error);
     bool via_agent;
-    struct transport *t = session_connect (cfg, url, state_dir, &via_agent);
+    struct transport *t = session_connect (cfg, url, state_dir, &via_agent, NULL);
     struct pool pool;
     session_pool (prov, key, &pool);
     struct provider_broker b = broker_of (t, url, &pool, key, state_dir);
@@ -177,7 +177,7 @@ int commands_broker_start (const struct config *cfg, bool quiet)
         return 1;
     }
     char *url = session_broker_url (cfg, state_dir, true, quiet, &error);
-    transport_destroy (session_connect (cfg, url, state_dir, NULL));
+    transport_destroy (session_connect (cfg, url, state_dir, NULL, NULL));
     free (url);
     free (state_dir);
     return 0;

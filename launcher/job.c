@@ -135,7 +135,7 @@ struct job {
     bool busy_said; /* "busy with other work" said */
 };
 
-static int make_job_id (char *buf, size_t size)
+int job_new_id (char *buf, size_t size)
 {
     unsigned char raw[8];
 
@@ -1055,7 +1055,9 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
         errprintf_errno (errp, "cannot create a job");
         goto error;
     }
-    if (make_job_id (j->id, sizeof (j->id)) < 0) {
+    if (opts->id)
+        snprintf (j->id, sizeof (j->id), "%s", opts->id);
+    else if (job_new_id (j->id, sizeof (j->id)) < 0) {
         errprintf_errno (errp, "cannot make a job id");
         goto error;
     }

@@ -47,7 +47,9 @@ struct job_options {
     bool tag_output;      /* prefix each output line with "[rank] " */
     bool report_bindings; /* print the slot map and where each rank ran */
     int delivery_limit;
-    bool durable;                  /* durable task queue and persistent task messages */
+    bool durable; /* durable task queue and persistent task messages */
+    /* The job's id (its queues made ahead: nextjob.h), or NULL: a new one. */
+    const char *id;
     const char *timeline;          /* CSV file of per-rank timestamps, or NULL */
     const struct inputs *inputs;   /* rank i's input (--inputs, --input-dir) or NULL */
     const struct inputs *commands; /* rank i's extra argument (krun -f) or NULL */
@@ -103,6 +105,10 @@ struct job *job_create (struct transport *t, const struct job_options *opts,
 
 /* Accepts NULL; keeps errno. */
 void job_destroy (struct job *j);
+
+/* A new random job id (16 hexadecimal digits) into id (size >= 17).
+ * Returns 0, or -1 with errno. */
+int job_new_id (char *id, size_t size);
 
 /* Run the job on the slots of map.  p (borrowed until job_destroy(), may
  * be NULL) is who answered presence: with nobody there, the job declares

@@ -9,6 +9,7 @@ launcher_krun_SOURCES = \
 	launcher/commands.c launcher/commands.h \
 	launcher/session.c launcher/session.h \
 	launcher/agent.c launcher/agent.h \
+	launcher/nextjob.c launcher/nextjob.h \
 	launcher/die.c launcher/die.h \
 	launcher/optvalue.c launcher/optvalue.h \
 	launcher/provider.c launcher/provider.h \

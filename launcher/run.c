@@ -313,7 +313,12 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
     signal (SIGPIPE, SIG_IGN);
     complete_options (&r);
     bool via_agent;
-    r.t = session_connect (cfg, r.url, r.state_dir, &via_agent);
+    char ahead[NEXTJOB_ID_SIZE];
+    /* A durable job's queues differ from those made ahead (nextjob.h). */
+    r.t = session_connect (cfg, r.url, r.state_dir, &via_agent,
+                           o->job.durable ? NULL : ahead);
+    if (!o->job.durable && *ahead)
+        o->job.id = ahead;
     publish_staged (&r);
     /* Asked first, on the main channel: the daemons answer while the broker
      * makes the job's queues, and the question waits behind neither (a
@@ -342,6 +347,7 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
     /* For the next runs, once this one is over (agent.h). */
     if (!via_agent)
         session_start_agent (cfg, r.url, r.state_dir);
+    o->job.id = NULL;
     run_cleanup (&r);
     return rc < 0 ? 1 : rc;
 }

@@ -50,14 +50,26 @@ char *session_broker_url (const struct config *cfg, const char *state_dir, bool 
 }
 
 struct transport *session_connect (const struct config *cfg, const char *url,
-                                   const char *state_dir, bool *via_agent)
+                                   const char *state_dir, bool *via_agent,
+                                   char job_id[NEXTJOB_ID_SIZE])
 {
     struct krun_error error;
     struct transport *t =
         via_agent ? agent_connect (state_dir, url, SESSION_HEARTBEAT_S) : NULL;
+    char ahead[NEXTJOB_ID_SIZE];
 
     if (via_agent)
         *via_agent = t != NULL;
+    if (job_id)
+        *job_id = '\0';
+    /* The queues the agent made ahead for this connection: a job's, or
+     * deleted (nextjob.h). */
+    if (t && nextjob_take (t, ahead)) {
+        if (job_id)
+            memcpy (job_id, ahead, NEXTJOB_ID_SIZE);
+        else if (nextjob_drop (t, ahead, &error) < 0)
+            fprintf (stderr, "krun: warning: %s\n", error.text);
+    }
     if (!t &&
         !(t = transport_connect (url, cfg->amqp_cacert, SESSION_HEARTBEAT_S, &error)))
         die ("%s", error.text);

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "nextjob.h"
 #include "pool.h"
 #include "provider.h"
 #include "sign.h"
@@ -30,9 +31,13 @@ char *session_broker_url (const struct config *cfg, const char *state_dir, bool 
 /* Connect to url (from session_broker_url()): through the connection
  * agent of url if via_agent is not NULL and one answers (*via_agent says
  * whether: agent.h), else to the broker itself.  A use of the private broker
- * keeps it from leaving idle.  Dies on failure.  Caller must destroy. */
+ * keeps it from leaving idle.  The id of the job whose queues the agent made
+ * ahead for this connection (nextjob.h) goes into job_id ("" if none); with
+ * job_id NULL (the caller runs no job), those queues are deleted.  Dies on
+ * failure.  Caller must destroy. */
 struct transport *session_connect (const struct config *cfg, const char *url,
-                                   const char *state_dir, bool *via_agent);
+                                   const char *state_dir, bool *via_agent,
+                                   char job_id[NEXTJOB_ID_SIZE]);
 
 /* Start the connection agent of url for the next runs (agent_start()),
  * unless it is turned off or cannot serve url; a warning if it cannot be

@@ -73,7 +73,7 @@ test_expect_success 'a rebuilt krund replaces the warm daemon on the next run' '
 no_job_queue_within () {
     local end=$(($(date +%s) + $1))
     while [ "$(date +%s)" -lt "$end" ]; do
-        broker_ctl list_queues -q name >queues.all &&
+        broker_queue_names >queues.all &&
             ! grep -q "^krun\.job\." queues.all && return 0
         sleep 0.2
     done

@@ -71,6 +71,83 @@ test_expect_success 'control: with KRUN_AGENT=0 the run has a connection of its 
     wait_bounded 30 $bgpid && grep -q done bg.out
 '
 unset KRUN_AGENT
+
+# The next job's queues, made ahead by the agent (launcher/nextjob.h).
+next_file () { ls "$KRUN_STATE_DIR"/agent-*.next 2>/dev/null | head -n 1; }
+has_queues_of () {
+    broker_queue_names_all >q.all &&
+        grep -qx "krun.job.$1.tasks" q.all && grep -qx "krun.job.$1.results" q.all
+}
+no_queue_of () { broker_queue_names_all >q.all && ! grep -q "^krun\.job\.$1\." q.all; }
+some_ready () { [ -n "$(made_ahead_ids ready)" ]; }
+# Run 2 ranks that print their job id (into $1): prints the id.
+job_of_run () {
+    "$KRUN" -n 2 sh -c "echo \$KRUN_JOB_ID" >"$1" 2>"$1.err" && ! grep -q . "$1.err" &&
+        [ "$(sort -u "$1" | wc -l)" = 1 ] && head -n 1 "$1"
+}
+test_expect_success 'the agent keeps a job'"'"'s queues made; the next run takes that id, and its queues go with the run' '
+    wait_for 10 some_ready && ids=$(made_ahead_ids ready) && echo "ready: $ids" &&
+    for id in $ids; do
+        echo "$id" | grep -qxE "[0-9a-f]{16}" && has_queues_of "$id" || exit 1
+    done &&
+    [ "$(stat -c %a "$(next_file)")" = 600 ] &&
+    job=$(job_of_run outA) && echo "job $job" && echo "$ids" | grep -qx "$job" &&
+    # Deleted by the run that used them, long before their x-expires (30 s).
+    wait_for 5 no_queue_of "$job" && ! made_ahead_ids | grep -qx "$job" &&
+    # And a new pair for the run after it.
+    wait_for 10 some_ready && ! made_ahead_ids | grep -qx "$job" &&
+    for id in $(made_ahead_ids ready); do has_queues_of "$id" || exit 1; done
+'
+test_expect_success 'queues made ahead deleted behind the agent'"'"'s back: the run makes them itself' '
+    wait_for 10 some_ready && ids=$(made_ahead_ids ready) &&
+    for id in $ids; do
+        broker_ctl delete_queue "krun.job.$id.tasks" >/dev/null &&
+            broker_ctl delete_queue "krun.job.$id.results" >/dev/null || exit 1
+    done &&
+    job=$(job_of_run outB) && echo "job $job" && echo "$ids" | grep -qx "$job" &&
+    [ "$(wc -l <outB)" = 2 ] && wait_for 5 no_queue_of "$job"
+'
+test_expect_success 'a durable run and krun up do not use the id told them: they delete its queues' '
+    cp "$XDG_CONFIG_HOME/krun/krun.yaml" durable.yaml && echo "durable_queues: true" >>durable.yaml &&
+    for what in durable up; do
+        wait_for 10 some_ready && ids=$(made_ahead_ids ready) && echo "ready: $ids" &&
+        if [ $what = durable ]; then
+            job=$("$KRUN" --config durable.yaml -n 1 sh -c "echo \$KRUN_JOB_ID") &&
+                echo "durable job $job" && ! echo "$ids" | grep -qx "$job"
+        else
+            "$KRUN" up -q
+        fi || exit 1
+        # The id the run was told is gone from the broker, not left to expire.
+        wait_for 5 eval "for id in \$ids; do made_ahead_ids | grep -qx \$id || no_queue_of \$id || exit 1; done" || exit 1
+        taken=0 && for id in $ids; do made_ahead_ids | grep -qx $id || taken=$((taken + 1)); done &&
+            echo "$what: took $taken" && [ $taken = 1 ] || exit 1
+    done
+'
+test_expect_success 'with KRUN_AGENT=0 a run takes none' '
+    wait_for 10 some_ready && before=$(made_ahead_ids ready | sort) &&
+    job=$(KRUN_AGENT=0 "$KRUN" -n 1 sh -c "echo \$KRUN_JOB_ID") &&
+    ! echo "$before" | grep -qx "$job" &&
+    [ "$(made_ahead_ids ready | sort)" = "$before" ]
+'
+test_expect_success 'queues made ahead are declared again before their x-expires (30 s) removes them' '
+    wait_for 10 some_ready && ids=$(made_ahead_ids ready) && echo "ready: $ids" &&
+    sleep 35 && [ "$(made_ahead_ids ready)" = "$ids" ] &&
+    for id in $ids; do has_queues_of "$id" || exit 1; done &&
+    job=$(job_of_run outR) && echo "$ids" | grep -qx "$job"
+'
+test_expect_success 'the broker refuses the queues made ahead: the agent says so, and runs go on' '
+    apid=$(agent_pid) && wait_for 10 some_ready &&
+    count=$(broker_queue_names_all | wc -l) &&
+    # Room for the queues there are now, less a pair: the next run uses the
+    # pair made ahead (declaring what exists is no new queue), and the pair
+    # the agent makes after it is refused.
+    broker_ctl set_vhost_limits "{\"max-queues\": $((count - 2))}" >/dev/null &&
+    "$KRUN" -n 1 /bin/true &&
+    wait_for 10 eval "agent_log | grep -q \"the queues made ahead for the next run ([0-9a-f]*) were refused: .*; trying again in 20 s\"" &&
+    agent_log | grep "were refused" | tail -n 1 &&
+    broker_ctl clear_vhost_limits >/dev/null &&
+    job=$(job_of_run outL) && [ "$(agent_pid)" = "$apid" ] && wait_for 5 no_queue_of "$job"
+'
 test_expect_success 'runs at once through one agent: every rank of each once, one agent' '
     apid=$(agent_pid) &&
     for i in 1 2 3 4; do
@@ -79,10 +156,14 @@ test_expect_success 'runs at once through one agent: every rank of each once, on
     done &&
     for i in 1 2 3 4; do eval "wait_bounded 60 \$p$i" || exit 1; done &&
     for i in 1 2 3 4; do cp tl$i.csv out$i.csv && one_result_per_rank out$i 6 || exit 1; done &&
-    [ "$(agent_pid)" = "$apid" ] && [ "$(agent_files | grep -c "\.sock$")" = 1 ]
+    [ "$(agent_pid)" = "$apid" ] && [ "$(agent_files | grep -c "\.sock$")" = 1 ] &&
+    # No job queue left but those made ahead for the next runs.
+    wait_for 10 eval "! broker_queue_names | grep -q \"^krun\\.job\\.\""
 '
 test_expect_success 'a run killed with -9 through the agent: its queues go, the agent serves on' '
-    start_sleeper 30 && job=$(broker_queue_names | grep "^krun\.job\..*\.results$" | head -n 1) &&
+    start_sleeper 30 &&
+    job=$(broker_ctl list_queues -q name consumers | awk "\$1 ~ /^krun\\.job\\..*\\.results\$/ && \$2 > 0 { print \$1 }") &&
+    echo "$job" &&
     [ -n "$job" ] && kill -9 $bgpid && wait $bgpid 2>/dev/null;
     wait_for 20 eval "! broker_queue_names | grep -qx \"$job\"" &&
     agent_up && "$KRUN" -n 1 /bin/true
@@ -135,8 +216,10 @@ test_expect_success 'a state directory too long for a socket path: runs connect 
     ! grep -q agent long.err && [ -z "$(ls "$long" | grep "^agent-")" ] &&
     KRUN_STATE_DIR=$long "$KRUN" down >/dev/null
 '
-test_expect_success 'krun down stops the agents and says so' '
+test_expect_success 'krun down stops the agents and says so; they delete the queues made ahead' '
+    wait_for 10 some_ready && ids=$(made_ahead_ids) && echo "$ids" && [ -n "$ids" ] &&
     "$KRUN" down >down.out && cat down.out &&
+    for id in $ids; do no_queue_of "$id" || exit 1; done &&
     grep -qx "krun: stopped 2 connection agents" down.out &&
     [ -z "$(agent_files | grep -v "\.lock$\|\.log$")" ]
 '

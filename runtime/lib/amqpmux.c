@@ -47,6 +47,15 @@ enum {
     CHANNEL_CLOSE_OK = METHOD (20, 41),
 };
 
+/* The queues made ahead (amqpmux_ahead()) on an upstream connection's
+ * channel after its clients' block. */
+enum ahead_state {
+    AH_SHUT = 0, /* the channel is not open */
+    AH_IDLE,     /* open, no queues made */
+    AH_MAKING,   /* requests sent, ahead_replies answers awaited */
+    AH_READY,    /* the queues of token exist (as of token_ms) */
+};
+
 /* AMQP reply codes */
 enum { REPLY_SUCCESS = 200, FRAME_ERROR = 501, CHANNEL_ERROR = 504 };
 
@@ -97,6 +106,10 @@ struct upstream {
     bool dead;
     bool paused;  /* not read: its client has CLIENT_HIGH_WATER queued */
     bool closing; /* connection.close sent: a spare too many */
+    enum ahead_state ahead;
+    int ahead_replies;
+    char token[AMQPMUX_TOKEN_SIZE]; /* with AH_MAKING and AH_READY */
+    int64_t token_ms, ahead_retry_ms;
     struct upstream *next;
 };
 
@@ -136,6 +149,10 @@ struct amqpmux {
     bool collect_due;
     bool one_per_upstream; /* amqpmux_one_client_per_connection() */
     int spare_max;
+    amqpmux_ahead_fn ahead_fn; /* amqpmux_ahead() */
+    void *ahead_arg;
+    int ahead_max_age_ms;
+    bool ahead_stopped; /* amqpmux_destroy(): nothing more made */
     int64_t heartbeat_ms;
     int64_t login_failed_ms;
     int login_errno;
@@ -220,9 +237,9 @@ static int put_frame (struct buf *b, const unsigned char *frame, size_t len,
 static int put_method (struct buf *b, int channel, uint32_t method,
                        const unsigned char *args, size_t nargs)
 {
-    unsigned char frame[FRAME_OVERHEAD + 4 + 64];
+    unsigned char frame[FRAME_OVERHEAD + 4 + 128];
 
-    if (nargs > 64)
+    if (nargs > 128)
         return -1;
     frame[0] = FRAME_METHOD;
     put_u32 (frame + 3, 4 + nargs);
@@ -416,6 +433,101 @@ static void client_error (struct client *c, int code, const char *text)
     client_drop (c, text);
 }
 
+/* Queues made ahead */
+
+/* The channel of the queues made ahead: the one after the clients'. */
+static int ahead_channel (const struct upstream *u)
+{
+    return u->nblocks * AMQPMUX_CLIENT_CHANNELS + 1;
+}
+
+static bool ahead_possible (const struct amqpmux *m, const struct upstream *u)
+{
+    return m->ahead_fn && m->one_per_upstream &&
+           (u->tune.channel_max == 0 || ahead_channel (u) <= u->tune.channel_max);
+}
+
+/* Send op for u's token (channel.open first if the channel is shut).
+ * Returns 0, or -1 if the frames could not be made (nothing sent). */
+static int ahead_send (struct amqpmux *m, struct upstream *u, enum amqpmux_ahead_op op)
+{
+    unsigned char frames[1024];
+    int ch = ahead_channel (u), replies = 0;
+    long n =
+        m->ahead_fn (m->ahead_arg, op, u->token, ch, frames, sizeof (frames), &replies);
+
+    if (n < 0)
+        return -1;
+    if (u->ahead == AH_SHUT) {
+        if (put_method (&u->out, ch, CHANNEL_OPEN, (const unsigned char *)"", 1) < 0) {
+            upstream_fail (u, "out of memory");
+            return -1;
+        }
+        u->ahead = AH_IDLE;
+        replies++; /* the open-ok */
+    }
+    if (buf_reserve (&u->out, n) < 0) {
+        upstream_fail (u, "out of memory");
+        return -1;
+    }
+    memcpy (u->out.data + u->out.len, frames, n);
+    u->out.len += n;
+    u->ahead_replies = replies;
+    return 0;
+}
+
+/* Delete u's queues made ahead, if any (before its connection closes). */
+static void ahead_delete (struct amqpmux *m, struct upstream *u)
+{
+    if ((u->ahead == AH_MAKING || u->ahead == AH_READY) &&
+        ahead_send (m, u, AMQPMUX_AHEAD_DELETE) == 0)
+        u->ahead = AH_IDLE;
+    u->token[0] = '\0';
+}
+
+/* Make (or renew) the queues of the connections no client holds. */
+static void ahead_tick (struct amqpmux *m, int64_t now)
+{
+    for (struct upstream *u = m->ups; u; u = u->next) {
+        if (u->dead || u->closing || u->owner[0] || u->ahead == AH_MAKING ||
+            !ahead_possible (m, u) || now < u->ahead_retry_ms ||
+            (u->ahead == AH_READY && now - u->token_ms < m->ahead_max_age_ms))
+            continue;
+        enum amqpmux_ahead_op op =
+            u->ahead == AH_READY ? AMQPMUX_AHEAD_RENEW : AMQPMUX_AHEAD_MAKE;
+        if (ahead_send (m, u, op) == 0)
+            u->ahead = AH_MAKING;
+        else
+            u->ahead_retry_ms = now + m->ahead_max_age_ms;
+    }
+}
+
+/* A frame of the broker on u's channel of the queues made ahead. */
+static void ahead_frame (struct amqpmux *m, struct upstream *u,
+                         const unsigned char *frame, size_t len)
+{
+    uint32_t method = frame_method (frame, len);
+
+    if (method == CHANNEL_CLOSE) {
+        size_t n = len >= FRAME_OVERHEAD + 7 ? frame[13] : 0;
+        if (FRAME_OVERHEAD + 7 + n > len)
+            n = 0;
+        log_msg (
+            "the queues made ahead for the next run (%s) were refused: %.*s; "
+            "trying again in %d s",
+            *u->token ? u->token : "none", (int)n, (const char *)frame + 14,
+            m->ahead_max_age_ms / 1000);
+        if (put_method (&u->out, ahead_channel (u), CHANNEL_CLOSE_OK, NULL, 0) < 0)
+            upstream_fail (u, "out of memory");
+        u->ahead = AH_SHUT;
+        u->token[0] = '\0';
+        u->ahead_retry_ms = clock_mono_ms () + m->ahead_max_age_ms;
+    } else if (method && u->ahead == AH_MAKING && --u->ahead_replies <= 0) {
+        u->ahead = AH_READY;
+        u->token_ms = clock_mono_ms ();
+    }
+}
+
 /* From the broker */
 
 static void upstream_connection_frame (struct upstream *u, const unsigned char *frame,
@@ -449,6 +561,10 @@ static void upstream_frame (struct amqpmux *m, struct upstream *u,
 
     if (ch == 0) {
         upstream_connection_frame (u, frame, len);
+        return;
+    }
+    if (ch == ahead_channel (u) && ahead_possible (m, u)) {
+        ahead_frame (m, u, frame, len);
         return;
     }
     if (ch > u->nblocks * AMQPMUX_CLIENT_CHANNELS) {
@@ -513,15 +629,27 @@ static void upstream_read (struct amqpmux *m, struct upstream *u)
  * each answer when it gets there (a client reads frames in order), so its
  * login costs the daemon no turn of its loop until it sends frames for the
  * broker.  What the slot sends is checked as it comes. */
-static int send_handshake (struct client *c)
+static int send_handshake (struct client *c, const char *token)
 {
-    unsigned char args[4 + 4 + 4 + 5 + 4 + 5];
+    static const char key[] = AMQPMUX_TOKEN_PROPERTY;
+    unsigned char args[128];
     unsigned char *p = args;
+    size_t klen = sizeof (key) - 1, tlen = token ? strlen (token) : 0;
 
     *p++ = 0; /* version 0-9 */
     *p++ = 9;
-    put_u32 (p, 0); /* no server properties */
+    /* Server properties: the token of the queues made ahead, or none. */
+    put_u32 (p, tlen ? 1 + klen + 1 + 4 + tlen : 0);
     p += 4;
+    if (tlen) {
+        *p++ = klen;
+        memcpy (p, key, klen);
+        p += klen;
+        *p++ = 'S';
+        put_u32 (p, tlen);
+        memcpy (p + 4, token, tlen);
+        p += 4 + tlen;
+    }
     put_u32 (p, 5);
     memcpy (p + 4, "PLAIN", 5);
     p += 9;
@@ -719,6 +847,13 @@ static struct upstream *free_block (struct amqpmux *m, int *block,
     struct upstream *u;
 
     *block = -1;
+    /* One whose queues made ahead are ready first. */
+    if (m->one_per_upstream && m->ahead_fn)
+        for (u = m->ups; u; u = u->next)
+            if (!u->dead && !u->closing && u->ahead == AH_READY && block_free (u, 0)) {
+                *block = 0;
+                return u;
+            }
     for (u = m->ups; u; u = u->next) {
         if (u->dead || u->closing)
             continue;
@@ -752,7 +887,11 @@ static int add_client (struct amqpmux *m, struct upstream *u, int block, int fd,
     c->fd = fd;
     c->up = u;
     c->block = block;
-    if (send_handshake (c) < 0) {
+    /* The queues made ahead on u, told to this client only. */
+    const char *token = NULL;
+    if (u->ahead == AH_READY && clock_mono_ms () - u->token_ms < m->ahead_max_age_ms)
+        token = u->token;
+    if (send_handshake (c, token) < 0) {
         epoll_ctl (m->ep, EPOLL_CTL_DEL, fd, NULL);
         buf_free (&c->out);
         free (c);
@@ -760,6 +899,10 @@ static int add_client (struct amqpmux *m, struct upstream *u, int block, int fd,
         return errprintf_errno (errp, "cannot connect a client");
     }
     client_dirty (c);
+    if (token) {
+        u->ahead = AH_IDLE;
+        u->token[0] = '\0';
+    }
     c->last_tx_ms = c->last_rx_ms = clock_mono_ms ();
     u->owner[block] = c;
     c->next = m->clients;
@@ -816,6 +959,31 @@ void amqpmux_one_client_per_connection (struct amqpmux *m, int spare_max)
 {
     m->one_per_upstream = true;
     m->spare_max = spare_max > 0 ? spare_max : 1;
+}
+
+void amqpmux_ahead (struct amqpmux *m, amqpmux_ahead_fn fn, void *arg, int max_age_ms)
+{
+    m->ahead_fn = fn;
+    m->ahead_arg = arg;
+    m->ahead_max_age_ms = max_age_ms > 0 ? max_age_ms : 1;
+}
+
+size_t amqpmux_ahead_tokens (const struct amqpmux *m, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    if (size > 0)
+        buf[0] = '\0';
+    for (const struct upstream *u = m->ups; u; u = u->next) {
+        if (u->dead || !(u->ahead == AH_MAKING || u->ahead == AH_READY))
+            continue;
+        int n = snprintf (buf + len, size > len ? size - len : 0, "%s %s\n", u->token,
+                          u->ahead == AH_READY ? "ready" : "making");
+        if (n < 0 || len + n >= size)
+            break;
+        len += n;
+    }
+    return len;
 }
 
 void amqpmux_close_in_child (struct amqpmux *m)
@@ -987,6 +1155,7 @@ static void trim_spares (struct amqpmux *m)
             continue;
         if (++idle <= m->spare_max)
             continue;
+        ahead_delete (m, u);
         if (put_close (&u->out, 0, CONNECTION_CLOSE, REPLY_SUCCESS, "spare") < 0)
             upstream_fail (u, "out of memory");
         u->closing = true;
@@ -1057,6 +1226,8 @@ void amqpmux_service (struct amqpmux *m, const struct pollfd *fds, int nfds)
     }
     if (m->one_per_upstream)
         trim_spares (m);
+    if (m->ahead_fn && !m->ahead_stopped)
+        ahead_tick (m, clock_mono_ms ());
     flush_all (m);
     collect (m);
 }
@@ -1075,9 +1246,25 @@ void amqpmux_stats (const struct amqpmux *m, struct amqpmux_stats *st)
 static bool upstream_pending (const struct amqpmux *m)
 {
     for (const struct upstream *u = m->ups; u; u = u->next)
-        if (!u->dead && buf_pending (&u->out) > 0)
+        if (!u->dead && (buf_pending (&u->out) > 0 || u->closing))
             return true;
     return false;
+}
+
+/* Before the multiplexer goes: the connections no client holds delete their
+ * queues made ahead and close politely (the broker carries out what came
+ * before a connection.close; a socket closed at once may lose it). */
+static void ahead_close_all (struct amqpmux *m)
+{
+    m->ahead_stopped = true;
+    for (struct upstream *u = m->ups; u; u = u->next) {
+        if (u->dead || u->closing || u->owner[0] || u->ahead == AH_SHUT)
+            continue;
+        ahead_delete (m, u);
+        if (put_close (&u->out, 0, CONNECTION_CLOSE, REPLY_SUCCESS, "leaving") < 0)
+            upstream_fail (u, "out of memory");
+        u->closing = true;
+    }
 }
 
 void amqpmux_destroy (struct amqpmux *m, int drain_ms)
@@ -1087,6 +1274,8 @@ void amqpmux_destroy (struct amqpmux *m, int drain_ms)
     /* What the slots wrote before they went (their last acks) is still in
      * their sockets: read it up to their end of file, and send it. */
     int64_t deadline = clock_mono_ms () + drain_ms;
+    if (m->ahead_fn)
+        ahead_close_all (m);
     /* Upstream connections only go from here on. */
     struct pollfd *fds = calloc (amqpmux_poll_max (m), sizeof (*fds));
     while (fds && (m->clients || upstream_pending (m))) {
@@ -1096,7 +1285,8 @@ void amqpmux_destroy (struct amqpmux *m, int drain_ms)
                 "gave up after %d ms sending what the slots wrote to the broker "
                 "(%s): their last acknowledgements may be lost, and those tasks "
                 "run again",
-                drain_ms, m->clients ? "slots' sockets still open" : "broker slow");
+                drain_ms,
+                m->clients ? "slots' sockets still open" : "broker slow to answer");
             break;
         }
         int n = amqpmux_poll_fill (m, fds);

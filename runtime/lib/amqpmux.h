@@ -71,6 +71,43 @@ int amqpmux_open (struct amqpmux *m, struct krun_error *errp);
  * nobody else.  Call before the first attach. */
 void amqpmux_one_client_per_connection (struct amqpmux *m, int spare_max);
 
+/* Queues made ahead (the connection agent's, for the next run's job:
+ * launcher/nextjob.h).  With one client per connection, each connection
+ * that no client holds keeps a set of queues made, named after a token, on
+ * a channel of its own (the one after the client's block): once the broker
+ * answered every declaration, the next client to take that connection is
+ * told the token in connection.start's server properties, under
+ * AMQPMUX_TOKEN_PROPERTY, and the connection makes a new set when that
+ * client has left.  A token is told to one client only, and only once its
+ * queues were answered for, so no declaration of them can still be on its
+ * way when that client uses and deletes them.  A set older than max_age_ms
+ * is declared again (x-expires counts from the last declaration) before it
+ * is told; a set the broker refuses is tried again after max_age_ms (the
+ * refusal is logged).  A spare connection closed, or the multiplexer
+ * destroyed, deletes its set first; a lost connection's set is left to
+ * x-expires. */
+enum amqpmux_ahead_op {
+    AMQPMUX_AHEAD_MAKE,   /* a new token: write it, and declare its queues */
+    AMQPMUX_AHEAD_RENEW,  /* declare the queues of token again */
+    AMQPMUX_AHEAD_DELETE, /* delete the queues of token, without waiting */
+};
+#define AMQPMUX_TOKEN_SIZE 64
+#define AMQPMUX_TOKEN_PROPERTY "krun-queues-made"
+/* Write into buf (size bytes) the method frames, for channel, of op on
+ * token (NUL-terminated, AMQPMUX_TOKEN_SIZE bytes; written by
+ * AMQPMUX_AHEAD_MAKE), each a request the broker answers with one method
+ * (none for AMQPMUX_AHEAD_DELETE).  Returns the bytes written and sets
+ * *replies, or -1. */
+typedef long (*amqpmux_ahead_fn) (void *arg, enum amqpmux_ahead_op op, char *token,
+                                  int channel, unsigned char *buf, size_t size,
+                                  int *replies);
+/* Call after amqpmux_one_client_per_connection(), before the first login. */
+void amqpmux_ahead (struct amqpmux *m, amqpmux_ahead_fn fn, void *arg, int max_age_ms);
+/* The tokens whose queues exist or are being made, a line each ("TOKEN
+ * ready" once the broker answered for them, else "TOKEN making"), into buf
+ * (NUL-terminated, cut at size).  Returns the length. */
+size_t amqpmux_ahead_tokens (const struct amqpmux *m, char *buf, size_t size);
+
 /* In a process forked from the daemon: close every socket of the
  * multiplexer without a word on them, so that they close when the daemon
  * does. */

@@ -1720,6 +1720,33 @@ int transport_reject (struct transport *t, uint64_t delivery_tag, bool requeue,
         "cannot reject a message");
 }
 
+int transport_server_property (struct transport *t, const char *key, char *buf,
+                               size_t size)
+{
+    const amqp_table_t *props =
+        t && t->conn ? amqp_get_server_properties (t->conn) : NULL;
+
+    for (int i = 0; props && i < props->num_entries; i++) {
+        const amqp_table_entry_t *e = &props->entries[i];
+        if (e->key.len != strlen (key) || memcmp (e->key.bytes, key, e->key.len) != 0)
+            continue;
+        if (e->value.kind != AMQP_FIELD_KIND_UTF8 &&
+            e->value.kind != AMQP_FIELD_KIND_BYTES)
+            break;
+        amqp_bytes_t v = e->value.value.bytes;
+        if (v.len >= size) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        if (v.len)
+            memcpy (buf, v.bytes, v.len);
+        buf[v.len] = '\0';
+        return (int)v.len;
+    }
+    errno = ENOENT;
+    return -1;
+}
+
 int transport_fd (struct transport *t)
 {
     return t && t->conn ? amqp_get_sockfd (t->conn) : -1;

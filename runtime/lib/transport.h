@@ -253,6 +253,12 @@ int transport_ack (struct transport *t, uint64_t delivery_tag, struct krun_error
 int transport_reject (struct transport *t, uint64_t delivery_tag, bool requeue,
                       struct krun_error *errp);
 
+/* The string value of key in the server properties of t's handshake
+ * (connection.start) into buf.  Returns its length, or -1 with errno ENOENT
+ * (none, or not a string) or ENAMETOOLONG (size too small). */
+int transport_server_property (struct transport *t, const char *key, char *buf,
+                               size_t size);
+
 /* For poll(): the socket, and whether transport_next() has something
  * without reading the socket (buffered frames or kept deliveries). */
 int transport_fd (struct transport *t);

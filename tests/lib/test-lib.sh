@@ -99,9 +99,31 @@ test_config () {
     cat >"$XDG_CONFIG_HOME/krun/krun.yaml"
 }
 
-# Names of the queues the broker holds (via rabbitmqctl on the private node).
+# The job ids whose queues the connection agents keep made for the next
+# runs (launcher/nextjob.h), one per line; with "ready", only those the
+# broker answered for (the next run takes one of them).
+made_ahead_ids () {
+    if [ "${1:-}" = ready ]; then
+        awk '$2 == "ready" { print $1 }' "$KRUN_STATE_DIR"/agent-*.next 2>/dev/null || true
+    else
+        awk '{ print $1 }' "$KRUN_STATE_DIR"/agent-*.next 2>/dev/null || true
+    fi
+}
+# Names of the queues the broker holds (via rabbitmqctl on the private
+# node), but for those an agent keeps made for the next run: no run's own.
+# Fails (printing nothing) if rabbitmqctl does.
 broker_queue_names () {
-    broker_ctl list_queues -q name 2>/dev/null | grep -v '^name$' || true
+    local ahead names
+    names=$(broker_queue_names_all) || return 1
+    ahead=$(made_ahead_ids | tr '\n' '|')
+    printf '%s\n' "$names" |
+        grep -vE "^(|krun\.job\.(${ahead%|})\.(tasks|results))$" || true
+}
+# All of them, those made ahead too.
+broker_queue_names_all () {
+    local names
+    names=$(broker_ctl list_queues -q name 2>/dev/null) || return 1
+    printf '%s\n' "$names" | grep -v '^name$' || true
 }
 
 # Wait until a command succeeds, at most $1 seconds.
