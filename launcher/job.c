@@ -416,8 +416,7 @@ static int publish_tasks (struct job *j, struct krun_error *errp)
     /* Every task is safely queued before any slot hears of the job, so an
      * empty queue always means the job is drained (with -j: until the
      * launcher publishes the next ranks); and the results queue is bound
-     * for the slots that start later (job_start(): the bind went before
-     * the tasks, on the same channel). */
+     * for the slots that start later (job_start()). */
     if (transport_settle (j->t, errp) < 0 ||
         publish_signed (j, j->opts->pool->control, "", "announce", 0,
                         SIGN_CONTROL_TTL_US, j->announce, j->announce_len, errp) < 0)
@@ -1519,12 +1518,10 @@ static int job_start (struct job *j, struct krun_error *errp)
     if (transport_settle (j->t, errp) < 0)
         return -1;
     /* Slots that start from now on say "joined" and get the announcement.
-     * Without waiting, on the channel the announcement goes out on: the
-     * broker binds before it routes the announcement (a channel's requests
-     * are carried out in order), so no slot misses both.  A refusal closes
-     * that channel, and the tasks' confirms report it. */
-    if (transport_bind_nowait (j->t, j->results_queue, j->opts->pool->presence,
-                               PROTOCOL_KEY_JOINED, errp) < 0)
+     * Its answer comes while the tasks are confirmed: publish_tasks()
+     * settles it before the announcement goes out. */
+    if (transport_bind_defer (j->t, j->results_queue, j->opts->pool->presence,
+                              PROTOCOL_KEY_JOINED, errp) < 0)
         return -1;
     if (opts->report_bindings)
         report_map (j);

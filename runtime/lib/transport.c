@@ -1430,28 +1430,6 @@ int transport_bind_defer (struct transport *t, const char *queue, const char *ex
     return bind_queue (t, queue, exchange, key, true, errp);
 }
 
-int transport_bind_nowait (struct transport *t, const char *queue, const char *exchange,
-                           const char *key, struct krun_error *errp)
-{
-    char what[256];
-    amqp_queue_bind_t req = {.queue = cstring (queue),
-                             .exchange = cstring (exchange),
-                             .routing_key = cstring (key),
-                             .nowait = 1,
-                             .arguments = amqp_empty_table};
-
-    if (start_call (t, errp) < 0)
-        return -1;
-    snprintf (what, sizeof (what), "cannot bind queue '%s' to exchange '%s'",
-              queue ? queue : "", exchange ? exchange : "");
-    /* On the main channel: a message published after it on this channel is
-     * routed after the binding exists.  No answer comes; a refusal closes
-     * the channel. */
-    return check_status (
-        t, amqp_send_method (t->conn, MAIN_CHANNEL, AMQP_QUEUE_BIND_METHOD, &req), errp,
-        what);
-}
-
 int transport_settle (struct transport *t, struct krun_error *errp)
 {
     if (start_call (t, errp) < 0)

@@ -170,15 +170,6 @@ int transport_delete_queue_nowait (struct transport *t, const char *name,
 
 int transport_bind (struct transport *t, const char *queue, const char *exchange,
                     const char *key, struct krun_error *errp);
-/* Like transport_bind(), without a round trip, as
- * transport_declare_exchange_nowait() declares: queue.bind with no-wait on
- * the main channel, so that a message published after it on this transport
- * is routed after the binding exists.  Its refusal (no such queue or
- * exchange, no permission) closes the main channel: the next call that
- * reads from the broker fails with the broker's reason, and the transport is
- * unusable after it.  So only where that ends the caller's work anyway. */
-int transport_bind_nowait (struct transport *t, const char *queue, const char *exchange,
-                           const char *key, struct krun_error *errp);
 /* Like transport_bind(), but deferred as TRANSPORT_DEFER declarations are:
  * sent, its answer read later, a refusal reported by the next call that
  * waits on the private channel or by transport_settle(). */

@@ -914,45 +914,6 @@ static void test_declare_exchange_nowait (const char *url, struct transport *t)
     transport_destroy (u);
 }
 
-/* transport_bind_nowait(): what is published after it is routed through
- * the binding, with no round trip; a refusal ends the transport, named. */
-static void test_bind_nowait (const char *url, struct transport *t)
-{
-    struct transport *u = connect_or_bail (url, 0);
-    struct krun_error error;
-    unsigned messages = 0;
-
-    ok (transport_declare_queue (t, name ("bq"), 0, 0, NULL, &error) == 0 &&
-            transport_declare_exchange (t, name ("bx"), "direct", 0, &error) == 0,
-        "a queue and an exchange");
-    ok (transport_bind_nowait (u, name ("bq"), name ("bx"), "k", &error) == 0,
-        "bind them without waiting");
-    ok (publish (u, name ("bx"), "k", NULL, NULL, TRANSPORT_MANDATORY, "first") == 0 &&
-            confirm (u) == 0,
-        "a message published right after it is confirmed");
-    int rc = transport_queue_info (t, name ("bq"), &messages, NULL, &error);
-    ok (rc == 0 && messages == 1, "and routed to the queue through the binding (%u)",
-        messages);
-    ok (!transport_pending (u), "not returned");
-
-    /* No such exchange: the broker refuses and closes the main channel. */
-    error.text[0] = '\0';
-    ok (transport_bind_nowait (u, name ("bq"), name ("no-such-x"), "k", &error) == 0,
-        "a bind to a missing exchange is sent without an error");
-    errno = 0;
-    ok (transport_publish (u, "", "x", NULL, NULL, 0, "x", 1, &error) < 0 ||
-            transport_wait_confirms (u, 10000, &error) < 0,
-        "the next call that reads from the broker fails");
-    ok (strstr (error.text, name ("no-such-x")) && strstr (error.text, "NOT_FOUND"),
-        "naming the exchange and the broker's reason: %s", error.text);
-    errno = 0;
-    ok (transport_publish (u, "", "x", NULL, NULL, 0, "x", 1, &error) < 0 &&
-            errno == EPROTO,
-        "the main channel is lost: later calls fail");
-    transport_destroy (u);
-    transport_delete_queue (t, name ("bq"), NULL);
-}
-
 int main (int argc, char **argv)
 {
     struct transport *t, *other;
@@ -985,7 +946,6 @@ int main (int argc, char **argv)
     test_deferred (argv[1]);
     test_declare_consume (argv[1], t);
     test_declare_exchange_nowait (argv[1], t);
-    test_bind_nowait (argv[1], t);
     test_consume_defer (argv[1], t);
     if (argc == 5)
         test_tls (argv[2], argv[3], argv[4]);
