@@ -57,43 +57,59 @@ static size_t key_length (const char *key, size_t len)
     return len;
 }
 
+/* Read fd to its end within timeout_ms, at most max bytes, into a new
+ * NUL-terminated buffer (*bufp, max + 1 bytes: the caller wipes and frees
+ * it, after a failure too), whose first line must be a broker URL: its
+ * newline becomes the URL's NUL.  what names the input in messages
+ * ("secrets", "broker URL"), and hint is added to a timeout's.  Returns
+ * the length read, or -1 with errno and errp. */
+static ssize_t read_url_first (int fd, int timeout_ms, size_t max, const char *what,
+                               const char *hint, char **bufp, struct krun_error *errp)
+{
+    char *newline;
+    ssize_t len;
+
+    if (!(*bufp = malloc (max + 1)))
+        return errprintf_errno (errp, "cannot read the %s on standard input", what);
+    if ((len = read_to_end (fd, *bufp, max + 1, timeout_ms)) < 0) {
+        if (errno == ETIMEDOUT)
+            errprintf (errp, "no end of the %s on standard input within %d ms%s", what,
+                       timeout_ms, hint);
+        else if (errno == E2BIG)
+            errprintf (errp, "more than %zu bytes of %s on standard input", max, what);
+        else
+            errprintf_errno (errp, "cannot read the %s on standard input", what);
+        return -1;
+    }
+    (*bufp)[len] = '\0';
+    if (!(newline = memchr (*bufp, '\n', len)) || newline == *bufp) {
+        errno = EINVAL;
+        return errprintf (errp,
+                          "no broker URL line in the %zd bytes of %s on standard input",
+                          len, what);
+    }
+    *newline = '\0';
+    if (transport_url_check (*bufp, errp) < 0)
+        return -1;
+    return len;
+}
+
 int secrets_read (int fd, int timeout_ms, char **urlp, struct sign_key **keyp,
                   struct krun_error *errp)
 {
-    char *buf = malloc (SECRETS_MAX + 1), *newline;
-    ssize_t len;
+    char *buf = NULL;
+    ssize_t len =
+        read_url_first (fd, timeout_ms, SECRETS_MAX, "secrets",
+                        " (the broker URL and the key, sent by krun)", &buf, errp);
     int rc = -1;
 
     *urlp = NULL;
     *keyp = NULL;
-    if (!buf)
-        return errprintf_errno (errp, "cannot read the secrets on standard input");
-    if ((len = read_to_end (fd, buf, SECRETS_MAX + 1, timeout_ms)) < 0) {
-        if (errno == ETIMEDOUT)
-            errprintf (errp,
-                       "no end of the secrets on standard input within %d ms (the "
-                       "broker URL and the key, sent by krun)",
-                       timeout_ms);
-        else if (errno == E2BIG)
-            errprintf (errp, "more than %d bytes of secrets on standard input",
-                       SECRETS_MAX);
-        else
-            errprintf_errno (errp, "cannot read the secrets on standard input");
+    if (len < 0)
         goto done;
-    }
-    buf[len] = '\0';
-    if (!(newline = memchr (buf, '\n', len)) || newline == buf) {
-        errno = EINVAL;
-        errprintf (errp,
-                   "no broker URL line in the %zd bytes of secrets on standard input",
-                   len);
-        goto done;
-    }
-    *newline = '\0';
-    if (transport_url_check (buf, errp) < 0)
-        goto done;
-    size_t key_len = key_length (newline + 1, len - (newline + 1 - buf));
-    if (!(*keyp = sign_key_create (newline + 1, key_len))) {
+    size_t url_len = strlen (buf);
+    size_t key_len = key_length (buf + url_len + 1, len - (url_len + 1));
+    if (!(*keyp = sign_key_create (buf + url_len + 1, key_len))) {
         if (errno == EINVAL)
             errprintf (errp,
                        "the key on standard input has %zu bytes, expected %d to %d",
@@ -110,46 +126,27 @@ int secrets_read (int fd, int timeout_ms, char **urlp, struct sign_key **keyp,
     }
     rc = 0;
 done:
-    explicit_bzero (buf, SECRETS_MAX + 1);
+    if (buf)
+        explicit_bzero (buf, SECRETS_MAX + 1);
     free (buf);
     return rc;
 }
 
 int secrets_read_url (int fd, int timeout_ms, char **urlp, struct krun_error *errp)
 {
-    char *buf = malloc (TRANSPORT_URL_MAX + 2), *newline;
-    ssize_t len;
+    char *buf = NULL;
     int rc = -1;
 
     *urlp = NULL;
-    if (!buf)
-        return errprintf_errno (errp, "cannot read the broker URL on standard input");
-    if ((len = read_to_end (fd, buf, TRANSPORT_URL_MAX + 2, timeout_ms)) < 0) {
-        if (errno == ETIMEDOUT)
-            errprintf (errp, "no end of the broker URL on standard input within %d ms",
-                       timeout_ms);
-        else if (errno == E2BIG)
-            errprintf (errp, "more than %d bytes of broker URL on standard input",
-                       TRANSPORT_URL_MAX + 1);
+    if (read_url_first (fd, timeout_ms, TRANSPORT_URL_MAX + 1, "broker URL", "", &buf,
+                        errp) >= 0) {
+        if ((*urlp = strdup (buf)))
+            rc = 0;
         else
             errprintf_errno (errp, "cannot read the broker URL on standard input");
-        goto done;
     }
-    if (!(newline = memchr (buf, '\n', len)) || newline == buf) {
-        errno = EINVAL;
-        errprintf (errp, "expected the broker URL and a newline on standard input");
-        goto done;
-    }
-    *newline = '\0';
-    if (transport_url_check (buf, errp) < 0)
-        goto done;
-    if (!(*urlp = strdup (buf))) {
-        errprintf_errno (errp, "cannot read the broker URL on standard input");
-        goto done;
-    }
-    rc = 0;
-done:
-    explicit_bzero (buf, TRANSPORT_URL_MAX + 2);
+    if (buf)
+        explicit_bzero (buf, TRANSPORT_URL_MAX + 2);
     free (buf);
     return rc;
 }

@@ -100,6 +100,16 @@ static void test_read_url (void)
     ok (read_url_text ("http://x/\n", 10, true, 1000, &url, &error) < 0 &&
             errno == EINVAL,
         "not a broker URL: refused: %s", error.text);
+    /* One byte more than a URL line may have. */
+    char *big = malloc (TRANSPORT_URL_MAX + 2);
+    if (!big)
+        bail_out ("out of memory");
+    memset (big, 'a', TRANSPORT_URL_MAX + 2);
+    ok (read_url_text (big, TRANSPORT_URL_MAX + 2, true, 1000, &url, &error) < 0 &&
+            errno == E2BIG &&
+            strstr (error.text, "bytes of broker URL on standard input"),
+        "too long: E2BIG: %s", error.text);
+    free (big);
 }
 
 int main (void)
