@@ -83,6 +83,6 @@ test_expect_success 'examples/hello reports node, slot and cpu' '
 '
 test_expect_success 'a finished job leaves no queue behind' '
     "$KRUN" -n 4 --slots 225 /bin/true &&
-    wait_for 5 eval "! broker_queue_names | grep -q \"^krun\\.job\\.\""
+    wait_for 5 no_job_queues
 '
 test_done

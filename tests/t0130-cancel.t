@@ -21,7 +21,6 @@ none_alive () {
     for f in pids/*; do process_alive "$(cat "$f")" && return 1; done
     return 0
 }
-no_job_queues () { ! broker_queue_names | grep -q "^krun\.job\."; }
 
 test_expect_success 'warm up the daemon' '
     "$KRUN" -n 1 /bin/true

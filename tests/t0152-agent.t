@@ -158,14 +158,14 @@ test_expect_success 'runs at once through one agent: every rank of each once, on
     for i in 1 2 3 4; do cp tl$i.csv out$i.csv && one_result_per_rank out$i 6 || exit 1; done &&
     [ "$(agent_pid)" = "$apid" ] && [ "$(agent_files | grep -c "\.sock$")" = 1 ] &&
     # No job queue left but those made ahead for the next runs.
-    wait_for 10 eval "! broker_queue_names | grep -q \"^krun\\.job\\.\""
+    wait_for 10 no_job_queues
 '
 test_expect_success 'a run killed with -9 through the agent: its queues go, the agent serves on' '
     start_sleeper 30 &&
     job=$(broker_ctl list_queues -q name consumers | awk "\$1 ~ /^krun\\.job\\..*\\.results\$/ && \$2 > 0 { print \$1 }") &&
     echo "$job" &&
     [ -n "$job" ] && kill -9 $bgpid && wait $bgpid 2>/dev/null;
-    wait_for 20 eval "! broker_queue_names | grep -qx \"$job\"" &&
+    wait_for 20 no_queue_named "$job" &&
     agent_up && "$KRUN" -n 1 /bin/true
 '
 test_expect_success 'the agent killed during a run: the run fails naming it, the next run starts a new one' '

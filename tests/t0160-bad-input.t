@@ -8,7 +8,6 @@ local:
   slots: 2
 CFG
 
-no_job_queues () { ! broker_queue_names | grep -q "^krun\.job\."; }
 
 test_expect_success 'a missing program is refused before anything runs' '
     ! "$KRUN" -n 2 ./no-such-task 2>err &&

@@ -58,7 +58,7 @@ refused () {
     local want=$1; shift
     { "$KRUN" -n 2 "$@" true >out 2>err; rc=$?; } ;
     cat err && [ $rc -ne 0 ] && grep -qF -- "$want" err &&
-    ! broker_queue_names | grep -q "^krun.job."
+    no_job_queues
 }
 
 test_expect_success 'a missing file is refused before anything is published' '

@@ -81,7 +81,6 @@ none_alive () {
     for f in pids/*; do process_alive "$(cat "$f")" && return 1; done
     return 0
 }
-no_job_queues () { ! broker_queue_names | grep -q "^krun\.job\."; }
 test_expect_success 'launcher killed with SIGKILL: its tasks and their children die within seconds' '
     "$KRUN" -n 4 ./long.sh >out4 2>err4 &
     pid=$!

@@ -81,7 +81,7 @@ test_expect_success 'the rerun summary counts the real reruns' '
 echo "# $(grep -c . started 2>/dev/null) task starts for 120 ranks, $(reruns) of them reruns;" \
     "$(grep -h "ranks were rerun" err1 2>/dev/null)"
 test_expect_success 'no job queue is left behind; the next job runs' '
-    ! broker_queue_names | grep -q "^krun\.job\." &&
+    no_job_queues &&
     "$KRUN" -n 4 /bin/echo again >out2 && [ "$(grep -c "^again$" out2)" -eq 4 ]
 '
 test_done

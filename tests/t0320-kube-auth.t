@@ -156,7 +156,7 @@ test_expect_success 'libcurl that cannot be loaded: one clear line, nothing publ
     { LD_LIBRARY_PATH="$TEST_DIR/badlib" "$KRUN" -n 2 "$HELLO" >out 2>err; rc=$?; } ;
     cat err && [ $rc -eq 1 ] && [ "$(wc -l <err)" -eq 1 ] &&
     grep -q "^krun: kubernetes API client: cannot load libcurl.so.4 (Debian package libcurl4): .*badlib/libcurl.so.4" err &&
-    ! broker_queue_names | grep -q "^krun.job."
+    no_job_queues
 '
 
 test_expect_success 'a libcurl.so.4 without the functions krun needs is named as such' '

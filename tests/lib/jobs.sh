@@ -11,7 +11,7 @@
 #   status_has ID Q C        `krun status` lists job ID with Q tasks queued
 #                            and C consumers (left in ./status)
 #   job_queues               the broker's krun.job.* queues
-#   no_job_queues            true if there is none
+#   (no_job_queues, test-lib.sh: true if there is none)
 
 start_job () {
     local name=$1
@@ -48,4 +48,3 @@ status_has () {
 }
 
 job_queues () { broker_queue_names | grep "^krun\.job\." || true; }
-no_job_queues () { [ -z "$(job_queues)" ]; }

@@ -189,7 +189,32 @@ pids_none_alive () {
 }
 
 # True when the broker holds no queue of a job.
-no_job_queues () { ! broker_queue_names | grep -q "^krun\.job\."; }
+# broker_queue_names, trying rabbitmqctl up to 3 times a second apart (it
+# can fail for a moment, while a broker restarts or is loaded); fails,
+# saying so, if it never answers.
+broker_queue_names_sure () {
+    local i
+    for i in 1 2 3; do
+        broker_queue_names && return 0
+        sleep 1
+    done
+    echo "rabbitmqctl could not list the queues (3 tries)" >&2
+    return 1
+}
+# True if the broker holds no job queue (those an agent made ahead for the
+# next run left out).  False if rabbitmqctl cannot tell: a check that
+# nothing is left must not pass because nothing could be listed.
+no_job_queues () {
+    local names
+    names=$(broker_queue_names_sure) || return 1
+    ! printf '%s\n' "$names" | grep -q "^krun\.job\."
+}
+# True if the broker holds no queue named $1 (false if rabbitmqctl cannot tell).
+no_queue_named () {
+    local names
+    names=$(broker_queue_names_sure) || return 1
+    ! printf '%s\n' "$names" | grep -qxF "$1"
+}
 
 # Wait at most $1 seconds for our child process $2 to end, then kill it;
 # its exit status, or 124 if it had to be killed.
