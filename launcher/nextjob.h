@@ -18,7 +18,7 @@
  * the queues (nextjob_drop()); a run that dies leaves them to x-expires
  * (30 s), as a dead run's own.  An id older than NEXTJOB_MAX_AGE_MS is
  * declared again before it is told.  The agent lists the ids it holds in
- * STATE_DIR/agent-<digits>.next (for `krun down` and the tests) and
+ * STATE_DIR/agent-<digits>.next (for the tests, and a look by hand) and
  * deletes their queues when it leaves.
  */
 #ifndef KRUN_NEXTJOB_H

@@ -1243,12 +1243,22 @@ void amqpmux_stats (const struct amqpmux *m, struct amqpmux_stats *st)
     st->ready = m->ready;
 }
 
+/* Bytes not yet written to a live upstream connection. */
+static bool upstream_unsent (const struct amqpmux *m)
+{
+    for (const struct upstream *u = m->ups; u; u = u->next)
+        if (!u->dead && buf_pending (&u->out) > 0)
+            return true;
+    return false;
+}
+
+/* That, or a connection.close not yet answered. */
 static bool upstream_pending (const struct amqpmux *m)
 {
     for (const struct upstream *u = m->ups; u; u = u->next)
-        if (!u->dead && (buf_pending (&u->out) > 0 || u->closing))
+        if (!u->dead && u->closing)
             return true;
-    return false;
+    return upstream_unsent (m);
 }
 
 /* Before the multiplexer goes: the connections no client holds delete their
@@ -1280,15 +1290,19 @@ void amqpmux_destroy (struct amqpmux *m, int drain_ms)
     struct pollfd *fds = calloc (amqpmux_poll_max (m), sizeof (*fds));
     while (fds && (m->clients || upstream_pending (m))) {
         int64_t left = deadline - clock_mono_ms ();
-        if (left <= 0) {
+        if (left <= 0 && !m->clients && !upstream_unsent (m))
+            log_msg (
+                "gave up after %d ms waiting for the broker's close-ok: the "
+                "queues made ahead may be left to their x-expires",
+                drain_ms);
+        else if (left <= 0)
             log_msg (
                 "gave up after %d ms sending what the slots wrote to the broker "
                 "(%s): their last acknowledgements may be lost, and those tasks "
                 "run again",
-                drain_ms,
-                m->clients ? "slots' sockets still open" : "broker slow to answer");
+                drain_ms, m->clients ? "slots' sockets still open" : "broker slow");
+        if (left <= 0)
             break;
-        }
         int n = amqpmux_poll_fill (m, fds);
         poll (fds, n, left < 100 ? (int)left : 100);
         amqpmux_service (m, fds, n);

@@ -149,7 +149,10 @@ static size_t peer_frame (struct amqpmux *m, struct peer *p, unsigned char *out,
         }
         if (p->eof || clock_mono_ms () >= end)
             return 0;
-        pump_once (m, 10);
+        if (m)
+            pump_once (m, 10);
+        else
+            poll (NULL, 0, 10); /* the multiplexer is gone: its last words */
     }
 }
 
@@ -932,6 +935,154 @@ static void test_client_heartbeat (void)
     peer_close (&broker);
 }
 
+/* Queues made ahead (amqpmux_ahead(), the connection agent's next jobs):
+ * the fake makes one request per token, "declare" (50, 10) or "delete"
+ * (50, 40) with the token as its argument. */
+struct ahead_calls {
+    int made, renewed, deleted;
+};
+
+static long fake_ahead (void *arg, enum amqpmux_ahead_op op, char *token, int channel,
+                        unsigned char *buf, size_t size, int *replies)
+{
+    struct ahead_calls *a = arg;
+    unsigned char args[AMQPMUX_TOKEN_SIZE + 1];
+
+    if (size < 300)
+        return -1;
+    if (op == AMQPMUX_AHEAD_MAKE)
+        snprintf (token, AMQPMUX_TOKEN_SIZE, "tok%d", ++a->made);
+    else if (op == AMQPMUX_AHEAD_RENEW)
+        a->renewed++;
+    else
+        a->deleted++;
+    size_t n = strlen (token);
+    args[0] = n;
+    memcpy (args + 1, token, n);
+    *replies = op == AMQPMUX_AHEAD_DELETE ? 0 : 1;
+    return method (buf, channel, 50, op == AMQPMUX_AHEAD_DELETE ? 40 : 10, args, n + 1);
+}
+
+/* The request of the fake on ch, for token. */
+static bool is_request (const unsigned char *f, size_t n, int ch, int id,
+                        const char *token)
+{
+    return is_method (f, n, ch, 50, id) && n == 8 + 4 + 1 + strlen (token) &&
+           memcmp (f + 12, token, strlen (token)) == 0;
+}
+
+static const char *tokens (struct amqpmux *m)
+{
+    static char buf[256];
+    amqpmux_ahead_tokens (m, buf, sizeof (buf));
+    return buf;
+}
+
+/* A client attaches; returns the connection.start it gets (into f, its
+ * length). */
+static size_t client_start (struct amqpmux *m, struct peer *c, unsigned char *f)
+{
+    struct krun_error error;
+    int fd = amqpmux_attach (m, &error);
+
+    if (fd < 0)
+        bail_out ("attach: %s", error.text);
+    peer_init (c, fd);
+    peer_send (c, (const unsigned char *)"AMQP\0\0\x09\x01", 8);
+    return peer_frame (m, c, f, WAIT_MS);
+}
+
+static void test_ahead (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 0);
+    struct ahead_calls calls = {0};
+    struct peer a, b, broker;
+    struct krun_error error;
+    unsigned char got[MAX_FRAME], want[64];
+    size_t n;
+    const char key[] = AMQPMUX_TOKEN_PROPERTY;
+    const int max_age_ms = 2000;
+
+    amqpmux_one_client_per_connection (m, 1);
+    amqpmux_ahead (m, fake_ahead, &calls, max_age_ms);
+    ok (amqpmux_open (m, &error) == 0, "logged in");
+    peer_init (&broker, f.brokers[0]);
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, 3, 20, 10),
+        "an idle connection opens a channel of its own, after the client's two");
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_request (got, n, 3, 10, "tok1"), "and makes the queues of a token there");
+    is_str (tokens (m), "tok1 making\n", "listed as being made");
+
+    n = client_start (m, &a, got);
+    ok (is_method (got, n, 0, 10, 10) && !memmem (got, n, key, strlen (key)),
+        "a client that comes before the broker answered is not told the token");
+    peer_close (&a);
+    pump (m, 50);
+    send_method (&broker, 3, 20, 11, open_ok_args, 4);
+    send_method (&broker, 3, 50, 11, NULL, 0);
+    pump (m, 50);
+    is_str (tokens (m), "tok1 ready\n", "ready once the broker answered both");
+
+    /* The server properties: one entry, the key, 'S', the token. */
+    size_t w = 0;
+    want[w++] = strlen (key);
+    memcpy (want + w, key, strlen (key));
+    w += strlen (key);
+    memcpy (want + w, "S\0\0\0\4tok1", 9);
+    w += 9;
+    n = client_start (m, &b, got);
+    ok (is_method (got, n, 0, 10, 10) && n > 17 && get_u32 (got + 13) == w &&
+            memcmp (got + 17, want, w) == 0,
+        "the next client is told it in connection.start's server properties");
+    is_str (tokens (m), "",
+            "told once: no longer listed, nothing made while it holds "
+            "the connection");
+    ok (peer_quiet (m, &broker, QUIET_MS), "nothing sent on the broker meanwhile");
+    peer_close (&b);
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_request (got, n, 3, 10, "tok2"),
+        "the client gone: a new token's queues, on the channel already open");
+
+    /* The broker refuses them. */
+    static const unsigned char refused[] = {1,   150, 4,  'N', 'O', 'P',
+                                            'E', 0,   50, 0,   10};
+    send_method (&broker, 3, 20, 40, refused, sizeof (refused));
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, 3, 20, 41),
+        "a refusal (channel.close) is answered close-ok");
+    is_str (tokens (m), "", "and the token dropped");
+    ok (peer_quiet (m, &broker, max_age_ms / 2), "nothing tried at once");
+    n = peer_method (m, &broker, got, WAIT_MS);
+    bool reopened = is_method (got, n, 3, 20, 10);
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (reopened && is_request (got, n, 3, 10, "tok3"),
+        "tried again after max_age_ms: the channel opened again, a new token");
+    send_method (&broker, 3, 20, 11, open_ok_args, 4);
+    send_method (&broker, 3, 50, 11, NULL, 0);
+    pump (m, 50);
+    is_str (tokens (m), "tok3 ready\n", "ready");
+
+    int64_t t0 = clock_mono_ms ();
+    n = peer_method (m, &broker, got, max_age_ms + WAIT_MS);
+    ok (is_request (got, n, 3, 10, "tok3") && calls.renewed == 1 &&
+            clock_mono_ms () - t0 >= max_age_ms / 2,
+        "unused for max_age_ms, the same token's queues are declared again");
+    is_str (tokens (m), "tok3 making\n", "not told while that is answered");
+    send_method (&broker, 3, 50, 11, NULL, 0);
+    pump (m, 50);
+    is_str (tokens (m), "tok3 ready\n", "ready again");
+
+    amqpmux_destroy (m, 300);
+    n = peer_method (NULL, &broker, got, WAIT_MS);
+    ok (is_request (got, n, 3, 40, "tok3") && calls.deleted == 1,
+        "the multiplexer destroyed: the token's queues deleted");
+    n = peer_method (NULL, &broker, got, WAIT_MS);
+    ok (is_method (got, n, 0, 10, 50), "then connection.close, politely");
+    peer_close (&broker);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -945,6 +1096,7 @@ int main (void)
     test_drain_bound ();
     test_one_per_connection ();
     test_client_heartbeat ();
+    test_ahead ();
     done_testing ();
     return exit_status ();
 }
