@@ -15,8 +15,10 @@
  * both declarations: no declaration of those queues is still on its way when
  * the run deletes them, so none can make them again behind it.  A run that
  * does not use the id (a durable job, a command that runs no job) deletes
- * the queues (nextjob_drop()); a run that dies leaves them to x-expires
- * (30 s), as a dead run's own.  An id older than NEXTJOB_MAX_AGE_MS is
+ * the queues (nextjob_drop()); a run that dies, or fails before its job
+ * is created (a broker error while it stages its program or asks who is
+ * there: run.c's fatal() paths), leaves them to x-expires (30 s), as a
+ * dead run leaves its own.  An id older than NEXTJOB_MAX_AGE_MS is
  * declared again before it is told.  The agent lists the ids it holds in
  * STATE_DIR/agent-<digits>.next (for the tests, and a look by hand) and
  * deletes their queues when it leaves.
