@@ -22,6 +22,7 @@
 #include "nextjob.h"
 #include "parseint.h"
 #include "pidfile.h"
+#include "protocol.h"
 #include "secrets.h"
 #include "spawn.h"
 #include "stage.h"
@@ -406,7 +407,8 @@ int agent_main (int argc, char *argv[])
     struct amqpmux *m = amqpmux_create (upstream_login, url);
     if (m) {
         amqpmux_one_client_per_connection (m, AGENT_SPARES);
-        amqpmux_ahead (m, nextjob_frames, NULL, NEXTJOB_MAX_AGE_MS);
+        amqpmux_ahead (m, nextjob_queues, NULL, NEXTJOB_MAX_AGE_MS,
+                       PROTOCOL_JOB_QUEUE_EXPIRES_MS);
     }
     /* Logged in before it listens: a launcher that finds the socket finds
      * the connection made. */

@@ -27,7 +27,6 @@
 #define KRUN_NEXTJOB_H
 
 #include <stdbool.h>
-#include <stddef.h>
 
 #include "amqpmux.h"
 #include "error.h"
@@ -38,18 +37,17 @@
 /* Declared again when older (the queues' x-expires is 30 s). */
 #define NEXTJOB_MAX_AGE_MS 20000
 
-/* The agent's side (an amqpmux_ahead_fn): the frames that make, renew or
- * delete the two queues of job id (a new id, written to id, for
- * AMQPMUX_AHEAD_MAKE).  arg is unused. */
-long nextjob_frames (void *arg, enum amqpmux_ahead_op op, char *id, int channel,
-                     unsigned char *buf, size_t size, int *replies);
+/* The agent's side (an amqpmux_ahead_fn): the two queues of job id (a new
+ * id, written to id, for AMQPMUX_AHEAD_MAKE).  arg is unused. */
+int nextjob_queues (void *arg, enum amqpmux_ahead_op op, char *id,
+                    struct amqpmux_queue *q);
 
 /* The run's side: the id whose queues the agent made for t's run, into id.
  * True if t's handshake told one (and it is a job id). */
 bool nextjob_take (struct transport *t, char id[NEXTJOB_ID_SIZE]);
 
-/* Delete the two queues of id (a run that does not use them), waiting for
- * the broker.  Returns 0, or -1 with errno and errp. */
+/* Delete the two queues of id (a run that does not use them), without
+ * waiting for the broker.  Returns 0, or -1 with errno and errp. */
 int nextjob_drop (struct transport *t, const char *id, struct krun_error *errp);
 
 #endif

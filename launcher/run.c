@@ -313,11 +313,11 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
     signal (SIGPIPE, SIG_IGN);
     complete_options (&r);
     bool via_agent;
-    char ahead[NEXTJOB_ID_SIZE];
+    char ahead[NEXTJOB_ID_SIZE] = "";
     /* A durable job's queues differ from those made ahead (nextjob.h). */
     r.t = session_connect (cfg, r.url, r.state_dir, &via_agent,
                            o->job.durable ? NULL : ahead);
-    if (!o->job.durable && *ahead)
+    if (*ahead)
         o->job.id = ahead;
     publish_staged (&r);
     /* Asked first, on the main channel: the daemons answer while the broker

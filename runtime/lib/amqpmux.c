@@ -45,7 +45,12 @@ enum {
     CHANNEL_OPEN_OK = METHOD (20, 11),
     CHANNEL_CLOSE = METHOD (20, 40),
     CHANNEL_CLOSE_OK = METHOD (20, 41),
+    QUEUE_DECLARE = METHOD (50, 10),
+    QUEUE_DELETE = METHOD (50, 40),
 };
+
+/* queue.declare's and queue.delete's bits */
+enum { DECLARE_AUTO_DELETE = 8, DELETE_NOWAIT = 4 };
 
 /* The queues made ahead (amqpmux_ahead()) on an upstream connection's
  * channel after its clients' block. */
@@ -151,7 +156,7 @@ struct amqpmux {
     int spare_max;
     amqpmux_ahead_fn ahead_fn; /* amqpmux_ahead() */
     void *ahead_arg;
-    int ahead_max_age_ms;
+    int ahead_max_age_ms, ahead_expires_ms;
     bool ahead_stopped; /* amqpmux_destroy(): nothing more made */
     int64_t heartbeat_ms;
     int64_t login_failed_ms;
@@ -237,9 +242,9 @@ static int put_frame (struct buf *b, const unsigned char *frame, size_t len,
 static int put_method (struct buf *b, int channel, uint32_t method,
                        const unsigned char *args, size_t nargs)
 {
-    unsigned char frame[FRAME_OVERHEAD + 4 + 128];
+    unsigned char frame[FRAME_OVERHEAD + 4 + 300];
 
-    if (nargs > 128)
+    if (nargs > 300)
         return -1;
     frame[0] = FRAME_METHOD;
     put_u32 (frame + 3, 4 + nargs);
@@ -447,16 +452,48 @@ static bool ahead_possible (const struct amqpmux *m, const struct upstream *u)
            (u->tune.channel_max == 0 || ahead_channel (u) <= u->tune.channel_max);
 }
 
+/* queue.declare (waiting for its answer) of q, with x-expires expires_ms,
+ * or queue.delete of it (no-wait), on channel ch of u. */
+static int put_queue_request (struct upstream *u, int ch, const struct amqpmux_queue *q,
+                              bool delete, int expires_ms)
+{
+    static const char expires[] = "x-expires";
+    unsigned char args[2 + 1 + 255 + 1 + 4 + 1 + sizeof (expires) + 8];
+    size_t n = strlen (q->name), len = 0;
+
+    if (n > 255)
+        return -1;
+    put_u16 (args, 0); /* reserved */
+    args[2] = n;
+    memcpy (args + 3, q->name, n);
+    len = 3 + n;
+    if (delete) {
+        args[len++] = DELETE_NOWAIT;
+        return put_method (&u->out, ch, QUEUE_DELETE, args, len);
+    }
+    args[len++] = q->auto_delete ? DECLARE_AUTO_DELETE : 0;
+    put_u32 (args + len, 1 + strlen (expires) + 1 + 8); /* the arguments table */
+    len += 4;
+    args[len++] = strlen (expires);
+    memcpy (args + len, expires, strlen (expires));
+    len += strlen (expires);
+    args[len++] = 'l';
+    put_u32 (args + len, (uint64_t)expires_ms >> 32);
+    put_u32 (args + len + 4, (uint32_t)expires_ms);
+    len += 8;
+    return put_method (&u->out, ch, QUEUE_DECLARE, args, len);
+}
+
 /* Send op for u's token (channel.open first if the channel is shut).
- * Returns 0, or -1 if the frames could not be made (nothing sent). */
+ * Returns 0, or -1 if the queues could not be named (nothing sent). */
 static int ahead_send (struct amqpmux *m, struct upstream *u, enum amqpmux_ahead_op op)
 {
-    unsigned char frames[1024];
+    struct amqpmux_queue q[AMQPMUX_AHEAD_QUEUES];
     int ch = ahead_channel (u), replies = 0;
-    long n =
-        m->ahead_fn (m->ahead_arg, op, u->token, ch, frames, sizeof (frames), &replies);
+    int n = m->ahead_fn (m->ahead_arg, op, u->token, q);
+    bool delete = op == AMQPMUX_AHEAD_DELETE;
 
-    if (n < 0)
+    if (n < 0 || n > AMQPMUX_AHEAD_QUEUES)
         return -1;
     if (u->ahead == AH_SHUT) {
         if (put_method (&u->out, ch, CHANNEL_OPEN, (const unsigned char *)"", 1) < 0) {
@@ -466,13 +503,12 @@ static int ahead_send (struct amqpmux *m, struct upstream *u, enum amqpmux_ahead
         u->ahead = AH_IDLE;
         replies++; /* the open-ok */
     }
-    if (buf_reserve (&u->out, n) < 0) {
-        upstream_fail (u, "out of memory");
-        return -1;
-    }
-    memcpy (u->out.data + u->out.len, frames, n);
-    u->out.len += n;
-    u->ahead_replies = replies;
+    for (int i = 0; i < n; i++)
+        if (put_queue_request (u, ch, &q[i], delete, m->ahead_expires_ms) < 0) {
+            upstream_fail (u, "out of memory");
+            return -1;
+        }
+    u->ahead_replies = replies + (delete ? 0 : n);
     return 0;
 }
 
@@ -961,11 +997,13 @@ void amqpmux_one_client_per_connection (struct amqpmux *m, int spare_max)
     m->spare_max = spare_max > 0 ? spare_max : 1;
 }
 
-void amqpmux_ahead (struct amqpmux *m, amqpmux_ahead_fn fn, void *arg, int max_age_ms)
+void amqpmux_ahead (struct amqpmux *m, amqpmux_ahead_fn fn, void *arg, int max_age_ms,
+                    int expires_ms)
 {
     m->ahead_fn = fn;
     m->ahead_arg = arg;
     m->ahead_max_age_ms = max_age_ms > 0 ? max_age_ms : 1;
+    m->ahead_expires_ms = expires_ms;
 }
 
 size_t amqpmux_ahead_tokens (const struct amqpmux *m, char *buf, size_t size)

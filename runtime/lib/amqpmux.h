@@ -93,16 +93,23 @@ enum amqpmux_ahead_op {
 };
 #define AMQPMUX_TOKEN_SIZE 64
 #define AMQPMUX_TOKEN_PROPERTY "krun-queues-made"
-/* Write into buf (size bytes) the method frames, for channel, of op on
- * token (NUL-terminated, AMQPMUX_TOKEN_SIZE bytes; written by
- * AMQPMUX_AHEAD_MAKE), each a request the broker answers with one method
- * (none for AMQPMUX_AHEAD_DELETE).  Returns the bytes written and sets
- * *replies, or -1. */
-typedef long (*amqpmux_ahead_fn) (void *arg, enum amqpmux_ahead_op op, char *token,
-                                  int channel, unsigned char *buf, size_t size,
-                                  int *replies);
+/* A queue of a token's set: declared not durable, not exclusive, with
+ * x-expires (amqpmux_ahead()'s expires_ms, a signed 64-bit 'l' as
+ * transport.c sends it: the broker finds two declarations equivalent only
+ * if the types match too). */
+#define AMQPMUX_AHEAD_QUEUES 4
+struct amqpmux_queue {
+    char name[128];
+    bool auto_delete;
+};
+/* The queues of token (NUL-terminated, AMQPMUX_TOKEN_SIZE bytes) into q,
+ * for op (AMQPMUX_AHEAD_MAKE: a new token, written into token first).
+ * Returns their count (at most AMQPMUX_AHEAD_QUEUES), or -1. */
+typedef int (*amqpmux_ahead_fn) (void *arg, enum amqpmux_ahead_op op, char *token,
+                                 struct amqpmux_queue *q);
 /* Call after amqpmux_one_client_per_connection(), before the first login. */
-void amqpmux_ahead (struct amqpmux *m, amqpmux_ahead_fn fn, void *arg, int max_age_ms);
+void amqpmux_ahead (struct amqpmux *m, amqpmux_ahead_fn fn, void *arg, int max_age_ms,
+                    int expires_ms);
 /* The tokens whose queues exist or are being made, a line each ("TOKEN
  * ready" once the broker answered for them, else "TOKEN making"), into buf
  * (NUL-terminated, cut at size).  Returns the length. */

@@ -103,11 +103,8 @@ test_config () {
 # runs (launcher/nextjob.h), one per line; with "ready", only those the
 # broker answered for (the next run takes one of them).
 made_ahead_ids () {
-    if [ "${1:-}" = ready ]; then
-        awk '$2 == "ready" { print $1 }' "$KRUN_STATE_DIR"/agent-*.next 2>/dev/null || true
-    else
-        awk '{ print $1 }' "$KRUN_STATE_DIR"/agent-*.next 2>/dev/null || true
-    fi
+    awk -v want="${1:-}" 'want == "" || $2 == want { print $1 }' \
+        "$KRUN_STATE_DIR"/agent-*.next 2>/dev/null || true
 }
 # Names of the queues the broker holds (via rabbitmqctl on the private
 # node), but for those an agent keeps made for the next run: no run's own.

@@ -936,39 +936,45 @@ static void test_client_heartbeat (void)
 }
 
 /* Queues made ahead (amqpmux_ahead(), the connection agent's next jobs):
- * the fake makes one request per token, "declare" (50, 10) or "delete"
- * (50, 40) with the token as its argument. */
+ * the fake names one queue per token, the token itself. */
 struct ahead_calls {
     int made, renewed, deleted;
 };
 
-static long fake_ahead (void *arg, enum amqpmux_ahead_op op, char *token, int channel,
-                        unsigned char *buf, size_t size, int *replies)
+static int fake_ahead (void *arg, enum amqpmux_ahead_op op, char *token,
+                       struct amqpmux_queue *q)
 {
     struct ahead_calls *a = arg;
-    unsigned char args[AMQPMUX_TOKEN_SIZE + 1];
 
-    if (size < 300)
-        return -1;
     if (op == AMQPMUX_AHEAD_MAKE)
         snprintf (token, AMQPMUX_TOKEN_SIZE, "tok%d", ++a->made);
     else if (op == AMQPMUX_AHEAD_RENEW)
         a->renewed++;
     else
         a->deleted++;
-    size_t n = strlen (token);
-    args[0] = n;
-    memcpy (args + 1, token, n);
-    *replies = op == AMQPMUX_AHEAD_DELETE ? 0 : 1;
-    return method (buf, channel, 50, op == AMQPMUX_AHEAD_DELETE ? 40 : 10, args, n + 1);
+    snprintf (q[0].name, sizeof (q[0].name), "%s", token);
+    q[0].auto_delete = true;
+    return 1;
 }
 
-/* The request of the fake on ch, for token. */
+/* queue.declare (id 10: not durable, not exclusive, auto-delete, waiting
+ * for its answer, x-expires 30000 as a signed 64-bit 'l') or queue.delete
+ * (id 40: no-wait) of queue token on ch. */
 static bool is_request (const unsigned char *f, size_t n, int ch, int id,
                         const char *token)
 {
-    return is_method (f, n, ch, 50, id) && n == 8 + 4 + 1 + strlen (token) &&
-           memcmp (f + 12, token, strlen (token)) == 0;
+    static const unsigned char expires[] = {0,   0,   0,   19,  9,   'x',  '-', 'e',
+                                            'x', 'p', 'i', 'r', 'e', 's',  'l', 0,
+                                            0,   0,   0,   0,   0,   0x75, 0x30};
+    size_t len = strlen (token);
+
+    if (!is_method (f, n, ch, 50, id) || n < 14 + len + 2 || f[13] != len ||
+        memcmp (f + 14, token, len) != 0)
+        return false;
+    if (id == 40)
+        return n == 14 + len + 1 + 1 && f[14 + len] == 4;
+    return n == 14 + len + 1 + sizeof (expires) + 1 && f[14 + len] == 8 &&
+           memcmp (f + 15 + len, expires, sizeof (expires)) == 0;
 }
 
 static const char *tokens (struct amqpmux *m)
@@ -1005,7 +1011,7 @@ static void test_ahead (void)
     const int max_age_ms = 2000;
 
     amqpmux_one_client_per_connection (m, 1);
-    amqpmux_ahead (m, fake_ahead, &calls, max_age_ms);
+    amqpmux_ahead (m, fake_ahead, &calls, max_age_ms, 30000);
     ok (amqpmux_open (m, &error) == 0, "logged in");
     peer_init (&broker, f.brokers[0]);
     n = peer_method (m, &broker, got, WAIT_MS);

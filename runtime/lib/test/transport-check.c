@@ -914,6 +914,29 @@ static void test_declare_exchange_nowait (const char *url, struct transport *t)
     transport_destroy (u);
 }
 
+/* transport_server_property(): the broker's connection.start properties
+ * (RabbitMQ names itself under "product"; "capabilities" is a table). */
+static void test_server_property (struct transport *t)
+{
+    char buf[64], small[4];
+
+    ok (transport_server_property (t, "product", buf, sizeof (buf)) == 8 &&
+            strcmp (buf, "RabbitMQ") == 0,
+        "the broker's product: %s", buf);
+    errno = 0;
+    ok (transport_server_property (t, "no-such-property", buf, sizeof (buf)) < 0 &&
+            errno == ENOENT,
+        "a property the broker did not send: ENOENT");
+    errno = 0;
+    ok (transport_server_property (t, "capabilities", buf, sizeof (buf)) < 0 &&
+            errno == ENOENT,
+        "one that is not a string: ENOENT");
+    errno = 0;
+    ok (transport_server_property (t, "product", small, sizeof (small)) < 0 &&
+            errno == ENAMETOOLONG,
+        "a buffer too small: ENAMETOOLONG");
+}
+
 int main (int argc, char **argv)
 {
     struct transport *t, *other;
@@ -933,6 +956,7 @@ int main (int argc, char **argv)
     other = connect_or_bail (argv[1], 0);
     ok (transport_fd (t) >= 0, "transport_fd");
     ok (!transport_pending (t), "nothing pending after connect");
+    test_server_property (t);
     test_declare (t);
     test_expires (t);
     test_consume (t);
