@@ -123,6 +123,14 @@ test_expect_success 'a durable run and krun up do not use the id told them: they
             echo "$what: took $taken" && [ $taken = 1 ] || exit 1
     done
 '
+test_expect_success 'a run that fails after taking an id deletes its queues with its job' '
+    wait_for 10 some_ready && ids=$(made_ahead_ids ready) && echo "ready: $ids" &&
+    test_expect_code 2 "$KRUN" -n 1 --nodes nosuch /bin/true 2>errF && cat errF &&
+    # The id it was told is no longer listed, and its queues are gone at
+    # once (job_destroy()), not after their x-expires.
+    taken=0 && for id in $ids; do made_ahead_ids | grep -qx $id || taken=$((taken + 1)); done &&
+    [ $taken = 1 ] && wait_for 5 no_job_queues
+'
 test_expect_success 'with KRUN_AGENT=0 a run takes none' '
     wait_for 10 some_ready && before=$(made_ahead_ids ready | sort) &&
     job=$(KRUN_AGENT=0 "$KRUN" -n 1 sh -c "echo \$KRUN_JOB_ID") &&
