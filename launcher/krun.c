@@ -19,6 +19,7 @@
 #include "protocol.h"
 #include "provider.h"
 #include "run.h"
+#include "tlsexec.h"
 #include "topology.h"
 #include "transport.h"
 #include "usage.h"
@@ -277,6 +278,15 @@ int main (int argc, char *argv[])
     if (!sub && o.json)
         die ("--json is for krun status");
     struct config *cfg = cmdline_config (&o);
+    /* Before anything happens: an amqps:// broker is krun-tls's. */
+    bool is_default;
+    char *url = config_amqp_url (cfg, &is_default);
+    struct krun_error error;
+    if (!url)
+        die ("out of memory");
+    if (tlsexec (url, argv, &error) < 0)
+        die ("%s", error.text);
+    free (url);
     if (!sub)
         rc = run_main (argc - first, argv + first, cfg, &o.run);
     else if (strcmp (sub, "status") == 0)

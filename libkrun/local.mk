@@ -22,4 +22,4 @@ check_PROGRAMS += $(LIBKRUN_UNIT_TESTS)
 TESTS += $(LIBKRUN_UNIT_TESTS)
 libkrun_test_krun_t_SOURCES = libkrun/test/krun.c runtime/daemon/taskchannel.c
 libkrun_test_krun_t_CFLAGS = $(RUNTIME_CFLAGS)
-libkrun_test_krun_t_LDADD = libkrun/libkrun.la runtime/libkrunrt.la tests/libtap.la
+libkrun_test_krun_t_LDADD = libkrun/libkrun.la $(KRUNRT_LIBS) tests/libtap.la

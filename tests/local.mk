@@ -6,6 +6,7 @@ tests_libtap_la_SOURCES = tests/tap.c tests/tap.h tests/testdir.c tests/testdir.
 
 INTEGRATION_TESTS = \
 	tests/t0010-transport.t \
+	tests/t0012-tls-run.t \
 	tests/t0100-run.t \
 	tests/t0110-output.t \
 	tests/t0120-exit-status.t \
@@ -59,20 +60,20 @@ EXTRA_DIST += tests/lib tests/kube $(INTEGRATION_TESTS)
 # Helper of the signing test (tests/t0210-signing.t).
 check_PROGRAMS += tests/amqp-capture
 tests_amqp_capture_SOURCES = tests/amqp-capture.c
-tests_amqp_capture_LDADD = runtime/libkrunrt.la
+tests_amqp_capture_LDADD = $(KRUNRT_LIBS)
 # A daemon that answers presence only (t0270, and t0177 for a reported PID).
 check_PROGRAMS += tests/fake-daemon
 tests_fake_daemon_SOURCES = tests/fake-daemon.c
-tests_fake_daemon_LDADD = runtime/libkrunrt.la
+tests_fake_daemon_LDADD = $(KRUNRT_LIBS)
 
 # Fuzzing (tests/fuzz): `make fuzz` builds the libFuzzer harnesses with clang
 # and runs each for FUZZ_SECONDS; `make check` replays the committed corpus
 # through the same harnesses (tests/t0250-fuzz-corpus.t), with any compiler.
 check_PROGRAMS += tests/fuzz/protocol-replay tests/fuzz/sign-replay
 tests_fuzz_protocol_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/protocol.c
-tests_fuzz_protocol_replay_LDADD = runtime/libkrunrt.la
+tests_fuzz_protocol_replay_LDADD = $(KRUNRT_LIBS)
 tests_fuzz_sign_replay_SOURCES = tests/fuzz/replay.c tests/fuzz/sign.c
-tests_fuzz_sign_replay_LDADD = runtime/libkrunrt.la
+tests_fuzz_sign_replay_LDADD = $(KRUNRT_LIBS)
 EXTRA_DIST += tests/fuzz
 FUZZ_SECONDS = 30
 fuzz: all

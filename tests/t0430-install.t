@@ -21,6 +21,7 @@ PREFIX=$(sed -n "s/^prefix=//p" "$PC" 2>/dev/null)
 test_expect_success 'binaries, library, header, pkg-config file, manual pages' '
     [ -n "$PC" ] && [ -n "$PREFIX" ] &&
     [ -x "$DEST$PREFIX/bin/krun" ] && [ -x "$DEST$PREFIX/sbin/krund" ] &&
+    [ -x "$DEST$PREFIX/libexec/krun/krun-tls" ] &&
     ls "$DEST$PREFIX"/lib*/libkrun.so.0* >/dev/null &&
     [ -f "$DEST$PREFIX/include/krun/krun.h" ] &&
     [ -f "$DEST$PREFIX/share/man/man1/krun.1" ] &&
@@ -30,6 +31,13 @@ test_expect_success 'binaries, library, header, pkg-config file, manual pages' '
 test_expect_success 'the installed library needs no broker library' '
     lib=$(ls "$DEST$PREFIX"/lib*/libkrun.so.0 | head -n 1) &&
     ! readelf -d "$lib" | grep NEEDED | grep -q -e rabbitmq -e cjson -e hwloc
+'
+test_expect_success 'the installed krun hands an amqps:// broker to the installed krun-tls' '
+    port=$(broker_free_port) &&
+    test_expect_code 2 env KRUN_AMQP_URL="amqps://u:p@127.0.0.1:$port/" \
+        "$DEST$PREFIX/bin/krun" -n 1 /bin/true 2>tls.err &&
+    grep -q "cannot connect to broker amqps://u:\*\*\*@127.0.0.1:$port/" tls.err &&
+    ! grep -q "krun-tls" tls.err || { cat tls.err; false; }
 '
 test_expect_success 'the manual pages are valid roff' '
     groff -man -ww -z "$DEST$PREFIX/share/man/man1/krun.1" 2>groff.err &&

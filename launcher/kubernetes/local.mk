@@ -23,13 +23,13 @@ TESTS += $(KUBE_UNIT_TESTS)
 launcher_kubernetes_test_kubeconfig_t_SOURCES = launcher/kubernetes/test/kubeconfig.c launcher/kubernetes/kubeconfig.c \
 	launcher/kubernetes/kubeexec.c launcher/yamlfile.c
 launcher_kubernetes_test_kubeconfig_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(CJSON_CFLAGS)
-launcher_kubernetes_test_kubeconfig_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS) \
+launcher_kubernetes_test_kubeconfig_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la $(YAML_LIBS) \
 	$(CJSON_LIBS)
 launcher_kubernetes_test_quantity_t_SOURCES = launcher/kubernetes/test/quantity.c launcher/kubernetes/quantity.c
-launcher_kubernetes_test_quantity_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_kubernetes_test_quantity_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 launcher_kubernetes_test_kubenodes_t_SOURCES = launcher/kubernetes/test/kubenodes.c launcher/kubernetes/kubenodes.c \
 	launcher/kubernetes/kubeapi.c launcher/kubernetes/kubeconfig.c \
 	launcher/kubernetes/kubeexec.c launcher/yamlfile.c launcher/kubernetes/quantity.c
 launcher_kubernetes_test_kubenodes_t_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
-launcher_kubernetes_test_kubenodes_t_LDADD = runtime/libkrunrt.la tests/libtap.la $(YAML_LIBS) \
+launcher_kubernetes_test_kubenodes_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la $(YAML_LIBS) \
 	$(CJSON_LIBS)

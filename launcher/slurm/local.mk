@@ -12,10 +12,10 @@ check_PROGRAMS += $(SLURM_UNIT_TESTS)
 TESTS += $(SLURM_UNIT_TESTS)
 launcher_slurm_test_nodelist_t_SOURCES = launcher/slurm/test/nodelist.c \
 	launcher/slurm/nodelist.c
-launcher_slurm_test_nodelist_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_slurm_test_nodelist_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 launcher_slurm_test_allocation_t_SOURCES = launcher/slurm/test/allocation.c \
 	launcher/slurm/allocation.c launcher/slurm/nodelist.c
-launcher_slurm_test_allocation_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_slurm_test_allocation_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 launcher_slurm_test_srunstep_t_SOURCES = launcher/slurm/test/srunstep.c \
 	launcher/slurm/srunstep.c launcher/spawn.c launcher/pidfile.c launcher/program.c
-launcher_slurm_test_srunstep_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_slurm_test_srunstep_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la

@@ -11,7 +11,7 @@ check_PROGRAMS += $(SSH_UNIT_TESTS)
 TESTS += $(SSH_UNIT_TESTS)
 launcher_ssh_test_hostfile_t_SOURCES = launcher/ssh/test/hostfile.c \
 	launcher/ssh/hostfile.c
-launcher_ssh_test_hostfile_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_ssh_test_hostfile_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 launcher_ssh_test_sshexec_t_SOURCES = launcher/ssh/test/sshexec.c \
 	launcher/ssh/sshexec.c
-launcher_ssh_test_sshexec_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+launcher_ssh_test_sshexec_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la

@@ -270,6 +270,8 @@ int main (int argc, char *argv[])
     struct sign_key *key = NULL;
     struct krun_error error;
     struct pool pool;
+
+    transport_tls_enable (); /* the broker may be amqps:// */
     int rc = parse_options (argc, argv, &cfg, &o);
 
     if (rc >= 0)

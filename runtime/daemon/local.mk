@@ -17,7 +17,7 @@ runtime_krund_SOURCES = \
 	runtime/daemon/taskchannel.c runtime/daemon/taskchannel.h \
 	runtime/daemon/joblist.c runtime/daemon/joblist.h
 runtime_krund_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_krund_LDADD = runtime/libkrunrt.la
+runtime_krund_LDADD = $(KRUNRT_LIBS)
 
 # Unit tests, next to the code.
 DAEMON_UNIT_TESTS = \
@@ -36,16 +36,16 @@ TESTS += $(DAEMON_UNIT_TESTS)
 runtime_daemon_test_task_t_SOURCES = runtime/daemon/test/task.c runtime/daemon/task.c \
 	runtime/daemon/task.h
 runtime_daemon_test_task_t_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_daemon_test_task_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_task_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 runtime_daemon_test_reaper_t_SOURCES = runtime/daemon/test/reaper.c \
 	runtime/daemon/reaper.c runtime/daemon/reaper.h
 runtime_daemon_test_reaper_t_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_daemon_test_reaper_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_reaper_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 runtime_daemon_test_cgroup_t_SOURCES = runtime/daemon/test/cgroup.c \
 	runtime/daemon/cgroup.c runtime/daemon/cgroup.h \
 	runtime/daemon/reaper.c runtime/daemon/reaper.h
 runtime_daemon_test_cgroup_t_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_daemon_test_cgroup_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_cgroup_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 runtime_daemon_test_relay_t_SOURCES = runtime/daemon/test/relay.c \
 	runtime/daemon/relay.c runtime/daemon/relay.h
 runtime_daemon_test_relay_t_CFLAGS = $(RUNTIME_CFLAGS)
@@ -53,24 +53,24 @@ runtime_daemon_test_relay_t_LDADD = tests/libtap.la
 runtime_daemon_test_taskchannel_t_SOURCES = runtime/daemon/test/taskchannel.c \
 	runtime/daemon/taskchannel.c
 runtime_daemon_test_taskchannel_t_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_daemon_test_taskchannel_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_taskchannel_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 runtime_daemon_test_slotstate_t_SOURCES = runtime/daemon/test/slotstate.c \
 	runtime/daemon/slotstate.c runtime/daemon/slotstate.h
 runtime_daemon_test_slotstate_t_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_daemon_test_slotstate_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_slotstate_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 runtime_daemon_test_joblist_t_SOURCES = runtime/daemon/test/joblist.c \
 	runtime/daemon/joblist.c
 runtime_daemon_test_joblist_t_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_daemon_test_joblist_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_joblist_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 runtime_daemon_test_taskenv_t_SOURCES = runtime/daemon/test/taskenv.c \
 	runtime/daemon/taskenv.c runtime/daemon/taskenv.h
 runtime_daemon_test_taskenv_t_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_daemon_test_taskenv_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_taskenv_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 runtime_daemon_test_taskoutput_t_SOURCES = runtime/daemon/test/taskoutput.c \
 	runtime/daemon/taskoutput.c runtime/daemon/taskoutput.h
 runtime_daemon_test_taskoutput_t_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_daemon_test_taskoutput_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_taskoutput_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 runtime_daemon_test_disposition_t_SOURCES = runtime/daemon/test/disposition.c \
 	runtime/daemon/disposition.c runtime/daemon/disposition.h
 runtime_daemon_test_disposition_t_CFLAGS = $(RUNTIME_CFLAGS)
-runtime_daemon_test_disposition_t_LDADD = runtime/libkrunrt.la tests/libtap.la
+runtime_daemon_test_disposition_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la

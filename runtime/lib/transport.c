@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -41,12 +42,11 @@
 #include <unistd.h>
 
 #include <amqp.h>
-#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
-#include <openssl/x509.h>
 
 #include "clock.h"
 #include "transport.h"
+#include "transport_tls.h"
 
 enum {
     MAIN_CHANNEL = 1,
@@ -407,12 +407,11 @@ static int tcp_connect (const char *host, int port, int timeout_ms,
     return fd;
 }
 
-/* The CA file for amqps:// when the caller names none: OpenSSL's default
- * bundle (or $SSL_CERT_FILE), since librabbitmq loads no default CAs. */
-static const char *default_cacert (void)
+transport_tls_open_fn *transport_tls_open;
+
+bool transport_tls_enabled (void)
 {
-    const char *file = getenv (X509_get_default_cert_file_env ());
-    return file && *file ? file : X509_get_default_cert_file ();
+    return transport_tls_open != NULL;
 }
 
 static int open_socket (struct transport *t, const struct amqp_connection_info *info,
@@ -438,21 +437,25 @@ static int open_socket (struct transport *t, const struct amqp_connection_info *
         amqp_tcp_socket_set_sockfd (socket, fd);
         return 0;
     }
-    if (!(socket = amqp_ssl_socket_new (t->conn))) {
+    if (!transport_tls_open) {
+        errno = EPROTONOSUPPORT;
+        return errprintf (errp,
+                          "%s %s: %s was linked without TLS (amqps:// is krun-tls's, "
+                          "which krun starts itself)",
+                          what, t->url, program_invocation_short_name);
+    }
+    int cacert_failed;
+    status = transport_tls_open (t->conn, info->host, info->port, &cacert,
+                                 CONNECT_TIMEOUT_MS, &cacert_failed);
+    if (status == AMQP_STATUS_NO_MEMORY) {
         errno = ENOMEM;
         return errprintf_errno (errp, "%s %s", what, t->url);
     }
-    amqp_ssl_socket_set_verify_peer (socket, 1);
-    amqp_ssl_socket_set_verify_hostname (socket, 1);
-    if (!cacert)
-        cacert = default_cacert ();
-    if ((status = amqp_ssl_socket_set_cacert (socket, cacert)) != AMQP_STATUS_OK) {
+    if (cacert_failed) {
         errno = EINVAL;
         return errprintf (errp, "%s %s: cannot load CA file %s: %s", what, t->url,
                           cacert, amqp_error_string2 (status));
     }
-    struct timeval tv = {.tv_sec = CONNECT_TIMEOUT_MS / 1000};
-    status = amqp_socket_open_noblock (socket, info->host, info->port, &tv);
     if (status == AMQP_STATUS_OK)
         return 0;
     if (status == AMQP_STATUS_SOCKET_ERROR || status == AMQP_STATUS_TIMEOUT) {

@@ -68,6 +68,15 @@ struct transport_message {
     size_t len;
 };
 
+/* amqps://: a program that connects to such a broker calls
+ * transport_tls_enable() once, before its first connection; that call links
+ * transport_tls.c, librabbitmq's TLS socket and OpenSSL into it.  Without
+ * it, connecting to an amqps:// URL fails with EPROTONOSUPPORT.  krun does
+ * not call it, so that a run does not load OpenSSL; it hands an amqps://
+ * broker to krun-tls (launcher/tlsexec.h), which does. */
+void transport_tls_enable (void);
+bool transport_tls_enabled (void);
+
 /* Connect to url (amqp://user:pass@host:port/vhost or amqps://...).  For
  * amqps, cacert is the CA file to verify the broker against (NULL = the
  * system's default CAs).  heartbeat_sec 0 disables heartbeats.  Opens channel

@@ -11,6 +11,15 @@
 #                       durable queues and persistent messages survive.
 #   broker_ctl ARGS...  rabbitmqctl against the private node.
 #
+#   broker_tls_listener DIR
+#                       before broker_start DIR: a TLS listener too, on
+#                       another free loopback port, with a certificate for
+#                       "localhost" signed by a CA of its own; exports
+#                       BROKER_TLS_PORT, BROKER_TLS_CA (that CA's file) and
+#                       BROKER_TLS_OTHER_CA (a CA that signed nothing).
+#                       Returns non-zero (log in DIR/openssl.log) without
+#                       openssl.
+#
 # DIR/extra.conf, if it exists, is appended to the generated rabbitmq.conf
 # (for example a TLS listener).
 #
@@ -108,6 +117,35 @@ BROKER_NODE=$BROKER_NODE
 BROKER_PORT=$BROKER_PORT
 BROKER_DIST_PORT=$BROKER_DIST_PORT
 EOF
+}
+
+broker_tls_listener () {
+    local dir=${1:?broker_tls_listener: missing DIR} tls
+    tls=$dir/tls
+    mkdir -p "$tls" && command -v openssl >/dev/null &&
+        {
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                -keyout "$tls/ca.key" -out "$tls/ca.pem" -days 2 -subj "/CN=krun test CA" &&
+                openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                    -keyout "$tls/server.key" -out "$tls/server.csr" -subj "/CN=localhost" &&
+                echo "subjectAltName=DNS:localhost" >"$tls/ext" &&
+                openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" \
+                    -CAkey "$tls/ca.key" -CAcreateserial -out "$tls/server.pem" -days 2 \
+                    -extfile "$tls/ext" &&
+                openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                    -keyout "$tls/other.key" -out "$tls/other.pem" -days 2 \
+                    -subj "/CN=other CA"
+        } >"$dir/openssl.log" 2>&1 &&
+        BROKER_TLS_PORT=$(_broker_free_port) || return 1
+    cat >"$dir/extra.conf" <<EOF
+listeners.ssl.default = 127.0.0.1:$BROKER_TLS_PORT
+ssl_options.cacertfile = $tls/ca.pem
+ssl_options.certfile = $tls/server.pem
+ssl_options.keyfile = $tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+EOF
+    export BROKER_TLS_PORT BROKER_TLS_CA=$tls/ca.pem BROKER_TLS_OTHER_CA=$tls/other.pem
 }
 
 _broker_write_config () {

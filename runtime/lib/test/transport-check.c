@@ -941,6 +941,7 @@ int main (int argc, char **argv)
 {
     struct transport *t, *other;
 
+    transport_tls_enable ();
     if (argc != 2 && argc != 5) {
         fprintf (stderr,
                  "Usage: transport-check AMQP-URL [AMQPS-URL CA-FILE OTHER-CA-FILE]\n");
