@@ -407,6 +407,8 @@ int agent_main (int argc, char *argv[])
     struct amqpmux *m = amqpmux_create (upstream_login, url);
     if (m) {
         amqpmux_one_client_per_connection (m, AGENT_SPARES);
+        /* A run's channel.open and confirm.select answered at once. */
+        amqpmux_channels_ahead (m);
         amqpmux_ahead (m, nextjob_queues, NULL, NEXTJOB_MAX_AGE_MS,
                        PROTOCOL_JOB_QUEUE_EXPIRES_MS);
     }

@@ -46,6 +46,8 @@ enum {
     CHANNEL_CLOSE = METHOD (20, 40),
     CHANNEL_CLOSE_OK = METHOD (20, 41),
     QUEUE_DECLARE = METHOD (50, 10),
+    CONFIRM_SELECT = METHOD (85, 10),
+    CONFIRM_SELECT_OK = METHOD (85, 11),
     QUEUE_DELETE = METHOD (50, 40),
 };
 
@@ -96,6 +98,8 @@ enum chstate {
     CH_CLOSING_CLIENT, /* the slot's channel.close forwarded */
     CH_CLOSING_SERVER, /* the broker's channel.close forwarded to the slot */
     CH_ORPHAN,         /* its slot is gone: closed by us, waiting for close-ok */
+    CH_SPARE_OPENING,  /* opened ahead (amqpmux_channels_ahead()), no client yet */
+    CH_SPARE,          /* opened ahead, open-ok seen: the next client's */
 };
 
 struct client;
@@ -111,6 +115,9 @@ struct upstream {
     bool dead;
     bool paused;  /* not read: its client has CLIENT_HIGH_WATER queued */
     bool closing; /* connection.close sent: a spare too many */
+    /* Channel 1 was put in confirm mode when it was opened ahead, and its
+     * client has not selected confirms yet. */
+    bool preselected;
     enum ahead_state ahead;
     int ahead_replies;
     char token[AMQPMUX_TOKEN_SIZE]; /* with AH_MAKING and AH_READY */
@@ -154,6 +161,7 @@ struct amqpmux {
     bool collect_due;
     bool one_per_upstream; /* amqpmux_one_client_per_connection() */
     int spare_max;
+    bool channels_ahead;       /* amqpmux_channels_ahead() */
     amqpmux_ahead_fn ahead_fn; /* amqpmux_ahead() */
     void *ahead_arg;
     int ahead_max_age_ms, ahead_expires_ms;
@@ -362,13 +370,22 @@ static int channel_of (const struct client *c, int local)
     return c->block * AMQPMUX_CLIENT_CHANNELS + local;
 }
 
+static bool spare_state (unsigned char st)
+{
+    return st == CH_SPARE_OPENING || st == CH_SPARE;
+}
+
+/* No client, and no channel of the block still closing (channels opened
+ * ahead wait for the next client). */
 static bool block_free (const struct upstream *u, int block)
 {
     if (u->owner[block])
         return false;
-    for (int l = 1; l <= AMQPMUX_CLIENT_CHANNELS; l++)
-        if (u->chstate[block * AMQPMUX_CLIENT_CHANNELS + l] != CH_FREE)
+    for (int l = 1; l <= AMQPMUX_CLIENT_CHANNELS; l++) {
+        unsigned char st = u->chstate[block * AMQPMUX_CLIENT_CHANNELS + l];
+        if (st != CH_FREE && !spare_state (st))
             return false;
+    }
     return true;
 }
 
@@ -564,6 +581,49 @@ static void ahead_frame (struct amqpmux *m, struct upstream *u,
     }
 }
 
+/* Channels opened ahead */
+
+/* Open the client channels of the connections no client holds, channel 1
+ * in confirm mode (no-wait: the broker carries it out before anything
+ * later on that channel). */
+static void spare_tick (struct amqpmux *m)
+{
+    static const unsigned char nowait = 1;
+
+    for (struct upstream *u = m->ups; u; u = u->next) {
+        if (u->dead || u->closing || u->owner[0])
+            continue;
+        for (int ch = 1; ch <= AMQPMUX_CLIENT_CHANNELS; ch++) {
+            if (u->chstate[ch] != CH_FREE)
+                continue;
+            if (put_method (&u->out, ch, CHANNEL_OPEN, (const unsigned char *)"", 1) <
+                    0 ||
+                (ch == 1 && put_method (&u->out, ch, CONFIRM_SELECT, &nowait, 1) < 0)) {
+                upstream_fail (u, "out of memory");
+                break;
+            }
+            u->chstate[ch] = CH_SPARE_OPENING;
+            if (ch == 1)
+                u->preselected = true;
+        }
+    }
+}
+
+/* The broker closed a channel opened ahead: say so, and open no more (a
+ * broker that refuses them would be asked again at every turn). */
+static void spare_refused (struct amqpmux *m, const unsigned char *frame, size_t len)
+{
+    size_t n = len >= FRAME_OVERHEAD + 7 ? frame[13] : 0;
+
+    if (FRAME_OVERHEAD + 7 + n > len)
+        n = 0;
+    log_msg (
+        "the broker closed a channel opened ahead for the next run: %.*s; "
+        "channels are no longer opened ahead",
+        (int)n, (const char *)frame + 14);
+    m->channels_ahead = false;
+}
+
 /* From the broker */
 
 static void upstream_connection_frame (struct upstream *u, const unsigned char *frame,
@@ -611,8 +671,15 @@ static void upstream_frame (struct amqpmux *m, struct upstream *u,
     struct client *c = u->owner[block];
     unsigned char *st = &u->chstate[ch];
     uint32_t method = frame_method (frame, len);
-    bool forward = c && !c->gone && *st != CH_ORPHAN && *st != CH_FREE;
+    bool forward =
+        c && !c->gone && *st != CH_ORPHAN && *st != CH_FREE && !spare_state (*st);
 
+    if (method == CHANNEL_OPEN_OK && *st == CH_SPARE_OPENING) {
+        *st = CH_SPARE;
+        return;
+    }
+    if (method == CHANNEL_CLOSE && spare_state (*st))
+        spare_refused (m, frame, len);
     if (method == CHANNEL_OPEN_OK && *st == CH_OPENING) {
         *st = CH_OPEN;
         if (c && !c->ready && !c->gone && ch == block * AMQPMUX_CLIENT_CHANNELS + 1) {
@@ -743,12 +810,49 @@ static void client_frame (struct amqpmux *m, struct client *c,
     }
     int ch = channel_of (c, local);
     unsigned char *st = &u->chstate[ch];
+    if (method == CHANNEL_OPEN && *st == CH_SPARE) {
+        /* Opened ahead: answered here, without a round trip. */
+        static const unsigned char open_ok[4] = {0}; /* channel-id, empty */
+        if (put_method (&c->out, local, CHANNEL_OPEN_OK, open_ok, sizeof (open_ok)) <
+            0) {
+            client_drop (c, "out of memory");
+            return;
+        }
+        client_dirty (c);
+        *st = CH_OPEN;
+        if (local == 1 && !c->ready) {
+            c->ready = true;
+            m->ready++;
+        }
+        return;
+    }
+    if (method == CHANNEL_OPEN && *st == CH_SPARE_OPENING) {
+        /* The broker's open-ok, on its way, is forwarded as if this
+         * channel.open had gone up. */
+        *st = CH_OPENING;
+        return;
+    }
+    if (method == CONFIRM_SELECT && ch == 1 && u->preselected) {
+        u->preselected = false;
+        bool nowait = len > FRAME_OVERHEAD + 4 && (frame[11] & 1);
+        if (*st == CH_OPEN) {
+            if (!nowait && put_method (&c->out, local, CONFIRM_SELECT_OK, NULL, 0) < 0)
+                client_drop (c, "out of memory");
+            else
+                client_dirty (c);
+            return;
+        }
+        /* The open-ok is still on its way: the broker answers after it
+         * (selecting again is harmless). */
+    }
     if (method == CHANNEL_OPEN) {
         if (*st != CH_FREE) {
             client_error (c, CHANNEL_ERROR, "channel already open");
             return;
         }
         *st = CH_OPENING;
+        if (ch == 1)
+            u->preselected = false;
     } else if (*st == CH_FREE) {
         /* Forwarded, it would make the broker close the whole connection. */
         client_error (c, CHANNEL_ERROR, "frame on a channel not open");
@@ -995,6 +1099,11 @@ void amqpmux_one_client_per_connection (struct amqpmux *m, int spare_max)
 {
     m->one_per_upstream = true;
     m->spare_max = spare_max > 0 ? spare_max : 1;
+}
+
+void amqpmux_channels_ahead (struct amqpmux *m)
+{
+    m->channels_ahead = m->one_per_upstream;
 }
 
 void amqpmux_ahead (struct amqpmux *m, amqpmux_ahead_fn fn, void *arg, int max_age_ms,
@@ -1266,6 +1375,8 @@ void amqpmux_service (struct amqpmux *m, const struct pollfd *fds, int nfds)
         trim_spares (m);
     if (m->ahead_fn && !m->ahead_stopped)
         ahead_tick (m, clock_mono_ms ());
+    if (m->channels_ahead && !m->ahead_stopped)
+        spare_tick (m);
     flush_all (m);
     collect (m);
 }

@@ -110,6 +110,16 @@ typedef int (*amqpmux_ahead_fn) (void *arg, enum amqpmux_ahead_op op, char *toke
 /* Call after amqpmux_one_client_per_connection(), before the first login. */
 void amqpmux_ahead (struct amqpmux *m, amqpmux_ahead_fn fn, void *arg, int max_age_ms,
                     int expires_ms);
+/* With one client per connection (call after
+ * amqpmux_one_client_per_connection()): keep the client channels of the
+ * connections no client holds open on the broker, channel 1 in confirm mode,
+ * so that the next client's channel.open, and its confirm.select on
+ * channel 1, are answered at once instead of after a round trip.  For
+ * clients that select confirms on channel 1, as transport.c does: one that
+ * does not would get the broker's acknowledgements of its publishes all
+ * the same. */
+void amqpmux_channels_ahead (struct amqpmux *m);
+
 /* The tokens whose queues exist or are being made, a line each ("TOKEN
  * ready" once the broker answered for them, else "TOKEN making"), into buf
  * (NUL-terminated, cut at size).  Returns the length. */

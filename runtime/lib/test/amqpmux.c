@@ -1089,6 +1089,132 @@ static void test_ahead (void)
     peer_close (&broker);
 }
 
+/* The broker's next three frames on an idle connection: channel.open of 1,
+ * confirm.select of 1 without waiting, channel.open of 2. */
+static bool opens_ahead (struct amqpmux *m, struct peer *broker)
+{
+    unsigned char got[MAX_FRAME];
+    size_t n = peer_method (m, broker, got, WAIT_MS);
+    bool open1 = is_method (got, n, 1, 20, 10);
+    n = peer_method (m, broker, got, WAIT_MS);
+    bool select1 = is_method (got, n, 1, 85, 10) && n == 13 && got[11] == 1;
+    n = peer_method (m, broker, got, WAIT_MS);
+    return open1 && select1 && is_method (got, n, 2, 20, 10);
+}
+
+static void test_channels_ahead (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 0);
+    struct peer a, b, c, broker;
+    struct krun_error error;
+    struct amqpmux_stats st;
+    unsigned char got[MAX_FRAME];
+    size_t n;
+    static const unsigned char select_wait[] = {0};
+    static const unsigned char qos[] = {0, 0, 0, 0, 0, 1, 0};
+
+    amqpmux_one_client_per_connection (m, 1);
+    amqpmux_channels_ahead (m);
+    ok (amqpmux_open (m, &error) == 0, "channels ahead: logged in");
+    peer_init (&broker, f.brokers[0]);
+    ok (opens_ahead (m, &broker),
+        "an idle connection opens the client's two channels, the first in confirm "
+        "mode (no-wait)");
+
+    /* A client before the broker answered. */
+    slot_connect (m, &a, 0);
+    send_method (&a, 1, 20, 10, channel_open_args, sizeof (channel_open_args));
+    ok (peer_quiet (m, &broker, QUIET_MS),
+        "a client opens channel 1 before the broker's open-ok: nothing goes up");
+    ok (peer_quiet (m, &a, 0), "and it gets no answer yet");
+    send_method (&broker, 1, 20, 11, open_ok_args, 4);
+    n = peer_method (m, &a, got, WAIT_MS);
+    ok (is_method (got, n, 1, 20, 11), "the broker's open-ok reaches it");
+    send_method (&a, 1, 85, 10, select_wait, 1);
+    n = peer_method (m, &a, got, WAIT_MS);
+    ok (is_method (got, n, 1, 85, 11), "its confirm.select is answered at once");
+    ok (peer_quiet (m, &broker, QUIET_MS), "without a word to the broker");
+    send_method (&broker, 2, 20, 11, open_ok_args, 4);
+    pump (m, 50);
+    send_method (&a, 2, 20, 10, channel_open_args, sizeof (channel_open_args));
+    n = peer_method (m, &a, got, WAIT_MS);
+    ok (is_method (got, n, 2, 20, 11) && n == 16 && get_u32 (got + 11) == 0,
+        "channel 2, open on the broker already: open-ok at once, an empty channel-id");
+    ok (peer_quiet (m, &broker, QUIET_MS), "nothing went up");
+    send_method (&a, 1, 60, 10, qos, sizeof (qos));
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, 1, 60, 10), "its frames go up on those channels");
+
+    /* It leaves: its channels are closed, then opened ahead again. */
+    peer_close (&a);
+    ok (closes_upstream (m, &broker, 1, 2) == 3,
+        "the client gone: its channels are closed on the broker");
+    ok (peer_quiet (m, &broker, QUIET_MS), "not opened again before the close-oks");
+    send_method (&broker, 1, 20, 41, NULL, 0);
+    send_method (&broker, 2, 20, 41, NULL, 0);
+    ok (opens_ahead (m, &broker), "after them, opened ahead again");
+    send_method (&broker, 1, 20, 11, open_ok_args, 4);
+    send_method (&broker, 2, 20, 11, open_ok_args, 4);
+    pump (m, 50);
+
+    /* The next client: no round trip. */
+    slot_connect (m, &b, 0);
+    send_method (&b, 1, 20, 10, channel_open_args, sizeof (channel_open_args));
+    n = peer_method (m, &b, got, WAIT_MS);
+    bool opened = is_method (got, n, 1, 20, 11);
+    send_method (&b, 1, 85, 10, select_wait, 1);
+    n = peer_method (m, &b, got, WAIT_MS);
+    ok (opened && is_method (got, n, 1, 85, 11),
+        "the next client's channel.open and confirm.select are answered at once");
+    ok (peer_quiet (m, &broker, QUIET_MS), "the broker hears of neither");
+    amqpmux_stats (m, &st);
+    ok (st.ready == 1, "it counts as ready (%d)", st.ready);
+
+    /* A channel the client opens again is the broker's own. */
+    send_method (&b, 1, 20, 40, channel_close_args, sizeof (channel_close_args));
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, 1, 20, 40), "the client closes channel 1: it goes up");
+    send_method (&broker, 1, 20, 41, NULL, 0);
+    n = peer_method (m, &b, got, WAIT_MS);
+    ok (is_method (got, n, 1, 20, 41), "the close-ok comes down");
+    ok (channel_open (m, &b, 1, &broker) == 1, "opened again, the open goes up");
+    ok (channel_open_ok (m, &broker, 1, &b, 1), "and the broker answers it");
+    send_method (&b, 1, 85, 10, select_wait, 1);
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, 1, 85, 10),
+        "its confirm.select goes up too: that channel was not selected ahead");
+
+    /* The broker refuses the channels opened ahead. */
+    peer_close (&b);
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, 1, 20, 40),
+        "the second client gone: its channel 1 is closed on the broker");
+    send_method (&broker, 1, 20, 41, NULL, 0);
+    n = peer_method (m, &broker, got, WAIT_MS);
+    bool open1 = is_method (got, n, 1, 20, 10);
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (open1 && is_method (got, n, 1, 85, 10), "and opened ahead again");
+    ok (peer_quiet (m, &broker, QUIET_MS),
+        "its channel 2, which it never opened, stays open ahead");
+    static const unsigned char refused[] = {1,   150, 4,  'N', 'O', 'P',
+                                            'E', 0,   85, 0,   10};
+    send_method (&broker, 1, 20, 40, refused, sizeof (refused));
+    n = peer_method (m, &broker, got, WAIT_MS);
+    ok (is_method (got, n, 1, 20, 41), "the broker closes one: answered close-ok");
+    ok (peer_quiet (m, &broker, QUIET_MS), "and none is opened ahead any more");
+    slot_connect (m, &c, 0);
+    ok (channel_open (m, &c, 1, &broker) == 1,
+        "the next client's channel.open then goes up");
+    ok (channel_open_ok (m, &broker, 1, &c, 1), "answered by the broker");
+    send_method (&c, 2, 20, 10, channel_open_args, sizeof (channel_open_args));
+    n = peer_method (m, &c, got, WAIT_MS);
+    ok (is_method (got, n, 2, 20, 11), "its channel 2, still open ahead, at once");
+    peer_close (&c);
+    amqpmux_destroy (m, 0);
+    peer_close (&broker);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -1103,6 +1229,7 @@ int main (void)
     test_one_per_connection ();
     test_client_heartbeat ();
     test_ahead ();
+    test_channels_ahead ();
     done_testing ();
     return exit_status ();
 }
