@@ -457,6 +457,16 @@ static void client_error (struct client *c, int code, const char *text)
 
 /* Queues made ahead */
 
+/* The reply text of a channel.close or connection.close frame: its length
+ * into *n (0 if the frame is too short to hold it). */
+static const char *close_text (const unsigned char *frame, size_t len, int *n)
+{
+    size_t k = len >= FRAME_OVERHEAD + 7 ? frame[13] : 0;
+
+    *n = FRAME_OVERHEAD + 7 + k > len ? 0 : (int)k;
+    return (const char *)frame + 14;
+}
+
 /* The channel of the queues made ahead: the one after the clients'. */
 static int ahead_channel (const struct upstream *u)
 {
@@ -562,14 +572,12 @@ static void ahead_frame (struct amqpmux *m, struct upstream *u,
     uint32_t method = frame_method (frame, len);
 
     if (method == CHANNEL_CLOSE) {
-        size_t n = len >= FRAME_OVERHEAD + 7 ? frame[13] : 0;
-        if (FRAME_OVERHEAD + 7 + n > len)
-            n = 0;
+        int n;
+        const char *text = close_text (frame, len, &n);
         log_msg (
             "the queues made ahead for the next run (%s) were refused: %.*s; "
             "trying again in %d s",
-            *u->token ? u->token : "none", (int)n, (const char *)frame + 14,
-            m->ahead_max_age_ms / 1000);
+            *u->token ? u->token : "none", n, text, m->ahead_max_age_ms / 1000);
         if (put_method (&u->out, ahead_channel (u), CHANNEL_CLOSE_OK, NULL, 0) < 0)
             upstream_fail (u, "out of memory");
         u->ahead = AH_SHUT;
@@ -613,14 +621,13 @@ static void spare_tick (struct amqpmux *m)
  * broker that refuses them would be asked again at every turn). */
 static void spare_refused (struct amqpmux *m, const unsigned char *frame, size_t len)
 {
-    size_t n = len >= FRAME_OVERHEAD + 7 ? frame[13] : 0;
+    int n;
+    const char *text = close_text (frame, len, &n);
 
-    if (FRAME_OVERHEAD + 7 + n > len)
-        n = 0;
     log_msg (
         "the broker closed a channel opened ahead for the next run: %.*s; "
         "channels are no longer opened ahead",
-        (int)n, (const char *)frame + 14);
+        n, text);
     m->channels_ahead = false;
 }
 
