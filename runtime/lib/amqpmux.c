@@ -860,8 +860,10 @@ static void client_frame (struct amqpmux *m, struct client *c,
         *st = CH_OPENING;
         if (ch == 1)
             u->preselected = false;
-    } else if (*st == CH_FREE) {
-        /* Forwarded, it would make the broker close the whole connection. */
+    } else if (*st == CH_FREE || spare_state (*st)) {
+        /* Not opened by the client (one opened ahead is not its own yet).
+         * Forwarded, a frame on a channel the broker has not open would make
+         * it close the whole connection. */
         client_error (c, CHANNEL_ERROR, "frame on a channel not open");
         return;
     } else if (method == CHANNEL_CLOSE)

@@ -1215,6 +1215,39 @@ static void test_channels_ahead (void)
     peer_close (&broker);
 }
 
+/* A client that uses a channel opened ahead without opening it is cut, as
+ * on a channel not open at all. */
+static void test_channels_ahead_unopened (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 0);
+    struct peer a, broker;
+    struct krun_error error;
+    unsigned char got[MAX_FRAME];
+    size_t n;
+    static const unsigned char qos[] = {0, 0, 0, 0, 0, 1, 0};
+
+    amqpmux_one_client_per_connection (m, 1);
+    amqpmux_channels_ahead (m);
+    ok (amqpmux_open (m, &error) == 0, "channels ahead, unused: logged in");
+    peer_init (&broker, f.brokers[0]);
+    ok (opens_ahead (m, &broker), "channels opened ahead");
+    send_method (&broker, 1, 20, 11, open_ok_args, 4);
+    send_method (&broker, 2, 20, 11, open_ok_args, 4);
+    pump (m, 50);
+    slot_connect (m, &a, 0);
+    send_method (&a, 2, 60, 10, qos, sizeof (qos));
+    n = peer_method (m, &a, got, WAIT_MS);
+    ok (is_method (got, n, 0, 10, 50),
+        "a frame on channel 2, open ahead but not opened by the client: "
+        "connection.close");
+    ok (peer_eof (m, &a, WAIT_MS), "and the client is cut");
+    ok (peer_quiet (m, &broker, QUIET_MS), "the frame never went up");
+    peer_close (&a);
+    amqpmux_destroy (m, 0);
+    peer_close (&broker);
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -1230,6 +1263,7 @@ int main (void)
     test_client_heartbeat ();
     test_ahead ();
     test_channels_ahead ();
+    test_channels_ahead_unopened ();
     done_testing ();
     return exit_status ();
 }
