@@ -45,8 +45,9 @@ printf 'zero\none\n' >in.txt
 test_expect_success 'a daemon keeps its slots'\'' files in its own private directory' '
     "$KRUN" up && pid=$(daemon_pid a) && [ -n "$pid" ] &&
     [ "$(stat -c %a "$KD/a.$pid")" = 700 ] &&
-    wait_for 10 test -d "$KD/a.$pid/slot1" &&
-    [ "$(stat -c %a "$KD/a.$pid/slot0")" = 700 ]
+    wait_for 10 test -d "$KD/a.$pid/slot0" && wait_for 10 test -d "$KD/a.$pid/slot1" &&
+    [ "$(stat -c %a "$KD/a.$pid/slot0")" = 700 ] &&
+    [ "$(stat -c %a "$KD/a.$pid/slot1")" = 700 ]
 '
 
 test_expect_success 'kill -9 of a slot running a rank: the slot that replaces it removes its directories' '
