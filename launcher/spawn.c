@@ -85,3 +85,17 @@ error:
     }
     return -1;
 }
+
+int spawn_self_dir (char *dir, size_t size)
+{
+    ssize_t n = readlink ("/proc/self/exe", dir, size);
+
+    if (n <= 0 || (size_t)n >= size)
+        return -1;
+    dir[n] = '\0';
+    char *slash = strrchr (dir, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    return 0;
+}

@@ -26,4 +26,9 @@ pid_t spawn_detached (const char *path, char *const argv[], char *const env_add[
                       const char *log, const void *input, size_t len,
                       struct krun_error *errp);
 
+/* The directory of this program's executable (/proc/self/exe) into dir,
+ * where the programs krun starts are looked for first (krund, krun-tls).
+ * Returns 0, or -1 if it cannot be read or does not fit. */
+int spawn_self_dir (char *dir, size_t size);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "spawn.h"
 #include "tlsexec.h"
 #include "transport.h"
 
@@ -17,21 +18,14 @@
 static int candidates (char paths[][PATH_MAX])
 {
     char self[PATH_MAX];
-    ssize_t n = readlink ("/proc/self/exe", self, sizeof (self) - 1);
     int count = 0;
 
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr (self, '/');
-        if (slash) {
-            *slash = '\0';
-            if (snprintf (paths[count], PATH_MAX, "%s/%s", self, TLS_PROGRAM) <
-                PATH_MAX)
-                count++;
-            if (snprintf (paths[count], PATH_MAX, "%s/../libexec/krun/%s", self,
-                          TLS_PROGRAM) < PATH_MAX)
-                count++;
-        }
+    if (spawn_self_dir (self, sizeof (self)) == 0) {
+        if (snprintf (paths[count], PATH_MAX, "%s/%s", self, TLS_PROGRAM) < PATH_MAX)
+            count++;
+        if (snprintf (paths[count], PATH_MAX, "%s/../libexec/krun/%s", self,
+                      TLS_PROGRAM) < PATH_MAX)
+            count++;
     }
     snprintf (paths[count++], PATH_MAX, "%s/krun/%s", KRUN_LIBEXECDIR, TLS_PROGRAM);
     return count;

@@ -85,24 +85,18 @@ static void krund_path (char *buf, size_t size)
 {
     char self[PATH_MAX];
     const char *env = getenv ("KRUN_KRUND");
-    ssize_t n;
 
     if (env && *env) {
         snprintf (buf, size, "%s", env);
         return;
     }
-    if ((n = readlink ("/proc/self/exe", self, sizeof (self) - 1)) > 0) {
-        self[n] = '\0';
-        char *slash = strrchr (self, '/');
-        if (slash) {
-            *slash = '\0';
-            if (snprintf (buf, size, "%s/../runtime/krund", self) < (int)size &&
-                access (buf, X_OK) == 0)
-                return;
-            if (snprintf (buf, size, "%s/../sbin/krund", self) < (int)size &&
-                access (buf, X_OK) == 0)
-                return;
-        }
+    if (spawn_self_dir (self, sizeof (self)) == 0) {
+        if (snprintf (buf, size, "%s/../runtime/krund", self) < (int)size &&
+            access (buf, X_OK) == 0)
+            return;
+        if (snprintf (buf, size, "%s/../sbin/krund", self) < (int)size &&
+            access (buf, X_OK) == 0)
+            return;
     }
     snprintf (buf, size, "%s/krund", KRUN_SBINDIR);
     if (access (buf, X_OK) != 0)

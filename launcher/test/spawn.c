@@ -47,6 +47,17 @@ int main (void)
 
     plan (NO_PLAN);
     testdir_create ("spawn");
+
+    /* Where krun looks for krund and krun-tls first. */
+    char dir[4096], exe[4096], tiny[4];
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof (exe) - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    ok (spawn_self_dir (dir, sizeof (dir)) == 0 &&
+            strncmp (exe, dir, strlen (dir)) == 0 &&
+            strcmp (exe + strlen (dir), "/spawn.t") == 0,
+        "spawn_self_dir: the directory of this program (%s)", dir);
+    ok (spawn_self_dir (tiny, sizeof (tiny)) < 0,
+        "spawn_self_dir: -1 when it does not fit");
     char *log = strdup (testdir_path ("log"));
     char *out = strdup (testdir_path ("out"));
     char *env_add[] = {"SPAWN_TEST=from-env", NULL};
