@@ -1102,6 +1102,17 @@ static bool opens_ahead (struct amqpmux *m, struct peer *broker)
     return open1 && select1 && is_method (got, n, 2, 20, 10);
 }
 
+/* The broker answers the channel.open of channels 1 and 2 made ahead. */
+static void answer_opens_ahead (struct amqpmux *m, struct peer *broker)
+{
+    send_method (broker, 1, 20, 11, open_ok_args, 4);
+    send_method (broker, 2, 20, 11, open_ok_args, 4);
+    pump (m, 50);
+}
+
+/* basic.qos, prefetch 1: a frame a client sends on an open channel. */
+static const unsigned char qos_args[] = {0, 0, 0, 0, 0, 1, 0};
+
 static void test_channels_ahead (void)
 {
     struct fake f;
@@ -1112,7 +1123,6 @@ static void test_channels_ahead (void)
     unsigned char got[MAX_FRAME];
     size_t n;
     static const unsigned char select_wait[] = {0};
-    static const unsigned char qos[] = {0, 0, 0, 0, 0, 1, 0};
 
     amqpmux_one_client_per_connection (m, 1);
     amqpmux_channels_ahead (m);
@@ -1142,7 +1152,7 @@ static void test_channels_ahead (void)
     ok (is_method (got, n, 2, 20, 11) && n == 16 && get_u32 (got + 11) == 0,
         "channel 2, open on the broker already: open-ok at once, an empty channel-id");
     ok (peer_quiet (m, &broker, QUIET_MS), "nothing went up");
-    send_method (&a, 1, 60, 10, qos, sizeof (qos));
+    send_method (&a, 1, 60, 10, qos_args, sizeof (qos_args));
     n = peer_method (m, &broker, got, WAIT_MS);
     ok (is_method (got, n, 1, 60, 10), "its frames go up on those channels");
 
@@ -1154,9 +1164,7 @@ static void test_channels_ahead (void)
     send_method (&broker, 1, 20, 41, NULL, 0);
     send_method (&broker, 2, 20, 41, NULL, 0);
     ok (opens_ahead (m, &broker), "after them, opened ahead again");
-    send_method (&broker, 1, 20, 11, open_ok_args, 4);
-    send_method (&broker, 2, 20, 11, open_ok_args, 4);
-    pump (m, 50);
+    answer_opens_ahead (m, &broker);
 
     /* The next client: no round trip. */
     slot_connect (m, &b, 0);
@@ -1225,18 +1233,15 @@ static void test_channels_ahead_unopened (void)
     struct krun_error error;
     unsigned char got[MAX_FRAME];
     size_t n;
-    static const unsigned char qos[] = {0, 0, 0, 0, 0, 1, 0};
 
     amqpmux_one_client_per_connection (m, 1);
     amqpmux_channels_ahead (m);
     ok (amqpmux_open (m, &error) == 0, "channels ahead, unused: logged in");
     peer_init (&broker, f.brokers[0]);
     ok (opens_ahead (m, &broker), "channels opened ahead");
-    send_method (&broker, 1, 20, 11, open_ok_args, 4);
-    send_method (&broker, 2, 20, 11, open_ok_args, 4);
-    pump (m, 50);
+    answer_opens_ahead (m, &broker);
     slot_connect (m, &a, 0);
-    send_method (&a, 2, 60, 10, qos, sizeof (qos));
+    send_method (&a, 2, 60, 10, qos_args, sizeof (qos_args));
     n = peer_method (m, &a, got, WAIT_MS);
     ok (is_method (got, n, 0, 10, 50),
         "a frame on channel 2, open ahead but not opened by the client: "
