@@ -563,6 +563,20 @@ static void test_channel_error (const char *url)
     transport_destroy (NULL);
 }
 
+/* Before transport_tls_enable(): amqps:// is refused, naming the program
+ * (krun, which hands such a broker to krun-tls). */
+static void test_tls_disabled (const char *url, const char *ca)
+{
+    struct krun_error error = {.text = ""};
+
+    ok (!transport_tls_enabled (), "TLS not enabled before transport_tls_enable()");
+    errno = 0;
+    ok (transport_connect (url, ca, 0, &error) == NULL && errno == EPROTONOSUPPORT,
+        "amqps: without TLS, connect fails with EPROTONOSUPPORT");
+    ok (strstr (error.text, "transport-check was linked without TLS") != NULL,
+        "naming the program: %s", error.text);
+}
+
 static void test_tls (const char *url, const char *ca, const char *other_ca)
 {
     struct krun_error error;
@@ -941,7 +955,6 @@ int main (int argc, char **argv)
 {
     struct transport *t, *other;
 
-    transport_tls_enable ();
     if (argc != 2 && argc != 5) {
         fprintf (stderr,
                  "Usage: transport-check AMQP-URL [AMQPS-URL CA-FILE OTHER-CA-FILE]\n");
@@ -972,9 +985,11 @@ int main (int argc, char **argv)
     test_declare_consume (argv[1], t);
     test_declare_exchange_nowait (argv[1], t);
     test_consume_defer (argv[1], t);
-    if (argc == 5)
+    if (argc == 5) {
+        test_tls_disabled (argv[2], argv[3]);
+        transport_tls_enable ();
         test_tls (argv[2], argv[3], argv[4]);
-    else
+    } else
         diag ("no TLS broker given: amqps not checked");
     transport_destroy (other);
     transport_destroy (t);
