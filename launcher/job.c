@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "batchsize.h"
 #include "exitstatus.h"
 #include "failures.h"
 #include "halt.h"
@@ -121,6 +122,7 @@ struct job {
     int resumed;               /* ranks --resume found done (counted in done) */
     int published;             /* ranks published at least once */
     int next_rank;             /* the next rank to publish for the first time */
+    int batch;                 /* ranks per task message (batchsize.h) */
     /* --halt: HALT_NEVER, or how the job stops now that its condition is
      * met; outstanding: with soon, the ranks still to come once the queued
      * ones are purged (-1 until purged). */
@@ -316,14 +318,19 @@ static int publish_signed (struct job *j, const char *exchange, const char *key,
     return sealed_publish_body (j->t, j->opts->key, &dest, type, body, len, errp);
 }
 
-static int publish_task (struct job *j, int rank, int attempt, struct krun_error *errp)
+/* Publish ranks rank .. rank + count - 1 in one task message (count > 1
+ * only for a job without per-rank data: batchsize.h). */
+static int publish_task (struct job *j, int rank, int count, int attempt,
+                         struct krun_error *errp)
 {
     struct protocol_msg msg = {.type = PROTOCOL_TASK, .job = j->id};
     char *body, *command = NULL;
     size_t len;
     int rc;
+    int64_t now;
 
     msg.task.rank = rank;
+    msg.task.count = count;
     msg.task.attempt = attempt;
     if (j->opts->inputs)
         msg.task.input = inputs_get (j->opts->inputs, rank, &msg.task.input_len);
@@ -339,8 +346,11 @@ static int publish_task (struct job *j, int rank, int attempt, struct krun_error
     free (command);
     if (!body)
         return -1;
-    j->ranks[rank].published_us = clock_wall_us ();
-    j->ranks[rank].published_attempt = attempt;
+    now = clock_wall_us ();
+    for (int i = rank; i < rank + count; i++) {
+        j->ranks[i].published_us = now;
+        j->ranks[i].published_attempt = attempt;
+    }
     rc = publish_signed (j, "", j->task_queue, "task",
                          j->opts->durable ? TRANSPORT_PERSISTENT : 0, SIGN_TASK_TTL_US,
                          body, len, errp);
@@ -393,13 +403,19 @@ static int top_up (struct job *j, struct krun_error *errp)
 
     while (j->halt == HALT_NEVER && j->next_rank < j->opts->size &&
            (max <= 0 || in_flight (j) < max)) {
-        int rank = j->next_rank++;
+        int rank = j->next_rank++, count = 1;
         if (j->ranks[rank].resumed)
             continue;
-        if (publish_task (j, rank, 1, errp) < 0)
+        /* A message holds consecutive ranks that --resume does not skip. */
+        while (count < j->batch && j->next_rank < j->opts->size &&
+               !j->ranks[j->next_rank].resumed) {
+            j->next_rank++;
+            count++;
+        }
+        if (publish_task (j, rank, count, 1, errp) < 0)
             return -1;
-        j->published++;
-        published++;
+        j->published += count;
+        published += count;
     }
     if (published > 0 &&
         transport_wait_confirms (j->t, TRANSPORT_CONFIRM_TIMEOUT_MS, errp) < 0)
@@ -677,7 +693,7 @@ static bool retry (struct job *j, struct rank *r, const struct protocol_result *
 
     if (j->halt != HALT_NEVER || !rankresult_retry (res, r->retries, j->opts->retries))
         return false;
-    if (publish_task (j, res->rank, res->attempt + 1, &error) < 0 ||
+    if (publish_task (j, res->rank, 1, res->attempt + 1, &error) < 0 ||
         transport_wait_confirms (j->t, TRANSPORT_CONFIRM_TIMEOUT_MS, &error) < 0) {
         fprintf (stderr, "krun: rank %d: cannot retry: %s\n", res->rank, error.text);
         return false;
@@ -823,16 +839,16 @@ static void fail_rank (struct job *j, int rank, int attempt, const char *why)
  * task again with the attempt it earned, or fails the rank at the delivery
  * limit.  Returns 0, or -1 with errp if the broker failed (the delivery is
  * then not acked, and comes back). */
-static int handle_redelivered (struct job *j, const struct protocol_task *task,
-                               struct krun_error *errp)
+static int handle_redelivered_rank (struct job *j, int rank, int task_attempt,
+                                    struct krun_error *errp)
 {
-    struct rank *r = &j->ranks[task->rank];
-    bool started = !j->started_known || r->started >= task->attempt;
-    int attempt = started ? task->attempt + 1 : task->attempt;
+    struct rank *r = &j->ranks[rank];
+    bool started = !j->started_known || r->started >= task_attempt;
+    int attempt = started ? task_attempt + 1 : task_attempt;
 
     /* Late copies: the rank has its result, or was published again since
      * (--retries, or an earlier copy of this redelivery). */
-    if (r->done || task->attempt < r->published_attempt)
+    if (r->done || task_attempt < r->published_attempt)
         return 0;
     /* --halt soon: a rank whose slot died is not started again. */
     if (j->halt != HALT_NEVER) {
@@ -844,13 +860,27 @@ static int handle_redelivered (struct job *j, const struct protocol_task *task,
         char why[128];
         snprintf (why, sizeof (why),
                   "delivered %d times without finishing (delivery limit)",
-                  task->attempt);
-        fail_rank (j, task->rank, task->attempt, why);
+                  task_attempt);
+        fail_rank (j, rank, task_attempt, why);
         return 0;
     }
-    if (publish_task (j, task->rank, attempt, errp) < 0 ||
+    if (publish_task (j, rank, 1, attempt, errp) < 0 ||
         transport_wait_confirms (j->t, PUBLISH_CONFIRM_MS, errp) < 0)
         return -1;
+    return 0;
+}
+
+/* The same for each rank of a task message: the ranks of a message of
+ * several that have no result yet go out again, one per message, each with
+ * the attempt it earned (with started records, a rank its slot never
+ * reached keeps its attempt; without, every redelivery counts, as for a
+ * single rank). */
+static int handle_redelivered (struct job *j, const struct protocol_task *task,
+                               struct krun_error *errp)
+{
+    for (int rank = task->rank; rank < task->rank + task->count; rank++)
+        if (handle_redelivered_rank (j, rank, task->attempt, errp) < 0)
+            return -1;
     return 0;
 }
 
@@ -922,7 +952,12 @@ static int handle_message (struct job *j, const struct transport_message *m,
         if (j->opts->progress)
             progress_rank_running (j->opts->progress, msg.progress.rank,
                                    msg.progress.node, msg.progress.fraction);
-    } else if (msg.type == PROTOCOL_TASK && msg.task.rank < j->opts->size)
+    } else if (msg.type == PROTOCOL_RESULTS) {
+        for (int i = 0; i < msg.results.n; i++)
+            if (msg.results.items[i].rank < j->opts->size)
+                handle_result (j, &msg.results.items[i]);
+    } else if (msg.type == PROTOCOL_TASK && msg.task.rank < j->opts->size &&
+               msg.task.count <= j->opts->size - msg.task.rank)
         rc = handle_redelivered (j, &msg.task, errp);
 out:
     protocol_msg_clear (&msg);
@@ -1497,6 +1532,37 @@ static int check_stall (struct job *j, struct krun_error *errp)
                       j->id, messages, j->done, j->opts->size);
 }
 
+/* Whether every node of the job's map answered presence saying that its
+ * slots run task messages of several ranks. */
+static bool daemons_batch (const struct job *j)
+{
+    if (!j->presence)
+        return false;
+    for (int i = 0; i < cpumap_node_count (j->map); i++) {
+        const struct presence_node *n =
+            presence_find (j->presence, cpumap_node_name (j->map, i));
+        if (!n || !n->batches)
+            return false;
+    }
+    return true;
+}
+
+/* Ranks per task message (batchsize.h). */
+static int choose_batch (const struct job *j)
+{
+    const struct job_options *o = j->opts;
+    struct batchsize_facts f = {
+        .requested = o->batch,
+        .size = o->size,
+        .slots =
+            cpumap_slot_count (j->map) / (o->cpus_per_rank > 1 ? o->cpus_per_rank : 1),
+        .per_rank_data = o->inputs || o->commands,
+        .limited = o->max_running > 0 || o->halt.when != HALT_NEVER,
+        .daemons_batch = daemons_batch (j),
+    };
+    return batchsize_choose (&f);
+}
+
 /* Before the loop: the queues and exchanges, the tasks published, the
  * provider told.  Returns 0 or -1 (the caller deletes the task queue). */
 static int job_start (struct job *j, struct krun_error *errp)
@@ -1527,6 +1593,7 @@ static int job_start (struct job *j, struct krun_error *errp)
         report_map (j);
     if (opts->progress && progress_nodes (j) < 0)
         return errprintf_errno (errp, "job %s: status line", j->id);
+    j->batch = choose_batch (j);
     if (publish_tasks (j, errp) < 0)
         return -1;
     if (opts->on_published && opts->on_published (opts->on_published_arg, p, errp) < 0)

@@ -61,6 +61,8 @@ struct job_options {
     int output_limit;              /* bytes of output per rank, 0 = no limit */
     int retries;                   /* runs again a rank that ended non-zero */
     int max_running;               /* -j: ranks in flight at most, 0 = all */
+    int batch;                     /* --batch: ranks per task message, 0 = choose
+                                      (batchsize.h) */
     int cpus_per_rank;             /* -c: slots (cores) per rank, 0 or 1 = one */
     bool bind_none;                /* --bind-to none: tasks unbound on their node */
     struct halt_policy halt;       /* --halt (zeroed: never) */

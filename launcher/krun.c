@@ -60,6 +60,7 @@ struct option_spec {
 static const struct option_spec option_table[] = {
     OPT ("np", 'n', KIND_COUNT, run.job.size),
     OPT ("max-running", 'j', KIND_COUNT0, run.job.max_running),
+    OPT ("batch", 0, KIND_COUNT, run.job.batch),
     OPT ("cpus-per-rank", 'c', KIND_COUNT, run.job.cpus_per_rank),
     OPT ("bind-to", 0, KIND_BIND, run.job.bind_none),
     OPT ("halt", 0, KIND_HALT, run.job.halt),

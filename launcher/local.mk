@@ -36,6 +36,7 @@ launcher_krun_SOURCES = \
 	launcher/statusjson.c launcher/statusjson.h \
 	launcher/progress.c launcher/progress.h \
 	launcher/handled.c launcher/handled.h \
+	launcher/batchsize.c launcher/batchsize.h \
 	launcher/tlsexec.c launcher/tlsexec.h
 # The program is built with the stricter warnings too (-Wcast-qual).
 launcher_krun_CFLAGS = $(AM_CFLAGS) $(STRICT_WARNING_CFLAGS) $(YAML_CFLAGS)
@@ -69,7 +70,8 @@ LAUNCHER_UNIT_TESTS = \
 	launcher/test/joins.t \
 	launcher/test/handled.t \
 	launcher/test/spawn.t \
-	launcher/test/pidfile.t
+	launcher/test/pidfile.t \
+	launcher/test/batchsize.t
 check_PROGRAMS += $(LAUNCHER_UNIT_TESTS)
 TESTS += $(LAUNCHER_UNIT_TESTS)
 launcher_test_config_t_SOURCES = launcher/test/config.c launcher/config.c \
@@ -82,6 +84,8 @@ launcher_test_ranklist_t_LDADD = tests/libtap.la
 launcher_test_failures_t_SOURCES = launcher/test/failures.c launcher/failures.c \
 	launcher/ranklist.c
 launcher_test_failures_t_LDADD = tests/libtap.la
+launcher_test_batchsize_t_SOURCES = launcher/test/batchsize.c launcher/batchsize.c
+launcher_test_batchsize_t_LDADD = tests/libtap.la
 launcher_test_halt_t_SOURCES = launcher/test/halt.c launcher/halt.c
 launcher_test_halt_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
 launcher_test_statusjson_t_SOURCES = launcher/test/statusjson.c launcher/statusjson.c

@@ -92,6 +92,7 @@ static int presence_add (struct presence *p, struct protocol_here *here)
         .busy = here->busy,
         .started_us = here->started_us,
         .version = here->version,
+        .batches = here->batches,
         .njobs = here->njobs,
         .jobs = here->jobs,
     };

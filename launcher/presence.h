@@ -31,9 +31,10 @@ struct presence_node {
     int busy;
     int64_t started_us;
     char *version;
-    int njobs;   /* jobs the daemon serves (announced, not ended) */
-    char **jobs; /* njobs valid job ids (protocol_job_id_valid()); none from
-                    a daemon older than this field */
+    bool batches; /* its slots run task messages of several ranks */
+    int njobs;    /* jobs the daemon serves (announced, not ended) */
+    char **jobs;  /* njobs valid job ids (protocol_job_id_valid()); none from
+                     a daemon older than this field */
 };
 
 /* A question asked ahead of the query that reads its answers

@@ -24,6 +24,7 @@ INTEGRATION_TESTS = \
 	tests/t0185-user-cache.t \
 	tests/t0186-dead-slot-dirs.t \
 	tests/t0200-faults.t \
+	tests/t0202-batches.t \
 	tests/t0205-shared-connection.t \
 	tests/t0210-signing.t \
 	tests/t0215-confidential.t \
@@ -98,6 +99,7 @@ FAULT_TESTS = \
 	tests/t0185-user-cache.t \
 	tests/t0186-dead-slot-dirs.t \
 	tests/t0200-faults.t \
+	tests/t0202-batches.t \
 	tests/t0205-shared-connection.t \
 	tests/t0210-signing.t \
 	tests/t0215-confidential.t \

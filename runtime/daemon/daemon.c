@@ -343,6 +343,7 @@ static void answer_presence (struct daemon *d, const struct transport_message *m
     here.here.busy = slotstate_busy_count (d->state);
     here.here.started_us = d->started_us;
     here.here.version = PACKAGE_VERSION;
+    here.here.batches = true; /* slot.c runs task messages of several ranks */
     here.here.njobs = joblist_count (d->jobs);
     here.here.jobs = joblist_ids (d->jobs);
     publish_sealed (d, m->reply_to, &here);

@@ -15,7 +15,8 @@ runtime_krund_SOURCES = \
 	runtime/daemon/reaper.c runtime/daemon/reaper.h \
 	runtime/daemon/cgroup.c runtime/daemon/cgroup.h \
 	runtime/daemon/taskchannel.c runtime/daemon/taskchannel.h \
-	runtime/daemon/joblist.c runtime/daemon/joblist.h
+	runtime/daemon/joblist.c runtime/daemon/joblist.h \
+	runtime/daemon/heldresults.c runtime/daemon/heldresults.h
 runtime_krund_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_krund_LDADD = $(KRUNRT_LIBS)
 
@@ -30,7 +31,8 @@ DAEMON_UNIT_TESTS = \
 	runtime/daemon/test/joblist.t \
 	runtime/daemon/test/taskenv.t \
 	runtime/daemon/test/taskoutput.t \
-	runtime/daemon/test/disposition.t
+	runtime/daemon/test/disposition.t \
+	runtime/daemon/test/heldresults.t
 check_PROGRAMS += $(DAEMON_UNIT_TESTS)
 TESTS += $(DAEMON_UNIT_TESTS)
 runtime_daemon_test_task_t_SOURCES = runtime/daemon/test/task.c runtime/daemon/task.c \
@@ -74,3 +76,7 @@ runtime_daemon_test_disposition_t_SOURCES = runtime/daemon/test/disposition.c \
 	runtime/daemon/disposition.c runtime/daemon/disposition.h
 runtime_daemon_test_disposition_t_CFLAGS = $(RUNTIME_CFLAGS)
 runtime_daemon_test_disposition_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la
+runtime_daemon_test_heldresults_t_SOURCES = runtime/daemon/test/heldresults.c \
+	runtime/daemon/heldresults.c runtime/daemon/heldresults.h
+runtime_daemon_test_heldresults_t_CFLAGS = $(RUNTIME_CFLAGS)
+runtime_daemon_test_heldresults_t_LDADD = $(KRUNRT_LIBS) tests/libtap.la

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "disposition.h"
+#include "heldresults.h"
 #include "log.h"
 #include "protocol.h"
 #include "rankdata.h"
@@ -73,12 +74,17 @@ struct slot_job {
     struct slot_job *next;
 };
 
-/* The task being run, if any. */
+/* The task being run, if any, and the task message it came in: the ranks
+ * rank .. end_rank - 1 of a message of several (its count) run one after the
+ * other, and the message is settled after the last. */
 struct running {
     struct task *task;
     struct slot_job *job;
     uint64_t delivery_tag;
     int rank;
+    int next_rank; /* the message's next rank to start */
+    int end_rank;  /* one past its last rank */
+    bool batched;  /* it has several ranks: their results are held (heldresults.h) */
     int attempt;
     int64_t start_us;
     int64_t kill_at_ms;          /* SIGKILL at this time (0 = not being killed) */
@@ -100,13 +106,15 @@ struct slot {
     struct slot_job *jobs;
     struct running run;
     bool busy;
-    unsigned long rejected;   /* malformed messages seen */
-    unsigned long refused;    /* unsigned, badly signed, expired or replayed */
-    struct replay *seen;      /* jobs announced to this slot */
-    char *dir;                /* the slot's private directory (userdir.h) or NULL */
-    char dir_error[320];      /* why there is none */
-    char *scratch;            /* the tasks' scratch directory, made by the first */
-    int64_t stop_deadline_ms; /* when a stopping slot gives its task back */
+    struct heldresults *held;  /* results of a message of several ranks */
+    struct slot_job *held_job; /* whose they are */
+    unsigned long rejected;    /* malformed messages seen */
+    unsigned long refused;     /* unsigned, badly signed, expired or replayed */
+    struct replay *seen;       /* jobs announced to this slot */
+    char *dir;                 /* the slot's private directory (userdir.h) or NULL */
+    char dir_error[320];       /* why there is none */
+    char *scratch;             /* the tasks' scratch directory, made by the first */
+    int64_t stop_deadline_ms;  /* when a stopping slot gives its task back */
     /* The scratch directory held open to be emptied (scratch.h), or NULL. */
     struct scratch_dir *scratch_dir;
     /* What the last poll() saw ready (wait_for_events()): a turn woken by
@@ -185,6 +193,10 @@ static void forget_job (struct slot *s, struct slot_job *j, bool cancel_consumer
         log_msg ("job %s: %s", j->id, error.text);
     if (s->busy && s->run.job == j)
         s->run.job = NULL;
+    if (s->held_job == j) {
+        heldresults_clear (s->held);
+        s->held_job = NULL;
+    }
     for (pp = &s->jobs; *pp; pp = &(*pp)->next) {
         if (*pp == j) {
             *pp = j->next;
@@ -448,6 +460,40 @@ static int publish (struct slot *s, struct slot_job *j, const struct protocol_ms
     return 0;
 }
 
+/* Publish the held results of a message of several ranks, in one
+ * "results" message, and forget them. */
+static void publish_held (struct slot *s)
+{
+    int n;
+    struct protocol_result *items = heldresults_items (s->held, &n);
+    struct protocol_msg msg = {.type = PROTOCOL_RESULTS};
+
+    if (!items || !s->held_job)
+        return;
+    msg.job = s->held_job->id;
+    msg.results.n = n;
+    msg.results.items = items; /* still the holder's: msg is not cleared */
+    publish (s, s->held_job, &msg);
+    heldresults_clear (s->held);
+    s->held_job = NULL;
+}
+
+/* Hold the result msg of a rank of a message of several ranks (see
+ * heldresults.h).  Returns 0, or -1 if it could not be held: it is then
+ * published alone. */
+static int hold_result (struct slot *s, struct slot_job *j,
+                        const struct protocol_result *res)
+{
+    if (s->held_job && s->held_job != j)
+        publish_held (s);
+    if (!heldresults_fits (s->held, res->data_len))
+        publish_held (s);
+    if (heldresults_add (s->held, res, clock_mono_ms ()) < 0)
+        return -1;
+    s->held_job = j;
+    return 0;
+}
+
 static void publish_result (struct slot *s, struct slot_job *j, int rank, int attempt,
                             enum protocol_status status, int code, int64_t start_us,
                             const char *why, const char *data, size_t data_len)
@@ -473,6 +519,8 @@ static void publish_result (struct slot *s, struct slot_job *j, int rank, int at
                 .data_len = data_len,
             },
     };
+    if (s->run.batched && hold_result (s, j, &msg.result) == 0)
+        return;
     publish (s, j, &msg);
 }
 
@@ -706,16 +754,16 @@ static int fetch_staged (struct slot *s, struct slot_job *j, struct krun_error *
     return rc;
 }
 
-/* Start the task msg (delivered as m) of job j, after writing its input.
- * Returns DISPOSITION_KEEP when it runs (settled by finish_task()),
- * DISPOSITION_ACK when it failed to start and its result says why, or
- * DISPOSITION_REQUEUE when the slot ran out of memory. */
+/* Start rank task->rank of job j, of the message delivered as
+ * delivery_tag, after writing its input.  Returns DISPOSITION_KEEP when it
+ * runs (finish_task() goes on), DISPOSITION_ACK when it failed to start and
+ * its result says why, or DISPOSITION_REQUEUE when the slot ran out of
+ * memory. */
 static enum disposition start_task (struct slot *s, struct slot_job *j,
-                                    const struct protocol_msg *msg,
-                                    const struct transport_message *m)
+                                    const struct protocol_task *task,
+                                    uint64_t delivery_tag)
 {
     const struct protocol_announce *a = &j->announce.announce;
-    const struct protocol_task *task = &msg->task;
     struct running *r = &s->run;
     struct krun_error error;
     enum disposition d = DISPOSITION_KEEP;
@@ -748,7 +796,7 @@ static enum disposition start_task (struct slot *s, struct slot_job *j,
     }
     taskoutput_reset (r->output, task->rank, (size_t)a->output_limit);
     r->job = j;
-    r->delivery_tag = m->delivery_tag;
+    r->delivery_tag = delivery_tag;
     r->rank = task->rank;
     r->attempt = task->attempt;
     r->kill_at_ms = 0;
@@ -779,11 +827,45 @@ static enum disposition start_task (struct slot *s, struct slot_job *j,
         publish_result (s, j, r->rank, r->attempt, PROTOCOL_FAILED,
                         exit_code_for_errno (errno), r->start_us, error.text, NULL, 0);
         d = DISPOSITION_ACK;
-    } else {
+    } else if (!s->busy) {
         s->busy = true;
         notify_daemon (s, true);
     }
     rankdata_argv_free (argv);
+    return d;
+}
+
+/* The message's ranks are over (d: how it is settled): its held results go
+ * out first, unless it is dropped (cancelled, or its launcher is gone). */
+static void end_message (struct slot *s, enum disposition d)
+{
+    if (d == DISPOSITION_DROP) {
+        heldresults_clear (s->held);
+        s->held_job = NULL;
+    } else
+        publish_held (s);
+    s->run.batched = false;
+}
+
+/* Start the message's next ranks until one runs (a rank that cannot start
+ * has its result): the first of a new message is task, which may carry
+ * input and arguments (a message of several ranks has neither).  Returns
+ * DISPOSITION_KEEP when a rank runs; otherwise the message is over and is
+ * to be settled as returned. */
+static enum disposition start_ranks (struct slot *s, struct slot_job *j,
+                                     const struct protocol_task *task,
+                                     uint64_t delivery_tag)
+{
+    struct running *r = &s->run;
+    struct protocol_task next = *task;
+    enum disposition d;
+
+    do {
+        next.rank = r->next_rank++;
+        d = start_task (s, j, &next, delivery_tag);
+    } while (d == DISPOSITION_ACK && r->next_rank < r->end_rank);
+    if (d != DISPOSITION_KEEP)
+        end_message (s, d);
     return d;
 }
 
@@ -803,7 +885,8 @@ static int read_task (struct slot *s, struct slot_job *j,
     if (!*authentic)
         return -1;
     if (protocol_decode (body, len, msg, &error) < 0 || msg->type != PROTOCOL_TASK ||
-        strcmp (msg->job, j->id) != 0 || msg->task.rank >= j->announce.announce.size) {
+        strcmp (msg->job, j->id) != 0 || msg->task.rank >= j->announce.announce.size ||
+        msg->task.count > j->announce.announce.size - msg->task.rank) {
         s->rejected++;
         log_msg ("queue %s: rejected message: %s", j->queue,
                  msg->type == PROTOCOL_TASK ? "wrong job or rank" : error.text);
@@ -837,7 +920,10 @@ static enum disposition handle_task (struct slot *s, const struct transport_mess
         case ROUTE_RUN:
             break;
     }
-    return start_task (s, j, msg, m);
+    s->run.next_rank = msg->task.rank;
+    s->run.end_rank = msg->task.rank + msg->task.count;
+    s->run.batched = msg->task.count > 1;
+    return start_ranks (s, j, &msg->task, m->delivery_tag);
 }
 
 /* Settle a delivery as d, logging a failure. */
@@ -886,12 +972,14 @@ static void check_timeout (struct slot *s)
     kill_running (s, SIGTERM);
 }
 
-/* The child exited: forward the rest of its output, report, acknowledge. */
+/* The child exited: forward the rest of its output, report, and start the
+ * message's next rank, or acknowledge the message. */
 static void finish_task (struct slot *s, int status)
 {
     struct running *r = &s->run;
     const char *data;
     size_t data_len;
+    bool more;
 
     read_output (s, 1);
     read_output (s, 2);
@@ -912,13 +1000,31 @@ static void finish_task (struct slot *s, int status)
             publish_result (s, r->job, r->rank, r->attempt, PROTOCOL_EXITED,
                             WEXITSTATUS (status), r->start_us, NULL, data, data_len);
     }
-    /* Settled only now, after the result: AMQP keeps a channel's order, so
-     * the broker has the result before it forgets the task. */
-    settle (s, r->delivery_tag, d);
+    /* The message's next rank, unless the slot is stopping: the message
+     * then goes back, and the launcher publishes its ranks without a result
+     * again (the broker marks it redelivered). */
+    more = d == DISPOSITION_ACK && r->next_rank < r->end_rank;
+    if (more && stop_requested) {
+        more = false;
+        d = DISPOSITION_REQUEUE;
+    }
+    /* Settled only now, after the results: AMQP keeps a channel's order, so
+     * the broker has them before it forgets the task. */
+    if (!more) {
+        end_message (s, d);
+        settle (s, r->delivery_tag, d);
+    }
     task_destroy (r->task);
     r->task = NULL;
     kill_strays (r->rank);
     empty_scratch (s);
+    if (more) {
+        uint64_t tag = r->delivery_tag;
+        struct protocol_task next = {.count = 1, .attempt = r->attempt};
+        if ((d = start_ranks (s, r->job, &next, tag)) == DISPOSITION_KEEP)
+            return;
+        settle (s, tag, d);
+    }
     r->job = NULL;
     s->busy = false;
     notify_daemon (s, false);
@@ -1109,6 +1215,9 @@ static void wait_for_events (struct slot *s)
                 (struct pollfd){.fd = task_control_fd (s->run.task), .events = POLLIN};
         if (s->run.progress_pending)
             timeout = PROGRESS_INTERVAL_MS;
+        int held = heldresults_wait_ms (s->held, clock_mono_ms ());
+        if (held >= 0 && held < timeout)
+            timeout = held;
         if (task_exit_fd (s->run.task) >= 0) {
             exit_index = nfds;
             fds[nfds++] =
@@ -1209,6 +1318,7 @@ int slot_run (const struct slot_config *cfg)
             "children may outlive it",
             strerror (errno));
     if (!(s.seen = replay_create ()) || !(s.run.channel = taskchannel_create ()) ||
+        !(s.held = heldresults_create ()) ||
         !(s.run.output = taskoutput_create (send_output, &s))) {
         log_msg ("out of memory");
         goto done;
@@ -1242,6 +1352,8 @@ int slot_run (const struct slot_config *cfg)
             goto done;
         if (s.busy && s.exit_ready && task_reap (s.run.task, &status))
             finish_task (&s, status);
+        if (heldresults_due (s.held, clock_mono_ms ()))
+            publish_held (&s);
         check_timeout (&s);
         check_stop (&s);
         check_leases (&s);
@@ -1268,6 +1380,7 @@ done:
     relay_reader_destroy (s.control);
     replay_destroy (s.seen);
     taskchannel_destroy (s.run.channel);
+    heldresults_destroy (s.held);
     taskoutput_destroy (s.run.output);
     return rc;
 }

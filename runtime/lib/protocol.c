@@ -43,6 +43,7 @@ static const char *const type_names[] = {
     [PROTOCOL_OUTPUT] = "output",   [PROTOCOL_END] = "end",
     [PROTOCOL_CANCEL] = "cancel",   [PROTOCOL_PROGRESS] = "progress",
     [PROTOCOL_CONFIRM] = "confirm", [PROTOCOL_REFUSE] = "refuse",
+    [PROTOCOL_RESULTS] = "results",
 };
 
 static const char *const status_names[] = {
@@ -105,10 +106,31 @@ struct codec {
     struct krun_error *errp;
     const char *payload; /* decoding: the bytes after the JSON line's '\n' */
     size_t payload_len;
+    /* Decoding the items of "results": their data are consecutive parts of
+     * the one payload, which codec_results() shares out once it knows all
+     * their lengths. */
+    bool payload_shared;
 };
 
-/* Reject field (element index, or -1 for the field itself): EINVAL when
- * encoding (the caller's message is inconsistent), EPROTO when decoding. */
+static int codec_error (struct codec *c, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+/* The message is wrong: EINVAL when encoding (the caller's message is
+ * inconsistent), EPROTO when decoding. */
+static int codec_error (struct codec *c, const char *fmt, ...)
+{
+    char text[sizeof (c->errp->text)];
+    va_list ap;
+
+    va_start (ap, fmt);
+    vsnprintf (text, sizeof (text), fmt, ap);
+    va_end (ap);
+    errno = c->encoding ? EINVAL : EPROTO;
+    return errprintf (c->errp, "%s%s message: %s", c->encoding ? "cannot encode " : "",
+                      c->type, text);
+}
+
+/* Reject field (element index, or -1 for the field itself). */
 static int reject_at (struct codec *c, const char *field, int index,
                       const char *expected)
 {
@@ -120,9 +142,7 @@ static int reject_at (struct codec *c, const char *field, int index,
     else
         snprintf (where, sizeof (where), "%s%s%s", c->scope, *c->scope ? "." : "",
                   field);
-    errno = c->encoding ? EINVAL : EPROTO;
-    return errprintf (c->errp, "%s%s message: field '%s' missing or not %s",
-                      c->encoding ? "cannot encode " : "", c->type, where, expected);
+    return codec_error (c, "field '%s' missing or not %s", where, expected);
 }
 
 static int reject (struct codec *c, const char *field, const char *expected)
@@ -445,7 +465,8 @@ static int field_fraction (struct codec *c, const char *name, double *value)
 
 /* The payload of a task or result: raw bytes after the JSON line, whose
  * length the optional integer field name announces (absent means none), so a
- * truncated body is detected.  Decoding borrows *data from the body. */
+ * truncated body is detected.  Decoding borrows *data from the body; in an
+ * item of "results" it takes only the length (see payload_shared). */
 static int field_payload (struct codec *c, const char *name, const char **data,
                           size_t *len, size_t max)
 {
@@ -462,23 +483,21 @@ static int field_payload (struct codec *c, const char *name, const char **data,
         return field_int64 (c, name, &n, 0, (int64_t)max);
     }
     if (!lookup (c, name)) {
-        if (c->payload_len > 0) {
-            errno = EPROTO;
-            return errprintf (c->errp,
-                              "%s message: %zu unexpected bytes after the JSON line",
-                              c->type, c->payload_len);
-        }
+        if (c->payload_len > 0 && !c->payload_shared)
+            return codec_error (c, "%zu unexpected bytes after the JSON line",
+                                c->payload_len);
         return 0;
     }
     if (field_int64 (c, name, &n, 0, (int64_t)max) < 0)
         return -1;
-    if ((size_t)n != c->payload_len) {
-        errno = EPROTO;
-        return errprintf (c->errp,
-                          "%s message: field '%s' says %lld bytes but %zu follow the "
-                          "JSON line",
-                          c->type, name, (long long)n, c->payload_len);
+    if (c->payload_shared) {
+        *len = (size_t)n;
+        return 0;
     }
+    if ((size_t)n != c->payload_len)
+        return codec_error (c,
+                            "field '%s' says %lld bytes but %zu follow the JSON line",
+                            name, (long long)n, c->payload_len);
     *data = n > 0 ? c->payload : NULL;
     *len = (size_t)n;
     return 0;
@@ -535,6 +554,9 @@ static int codec_here (struct codec *c, struct protocol_here *h)
     if ((c->encoding ? h->njobs != 0 : lookup (c, "jobs") != NULL) &&
         field_string_array (c, "jobs", &h->jobs, &h->njobs, &jobs) < 0)
         return -1;
+    /* Optional too: an older daemon's slots take one rank per task message. */
+    if (field_flag (c, "batches", &h->batches) < 0)
+        return -1;
     return field_nonce (c, &h->nonce);
 }
 
@@ -554,39 +576,48 @@ static int codec_join (struct codec *c, struct protocol_join *j, bool refuse)
     return 0;
 }
 
-static int codec_node (struct codec *c, struct protocol_node *n)
-{
-    struct int_array_rule used = {0, 0, 0, 0, true};
+/* An array of objects: min_count to max_count entries, each described by
+ * codec_item with c->obj the entry and c->scope "name[i]", so that errors
+ * name "nodes[3].used".  Decoding allocates *items: count zeroed entries of
+ * size bytes, which protocol_msg_clear() frees however far decoding came. */
+struct object_array_rule {
+    int min_count, max_count;
+    size_t size;       /* bytes of one entry */
+    const char *entry; /* what the entries are: "node objects" */
+    int (*codec_item) (struct codec *c, void *item, void *context);
+};
 
-    if (field_name (c, "name", &n->name) < 0 ||
-        field_int (c, "first_slot", &n->first_slot, 0, INT_MAX) < 0 ||
-        field_int (c, "nslots", &n->nslots, 1, INT_MAX - n->first_slot) < 0)
-        return -1;
-    /* Each local slot takes part at most once. */
-    used.max_count = n->nslots < MAX_ARRAY ? n->nslots : MAX_ARRAY;
-    used.max = n->nslots - 1;
-    return field_ints (c, "used", &n->used, &n->nused, &used);
+/* What an array of objects must be, for error messages. */
+static const char *describe_objects (char *buf, size_t size,
+                                     const struct object_array_rule *rule)
+{
+    if (rule->min_count == 0)
+        snprintf (buf, size, "an array of at most %d %s", rule->max_count, rule->entry);
+    else
+        snprintf (buf, size, "an array of %d to %d %s", rule->min_count,
+                  rule->max_count, rule->entry);
+    return buf;
 }
 
-static int field_nodes (struct codec *c, const char *name, struct protocol_node **nodes,
-                        int *count)
+static int field_objects (struct codec *c, const char *name, void **items, int *count,
+                          const struct object_array_rule *rule, void *context)
 {
-    char expected[64];
+    char expected[80];
     cJSON *array, *parent = c->obj;
     int n, rc = 0;
 
-    snprintf (expected, sizeof (expected), "an array of at most %d node objects",
-              MAX_ARRAY);
+    describe_objects (expected, sizeof (expected), rule);
     if (c->encoding) {
-        if ((n = *count) < 0 || n > MAX_ARRAY || (n > 0 && !*nodes))
+        if ((n = *count) < rule->min_count || n > rule->max_count || (n > 0 && !*items))
             return reject (c, name, expected);
         if (!(array = cJSON_AddArrayToObject (c->obj, name)))
             return out_of_memory (c);
     } else {
         array = cJSON_GetObjectItemCaseSensitive (c->obj, name);
-        if (!cJSON_IsArray (array) || (n = cJSON_GetArraySize (array)) > MAX_ARRAY)
+        if (!cJSON_IsArray (array) ||
+            (n = cJSON_GetArraySize (array)) < rule->min_count || n > rule->max_count)
             return reject (c, name, expected);
-        if (!(*nodes = calloc (n > 0 ? n : 1, sizeof (**nodes))))
+        if (!(*items = calloc (n > 0 ? n : 1, rule->size)))
             return out_of_memory (c);
         *count = n;
     }
@@ -605,10 +636,39 @@ static int field_nodes (struct codec *c, const char *name, struct protocol_node 
         }
         snprintf (c->scope, sizeof (c->scope), "%s[%d]", name, i);
         c->obj = obj;
-        rc = codec_node (c, &(*nodes)[i]);
+        rc = rule->codec_item (c, (char *)*items + (size_t)i * rule->size, context);
         c->obj = parent;
         c->scope[0] = '\0';
     }
+    return rc;
+}
+
+/* One node of an announcement (an item of field_objects()). */
+static int codec_node (struct codec *c, void *item, void *context)
+{
+    struct protocol_node *n = item;
+    struct int_array_rule used = {0, 0, 0, 0, true};
+
+    (void)context;
+    if (field_name (c, "name", &n->name) < 0 ||
+        field_int (c, "first_slot", &n->first_slot, 0, INT_MAX) < 0 ||
+        field_int (c, "nslots", &n->nslots, 1, INT_MAX - n->first_slot) < 0)
+        return -1;
+    /* Each local slot takes part at most once. */
+    used.max_count = n->nslots < MAX_ARRAY ? n->nslots : MAX_ARRAY;
+    used.max = n->nslots - 1;
+    return field_ints (c, "used", &n->used, &n->nused, &used);
+}
+
+static int field_nodes (struct codec *c, struct protocol_announce *a)
+{
+    const struct object_array_rule rule = {0, MAX_ARRAY, sizeof (struct protocol_node),
+                                           "node objects", codec_node};
+    /* Through a void *: field_objects() serves arrays of any type. */
+    void *nodes = a->nodes;
+    int rc = field_objects (c, "nodes", &nodes, &a->nnodes, &rule, NULL);
+
+    a->nodes = nodes;
     return rc;
 }
 
@@ -682,7 +742,7 @@ static int codec_announce (struct codec *c, struct protocol_announce *a)
         field_string_sized (c, "results_queue", &a->results_queue, 1, MAX_QUEUE_NAME,
                             "a queue name of 1 to 255 bytes") < 0 ||
         field_int (c, "delivery_limit", &a->delivery_limit, 1, INT_MAX) < 0 ||
-        field_nodes (c, "nodes", &a->nodes, &a->nnodes) < 0 ||
+        field_nodes (c, a) < 0 ||
         field_int_optional (c, "timeout_ms", &a->timeout_ms, 0, INT_MAX, 0) < 0 ||
         field_int_optional (c, "output_limit", &a->output_limit, 0, INT_MAX, 0) < 0 ||
         field_flag (c, "inputs", &a->inputs) < 0 ||
@@ -700,13 +760,31 @@ static int codec_announce (struct codec *c, struct protocol_announce *a)
 
 static int codec_task (struct codec *c, struct protocol_task *t)
 {
-    if (field_int (c, "rank", &t->rank, 0, INT_MAX) < 0 ||
+    int max_count;
+
+    /* Optional, added without a new version: 0 (a message built without it)
+     * is 1, and neither is sent, so a task of one rank stays as it was.  The
+     * encoder works on a copy of the message. */
+    if (c->encoding && t->count == 0)
+        t->count = 1;
+    if (field_int (c, "rank", &t->rank, 0, INT_MAX) < 0)
+        return -1;
+    /* The last rank, rank + count - 1, is an int too. */
+    max_count = INT_MAX - t->rank < PROTOCOL_MAX_BATCH ? INT_MAX - t->rank + 1
+                                                       : PROTOCOL_MAX_BATCH;
+    if (field_int_optional (c, "count", &t->count, 1, max_count, 1) < 0 ||
         field_int (c, "attempt", &t->attempt, 1, INT_MAX) < 0 ||
         field_payload (c, "input", &t->input, &t->input_len, PROTOCOL_MAX_INPUT) < 0)
         return -1;
     /* Optional: only `krun -f` sends per-rank arguments. */
-    if ((c->encoding && t->argc > 0) || (!c->encoding && lookup (c, "args")))
-        return field_strings (c, "args", &t->args, &t->argc, 1);
+    if (((c->encoding && t->argc > 0) || (!c->encoding && lookup (c, "args"))) &&
+        field_strings (c, "args", &t->args, &t->argc, 1) < 0)
+        return -1;
+    /* Ranks of one message run one after the other in one slot, and input
+     * and arguments are per rank. */
+    if (t->count > 1 && (t->input_len > 0 || t->argc > 0))
+        return codec_error (c, "field 'count' (%d ranks) cannot go with input or args",
+                            t->count);
     return 0;
 }
 
@@ -720,30 +798,150 @@ static int codec_progress (struct codec *c, struct protocol_progress *p)
     return 0;
 }
 
-static int codec_result (struct codec *c, struct protocol_result *r)
+/* Where a rank ran: its slot's node, global and local index and core.  The
+ * slot's CPU list is apart (field_cpus()): "result" has fields between. */
+static int codec_where (struct codec *c, struct protocol_result *r)
 {
-    if (field_int (c, "rank", &r->rank, 0, INT_MAX) < 0 ||
-        field_int (c, "attempt", &r->attempt, 1, INT_MAX) < 0 ||
-        field_name (c, "node", &r->node) < 0 ||
+    if (field_name (c, "node", &r->node) < 0 ||
         field_int (c, "slot", &r->slot, 0, INT_MAX) < 0 ||
         field_int (c, "local", &r->local, 0, INT_MAX) < 0 ||
-        field_int (c, "core", &r->core, -1, INT_MAX) < 0 ||
-        field_status (c, "status", &r->status) < 0 ||
-        field_int (c, "code", &r->code, INT_MIN, INT_MAX) < 0 ||
-        field_time (c, "start_us", &r->start_us) < 0 ||
-        field_time (c, "end_us", &r->end_us) < 0 ||
-        field_payload (c, "data", &r->data, &r->data_len, PROTOCOL_MAX_RESULT) < 0)
+        field_int (c, "core", &r->core, -1, INT_MAX) < 0)
         return -1;
+    return 0;
+}
+
+static int field_cpus (struct codec *c, struct protocol_result *r)
+{
     /* Optional (added later): the CPUs the slot really runs on. */
     if (((c->encoding && r->cpus) || (!c->encoding && lookup (c, "cpus"))) &&
         field_string_sized (c, "cpus", &r->cpus, 1, 256,
                             "a CPU list of 1 to 256 bytes") < 0)
+        return -1;
+    return 0;
+}
+
+/* One rank's result, with where it ran (a "result" message) or without (an
+ * item of "results", which carries that once for all items). */
+static int codec_rank_result (struct codec *c, struct protocol_result *r, bool where)
+{
+    if (field_int (c, "rank", &r->rank, 0, INT_MAX) < 0 ||
+        field_int (c, "attempt", &r->attempt, 1, INT_MAX) < 0 ||
+        (where && codec_where (c, r) < 0) ||
+        field_status (c, "status", &r->status) < 0 ||
+        field_int (c, "code", &r->code, INT_MIN, INT_MAX) < 0 ||
+        field_time (c, "start_us", &r->start_us) < 0 ||
+        field_time (c, "end_us", &r->end_us) < 0 ||
+        field_payload (c, "data", &r->data, &r->data_len, PROTOCOL_MAX_RESULT) < 0 ||
+        (where && field_cpus (c, r) < 0))
         return -1;
     /* Only a failure has a reason; an error field on other results is
      * ignored like any unknown field. */
     if (r->status == PROTOCOL_FAILED)
         return field_string (c, "error", &r->error);
     return 0;
+}
+
+static int codec_result (struct codec *c, struct protocol_result *r)
+{
+    return codec_rank_result (c, r, true);
+}
+
+/* Whether a and b are equal strings or both NULL. */
+static bool same_string (const char *a, const char *b)
+{
+    return a && b ? strcmp (a, b) == 0 : a == b;
+}
+
+/* An item of "results" ran where the message says (context): encoding
+ * checks that it did, decoding copies those fields into the item, which
+ * owns its strings like a decoded "result". */
+static int codec_results_item (struct codec *c, void *item, void *context)
+{
+    const struct protocol_result *where = context;
+    const char *expected = "the same as in results[0]";
+    struct protocol_result *r = item;
+
+    if (codec_rank_result (c, r, false) < 0)
+        return -1;
+    if (!c->encoding) {
+        r->slot = where->slot;
+        r->local = where->local;
+        r->core = where->core;
+        if (!(r->node = strdup (where->node)) ||
+            (where->cpus && !(r->cpus = strdup (where->cpus))))
+            return out_of_memory (c);
+        return 0;
+    }
+    if (!same_string (r->node, where->node))
+        return reject (c, "node", expected);
+    if (r->slot != where->slot)
+        return reject (c, "slot", expected);
+    if (r->local != where->local)
+        return reject (c, "local", expected);
+    if (r->core != where->core)
+        return reject (c, "core", expected);
+    if (!same_string (r->cpus, where->cpus))
+        return reject (c, "cpus", expected);
+    return 0;
+}
+
+/* Decoding: the items' data are consecutive parts of the payload, in item
+ * order, and together all of it. */
+static int share_payload (struct codec *c, struct protocol_results *rs)
+{
+    const char *next = c->payload;
+    size_t total = 0;
+
+    for (int i = 0; i < rs->n; i++)
+        total += rs->items[i].data_len;
+    if (total != c->payload_len)
+        return codec_error (c,
+                            "the items' data add up to %zu bytes but %zu follow the "
+                            "JSON line",
+                            total, c->payload_len);
+    /* next is NULL when no byte follows the line: move it over bytes only. */
+    for (int i = 0; i < rs->n; i++) {
+        if (rs->items[i].data_len > 0) {
+            rs->items[i].data = next;
+            next += rs->items[i].data_len;
+        }
+    }
+    return 0;
+}
+
+/* Where the ranks ran travels once, before the items: encoding takes it from
+ * the first item. */
+static int codec_results (struct codec *c, struct protocol_results *rs)
+{
+    const struct object_array_rule rule = {1, PROTOCOL_MAX_BATCH,
+                                           sizeof (struct protocol_result),
+                                           "result objects", codec_results_item};
+    struct protocol_result where = {0};
+    void *items = rs->items;
+    char expected[80];
+    int rc;
+
+    if (c->encoding) {
+        if (rs->n < rule.min_count || rs->n > rule.max_count || !rs->items)
+            return reject (c, "results",
+                           describe_objects (expected, sizeof (expected), &rule));
+        where = rs->items[0];
+    }
+    rc = codec_where (c, &where);
+    if (rc == 0)
+        rc = field_cpus (c, &where);
+    c->payload_shared = !c->encoding;
+    if (rc == 0)
+        rc = field_objects (c, "results", &items, &rs->n, &rule, &where);
+    rs->items = items;
+    c->payload_shared = false;
+    if (!c->encoding) {
+        if (rc == 0)
+            rc = share_payload (c, rs);
+        free (where.node);
+        free (where.cpus);
+    }
+    return rc;
 }
 
 static int codec_output (struct codec *c, struct protocol_output *o)
@@ -788,6 +986,8 @@ static int codec_msg (struct codec *c, struct protocol_msg *msg)
             return codec_task (c, &msg->task);
         case PROTOCOL_RESULT:
             return codec_result (c, &msg->result);
+        case PROTOCOL_RESULTS:
+            return codec_results (c, &msg->results);
         case PROTOCOL_OUTPUT:
             return codec_output (c, &msg->output);
         case PROTOCOL_PROGRESS:
@@ -798,40 +998,60 @@ static int codec_msg (struct codec *c, struct protocol_msg *msg)
 
 /* ---- encoding ---- */
 
-/* The bytes that follow the JSON line of msg, if any. */
-static bool payload_of (const struct protocol_msg *msg, const char **data, size_t *len)
+/* How many pieces the bytes that follow the JSON line of msg come in: one
+ * per item of "results", else one (possibly empty). */
+static int payload_pieces (const struct protocol_msg *msg)
 {
+    return msg->type == PROTOCOL_RESULTS ? msg->results.n : 1;
+}
+
+/* Piece i of the bytes that follow the JSON line of msg. */
+static void payload_piece (const struct protocol_msg *msg, int i, const char **data,
+                           size_t *len)
+{
+    *data = NULL;
+    *len = 0;
     switch (msg->type) {
         case PROTOCOL_OUTPUT:
             *data = msg->output.data;
             *len = msg->output.len;
-            return true; /* even when empty: the '\n' is required */
+            break;
         case PROTOCOL_TASK:
             *data = msg->task.input;
             *len = msg->task.input_len;
-            return *len > 0;
+            break;
         case PROTOCOL_RESULT:
             *data = msg->result.data;
             *len = msg->result.data_len;
-            return *len > 0;
+            break;
+        case PROTOCOL_RESULTS:
+            *data = msg->results.items[i].data;
+            *len = msg->results.items[i].data_len;
+            break;
         default:
-            return false;
+            break;
     }
 }
 
 /* The body: the JSON line, and for a message with a payload a newline and
- * the payload. */
+ * the payload.  The codec checked the pieces (sizes, data for a length). */
 static char *assemble (const struct protocol_msg *msg, const char *json, size_t *lenp,
                        struct krun_error *errp)
 {
-    size_t jlen = strlen (json), len = jlen;
-    const char *data = NULL;
-    size_t data_len = 0;
-    bool has_payload = payload_of (msg, &data, &data_len);
-    char *body;
+    size_t jlen = strlen (json), len = jlen, payload_len = 0, data_len;
+    const char *data;
+    bool has_payload;
+    char *body, *next;
 
+    for (int i = 0; i < payload_pieces (msg); i++) {
+        payload_piece (msg, i, &data, &data_len);
+        payload_len += data_len;
+    }
+    /* An output message has the newline even when empty; the others only
+     * with bytes after it. */
+    has_payload = msg->type == PROTOCOL_OUTPUT || payload_len > 0;
     if (has_payload)
-        len += 1 + data_len;
+        len += 1 + payload_len;
     if (len > PROTOCOL_MAX_BODY) {
         errno = E2BIG;
         errprintf (errp, "cannot encode %s message: %zu bytes, over the %d byte limit",
@@ -846,10 +1066,15 @@ static char *assemble (const struct protocol_msg *msg, const char *json, size_t 
         return NULL;
     }
     memcpy (body, json, jlen);
+    next = body + jlen;
     if (has_payload) {
-        body[jlen] = '\n';
-        if (data_len > 0)
-            memcpy (body + jlen + 1, data, data_len);
+        *next++ = '\n';
+        for (int i = 0; i < payload_pieces (msg); i++) {
+            payload_piece (msg, i, &data, &data_len);
+            if (data_len > 0)
+                memcpy (next, data, data_len);
+            next += data_len;
+        }
     }
     body[len] = '\0';
     *lenp = len;
@@ -994,9 +1219,9 @@ static int decode_header (struct codec *c, struct protocol_msg *msg)
     return reject (c, "type", "a known message type");
 }
 
-/* Output has bytes after the JSON line; task and result may have (their
- * codec checks the count); everything else is the line and at most its
- * newline. */
+/* Output has bytes after the JSON line; task, result and results may have
+ * (their codec checks the count); everything else is the line and at most
+ * its newline. */
 static int split_payload (struct codec *c, struct protocol_msg *msg, const char *body,
                           size_t len, size_t jlen)
 {
@@ -1007,7 +1232,8 @@ static int split_payload (struct codec *c, struct protocol_msg *msg, const char 
                                    "and the payload");
         msg->output.data = body + jlen + 1;
         msg->output.len = len - jlen - 1;
-    } else if (msg->type == PROTOCOL_TASK || msg->type == PROTOCOL_RESULT) {
+    } else if (msg->type == PROTOCOL_TASK || msg->type == PROTOCOL_RESULT ||
+               msg->type == PROTOCOL_RESULTS) {
         c->payload = jlen < len ? body + jlen + 1 : NULL;
         c->payload_len = jlen < len ? len - jlen - 1 : 0;
     } else if (jlen + 1 < len) {
@@ -1078,6 +1304,13 @@ static void free_announce (struct protocol_announce *a)
     }
 }
 
+static void free_result (struct protocol_result *r)
+{
+    free (r->node);
+    free (r->error);
+    free (r->cpus);
+}
+
 void protocol_msg_clear (struct protocol_msg *msg)
 {
     if (!msg)
@@ -1105,9 +1338,12 @@ void protocol_msg_clear (struct protocol_msg *msg)
             free_announce (&msg->announce);
             break;
         case PROTOCOL_RESULT:
-            free (msg->result.node);
-            free (msg->result.error);
-            free (msg->result.cpus);
+            free_result (&msg->result);
+            break;
+        case PROTOCOL_RESULTS:
+            for (int i = 0; msg->results.items && i < msg->results.n; i++)
+                free_result (&msg->results.items[i]);
+            free (msg->results.items);
             break;
         case PROTOCOL_TASK:
             free_strings (msg->task.args, msg->task.argc);

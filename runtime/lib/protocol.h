@@ -5,8 +5,8 @@
  *
  * Every message body starts with one line of JSON (no raw newline inside,
  * cJSON escapes them) holding at least {"v": PROTOCOL_VERSION, "type": ...}.
- * Only "output" messages, and "task" and "result" messages that carry a
- * payload (input, krun_result bytes), continue after that line: a '\n' and
+ * Only "output" messages, and "task", "result" and "results" messages that
+ * carry a payload (input, krun_result bytes), continue after that line: a '\n' and
  * then the raw bytes, so binary data travels unchanged and unescaped.
  *
  * Decoding is strict: a wrong version, a missing or mistyped field, a body
@@ -65,6 +65,9 @@
  * (DAEMON_MAX_JOBS, daemon.c); decoders take more, so that a later daemon
  * may keep a longer list. */
 #define PROTOCOL_MAX_HERE_JOBS 256
+/* Most ranks one "task" message carries (its count), and so most results one
+ * "results" message carries. */
+#define PROTOCOL_MAX_BATCH 1024
 
 enum protocol_type {
     PROTOCOL_WHO = 1,  /* launcher -> daemons: who is there? reply_to = queue */
@@ -79,8 +82,9 @@ enum protocol_type {
     PROTOCOL_PROGRESS, /* slot -> launcher: a rank started or reported progress */
     PROTOCOL_CONFIRM,  /* daemon -> launcher: my node takes part in the job */
     PROTOCOL_REFUSE,   /* daemon -> launcher: my node cannot take part, and why */
+    PROTOCOL_RESULTS, /* slot -> launcher: several ranks of one task message finished */
 };
-#define PROTOCOL_LAST_TYPE PROTOCOL_REFUSE
+#define PROTOCOL_LAST_TYPE PROTOCOL_RESULTS
 
 /* Longest nonce of a "who" (and of the "here" answering it). */
 #define PROTOCOL_MAX_NONCE 64
@@ -122,6 +126,9 @@ struct protocol_here {
     int njobs;                 /* optional: absent (an older daemon) means 0 */
     char **jobs;               /* njobs ids of the jobs the daemon heard announced and
                                   not ended, each valid for protocol_job_id_valid() */
+    bool batches;              /* optional: its slots run task messages of several ranks
+                                  (count) and answer them with "results"; absent (an older
+                                  daemon) means false */
 };
 
 struct protocol_joined {
@@ -180,6 +187,9 @@ struct protocol_announce {
 
 struct protocol_task {
     int rank;
+    int count;   /* ranks rank .. rank + count - 1, 1 to PROTOCOL_MAX_BATCH;
+                    the field is optional (absent: 1, and 1 is not sent); a
+                    task with input or args has count 1 */
     int attempt; /* 1 for the first run; a redelivered task runs as attempt+1 */
     int argc;
     char **args;       /* appended to the announced argv (krun -f), or NULL */
@@ -212,6 +222,15 @@ struct protocol_result {
     size_t data_len;         /* at most PROTOCOL_MAX_RESULT */
 };
 
+/* The results of several ranks of one task message, from one slot: each item
+ * is complete (node, slot, local, core and cpus are the same in all of them,
+ * and travel once).  A decoded message owns the items and their strings;
+ * their data borrows from the body. */
+struct protocol_results {
+    int n; /* 1 to PROTOCOL_MAX_BATCH */
+    struct protocol_result *items;
+};
+
 struct protocol_output {
     int rank;
     int attempt;
@@ -228,8 +247,8 @@ struct protocol_progress {
 };
 
 /* A decoded message.  Strings and arrays are owned by the message and freed by
- * protocol_msg_clear(), except the payloads output.data, task.input and
- * result.data, which point into the body. */
+ * protocol_msg_clear(), except the payloads output.data, task.input,
+ * result.data and the data of results' items, which point into the body. */
 struct protocol_msg {
     enum protocol_type type;
     char *job; /* job id; NULL for WHO, HERE, JOINED */
@@ -241,6 +260,7 @@ struct protocol_msg {
         struct protocol_announce announce;
         struct protocol_task task;
         struct protocol_result result;
+        struct protocol_results results;
         struct protocol_output output;
         struct protocol_progress progress;
     };

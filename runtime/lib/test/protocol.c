@@ -1,7 +1,8 @@
 /* Unit tests of the wire protocol (runtime/protocol.c): the exact wire form
  * of each message, round trips of every type field by field, odd bytes in
  * strings and payloads, limits, a table of bodies the decoder must refuse and
- * of messages the encoder must refuse, and truncated or corrupted bodies.
+ * of messages the encoder must refuse, truncated or corrupted bodies, and
+ * task messages of several ranks with their "results".
  *
  * JSON in the tables is written with single quotes for readability; json()
  * turns them into double quotes. */
@@ -87,6 +88,22 @@ static struct protocol_node announce_nodes[] = {
     {.name = "a", .first_slot = 0, .nslots = 2, .nused = 2, .used = used_a},
     {.name = "b", .first_slot = 2, .nslots = 3, .nused = 1, .used = used_b},
 };
+/* Item i of the "results" messages: rank 40 + i on slot 130 (node b). */
+static struct protocol_result batch_item (int i)
+{
+    return (struct protocol_result){.rank = 40 + i,
+                                    .attempt = 1,
+                                    .node = "b",
+                                    .slot = 130,
+                                    .local = 2,
+                                    .core = 5,
+                                    .cpus = "5",
+                                    .status = PROTOCOL_EXITED,
+                                    .code = i,
+                                    .start_us = 1795371475334785LL + i * 1000,
+                                    .end_us = 1795371475335785LL + i * 1000};
+}
+static struct protocol_result results_one[1];
 
 static struct protocol_msg good (enum protocol_type type)
 {
@@ -168,6 +185,13 @@ static struct protocol_msg good (enum protocol_type type)
             m.job = JOB;
             m.progress = (struct protocol_progress){
                 .rank = 5, .attempt = 1, .node = "a", .fraction = 0.25};
+            break;
+        case PROTOCOL_RESULTS:
+            m.job = JOB;
+            results_one[0] = batch_item (0);
+            results_one[0].data = "42\n";
+            results_one[0].data_len = 3;
+            m.results = (struct protocol_results){.n = 1, .items = results_one};
             break;
     }
     return m;
@@ -1001,7 +1025,8 @@ static void test_array_limits (void)
  * (valgrind checks). */
 static void test_truncated (void)
 {
-    enum protocol_type types[] = {PROTOCOL_ANNOUNCE, PROTOCOL_RESULT, PROTOCOL_HERE};
+    enum protocol_type types[] = {PROTOCOL_ANNOUNCE, PROTOCOL_RESULT, PROTOCOL_HERE,
+                                  PROTOCOL_RESULTS};
 
     for (size_t t = 0; t < LEN (types); t++) {
         struct protocol_msg msg = good (types[t]);
@@ -1431,14 +1456,16 @@ static void test_bad_encodes (void)
 
 static void test_names (void)
 {
-    const char *names[] = {"who",    "here", "joined", "announce", "task",    "result",
-                           "output", "end",  "cancel", "progress", "confirm", "refuse"};
+    const char *names[] = {"who",     "here",   "joined", "announce", "task",
+                           "result",  "output", "end",    "cancel",   "progress",
+                           "confirm", "refuse", "results"};
     char buf[128];
     bool all = true;
 
     for (int t = PROTOCOL_WHO; t <= PROTOCOL_LAST_TYPE; t++)
         all = all && same (protocol_type_name (t), names[t - PROTOCOL_WHO]);
-    ok (all, "type names");
+    ok (all && LEN (names) == PROTOCOL_LAST_TYPE, "type names");
+    is_str (protocol_type_name (PROTOCOL_RESULTS), "results", "results is \"results\"");
     is_str (protocol_type_name (0), "?", "type 0 has no name");
     is_str (protocol_type_name ((enum protocol_type)99), "?", "type 99 has no name");
     is_str (protocol_task_queue ("abc", buf, sizeof (buf)), "krun.job.abc.tasks",
@@ -1900,6 +1927,397 @@ static void test_here_jobs_refused (void)
     }
 }
 
+/* ---- task messages of several ranks, and their "results" ---- */
+
+/* Encode msg: it must be refused with EINVAL and a message containing
+ * names. */
+static void check_encode_refused (const struct protocol_msg *msg, const char *names,
+                                  const char *what)
+{
+    struct krun_error error = {{0}};
+    size_t len = 0;
+    char *body;
+
+    errno = 0;
+    body = protocol_encode (msg, &len, &error);
+    ok (!body && errno == EINVAL && strncmp (error.text, "cannot encode", 13) == 0 &&
+            strstr (error.text, names),
+        "encode refuses %s: %s", what, error.text);
+    free (body);
+}
+
+static void test_task_count (void)
+{
+    static const char input[] = "in";
+    static char *args[] = {"x"};
+    struct protocol_msg msg = good (PROTOCOL_TASK), out;
+    struct krun_error error = {{0}};
+
+    check_wire (&msg, "{'v':1,'type':'task','job':'" JOB "','rank':224,'attempt':3}",
+                NULL, 0, "count 0 (unset) is not sent");
+    ok (round_trip (&msg, &out) == 0 && out.task.count == 1,
+        "a task without count decodes as count 1");
+    protocol_msg_clear (&out);
+    msg.task.count = 1;
+    check_wire (&msg, "{'v':1,'type':'task','job':'" JOB "','rank':224,'attempt':3}",
+                NULL, 0, "count 1 is not sent either");
+    msg.task.count = 2;
+    check_wire (
+        &msg, "{'v':1,'type':'task','job':'" JOB "','rank':224,'count':2,'attempt':3}",
+        NULL, 0, "task with count 2 encodes as documented");
+    ok (round_trip (&msg, &out) == 0 && out.task.count == 2 && out.task.rank == 224 &&
+            out.task.attempt == 3,
+        "count 2 round-trips");
+    protocol_msg_clear (&out);
+    msg.task.count = PROTOCOL_MAX_BATCH;
+    ok (round_trip (&msg, &out) == 0 && out.task.count == PROTOCOL_MAX_BATCH,
+        "count %d round-trips", PROTOCOL_MAX_BATCH);
+    protocol_msg_clear (&out);
+    msg.task.rank = INT_MAX - PROTOCOL_MAX_BATCH + 1;
+    ok (round_trip (&msg, &out) == 0 && out.task.count == PROTOCOL_MAX_BATCH &&
+            out.task.rank + (out.task.count - 1) == INT_MAX,
+        "ranks up to INT_MAX round-trip");
+    protocol_msg_clear (&out);
+    ok (decode_text ("{'v':1,'type':'task','job':'j','rank':3,'count':1,'attempt':1}",
+                     &out, &error) == 0 &&
+            out.task.count == 1,
+        "a count of 1 sent anyway is accepted");
+    protocol_msg_clear (&out);
+
+    /* The encoder's refusals. */
+    msg = good (PROTOCOL_TASK);
+    msg.task.count = -1;
+    check_encode_refused (&msg, "'count'", "count -1");
+    msg.task.count = PROTOCOL_MAX_BATCH + 1;
+    check_encode_refused (&msg, "'count' missing or not an integer from 1 to 1024",
+                          "count 1025");
+    msg.task.count = 2;
+    msg.task.rank = INT_MAX;
+    check_encode_refused (&msg, "'count'", "a last rank over INT_MAX");
+    msg.task.rank = INT_MAX - PROTOCOL_MAX_BATCH + 2;
+    msg.task.count = PROTOCOL_MAX_BATCH;
+    check_encode_refused (&msg, "'count'", "count 1024 one rank too high");
+    msg = good (PROTOCOL_TASK);
+    msg.task.count = 2;
+    msg.task.input = input;
+    msg.task.input_len = 2;
+    check_encode_refused (&msg, "'count' (2 ranks) cannot go with input or args",
+                          "count 2 with input");
+    msg.task.input = NULL;
+    msg.task.input_len = 0;
+    msg.task.argc = 1;
+    msg.task.args = args;
+    check_encode_refused (&msg, "'count' (2 ranks) cannot go with input or args",
+                          "count 2 with args");
+
+    /* The decoder's. */
+    static const char *const bad[][2] = {
+        {"'rank':1,'count':0,'attempt':1}",
+         "'count' missing or not an integer from 1 to 1024"},
+        {"'rank':1,'count':1025,'attempt':1}", "'count'"},
+        {"'rank':1,'count':-1,'attempt':1}", "'count'"},
+        {"'rank':1,'count':1.5,'attempt':1}", "'count'"},
+        {"'rank':1,'count':'2','attempt':1}", "'count'"},
+        {"'rank':1,'count':null,'attempt':1}", "'count'"},
+        {"'rank':2147483647,'count':2,'attempt':1}",
+         "'count' missing or not the integer 1"},
+        {"'rank':2147482625,'count':1024,'attempt':1}", "'count'"},
+        {"'rank':1,'count':2,'attempt':1,'input':2}\nin",
+         "'count' (2 ranks) cannot go with input or args"},
+        {"'rank':1,'count':2,'attempt':1,'args':['x']}",
+         "'count' (2 ranks) cannot go with input or args"},
+    };
+    for (size_t i = 0; i < LEN (bad); i++) {
+        char text[256];
+        snprintf (text, sizeof (text), "{'v':1,'type':'task','job':'j',%s", bad[i][0]);
+        errno = 0;
+        ok (decode_text (text, &out, &error) < 0 && errno == EPROTO &&
+                strstr (error.text, bad[i][1]),
+            "task refused (case %zu): %s", i, error.text);
+        protocol_msg_clear (&out);
+    }
+}
+
+static void test_here_batches (void)
+{
+    struct protocol_msg msg = good (PROTOCOL_HERE), out;
+    struct krun_error error = {{0}};
+
+    ok (round_trip (&msg, &out) == 0 && !out.here.batches,
+        "here without batches decodes as false");
+    protocol_msg_clear (&out);
+    msg.here.batches = true;
+    check_wire (&msg,
+                "{'v':1,'type':'here','node':'a','pid':4242,'cores':[0,2,-1,7],"
+                "'busy':2,'started_us':1795371475334785,'version':'0.1.0',"
+                "'batches':true,'nonce':'5f3a9c0e7b21d468'}",
+                NULL, 0, "here with batches encodes as documented");
+    ok (round_trip (&msg, &out) == 0 && out.here.batches &&
+            same (out.here.nonce, "5f3a9c0e7b21d468"),
+        "here: batches true round-trips");
+    protocol_msg_clear (&out);
+    ok (decode_text ("{'v':1,'type':'here','node':'a','pid':1,'cores':[0],'busy':0,"
+                     "'started_us':1,'version':'x','batches':false,'nonce':'n'}",
+                     &out, &error) == 0 &&
+            !out.here.batches,
+        "here with batches false decodes as false");
+    protocol_msg_clear (&out);
+    errno = 0;
+    ok (decode_text ("{'v':1,'type':'here','node':'a','pid':1,'cores':[0],'busy':0,"
+                     "'started_us':1,'version':'x','batches':'yes','nonce':'n'}",
+                     &out, &error) < 0 &&
+            errno == EPROTO &&
+            strstr (error.text, "'batches' missing or not true or false"),
+        "here with batches 'yes' is refused: %s", error.text);
+    protocol_msg_clear (&out);
+}
+
+/* The three items of the "results" tests: data on the first and the last,
+ * the middle one failed. */
+static void three_items (struct protocol_result items[3])
+{
+    for (int i = 0; i < 3; i++)
+        items[i] = batch_item (i);
+    items[0].data = "abc";
+    items[0].data_len = 3;
+    items[1].status = PROTOCOL_FAILED;
+    items[1].code = 127;
+    items[1].error = "exec /bin/task: No such file or directory";
+    items[2].data = "\0\nZ";
+    items[2].data_len = 3;
+}
+
+static void test_results (void)
+{
+    struct protocol_msg msg = good (PROTOCOL_RESULTS), out;
+    struct protocol_result items[3];
+    char *body = NULL;
+    bool own = true;
+
+    check_wire (&msg,
+                "{'v':1,'type':'results','job':'" JOB
+                "','node':'b','slot':130,'local':2,'core':5,'cpus':'5','results':"
+                "[{'rank':40,'attempt':1,'status':'exited','code':0,"
+                "'start_us':1795371475334785,'end_us':1795371475335785,'data':3}]}",
+                "42\n", 3, "results of one item encodes as documented");
+    ok (encode_decode (&msg, &out, &body) == 0 && out.type == PROTOCOL_RESULTS &&
+            same (out.job, JOB) && out.results.n == 1,
+        "results of one item round-trips");
+    if (out.results.n == 1) {
+        const struct protocol_result *r = &out.results.items[0];
+        ok (r->rank == 40 && r->attempt == 1 && same (r->node, "b") && r->slot == 130 &&
+                r->local == 2 && r->core == 5 && same (r->cpus, "5") &&
+                r->status == PROTOCOL_EXITED && r->code == 0 &&
+                r->start_us == 1795371475334785LL && r->end_us == 1795371475335785LL &&
+                r->error == NULL,
+            "the item has every field of a result");
+        ok (r->data_len == 3 && r->data && memcmp (r->data, "42\n", 3) == 0 &&
+                r->data > body,
+            "the item's data borrows the body");
+    }
+    protocol_msg_clear (&out);
+    free (body);
+
+    three_items (items);
+    msg.results = (struct protocol_results){.n = 3, .items = items};
+    check_wire (&msg,
+                "{'v':1,'type':'results','job':'" JOB
+                "','node':'b','slot':130,'local':2,'core':5,'cpus':'5','results':["
+                "{'rank':40,'attempt':1,'status':'exited','code':0,"
+                "'start_us':1795371475334785,'end_us':1795371475335785,'data':3},"
+                "{'rank':41,'attempt':1,'status':'failed','code':127,"
+                "'start_us':1795371475335785,'end_us':1795371475336785,"
+                "'error':'exec /bin/task: No such file or directory'},"
+                "{'rank':42,'attempt':1,'status':'exited','code':2,"
+                "'start_us':1795371475336785,'end_us':1795371475337785,'data':3}]}",
+                "abc\0\nZ", 6, "results of three items: the data in item order");
+    if (!ok (encode_decode (&msg, &out, &body) == 0 && out.results.n == 3,
+             "results of three items round-trips")) {
+        protocol_msg_clear (&out);
+        free (body);
+        return;
+    }
+    const struct protocol_result *r = out.results.items;
+    for (int i = 0; i < 3; i++) {
+        ok (r[i].rank == 40 + i && r[i].attempt == 1 && r[i].code == items[i].code &&
+                r[i].status == items[i].status && r[i].start_us == items[i].start_us &&
+                r[i].end_us == items[i].end_us,
+            "item %d: rank, attempt, status, code, times", i);
+        ok (r[i].data_len == items[i].data_len &&
+                (items[i].data_len == 0
+                     ? r[i].data == NULL
+                     : memcmp (r[i].data, items[i].data, items[i].data_len) == 0),
+            "item %d: its own %zu bytes of data", i, items[i].data_len);
+        own = own && same (r[i].node, "b") && same (r[i].cpus, "5") &&
+              r[i].slot == 130 && r[i].local == 2 && r[i].core == 5 &&
+              (i == 0 || (r[i].node != r[0].node && r[i].cpus != r[0].cpus));
+    }
+    ok (own, "each item has the slot's fields, in strings of its own");
+    ok (same (r[1].error, items[1].error) && !r[0].error && !r[2].error,
+        "only the failed item has an error");
+
+    /* The launcher takes an item over and zeroes it in the message. */
+    struct protocol_result taken = out.results.items[1];
+    memset (&out.results.items[1], 0, sizeof (taken));
+    protocol_msg_clear (&out);
+    ok (out.results.items == NULL && out.results.n == 0 && same (taken.node, "b") &&
+            same (taken.error, items[1].error),
+        "an item taken over outlives the cleared message");
+    free (taken.node);
+    free (taken.cpus);
+    free (taken.error);
+    free (body);
+
+    /* Without cpus (an older daemon), and without any data: no payload. */
+    for (int i = 0; i < 3; i++) {
+        items[i].cpus = NULL;
+        items[i].data = NULL;
+        items[i].data_len = 0;
+    }
+    size_t len;
+    body = protocol_encode (&msg, &len, NULL);
+    ok (body && !memchr (body, '\n', len) && !strstr (body, "cpus") &&
+            protocol_decode (body, len, &out, NULL) == 0 && out.results.n == 3 &&
+            !out.results.items[2].cpus && !out.results.items[2].data,
+        "results without cpus or data: no payload, and none decoded");
+    protocol_msg_clear (&out);
+    free (body);
+
+    /* The largest batch. */
+    struct protocol_result *many = calloc (PROTOCOL_MAX_BATCH, sizeof (*many));
+    if (!many)
+        bail_out ("out of memory");
+    for (int i = 0; i < PROTOCOL_MAX_BATCH; i++) {
+        many[i] = batch_item (i);
+        many[i].data = "x";
+        many[i].data_len = 1;
+    }
+    msg.results = (struct protocol_results){.n = PROTOCOL_MAX_BATCH, .items = many};
+    ok (encode_decode (&msg, &out, &body) == 0 && out.results.n == PROTOCOL_MAX_BATCH &&
+            out.results.items[PROTOCOL_MAX_BATCH - 1].rank ==
+                40 + PROTOCOL_MAX_BATCH - 1 &&
+            out.results.items[PROTOCOL_MAX_BATCH - 1].data ==
+                out.results.items[0].data + PROTOCOL_MAX_BATCH - 1,
+        "results of %d items round-trip", PROTOCOL_MAX_BATCH);
+    protocol_msg_clear (&out);
+    free (body);
+    msg.results.n = PROTOCOL_MAX_BATCH + 1;
+    check_encode_refused (&msg, "'results' missing or not an array of 1 to 1024",
+                          "results of 1025 items");
+    free (many);
+}
+
+/* A "results" body: its head, and an item of rank r with more fields. */
+#define RESULTS_HEAD \
+    "{'v':1,'type':'results','job':'j','node':'b','slot':0,'local':0,'core':0,"
+#define ITEM(r, more)                                       \
+    "{'rank':" #r                                           \
+    ",'attempt':1,'status':'exited','code':0,'start_us':1," \
+    "'end_us':2" more "}"
+
+static void test_results_refused (void)
+{
+    static const char *const bad[][2] = {
+        {RESULTS_HEAD "'results':[" ITEM (1, ",'data':3") "]}\nabcde",
+         "results message: the items' data add up to 3 bytes but 5 follow"},
+        {RESULTS_HEAD
+         "'results':[" ITEM (1, ",'data':3") "," ITEM (2, ",'data':2") "]}"
+                                                                       "\nabc",
+         "the items' data add up to 5 bytes but 3 follow"},
+        {RESULTS_HEAD "'results':[" ITEM (1, ",'data':3") "]}",
+         "the items' data add up to 3 bytes but 0 follow"},
+        {RESULTS_HEAD "'results':[" ITEM (1, "") "]}\nab",
+         "the items' data add up to 0 bytes but 2 follow"},
+        {RESULTS_HEAD "'results':[]}",
+         "'results' missing or not an array of 1 to 1024 result objects"},
+        {RESULTS_HEAD "'results':{}}", "'results'"},
+        {RESULTS_HEAD "'results':[" ITEM (1, "") ",3]}",
+         "'results[1]' missing or not an object"},
+        {RESULTS_HEAD "'results':[" ITEM (1, "") ",{'rank':2,'status':'exited',"
+                                                 "'code':0,'start_us':1,'end_us':2}]}",
+         "field 'results[1].attempt' missing or not a positive integer"},
+        {RESULTS_HEAD "'results':[" ITEM (-1, "") "]}", "'results[0].rank'"},
+        {RESULTS_HEAD "'results':[{'rank':1,'attempt':1,'status':'failed','code':1,"
+                      "'start_us':1,'end_us':2}]}",
+         "'results[0].error'"},
+        {RESULTS_HEAD "'results':[" ITEM (1, ",'data':1048577") "]}",
+         "'results[0].data'"},
+        {RESULTS_HEAD "'results':[" ITEM (1, ",'data':-1") "]}", "'results[0].data'"},
+        {"{'v':1,'type':'results','job':'j','slot':0,'local':0,'core':0,'results':"
+         "[" ITEM (1, "") "]}",
+         "field 'node'"},
+        {RESULTS_HEAD "'cpus':'','results':[" ITEM (1, "") "]}", "field 'cpus'"},
+        {"{'v':1,'type':'results','node':'b','slot':0,'local':0,'core':0,'results':"
+         "[" ITEM (1, "") "]}",
+         "'job'"},
+    };
+    struct krun_error error = {{0}};
+    struct protocol_msg out;
+
+    for (size_t i = 0; i < LEN (bad); i++) {
+        errno = 0;
+        ok (decode_text (bad[i][0], &out, &error) < 0 && errno == EPROTO &&
+                strstr (error.text, bad[i][1]),
+            "results refused (case %zu): %s", i, error.text);
+        /* Freed however far decoding came (valgrind, ASan). */
+        protocol_msg_clear (&out);
+    }
+
+    /* Items that did not run where the first one did. */
+    struct protocol_msg msg = good (PROTOCOL_RESULTS);
+    struct protocol_result items[3];
+    static const struct {
+        int item;
+        const char *field;
+    } differ[] = {{1, "node"}, {1, "node"}, {1, "slot"}, {2, "local"},
+                  {2, "core"}, {1, "cpus"}, {2, "cpus"}};
+    for (size_t i = 0; i < LEN (differ); i++) {
+        char names[64];
+        three_items (items);
+        msg.results = (struct protocol_results){.n = 3, .items = items};
+        switch (i) {
+            case 0:
+                items[1].node = "a";
+                break;
+            case 1:
+                items[1].node = NULL;
+                break;
+            case 2:
+                items[1].slot = 131;
+                break;
+            case 3:
+                items[2].local = 3;
+                break;
+            case 4:
+                items[2].core = -1;
+                break;
+            case 5:
+                items[1].cpus = NULL;
+                break;
+            case 6:
+                items[2].cpus = "5-6";
+                break;
+        }
+        snprintf (names, sizeof (names), "'results[%d].%s' missing or not the same",
+                  differ[i].item, differ[i].field);
+        check_encode_refused (&msg, names, names);
+    }
+    three_items (items);
+    msg.results.n = 0;
+    check_encode_refused (&msg, "'results'", "results of no items");
+    msg.results = (struct protocol_results){.n = 3, .items = NULL};
+    check_encode_refused (&msg, "'results'", "results without items");
+    msg.results.items = items;
+    items[0].node = "";
+    check_encode_refused (&msg, "field 'node'", "an empty node in the first item");
+    three_items (items);
+    items[2].data = NULL;
+    check_encode_refused (&msg, "'results[2].data'", "a data length without data");
+    three_items (items);
+    items[1].error = NULL;
+    check_encode_refused (&msg, "'results[1].error'", "a failed item without error");
+}
+
 int main (void)
 {
     plan (NO_PLAN);
@@ -1930,6 +2348,10 @@ int main (void)
     test_job_ids ();
     test_here_jobs ();
     test_here_jobs_refused ();
+    test_task_count ();
+    test_here_batches ();
+    test_results ();
+    test_results_refused ();
     done_testing ();
     return exit_status ();
 }

@@ -1,0 +1,126 @@
+#!/bin/bash
+# Task messages of several ranks (launcher/batchsize.h; docs/protocol.md,
+# "task" and "results"): a job of many short ranks goes out in messages of
+# up to 16 ranks, each run by one slot in order, and their results come back
+# in few messages, so the daemon sends the broker far fewer frames per rank.
+# A slot killed in the middle of a message loses no rank: the ranks without
+# a result run again, and every rank ends once.  krun_result() bytes and
+# failures travel inside "results" messages unchanged.
+. "$(dirname "$0")/lib/test-lib.sh"
+test_start_broker
+# Only the daemon's connections are counted here: no connection agent.
+export KRUN_AGENT=0
+test_config <<CFG
+idle_timeout: 300
+delivery_limit: 3
+local:
+  slots: 2
+CFG
+
+cat >work.sh <<'SH'
+#!/bin/sh
+echo "done rank=$KRUN_RANK attempt=$KRUN_ATTEMPT"
+SH
+chmod +x work.sh
+
+daemon_pid () { "$KRUN" status | awk -v n="$(hostname)" '$1 == n { print $4 }'; }
+# Packets the broker received on the daemons' connections (named krund[PID]),
+# summed (recv_cnt: the daemon writes each slot's frames as they come, so
+# one rank per message costs about a packet per rank).
+daemon_packets () {
+    broker_ctl list_connections -q recv_cnt client_properties 2>/dev/null |
+        awk '/connection_name","krund\[/ { n += $1 } END { print n + 0 }'
+}
+# The timeline's blocks of $2 consecutive ranks (rank 0 up) that ran on one
+# slot, each rank starting after the one before it ended; $1: the timeline.
+whole_blocks () {
+    tail -n +2 "$1" | sort -t, -k1,1n | awk -F, -v k="$2" '
+        { b = int($1 / k) }
+        NR == 1 || b != cur { if (NR > 1 && ok) n++; cur = b; ok = 1; slot = $3; end = $9; next }
+        $3 != slot || $8 < end { if (ok) print "block " b ": " $0 >"/dev/stderr"; ok = 0 }
+        { end = $9 }
+        END { if (NR > 0 && ok) n++; print n + 0 }'
+}
+
+test_expect_success 'start a node of 2 slots' '
+    "$KRUN" up && [ -n "$(daemon_pid)" ]
+'
+test_expect_success '400 ranks on 2 slots: messages of 16 ranks, each run by one slot in order' '
+    "$KRUN" -n 400 --timeline out1.csv ./work.sh >out1 &&
+    one_result_per_rank out1 400 &&
+    blocks=$(whole_blocks out1.csv 16) && echo "whole blocks: $blocks of 25" &&
+    [ "$blocks" -eq 25 ]
+'
+test_expect_success '--batch 1: one rank per message, the slots take turns' '
+    "$KRUN" -n 400 --batch 1 --timeline out2.csv ./work.sh >out2 &&
+    one_result_per_rank out2 400 &&
+    blocks=$(whole_blocks out2.csv 16) && echo "whole blocks: $blocks of 25" &&
+    [ "$blocks" -lt 12 ]
+'
+test_expect_success 'batched, the daemon writes to the broker 4 times less often' '
+    before=$(daemon_packets) &&
+    "$KRUN" -n 800 /bin/true && batched=$(( $(daemon_packets) - before )) &&
+    before=$(daemon_packets) &&
+    "$KRUN" -n 800 --batch 1 /bin/true && single=$(( $(daemon_packets) - before )) &&
+    echo "packets: $batched batched, $single one rank per message" &&
+    [ $((4 * batched)) -lt "$single" ]
+'
+test_expect_success 'krun_result bytes and failures of batched ranks come back whole' '
+    cat >ret.c <<-C &&
+	#include <stdio.h>
+	#include <stdlib.h>
+	#include <string.h>
+	#include <krun/krun.h>
+	int main (void) {
+	    char b[64];
+	    int rank = atoi (getenv ("KRUN_RANK"));
+	    if (krun_init () != 0)
+	        return 100;
+	    snprintf (b, sizeof (b), "r=%d\n", rank);
+	    if (rank % 3 == 0 && krun_result (b, strlen (b)) != 0)
+	        return 101;
+	    krun_finalize ();
+	    return rank == 37 ? 3 : 0;
+	}
+	C
+    ${CC:-cc} $TASK_CFLAGS -I"$KRUN_TOP_SRCDIR/include" ret.c -o ret \
+        "$KRUN_TOP_BUILDDIR/libkrun/.libs/libkrun.so" -Wl,-rpath,"$KRUN_TOP_BUILDDIR/libkrun/.libs" &&
+    { "$KRUN" -n 160 --batch 8 --results res --timeline out3.csv ./ret 2>err3; rc=$?; } &&
+    cat err3 && [ $rc -eq 3 ] &&
+    grep -q "rank 37 exited with status 3 on node" err3 &&
+    [ "$(tail -n +2 out3.csv | wc -l)" -eq 160 ] &&
+    blocks=$(whole_blocks out3.csv 8) && echo "whole blocks: $blocks of 20" &&
+    [ "$blocks" -eq 20 ] &&
+    for r in $(seq 0 159); do
+        if [ $((r % 3)) -eq 0 ]; then
+            [ "$(cat res/$r)" = "r=$r" ] || { echo "rank $r: $(cat res/$r)"; exit 1; }
+        else
+            [ ! -s res/$r ] || { echo "rank $r has a result"; exit 1; }
+        fi
+    done
+'
+cat >killer.sh <<'SH'
+#!/bin/sh
+# The first run of rank 37 kills its slot: ranks 32..36 of its message are
+# done (their results maybe held still), 38..47 not started.
+[ "$KRUN_RANK" = 37 ] && [ "$KRUN_ATTEMPT" = 1 ] && kill -9 "$PPID"
+echo "done rank=$KRUN_RANK attempt=$KRUN_ATTEMPT"
+SH
+chmod +x killer.sh
+test_expect_success 'a slot killed in the middle of a message: its ranks without a result run again, every rank ends once' '
+    "$KRUN" -n 400 --timeline out4.csv ./killer.sh >out4 2>err4 &&
+    cat err4 &&
+    one_result_per_rank out4 400 &&
+    grep -q "ranks were rerun after a failure of their slot" err4 &&
+    grep -q "^done rank=37 attempt=2$" out4 &&
+    for r in $(seq 38 47); do
+        awk -F, -v r=$r "\$1 == r && \$5 == 2 { f = 1 } END { exit !f }" out4.csv ||
+            { echo "rank $r: not run again as attempt 2"; exit 1; }
+    done &&
+    [ "$(tail -n +2 out4.csv | awk -F, "\$1 < 32 || \$1 > 47 { print \$5 }" | sort -u)" = 1 ]
+'
+test_expect_success 'the daemon restarted the killed slot' '
+    pid=$(daemon_pid) && [ -n "$pid" ] &&
+    wait_for 10 sh -c "[ \$(ps -o pid= --ppid $pid | wc -l) -eq 2 ]"
+'
+test_done
