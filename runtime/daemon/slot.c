@@ -52,6 +52,11 @@
 /* How long a slot waits for the broker to confirm a copy of a task (put
  * back, or handed to the launcher) before it gives the original back. */
 #define COPY_CONFIRM_MS 30000
+/* A message of several ranks that has run this long puts its ranks not
+ * started yet back in the queue (split_message()): batching is for short
+ * tasks, and long ones must not wait behind each other on one slot while
+ * other slots are idle. */
+#define SPLIT_AFTER_MS 100
 
 /* A job this slot has heard of and takes part in. */
 struct slot_job {
@@ -85,6 +90,7 @@ struct running {
     int next_rank; /* the message's next rank to start */
     int end_rank;  /* one past its last rank */
     bool batched;  /* it has several ranks: their results are held (heldresults.h) */
+    int64_t message_start_ms; /* when its first rank started */
     int attempt;
     int64_t start_us;
     int64_t kill_at_ms;          /* SIGKILL at this time (0 = not being killed) */
@@ -923,6 +929,7 @@ static enum disposition handle_task (struct slot *s, const struct transport_mess
     s->run.next_rank = msg->task.rank;
     s->run.end_rank = msg->task.rank + msg->task.count;
     s->run.batched = msg->task.count > 1;
+    s->run.message_start_ms = clock_mono_ms ();
     return start_ranks (s, j, &msg->task, m->delivery_tag);
 }
 
@@ -972,6 +979,37 @@ static void check_timeout (struct slot *s)
     kill_running (s, SIGTERM);
 }
 
+/* The running message's ranks not started yet, back to the job's queue as
+ * one new message of the same attempt (sealed with the pool's key, as the
+ * launcher seals tasks), confirmed before the original is acked: another
+ * slot may run them now.  Returns 0, or -1 after logging why (the slot then
+ * runs them itself). */
+static int split_message (struct slot *s)
+{
+    struct running *r = &s->run;
+    struct protocol_msg msg = {
+        .type = PROTOCOL_TASK,
+        .job = r->job->id,
+        .task = {.rank = r->next_rank,
+                 .count = r->end_rank - r->next_rank,
+                 .attempt = r->attempt},
+    };
+    const struct sealed_dest dest = {.exchange = "",
+                                     .routing_key = r->job->queue,
+                                     .flags = TRANSPORT_PERSISTENT,
+                                     .ttl_us = SIGN_TASK_TTL_US};
+    struct krun_error error;
+
+    if (sealed_publish (s->t, s->cfg->key, &dest, &msg, &error) < 0 ||
+        transport_wait_confirms (s->t, COPY_CONFIRM_MS, &error) < 0) {
+        log_msg ("job %s: cannot put ranks %d to %d back: %s", r->job->id,
+                 r->next_rank, r->end_rank - 1, error.text);
+        return -1;
+    }
+    r->next_rank = r->end_rank;
+    return 0;
+}
+
 /* The child exited: forward the rest of its output, report, and start the
  * message's next rank, or acknowledge the message. */
 static void finish_task (struct slot *s, int status)
@@ -1008,6 +1046,9 @@ static void finish_task (struct slot *s, int status)
         more = false;
         d = DISPOSITION_REQUEUE;
     }
+    if (more && clock_mono_ms () - r->message_start_ms >= SPLIT_AFTER_MS &&
+        split_message (s) == 0)
+        more = false;
     /* Settled only now, after the results: AMQP keeps a channel's order, so
      * the broker has them before it forgets the task. */
     if (!more) {
