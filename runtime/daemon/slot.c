@@ -1002,8 +1002,8 @@ static int split_message (struct slot *s)
 
     if (sealed_publish (s->t, s->cfg->key, &dest, &msg, &error) < 0 ||
         transport_wait_confirms (s->t, COPY_CONFIRM_MS, &error) < 0) {
-        log_msg ("job %s: cannot put ranks %d to %d back: %s", r->job->id,
-                 r->next_rank, r->end_rank - 1, error.text);
+        log_msg ("job %s: cannot put ranks %d to %d back: %s", r->job->id, r->next_rank,
+                 r->end_rank - 1, error.text);
         return -1;
     }
     r->next_rank = r->end_rank;
