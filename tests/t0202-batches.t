@@ -117,6 +117,24 @@ test_expect_success 'long ranks of one message do not wait behind each other: th
     echo "ranks 0..15 ran on $slots slots" && [ "$slots" -eq 2 ] &&
     [ "$(tail -n +2 out5.csv | cut -d, -f5 | sort -u)" = 1 ]
 '
+cat >stopper.sh <<'SH'
+#!/bin/sh
+# The first run of rank 5 asks its slot to stop (SIGTERM), then ends well.
+[ "$KRUN_RANK" = 5 ] && [ "$KRUN_ATTEMPT" = 1 ] && kill -TERM "$PPID"
+echo "done rank=$KRUN_RANK attempt=$KRUN_ATTEMPT"
+SH
+chmod +x stopper.sh
+test_expect_success 'a slot told to stop between two ranks of a message: the results it has go out, the rest runs again elsewhere' '
+    "$KRUN" -n 64 --batch 16 --timeline out6.csv ./stopper.sh >out6 2>err6 &&
+    cat err6 &&
+    one_result_per_rank out6 64 &&
+    [ "$(tail -n +2 out6.csv | awk -F, "\$1 <= 5 || \$1 > 15 { print \$5 }" | sort -u)" = 1 ] &&
+    [ "$(tail -n +2 out6.csv | awk -F, "\$1 > 5 && \$1 <= 15 { print \$5 }" | sort -u)" = 2 ]
+'
+test_expect_success 'the daemon started the stopped slot again' '
+    pid=$(daemon_pid) && [ -n "$pid" ] &&
+    wait_for 10 sh -c "[ \$(ps -o pid= --ppid $pid | wc -l) -eq 2 ]"
+'
 cat >killer.sh <<'SH'
 #!/bin/sh
 # The first run of rank 37 kills its slot: ranks 32..36 of its message are
