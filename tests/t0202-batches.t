@@ -6,7 +6,8 @@
 # A message whose ranks turn out long puts the rest back in the queue for an
 # idle slot.  A slot killed in the middle of a message loses no rank: the ranks without
 # a result run again, and every rank ends once.  krun_result() bytes and
-# failures travel inside "results" messages unchanged.
+# failures travel inside "results" messages unchanged; --timeout, --retries
+# and --resume act on single ranks inside them.
 . "$(dirname "$0")/lib/test-lib.sh"
 test_start_broker
 # Only the daemon's connections are counted here: no connection agent.
@@ -102,6 +103,33 @@ test_expect_success 'krun_result bytes and failures of batched ranks come back w
             [ ! -s res/$r ] || { echo "rank $r has a result"; exit 1; }
         fi
     done
+'
+cat >mixed.sh <<'SH'
+#!/bin/sh
+# Records every run.  Rank 10 hangs; rank 12 fails its first attempt;
+# ranks 20..29 fail until the file "fixed" exists.
+echo "$KRUN_RANK $KRUN_ATTEMPT" >>ran
+[ "$KRUN_RANK" = 10 ] && exec sleep 60
+[ "$KRUN_RANK" = 12 ] && [ "$KRUN_ATTEMPT" = 1 ] && exit 4
+[ "$KRUN_RANK" -ge 20 ] && [ "$KRUN_RANK" -lt 30 ] && [ ! -e fixed ] && exit 5
+exit 0
+SH
+chmod +x mixed.sh
+test_expect_success '--timeout and --retries inside messages of several ranks: the rank times out or is retried alone, the others of its message run on' '
+    rm -f ran fixed
+    "$KRUN" -n 40 --batch 8 --timeout 0.5 --retries 1 --joblog log7 ./mixed.sh 2>err7
+    rc=$? && cat err7 && [ $rc -eq 124 ] &&
+    grep -q "rank 10 failed on node .*: timed out after 0.5 s" err7 &&
+    grep -q "rank 12 exited 4 on node .* (attempt 1), retrying (1 of 1)" err7 &&
+    grep -qx "12 2" ran &&
+    [ "$(tail -n +2 log7 | wc -l)" -eq 40 ] &&
+    [ "$(awk "\$1 != 12 || \$2 != 1" ran | wc -l)" -eq 51 ]
+'
+test_expect_success '--resume with messages of several ranks: only the ranks without a success run' '
+    : >ran && touch fixed &&
+    "$KRUN" -n 40 --batch 8 --timeout 0.5 --resume log7 ./mixed.sh 2>err8
+    rc=$? && cat err8 && [ $rc -eq 124 ] &&
+    [ "$(cut -d" " -f1 ran | sort -n | tr "\n" " ")" = "10 20 21 22 23 24 25 26 27 28 29 " ]
 '
 cat >slow.sh <<'SH'
 #!/bin/sh
