@@ -836,9 +836,10 @@ static void fail_rank (struct job *j, int rank, int attempt, const char *why)
  * slot held without starting, keeps its attempt.  When started records are
  * not asked for (a transient job without a status line), every redelivery
  * counts, as the broker cannot recover a transient queue.  Publishes the
- * task again with the attempt it earned, or fails the rank at the delivery
- * limit.  Returns 0, or -1 with errp if the broker failed (the delivery is
- * then not acked, and comes back). */
+ * task again with the attempt it earned (its confirm awaited by the caller),
+ * or fails the rank at the delivery limit.  Returns 1 if it published, 0 if
+ * not, or -1 with errp if the broker failed (the delivery is then not acked,
+ * and comes back). */
 static int handle_redelivered_rank (struct job *j, int rank, int task_attempt,
                                     struct krun_error *errp)
 {
@@ -864,10 +865,7 @@ static int handle_redelivered_rank (struct job *j, int rank, int task_attempt,
         fail_rank (j, rank, task_attempt, why);
         return 0;
     }
-    if (publish_task (j, rank, 1, attempt, errp) < 0 ||
-        transport_wait_confirms (j->t, PUBLISH_CONFIRM_MS, errp) < 0)
-        return -1;
-    return 0;
+    return publish_task (j, rank, 1, attempt, errp) < 0 ? -1 : 1;
 }
 
 /* The same for each rank of a task message: the ranks of a message of
@@ -878,9 +876,16 @@ static int handle_redelivered_rank (struct job *j, int rank, int task_attempt,
 static int handle_redelivered (struct job *j, const struct protocol_task *task,
                                struct krun_error *errp)
 {
-    for (int rank = task->rank; rank < task->rank + task->count; rank++)
-        if (handle_redelivered_rank (j, rank, task->attempt, errp) < 0)
+    int rc, published = 0;
+
+    for (int rank = task->rank; rank < task->rank + task->count; rank++) {
+        if ((rc = handle_redelivered_rank (j, rank, task->attempt, errp)) < 0)
             return -1;
+        published += rc;
+    }
+    /* One wait for all of them, not a round trip per rank. */
+    if (published > 0 && transport_wait_confirms (j->t, PUBLISH_CONFIRM_MS, errp) < 0)
+        return -1;
     return 0;
 }
 
