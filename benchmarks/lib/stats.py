@@ -111,8 +111,34 @@ def cmd_hyperfine(path):
             print("%s\t%.6f" % (result["command"], t))
 
 
+def run_time_s(pid):
+    """The CPU seconds pid's live threads ran, to the nanosecond (the first
+    field of /proc/PID/task/TID/schedstat: the scheduler's sum_exec_runtime),
+    or None when schedstat cannot be read."""
+    total = 0
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
+
+
 def proc_table():
-    """{pid: (ppid, cpu_ticks)} of every process we can read."""
+    """{pid: (ppid, cpu_s, comm)} of every process we can read.
+
+    cpu_s is the process's own CPU plus that of the children it waited for
+    (a slot's tasks, xargs's commands).  Its own: the larger of utime +
+    stime from /proc/PID/stat and the run time of its live threads
+    (run_time_s()).  /proc/PID/stat rounds each process's figure down to
+    whole clock ticks (10 ms): hundreds of slot processes that each used
+    0.7 ms read as 0, which made a cold start's krund CPU look 3 times
+    smaller than it was; schedstat does not round, but forgets threads that
+    have exited, which stat keeps.  The children's (cutime + cstime) are
+    summed by the kernel before they are rounded, so they stay from stat.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
     table = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -125,10 +151,13 @@ def proc_table():
         # The command name may hold spaces and parentheses: split after the
         # last ')'.
         fields = stat[stat.rindex(")") + 2:].split()
-        # utime, stime, and cutime, cstime: the children it waited for
-        # (a slot's tasks, xargs's commands) count as its own.
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        table[int(name)] = (int(fields[1]), sum(int(x) for x in fields[11:15]), comm)
+        own = (int(fields[11]) + int(fields[12])) / ticks
+        ran = run_time_s(int(name))
+        if ran is not None and ran > own:
+            own = ran
+        children = (int(fields[13]) + int(fields[14])) / ticks
+        table[int(name)] = (int(fields[1]), own + children, comm)
     return table
 
 
@@ -161,14 +190,13 @@ def cmd_procs(roots, comm=None):
         todo += children.get(pid, [])
     if comm:
         seen = {p for p in seen if table[p][2] == comm}
-    ticks = os.sysconf("SC_CLK_TCK")
     rss = pss = 0
     for pid in seen:
         r, p = proc_memory(pid)
         rss += r
         pss += p
     print("count=%d" % len(seen))
-    print("cpu_s=%.2f" % (sum(table[p][1] for p in seen) / ticks))
+    print("cpu_s=%.4f" % sum(table[p][1] for p in seen))
     print("rss_kb=%d" % rss)
     print("pss_kb=%d" % pss)
 
