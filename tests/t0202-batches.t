@@ -7,7 +7,8 @@
 # idle slot.  A slot killed in the middle of a message loses no rank: the ranks without
 # a result run again, and every rank ends once.  krun_result() bytes and
 # failures travel inside "results" messages unchanged; --timeout, --retries
-# and --resume act on single ranks inside them.
+# and --resume act on single ranks inside them.  A rest the broker refuses
+# to take back runs on the slot that had it.
 . "$(dirname "$0")/lib/test-lib.sh"
 test_start_broker
 # Only the daemon's connections are counted here: no connection agent.
@@ -187,5 +188,39 @@ test_expect_success 'a slot killed in the middle of a message: its ranks without
 test_expect_success 'the daemon restarted the killed slot' '
     pid=$(daemon_pid) && [ -n "$pid" ] &&
     wait_for 10 sh -c "[ \$(ps -o pid= --ppid $pid | wc -l) -eq 2 ]"
+'
+# A message whose rest the broker refuses to take back (a policy on the task
+# queue, set while rank 0 runs: no ready message allowed, more refused with a
+# nack): the slot says so and runs the rest itself.  Rank 0 waits until the
+# policy is in force, so the first split is refused for certain.
+cat >refused.sh <<SH
+#!/bin/sh
+if [ "\$KRUN_RANK" = 0 ]; then
+    touch "$PWD/rank0.started"
+    i=0
+    while [ ! -e "$PWD/policy.set" ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+fi
+sleep 0.2
+echo "done rank=\$KRUN_RANK attempt=\$KRUN_ATTEMPT"
+SH
+chmod +x refused.sh
+task_queue_policy () {
+    broker_ctl list_queues -q name policy 2>/dev/null | grep -q "^krun\.job\..*\.tasks[[:space:]]*krun-test-split"
+}
+test_expect_success 'ranks the broker refuses to take back when their message is split: the slot runs them itself, every rank ends once' '
+    { "$KRUN" -n 4 --batch 4 --timeline out7.csv ./refused.sh >out7 2>err7 & } &&
+    krun_pid=$! &&
+    wait_for 30 test -e rank0.started &&
+    broker_ctl set_policy --apply-to queues krun-test-split "^krun\.job\..*\.tasks\$" \
+        "{\"max-length\":0,\"overflow\":\"reject-publish\"}" >/dev/null &&
+    wait_for 30 task_queue_policy &&
+    touch policy.set &&
+    { wait $krun_pid; rc=$?; } &&
+    broker_ctl clear_policy krun-test-split >/dev/null &&
+    cat err7 && [ "$rc" = 0 ] &&
+    one_result_per_rank out7 4 &&
+    [ "$(tail -n +2 out7.csv | cut -d, -f3 | sort -u | wc -l)" = 1 ] &&
+    [ "$(tail -n +2 out7.csv | cut -d, -f5 | sort -u)" = 1 ] &&
+    grep "cannot put ranks 1 to 3 back" "$KRUN_STATE_DIR"/krund-*.log
 '
 test_done
