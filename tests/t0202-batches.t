@@ -34,17 +34,6 @@ daemon_packets () {
     broker_ctl list_connections -q recv_cnt client_properties 2>/dev/null |
         awk '/connection_name","krund\[/ { n += $1 } END { print n + 0 }'
 }
-# The timeline's blocks of $2 consecutive ranks (rank 0 up) that ran on one
-# slot, each rank starting after the one before it ended; $1: the timeline.
-whole_blocks () {
-    tail -n +2 "$1" | sort -t, -k1,1n | awk -F, -v k="$2" '
-        { b = int($1 / k) }
-        NR == 1 || b != cur { if (NR > 1 && ok) n++; cur = b; ok = 1; slot = $3; end = $9; next }
-        $3 != slot || $8 < end { if (ok) print "block " b ": " $0 >"/dev/stderr"; ok = 0 }
-        { end = $9 }
-        END { if (NR > 0 && ok) n++; print n + 0 }'
-}
-
 test_expect_success 'start a node of 2 slots' '
     "$KRUN" up && [ -n "$(daemon_pid)" ]
 '

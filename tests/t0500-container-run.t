@@ -5,8 +5,8 @@
 # (tests/kube/build-image), with the pod spec's user, groups, read-only root,
 # dropped capabilities, volumes, memory limit and exclusive CPUs; the pods
 # reach the test's loopback broker over the host's network.  Cold start, warm
-# rerun, the container as the spec says, --inputs/--results, a staged
-# program, --stage, status, down.
+# rerun, messages of several ranks, the container as the spec says,
+# --inputs/--results, a staged program, --stage, status, down.
 . "$(dirname "$0")/lib/test-lib.sh"
 . "$KRUN_TOP_SRCDIR/tests/lib/kube.sh"
 
@@ -135,6 +135,20 @@ test_expect_success 'warm rerun: no pod created' '
     [ "$(grep -c "hello from rank" out)" -eq 6 ] &&
     ! grep -q created err &&
     [ "$(kube_requests POST "/api/v1/namespaces/krun-test/pods")" -eq "$before" ]
+' 3>&1
+
+# Messages of several ranks in the pods (the pods said they take them when
+# the warm launcher asked who is there): 64 ranks in messages of 16, each
+# message run whole by one slot in order (one may be split when its ranks
+# took 100 ms, on a slow build), every rank once.
+test_expect_success 'warm, in messages of 16 ranks: each message runs on one slot in order, every rank once' '
+    "$KRUN" -n 64 --batch 16 --timeline batched.csv "$HELLO" >out 2>err &&
+    cat err &&
+    [ "$(grep -c "hello from rank" out)" -eq 64 ] &&
+    [ "$(tail -n +2 batched.csv | cut -d, -f1 | sort -un | wc -l)" -eq 64 ] &&
+    [ "$(tail -n +2 batched.csv | cut -d, -f6 | sort -u)" = 0 ] &&
+    blocks=$(whole_blocks batched.csv 16) && echo "# whole messages: $blocks of 4" >&3 &&
+    [ "$blocks" -ge 3 ]
 ' 3>&1
 
 test_expect_success '--inputs and --results (a staged program writing the pod'"'"'s /tmp)' '

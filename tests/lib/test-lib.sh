@@ -230,6 +230,19 @@ wait_bounded () {
     wait "$2"
 }
 
+# The timeline $1's blocks of $2 consecutive ranks (rank 0 up) that ran on
+# one slot (node and slot), each rank starting after the one before it
+# ended: the messages of several ranks (--batch) that ran whole.  Prints
+# their count; the first rank out of place of each other block to stderr.
+whole_blocks () {
+    tail -n +2 "$1" | sort -t, -k1,1n | awk -F, -v k="$2" '
+        { b = int($1 / k); where = $2 "/" $3 }
+        NR == 1 || b != cur { if (NR > 1 && ok) n++; cur = b; ok = 1; slot = where; end = $9; next }
+        where != slot || $8 < end { if (ok) print "block " b ": " $0 >"/dev/stderr"; ok = 0 }
+        { end = $9 }
+        END { if (NR > 0 && ok) n++; print n + 0 }'
+}
+
 # The output $1 of a job whose tasks print "done rank=R attempt=A" (with
 # its timeline in $1.csv) holds every rank of $2 (an attempt killed after
 # printing may have printed it twice: output is at-least-once), and the
