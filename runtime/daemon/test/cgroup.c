@@ -74,14 +74,22 @@ int main (void)
     struct stat st;
     snprintf (path, sizeof (path), "%s", cgroup_path (cg));
     diag ("slots' cgroups in %s", path);
+    snprintf (sub, sizeof (sub), "%s/slot.0", path);
+    ok (stat (sub, &st) == 0 && S_ISDIR (st.st_mode), "slot 0's cgroup is made: %s",
+        sub);
     snprintf (sub, sizeof (sub), "%s/slot.1", path);
-    ok (stat (sub, &st) == 0 && S_ISDIR (st.st_mode), "one cgroup per slot: %s", sub);
+    ok (stat (sub, &st) < 0 && errno == ENOENT, "slot 1's is left to slot 1");
+    ok (cgroup_kill (cg, 1) == 0,
+        "killing in a slot's cgroup not made yet: nothing to do");
     errno = 0;
     ok (cgroup_enter (cg, 2) < 0 && errno == EINVAL, "no slot 2: EINVAL");
 
     pid_t stray = detached_in (cg, 0, NULL);
     ok (stray > 0 && alive (stray), "a detached process in slot 0's cgroup runs");
     pid_t other = detached_in (cg, 1, NULL);
+    snprintf (sub, sizeof (sub), "%s/slot.1", path);
+    ok (other > 0 && stat (sub, &st) == 0 && S_ISDIR (st.st_mode),
+        "slot 1 made its cgroup when it entered it");
     ok (cgroup_kill (cg, 0) == 0, "slot 0's cgroup killed");
     ok (gone_within (stray, 5000), "the detached process is gone");
     ok (alive (other), "slot 1's is not");
