@@ -455,6 +455,15 @@ def target_rows(results, params, meta):
         if one:
             why = ("a run's fixed cost (N = 1: %s ms) adds %s µs per task at N = %d" % (
                 fmt(one * 1000), fmt(one * 1e6 / min(per_n)), min(per_n)))
+        a, b = min(per_n), max(per_n)
+        if b > a:
+            # The whole overhead at both ends, and what each task between
+            # them added: the cost per task that does not depend on N.
+            marginal = (per_n[b] * b - per_n[a] * a) / (b - a)
+            why += ("%sthe overhead grows by %s µs per task from N = %d to %d, on a "
+                    "base of %s ms per run" % (
+                        "; " if why else "", fmt(marginal), a, b,
+                        fmt((per_n[a] * a - marginal * a) / 1000)))
         add("dispatch overhead per task flat within 1.5 × (%s)" % span,
             "max/min %.2f (%s .. %s µs)" % (hi / lo if lo > 0 else float("inf"),
                                             fmt(lo), fmt(hi)),
