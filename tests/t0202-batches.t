@@ -204,7 +204,7 @@ test_expect_success 'ranks the broker refuses to take back when their message is
         "{\"max-length\":0,\"overflow\":\"reject-publish\"}" >/dev/null &&
     wait_for 30 task_queue_policy &&
     touch policy.set &&
-    { wait $krun_pid; rc=$?; } &&
+    { wait_bounded 60 $krun_pid; rc=$?; } &&
     broker_ctl clear_policy krun-test-split >/dev/null &&
     cat err7 && [ "$rc" = 0 ] &&
     one_result_per_rank out7 4 &&

@@ -25,12 +25,6 @@ none_alive () {
     done
     return 0
 }
-# The timeline $1 has exactly one result per rank for $2 ranks, all 0.
-one_result_per_rank () {
-    [ "$(tail -n +2 "$1" | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1" | cut -d, -f1 | sort -un | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1" | cut -d, -f6 | sort -u)" = 0 ]
-}
 # Seconds since the epoch with fractions, for measured times.
 now () { date +%s.%N; }
 since () { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f\n", b - a }'; }
@@ -83,7 +77,7 @@ test_expect_success 'kill -9 of a slot: its task tree dies, the daemon restarts 
     f=$(ready 0 1) && slot=$(cat "$f.slot") && node=${f#pids/} && node=${node%%.*} &&
     kill -9 "$slot" && start=$(now) &&
     wait_for 10 none_alive "$f.tree" && since $start >t2.time &&
-    wait $pid && one_result_per_rank t2.csv 2 && grep -q "^done rank=0 attempt=2" out2 &&
+    wait $pid && timeline_one_result_per_rank t2.csv 2 && grep -q "^done rank=0 attempt=2" out2 &&
     grep -q "slot [0-9]* (pid $slot) killed by signal 9, restarting" "$KRUN_STATE_DIR/krund-$node.log" &&
     wait_for 10 slots_are 4 "$node"
 '
@@ -97,7 +91,7 @@ test_expect_success 'kill -9 of a daemon: its slots kill their task trees, the r
     [ "$(ls pids/a.*.1.tree | wc -l)" -eq 4 ] &&
     kill -9 "$(daemon_pid a)" && start=$(now) &&
     wait_for 10 none_alive pids/a.*.1.tree pids/a.*.1.slot && since $start >t3.time &&
-    wait $pid && one_result_per_rank t3.csv 8 &&
+    wait $pid && timeline_one_result_per_rank t3.csv 8 &&
     [ "$(grep -c "^done rank=.* attempt=2" out3)" -eq 4 ] &&
     [ "$(ls pids/b.*.2.ready | wc -l)" -eq 4 ] &&
     wait_for 10 none_alive pids/*.tree
@@ -121,7 +115,7 @@ if grep -q "slots' cgroups in" "$KRUN_STATE_DIR/krund-a.log"; then
         wait_for 30 sh -c "[ \$(ls pids/*.ready | wc -l) -eq 8 ]" &&
         pgid=$(ps -o pgid= -p "$(daemon_pid a)" | tr -d " ") && [ -n "$pgid" ] &&
         kill -9 -- "-$pgid" &&
-        wait $pid && one_result_per_rank t6.csv 8 &&
+        wait $pid && timeline_one_result_per_rank t6.csv 8 &&
         "$KRUN" up && start=$(now) &&
         wait_for 10 none_alive pids/a.*.1.tree && since $start >t6.time &&
         wait_for 10 slots_are 4 a
@@ -140,7 +134,7 @@ test_expect_success 'a stopped slot is killed and restarted; its rank reruns wit
     f=$(ready 0 1) && slot=$(cat "$f.slot") && node=${f#pids/} && node=${node%%.*} &&
     kill -STOP "$slot" && start=$(now) &&
     wait_for 20 is_ready 0 2 && since $start >t4.time &&
-    wait $pid && one_result_per_rank t4.csv 2 && grep -q "^done rank=0 attempt=2" out4 &&
+    wait $pid && timeline_one_result_per_rank t4.csv 2 && grep -q "^done rank=0 attempt=2" out4 &&
     grep -q "slot [0-9]* (pid $slot) stopped for [0-9.]* s, killing it" "$KRUN_STATE_DIR/krund-$node.log" &&
     wait_for 10 none_alive "$f.tree" &&
     wait_for 10 slots_are 4 "$node"

@@ -145,8 +145,7 @@ test_expect_success 'warm, in messages of 16 ranks: each message runs on one slo
     "$KRUN" -n 64 --batch 16 --timeline batched.csv "$HELLO" >out 2>err &&
     cat err &&
     [ "$(grep -c "hello from rank" out)" -eq 64 ] &&
-    [ "$(tail -n +2 batched.csv | cut -d, -f1 | sort -un | wc -l)" -eq 64 ] &&
-    [ "$(tail -n +2 batched.csv | cut -d, -f6 | sort -u)" = 0 ] &&
+    timeline_one_result_per_rank batched.csv 64 &&
     blocks=$(whole_blocks batched.csv 16) && echo "# whole messages: $blocks of 4" >&3 &&
     [ "$blocks" -ge 3 ]
 ' 3>&1

@@ -126,18 +126,10 @@ def run_time_s(pid):
 
 
 def proc_table():
-    """{pid: (ppid, cpu_s, comm)} of every process we can read.
-
-    cpu_s is the process's own CPU plus that of the children it waited for
-    (a slot's tasks, xargs's commands).  Its own: the larger of utime +
-    stime from /proc/PID/stat and the run time of its live threads
-    (run_time_s()).  /proc/PID/stat rounds each process's figure down to
-    whole clock ticks (10 ms): hundreds of slot processes that each used
-    0.7 ms read as 0, which made a cold start's krund CPU look 3 times
-    smaller than it was; schedstat does not round, but forgets threads that
-    have exited, which stat keeps.  The children's (cutime + cstime) are
-    summed by the kernel before they are rounded, so they stay from stat.
-    """
+    """{pid: (ppid, own_s, children_s, comm)} of every process we can read,
+    from /proc/PID/stat: its own utime + stime, and that of the children it
+    waited for (cutime + cstime: a slot's tasks, xargs's commands), in
+    seconds."""
     ticks = os.sysconf("SC_CLK_TCK")
     table = {}
     for name in os.listdir("/proc"):
@@ -152,13 +144,23 @@ def proc_table():
         # last ')'.
         fields = stat[stat.rindex(")") + 2:].split()
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        own = (int(fields[11]) + int(fields[12])) / ticks
-        ran = run_time_s(int(name))
-        if ran is not None and ran > own:
-            own = ran
-        children = (int(fields[13]) + int(fields[14])) / ticks
-        table[int(name)] = (int(fields[1]), own + children, comm)
+        table[int(name)] = (int(fields[1]),
+                            (int(fields[11]) + int(fields[12])) / ticks,
+                            (int(fields[13]) + int(fields[14])) / ticks, comm)
     return table
+
+
+def proc_cpu_s(pid, own_s, children_s):
+    """A process's CPU with the children it waited for.  Its own: the larger
+    of utime + stime and the run time of its live threads (run_time_s()).
+    /proc/PID/stat rounds each process's figure down to whole clock ticks
+    (10 ms): hundreds of slot processes that each used 0.7 ms read as 0,
+    which made a cold start's krund CPU look 3 times smaller than it was;
+    schedstat does not round, but forgets threads that have exited, which
+    stat keeps.  The children's (cutime + cstime) are summed by the kernel
+    before they are rounded, so they stay from stat."""
+    ran = run_time_s(pid)
+    return max(own_s, ran if ran is not None else 0) + children_s
 
 
 def proc_memory(pid):
@@ -179,7 +181,7 @@ def proc_memory(pid):
 def cmd_procs(roots, comm=None):
     table = proc_table()
     children = {}
-    for pid, (ppid, _, _) in table.items():
+    for pid, (ppid, _, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)
     seen, todo = set(), [p for p in roots if p in table]
     while todo:
@@ -189,14 +191,14 @@ def cmd_procs(roots, comm=None):
         seen.add(pid)
         todo += children.get(pid, [])
     if comm:
-        seen = {p for p in seen if table[p][2] == comm}
+        seen = {p for p in seen if table[p][3] == comm}
     rss = pss = 0
     for pid in seen:
         r, p = proc_memory(pid)
         rss += r
         pss += p
     print("count=%d" % len(seen))
-    print("cpu_s=%.4f" % sum(table[p][1] for p in seen))
+    print("cpu_s=%.4f" % sum(proc_cpu_s(p, table[p][1], table[p][2]) for p in seen))
     print("rss_kb=%d" % rss)
     print("pss_kb=%d" % pss)
 

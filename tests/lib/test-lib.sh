@@ -243,15 +243,21 @@ whole_blocks () {
         END { if (NR > 0 && ok) n++; print n + 0 }'
 }
 
+# The timeline $1 (krun --timeline) has exactly one final result per rank
+# for $2 ranks, all with status 0.
+timeline_one_result_per_rank () {
+    [ "$(tail -n +2 "$1" | wc -l)" -eq "$2" ] &&
+    [ "$(tail -n +2 "$1" | cut -d, -f1 | sort -un | wc -l)" -eq "$2" ] &&
+    [ "$(tail -n +2 "$1" | cut -d, -f6 | sort -u)" = 0 ]
+}
+
 # The output $1 of a job whose tasks print "done rank=R attempt=A" (with
 # its timeline in $1.csv) holds every rank of $2 (an attempt killed after
 # printing may have printed it twice: output is at-least-once), and the
 # timeline has exactly one final result per rank, all with status 0.
 one_result_per_rank () {
     [ "$(sed -n 's/^done rank=\([0-9]*\) .*/\1/p' "$1" | sort -un | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | cut -d, -f1 | sort -un | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | cut -d, -f6 | sort -u)" = 0 ]
+    timeline_one_result_per_rank "$1.csv" "$2"
 }
 
 # Run a command; succeed only if it exits with status $1.
