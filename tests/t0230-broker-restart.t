@@ -27,10 +27,7 @@ test_expect_success 'broker restart during a 40-rank run: every rank completes o
     sleep 3 &&
     broker_restart >restart.log 2>&1 &&
     wait $pid &&
-    [ "$(sed -n "s/^done rank=\([0-9]*\) .*/\1/p" out1 | sort -un | wc -l)" -eq 40 ] &&
-    [ "$(tail -n +2 out1.csv | cut -d, -f1 | sort -un | wc -l)" -eq 40 ] &&
-    [ "$(tail -n +2 out1.csv | wc -l)" -eq 40 ] &&
-    [ "$(tail -n +2 out1.csv | cut -d, -f6 | sort -u)" = 0 ] &&
+    one_result_per_rank out1 40 &&
     grep -q "reconnecting" err1 && grep -q "reconnected" err1
 '
 test_expect_success 'no job queue is left behind' '

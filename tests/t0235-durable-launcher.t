@@ -26,10 +26,7 @@ chmod +x work.sh
 # exactly one result per rank, all with status 0.
 every_result_once () {
     [ "$(grep -c "^done rank=" "$1")" -eq "$2" ] &&
-    [ "$(sed -n 's/^done rank=\([0-9]*\) .*/\1/p' "$1" | sort -un | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | cut -d, -f1 | sort -un | wc -l)" -eq "$2" ] &&
-    [ "$(tail -n +2 "$1.csv" | cut -d, -f6 | sort -u)" = 0 ]
+    one_result_per_rank "$1" "$2"
 }
 results_queues () { broker_queue_names | grep '^krun\.job\..*\.results$' | sort; }
 # The results queue that is not in file $1.

@@ -37,19 +37,26 @@ struct place {
     const char *dir; /* a cgroup directory */
 };
 
+/* Writes text to the file at path (a cgroup's interface file). */
+static int write_text (const char *path, const char *text)
+{
+    FILE *f = fopen (path, "w");
+
+    if (!f)
+        return -1;
+    fputs (text, f);
+    return fclose (f) == 0 ? 0 : -1;
+}
+
 static int enter (void *arg)
 {
     const struct place *p = arg;
     char procs[PATH_MAX + 16];
-    FILE *f;
 
     if (p->cg)
         return cgroup_enter (p->cg, p->slot);
     snprintf (procs, sizeof (procs), "%s/cgroup.procs", p->dir);
-    if (!(f = fopen (procs, "w")))
-        return -1;
-    fputs ("0", f);
-    return fclose (f) == 0 ? 0 : -1;
+    return write_text (procs, "0");
 }
 
 /* A detached `sleep 300`, started from slot of cg or from dir, whose
@@ -72,6 +79,7 @@ int main (void)
     plan (NO_PLAN);
     char path[PATH_MAX], sub[PATH_MAX + 64];
     struct stat st;
+    int status = -1;
     snprintf (path, sizeof (path), "%s", cgroup_path (cg));
     diag ("slots' cgroups in %s", path);
     snprintf (sub, sizeof (sub), "%s/slot.0", path);
@@ -83,6 +91,22 @@ int main (void)
         "killing in a slot's cgroup not made yet: nothing to do");
     errno = 0;
     ok (cgroup_enter (cg, 2) < 0 && errno == EINVAL, "no slot 2: EINVAL");
+
+    /* A slot whose cgroup cannot be made: the kernel's limit on the
+     * daemon's descendants (slot 0 already is one) refuses slot 1's. */
+    char limit[PATH_MAX + 64];
+    snprintf (limit, sizeof (limit), "%s/cgroup.max.descendants", path);
+    ok (write_text (limit, "1") == 0, "at most 1 cgroup below the daemon's");
+    pid_t refused = fork ();
+    if (refused == 0)
+        _exit (cgroup_enter (cg, 1) < 0 ? errno : 0);
+    ok (refused > 0 && waitpid (refused, &status, 0) == refused && WIFEXITED (status) &&
+            WEXITSTATUS (status) == EAGAIN,
+        "entering slot 1's cgroup fails with the kernel's EAGAIN, not EEXIST");
+    snprintf (sub, sizeof (sub), "%s/slot.1", path);
+    ok (stat (sub, &st) < 0 && errno == ENOENT, "and slot 1's cgroup is not there");
+    ok (cgroup_kill (cg, 1) == 0, "so killing in it has nothing to do");
+    ok (write_text (limit, "max") == 0, "the limit lifted");
 
     pid_t stray = detached_in (cg, 0, NULL);
     ok (stray > 0 && alive (stray), "a detached process in slot 0's cgroup runs");
@@ -116,7 +140,7 @@ int main (void)
         cgroup_destroy (n);
         _exit (n ? 0 : 1);
     }
-    int status = -1;
+    status = -1;
     ok (next > 0 && waitpid (next, &status, 0) == next && status == 0,
         "the next daemon makes its cgroups");
     ok (gone_within (left, 5000), "after killing what the dead daemon left");
