@@ -22,6 +22,13 @@
       --formatter json` on stdin.
   stats.py scale-data DIR
       The medians of the scale benchmark per layout, for gnuplot.
+  stats.py machine-costs
+      What processes and fresh memory cost on this machine, measured now,
+      as key=value lines: spawn_true_ms (posix_spawn of /bin/true and its
+      wait, mean of 200) and page_fault_us (the first write to a page of
+      fresh anonymous memory, mean over 64 MiB, less a second pass over the
+      same pages).  Figures of runs on different machines compare only
+      with these beside them.
   stats.py summary DIR
       DIR/summary.md from DIR/results.csv, meta.tsv, commands.tsv, params.txt,
       machine.txt and notes.txt.
@@ -599,6 +606,29 @@ def cmd_summary(d):
         f.write("\n".join(out))
 
 
+def cmd_machine_costs():
+    import mmap
+    import time
+    runs = 200
+    start = time.monotonic()
+    for _ in range(runs):
+        pid = os.posix_spawn("/bin/true", ["/bin/true"], os.environ)
+        os.waitpid(pid, 0)
+    spawn_ms = (time.monotonic() - start) * 1e3 / runs
+    size = 64 << 20
+    page = mmap.PAGESIZE
+    region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    passes = []
+    for _ in range(2):  # the first pass faults, the second only loops
+        start = time.monotonic()
+        for off in range(0, size, page):
+            region[off] = 1
+        passes.append(time.monotonic() - start)
+    region.close()
+    print("spawn_true_ms=%.3f" % spawn_ms)
+    print("page_fault_us=%.3f" % ((passes[0] - passes[1]) * 1e6 / (size // page)))
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "timeline" and len(argv) == 4:
         cmd_timeline(argv[2], int(argv[3]))
@@ -606,6 +636,8 @@ def main(argv):
         cmd_value(argv[2], argv[3], argv[4])
     elif len(argv) >= 2 and argv[1] == "hyperfine" and len(argv) == 3:
         cmd_hyperfine(argv[2])
+    elif len(argv) == 2 and argv[1] == "machine-costs":
+        cmd_machine_costs()
     elif len(argv) == 2 and argv[1] == "broker-memory":
         cmd_broker_memory()
     elif len(argv) == 3 and argv[1] == "scale-data":
