@@ -46,8 +46,10 @@ test_expect_success 'its socket is named after the SHA-256 of the host and the U
     [ "$(agent_sock)" = "$KRUN_STATE_DIR/agent-$digits.sock" ] &&
     ! agent_log | grep -q "guest@"
 '
+# Looked at after 1.5 s: by then the run also has its second connection
+# (queue renewals and the stall check, every second), through the agent too.
 test_expect_success 'the next run logs in to nothing: the broker sees the agent, not the run' '
-    start_sleeper 3 &&
+    start_sleeper 4 && sleep 1.5 &&
     names=$(connection_names) && echo "$names" &&
     echo "$names" | grep -qx "krun\[$(agent_pid)\]" &&
     ! echo "$names" | grep -qx "krun\[$bgpid\]" &&

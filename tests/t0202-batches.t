@@ -34,17 +34,21 @@ daemon_packets () {
     broker_ctl list_connections -q recv_cnt client_properties 2>/dev/null |
         awk '/connection_name","krund\[/ { n += $1 } END { print n + 0 }'
 }
-test_expect_success 'start a node of 2 slots' '
-    "$KRUN" up && [ -n "$(daemon_pid)" ]
-'
 # A message that has run for 100 ms puts its ranks not started back (the
-# next test): on a loaded machine 16 runs of sh may take that long, so a
-# few blocks may be split.  One rank per message makes fewer than half whole.
+# case of long ranks below): 16 runs of sh take longer than that on a machine whose process starts
+# are slow (8 ms each seen here), so the cases about whole messages run on
+# a daemon that splits none before a minute (KRUN_SPLIT_AFTER_MS, which
+# krun up passes to the daemons it starts).
+test_expect_success 'start a node of 2 slots that splits no message before 60 s' '
+    KRUN_SPLIT_AFTER_MS=60000 "$KRUN" up && [ -n "$(daemon_pid)" ] &&
+    tr "\0" "\n" </proc/"$(daemon_pid)"/environ | grep -qx KRUN_SPLIT_AFTER_MS=60000
+'
+# One rank per message makes fewer than half of the blocks whole.
 test_expect_success '400 ranks on 2 slots: messages of 16 ranks, each run by one slot in order' '
     "$KRUN" -n 400 --timeline out1.csv ./work.sh >out1 &&
     one_result_per_rank out1 400 &&
     blocks=$(whole_blocks out1.csv 16) && echo "whole blocks: $blocks of 25" &&
-    [ "$blocks" -ge 22 ]
+    [ "$blocks" -eq 25 ]
 '
 test_expect_success '--batch 1: one rank per message, the slots take turns' '
     "$KRUN" -n 400 --batch 1 --timeline out2.csv ./work.sh >out2 &&
@@ -52,13 +56,23 @@ test_expect_success '--batch 1: one rank per message, the slots take turns' '
     blocks=$(whole_blocks out2.csv 16) && echo "whole blocks: $blocks of 25" &&
     [ "$blocks" -lt 12 ]
 '
-test_expect_success 'batched, the daemon writes to the broker 4 times less often' '
+# A slot holds the results of a message for at most 20 ms
+# (runtime/daemon/heldresults.h): where a run of /bin/true takes 5 to 8 ms
+# (a machine whose process starts are slow) a message of 16 ranks sends its
+# results in several publishes, and the daemon wrote 2.5 times less often
+# there, against more than 4 times where it takes under 1 ms.  One rank per
+# message would make it about equal.
+test_expect_success 'batched, the daemon writes to the broker at least 2 times less often' '
     before=$(daemon_packets) &&
     "$KRUN" -n 800 /bin/true && batched=$(( $(daemon_packets) - before )) &&
     before=$(daemon_packets) &&
     "$KRUN" -n 800 --batch 1 /bin/true && single=$(( $(daemon_packets) - before )) &&
     echo "packets: $batched batched, $single one rank per message" &&
-    [ $((4 * batched)) -lt "$single" ]
+    [ $((2 * batched)) -lt "$single" ]
+'
+test_expect_success 'the daemon again, splitting after the default 100 ms' '
+    "$KRUN" down >/dev/null && "$KRUN" up && [ -n "$(daemon_pid)" ] &&
+    ! tr "\0" "\n" </proc/"$(daemon_pid)"/environ | grep -q KRUN_SPLIT_AFTER_MS
 '
 # Messages of 8 ranks.  Not checked here how they ran: a task built with the
 # sanitizers (TASK_CFLAGS) may start slowly enough for a message to be split

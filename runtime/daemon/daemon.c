@@ -243,6 +243,7 @@ static void slot_child (struct daemon *d, int i, int control_fd, int mux_fd)
         .cpus = cpus,
         .heartbeat = d->cfg->heartbeat,
         .grace = d->cfg->grace,
+        .split_after_ms = d->cfg->split_after_ms,
         .state = d->state,
         .control_fd = control_fd,
         .mux_fd = mux_fd,

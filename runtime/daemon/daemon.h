@@ -25,6 +25,7 @@ struct daemon_config {
     int idle_timeout;           /* seconds without work before exiting */
     int heartbeat;              /* AMQP heartbeat, seconds */
     int grace;                  /* seconds running tasks get to finish on SIGTERM */
+    int split_after_ms;         /* slot_config's: when a long message is split */
     const struct sign_key *key; /* checks job messages (secret: never logged) */
     const struct pool *pool;    /* the exchanges and queues of the node's pool */
     /* Each slot logs in to the broker itself, instead of sharing the

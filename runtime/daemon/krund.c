@@ -263,6 +263,7 @@ int main (int argc, char *argv[])
         .idle_timeout = 600,
         .heartbeat = 30,
         .grace = 10,
+        .split_after_ms = 100,
     };
     char hostname[HOST_NAME_MAX + 1];
     struct krund_options o = {.pool_name = getenv ("KRUN_POOL")};
@@ -283,6 +284,11 @@ int main (int argc, char *argv[])
     if (getenv ("KRUN_CONNECTION_PER_SLOT") &&
         strcmp (getenv ("KRUN_CONNECTION_PER_SLOT"), "1") == 0)
         cfg.connection_per_slot = true;
+    /* For machines whose process starts are slow (and their tests): how
+     * long a message of several ranks runs before its rest goes back. */
+    if (getenv ("KRUN_SPLIT_AFTER_MS") && *getenv ("KRUN_SPLIT_AFTER_MS"))
+        cfg.split_after_ms =
+            parse_int ("KRUN_SPLIT_AFTER_MS", getenv ("KRUN_SPLIT_AFTER_MS"), 0);
     if (!cfg.node || !*cfg.node) {
         if (gethostname (hostname, sizeof (hostname)) < 0)
             strcpy (hostname, "localhost");

@@ -53,11 +53,11 @@
 /* How long a slot waits for the broker to confirm a copy of a task (put
  * back, or handed to the launcher) before it gives the original back. */
 #define COPY_CONFIRM_MS 30000
-/* A message of several ranks that has run this long puts its ranks not
- * started yet back in the queue (split_message()): batching is for short
- * tasks, and long ones must not wait behind each other on one slot while
- * other slots are idle. */
-#define SPLIT_AFTER_MS 100
+/* A message of several ranks that has run split_after_ms (krund's
+ * KRUN_SPLIT_AFTER_MS, 100 by default) puts its ranks not started yet back
+ * in the queue (split_message()): batching is for short tasks, and long
+ * ones must not wait behind each other on one slot while other slots are
+ * idle. */
 
 /* A job this slot has heard of and takes part in. */
 struct slot_job {
@@ -1047,7 +1047,7 @@ static void finish_task (struct slot *s, int status)
         more = false;
         d = DISPOSITION_REQUEUE;
     }
-    if (more && clock_mono_ms () - r->message_start_ms >= SPLIT_AFTER_MS &&
+    if (more && clock_mono_ms () - r->message_start_ms >= s->cfg->split_after_ms &&
         split_message (s) == 0)
         more = false;
     /* Settled only now, after the results: AMQP keeps a channel's order, so

@@ -24,6 +24,8 @@ struct slot_config {
     const char *cpus;           /* the CPUs it is bound to ("2-3") or "unbound" */
     int heartbeat;              /* AMQP heartbeat in seconds */
     int grace;                  /* seconds a running task may finish after SIGTERM */
+    int split_after_ms;         /* a message of several ranks that has run this
+                                   long puts its ranks not started back */
     struct slotstate *state;    /* shared with the daemon: this slot's entry is
                                    local; NULL = nobody to tell */
     int control_fd;             /* pipe from the daemon: relayed control messages */
