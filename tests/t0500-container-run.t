@@ -139,15 +139,16 @@ test_expect_success 'warm rerun: no pod created' '
 
 # Messages of several ranks in the pods (the pods said they take them when
 # the warm launcher asked who is there): 64 ranks in messages of 16, each
-# message run whole by one slot in order (one may be split when its ranks
-# took 100 ms, on a slow build), every rank once.
+# message run by one slot in order until it had run 100 ms (then its rest
+# goes back to the queue: where a container's process starts are slow, as
+# on a CI machine here, 3 of 4 were split), every rank once.
 test_expect_success 'warm, in messages of 16 ranks: each message runs on one slot in order, every rank once' '
     "$KRUN" -n 64 --batch 16 --timeline batched.csv "$HELLO" >out 2>err &&
     cat err &&
     [ "$(grep -c "hello from rank" out)" -eq 64 ] &&
     timeline_one_result_per_rank batched.csv 64 &&
     blocks=$(whole_blocks batched.csv 16) && echo "# whole messages: $blocks of 4" >&3 &&
-    [ "$blocks" -ge 3 ]
+    blocks_split_late batched.csv 16 80
 ' 3>&1
 
 test_expect_success '--inputs and --results (a staged program writing the pod'"'"'s /tmp)' '

@@ -243,6 +243,23 @@ whole_blocks () {
         END { if (NR > 0 && ok) n++; print n + 0 }'
 }
 
+# The timeline $1's blocks of $2 ranks that did not run whole (see
+# whole_blocks) were split by the rule (docs/protocol.md, "task"): only
+# after their slot had run them for $3 ms (krund splits at 100 ms; the
+# message's clock starts a little before its first rank's start time).
+# The in-order part of each such block on the slot of its first rank must
+# span $3 ms or more, from that rank's start to the part's last end.
+# Fails naming the blocks split too early.
+blocks_split_late () {
+    tail -n +2 "$1" | sort -t, -k1,1n | awk -F, -v k="$2" -v ms="$3" '
+        function judge() { if (!whole && (end - first) < ms * 1000) { bad++; print "block " cur ": split after " (end - first) / 1000 " ms" } }
+        { b = int($1 / k); where = $2 "/" $3 }
+        NR == 1 || b != cur { if (NR > 1) judge(); cur = b; whole = 1; inpart = 1; slot = where; first = $8; end = $9; next }
+        where != slot || $8 < end { whole = 0; inpart = 0 }
+        inpart { end = $9 }
+        END { if (NR > 0) judge(); exit bad > 0 }'
+}
+
 # The timeline $1 (krun --timeline) has exactly one final result per rank
 # for $2 ranks, all with status 0.
 timeline_one_result_per_rank () {
