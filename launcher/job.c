@@ -19,8 +19,6 @@
 #include "job.h"
 #include "joins.h"
 #include "joblog.h"
-#include "agent.h"
-#include "nextjob.h"
 #include "outputlines.h"
 #include "protocol.h"
 #include "rankdata.h"
@@ -1312,22 +1310,9 @@ static int queue_gone (struct job *j, const char *which, const char *queue,
  * job's own when it cannot be made. */
 static struct transport *renewal_transport (struct job *j)
 {
-    char ahead[NEXTJOB_ID_SIZE];
-    struct krun_error error;
-
-    if (j->renewer || j->renewer_failed || !j->opts->url)
-        return j->renewer ? j->renewer : j->t;
-    /* Through the agent when the job's connection is: no login of the
-     * run on the broker (agent.h).  The queues it made ahead for this
-     * connection are no job's: deleted (nextjob.h). */
-    if (j->opts->agent_dir &&
-        (j->renewer = agent_connect (j->opts->agent_dir, j->opts->url, 0)) &&
-        nextjob_take (j->renewer, ahead) &&
-        nextjob_drop (j->renewer, ahead, &error) < 0)
-        fprintf (stderr, "krun: warning: %s\n", error.text);
-    if (!j->renewer)
-        j->renewer = transport_connect (j->opts->url, j->opts->cacert, 0, NULL);
-    j->renewer_failed = !j->renewer;
+    if (!j->renewer && !j->renewer_failed && j->opts->url)
+        j->renewer_failed =
+            !(j->renewer = transport_connect (j->opts->url, j->opts->cacert, 0, NULL));
     return j->renewer ? j->renewer : j->t;
 }
 

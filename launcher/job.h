@@ -72,11 +72,6 @@ struct job_options {
      * job_run()); borrowed. */
     const char *url;
     const char *cacert;
-    /* The state directory of the connection agent (agent.h) that the job's
-     * connection came through, or NULL: the job's second connection (for
-     * its queue renewals and checks) then comes through the agent too, so
-     * that the broker sees no login of the run. */
-    const char *agent_dir;
     /* Called once right after the tasks are published (may be NULL), with
      * the presence job_run() got: the Kubernetes provider creates its pods
      * then, so that the first pod up starts working.  Returns 0, or -1 with

@@ -319,7 +319,6 @@ int run_main (int argc, char *argv[], const struct config *cfg, struct run_optio
                            o->job.durable ? NULL : ahead);
     if (*ahead)
         o->job.id = ahead;
-    o->job.agent_dir = via_agent ? r.state_dir : NULL;
     publish_staged (&r);
     /* Asked first, on the main channel: the daemons answer while the broker
      * makes the job's queues, and the question waits behind neither (a
