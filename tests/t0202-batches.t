@@ -43,6 +43,11 @@ test_expect_success 'start a node of 2 slots that splits no message before 60 s'
     KRUN_SPLIT_AFTER_MS=60000 "$KRUN" up && [ -n "$(daemon_pid)" ] &&
     tr "\0" "\n" </proc/"$(daemon_pid)"/environ | grep -qx KRUN_SPLIT_AFTER_MS=60000
 '
+test_expect_success 'a KRUN_SPLIT_AFTER_MS that is no number: krund says so and exits 2' '
+    test_expect_code 2 env KRUN_SPLIT_AFTER_MS=soon "$KRUND" --node bad 2>split.err &&
+    cat split.err &&
+    grep -qx "krund: KRUN_SPLIT_AFTER_MS: expected an integer >= 0, got '"'"'soon'"'"'" split.err
+'
 # One rank per message makes fewer than half of the blocks whole.
 test_expect_success '400 ranks on 2 slots: messages of 16 ranks, each run by one slot in order' '
     "$KRUN" -n 400 --timeline out1.csv ./work.sh >out1 &&

@@ -286,9 +286,9 @@ int main (int argc, char *argv[])
         cfg.connection_per_slot = true;
     /* For machines whose process starts are slow (and their tests): how
      * long a message of several ranks runs before its rest goes back. */
-    if (getenv ("KRUN_SPLIT_AFTER_MS") && *getenv ("KRUN_SPLIT_AFTER_MS"))
-        cfg.split_after_ms =
-            parse_int ("KRUN_SPLIT_AFTER_MS", getenv ("KRUN_SPLIT_AFTER_MS"), 0);
+    const char *split = getenv ("KRUN_SPLIT_AFTER_MS");
+    if (split && *split)
+        cfg.split_after_ms = parse_int ("KRUN_SPLIT_AFTER_MS", split, 0);
     if (!cfg.node || !*cfg.node) {
         if (gethostname (hostname, sizeof (hostname)) < 0)
             strcpy (hostname, "localhost");

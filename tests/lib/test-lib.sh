@@ -230,34 +230,41 @@ wait_bounded () {
     wait "$2"
 }
 
-# The timeline $1's blocks of $2 consecutive ranks (rank 0 up) that ran on
-# one slot (node and slot), each rank starting after the one before it
-# ended: the messages of several ranks (--batch) that ran whole.  Prints
-# their count; the first rank out of place of each other block to stderr.
-whole_blocks () {
+# The timeline $1's blocks of $2 consecutive ranks (rank 0 up), one line
+# each: the block, 1 if it ran whole (on one slot, node and slot, each rank
+# starting after the one before it ended: a message of several ranks,
+# --batch, that was not split) else 0, and the microseconds from its first
+# rank's start to the end of its in-order part on that rank's slot.  The
+# first rank out of place of each block not whole goes to stderr.
+_timeline_blocks () {
     tail -n +2 "$1" | sort -t, -k1,1n | awk -F, -v k="$2" '
+        function done_block() { print cur, ok, part_end - first }
         { b = int($1 / k); where = $2 "/" $3 }
-        NR == 1 || b != cur { if (NR > 1 && ok) n++; cur = b; ok = 1; slot = where; end = $9; next }
+        NR == 1 || b != cur {
+            if (NR > 1) done_block()
+            cur = b; ok = 1; slot = where; first = $8; end = part_end = $9; next
+        }
         where != slot || $8 < end { if (ok) print "block " b ": " $0 >"/dev/stderr"; ok = 0 }
+        ok { part_end = $9 }
         { end = $9 }
-        END { if (NR > 0 && ok) n++; print n + 0 }'
+        END { if (NR > 0) done_block() }'
 }
 
-# The timeline $1's blocks of $2 ranks that did not run whole (see
-# whole_blocks) were split by the rule (docs/protocol.md, "task"): only
-# after their slot had run them for $3 ms (krund splits at 100 ms; the
-# message's clock starts a little before its first rank's start time).
-# The in-order part of each such block on the slot of its first rank must
-# span $3 ms or more, from that rank's start to the part's last end.
-# Fails naming the blocks split too early.
+# How many blocks of $2 ranks of the timeline $1 ran whole (see
+# _timeline_blocks); the first rank out of place of each other to stderr.
+whole_blocks () {
+    _timeline_blocks "$1" "$2" | awk '$2 == 1 { n++ } END { print n + 0 }'
+}
+
+# The blocks of $2 ranks of the timeline $1 that did not run whole were
+# split by the rule (docs/protocol.md, "task"): only after their slot had
+# run them for $3 ms (krund splits at 100 ms; the message's clock starts a
+# little before its first rank's start time), so their in-order part spans
+# $3 ms or more.  Fails naming the blocks split too early.
 blocks_split_late () {
-    tail -n +2 "$1" | sort -t, -k1,1n | awk -F, -v k="$2" -v ms="$3" '
-        function judge() { if (!whole && (end - first) < ms * 1000) { bad++; print "block " cur ": split after " (end - first) / 1000 " ms" } }
-        { b = int($1 / k); where = $2 "/" $3 }
-        NR == 1 || b != cur { if (NR > 1) judge(); cur = b; whole = 1; inpart = 1; slot = where; first = $8; end = $9; next }
-        where != slot || $8 < end { whole = 0; inpart = 0 }
-        inpart { end = $9 }
-        END { if (NR > 0) judge(); exit bad > 0 }'
+    _timeline_blocks "$1" "$2" 2>/dev/null | awk -v ms="$3" '
+        $2 == 0 && $3 < ms * 1000 { bad++; print "block " $1 ": split after " $3 / 1000 " ms" }
+        END { exit bad > 0 }'
 }
 
 # The timeline $1 (krun --timeline) has exactly one final result per rank
