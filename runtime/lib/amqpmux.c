@@ -1231,10 +1231,16 @@ static void heartbeat_upstream (struct upstream *u, int64_t now)
         return;
     if (u->paused)
         u->last_rx_ms = now; /* not read by choice: its heartbeats wait */
-    else if (now - u->last_rx_ms > 2000LL * u->tune.heartbeat + 1000)
+    else if (now - u->last_rx_ms > 2000LL * u->tune.heartbeat + 1000) {
         upstream_fail (u, "no heartbeat from the broker");
-    else if (now - u->last_tx_ms >= 500LL * u->tune.heartbeat &&
-             buf_pending (&u->out) == 0 && put_heartbeat (&u->out) < 0)
+        return;
+    }
+    /* Paused or not, the broker hears from us: a client that only consumes
+     * (a launcher reading a flood of output, no acks) sends it nothing, and
+     * a paused connection would otherwise be silent until the broker closes
+     * it for missed heartbeats. */
+    if (now - u->last_tx_ms >= 500LL * u->tune.heartbeat &&
+        buf_pending (&u->out) == 0 && put_heartbeat (&u->out) < 0)
         upstream_fail (u, "out of memory");
 }
 

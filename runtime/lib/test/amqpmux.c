@@ -797,6 +797,58 @@ static bool broker_answers_closes (struct amqpmux *m, struct peer *p, int ms)
  * connection per client, given back when the client leaves, idle ones
  * beyond the spares closed, and a client that does not read holds back its
  * own connection instead of being cut. */
+/* A broker flooding channel ch with 8000-byte body frames. */
+struct flood {
+    unsigned char body[8000 + 8];
+    size_t len;  /* of one frame */
+    size_t sent; /* bytes of whole frames sent */
+    size_t off;  /* bytes of the next frame sent */
+};
+
+/* The broker sends until the multiplexer stops taking its frames (50 turns
+ * without room in the socket, or 64 MiB). */
+static void flood (struct amqpmux *m, struct peer *broker, int ch, struct flood *fl)
+{
+    static const unsigned char zeros[8000];
+    int stalls = 0;
+
+    memset (fl, 0, sizeof (*fl));
+    fl->len = frame (fl->body, 3, ch, zeros, sizeof (zeros));
+    while (stalls < 50 && fl->sent < (64u << 20)) {
+        ssize_t w = send (broker->fd, fl->body + fl->off, fl->len - fl->off,
+                          MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            fl->off += (size_t)w;
+            if (fl->off == fl->len) {
+                fl->sent += fl->len;
+                fl->off = 0;
+            }
+            stalls = 0;
+            continue;
+        }
+        pump_once (m, 10);
+        stalls++;
+    }
+}
+
+/* The rest of a frame cut by a full socket, while reader reads (and drops)
+ * what reaches it. */
+static void flood_finish (struct amqpmux *m, struct peer *broker, struct flood *fl,
+                          struct peer *reader)
+{
+    while (fl->off > 0) {
+        ssize_t w = send (broker->fd, fl->body + fl->off, fl->len - fl->off,
+                          MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0 && (fl->off += (size_t)w) == fl->len) {
+            fl->sent += fl->len;
+            fl->off = 0;
+        }
+        peer_fill (reader);
+        reader->len = 0;
+        pump_once (m, 1);
+    }
+}
+
 static void test_one_per_connection (void)
 {
     struct fake f;
@@ -804,7 +856,6 @@ static void test_one_per_connection (void)
     struct peer a, b, c, broker[2];
     struct amqpmux_stats st;
     unsigned char got[MAX_FRAME];
-    static unsigned char zeros[8000], body[8000 + 8];
     size_t n;
 
     amqpmux_one_client_per_connection (m, 1);
@@ -837,34 +888,10 @@ static void test_one_per_connection (void)
 
     /* The broker sends c, which reads nothing, 8000-byte body frames on its
      * channel until the multiplexer stops taking them. */
-    size_t fn = frame (body, 3, 1, zeros, sizeof (zeros)), sent = 0, off = 0;
-    int stalls = 0;
-    while (stalls < 50 && sent < (64u << 20)) {
-        ssize_t w =
-            send (broker[0].fd, body + off, fn - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w > 0) {
-            off += (size_t)w;
-            if (off == fn) {
-                sent += fn;
-                off = 0;
-            }
-            stalls = 0;
-            continue;
-        }
-        pump_once (m, 10);
-        stalls++;
-    }
-    while (off > 0) { /* the rest of a frame cut by a full socket */
-        ssize_t w =
-            send (broker[0].fd, body + off, fn - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w > 0 && (off += (size_t)w) == fn) {
-            sent += fn;
-            off = 0;
-        }
-        peer_fill (&c);
-        c.len = 0;
-        pump_once (m, 1);
-    }
+    struct flood fl;
+    flood (m, &broker[0], 1, &fl);
+    flood_finish (m, &broker[0], &fl, &c);
+    size_t sent = fl.sent;
     ok (sent > (4u << 20) && sent < (64u << 20),
         "a client that reads nothing: its connection is held back after %zu bytes "
         "(above the 4 MiB queued, far below the 64 MiB that cut a slot)",
@@ -906,6 +933,42 @@ static void test_one_per_connection (void)
     amqpmux_destroy (m, 0);
     peer_close (&broker[0]);
     peer_close (&broker[1]);
+}
+
+/* A connection held back for a client that does not keep up still beats:
+ * a launcher that only consumes (a flood of output, results without acks)
+ * sends the broker nothing, and a silent connection is closed by the broker
+ * after two heartbeat periods. */
+static void test_held_back_beats (void)
+{
+    struct fake f;
+    struct amqpmux *m = mux_new (&f, 64, 1);
+    struct peer a, broker;
+    unsigned char got[MAX_FRAME], beat[8];
+    struct flood fl;
+    size_t n;
+    int beats = 0;
+
+    amqpmux_one_client_per_connection (m, 1);
+    slot_connect (m, &a, 0);
+    peer_init (&broker, f.brokers[0]);
+    int a1 = channel_open (m, &a, 1, &broker);
+    ok (channel_open_ok (m, &broker, a1, &a, 1), "a client that reads nothing");
+    flood (m, &broker, a1, &fl);
+    ok (!reads_upstream (m, f.ends[0]), "its connection is held back after %zu bytes",
+        fl.sent);
+    frame (beat, 8, 0, NULL, 0);
+    int64_t end = clock_mono_ms () + 3500;
+    while (clock_mono_ms () < end)
+        while ((n = peer_frame (m, &broker, got, 100)) > 0)
+            beats += n == 8 && memcmp (got, beat, 8) == 0;
+    ok (beats >= 2, "held back, it still sends the broker heartbeats (%d in 3.5 s)",
+        beats);
+    ok (!reads_upstream (m, f.ends[0]), "and is still held back");
+    flood_finish (m, &broker, &fl, &a);
+    peer_close (&a);
+    amqpmux_destroy (m, 0);
+    peer_close (&broker);
 }
 
 /* In that mode a client is held to the heartbeat it asked for, as the
@@ -1265,6 +1328,7 @@ int main (void)
     test_heartbeat ();
     test_drain_bound ();
     test_one_per_connection ();
+    test_held_back_beats ();
     test_client_heartbeat ();
     test_ahead ();
     test_channels_ahead ();
