@@ -793,10 +793,6 @@ static bool broker_answers_closes (struct amqpmux *m, struct peer *p, int ms)
     return closed;
 }
 
-/* The connection agent's mode (amqpmux_one_client_per_connection()): a
- * connection per client, given back when the client leaves, idle ones
- * beyond the spares closed, and a client that does not read holds back its
- * own connection instead of being cut. */
 /* A broker flooding channel ch with 8000-byte body frames. */
 struct flood {
     unsigned char body[8000 + 8];
@@ -832,11 +828,18 @@ static void flood (struct amqpmux *m, struct peer *broker, int ch, struct flood 
 }
 
 /* The rest of a frame cut by a full socket, while reader reads (and drops)
- * what reaches it. */
+ * what reaches it; at most WAIT_MS. */
 static void flood_finish (struct amqpmux *m, struct peer *broker, struct flood *fl,
                           struct peer *reader)
 {
+    int64_t end = clock_mono_ms () + WAIT_MS;
+
     while (fl->off > 0) {
+        if (clock_mono_ms () >= end)
+            bail_out (
+                "the multiplexer took no more of a cut frame (%zu of %zu bytes "
+                "sent) in %d ms while its client read",
+                fl->off, fl->len, WAIT_MS);
         ssize_t w = send (broker->fd, fl->body + fl->off, fl->len - fl->off,
                           MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0 && (fl->off += (size_t)w) == fl->len) {
@@ -849,6 +852,10 @@ static void flood_finish (struct amqpmux *m, struct peer *broker, struct flood *
     }
 }
 
+/* The connection agent's mode (amqpmux_one_client_per_connection()): a
+ * connection per client, given back when the client leaves, idle ones
+ * beyond the spares closed, and a client that does not read holds back its
+ * own connection instead of being cut. */
 static void test_one_per_connection (void)
 {
     struct fake f;
