@@ -48,18 +48,26 @@ test_expect_success 'a KRUN_SPLIT_AFTER_MS that is no number: krund says so and 
     cat split.err &&
     grep -qx "krund: KRUN_SPLIT_AFTER_MS: expected an integer >= 0, got '"'"'soon'"'"'" split.err
 '
-# One rank per message makes fewer than half of the blocks whole.
+# The messages of a run: the ranks of one message share its publish time
+# (the timeline's published_us), and no two messages are published in the
+# same microsecond (each is encoded, signed and sent).  Prints their count.
+timeline_messages () { tail -n +2 "$1" | cut -d, -f7 | sort -u | wc -l; }
 test_expect_success '400 ranks on 2 slots: messages of 16 ranks, each run by one slot in order' '
     "$KRUN" -n 400 --timeline out1.csv ./work.sh >out1 &&
     one_result_per_rank out1 400 &&
+    messages=$(timeline_messages out1.csv) && echo "messages: $messages" &&
+    [ "$messages" -eq 25 ] &&
     blocks=$(whole_blocks out1.csv 16) && echo "whole blocks: $blocks of 25" &&
     [ "$blocks" -eq 25 ]
 '
-test_expect_success '--batch 1: one rank per message, the slots take turns' '
+# Which slot runs which rank is the broker's and the load's business: a
+# slot slowed by the machine lets the other take 16 ranks in a row, so
+# whole blocks say nothing here (12 of 25 in a CI run).
+test_expect_success '--batch 1: one rank per message' '
     "$KRUN" -n 400 --batch 1 --timeline out2.csv ./work.sh >out2 &&
     one_result_per_rank out2 400 &&
-    blocks=$(whole_blocks out2.csv 16) && echo "whole blocks: $blocks of 25" &&
-    [ "$blocks" -lt 12 ]
+    messages=$(timeline_messages out2.csv) && echo "messages: $messages" &&
+    [ "$messages" -eq 400 ]
 '
 # A slot holds the results of a message for at most 20 ms
 # (runtime/daemon/heldresults.h): where a run of /bin/true takes 5 to 8 ms
